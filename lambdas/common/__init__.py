@@ -1,0 +1,1 @@
+"""What every step shares: settings, clients, errors, event models and naming."""

@@ -1,0 +1,73 @@
+"""Names of the environment variables the stack sets on the functions, and typed readers for them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from lambdas.common.errors import ConfigurationError
+
+PIPELINE_NAME = "PIPELINE_NAME"
+DATA_BUCKET = "DATA_BUCKET"
+DATA_PREFIX = "DATA_PREFIX"
+MANIFEST_PREFIX = "MANIFEST_PREFIX"
+MODEL_PREFIX = "MODEL_PREFIX"
+WATERMARK_PARAMETER = "WATERMARK_PARAMETER"
+WINDOW_DAYS = "WINDOW_DAYS"
+TRAINING_IMAGE = "TRAINING_IMAGE"
+INFERENCE_IMAGE = "INFERENCE_IMAGE"
+SAGEMAKER_ROLE_ARN = "SAGEMAKER_ROLE_ARN"
+TRAINING_INSTANCE_TYPE = "TRAINING_INSTANCE_TYPE"
+TRAINING_INSTANCE_COUNT = "TRAINING_INSTANCE_COUNT"
+TRAINING_VOLUME_SIZE_GB = "TRAINING_VOLUME_SIZE_GB"
+TRAINING_MAX_RUNTIME_SECONDS = "TRAINING_MAX_RUNTIME_SECONDS"
+HYPERPARAMETERS = "HYPERPARAMETERS"
+ENDPOINT_NAME = "ENDPOINT_NAME"
+ENDPOINT_INSTANCE_TYPE = "ENDPOINT_INSTANCE_TYPE"
+ENDPOINT_INSTANCE_COUNT = "ENDPOINT_INSTANCE_COUNT"
+POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
+MAX_TRAINING_WAIT_SECONDS = "MAX_TRAINING_WAIT_SECONDS"
+MAX_DEPLOYMENT_WAIT_SECONDS = "MAX_DEPLOYMENT_WAIT_SECONDS"
+SLACK_CHANNEL = "SLACK_CHANNEL"
+SLACK_TOKEN_SECRET_NAME = "SLACK_TOKEN_SECRET_NAME"  # the secret's name, never the token
+SLACK_API_URL = "SLACK_API_URL"  # only set to point slack-sdk at a local Slack-compatible server
+
+
+def require_str(env: Mapping[str, str], name: str) -> str:
+    """Return a non-empty variable; raise ConfigurationError naming it otherwise."""
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
+
+
+def optional_str(env: Mapping[str, str], name: str) -> str | None:
+    """Return the variable, or None when it is unset or blank."""
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def require_int(env: Mapping[str, str], name: str, *, minimum: int = 1) -> int:
+    """Return an integer variable of at least `minimum`; raise ConfigurationError naming it otherwise."""
+    raw = require_str(env, name)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"environment variable {name} must be at least {minimum}, got {value}")
+    return value
+
+
+def require_json_object(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """Return a JSON object of strings; raise ConfigurationError naming the variable otherwise."""
+    raw = require_str(env, name)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"environment variable {name} is not valid JSON: {error}") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ConfigurationError(f"environment variable {name} must be a JSON object of strings")
+    return value

@@ -1,0 +1,29 @@
+"""Names of the SageMaker resources a run creates: unique per execution, stable across retries."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from lambdas.common.events import Execution
+
+# SageMaker: training job, model, endpoint config and endpoint names.
+SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+SAGEMAKER_NAME_MAX_LENGTH = 63
+_SUFFIX_LENGTH = 1 + 14 + 1 + 8  # -YYYYMMDDHHMMSS-<hash>
+
+
+def run_resource_name(pipeline: str, execution: Execution) -> str:
+    """Name the run's training job, model and endpoint config.
+
+    The timestamp keeps names sortable by run; the hash of the execution ARN makes them unique when two
+    executions start in the same second. The same execution always gets the same name, so a retried task
+    finds what its first attempt created instead of creating a second one.
+    """
+    stamp = execution.start_time.strftime("%Y%m%d%H%M%S")
+    digest = hashlib.sha256(execution.id.encode()).hexdigest()[:8]
+    stem = re.sub(r"-+", "-", re.sub(r"[^a-zA-Z0-9-]", "-", pipeline)).strip("-")
+    stem = stem[: SAGEMAKER_NAME_MAX_LENGTH - _SUFFIX_LENGTH].rstrip("-") or "run"
+    name = f"{stem}-{stamp}-{digest}"
+    assert SAGEMAKER_NAME_PATTERN.match(name), name
+    return name
