@@ -1,0 +1,322 @@
+"""CheckData: find the data files in the training window, compare with the watermark, write the manifest."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.common import env as names
+from lambdas.common.errors import InvalidRunInputError, RetrainingError
+from lambdas.common.events import Execution
+from lambdas.common.names import run_resource_name
+
+MAX_WINDOW_DAYS = 366
+# How many skipped keys the run's state lists; the count is always exact. Keeps the state far below 256 KiB.
+MAX_REPORTED_SKIPPED_KEYS = 20
+_FLAT_KEY = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})\.csv$")
+_HIVE_KEY = re.compile(r"^dt=(?P<day>\d{4}-\d{2}-\d{2})/(?P<file>[^/].*\.csv)$")
+
+
+class NoDataInWindowError(RetrainingError):
+    """A forced run found no data file in its window: there is nothing to train on."""
+
+
+class ManifestConflictError(RetrainingError):
+    """The run's manifest key holds another file list; manifests are never overwritten."""
+
+
+class InvalidWatermarkError(RetrainingError):
+    """The watermark parameter holds something this workflow did not write."""
+
+
+@dataclass(frozen=True)
+class CheckDataSettings:
+    pipeline: str
+    bucket: str
+    data_prefix: str
+    manifest_prefix: str
+    watermark_parameter: str
+    window_days: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CheckDataSettings:
+        return cls(
+            pipeline=names.require_str(env, names.PIPELINE_NAME),
+            bucket=names.require_str(env, names.DATA_BUCKET),
+            data_prefix=names.require_str(env, names.DATA_PREFIX).strip("/"),
+            manifest_prefix=names.require_str(env, names.MANIFEST_PREFIX).strip("/"),
+            watermark_parameter=names.require_str(env, names.WATERMARK_PARAMETER),
+            window_days=names.require_int(env, names.WINDOW_DAYS),
+        )
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """The execution's input: `{}` from the schedule, or what a person typed in the console."""
+
+    force: bool = False
+    window_days: int | None = None
+    end_date: date | None = None
+    trigger: str = "manual"
+
+    # The console pre-fills new executions with {"Comment": "Insert your JSON here"}: accept and ignore it.
+    _IGNORED_FIELDS = frozenset({"Comment"})
+
+    @classmethod
+    def from_state(cls, raw: Mapping[str, Any]) -> RunInput:
+        """Validate the execution input; raise InvalidRunInputError naming the offending field."""
+        known = {"force", "window_days", "end_date", "trigger"}
+        unknown = sorted(set(raw) - known - cls._IGNORED_FIELDS)
+        if unknown:
+            raise InvalidRunInputError(
+                f"unknown field(s) in the execution input: {', '.join(unknown)}; "
+                f"allowed: {', '.join(sorted(known))}"
+            )
+        force = raw.get("force", False)
+        if not isinstance(force, bool):
+            raise InvalidRunInputError(f"field 'force' must be true or false, got {force!r}")
+        window_days = raw.get("window_days")
+        if window_days is not None and (
+            isinstance(window_days, bool)
+            or not isinstance(window_days, int)
+            or not 1 <= window_days <= MAX_WINDOW_DAYS
+        ):
+            raise InvalidRunInputError(
+                f"field 'window_days' must be an integer from 1 to {MAX_WINDOW_DAYS}, got {window_days!r}"
+            )
+        end_date = raw.get("end_date")
+        parsed_end: date | None = None
+        if end_date is not None:
+            if not isinstance(end_date, str):
+                raise InvalidRunInputError(f"field 'end_date' must be a YYYY-MM-DD string, got {end_date!r}")
+            try:
+                parsed_end = date.fromisoformat(end_date)
+            except ValueError:
+                raise InvalidRunInputError(
+                    f"field 'end_date' must be a date as YYYY-MM-DD, got {end_date!r}"
+                ) from None
+        trigger = raw.get("trigger", "manual")
+        if not isinstance(trigger, str) or not trigger.strip() or len(trigger) > 64:
+            raise InvalidRunInputError(f"field 'trigger' must be a short non-empty string, got {trigger!r}")
+        return cls(force=force, window_days=window_days, end_date=parsed_end, trigger=trigger)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "force": self.force,
+            "window_days": self.window_days,
+            "end_date": self.end_date.isoformat() if self.end_date else None,
+            "trigger": self.trigger,
+        }
+
+
+@dataclass(frozen=True)
+class DataFile:
+    key: str
+    day: date
+    size: int
+
+
+@dataclass(frozen=True)
+class SkippedKey:
+    key: str
+    reason: str
+
+
+@dataclass
+class Listing:
+    files: list[DataFile] = field(default_factory=list)
+    skipped: list[SkippedKey] = field(default_factory=list)
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class CheckDataResult:
+    pipeline: str
+    run_id: str
+    trigger: str
+    forced: bool
+    window_start: str
+    window_end: str
+    window_days: int
+    newest_data_date: str | None
+    watermark_date: str | None
+    has_new_data: bool
+    reason: str
+    file_count: int
+    total_bytes: int
+    manifest_uri: str | None
+    skipped_count: int
+    skipped_keys: list[dict[str, str]]
+    list_requests: int
+
+    def to_state(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_data(
+    run_input: RunInput, execution: Execution, *, s3: Any, ssm: Any, settings: CheckDataSettings
+) -> CheckDataResult:
+    """Decide whether this run trains, and on which files.
+
+    Raises NoDataInWindowError when a forced run finds nothing to train on, InvalidWatermarkError when the
+    watermark is unreadable.
+    """
+    window_days = run_input.window_days or settings.window_days
+    window_end = run_input.end_date or execution.start_time.date()
+    window_start = window_end - timedelta(days=window_days - 1)
+    listing = list_window_files(s3, settings.bucket, settings.data_prefix, window_start, window_end)
+    watermark = read_watermark_date(ssm, settings.watermark_parameter)
+    newest = max((f.day for f in listing.files), default=None)
+    run_id = run_resource_name(settings.pipeline, execution)
+
+    if newest is None:
+        if run_input.force:
+            raise NoDataInWindowError(
+                f"forced run found no data file in s3://{settings.bucket}/{settings.data_prefix}/ "
+                f"between {window_start} and {window_end}"
+            )
+        has_new_data, reason = False, f"no data files between {window_start} and {window_end}"
+    elif run_input.force:
+        has_new_data, reason = True, "forced by the execution input"
+    elif watermark is None:
+        has_new_data, reason = True, "never trained before"
+    elif newest > watermark:
+        has_new_data, reason = True, f"data of {newest} is newer than the watermark {watermark}"
+    else:
+        has_new_data, reason = False, f"newest data {newest} is not newer than the watermark {watermark}"
+
+    manifest_uri = None
+    if has_new_data:
+        manifest_uri = write_manifest(
+            s3,
+            settings.bucket,
+            f"{settings.manifest_prefix}/{run_id}.manifest",
+            settings.data_prefix,
+            listing.files,
+        )
+    return CheckDataResult(
+        pipeline=settings.pipeline,
+        run_id=run_id,
+        trigger=run_input.trigger,
+        forced=run_input.force,
+        window_start=window_start.isoformat(),
+        window_end=window_end.isoformat(),
+        window_days=window_days,
+        newest_data_date=newest.isoformat() if newest else None,
+        watermark_date=watermark.isoformat() if watermark else None,
+        has_new_data=has_new_data,
+        reason=reason,
+        file_count=len(listing.files),
+        total_bytes=sum(f.size for f in listing.files),
+        manifest_uri=manifest_uri,
+        skipped_count=len(listing.skipped),
+        skipped_keys=[asdict(s) for s in listing.skipped[:MAX_REPORTED_SKIPPED_KEYS]],
+        list_requests=listing.requests,
+    )
+
+
+def list_window_files(s3: Any, bucket: str, prefix: str, start: date, end: date) -> Listing:
+    """List the data files dated within [start, end] in both layouts.
+
+    Keys sort by date in both layouts, so each listing starts right before the window (StartAfter) and
+    stops at the first key past it: the requests follow the window's size, not the history's.
+    """
+    listing = Listing()
+    base = f"{prefix}/"
+    # <prefix>/YYYY-MM-DD.csv; keys of the dt= layout sort after every digit, so this stops before them.
+    for key, size in _keys_from(s3, bucket, base, f"{base}{start.isoformat()}", listing):
+        relative = key[len(base) :]
+        if relative[:10] > end.isoformat():
+            break
+        _classify(listing, key, size, _FLAT_KEY.match(relative), start, end)
+    # <prefix>/dt=YYYY-MM-DD/<any>.csv
+    hive = f"{base}dt="
+    for key, size in _keys_from(s3, bucket, hive, f"{hive}{start.isoformat()}", listing):
+        relative = key[len(base) :]
+        if relative[3:13] > end.isoformat():
+            break
+        _classify(listing, key, size, _HIVE_KEY.match(relative), start, end)
+    return listing
+
+
+def _keys_from(
+    s3: Any, bucket: str, prefix: str, start_after: str, listing: Listing
+) -> Iterator[tuple[str, int]]:
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        kwargs.update({"ContinuationToken": token} if token else {"StartAfter": start_after})
+        page = s3.list_objects_v2(**kwargs)
+        listing.requests += 1
+        for obj in page.get("Contents", []):
+            yield obj["Key"], int(obj.get("Size", 0))
+        if not page.get("IsTruncated"):
+            return
+        token = page["NextContinuationToken"]
+
+
+def _classify(
+    listing: Listing, key: str, size: int, match: re.Match[str] | None, start: date, end: date
+) -> None:
+    if key.endswith("/"):
+        return  # a "folder" placeholder made by the console, not data
+    if match is None:
+        listing.skipped.append(
+            SkippedKey(key, "name has no YYYY-MM-DD date in a known layout or is not .csv")
+        )
+        return
+    try:
+        day = date.fromisoformat(match["day"])
+    except ValueError:
+        listing.skipped.append(SkippedKey(key, f"{match['day']} is not a valid date"))
+        return
+    if not start <= day <= end:
+        return
+    if size == 0:
+        listing.skipped.append(SkippedKey(key, "file is empty"))
+        return
+    listing.files.append(DataFile(key=key, day=day, size=size))
+
+
+def read_watermark_date(ssm: Any, parameter: str) -> date | None:
+    """Return the newest data date already trained and deployed, or None when never trained."""
+    try:
+        value = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ParameterNotFound":
+            return None
+        raise
+    try:
+        recorded = json.loads(value).get("newest_data_date")
+        return date.fromisoformat(recorded) if recorded else None
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidWatermarkError(
+            f"parameter {parameter} does not hold a watermark written by this workflow: {value[:200]!r}"
+        ) from None
+
+
+def write_manifest(s3: Any, bucket: str, key: str, data_prefix: str, files: list[DataFile]) -> str:
+    """Write a SageMaker manifest listing the files; return its S3 URI.
+
+    The key is unique to the run, so earlier manifests stay as the record of what each run trained on.
+    """
+    base = f"{data_prefix}/"
+    entries: list[Any] = [{"prefix": f"s3://{bucket}/{base}"}]
+    entries.extend(f.key[len(base) :] for f in sorted(files, key=lambda f: f.key))
+    body = json.dumps(entries).encode()
+    try:
+        # IfNoneMatch: S3 itself refuses to overwrite a manifest, whatever names a future change produces.
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*")
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "PreconditionFailed":
+            raise
+        existing = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if existing != body:  # a retried attempt writes the same list; anything else is another run's
+            raise ManifestConflictError(f"s3://{bucket}/{key} exists with other content; it is kept") from None
+    return f"s3://{bucket}/{key}"

@@ -1,0 +1,159 @@
+"""DeployModel: register the trained model and roll it out to the endpoint with zero downtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.common import env as names
+from lambdas.common.errors import EndpointNotUpdatableError, InvalidStepEventError
+from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.models import DeploymentState
+from lambdas.start_training_job.core import EXECUTION_TAG, PIPELINE_TAG
+
+VARIANT_NAME = "AllTraffic"
+# UpdateEndpoint is refused while the endpoint is changing; these states accept it.
+_UPDATABLE = frozenset({"InService"})
+_CHANGING = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    pipeline: str
+    endpoint_name: str
+    instance_type: str
+    instance_count: int
+    image: str
+    role_arn: str
+    poll_interval_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DeploySettings:
+        return cls(
+            pipeline=names.require_str(env, names.PIPELINE_NAME),
+            endpoint_name=names.require_str(env, names.ENDPOINT_NAME),
+            instance_type=names.require_str(env, names.ENDPOINT_INSTANCE_TYPE),
+            instance_count=names.require_int(env, names.ENDPOINT_INSTANCE_COUNT),
+            image=names.require_str(env, names.INFERENCE_IMAGE),
+            role_arn=names.require_str(env, names.SAGEMAKER_ROLE_ARN),
+            poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
+        )
+
+
+def deploy_model(
+    training: Mapping[str, Any],
+    execution: Execution,
+    *,
+    sagemaker: Any,
+    settings: DeploySettings,
+    now: datetime,
+) -> DeploymentState:
+    """Create the model and endpoint config, then create the endpoint or update it in place.
+
+    UpdateEndpoint keeps the old model serving until the new one is healthy, so the endpoint never stops
+    answering. Safe to retry: every name derives from the run, and an endpoint already on this run's config
+    is left alone. Raises EndpointNotUpdatableError when the endpoint is Failed or busy with another change.
+    """
+    artifact = training.get("model_artifact")
+    if not artifact:
+        raise InvalidStepEventError(
+            f"training job {training.get('job_name')} reported no model artifact: nothing to deploy"
+        )
+    name = str(training["job_name"])
+    tags = [
+        {"Key": PIPELINE_TAG, "Value": settings.pipeline},
+        {"Key": EXECUTION_TAG, "Value": execution.id[-256:]},
+    ]
+    _create_if_absent(
+        lambda: sagemaker.describe_model(ModelName=name),
+        lambda: sagemaker.create_model(
+            ModelName=name,
+            PrimaryContainer={"Image": settings.image, "ModelDataUrl": artifact},
+            ExecutionRoleArn=settings.role_arn,
+            Tags=tags,
+        )
+    )
+    _create_if_absent(
+        lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name),
+        lambda: sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": VARIANT_NAME,
+                    "ModelName": name,
+                    "InitialInstanceCount": settings.instance_count,
+                    "InstanceType": settings.instance_type,
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+            Tags=tags,
+        )
+    )
+    action = _roll_out(sagemaker, settings.endpoint_name, name, tags)
+    return DeploymentState(
+        endpoint_name=settings.endpoint_name,
+        endpoint_config_name=name,
+        model_name=name,
+        action=action,
+        status="Creating" if action == "create" else "Updating",
+        failure_reason=None,
+        serving_new_model=False,
+        started_at=format_timestamp(now),
+        waited_seconds=0,
+        wait_exceeded=False,
+        poll_seconds=settings.poll_interval_seconds,
+    )
+
+
+def _roll_out(sagemaker: Any, endpoint_name: str, config_name: str, tags: list[dict[str, str]]) -> str:
+    endpoint = _describe_endpoint(sagemaker, endpoint_name)
+    if endpoint is None:
+        sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=tags)
+        return "create"
+    status = endpoint["EndpointStatus"]
+    if endpoint.get("EndpointConfigName") == config_name:
+        # A retried attempt already asked for this config: keep polling, never ask twice.
+        return "update" if status != "Creating" else "create"
+    if status in _CHANGING:
+        raise EndpointNotUpdatableError(
+            f"endpoint {endpoint_name} is {status} with another change (config "
+            f"{endpoint.get('EndpointConfigName')}); this run does not interrupt it"
+        )
+    if status not in _UPDATABLE:
+        raise EndpointNotUpdatableError(
+            f"endpoint {endpoint_name} is {status} and SageMaker accepts no update in that state"
+            + (f" ({endpoint['FailureReason']})" if endpoint.get("FailureReason") else "")
+            + "; delete it and the next run creates it again"
+        )
+    sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+    return "update"
+
+
+def _describe_endpoint(sagemaker: Any, endpoint_name: str) -> dict[str, Any] | None:
+    try:
+        return dict(sagemaker.describe_endpoint(EndpointName=endpoint_name))
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ValidationException" and "not find" in str(error).lower():
+            return None
+        raise
+
+
+def _create_if_absent(describe: Callable[[], Any], create: Callable[[], Any]) -> None:
+    """Create a per-run resource unless an earlier attempt of this same run already did."""
+    try:
+        describe()
+        return
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ValidationException":
+            raise
+    try:
+        create()
+    except ClientError as error:
+        message = error.response["Error"].get("Message", "")
+        if error.response["Error"]["Code"] == "ValidationException" and "already exist" in message:
+            return
+        raise

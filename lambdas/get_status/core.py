@@ -1,0 +1,98 @@
+"""GetStatus: describe the run's training job or endpoint, and tell the poll loop whether to keep waiting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from lambdas.common import env as names
+from lambdas.common.events import parse_timestamp
+from lambdas.common.models import DeploymentState, TrainingJobState
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    poll_interval_seconds: int
+    max_training_wait_seconds: int
+    max_deployment_wait_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PollSettings:
+        return cls(
+            poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
+            max_training_wait_seconds=names.require_int(env, names.MAX_TRAINING_WAIT_SECONDS),
+            max_deployment_wait_seconds=names.require_int(env, names.MAX_DEPLOYMENT_WAIT_SECONDS),
+        )
+
+
+def training_status(
+    training: Mapping[str, Any], *, sagemaker: Any, settings: PollSettings, now: datetime
+) -> TrainingJobState:
+    """Describe the training job: status, failure reason, model artifact and final metrics."""
+    job_name = str(training["job_name"])
+    job = sagemaker.describe_training_job(TrainingJobName=job_name)
+    status = job["TrainingJobStatus"]
+    waited = _seconds_since(str(training["started_at"]), now)
+    failure_reason = job.get("FailureReason")
+    if status == "Stopped" and not failure_reason:
+        # A job that reaches MaxRuntimeInSeconds ends Stopped with no FailureReason.
+        failure_reason = (
+            f"training job {job_name} was stopped (secondary status {job.get('SecondaryStatus')}); "
+            "a job that reaches its maximum runtime ends this way"
+        )
+    elif status == "Failed" and not failure_reason:
+        failure_reason = f"training job {job_name} failed without a reason from SageMaker"
+    return TrainingJobState(
+        job_name=job_name,
+        status=status,
+        secondary_status=job.get("SecondaryStatus"),
+        failure_reason=failure_reason,
+        model_artifact=job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
+        metrics={m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])},
+        started_at=str(training["started_at"]),
+        waited_seconds=waited,
+        wait_exceeded=waited > settings.max_training_wait_seconds,
+        poll_seconds=settings.poll_interval_seconds,
+    )
+
+
+def endpoint_status(
+    deployment: Mapping[str, Any], *, sagemaker: Any, settings: PollSettings, now: datetime
+) -> DeploymentState:
+    """Describe the endpoint and tell whether it serves this run's endpoint config.
+
+    A failed UpdateEndpoint leaves the endpoint InService on the previous config with FailureReason set:
+    `serving_new_model` is false then, and the failure reason says so.
+    """
+    current = DeploymentState.from_state(deployment)
+    endpoint = sagemaker.describe_endpoint(EndpointName=current.endpoint_name)
+    status = endpoint["EndpointStatus"]
+    serving_config = endpoint.get("EndpointConfigName")
+    serving_new_model = status == "InService" and serving_config == current.endpoint_config_name
+    failure_reason = endpoint.get("FailureReason")
+    if status == "InService" and not serving_new_model:
+        failure_reason = (
+            f"endpoint {current.endpoint_name} is InService on config {serving_config}, "
+            f"not on this run's {current.endpoint_config_name}: the update did not take effect"
+            + (f" ({failure_reason})" if failure_reason else "")
+        )
+    elif status in ("Failed", "OutOfService", "UpdateRollbackFailed"):
+        failure_reason = f"endpoint {current.endpoint_name} is {status}" + (
+            f": {failure_reason}" if failure_reason else ""
+        )
+    waited = _seconds_since(current.started_at, now)
+    return replace(
+        current,
+        status=status,
+        failure_reason=failure_reason,
+        serving_new_model=serving_new_model,
+        waited_seconds=waited,
+        wait_exceeded=waited > settings.max_deployment_wait_seconds,
+        poll_seconds=settings.poll_interval_seconds,
+    )
+
+
+def _seconds_since(timestamp: str, now: datetime) -> int:
+    return max(0, int((now - parse_timestamp(timestamp)).total_seconds()))

@@ -1,0 +1,41 @@
+"""Lambda entry point of GetStatus: `target` says whether to describe the training job or the endpoint."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.common.clients import clients
+from lambdas.common.errors import InvalidStepEventError, transient_aws_errors
+from lambdas.common.events import StepEvent
+from lambdas.get_status.core import PollSettings, endpoint_status, training_status
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(correlation_id_path="execution.id")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = StepEvent.parse(event)
+    settings = PollSettings.from_env(os.environ)
+    target = step.params.get("target")
+    now = datetime.now(UTC)
+    with transient_aws_errors():
+        if target == "training":
+            training = training_status(
+                step.section("training"), sagemaker=clients().sagemaker, settings=settings, now=now
+            )
+            logger.info("training job status", extra={"training": training.to_state()})
+            return {**step.state, "training": training.to_state()}
+        if target == "endpoint":
+            deployment = endpoint_status(
+                step.section("deployment"), sagemaker=clients().sagemaker, settings=settings, now=now
+            )
+            logger.info("endpoint status", extra={"deployment": deployment.to_state()})
+            return {**step.state, "deployment": deployment.to_state()}
+    raise InvalidStepEventError(f"event field 'target' must be 'training' or 'endpoint', got {target!r}")

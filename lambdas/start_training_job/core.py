@@ -1,0 +1,146 @@
+"""StartTrainingJob: start this run's SageMaker training job on the manifest, exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.common import env as names
+from lambdas.common.errors import ResourceConflictError
+from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.models import TrainingJobState
+
+EXECUTION_TAG = "sagemaker-retraining:execution"
+PIPELINE_TAG = "sagemaker-retraining:pipeline"
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    pipeline: str
+    bucket: str
+    model_prefix: str
+    image: str
+    role_arn: str
+    instance_type: str
+    instance_count: int
+    volume_size_gb: int
+    max_runtime_seconds: int
+    hyperparameters: dict[str, str]
+    poll_interval_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TrainingSettings:
+        return cls(
+            pipeline=names.require_str(env, names.PIPELINE_NAME),
+            bucket=names.require_str(env, names.DATA_BUCKET),
+            model_prefix=names.require_str(env, names.MODEL_PREFIX).strip("/"),
+            image=names.require_str(env, names.TRAINING_IMAGE),
+            role_arn=names.require_str(env, names.SAGEMAKER_ROLE_ARN),
+            instance_type=names.require_str(env, names.TRAINING_INSTANCE_TYPE),
+            instance_count=names.require_int(env, names.TRAINING_INSTANCE_COUNT),
+            volume_size_gb=names.require_int(env, names.TRAINING_VOLUME_SIZE_GB),
+            max_runtime_seconds=names.require_int(env, names.TRAINING_MAX_RUNTIME_SECONDS),
+            hyperparameters=names.require_json_object(env, names.HYPERPARAMETERS),
+            poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
+        )
+
+
+def start_training_job(
+    run: Mapping[str, Any], execution: Execution, *, sagemaker: Any, settings: TrainingSettings, now: datetime
+) -> TrainingJobState:
+    """Create the training job named after the run, or adopt it when a retried attempt already created it.
+
+    Raises ResourceConflictError if a job of that name exists but was started by another execution.
+    """
+    job_name = str(run["run_id"])
+    request = training_job_request(job_name, str(run["manifest_uri"]), execution, settings)
+    # Look first, so a retried attempt adopts the job its first attempt started; the create still treats
+    # "already exists" as adoption for the race in which the first attempt's create lands late.
+    if _job_exists(sagemaker, job_name):
+        _check_owned_by(sagemaker, job_name, execution)
+    else:
+        try:
+            sagemaker.create_training_job(**request)
+        except ClientError as error:
+            if not _already_exists(error):
+                raise
+            _check_owned_by(sagemaker, job_name, execution)
+    return TrainingJobState(
+        job_name=job_name,
+        status="InProgress",
+        secondary_status="Starting",
+        failure_reason=None,
+        model_artifact=None,
+        metrics={},
+        started_at=format_timestamp(now),
+        waited_seconds=0,
+        wait_exceeded=False,
+        poll_seconds=settings.poll_interval_seconds,
+    )
+
+
+def training_job_request(
+    job_name: str, manifest_uri: str, execution: Execution, settings: TrainingSettings
+) -> dict[str, Any]:
+    """Build CreateTrainingJob's request: one `train` channel read from the run's manifest."""
+    return {
+        "TrainingJobName": job_name,
+        "AlgorithmSpecification": {"TrainingImage": settings.image, "TrainingInputMode": "File"},
+        "RoleArn": settings.role_arn,
+        "HyperParameters": dict(settings.hyperparameters),
+        "InputDataConfig": [
+            {
+                "ChannelName": "train",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "ManifestFile",
+                        "S3Uri": manifest_uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "ContentType": "text/csv",
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{settings.bucket}/{settings.model_prefix}/"},
+        "ResourceConfig": {
+            "InstanceType": settings.instance_type,
+            "InstanceCount": settings.instance_count,
+            "VolumeSizeInGB": settings.volume_size_gb,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
+        "Tags": [
+            {"Key": PIPELINE_TAG, "Value": settings.pipeline},
+            {"Key": EXECUTION_TAG, "Value": execution.id[-256:]},
+        ],
+    }
+
+
+def _already_exists(error: ClientError) -> bool:
+    code = error.response["Error"]["Code"]
+    message = error.response["Error"].get("Message", "")
+    return code == "ResourceInUse" or (code == "ValidationException" and "already exist" in message)
+
+
+def _job_exists(sagemaker: Any, job_name: str) -> bool:
+    try:
+        sagemaker.describe_training_job(TrainingJobName=job_name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ValidationException":
+            return False  # SageMaker's answer for "Requested resource not found"
+        raise
+    return True
+
+
+def _check_owned_by(sagemaker: Any, job_name: str, execution: Execution) -> None:
+    job = sagemaker.describe_training_job(TrainingJobName=job_name)
+    tags = sagemaker.list_tags(ResourceArn=job["TrainingJobArn"]).get("Tags", [])
+    owner = next((t["Value"] for t in tags if t["Key"] == EXECUTION_TAG), None)
+    if owner != execution.id[-256:]:
+        raise ResourceConflictError(
+            f"training job {job_name} already exists and was started by {owner or 'someone else'}, "
+            f"not by this execution"
+        )

@@ -1,0 +1,110 @@
+"""UpdateParameters: move the watermark forward once the endpoint serves the new model, and only then."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.common import env as names
+from lambdas.common.errors import DeploymentNotConfirmedError, InvalidStepEventError
+from lambdas.common.events import Execution, format_timestamp
+
+
+@dataclass(frozen=True)
+class WatermarkSettings:
+    parameter: str
+    endpoint_name: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WatermarkSettings:
+        return cls(
+            parameter=names.require_str(env, names.WATERMARK_PARAMETER),
+            endpoint_name=names.require_str(env, names.ENDPOINT_NAME),
+        )
+
+
+@dataclass(frozen=True)
+class WatermarkUpdate:
+    parameter: str
+    newest_data_date: str
+    previous_date: str | None
+    version: int
+
+    def to_state(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def update_parameters(
+    state: Mapping[str, Any],
+    execution: Execution,
+    *,
+    sagemaker: Any,
+    ssm: Any,
+    settings: WatermarkSettings,
+    now: datetime,
+) -> WatermarkUpdate:
+    """Record the run's data in the watermark parameter after confirming the endpoint serves its model.
+
+    The value points at the manifest and the training job; the file list itself stays in S3 because a
+    standard parameter holds at most 4 KB. Raises DeploymentNotConfirmedError when the endpoint is not
+    InService on this run's config, so a failed rollout never moves the watermark.
+    """
+    run, training, deployment = (_section(state, n) for n in ("run", "training", "deployment"))
+    config_name = str(deployment["endpoint_config_name"])
+    endpoint = sagemaker.describe_endpoint(EndpointName=settings.endpoint_name)
+    if endpoint["EndpointStatus"] != "InService" or endpoint.get("EndpointConfigName") != config_name:
+        raise DeploymentNotConfirmedError(
+            f"endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']} on config "
+            f"{endpoint.get('EndpointConfigName')}, not InService on {config_name}: the watermark stays"
+        )
+    previous = _recorded_date(ssm, settings.parameter)
+    value = {
+        "newest_data_date": run["newest_data_date"],
+        "window_start": run["window_start"],
+        "window_end": run["window_end"],
+        "file_count": run["file_count"],
+        "manifest_uri": run["manifest_uri"],
+        "training_job_name": training["job_name"],
+        "model_artifact": training.get("model_artifact"),
+        "metrics": training.get("metrics", {}),
+        "model_name": deployment["model_name"],
+        "endpoint_name": settings.endpoint_name,
+        "endpoint_config_name": config_name,
+        "execution_id": execution.id,
+        "updated_at": format_timestamp(now),
+    }
+    response = ssm.put_parameter(
+        Name=settings.parameter, Value=json.dumps(value, separators=(",", ":")), Type="String", Overwrite=True
+    )
+    return WatermarkUpdate(
+        parameter=settings.parameter,
+        newest_data_date=str(run["newest_data_date"]),
+        previous_date=previous,
+        version=int(response["Version"]),
+    )
+
+
+def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = state.get(name)
+    if not isinstance(value, Mapping):
+        raise InvalidStepEventError(f"state field '{name}' is missing: the step that sets it has not run")
+    return value
+
+
+def _recorded_date(ssm: Any, parameter: str) -> str | None:
+    try:
+        raw = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ParameterNotFound":
+            return None
+        raise
+    try:
+        recorded = json.loads(raw).get("newest_data_date")
+    except (ValueError, AttributeError):
+        return None
+    return str(recorded) if recorded else None

@@ -1,0 +1,75 @@
+"""Fixtures shared by all tests: fake AWS credentials, moto, and an execution to run steps in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from moto import mock_aws
+
+from lambdas.common import clients as clients_module
+from lambdas.common.events import Execution
+from local_runtime import moto_extensions
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Credentials and region that can reach nothing real, and no boto3 clients cached from other tests."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "SageMakerRetrainingTests",
+        "POWERTOOLS_SERVICE_NAME": "tests",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    clients_module._client.cache_clear()
+    yield
+    clients_module._client.cache_clear()
+
+
+@pytest.fixture
+def aws(aws_env: None) -> Iterator[None]:
+    """moto in decorator mode, with the SageMaker operations the workflow needs and moto lacks."""
+    moto_extensions.install()
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def execution() -> Execution:
+    return Execution(
+        id=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:sagemaker-retraining-churn:run-1",
+        name="run-1",
+        start_time=datetime(2026, 11, 22, 6, 0, 0, tzinfo=UTC),
+    )
+
+
+class FakeLambdaContext:
+    """The attributes of Lambda's context object that Powertools reads."""
+
+    function_name = "test-function"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test-function"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/test-function"
+    log_stream_name = "stream"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()

@@ -1,0 +1,273 @@
+"""CheckData against moto's S3 and SSM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.check_data.core import (
+    CheckDataSettings,
+    InvalidWatermarkError,
+    ManifestConflictError,
+    NoDataInWindowError,
+    RunInput,
+    check_data,
+    list_window_files,
+)
+from lambdas.common.errors import InvalidRunInputError
+from lambdas.common.events import Execution
+
+BUCKET = "churn-data"
+PARAMETER = "/sagemaker-retraining/churn/watermark"
+SETTINGS = CheckDataSettings(
+    pipeline="churn",
+    bucket=BUCKET,
+    data_prefix="data/churn",
+    manifest_prefix="manifests/churn",
+    watermark_parameter=PARAMETER,
+    window_days=7,
+)
+
+
+@pytest.fixture
+def s3(aws: None) -> Any:
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture
+def ssm(aws: None) -> Iterator[Any]:
+    client = boto3.client("ssm")
+    client.put_parameter(Name=PARAMETER, Value=json.dumps({"newest_data_date": None}), Type="String")
+    yield client
+
+
+def put(s3: Any, key: str, body: bytes = b"1.0,2.0,3.0\n") -> None:
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+def set_watermark(ssm: Any, day: str | None) -> None:
+    ssm.put_parameter(
+        Name=PARAMETER, Value=json.dumps({"newest_data_date": day}), Type="String", Overwrite=True
+    )
+
+
+def manifest(s3: Any, uri: str) -> list[Any]:
+    key = uri.removeprefix(f"s3://{BUCKET}/")
+    return list(json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        lambda day: [f"data/churn/{day}.csv"],
+        lambda day: [f"data/churn/dt={day}/part-0.csv", f"data/churn/dt={day}/part-1.csv"],
+    ],
+    ids=["one-file-per-day", "hive-partitions"],
+)
+def test_finds_only_the_files_inside_the_window(s3: Any, ssm: Any, execution: Execution, layout: Any) -> None:
+    # GIVEN data from 2026-11-10 to 2026-11-22 and a 7-day window ending on the execution's day (11-22)
+    for day in range(10, 23):
+        for key in layout(f"2026-11-{day:02d}"):
+            put(s3, key)
+
+    # WHEN CheckData runs
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    # THEN the window is 11-16..11-22 and the manifest lists exactly those days' files
+    assert (result.window_start, result.window_end) == ("2026-11-16", "2026-11-22")
+    expected = sorted(k for d in range(16, 23) for k in layout(f"2026-11-{d:02d}"))
+    assert result.file_count == len(expected)
+    assert result.has_new_data and result.newest_data_date == "2026-11-22"
+    assert result.manifest_uri is not None
+    entries = manifest(s3, result.manifest_uri)
+    assert entries[0] == {"prefix": f"s3://{BUCKET}/data/churn/"}
+    assert entries[1:] == [k.removeprefix("data/churn/") for k in expected]
+
+
+def test_both_layouts_under_one_prefix_are_combined(s3: Any, ssm: Any, execution: Execution) -> None:
+    put(s3, "data/churn/2026-11-20.csv")
+    put(s3, "data/churn/dt=2026-11-21/a.csv")
+
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    assert result.file_count == 2
+    assert result.newest_data_date == "2026-11-21"
+
+
+def test_no_new_data_when_newest_file_is_not_after_the_watermark(
+    s3: Any, ssm: Any, execution: Execution
+) -> None:
+    put(s3, "data/churn/2026-11-20.csv")
+    set_watermark(ssm, "2026-11-20")
+
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    assert not result.has_new_data
+    assert result.manifest_uri is None
+    assert "not newer than the watermark 2026-11-20" in result.reason
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/").get("KeyCount") == 0
+
+
+def test_new_data_after_the_watermark_trains_on_the_whole_window(
+    s3: Any, ssm: Any, execution: Execution
+) -> None:
+    put(s3, "data/churn/2026-11-19.csv")
+    put(s3, "data/churn/2026-11-21.csv")
+    set_watermark(ssm, "2026-11-20")
+
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    assert result.has_new_data and result.watermark_date == "2026-11-20"
+    assert result.file_count == 2  # the window, not only the days after the watermark
+
+
+def test_force_trains_even_without_new_data(s3: Any, ssm: Any, execution: Execution) -> None:
+    put(s3, "data/churn/2026-11-20.csv")
+    set_watermark(ssm, "2026-11-20")
+
+    result = check_data(RunInput(force=True), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    assert result.has_new_data and result.forced
+
+
+def test_forced_run_with_an_empty_window_fails_naming_the_window(
+    s3: Any, ssm: Any, execution: Execution
+) -> None:
+    put(s3, "data/churn/2026-10-01.csv")
+
+    with pytest.raises(NoDataInWindowError, match=r"2026-11-16 and 2026-11-22"):
+        check_data(RunInput(force=True), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+
+def test_empty_window_without_force_is_no_new_data(s3: Any, ssm: Any, execution: Execution) -> None:
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    assert not result.has_new_data and result.file_count == 0
+    assert result.reason == "no data files between 2026-11-16 and 2026-11-22"
+
+
+def test_window_and_end_date_overrides(s3: Any, ssm: Any, execution: Execution) -> None:
+    for day in range(1, 23):
+        put(s3, f"data/churn/2026-11-{day:02d}.csv")
+
+    result = check_data(
+        RunInput(window_days=3, end_date=date(2026, 11, 10)), execution, s3=s3, ssm=ssm, settings=SETTINGS
+    )
+
+    assert (result.window_start, result.window_end, result.window_days) == ("2026-11-08", "2026-11-10", 3)
+    assert result.file_count == 3 and result.newest_data_date == "2026-11-10"
+
+
+def test_keys_without_a_date_and_empty_files_are_skipped_and_reported(
+    s3: Any, ssm: Any, execution: Execution
+) -> None:
+    # GIVEN a window across the end of February 2026 (not a leap year)
+    put(s3, "data/churn/2026-02-28.csv")
+    put(s3, "data/churn/2026-02-27.csv", body=b"")
+    put(s3, "data/churn/2026-02-30.csv")
+    put(s3, "data/churn/2026-02-28-notes.txt")
+    put(s3, "data/churn/dt=2026-02-28/")  # console "folder": silently ignored
+
+    result = check_data(RunInput(end_date=date(2026, 3, 1)), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    assert result.file_count == 1
+    reasons = {s["key"]: s["reason"] for s in result.skipped_keys}
+    assert reasons == {
+        "data/churn/2026-02-27.csv": "file is empty",
+        "data/churn/2026-02-30.csv": "2026-02-30 is not a valid date",
+        "data/churn/2026-02-28-notes.txt": "name has no YYYY-MM-DD date in a known layout or is not .csv",
+    }
+    assert result.skipped_count == 3
+
+
+def test_deleted_watermark_parameter_means_never_trained(s3: Any, ssm: Any, execution: Execution) -> None:
+    put(s3, "data/churn/2026-11-20.csv")
+    ssm.delete_parameter(Name=PARAMETER)
+
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    assert result.has_new_data and result.watermark_date is None
+    assert result.reason == "never trained before"
+
+
+def test_watermark_not_written_by_the_workflow_is_an_error_naming_the_parameter(
+    s3: Any, ssm: Any, execution: Execution
+) -> None:
+    put(s3, "data/churn/2026-11-20.csv")
+    ssm.put_parameter(Name=PARAMETER, Value="yesterday", Type="String", Overwrite=True)
+
+    with pytest.raises(InvalidWatermarkError, match=PARAMETER):
+        check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+
+def test_retried_attempt_writes_the_same_manifest_and_other_content_is_never_overwritten(
+    s3: Any, ssm: Any, execution: Execution
+) -> None:
+    put(s3, "data/churn/2026-11-20.csv")
+    first = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    again = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    assert again.manifest_uri == first.manifest_uri
+
+    put(s3, "data/churn/2026-11-21.csv")
+    with pytest.raises(ManifestConflictError):
+        check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    assert first.manifest_uri is not None
+    assert manifest(s3, first.manifest_uri)[1:] == ["2026-11-20.csv"]
+
+
+def test_each_run_writes_a_new_manifest(s3: Any, ssm: Any, execution: Execution) -> None:
+    put(s3, "data/churn/2026-11-20.csv")
+    other = Execution(id=execution.id + "-2", name="run-2", start_time=execution.start_time)
+
+    first = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    second = check_data(RunInput(force=True), other, s3=s3, ssm=ssm, settings=SETTINGS)
+
+    assert first.manifest_uri != second.manifest_uri
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/churn/")["KeyCount"] == 2
+
+
+def test_listing_starts_at_the_window_instead_of_reading_the_history(s3: Any) -> None:
+    # GIVEN 400 days of history in both layouts, and 7 days in the window
+    for offset in range(400):
+        day = date.fromordinal(date(2026, 11, 22).toordinal() - offset).isoformat()
+        put(s3, f"data/churn/{day}.csv")
+        put(s3, f"data/churn/dt={day}/a.csv")
+
+    # WHEN listing the window
+    listing = list_window_files(s3, BUCKET, "data/churn", date(2026, 11, 16), date(2026, 11, 22))
+
+    # THEN one request per layout finds the 14 files
+    assert len(listing.files) == 14
+    assert listing.requests == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"forse": True}, "forse"),
+        ({"force": "yes"}, "'force'"),
+        ({"window_days": 0}, "'window_days'"),
+        ({"window_days": "7"}, "'window_days'"),
+        ({"window_days": True}, "'window_days'"),
+        ({"end_date": "22/11/2026"}, "'end_date'"),
+        ({"end_date": 20261122}, "'end_date'"),
+        ({"trigger": ""}, "'trigger'"),
+    ],
+)
+def test_invalid_run_input_names_the_field(raw: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidRunInputError, match=field):
+        RunInput.from_state(raw)
+
+
+def test_run_input_accepts_the_consoles_default_comment() -> None:
+    parsed = RunInput.from_state({"Comment": "Insert your JSON here", "force": True, "window_days": 14})
+
+    assert parsed == RunInput(force=True, window_days=14)

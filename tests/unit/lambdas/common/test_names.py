@@ -1,0 +1,35 @@
+"""Names of a run's SageMaker resources."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from lambdas.common.events import Execution
+from lambdas.common.names import SAGEMAKER_NAME_PATTERN, run_resource_name
+
+START = datetime(2026, 11, 22, 6, 0, 0, tzinfo=UTC)
+
+
+def execution(name: str) -> Execution:
+    return Execution(
+        id=f"arn:aws:states:us-east-1:123456789012:execution:m:{name}", name=name, start_time=START
+    )
+
+
+@pytest.mark.parametrize("pipeline", ["churn", "a" * 32, "x" * 80, "Fraud_Model v2", "-"])
+def test_names_are_valid_for_sagemaker(pipeline: str) -> None:
+    name = run_resource_name(pipeline, execution("e"))
+
+    assert SAGEMAKER_NAME_PATTERN.match(name)
+    assert len(name) <= 63
+
+
+def test_same_execution_same_name_and_different_executions_differ() -> None:
+    assert run_resource_name("churn", execution("a")) == run_resource_name("churn", execution("a"))
+    assert run_resource_name("churn", execution("a")) != run_resource_name("churn", execution("b"))
+
+
+def test_names_start_with_the_pipeline_and_sort_by_start_time() -> None:
+    assert run_resource_name("churn", execution("a")).startswith("churn-20261122060000-")

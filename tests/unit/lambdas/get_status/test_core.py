@@ -1,0 +1,153 @@
+"""GetStatus: what the poll loop learns from SageMaker's describe calls.
+
+SageMaker's answers are given by a fake that returns recorded DescribeTrainingJob / DescribeEndpoint
+responses: moto completes everything at once, and these tests are about every status SageMaker can report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from lambdas.get_status.core import PollSettings, endpoint_status, training_status
+
+NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
+SETTINGS = PollSettings(
+    poll_interval_seconds=30, max_training_wait_seconds=3600, max_deployment_wait_seconds=900
+)
+TRAINING = {"job_name": "churn-1", "started_at": "2026-11-22T07:30:00.000Z"}
+DEPLOYMENT = {
+    "endpoint_name": "churn",
+    "endpoint_config_name": "churn-new",
+    "model_name": "churn-new",
+    "action": "update",
+    "status": "Updating",
+    "failure_reason": None,
+    "serving_new_model": False,
+    "started_at": "2026-11-22T07:50:00.000Z",
+    "waited_seconds": 0,
+    "wait_exceeded": False,
+    "poll_seconds": 30,
+}
+
+
+@dataclass
+class RecordedSageMaker:
+    training_job: dict[str, Any] = field(default_factory=dict)
+    endpoint: dict[str, Any] = field(default_factory=dict)
+
+    def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        return {"TrainingJobName": TrainingJobName, **self.training_job}
+
+    def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:  # noqa: N803
+        return {"EndpointName": EndpointName, **self.endpoint}
+
+
+def test_completed_job_reports_artifact_and_final_metrics() -> None:
+    sagemaker = RecordedSageMaker(
+        training_job={
+            "TrainingJobStatus": "Completed",
+            "SecondaryStatus": "Completed",
+            "ModelArtifacts": {"S3ModelArtifacts": "s3://b/models/churn/churn-1/output/model.tar.gz"},
+            "FinalMetricDataList": [
+                {"MetricName": "validation:rmse", "Value": 0.25},
+                {"MetricName": "train:objective_loss", "Value": 0.1},
+            ],
+        }
+    )
+
+    state = training_status(TRAINING, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    assert state.status == "Completed"
+    assert state.model_artifact == "s3://b/models/churn/churn-1/output/model.tar.gz"
+    assert state.metrics == {"validation:rmse": 0.25, "train:objective_loss": 0.1}
+    assert (state.waited_seconds, state.wait_exceeded, state.poll_seconds) == (1800, False, 30)
+
+
+def test_failed_job_carries_sagemakers_reason() -> None:
+    sagemaker = RecordedSageMaker(
+        training_job={"TrainingJobStatus": "Failed", "FailureReason": "ClientError: no data in channel train"}
+    )
+
+    state = training_status(TRAINING, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    assert (state.status, state.failure_reason) == ("Failed", "ClientError: no data in channel train")
+
+
+def test_stopped_job_explains_the_maximum_runtime() -> None:
+    sagemaker = RecordedSageMaker(
+        training_job={"TrainingJobStatus": "Stopped", "SecondaryStatus": "MaxRuntimeExceeded"}
+    )
+
+    state = training_status(TRAINING, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    assert state.status == "Stopped"
+    assert state.failure_reason is not None and "MaxRuntimeExceeded" in state.failure_reason
+
+
+def test_job_running_past_the_maximum_wait_is_flagged() -> None:
+    sagemaker = RecordedSageMaker(
+        training_job={"TrainingJobStatus": "InProgress", "SecondaryStatus": "Training"}
+    )
+    started_long_ago = {**TRAINING, "started_at": "2026-11-22T06:59:59.000Z"}
+
+    state = training_status(started_long_ago, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    assert (state.status, state.waited_seconds, state.wait_exceeded) == ("InProgress", 3601, True)
+
+
+def test_endpoint_in_service_on_the_new_config_is_a_success() -> None:
+    sagemaker = RecordedSageMaker(endpoint={"EndpointStatus": "InService", "EndpointConfigName": "churn-new"})
+
+    state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    assert (state.status, state.serving_new_model, state.failure_reason) == ("InService", True, None)
+
+
+def test_endpoint_back_in_service_on_the_old_config_is_a_failed_deployment() -> None:
+    sagemaker = RecordedSageMaker(
+        endpoint={
+            "EndpointStatus": "InService",
+            "EndpointConfigName": "churn-old",
+            "FailureReason": (
+                "The primary container for production variant AllTraffic did not pass the ping health check."
+            ),
+        }
+    )
+
+    state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    assert state.status == "InService" and not state.serving_new_model
+    assert state.failure_reason is not None
+    assert "churn-old" in state.failure_reason and "ping health check" in state.failure_reason
+
+
+@pytest.mark.parametrize("status", ["Failed", "OutOfService", "UpdateRollbackFailed"])
+def test_failed_endpoint_statuses_name_the_status_and_reason(status: str) -> None:
+    sagemaker = RecordedSageMaker(
+        endpoint={"EndpointStatus": status, "EndpointConfigName": "churn-new", "FailureReason": "capacity"}
+    )
+
+    state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    assert state.failure_reason == f"endpoint churn is {status}: capacity"
+    assert not state.serving_new_model
+
+
+@pytest.mark.parametrize(
+    ("started_at", "exceeded"), [("2026-11-22T07:50:00Z", False), ("2026-11-22T07:44:59Z", True)]
+)
+def test_deployment_wait_is_measured_from_the_rollouts_start(started_at: str, exceeded: bool) -> None:
+    sagemaker = RecordedSageMaker(
+        endpoint={"EndpointStatus": "SystemUpdating", "EndpointConfigName": "churn-old"}
+    )
+
+    state = endpoint_status(
+        {**DEPLOYMENT, "started_at": started_at}, sagemaker=sagemaker, settings=SETTINGS, now=NOW
+    )
+
+    assert state.status == "SystemUpdating"
+    assert state.wait_exceeded is exceeded

@@ -1,0 +1,114 @@
+"""UpdateParameters against moto's SSM and SageMaker."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.common.errors import DeploymentNotConfirmedError
+from lambdas.common.events import Execution
+from lambdas.deploy_model.core import DeploySettings, deploy_model
+from lambdas.update_parameters.core import WatermarkSettings, update_parameters
+
+NOW = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
+PARAMETER = "/sagemaker-retraining/churn/watermark"
+SETTINGS = WatermarkSettings(parameter=PARAMETER, endpoint_name="churn")
+DEPLOY = DeploySettings(
+    pipeline="churn",
+    endpoint_name="churn",
+    instance_type="ml.m5.large",
+    instance_count=1,
+    image="img",
+    role_arn="arn:aws:iam::123456789012:role/r",
+    poll_interval_seconds=1,
+)
+
+
+def run_state(name: str) -> dict[str, Any]:
+    return {
+        "run": {
+            "newest_data_date": "2026-11-21",
+            "window_start": "2026-11-15",
+            "window_end": "2026-11-21",
+            "file_count": 7,
+            "manifest_uri": f"s3://b/manifests/churn/{name}.manifest",
+        },
+        "training": {
+            "job_name": name,
+            "model_artifact": f"s3://b/m/{name}/output/model.tar.gz",
+            "metrics": {},
+        },
+        "deployment": {"endpoint_config_name": name, "model_name": name},
+    }
+
+
+@pytest.fixture
+def clients(aws: None) -> tuple[Any, Any]:
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name=PARAMETER, Value=json.dumps({"newest_data_date": "2026-11-14"}), Type="String")
+    return boto3.client("sagemaker"), ssm
+
+
+def deployed(sagemaker: Any, execution: Execution, name: str) -> None:
+    deploy_model(
+        {"job_name": name, "model_artifact": "s3://b/m.tar.gz"},
+        execution,
+        sagemaker=sagemaker,
+        settings=DEPLOY,
+        now=NOW,
+    )
+
+
+def test_records_the_deployed_runs_data_manifest_and_job(
+    clients: tuple[Any, Any], execution: Execution
+) -> None:
+    sagemaker, ssm = clients
+    deployed(sagemaker, execution, "churn-1")
+
+    update = update_parameters(
+        run_state("churn-1"), execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW
+    )
+
+    value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
+    assert value["newest_data_date"] == "2026-11-21"
+    assert value["manifest_uri"] == "s3://b/manifests/churn/churn-1.manifest"
+    assert value["training_job_name"] == "churn-1"
+    assert value["endpoint_config_name"] == "churn-1"
+    assert value["execution_id"] == execution.id
+    assert len(json.dumps(value)) < 4096  # a standard parameter holds at most 4 KB
+    assert (update.previous_date, update.newest_data_date, update.version) == ("2026-11-14", "2026-11-21", 2)
+
+
+def test_watermark_stays_when_the_endpoint_serves_another_config(
+    clients: tuple[Any, Any], execution: Execution
+) -> None:
+    sagemaker, ssm = clients
+    deployed(sagemaker, execution, "churn-old")
+
+    with pytest.raises(DeploymentNotConfirmedError, match="churn-old"):
+        update_parameters(
+            run_state("churn-new"), execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW
+        )
+
+    value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
+    assert value == {"newest_data_date": "2026-11-14"}
+
+
+def test_recreates_a_deleted_parameter(clients: tuple[Any, Any], execution: Execution) -> None:
+    sagemaker, ssm = clients
+    ssm.delete_parameter(Name=PARAMETER)
+    deployed(sagemaker, execution, "churn-1")
+
+    update = update_parameters(
+        run_state("churn-1"), execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW
+    )
+
+    assert update.previous_date is None
+    assert (
+        json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])["newest_data_date"]
+        == "2026-11-21"
+    )
