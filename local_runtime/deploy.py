@@ -1,0 +1,129 @@
+"""Deploy a synthesized pipeline stack into the local AWS and run executions of its state machine."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import boto3
+
+from lambdas.common import clients as lambda_clients
+from local_runtime.server import LocalAws
+from local_runtime.template import LocalStack
+
+# Given to every function on top of its template environment: where AWS is, and no X-Ray daemon to talk to.
+_LOCAL_FUNCTION_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+
+
+@dataclass(frozen=True)
+class DeployedPipeline:
+    stack: LocalStack
+    state_machine_arn: str
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    arn: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]]
+
+    def states_entered(self) -> list[str]:
+        """Names of the states the execution entered, in order."""
+        return [
+            event[key]["name"] for event in self.history for key in event if key == "stateEnteredEventDetails"
+        ]
+
+
+def client(aws: LocalAws, service: str, region: str) -> Any:
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=aws.endpoint_url,
+        region_name=region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def deploy(
+    aws: LocalAws, stack: LocalStack, *, function_environment: Mapping[str, str] | None = None
+) -> DeployedPipeline:
+    """Create the stack's buckets, parameters, functions and state machine; return where to start runs."""
+    s3, ssm = client(aws, "s3", stack.region), client(aws, "ssm", stack.region)
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    for bucket in stack.buckets:
+        if bucket not in existing:
+            s3.create_bucket(Bucket=bucket)
+    for name, value in stack.parameters.items():
+        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+    extra = {
+        **_LOCAL_FUNCTION_ENVIRONMENT,
+        "AWS_ENDPOINT_URL": aws.endpoint_url,
+        "AWS_DEFAULT_REGION": stack.region,
+        "AWS_REGION": stack.region,
+        **(function_environment or {}),
+    }
+    lambda_clients._client.cache_clear()  # clients made for another server must not be reused
+    for function in stack.functions.values():
+        aws.register_function(replace(function, environment={**function.environment, **extra}))
+    if len(stack.state_machines) != 1:
+        raise ValueError(f"stack {stack.name} defines {len(stack.state_machines)} state machines, expected 1")
+    ((name, definition),) = stack.state_machines.values()
+    sfn = client(aws, "stepfunctions", stack.region)
+    arn = stack.state_machine_arn(name)
+    try:
+        sfn.describe_state_machine(stateMachineArn=arn)
+        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+    except sfn.exceptions.StateMachineDoesNotExist:
+        role = f"arn:aws:iam::{stack.account}:role/{name}-role"
+        arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
+    return DeployedPipeline(stack=stack, state_machine_arn=arn)
+
+
+def run_execution(
+    aws: LocalAws,
+    pipeline: DeployedPipeline,
+    *,
+    name: str,
+    execution_input: Mapping[str, Any] | None = None,
+    timeout_seconds: float = 120,
+) -> ExecutionRecord:
+    """Start an execution and wait for it to end; raise TimeoutError if it is still running at the deadline."""
+    sfn = client(aws, "stepfunctions", pipeline.stack.region)
+    arn = sfn.start_execution(
+        stateMachineArn=pipeline.state_machine_arn, name=name, input=json.dumps(dict(execution_input or {}))
+    )["executionArn"]
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"execution {name} still running after {timeout_seconds} s")
+        time.sleep(0.1)
+    history: list[dict[str, Any]] = []
+    paginator_args: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**paginator_args)
+        history.extend(page["events"])
+        if not page.get("nextToken"):
+            break
+        paginator_args["nextToken"] = page["nextToken"]
+    output = described.get("output")
+    return ExecutionRecord(
+        arn=arn,
+        status=described["status"],
+        output=json.loads(output) if output else None,
+        error=described.get("error"),
+        cause=described.get("cause"),
+        history=history,
+    )

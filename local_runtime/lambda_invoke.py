@@ -1,0 +1,124 @@
+"""Lambda's Invoke API answered in-process: registered handlers run with their own environment."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+Handler = Callable[[Any, Any], Any]
+
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    """A function as its template defines it: a handler path (`package.module.function`) and environment."""
+
+    name: str
+    arn: str
+    handler: str
+    environment: Mapping[str, str] = field(default_factory=dict)
+    memory_mb: int = 256
+    timeout_seconds: int = 60
+
+    def load(self) -> Handler:
+        module_name, _, function_name = self.handler.rpartition(".")
+        handler: Handler = getattr(importlib.import_module(module_name), function_name)
+        return handler
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _deadline_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._deadline_ms
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    status: int
+    body: bytes
+    function_error: str | None
+
+
+class LocalLambda:
+    """Registry of functions and the Invoke call Step Functions (and boto3) make against it."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, LocalFunction] = {}
+        # Handlers read os.environ per call; one invocation at a time keeps each function's environment its own.
+        self._lock = threading.Lock()
+        self._count = 0
+        self.invocations: list[tuple[str, Any]] = []
+
+    def register(self, function: LocalFunction) -> None:
+        self._functions[function.name] = function
+        self._functions[function.arn] = function
+
+    def find(self, name_or_arn: str) -> LocalFunction | None:
+        key = unquote(name_or_arn)
+        if key in self._functions:
+            return self._functions[key]
+        # Qualified ARNs (…:function:name:$LATEST) and partial ARNs name the same function.
+        base = re.sub(r":(\$LATEST|\d+)$", "", key)
+        return self._functions.get(base) or self._functions.get(base.rsplit(":", 1)[-1])
+
+    def invoke(self, function: LocalFunction, payload: bytes) -> InvocationResult:
+        """Run the handler; an exception comes back as Lambda returns it, with FunctionError set."""
+        event = json.loads(payload) if payload else {}
+        with self._lock:
+            self._count += 1
+            context = LambdaContext(
+                function_name=function.name,
+                invoked_function_arn=function.arn,
+                memory_limit_in_mb=function.memory_mb,
+                aws_request_id=f"local-{self._count:08d}",
+                log_group_name=f"/aws/lambda/{function.name}",
+                _deadline_ms=function.timeout_seconds * 1000,
+            )
+            self.invocations.append((function.name, event))
+            with _environment(function.environment):
+                try:
+                    result = function.load()(event, context)
+                except Exception as error:  # Lambda reports every exception the same way
+                    body = {
+                        "errorMessage": str(error),
+                        "errorType": type(error).__name__,
+                        "requestId": context.aws_request_id,
+                        "stackTrace": traceback.format_tb(error.__traceback__),
+                    }
+                    return InvocationResult(200, json.dumps(body).encode(), "Unhandled")
+        return InvocationResult(200, json.dumps(result).encode(), None)
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,107 @@
+"""SageMaker operations the workflow calls that moto lacks: UpdateEndpoint and StopTrainingJob.
+
+moto completes jobs and endpoints at once; these follow the same convention: an update switches the
+endpoint to the new config and it is InService again, a stop ends the job Stopped. Registered on moto's
+backend and response classes, so they work in decorator mode and in server mode alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.sagemaker.models import FakeEndpoint, FakeTrainingJob, SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+
+_installed = False
+
+
+def install() -> None:
+    """Add the operations to moto; calling it again does nothing."""
+    global _installed
+    if _installed:
+        return
+    SageMakerModelBackend.update_endpoint = _backend_update_endpoint  # type: ignore[attr-defined]
+    SageMakerModelBackend.stop_training_job = _backend_stop_training_job  # type: ignore[attr-defined]
+    SageMakerResponse.update_endpoint = _response_update_endpoint  # type: ignore[attr-defined]
+    SageMakerResponse.stop_training_job = _response_stop_training_job  # type: ignore[attr-defined]
+    _reject_duplicates("create_model", "_models", "model_name", "Cannot create already existing model {arn}.")
+    _reject_duplicates(
+        "create_endpoint_config",
+        "endpoint_configs",
+        "endpoint_config_name",
+        "Cannot create already existing endpoint configuration {arn}.",
+    )
+    _reject_duplicates(
+        "create_training_job",
+        "training_jobs",
+        "training_job_name",
+        "Training job names must be unique within an AWS account and region, and a training job with "
+        "this name already exists ({arn})",
+        in_use=True,
+    )
+    _installed = True
+
+
+def _backend_update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> FakeEndpoint:
+    endpoint = self.endpoints.get(endpoint_name)
+    if endpoint is None:
+        arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    if endpoint.endpoint_status != "InService":
+        raise ValidationError(
+            message=f"Cannot update in-progress endpoint '{endpoint.arn}'."
+            if endpoint.endpoint_status in ("Creating", "Updating", "SystemUpdating", "RollingBack")
+            else f"Cannot update endpoint '{endpoint.arn}' in status {endpoint.endpoint_status}."
+        )
+    config = self.describe_endpoint_config(endpoint_config_name)  # raises ValidationError when absent
+    endpoint.endpoint_config_name = endpoint_config_name
+    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+    endpoint.failure_reason = None
+    endpoint.last_modified_time = datetime.now(UTC)
+    return endpoint  # type: ignore[no-any-return]
+
+
+def _backend_stop_training_job(self: Any, training_job_name: str) -> None:
+    job = self.training_jobs.get(training_job_name)
+    if job is None:
+        arn = FakeTrainingJob.arn_formatter(training_job_name, self.account_id, self.region_name)
+        raise ValidationError(message=f"Could not find training job '{arn}'.")
+    if job.training_job_status not in ("InProgress", "Stopping"):
+        raise ValidationError(
+            message=f"The training job is in status {job.training_job_status}: it cannot be stopped."
+        )
+    job.training_job_status = "Stopped"
+    job.secondary_status = "Stopped"
+
+
+def _response_update_endpoint(self: Any) -> ActionResult:
+    endpoint = self.sagemaker_backend.update_endpoint(
+        endpoint_name=self._get_param("EndpointName"),
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+    )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _response_stop_training_job(self: Any) -> EmptyResult:
+    self.sagemaker_backend.stop_training_job(self._get_param("TrainingJobName"))
+    return EmptyResult()
+
+
+def _reject_duplicates(
+    method: str, store: str, name_argument: str, message: str, in_use: bool = False
+) -> None:
+    """Make a create call fail on an existing name as SageMaker does; moto overwrites silently."""
+    original = getattr(SageMakerModelBackend, method)
+
+    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        name = kwargs.get(name_argument, args[0] if args else None)
+        existing = getattr(self, store).get(name)
+        if existing is not None:
+            text = message.format(arn=getattr(existing, "arn", name))
+            raise ResourceInUseException(text) if in_use else ValidationError(message=text)
+        return original(self, *args, **kwargs)
+
+    setattr(SageMakerModelBackend, method, create)

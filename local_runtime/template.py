@@ -1,0 +1,204 @@
+"""Create what a synthesized pipeline stack describes in the local AWS, from `cdk.out/<stack>.template.json`.
+
+moto's CloudFormation is not a faithful deploy (it drops DefinitionSubstitutions and skips resources), so
+this reads the template itself: it resolves the intrinsic functions the stack uses and creates the bucket,
+the watermark parameter, the functions and the state machine, each under the name the template gives it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_runtime.lambda_invoke import LocalFunction
+
+ACCOUNT = "123456789012"
+
+
+class TemplateError(Exception):
+    """The template uses something the local runtime cannot reproduce; the message names it."""
+
+
+@dataclass
+class LocalStack:
+    """The physical names a deployed stack ends up with, and the resources to create for it."""
+
+    name: str
+    region: str
+    account: str
+    buckets: list[str] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
+    state_machines: dict[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # logical id -> (name, definition)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> rule properties
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def state_machine_arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads(path.read_text())
+    return template
+
+
+def read_stack(
+    template: Mapping[str, Any], *, stack_name: str, region: str, account: str = ACCOUNT
+) -> LocalStack:
+    """Resolve the template into the resources the local runtime creates."""
+    resources: Mapping[str, Any] = template.get("Resources", {})
+    resolver = _Resolver(template, stack_name=stack_name, region=region, account=account)
+    stack = LocalStack(name=stack_name, region=region, account=account)
+    for logical_id, resource in resources.items():
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind == "AWS::S3::Bucket":
+            stack.buckets.append(resolver.physical_id(logical_id))
+        elif kind == "AWS::SSM::Parameter":
+            stack.parameters[resolver.resolve(props["Name"])] = resolver.resolve(props["Value"])
+        elif kind == "AWS::Lambda::Function":
+            environment = resolver.resolve(props.get("Environment", {}).get("Variables", {}))
+            stack.functions[logical_id] = LocalFunction(
+                name=resolver.physical_id(logical_id),
+                arn=resolver.arn(logical_id),
+                handler=props["Handler"],
+                environment={k: str(v) for k, v in environment.items()},
+                memory_mb=int(props.get("MemorySize", 128)),
+                timeout_seconds=int(props.get("Timeout", 3)),
+            )
+        elif kind == "AWS::StepFunctions::StateMachine":
+            definition = resolver.resolve(props["DefinitionString"])
+            for key, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
+                definition = definition.replace("${" + key + "}", str(value))
+            if re.search(r"\$\{[A-Za-z0-9_]+\}", definition):
+                raise TemplateError(f"state machine {logical_id}: unresolved substitution in its definition")
+            stack.state_machines[logical_id] = (resolver.physical_id(logical_id), definition)
+        elif kind == "AWS::Events::Rule" and "ScheduleExpression" in props:
+            stack.schedules[logical_id] = resolver.resolve(props)
+    for output_name, output in template.get("Outputs", {}).items():
+        stack.outputs[output_name] = str(resolver.resolve(output["Value"]))
+    return stack
+
+
+class _Resolver:
+    """Evaluates Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::FindInMap, Fn::Select and Fn::Split."""
+
+    def __init__(self, template: Mapping[str, Any], *, stack_name: str, region: str, account: str) -> None:
+        self._resources: Mapping[str, Any] = template.get("Resources", {})
+        self._mappings: Mapping[str, Any] = template.get("Mappings", {})
+        self._parameters: Mapping[str, Any] = template.get("Parameters", {})
+        self._stack, self._region, self._account = stack_name, region, account
+        self._pseudo = {
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": stack_name,
+            "AWS::NoValue": None,
+        }
+
+    def physical_id(self, logical_id: str) -> str:
+        resource = self._resources.get(logical_id)
+        if resource is None:
+            raise TemplateError(f"reference to {logical_id}, which the template does not define")
+        kind, props = resource["Type"], resource.get("Properties", {})
+        explicit = {
+            "AWS::S3::Bucket": "BucketName",
+            "AWS::Lambda::Function": "FunctionName",
+            "AWS::StepFunctions::StateMachine": "StateMachineName",
+            "AWS::IAM::Role": "RoleName",
+            "AWS::Logs::LogGroup": "LogGroupName",
+            "AWS::SSM::Parameter": "Name",
+            "AWS::Events::Rule": "Name",
+        }.get(kind)
+        if explicit and explicit in props:
+            return str(self.resolve(props[explicit]))
+        # CloudFormation's own scheme: stack name, logical id and a random suffix; deterministic here.
+        generated = f"{self._stack}-{logical_id}"
+        if kind == "AWS::S3::Bucket":
+            return re.sub(r"[^a-z0-9-]", "-", generated.lower())[:63].strip("-")
+        return generated[:64]
+
+    def arn(self, logical_id: str) -> str:
+        kind = self._resources[logical_id]["Type"]
+        name = self.physical_id(logical_id)
+        region, account = self._region, self._account
+        arns = {
+            "AWS::Lambda::Function": f"arn:aws:lambda:{region}:{account}:function:{name}",
+            "AWS::IAM::Role": f"arn:aws:iam::{account}:role/{name}",
+            "AWS::StepFunctions::StateMachine": f"arn:aws:states:{region}:{account}:stateMachine:{name}",
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{region}:{account}:log-group:{name}:*",
+            "AWS::SSM::Parameter": f"arn:aws:ssm:{region}:{account}:parameter{name}",
+            "AWS::Lambda::LayerVersion": f"arn:aws:lambda:{region}:{account}:layer:{name}:1",
+        }
+        return arns.get(kind, f"arn:aws:local:{region}:{account}:{name}")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                return self._ref(argument)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self._get_att(logical_id, attribute)
+            if key == "Fn::Join":
+                separator, parts = argument
+                return separator.join(str(p) for p in self.resolve(parts))
+            if key == "Fn::Sub":
+                return self._sub(argument)
+            if key == "Fn::FindInMap":
+                name, top, second = self.resolve(argument)
+                try:
+                    return self._mappings[name][top][second]
+                except KeyError:
+                    raise TemplateError(f"mapping {name} has no entry {top}/{second}") from None
+            if key == "Fn::Select":
+                index, items = self.resolve(argument)
+                return items[int(index)]
+            if key == "Fn::Split":
+                separator, source = self.resolve(argument)
+                return str(source).split(separator)
+            if key.startswith("Fn::"):
+                raise TemplateError(f"intrinsic function {key} is not supported by the local runtime")
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _ref(self, name: str) -> Any:
+        if name in self._pseudo:
+            return self._pseudo[name]
+        if name in self._parameters:
+            return self._parameters[name].get("Default")
+        return self.physical_id(name)
+
+    def _get_att(self, logical_id: str, attribute: str) -> Any:
+        if attribute == "Arn":
+            return self.arn(logical_id)
+        if attribute in ("Name", "BucketName", "RoleId"):
+            return self.physical_id(logical_id)
+        if attribute == "DomainName":
+            return f"{self.physical_id(logical_id)}.s3.amazonaws.com"
+        raise TemplateError(f"attribute {attribute} of {logical_id} is not supported by the local runtime")
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        variables = self.resolve(variables)
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name:
+                logical_id, attribute = name.split(".", 1)
+                return str(self._get_att(logical_id, attribute))
+            return str(self._ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
