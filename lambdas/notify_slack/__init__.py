@@ -1,0 +1,1 @@
+"""NotifySlack: tell the team on Slack how a run goes, without ever failing the run because Slack did."""

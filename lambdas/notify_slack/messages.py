@@ -1,0 +1,340 @@
+"""What the notifications say: the event, the failure report and the Block Kit message built from state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from lambdas.common.events import Execution
+
+# Slack rejects a whole message (invalid_blocks) when one block breaks a limit, so every text is cut to fit.
+HEADER_TEXT_MAX = 150
+SECTION_TEXT_MAX = 3000
+FIELD_TEXT_MAX = 2000
+MAX_FIELDS = 10
+# The fallback text only feeds notifications and screen readers; Slack's own limit is far higher.
+FALLBACK_TEXT_MAX = 3000
+# Room left for the cause in the failure section once the stage and error are written.
+CAUSE_IN_MESSAGE_MAX = 2500
+# A Fail state's Error and Cause are limited to 256 and 32,768 characters.
+ERROR_MAX = 256
+CAUSE_MAX = 32768
+
+UNKNOWN_ERROR = "UnknownError"
+UNKNOWN_STAGE = "Unknown"
+
+
+class NotificationEvent(StrEnum):
+    """The moments of a run the state machine reports; the ASL passes the value as `event`."""
+
+    NO_NEW_DATA = "no_new_data"
+    TRAINING_STARTED = "training_started"
+    TRAINING_COMPLETED = "training_completed"
+    DEPLOYMENT_STARTED = "deployment_started"
+    DEPLOYED = "deployed"
+    FAILED = "failed"
+
+
+# The state each event follows, so a message names the same stage the console shows.
+_STAGES = {
+    NotificationEvent.NO_NEW_DATA: "CheckData",
+    NotificationEvent.TRAINING_STARTED: "StartTrainingJob",
+    NotificationEvent.TRAINING_COMPLETED: "GetTrainingStatus",
+    NotificationEvent.DEPLOYMENT_STARTED: "DeployModel",
+    NotificationEvent.DEPLOYED: "UpdateParameters",
+}
+
+_HEADLINES = {
+    NotificationEvent.NO_NEW_DATA: (":zzz:", "no new data, nothing to train"),
+    NotificationEvent.TRAINING_STARTED: (":hourglass_flowing_sand:", "training started"),
+    NotificationEvent.TRAINING_COMPLETED: (":white_check_mark:", "training completed"),
+    NotificationEvent.DEPLOYMENT_STARTED: (":rocket:", "deployment started"),
+    NotificationEvent.DEPLOYED: (":tada:", "new model deployed"),
+    NotificationEvent.FAILED: (":rotating_light:", "run failed"),
+}
+
+# What each event's status says when the state has none (the step that sets it may not have run).
+_DEFAULT_STATUS = {
+    NotificationEvent.NO_NEW_DATA: "Skipped: no new data",
+    NotificationEvent.TRAINING_STARTED: "InProgress",
+    NotificationEvent.TRAINING_COMPLETED: "Completed",
+    NotificationEvent.DEPLOYMENT_STARTED: "Updating",
+    NotificationEvent.DEPLOYED: "InService",
+    NotificationEvent.FAILED: "Failed",
+}
+
+
+@dataclass(frozen=True)
+class FailureReport:
+    """Which state failed, with which error and why; the execution's Fail state reports error and cause."""
+
+    stage: str
+    error: str
+    cause: str
+
+    def to_payload(self) -> dict[str, str]:
+        return {"stage": self.stage, "error": self.error, "cause": self.cause}
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A chat.postMessage body: Block Kit blocks and the plain text Slack shows in notifications."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def failure_report(state: Mapping[str, Any]) -> FailureReport:
+    """Read the failed state's name, error and readable cause from the state's `failure` section."""
+    failure = state.get("failure")
+    if not isinstance(failure, Mapping) or not failure:
+        return FailureReport(
+            stage=UNKNOWN_STAGE,
+            error=UNKNOWN_ERROR,
+            cause="the run failed without recording which state failed",
+        )
+    # Each Catch writes its state's own key and the first one ends the run, so there is normally one key;
+    # should an execution's input have carried another, the last written is the one that ended this run.
+    stage, detail = list(failure.items())[-1]
+    if not isinstance(detail, Mapping):
+        detail = {"Cause": detail}
+    error = _text(detail.get("Error")) or UNKNOWN_ERROR
+    cause = readable_cause(detail.get("Cause")) or f"{stage} failed with {error} and reported no cause"
+    return FailureReport(stage=str(stage), error=_truncate(error, ERROR_MAX), cause=_truncate(cause, CAUSE_MAX))
+
+
+def readable_cause(cause: Any) -> str:
+    """Return the `errorMessage` when the cause is a Lambda error's JSON, else the cause as text."""
+    text = _text(cause) or ""
+    if not text.startswith("{"):
+        return text
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    if isinstance(parsed, Mapping):
+        return _text(parsed.get("errorMessage")) or _text(parsed.get("errorType")) or text
+    return text
+
+
+def build_message(
+    event: NotificationEvent,
+    *,
+    state: Mapping[str, Any],
+    execution: Execution,
+    pipeline: str,
+    failure: FailureReport | None = None,
+) -> SlackMessage:
+    """Build the Block Kit message and its fallback text; facts missing from the state are left out."""
+    training = _section(state, "training")
+    emoji, headline = _HEADLINES[event]
+    stage = failure.stage if failure is not None else _STAGES.get(event, UNKNOWN_STAGE)
+    facts = _facts(event, state=state, pipeline=pipeline, stage=stage)
+    url = execution.console_url
+
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": _truncate(f"{emoji} {pipeline}: {headline}", HEADER_TEXT_MAX),
+                "emoji": True,
+            },
+        }
+    ]
+    if failure is not None:
+        blocks.append(_mrkdwn_section(_failure_text(failure)))
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": _truncate(f"*{label}*\n{value}", FIELD_TEXT_MAX)}
+                for label, value in facts[:MAX_FIELDS]
+            ],
+        }
+    )
+    metrics = _metrics_text(training)
+    if metrics is not None:
+        blocks.append(_mrkdwn_section(metrics))
+    started = execution.start_time.strftime("%Y-%m-%d %H:%M UTC")
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"Execution <{url}|{_escape(execution.name)}> started {started}"}],
+        }
+    )
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Open execution"},
+                    "url": url,
+                    "action_id": "open_execution",
+                }
+            ],
+        }
+    )
+    return SlackMessage(text=_fallback_text(event, pipeline, stage, facts, failure, url), blocks=blocks)
+
+
+def _facts(event: NotificationEvent, *, state: Mapping[str, Any], pipeline: str, stage: str) -> list[tuple[str, str]]:
+    """The message's fields, most important first: Slack shows at most ten."""
+    run = _section(state, "run")
+    training = _section(state, "training")
+    deployment = _section(state, "deployment")
+    facts = [
+        ("Pipeline", _escape(pipeline)),
+        ("Stage", _code(stage)),
+        ("Status", _escape(_status(event, training=training, deployment=deployment))),
+    ]
+    if job := _text(training.get("job_name")):
+        facts.append(("Training job", _code(job)))
+    if endpoint := _text(deployment.get("endpoint_name")):
+        action = _text(deployment.get("action"))
+        facts.append(("Endpoint", _code(endpoint) + (f" ({_escape(action)})" if action else "")))
+    if model := _text(deployment.get("model_name")):
+        facts.append(("Model", _code(model)))
+    if window := _window(run):
+        facts.append(("Data window", window))
+    if files := _files(run):
+        facts.append(("Files", files))
+    if event is NotificationEvent.NO_NEW_DATA:
+        if newest := _text(run.get("newest_data_date")):
+            facts.append(("Newest data", _escape(newest)))
+        if recorded := _text(run.get("watermark_date")):
+            facts.append(("Watermark", _escape(recorded)))
+    if advanced := _watermark_change(_section(state, "watermark")):
+        facts.append(("Watermark", advanced))
+    if trigger := _text(run.get("trigger")):
+        facts.append(("Trigger", _escape(trigger) + (" (forced)" if run.get("forced") is True else "")))
+    return facts
+
+
+def _status(event: NotificationEvent, *, training: Mapping[str, Any], deployment: Mapping[str, Any]) -> str:
+    default = _DEFAULT_STATUS[event]
+    if event in (NotificationEvent.TRAINING_STARTED, NotificationEvent.TRAINING_COMPLETED):
+        status = _text(training.get("status")) or default
+        secondary = _text(training.get("secondary_status"))
+        return f"{status} ({secondary})" if secondary and secondary != status else status
+    if event in (NotificationEvent.DEPLOYMENT_STARTED, NotificationEvent.DEPLOYED):
+        status = _text(deployment.get("status")) or default
+        return f"{status}, serving the new model" if deployment.get("serving_new_model") is True else status
+    return default
+
+
+def _window(run: Mapping[str, Any]) -> str | None:
+    start, end = _text(run.get("window_start")), _text(run.get("window_end"))
+    days = _int(run.get("window_days"))
+    span = f" ({days} days)" if days is not None else ""
+    if start and end:
+        return f"{_escape(start)} to {_escape(end)}{span}"
+    return f"last {days} days" if days is not None else None
+
+
+def _files(run: Mapping[str, Any]) -> str | None:
+    count = _int(run.get("file_count"))
+    if count is None:
+        return None
+    text = f"{count} file{'' if count == 1 else 's'}"
+    if (size := _int(run.get("total_bytes"))) is not None:
+        text += f", {_size(size)}"
+    if skipped := _int(run.get("skipped_count")):
+        text += f"; {skipped} skipped"
+    return text
+
+
+def _watermark_change(watermark: Mapping[str, Any]) -> str | None:
+    newest = _text(watermark.get("newest_data_date"))
+    if newest is None:
+        return None
+    previous = _text(watermark.get("previous_date")) or "none"
+    return f"{_escape(previous)} to {_escape(newest)}"
+
+
+def _metrics_text(training: Mapping[str, Any]) -> str | None:
+    metrics = training.get("metrics")
+    if not isinstance(metrics, Mapping) or not metrics:
+        return None
+    lines = [
+        f"• {_code(str(name))} {_number(value)}"
+        for name, value in sorted(metrics.items(), key=lambda item: str(item[0]))
+    ]
+    return _truncate("*Metrics*\n" + "\n".join(lines), SECTION_TEXT_MAX)
+
+
+def _failure_text(failure: FailureReport) -> str:
+    cause = _escape(_truncate(failure.cause, CAUSE_IN_MESSAGE_MAX))
+    return f"*{_escape(failure.stage)}* failed with *{_escape(failure.error)}*\n```{cause}```"
+
+
+def _fallback_text(
+    event: NotificationEvent,
+    pipeline: str,
+    stage: str,
+    facts: list[tuple[str, str]],
+    failure: FailureReport | None,
+    url: str,
+) -> str:
+    _, headline = _HEADLINES[event]
+    lines = [f"{_escape(pipeline)}: {headline} ({stage})"]
+    if failure is not None:
+        lines.append(f"{_escape(failure.error)}: {_escape(failure.cause)}")
+    else:
+        lines.extend(f"{label}: {value}" for label, value in facts[2:5])
+    lines.append(f"Execution: {url}")
+    return _truncate("\n".join(lines), FALLBACK_TEXT_MAX)
+
+
+def _mrkdwn_section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _truncate(text, SECTION_TEXT_MAX)}}
+
+
+def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = state.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, Mapping | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: Any) -> int | None:
+    # bool is an int subclass; a flag is never a count.
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.6g}"
+    return _escape(str(value))
+
+
+def _size(num_bytes: int) -> str:
+    size = float(num_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def _code(text: str) -> str:
+    # A backtick would end the code span early; SageMaker and Step Functions names never contain one.
+    return "`" + _escape(text.replace("`", "'")) + "`"
+
+
+def _escape(text: str) -> str:
+    # The three characters Slack's mrkdwn requires escaped; anything else is shown as written.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,156 @@
+"""The failure report and the Block Kit message, built from whatever part of the state a run reached."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from lambdas.common.events import Execution
+from lambdas.notify_slack.messages import (
+    FIELD_TEXT_MAX,
+    HEADER_TEXT_MAX,
+    MAX_FIELDS,
+    SECTION_TEXT_MAX,
+    FailureReport,
+    NotificationEvent,
+    build_message,
+    failure_report,
+)
+from tests.fakes.slack_api import block_texts
+
+EXECUTION = Execution(
+    id="arn:aws:states:eu-west-1:123456789012:execution:sagemaker-retraining-churn:run-7",
+    name="run-7",
+    start_time=datetime(2026, 11, 22, 6, 0, tzinfo=UTC),
+)
+
+
+def _lambda_cause(message: str) -> str:
+    return json.dumps({"errorMessage": message, "errorType": "ClientError", "stackTrace": ["  File ..."]})
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        pytest.param(
+            {"DeployModel": {"Error": "ClientError", "Cause": _lambda_cause("Could not find model data")}},
+            FailureReport("DeployModel", "ClientError", "Could not find model data"),
+            id="lambda-error-json",
+        ),
+        pytest.param(
+            {"GetEndpointStatus": {"Error": "DeploymentFailed", "Cause": "Image not found"}},
+            FailureReport("GetEndpointStatus", "DeploymentFailed", "Image not found"),
+            id="plain-text",
+        ),
+        pytest.param(
+            {"StartTrainingJob": {"Error": "States.Timeout", "Cause": None}},
+            FailureReport("StartTrainingJob", "States.Timeout", "StartTrainingJob failed with States.Timeout and "
+                          "reported no cause"),
+            id="null-cause",
+        ),
+        pytest.param(
+            {"CheckData": {"Error": "Lambda.Unknown", "Cause": "{not json"}},
+            FailureReport("CheckData", "Lambda.Unknown", "{not json"),
+            id="brace-but-not-json",
+        ),
+        pytest.param(
+            {"CheckData": {"Cause": "boom"}},
+            FailureReport("CheckData", "UnknownError", "boom"),
+            id="no-error-name",
+        ),
+        pytest.param(
+            {},
+            FailureReport("Unknown", "UnknownError", "the run failed without recording which state failed"),
+            id="empty-section",
+        ),
+    ],
+)  # fmt: skip
+def test_failure_report_reads_the_failed_state_error_and_readable_cause(
+    failure: dict[str, Any], expected: FailureReport
+) -> None:
+    # GIVEN the failure a Catch or a Pass state wrote
+    state = {"failure": failure}
+
+    # WHEN it is read
+    report = failure_report(state)
+
+    # THEN the stage is the state's name and the cause is readable text, never null
+    assert report == expected
+
+
+def test_failure_report_without_a_failure_section_is_an_unknown_error() -> None:
+    # GIVEN a state in which no step recorded a failure
+    # WHEN it is read
+    report = failure_report({"run": {"pipeline": "churn"}})
+
+    # THEN the run still gets an error name for its Fail state
+    assert report.error == "UnknownError"
+    assert report.cause
+
+
+@pytest.mark.parametrize("event", list(NotificationEvent))
+def test_message_from_an_empty_state_shows_the_pipeline_stage_and_status_only(event: NotificationEvent) -> None:
+    # GIVEN a state in which the steps that set run, training and deployment have not run
+    failure = failure_report({}) if event is NotificationEvent.FAILED else None
+
+    # WHEN the message is built
+    message = build_message(event, state={}, execution=EXECUTION, pipeline="churn", failure=failure)
+
+    # THEN it holds the facts it has, the link to the execution, and nothing else
+    [fields] = [block["fields"] for block in message.blocks if "fields" in block]
+    assert [field["text"].split("\n")[0] for field in fields] == ["*Pipeline*", "*Stage*", "*Status*"]
+    assert EXECUTION.console_url in message.text
+
+
+def test_message_escapes_slack_control_characters_in_state_values() -> None:
+    # GIVEN a cause with characters Slack reads as markup
+    failure = FailureReport("DeployModel", "ClientError", "expected <ModelName> & got <none>")
+
+    # WHEN the failure message is built
+    message = build_message(NotificationEvent.FAILED, state={}, execution=EXECUTION, pipeline="churn", failure=failure)
+
+    # THEN they are escaped, so Slack shows them as written instead of as links or mentions
+    text = "\n".join(block_texts(message.blocks))
+    assert "expected &lt;ModelName&gt; &amp; got &lt;none&gt;" in text
+    assert "<ModelName>" not in text
+
+
+def test_message_stays_within_slack_block_limits_for_huge_values() -> None:
+    # GIVEN a state with an overlong pipeline name, job name, cause and many metrics
+    long = "x" * 5000
+    state = {
+        "training": {"job_name": long, "metrics": {f"metric-{i}": i / 7 for i in range(500)}},
+        "deployment": {"endpoint_name": long, "model_name": long, "action": "create"},
+        "run": {"window_start": "2026-01-01", "window_end": "2026-12-31", "window_days": 365, "file_count": 1,
+                "trigger": "manual", "forced": True},
+        "watermark": {"newest_data_date": "2026-12-31"},
+    }  # fmt: skip
+    failure = FailureReport("DeployModel", "ClientError", long)
+
+    # WHEN the message is built
+    message = build_message(NotificationEvent.FAILED, state=state, execution=EXECUTION, pipeline=long, failure=failure)
+
+    # THEN every block respects Slack's limits, so Slack does not refuse it with invalid_blocks
+    header, *sections = message.blocks
+    assert len(header["text"]["text"]) <= HEADER_TEXT_MAX
+    for block in sections:
+        if block["type"] == "section" and "text" in block:
+            assert len(block["text"]["text"]) <= SECTION_TEXT_MAX
+        fields = block.get("fields", [])
+        assert len(fields) <= MAX_FIELDS
+        assert all(len(field["text"]) <= FIELD_TEXT_MAX for field in fields)
+
+
+def test_metrics_are_listed_by_name_with_significant_digits() -> None:
+    # GIVEN a completed training job with metrics
+    state = {"training": {"job_name": "churn-1", "metrics": {"validation:rmse": 0.123456789, "train:mae": 2}}}
+
+    # WHEN the message is built
+    message = build_message(NotificationEvent.TRAINING_COMPLETED, state=state, execution=EXECUTION, pipeline="churn")
+
+    # THEN the metrics section lists them sorted, rounded to six significant digits
+    [metrics] = [text for text in block_texts(message.blocks) if text.startswith("*Metrics*")]
+    assert metrics == "*Metrics*\n• `train:mae` 2\n• `validation:rmse` 0.123457"
