@@ -39,9 +39,7 @@ class ExecutionRecord:
 
     def states_entered(self) -> list[str]:
         """Names of the states the execution entered, in order."""
-        return [
-            event[key]["name"] for event in self.history for key in event if key == "stateEnteredEventDetails"
-        ]
+        return [event[key]["name"] for event in self.history for key in event if key == "stateEnteredEventDetails"]
 
 
 def client(aws: LocalAws, service: str, region: str) -> Any:

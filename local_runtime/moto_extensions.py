@@ -70,9 +70,7 @@ def _backend_stop_training_job(self: Any, training_job_name: str) -> None:
         arn = FakeTrainingJob.arn_formatter(training_job_name, self.account_id, self.region_name)
         raise ValidationError(message=f"Could not find training job '{arn}'.")
     if job.training_job_status not in ("InProgress", "Stopping"):
-        raise ValidationError(
-            message=f"The training job is in status {job.training_job_status}: it cannot be stopped."
-        )
+        raise ValidationError(message=f"The training job is in status {job.training_job_status}: it cannot be stopped.")
     job.training_job_status = "Stopped"
     job.secondary_status = "Stopped"
 
@@ -90,9 +88,7 @@ def _response_stop_training_job(self: Any) -> EmptyResult:
     return EmptyResult()
 
 
-def _reject_duplicates(
-    method: str, store: str, name_argument: str, message: str, in_use: bool = False
-) -> None:
+def _reject_duplicates(method: str, store: str, name_argument: str, message: str, in_use: bool = False) -> None:
     """Make a create call fail on an existing name as SageMaker does; moto overwrites silently."""
     original = getattr(SageMakerModelBackend, method)
 

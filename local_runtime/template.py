@@ -33,9 +33,7 @@ class LocalStack:
     buckets: list[str] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
-    state_machines: dict[str, tuple[str, str]] = field(
-        default_factory=dict
-    )  # logical id -> (name, definition)
+    state_machines: dict[str, tuple[str, str]] = field(default_factory=dict)  # logical id -> (name, definition)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> rule properties
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -48,9 +46,7 @@ def load_template(path: Path) -> dict[str, Any]:
     return template
 
 
-def read_stack(
-    template: Mapping[str, Any], *, stack_name: str, region: str, account: str = ACCOUNT
-) -> LocalStack:
+def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, account: str = ACCOUNT) -> LocalStack:
     """Resolve the template into the resources the local runtime creates."""
     resources: Mapping[str, Any] = template.get("Resources", {})
     resolver = _Resolver(template, stack_name=stack_name, region=region, account=account)

@@ -75,17 +75,14 @@ class RunInput:
         unknown = sorted(set(raw) - known - cls._IGNORED_FIELDS)
         if unknown:
             raise InvalidRunInputError(
-                f"unknown field(s) in the execution input: {', '.join(unknown)}; "
-                f"allowed: {', '.join(sorted(known))}"
+                f"unknown field(s) in the execution input: {', '.join(unknown)}; allowed: {', '.join(sorted(known))}"
             )
         force = raw.get("force", False)
         if not isinstance(force, bool):
             raise InvalidRunInputError(f"field 'force' must be true or false, got {force!r}")
         window_days = raw.get("window_days")
         if window_days is not None and (
-            isinstance(window_days, bool)
-            or not isinstance(window_days, int)
-            or not 1 <= window_days <= MAX_WINDOW_DAYS
+            isinstance(window_days, bool) or not isinstance(window_days, int) or not 1 <= window_days <= MAX_WINDOW_DAYS
         ):
             raise InvalidRunInputError(
                 f"field 'window_days' must be an integer from 1 to {MAX_WINDOW_DAYS}, got {window_days!r}"
@@ -98,9 +95,7 @@ class RunInput:
             try:
                 parsed_end = date.fromisoformat(end_date)
             except ValueError:
-                raise InvalidRunInputError(
-                    f"field 'end_date' must be a date as YYYY-MM-DD, got {end_date!r}"
-                ) from None
+                raise InvalidRunInputError(f"field 'end_date' must be a date as YYYY-MM-DD, got {end_date!r}") from None
         trigger = raw.get("trigger", "manual")
         if not isinstance(trigger, str) or not trigger.strip() or len(trigger) > 64:
             raise InvalidRunInputError(f"field 'trigger' must be a short non-empty string, got {trigger!r}")
@@ -245,9 +240,7 @@ def list_window_files(s3: Any, bucket: str, prefix: str, start: date, end: date)
     return listing
 
 
-def _keys_from(
-    s3: Any, bucket: str, prefix: str, start_after: str, listing: Listing
-) -> Iterator[tuple[str, int]]:
+def _keys_from(s3: Any, bucket: str, prefix: str, start_after: str, listing: Listing) -> Iterator[tuple[str, int]]:
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
@@ -261,15 +254,11 @@ def _keys_from(
         token = page["NextContinuationToken"]
 
 
-def _classify(
-    listing: Listing, key: str, size: int, match: re.Match[str] | None, start: date, end: date
-) -> None:
+def _classify(listing: Listing, key: str, size: int, match: re.Match[str] | None, start: date, end: date) -> None:
     if key.endswith("/"):
         return  # a "folder" placeholder made by the console, not data
     if match is None:
-        listing.skipped.append(
-            SkippedKey(key, "name has no YYYY-MM-DD date in a known layout or is not .csv")
-        )
+        listing.skipped.append(SkippedKey(key, "name has no YYYY-MM-DD date in a known layout or is not .csv"))
         return
     try:
         day = date.fromisoformat(match["day"])

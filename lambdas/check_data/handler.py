@@ -13,10 +13,11 @@ from lambdas.check_data.core import CheckDataSettings, RunInput, check_data
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.observability import METRICS_NAMESPACE
 
-logger = Logger()
+logger = Logger(service="check_data")
 tracer = Tracer()
-metrics = Metrics()
+metrics = Metrics(namespace=METRICS_NAMESPACE, service="check_data")
 
 
 @logger.inject_lambda_context(correlation_id_path="execution.id")
@@ -31,9 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if result.watermark_date is None:
         logger.warning("no watermark recorded: treating the pipeline as never trained")
     if result.skipped_count:
-        logger.warning(
-            "skipped data keys", extra={"skipped": result.skipped_keys, "count": result.skipped_count}
-        )
+        logger.warning("skipped data keys", extra={"skipped": result.skipped_keys, "count": result.skipped_count})
     metrics.add_metric(name="DataFilesInWindow", unit=MetricUnit.Count, value=result.file_count)
     logger.info("checked data", extra={"run": result.to_state()})
     return {"input": run_input.to_state(), "run": result.to_state()}

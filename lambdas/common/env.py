@@ -66,8 +66,6 @@ def require_json_object(env: Mapping[str, str], name: str) -> dict[str, str]:
         value = json.loads(raw)
     except json.JSONDecodeError as error:
         raise ConfigurationError(f"environment variable {name} is not valid JSON: {error}") from None
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ConfigurationError(f"environment variable {name} must be a JSON object of strings")
     return value

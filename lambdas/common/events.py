@@ -27,10 +27,7 @@ class Execution:
     def console_url(self) -> str:
         """Link to this execution in the Step Functions console."""
         region = self.region
-        return (
-            f"https://{region}.console.aws.amazon.com/states/home?region={region}"
-            f"#/v2/executions/details/{self.id}"
-        )
+        return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{self.id}"
 
     def to_state(self) -> dict[str, str]:
         return {"id": self.id, "name": self.name, "start_time": format_timestamp(self.start_time)}

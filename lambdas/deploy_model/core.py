@@ -75,7 +75,7 @@ def deploy_model(
             PrimaryContainer={"Image": settings.image, "ModelDataUrl": artifact},
             ExecutionRoleArn=settings.role_arn,
             Tags=tags,
-        )
+        ),
     )
     _create_if_absent(
         lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name),
@@ -91,7 +91,7 @@ def deploy_model(
                 }
             ],
             Tags=tags,
-        )
+        ),
     )
     action = _roll_out(sagemaker, settings.endpoint_name, name, tags)
     return DeploymentState(

@@ -13,11 +13,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.observability import METRICS_NAMESPACE
 from lambdas.deploy_model.core import DeploySettings, deploy_model
 
-logger = Logger()
+logger = Logger(service="deploy_model")
 tracer = Tracer()
-metrics = Metrics()
+metrics = Metrics(namespace=METRICS_NAMESPACE, service="deploy_model")
 
 
 @logger.inject_lambda_context(correlation_id_path="execution.id")

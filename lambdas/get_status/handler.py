@@ -14,7 +14,7 @@ from lambdas.common.errors import InvalidStepEventError, transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.get_status.core import PollSettings, endpoint_status, training_status
 
-logger = Logger()
+logger = Logger(service="get_status")
 tracer = Tracer()
 
 

@@ -53,9 +53,7 @@ def put(s3: Any, key: str, body: bytes = b"1.0,2.0,3.0\n") -> None:
 
 
 def set_watermark(ssm: Any, day: str | None) -> None:
-    ssm.put_parameter(
-        Name=PARAMETER, Value=json.dumps({"newest_data_date": day}), Type="String", Overwrite=True
-    )
+    ssm.put_parameter(Name=PARAMETER, Value=json.dumps({"newest_data_date": day}), Type="String", Overwrite=True)
 
 
 def manifest(s3: Any, uri: str) -> list[Any]:
@@ -101,9 +99,7 @@ def test_both_layouts_under_one_prefix_are_combined(s3: Any, ssm: Any, execution
     assert result.newest_data_date == "2026-11-21"
 
 
-def test_no_new_data_when_newest_file_is_not_after_the_watermark(
-    s3: Any, ssm: Any, execution: Execution
-) -> None:
+def test_no_new_data_when_newest_file_is_not_after_the_watermark(s3: Any, ssm: Any, execution: Execution) -> None:
     put(s3, "data/churn/2026-11-20.csv")
     set_watermark(ssm, "2026-11-20")
 
@@ -115,9 +111,7 @@ def test_no_new_data_when_newest_file_is_not_after_the_watermark(
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/").get("KeyCount") == 0
 
 
-def test_new_data_after_the_watermark_trains_on_the_whole_window(
-    s3: Any, ssm: Any, execution: Execution
-) -> None:
+def test_new_data_after_the_watermark_trains_on_the_whole_window(s3: Any, ssm: Any, execution: Execution) -> None:
     put(s3, "data/churn/2026-11-19.csv")
     put(s3, "data/churn/2026-11-21.csv")
     set_watermark(ssm, "2026-11-20")
@@ -137,9 +131,7 @@ def test_force_trains_even_without_new_data(s3: Any, ssm: Any, execution: Execut
     assert result.has_new_data and result.forced
 
 
-def test_forced_run_with_an_empty_window_fails_naming_the_window(
-    s3: Any, ssm: Any, execution: Execution
-) -> None:
+def test_forced_run_with_an_empty_window_fails_naming_the_window(s3: Any, ssm: Any, execution: Execution) -> None:
     put(s3, "data/churn/2026-10-01.csv")
 
     with pytest.raises(NoDataInWindowError, match=r"2026-11-16 and 2026-11-22"):
@@ -165,9 +157,7 @@ def test_window_and_end_date_overrides(s3: Any, ssm: Any, execution: Execution) 
     assert result.file_count == 3 and result.newest_data_date == "2026-11-10"
 
 
-def test_keys_without_a_date_and_empty_files_are_skipped_and_reported(
-    s3: Any, ssm: Any, execution: Execution
-) -> None:
+def test_keys_without_a_date_and_empty_files_are_skipped_and_reported(s3: Any, ssm: Any, execution: Execution) -> None:
     # GIVEN a window across the end of February 2026 (not a leap year)
     put(s3, "data/churn/2026-02-28.csv")
     put(s3, "data/churn/2026-02-27.csv", body=b"")

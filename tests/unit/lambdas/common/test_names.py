@@ -13,9 +13,7 @@ START = datetime(2026, 11, 22, 6, 0, 0, tzinfo=UTC)
 
 
 def execution(name: str) -> Execution:
-    return Execution(
-        id=f"arn:aws:states:us-east-1:123456789012:execution:m:{name}", name=name, start_time=START
-    )
+    return Execution(id=f"arn:aws:states:us-east-1:123456789012:execution:m:{name}", name=name, start_time=START)
 
 
 @pytest.mark.parametrize("pipeline", ["churn", "a" * 32, "x" * 80, "Fraud_Model v2", "-"])

@@ -59,9 +59,7 @@ def test_existing_endpoint_is_updated_in_place(sagemaker: Any, execution: Execut
     assert len(sagemaker.list_endpoints()["Endpoints"]) == 1
 
 
-def test_retried_attempt_creates_nothing_twice_and_does_not_update_again(
-    sagemaker: Any, execution: Execution
-) -> None:
+def test_retried_attempt_creates_nothing_twice_and_does_not_update_again(sagemaker: Any, execution: Execution) -> None:
     deploy_model(training("churn-1"), execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
     deploy_model(training("churn-2"), execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
@@ -72,9 +70,7 @@ def test_retried_attempt_creates_nothing_twice_and_does_not_update_again(
     assert len(sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 2
 
 
-def test_missing_model_artifact_is_rejected_before_creating_anything(
-    sagemaker: Any, execution: Execution
-) -> None:
+def test_missing_model_artifact_is_rejected_before_creating_anything(sagemaker: Any, execution: Execution) -> None:
     with pytest.raises(InvalidStepEventError, match="no model artifact"):
         deploy_model({"job_name": "churn-1"}, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
@@ -94,9 +90,7 @@ class BusyEndpoint:
         return {**self._sagemaker.describe_endpoint(**kwargs), "EndpointStatus": self._status}
 
 
-@pytest.mark.parametrize(
-    ("status", "message"), [("Updating", "another change"), ("Failed", "accepts no update")]
-)
+@pytest.mark.parametrize(("status", "message"), [("Updating", "another change"), ("Failed", "accepts no update")])
 def test_endpoint_busy_or_failed_is_not_updated(
     sagemaker: Any, execution: Execution, status: str, message: str
 ) -> None:

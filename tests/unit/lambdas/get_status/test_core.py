@@ -15,9 +15,7 @@ import pytest
 from lambdas.get_status.core import PollSettings, endpoint_status, training_status
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
-SETTINGS = PollSettings(
-    poll_interval_seconds=30, max_training_wait_seconds=3600, max_deployment_wait_seconds=900
-)
+SETTINGS = PollSettings(poll_interval_seconds=30, max_training_wait_seconds=3600, max_deployment_wait_seconds=900)
 TRAINING = {"job_name": "churn-1", "started_at": "2026-11-22T07:30:00.000Z"}
 DEPLOYMENT = {
     "endpoint_name": "churn",
@@ -89,9 +87,7 @@ def test_stopped_job_explains_the_maximum_runtime() -> None:
 
 
 def test_job_running_past_the_maximum_wait_is_flagged() -> None:
-    sagemaker = RecordedSageMaker(
-        training_job={"TrainingJobStatus": "InProgress", "SecondaryStatus": "Training"}
-    )
+    sagemaker = RecordedSageMaker(training_job={"TrainingJobStatus": "InProgress", "SecondaryStatus": "Training"})
     started_long_ago = {**TRAINING, "started_at": "2026-11-22T06:59:59.000Z"}
 
     state = training_status(started_long_ago, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
@@ -137,17 +133,11 @@ def test_failed_endpoint_statuses_name_the_status_and_reason(status: str) -> Non
     assert not state.serving_new_model
 
 
-@pytest.mark.parametrize(
-    ("started_at", "exceeded"), [("2026-11-22T07:50:00Z", False), ("2026-11-22T07:44:59Z", True)]
-)
+@pytest.mark.parametrize(("started_at", "exceeded"), [("2026-11-22T07:50:00Z", False), ("2026-11-22T07:44:59Z", True)])
 def test_deployment_wait_is_measured_from_the_rollouts_start(started_at: str, exceeded: bool) -> None:
-    sagemaker = RecordedSageMaker(
-        endpoint={"EndpointStatus": "SystemUpdating", "EndpointConfigName": "churn-old"}
-    )
+    sagemaker = RecordedSageMaker(endpoint={"EndpointStatus": "SystemUpdating", "EndpointConfigName": "churn-old"})
 
-    state = endpoint_status(
-        {**DEPLOYMENT, "started_at": started_at}, sagemaker=sagemaker, settings=SETTINGS, now=NOW
-    )
+    state = endpoint_status({**DEPLOYMENT, "started_at": started_at}, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert state.status == "SystemUpdating"
     assert state.wait_exceeded is exceeded

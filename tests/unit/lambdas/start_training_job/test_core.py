@@ -58,9 +58,7 @@ def test_starts_a_job_reading_the_manifest_and_writing_under_the_model_prefix(
     )
 
 
-def test_retried_attempt_adopts_the_job_instead_of_starting_a_second(
-    sagemaker: Any, execution: Execution
-) -> None:
+def test_retried_attempt_adopts_the_job_instead_of_starting_a_second(sagemaker: Any, execution: Execution) -> None:
     start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     again = start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
@@ -69,9 +67,7 @@ def test_retried_attempt_adopts_the_job_instead_of_starting_a_second(
     assert len(sagemaker.list_training_jobs()["TrainingJobSummaries"]) == 1
 
 
-def test_a_job_of_the_same_name_from_another_execution_is_a_conflict(
-    sagemaker: Any, execution: Execution
-) -> None:
+def test_a_job_of_the_same_name_from_another_execution_is_a_conflict(sagemaker: Any, execution: Execution) -> None:
     other = Execution(id=execution.id + "-other", name="other", start_time=execution.start_time)
     start_training_job(RUN, other, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 

@@ -63,9 +63,7 @@ def deployed(sagemaker: Any, execution: Execution, name: str) -> None:
     )
 
 
-def test_records_the_deployed_runs_data_manifest_and_job(
-    clients: tuple[Any, Any], execution: Execution
-) -> None:
+def test_records_the_deployed_runs_data_manifest_and_job(clients: tuple[Any, Any], execution: Execution) -> None:
     sagemaker, ssm = clients
     deployed(sagemaker, execution, "churn-1")
 
@@ -90,9 +88,7 @@ def test_watermark_stays_when_the_endpoint_serves_another_config(
     deployed(sagemaker, execution, "churn-old")
 
     with pytest.raises(DeploymentNotConfirmedError, match="churn-old"):
-        update_parameters(
-            run_state("churn-new"), execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW
-        )
+        update_parameters(run_state("churn-new"), execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
 
     value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
     assert value == {"newest_data_date": "2026-11-14"}
@@ -108,7 +104,4 @@ def test_recreates_a_deleted_parameter(clients: tuple[Any, Any], execution: Exec
     )
 
     assert update.previous_date is None
-    assert (
-        json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])["newest_data_date"]
-        == "2026-11-21"
-    )
+    assert json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])["newest_data_date"] == "2026-11-21"

@@ -1,0 +1,57 @@
+"""CheckData's handler: settings from the environment, state in, state out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.check_data.handler import lambda_handler
+from lambdas.common.errors import ConfigurationError, InvalidRunInputError
+
+ENVIRONMENT = {
+    "PIPELINE_NAME": "churn",
+    "DATA_BUCKET": "churn-data",
+    "DATA_PREFIX": "data/churn",
+    "MANIFEST_PREFIX": "manifests/churn",
+    "WATERMARK_PARAMETER": "/sagemaker-retraining/churn/watermark",
+    "WINDOW_DAYS": "7",
+}
+EXECUTION = {
+    "id": "arn:aws:states:us-east-1:123456789012:execution:sagemaker-retraining-churn:run-1",
+    "name": "run-1",
+    "start_time": "2026-11-22T06:00:00.000Z",
+}
+
+
+@pytest.fixture
+def environment(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    boto3.client("s3").create_bucket(Bucket="churn-data")
+    boto3.client("s3").put_object(Bucket="churn-data", Key="data/churn/2026-11-21.csv", Body=b"1,2\n")
+
+
+def test_returns_the_validated_input_and_the_run(environment: None, lambda_context: Any) -> None:
+    state = lambda_handler({"state": {"trigger": "schedule"}, "execution": EXECUTION}, lambda_context)
+
+    assert state["input"] == {"force": False, "window_days": None, "end_date": None, "trigger": "schedule"}
+    assert state["run"]["has_new_data"] is True
+    assert state["run"]["run_id"].startswith("churn-20261122060000-")
+    json.dumps(state)  # the state machine needs plain JSON
+
+
+def test_bad_input_fails_before_touching_s3(environment: None, lambda_context: Any) -> None:
+    with pytest.raises(InvalidRunInputError, match="window_days"):
+        lambda_handler({"state": {"window_days": "seven"}, "execution": EXECUTION}, lambda_context)
+
+
+def test_missing_environment_names_the_variable(
+    environment: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WATERMARK_PARAMETER")
+
+    with pytest.raises(ConfigurationError, match="WATERMARK_PARAMETER"):
+        lambda_handler({"state": {}, "execution": EXECUTION}, lambda_context)

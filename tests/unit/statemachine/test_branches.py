@@ -1,0 +1,293 @@
+"""Every branch of the real ASL, executed by moto's Step Functions interpreter.
+
+The steps' answers are scripted (see scripted_steps.py) so that every status SageMaker can report is met;
+notifications go through the real NotifySlack function with Slack not configured.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.sagemaker.models import sagemaker_backends
+
+from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution
+from local_runtime.lambda_invoke import LocalFunction
+from local_runtime.server import LocalAws
+from local_runtime.template import LocalStack
+from tests.unit.statemachine import scripted_steps
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+ASL = (Path(__file__).parents[3] / "statemachine" / "retraining.asl.json").read_text()
+STEPS = ("CheckData", "StartTrainingJob", "GetStatus", "DeployModel", "UpdateParameters", "NotifySlack")
+_unique = count()
+
+
+def arn(step: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{step}"
+
+
+@pytest.fixture(scope="module")
+def local_aws() -> Iterator[LocalAws]:
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    with LocalAws() as aws:
+        for step in STEPS[:-1]:
+            aws.register_function(LocalFunction(step, arn(step), "tests.unit.statemachine.scripted_steps.handler"))
+        aws.register_function(
+            LocalFunction(
+                "NotifySlack",
+                arn("NotifySlack"),
+                "lambdas.notify_slack.handler.lambda_handler",
+                {"PIPELINE_NAME": "churn", "POWERTOOLS_TRACE_DISABLED": "1", "AWS_DEFAULT_REGION": REGION},
+            )
+        )
+        yield aws
+
+
+@pytest.fixture
+def pipeline(local_aws: LocalAws, aws_env: None) -> DeployedPipeline:
+    definition = ASL
+    for step in STEPS:
+        definition = definition.replace("${" + step + "FunctionArn}", arn(step))
+    sfn = boto3.client("stepfunctions", endpoint_url=local_aws.endpoint_url)
+    name = f"branches-{next(_unique)}"
+    machine = sfn.create_state_machine(name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn")[
+        "stateMachineArn"
+    ]
+    scripted_steps.SCRIPTS.clear()
+    scripted_steps.CALLS.clear()
+    local_aws.functions.invocations.clear()
+    return DeployedPipeline(stack=LocalStack(name=name, region=REGION, account=ACCOUNT), state_machine_arn=machine)
+
+
+class ScriptedRun:
+    """Answers of CheckData, StartTrainingJob, GetStatus, DeployModel and UpdateParameters for one run."""
+
+    def __init__(
+        self,
+        *,
+        has_new_data: bool = True,
+        training: tuple[dict[str, Any], ...] = (),
+        endpoint: tuple[dict[str, Any], ...] = (),
+        job_name: str = "churn-1",
+    ) -> None:
+        self.has_new_data, self.job_name = has_new_data, job_name
+        self.training, self.endpoint = iter(training), iter(endpoint)
+
+    def install(self) -> None:
+        scripted_steps.SCRIPTS.update(
+            CheckData=self.check_data,
+            StartTrainingJob=self.start_training_job,
+            GetStatus=self.get_status,
+            DeployModel=self.deploy_model,
+            UpdateParameters=lambda e: {**e["state"], "watermark": {"newest_data_date": "2026-11-21"}},
+        )
+
+    def check_data(self, event: dict[str, Any]) -> dict[str, Any]:
+        return {"run": {"pipeline": "churn", "run_id": self.job_name, "has_new_data": self.has_new_data}}
+
+    def start_training_job(self, event: dict[str, Any]) -> dict[str, Any]:
+        training = {
+            "job_name": self.job_name,
+            "status": "InProgress",
+            "poll_seconds": 0,
+            "waited_seconds": 0,
+            "wait_exceeded": False,
+            "failure_reason": None,
+        }
+        return {**event["state"], "training": training}
+
+    def deploy_model(self, event: dict[str, Any]) -> dict[str, Any]:
+        deployment = {
+            "endpoint_name": "churn",
+            "endpoint_config_name": self.job_name,
+            "status": "Updating",
+            "serving_new_model": False,
+            "poll_seconds": 0,
+            "waited_seconds": 0,
+            "wait_exceeded": False,
+            "failure_reason": None,
+        }
+        return {**event["state"], "deployment": deployment}
+
+    def get_status(self, event: dict[str, Any]) -> dict[str, Any]:
+        section = "training" if event["target"] == "training" else "deployment"
+        answer = next(self.training if section == "training" else self.endpoint)
+        return {**event["state"], section: {**event["state"][section], **answer}}
+
+
+def run(local_aws: LocalAws, pipeline: DeployedPipeline, script: ScriptedRun) -> ExecutionRecord:
+    script.install()
+    return run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
+
+
+def alerts(local_aws: LocalAws) -> list[str]:
+    """Events the real NotifySlack function was invoked with, in order."""
+    return [event["event"] for name, event in local_aws.functions.invocations if name == "NotifySlack"]
+
+
+def status(value: str, **extra: Any) -> dict[str, Any]:
+    return {"status": value, **extra}
+
+
+COMPLETED = status("Completed", model_artifact="s3://b/model.tar.gz")
+IN_SERVICE_NEW = status("InService", serving_new_model=True)
+
+
+def test_no_new_data_ends_successfully_without_training(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(has_new_data=False))
+
+    assert record.status == "SUCCEEDED"
+    assert record.states_entered() == ["CheckData", "HasNewData", "NotifyNoNewData", "NoNewData"]
+
+
+def test_happy_path_polls_until_completed_then_in_service(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    script = ScriptedRun(
+        training=(status("InProgress"), status("Stopping", wait_exceeded=False), COMPLETED),
+        endpoint=(status("Updating"), status("SystemUpdating"), status("RollingBack"), IN_SERVICE_NEW),
+    )
+
+    record = run(local_aws, pipeline, script)
+
+    assert record.status == "SUCCEEDED", record.cause
+    entered = record.states_entered()
+    assert entered.count("GetTrainingStatus") == 3
+    assert entered.count("GetEndpointStatus") == 4
+    assert entered[-3:] == ["UpdateParameters", "NotifyDeployed", "Deployed"]
+    assert alerts(local_aws) == ["training_started", "training_completed", "deployment_started", "deployed"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "cause"),
+    [
+        (
+            status("Failed", failure_reason="AlgorithmError: label column missing"),
+            "TrainingJobFailed",
+            "AlgorithmError: label column missing",
+        ),
+        (
+            status("Stopped", failure_reason="stopped at its maximum runtime"),
+            "TrainingJobStopped",
+            "stopped at its maximum runtime",
+        ),
+        (status("Pending"), "UnexpectedTrainingStatus", "training job churn-1 reported an unexpected status: Pending"),
+    ],
+)
+def test_training_that_does_not_complete_fails_the_run_after_an_alert(
+    local_aws: LocalAws, pipeline: DeployedPipeline, answer: dict[str, Any], error: str, cause: str
+) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(training=(answer,)))
+
+    assert (record.status, record.error, record.cause) == ("FAILED", error, cause)
+    assert record.states_entered()[-2:] == ["NotifyFailure", "RunFailed"]
+    assert alerts(local_aws) == ["training_started", "failed"]
+    assert "DeployModel" not in record.states_entered()
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (status("InService", serving_new_model=False, failure_reason="rolled back: ping failed"), "DeploymentFailed"),
+        (status("Failed", failure_reason="endpoint churn is Failed: capacity"), "DeploymentFailed"),
+        (status("OutOfService", failure_reason="endpoint churn is OutOfService"), "DeploymentFailed"),
+        (status("UpdateRollbackFailed", failure_reason="endpoint churn is UpdateRollbackFailed"), "DeploymentFailed"),
+        (status("Updating", wait_exceeded=True, waited_seconds=4000), "DeploymentTimedOut"),
+        (status("Deleting"), "UnexpectedEndpointStatus"),
+    ],
+)
+def test_deployment_that_does_not_serve_the_new_model_fails_and_never_updates_the_watermark(
+    local_aws: LocalAws, pipeline: DeployedPipeline, answer: dict[str, Any], error: str
+) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(training=(COMPLETED,), endpoint=(answer,)))
+
+    assert (record.status, record.error) == ("FAILED", error)
+    assert "UpdateParameters" not in record.states_entered()
+    assert record.states_entered()[-2:] == ["NotifyFailure", "RunFailed"]
+
+
+def test_training_past_the_maximum_wait_is_stopped_and_fails(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    # GIVEN a training job SageMaker reports InProgress
+    sagemaker = boto3.client("sagemaker", endpoint_url=local_aws.endpoint_url)
+    job_name = f"churn-timeout-{next(_unique)}"
+    sagemaker.create_training_job(
+        TrainingJobName=job_name,
+        AlgorithmSpecification={"TrainingImage": "img", "TrainingInputMode": "File"},
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/sm",
+        OutputDataConfig={"S3OutputPath": "s3://b/m/"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+    )
+    sagemaker_backends[ACCOUNT][REGION].training_jobs[job_name].training_job_status = "InProgress"
+    script = ScriptedRun(job_name=job_name, training=(status("InProgress", wait_exceeded=True, waited_seconds=90),))
+
+    # WHEN the poll loop sees the maximum wait exceeded
+    record = run(local_aws, pipeline, script)
+
+    # THEN the job is stopped through the aws-sdk integration and the run fails with the cause
+    assert (record.status, record.error) == ("FAILED", "TrainingTimedOut")
+    assert record.cause == (
+        f"training job {job_name} was still InProgress after 90 s, more than the maximum wait; it was stopped"
+    )
+    assert "StopTrainingJob" in record.states_entered()
+    assert sagemaker.describe_training_job(TrainingJobName=job_name)["TrainingJobStatus"] == "Stopped"
+
+
+def test_a_step_that_raises_is_retried_only_for_transient_errors_then_alerted(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    attempts: list[int] = []
+
+    class InvalidRunInputError(Exception):
+        pass
+
+    def check_data(event: dict[str, Any]) -> dict[str, Any]:
+        attempts.append(1)
+        raise InvalidRunInputError("unknown field(s) in the execution input: forse")
+
+    script = ScriptedRun()
+    script.check_data = check_data  # type: ignore[method-assign]
+    record = run(local_aws, pipeline, script)
+
+    assert (record.status, record.error) == ("FAILED", "InvalidRunInputError")
+    assert record.cause == "unknown field(s) in the execution input: forse"
+    assert len(attempts) == 1
+
+
+def test_transient_errors_are_retried(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    attempts: list[int] = []
+
+    class TransientAwsError(Exception):
+        pass
+
+    script = ScriptedRun(has_new_data=False)
+    original = script.check_data
+
+    def flaky(event: dict[str, Any]) -> dict[str, Any]:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise TransientAwsError("Rate exceeded")
+        return original(event)
+
+    script.check_data = flaky  # type: ignore[method-assign]
+    record = run(local_aws, pipeline, script)
+
+    assert record.status == "SUCCEEDED"
+    assert len(attempts) == 2
+    assert any("TaskFailed" in event["type"] for event in record.history)
+
+
+def test_history_has_the_failed_state_for_the_console(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(training=(status("Failed", failure_reason="boom"),)))
+
+    failed = [e for e in record.history if e["type"] == "ExecutionFailed"]
+    assert json.loads(json.dumps(failed[0]["executionFailedEventDetails"])) == {
+        "error": "TrainingJobFailed",
+        "cause": "boom",
+    }

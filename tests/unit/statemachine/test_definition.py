@@ -1,0 +1,82 @@
+"""The ASL file's structure: every task retries and catches, every choice has a default, nothing dangles."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ASL_PATH = Path(__file__).parents[3] / "statemachine" / "retraining.asl.json"
+ASL_TEXT = ASL_PATH.read_text()
+STATES: dict[str, Any] = json.loads(ASL_TEXT)["States"]
+LAMBDA_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.TooManyRequestsException"}
+
+
+def targets(state: dict[str, Any]) -> set[str]:
+    found = {state[k] for k in ("Next", "Default") if k in state}
+    found |= {c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])}
+    return found
+
+
+def test_placeholders_are_only_function_arns() -> None:
+    placeholders = set(re.findall(r"\$\{([^}]+)\}", ASL_TEXT))
+
+    assert placeholders == {
+        f"{step}FunctionArn"
+        for step in ("CheckData", "StartTrainingJob", "GetStatus", "DeployModel", "UpdateParameters", "NotifySlack")
+    }
+    assert not re.search(r"arn:aws:(lambda|iam|sagemaker):[^\"]*:\d{12}", ASL_TEXT)
+
+
+def test_every_transition_names_an_existing_state_and_every_state_is_reachable() -> None:
+    reachable, frontier = set(), ["CheckData"]
+    while frontier:
+        name = frontier.pop()
+        if name in reachable:
+            continue
+        assert name in STATES, f"transition to missing state {name}"
+        reachable.add(name)
+        frontier.extend(targets(STATES[name]))
+
+    assert reachable == set(STATES)
+
+
+@pytest.mark.parametrize("name", [n for n, s in STATES.items() if s["Type"] == "Task"])
+def test_every_task_retries_transient_errors_with_backoff_and_catches_the_rest(name: str) -> None:
+    state = STATES[name]
+    retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
+    assert all(r.get("BackoffRate", 1) > 1 and r.get("JitterStrategy") == "FULL" for r in state["Retry"])
+    if state["Resource"] == "arn:aws:states:::lambda:invoke":
+        assert retried >= LAMBDA_ERRORS
+    assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]]
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, s in STATES.items() if s["Type"] == "Task" and s["Resource"].endswith("lambda:invoke")]
+)
+def test_failure_catches_lead_to_the_alert_and_notifications_never_fail_the_run(name: str) -> None:
+    state = STATES[name]
+    (catch,) = state["Catch"]
+    if state["Parameters"]["FunctionName"] == "${NotifySlackFunctionArn}" and name != "NotifyFailure":
+        assert catch["Next"] == state["Next"]
+    elif name == "NotifyFailure":
+        assert STATES[catch["Next"]]["Type"] == "Fail"
+    else:
+        assert catch["Next"] == "NotifyFailure"
+        assert catch["ResultPath"] == f"$.failure.{name}"
+
+
+@pytest.mark.parametrize("name", [n for n, s in STATES.items() if s["Type"] == "Choice"])
+def test_every_choice_has_a_default(name: str) -> None:
+    assert STATES[name]["Default"] in STATES
+
+
+def test_the_run_fails_with_the_error_and_cause_the_alert_reported() -> None:
+    assert STATES["RunFailed"] == {
+        "Type": "Fail",
+        "ErrorPath": "$.failure_report.error",
+        "CausePath": "$.failure_report.cause",
+    }
