@@ -1,0 +1,47 @@
+# Every target sets up what it needs: a virtualenv from the lock file, and the pinned CDK CLI from npm.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup test lint synth deploy diff destroy clean
+
+help:
+	@echo "make setup    create .venv from requirements.lock and install the pinned CDK CLI"
+	@echo "make test     lint, type-check and run every test"
+	@echo "make synth    synthesize the CloudFormation templates into cdk.out/"
+	@echo "make deploy   deploy every pipeline's stack (needs AWS credentials)"
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app.py stacks lambdas local_runtime
+
+test: lint
+	$(BIN)/pytest
+
+synth: setup
+	npx cdk synth --quiet
+
+deploy: setup
+	npx cdk deploy --all
+
+diff: setup
+	npx cdk diff --all
+
+destroy: setup
+	npx cdk destroy --all
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
