@@ -1,0 +1,24 @@
+"""ARNs of the SageMaker resources a pipeline's runs create, built with Stack.format_arn."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from constructs import IConstruct
+
+# lambdas/common/names.py names each run's training job, model and endpoint config "<pipeline>-<stamp>-<hash>".
+RUN_RESOURCE_PATTERN = "{pipeline}-*"
+RUN_RESOURCE_REASON = (
+    "Each run names its training job, model and endpoint config '<pipeline>-<timestamp>-<hash>' "
+    "(lambdas/common/names.py), so they are only known at run time; the pipeline's prefix is the narrowest "
+    "scope that holds them, and config.py keeps one pipeline's prefix from matching another's names."
+)
+
+
+def sagemaker_arn(scope: IConstruct, resource: str, name: str) -> str:
+    """The ARN of a SageMaker resource; SageMaker lowercases names in ARNs, so the ARN does too."""
+    return Stack.of(scope).format_arn(service="sagemaker", resource=resource, resource_name=name.lower())
+
+
+def run_resources_arn(scope: IConstruct, resource: str, pipeline: str) -> str:
+    """The ARN pattern of every `resource` (training-job, model, endpoint-config) the pipeline's runs create."""
+    return sagemaker_arn(scope, resource, RUN_RESOURCE_PATTERN.format(pipeline=pipeline))

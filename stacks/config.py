@@ -1,0 +1,618 @@
+"""The pipelines' typed configuration, validated at synth time so a mistake fails before anything deploys."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+LINEAR_LEARNER = "linear-learner"
+BUILTIN_ALGORITHMS = (LINEAR_LEARNER,)
+LINEAR_LEARNER_PREDICTOR_TYPES = ("binary_classifier", "multiclass_classifier", "regressor")
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Step Functions fails an execution at 25,000 history events (a hard limit). One poll iteration costs about
+# 10 events (Wait 2 + Task 5 + Choice 2 + margin); the rest of a run about 100. The budget leaves headroom
+# for Retry attempts, which add events too.
+HISTORY_EVENTS_PER_POLL = 10
+HISTORY_EVENTS_FIXED = 100
+HISTORY_EVENTS_BUDGET = 20_000
+
+# Single hyphens only: run names derive from the pipeline name, and IAM scopes them by the prefix "<name>-".
+_PIPELINE_NAME = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
+_PIPELINE_NAME_MAX_LENGTH = 32
+_SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# Keys are used verbatim in IAM resource ARNs: no wildcards (`*`, `?`) and no empty or dot segments.
+_PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9_=][A-Za-z0-9._=-]*$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_CRON = re.compile(r"^cron\((.*)\)$")
+_ECR_IMAGE_URI = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(-[a-z]+)+-\d)\.amazonaws\.com(?P<cn>\.cn)?"
+    r"/(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:(?P<digest>[a-f0-9]{64}))?$"
+)
+_SLACK_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9_-]{0,79}|[CDG][A-Z0-9]{8,})$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
+_TAG_VALUE = re.compile(r"^[\w .:/=+@-]{0,256}$")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the pipeline and the field."""
+
+
+@dataclass(frozen=True)
+class DataBucketConfig:
+    """Where the data lives: a bucket the stack creates (`name` None) or an existing one, by name."""
+
+    name: str | None = None
+
+    @property
+    def create(self) -> bool:
+        return self.name is None
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    """An image in Amazon ECR, parsed from its URI so IAM can be scoped to its repository."""
+
+    uri: str
+    account: str
+    region: str
+    repository: str
+
+
+@dataclass(frozen=True)
+class AlgorithmConfig:
+    """A built-in algorithm (`builtin`) or the caller's own training image and optional inference image."""
+
+    builtin: str | None = LINEAR_LEARNER
+    image: EcrImage | None = None
+    inference_image: EcrImage | None = None
+
+    @property
+    def ecr_images(self) -> tuple[EcrImage, ...]:
+        """The caller's images, whose repositories the SageMaker role must be able to pull from."""
+        return tuple(image for image in (self.image, self.inference_image) if image is not None)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    volume_size_gb: int = 30
+    max_runtime_seconds: int = 86_400
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    name: str
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+
+
+@dataclass(frozen=True)
+class PollingConfig:
+    interval_seconds: int = 60
+    max_training_wait_seconds: int = 86_400
+    max_deployment_wait_seconds: int = 3_600
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """Where alerts go. Only the name of the secret holding the bot token is configuration."""
+
+    channel: str
+    token_secret_name: str
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """One continuously retrained model: its data, algorithm, training, endpoint, schedule and alerts."""
+
+    name: str
+    data_prefix: str
+    endpoint: EndpointConfig
+    data_bucket: DataBucketConfig = field(default_factory=DataBucketConfig)
+    manifest_prefix: str = ""
+    model_prefix: str = ""
+    schedule: str = "rate(1 day)"
+    window_days: int = 7
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
+    hyperparameters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    polling: PollingConfig = field(default_factory=PollingConfig)
+    slack: SlackConfig | None = None
+    log_retention_days: int = 30
+
+    def __post_init__(self) -> None:
+        # Derived defaults; a frozen dataclass sets them through object.__setattr__.
+        if not self.manifest_prefix:
+            object.__setattr__(self, "manifest_prefix", f"manifests/{self.name}")
+        if not self.model_prefix:
+            object.__setattr__(self, "model_prefix", f"models/{self.name}")
+        object.__setattr__(self, "hyperparameters", MappingProxyType(dict(self.hyperparameters)))
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Everything app.py builds: the pipelines and the tags put on every resource."""
+
+    pipelines: tuple[PipelineConfig, ...]
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def load_app_config(
+    *, pipelines: Any = None, config_file: Any = None, tags: Any = None, project_root: Path
+) -> AppConfig:
+    """Build the app's configuration from the context keys `pipelines`, `config_file` and `tags`.
+
+    `config_file` names a JSON file, relative to `project_root`, holding `{"pipelines": [...]}`; when set it
+    replaces the `pipelines` list (so `cdk synth -c config_file=prod.json` works although cdk.json holds an
+    example list). Raises ConfigError naming the pipeline and the field of the first problem found.
+    """
+    if config_file is not None:
+        pipelines = _read_config_file(config_file, project_root)
+    if pipelines is None:
+        raise ConfigError("no pipelines configured: set the context key 'pipelines' or 'config_file'")
+    return AppConfig(pipelines=parse_pipelines(pipelines), tags=_parse_tags(tags))
+
+
+def parse_pipelines(raw: Any) -> tuple[PipelineConfig, ...]:
+    """Validate a list of raw pipeline objects; raise ConfigError for the first invalid one."""
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"pipelines must be a non-empty list of objects, got {_show(raw)}")
+    configs = tuple(parse_pipeline(item, index=index) for index, item in enumerate(raw))
+    _check_unique(configs)
+    return configs
+
+
+def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
+    """Validate one raw pipeline object; raise ConfigError naming the pipeline and the field."""
+    where = f"pipelines[{index}]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be an object, got {_show(raw)}")
+    if "name" not in raw:
+        raise ConfigError(f"{where}: name is required")
+    name = raw["name"]
+    if not isinstance(name, str) or len(name) > _PIPELINE_NAME_MAX_LENGTH or not _PIPELINE_NAME.match(name):
+        raise ConfigError(
+            f"{where}: name must be 1 to {_PIPELINE_NAME_MAX_LENGTH} lowercase letters, digits or single "
+            f"hyphens, starting with a letter and ending with a letter or digit, got {_show(name)}"
+        )
+    fields = _Fields(raw, where=f"pipeline {name!r}")
+    algorithm = _algorithm(fields.object("algorithm"))
+    config = PipelineConfig(
+        name=name,
+        data_bucket=_data_bucket(fields.object("data_bucket")),
+        data_prefix=fields.prefix("data_prefix", required=True),
+        manifest_prefix=fields.prefix("manifest_prefix", default=f"manifests/{name}"),
+        model_prefix=fields.prefix("model_prefix", default=f"models/{name}"),
+        schedule=fields.schedule("schedule", default="rate(1 day)"),
+        window_days=fields.integer("window_days", default=7, minimum=1, maximum=366),
+        algorithm=algorithm,
+        hyperparameters=_hyperparameters(fields, algorithm),
+        training=_training(fields.object("training")),
+        endpoint=_endpoint(fields.object("endpoint"), default_name=name),
+        polling=_polling(fields.object("polling")),
+        slack=_slack(fields.optional_object("slack")),
+        log_retention_days=fields.choice("log_retention_days", default=30, choices=LOG_RETENTION_DAYS),
+    )
+    fields.reject_unknown(frozenset({"name"}))
+    _check_prefixes(config, where=fields.where)
+    _check_history_budget(config.polling, where=fields.where)
+    return config
+
+
+class _Fields:
+    """Reads the fields of one config object, names them in errors and remembers which it has read."""
+
+    def __init__(self, raw: Mapping[str, Any], *, where: str, path: str = "") -> None:
+        self.raw = raw
+        self.where = where
+        self.path = path
+        self.read: set[str] = set()
+
+    def label(self, key: str) -> str:
+        return f"{self.path}{key}"
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.where}: {self.label(key)} {message}")
+
+    def get(self, key: str) -> Any:
+        self.read.add(key)
+        return self.raw.get(key)
+
+    def object(self, key: str) -> _Fields:
+        """The nested object at `key`, an empty one when absent (so its fields take their defaults)."""
+        return self.optional_object(key) or _Fields({}, where=self.where, path=f"{self.label(key)}.")
+
+    def optional_object(self, key: str) -> _Fields | None:
+        """The nested object at `key`, None when absent."""
+        value = self.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"must be an object, got {_show(value)}")
+        return _Fields(value, where=self.where, path=f"{self.label(key)}.")
+
+    def string(self, key: str, *, default: str | None = None, required: bool = False) -> str:
+        value = self.get(key)
+        if value is None:
+            if required or default is None:
+                raise self.fail(key, "is required")
+            return default
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, f"must be a non-empty string, got {_show(value)}")
+        return value
+
+    def matching(self, key: str, pattern: re.Pattern[str], rule: str, *, default: str | None = None) -> str:
+        value = self.string(key, default=default)
+        if not pattern.match(value):
+            raise self.fail(key, f"must be {rule}, got {value!r}")
+        return value
+
+    def integer(self, key: str, *, default: int, minimum: int, maximum: int) -> int:
+        value = self.get(key)
+        if value is None:
+            return default
+        # bool is an int in Python; `true` in JSON is not a count.
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise self.fail(key, f"must be an integer between {minimum} and {maximum}, got {_show(value)}")
+        return value
+
+    def choice(self, key: str, *, default: int, choices: Sequence[int]) -> int:
+        value = self.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or value not in choices:
+            allowed = ", ".join(str(choice) for choice in choices)
+            raise self.fail(key, f"must be one of {allowed}, got {_show(value)}")
+        return int(value)
+
+    def prefix(self, key: str, *, default: str | None = None, required: bool = False) -> str:
+        value = self.string(key, default=default, required=required)
+        if value.startswith("/") or value.endswith("/"):
+            raise self.fail(key, f"must not start or end with '/', got {value!r}")
+        if not all(_PREFIX_SEGMENT.match(part) for part in value.split("/")):
+            raise self.fail(
+                key,
+                "must be '/'-separated segments of letters, digits and . _ = - "
+                f"(no wildcards, empty or dot-only segments), got {value!r}",
+            )
+        return value
+
+    def schedule(self, key: str, *, default: str) -> str:
+        value = self.string(key, default=default)
+        problem = _schedule_problem(value)
+        if problem:
+            raise self.fail(key, f"{problem}, got {value!r}")
+        return value
+
+    def reject_unknown(self, also_known: frozenset[str] = frozenset()) -> None:
+        known = self.read | also_known
+        for key in self.raw:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), sorted(known), n=1)
+                hint = f" (did you mean {self.label(close[0])!r}?)" if close else ""
+                allowed = ", ".join(sorted(known))
+                raise ConfigError(
+                    f"{self.where}: unknown field {self.label(str(key))!r}{hint}; known fields: {allowed}"
+                )
+
+
+def _data_bucket(fields: _Fields) -> DataBucketConfig:
+    create = fields.get("create")
+    name = fields.get("name")
+    fields.reject_unknown()
+    if name is not None and create is not None:
+        raise fields.fail("name", "and create are exclusive: give {'create': true} or {'name': '<bucket>'}")
+    if name is None:
+        if create not in (None, True):
+            raise fields.fail("create", f"must be true (or give an existing bucket's name), got {_show(create)}")
+        return DataBucketConfig()
+    problem = _bucket_name_problem(name)
+    if problem:
+        raise fields.fail("name", f"{problem}, got {_show(name)}")
+    return DataBucketConfig(name=name)
+
+
+def _algorithm(fields: _Fields) -> AlgorithmConfig:
+    builtin = fields.get("builtin")
+    image_uri = fields.get("image_uri")
+    inference_uri = fields.get("inference_image_uri")
+    fields.reject_unknown()
+    if builtin is not None and image_uri is not None:
+        raise fields.fail("builtin", "and image_uri are exclusive: give one of them")
+    if image_uri is None:
+        if inference_uri is not None:
+            raise fields.fail("inference_image_uri", "needs image_uri: a built-in algorithm serves its own image")
+        if builtin is not None and builtin not in BUILTIN_ALGORITHMS:
+            allowed = ", ".join(BUILTIN_ALGORITHMS)
+            raise fields.fail("builtin", f"must be one of {allowed} (or use image_uri), got {_show(builtin)}")
+        return AlgorithmConfig(builtin=LINEAR_LEARNER)
+    image = _ecr_image(fields, "image_uri", image_uri)
+    inference = _ecr_image(fields, "inference_image_uri", inference_uri) if inference_uri is not None else None
+    return AlgorithmConfig(builtin=None, image=image, inference_image=inference)
+
+
+def _ecr_image(fields: _Fields, key: str, value: Any) -> EcrImage:
+    match = _ECR_IMAGE_URI.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise fields.fail(
+            key,
+            "must be an ECR image URI like "
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-repo:tag (or @sha256:<digest>), "
+            f"got {_show(value)}",
+        )
+    return EcrImage(
+        uri=value,
+        account=match["account"],
+        region=match["region"],
+        repository=match["repository"],
+    )
+
+
+def _hyperparameters(fields: _Fields, algorithm: AlgorithmConfig) -> dict[str, str]:
+    raw = fields.get("hyperparameters")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise fields.fail("hyperparameters", f"must be an object, got {_show(raw)}")
+    # SageMaker's CreateTrainingJob limits: 100 entries, keys up to 256 and values up to 2500 characters.
+    if len(raw) > 100:
+        raise fields.fail("hyperparameters", f"may hold at most 100 entries, got {len(raw)}")
+    values: dict[str, str] = {}
+    for key, value in raw.items():
+        label = f"hyperparameters.{key}"
+        if not key or len(key) > 256:
+            raise fields.fail("hyperparameters", f"keys must be 1 to 256 characters, got {key!r}")
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            text = str(value)
+        else:
+            raise fields.fail(label, f"must be a string, number or boolean, got {_show(value)}")
+        if len(text) > 2500:
+            raise fields.fail(label, "must be at most 2500 characters")
+        values[key] = text
+    if algorithm.builtin == LINEAR_LEARNER:
+        values = {"predictor_type": "regressor", **values}
+        if values["predictor_type"] not in LINEAR_LEARNER_PREDICTOR_TYPES:
+            allowed = ", ".join(LINEAR_LEARNER_PREDICTOR_TYPES)
+            raise fields.fail(
+                "hyperparameters.predictor_type",
+                f"must be one of {allowed}, got {values['predictor_type']!r}",
+            )
+    return values
+
+
+def _training(fields: _Fields) -> TrainingConfig:
+    config = TrainingConfig(
+        instance_type=fields.matching(
+            "instance_type", _INSTANCE_TYPE, "an instance type like ml.m5.large", default="ml.m5.large"
+        ),
+        instance_count=fields.integer("instance_count", default=1, minimum=1, maximum=100),
+        volume_size_gb=fields.integer("volume_size_gb", default=30, minimum=1, maximum=16_384),
+        max_runtime_seconds=fields.integer("max_runtime_seconds", default=86_400, minimum=1, maximum=2_419_200),
+    )
+    fields.reject_unknown()
+    return config
+
+
+def _endpoint(fields: _Fields, *, default_name: str) -> EndpointConfig:
+    config = EndpointConfig(
+        name=fields.matching(
+            "name",
+            _SAGEMAKER_NAME,
+            "a SageMaker name: up to 63 letters, digits or hyphens, starting and ending with a letter or digit",
+            default=default_name,
+        ),
+        instance_type=fields.matching(
+            "instance_type", _INSTANCE_TYPE, "an instance type like ml.m5.large", default="ml.m5.large"
+        ),
+        instance_count=fields.integer("instance_count", default=1, minimum=1, maximum=100),
+    )
+    fields.reject_unknown()
+    return config
+
+
+def _polling(fields: _Fields) -> PollingConfig:
+    config = PollingConfig(
+        interval_seconds=fields.integer("interval_seconds", default=60, minimum=1, maximum=3_600),
+        max_training_wait_seconds=fields.integer(
+            "max_training_wait_seconds", default=86_400, minimum=1, maximum=31_536_000
+        ),
+        max_deployment_wait_seconds=fields.integer(
+            "max_deployment_wait_seconds", default=3_600, minimum=1, maximum=31_536_000
+        ),
+    )
+    fields.reject_unknown()
+    return config
+
+
+def _slack(fields: _Fields | None) -> SlackConfig | None:
+    if fields is None:
+        return None
+    config = SlackConfig(
+        channel=fields.matching(
+            "channel", _SLACK_CHANNEL, "a channel name like #ml-alerts or a channel id like C0123ABCD"
+        ),
+        token_secret_name=fields.matching(
+            "token_secret_name",
+            _SECRET_NAME,
+            "the name of a Secrets Manager secret (letters, digits and /_+=.@-), not the token",
+        ),
+    )
+    fields.reject_unknown()
+    return config
+
+
+def polls_history_events(polling: PollingConfig, *, interval_seconds: int | None = None) -> int:
+    """Estimate the history events of a run that waits the maximum for both training and deployment."""
+    interval = interval_seconds or polling.interval_seconds
+    polls = math.ceil(polling.max_training_wait_seconds / interval) + math.ceil(
+        polling.max_deployment_wait_seconds / interval
+    )
+    return polls * HISTORY_EVENTS_PER_POLL + HISTORY_EVENTS_FIXED
+
+
+def _check_history_budget(polling: PollingConfig, *, where: str) -> None:
+    events = polls_history_events(polling)
+    if events <= HISTORY_EVENTS_BUDGET:
+        return
+    shortest = next(
+        (
+            interval
+            for interval in range(polling.interval_seconds + 1, 3_601)
+            if polls_history_events(polling, interval_seconds=interval) <= HISTORY_EVENTS_BUDGET
+        ),
+        None,
+    )
+    advice = (
+        f"set polling.interval_seconds to at least {shortest}"
+        if shortest
+        else "lower polling.max_training_wait_seconds or polling.max_deployment_wait_seconds"
+    )
+    raise ConfigError(
+        f"{where}: polling.max_training_wait_seconds ({polling.max_training_wait_seconds}) and "
+        f"polling.max_deployment_wait_seconds ({polling.max_deployment_wait_seconds}) polled every "
+        f"polling.interval_seconds ({polling.interval_seconds}) could take about {events} Step Functions "
+        f"history events, more than the budget of {HISTORY_EVENTS_BUDGET} under the hard limit of 25,000 "
+        f"per execution: {advice}"
+    )
+
+
+def _check_prefixes(config: PipelineConfig, *, where: str) -> None:
+    named = [
+        ("data_prefix", config.data_prefix),
+        ("manifest_prefix", config.manifest_prefix),
+        ("model_prefix", config.model_prefix),
+    ]
+    for position, (key, prefix) in enumerate(named):
+        for other_key, other in named[position + 1 :]:
+            if _overlaps(prefix, other):
+                raise ConfigError(
+                    f"{where}: {other_key} {other!r} overlaps {key} {prefix!r}; "
+                    "the data, manifests and models need separate prefixes"
+                )
+
+
+def _overlaps(first: str, second: str) -> bool:
+    """Tell whether one key prefix contains the other, comparing whole path segments."""
+    a, b = first.split("/"), second.split("/")
+    shorter = min(len(a), len(b))
+    return a[:shorter] == b[:shorter]
+
+
+def _check_unique(configs: Sequence[PipelineConfig]) -> None:
+    names: set[str] = set()
+    endpoints: dict[str, str] = {}
+    for config in configs:
+        if config.name in names:
+            raise ConfigError(f"pipeline {config.name!r}: name is used by another pipeline")
+        names.add(config.name)
+    for config in configs:
+        # IAM scopes a pipeline's training jobs, models and endpoint configs by "<name>-*": with pipelines
+        # "churn" and "churn-v2", churn's functions could act on churn-v2's jobs.
+        for other in names:
+            if config.name.startswith(f"{other}-"):
+                raise ConfigError(
+                    f"pipeline {config.name!r}: name starts with {other!r} and a hyphen, the name of "
+                    "another pipeline; SageMaker permissions are scoped by the prefix '<name>-', so pick "
+                    "another name"
+                )
+        # SageMaker resource names are case-insensitive (their ARNs are lowercase).
+        endpoint = config.endpoint.name.lower()
+        if endpoint in endpoints:
+            raise ConfigError(
+                f"pipeline {config.name!r}: endpoint.name {config.endpoint.name!r} is already the endpoint "
+                f"of pipeline {endpoints[endpoint]!r}"
+            )
+        endpoints[endpoint] = config.name
+
+
+def _schedule_problem(expression: str) -> str | None:
+    rate = _RATE.match(expression)
+    if rate:
+        value, unit = int(rate[1]), rate[2]
+        if value < 1:
+            return "must be a rate of at least 1"
+        if (value == 1) != (not unit.endswith("s")):
+            singular = unit.rstrip("s")
+            return f"must use '{singular}' for 1 and '{singular}s' otherwise, e.g. rate(1 {singular})"
+        return None
+    cron = _CRON.match(expression)
+    if cron:
+        parts = cron[1].split()
+        if len(parts) != 6:
+            return f"must be cron(minutes hours day-of-month month day-of-week year) with 6 fields, got {len(parts)}"
+        if "?" not in (parts[2], parts[4]):
+            return "must use '?' in day-of-month or day-of-week (EventBridge requires one of them)"
+        return None
+    return "must be 'rate(N minute|minutes|hour|hours|day|days)' or 'cron(<6 fields>)'"
+
+
+def _bucket_name_problem(name: Any) -> str | None:
+    rule = "must be a valid S3 bucket name"
+    if not isinstance(name, str):
+        return f"{rule} (a string)"
+    if not _BUCKET_NAME.match(name):
+        return f"{rule}: 3 to 63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit"
+    if ".." in name or _IPV4.match(name):
+        return f"{rule}: no adjacent dots and not shaped like an IP address"
+    if name.startswith(_BUCKET_RESERVED_PREFIXES) or name.endswith(_BUCKET_RESERVED_SUFFIXES):
+        return f"{rule}: it uses a prefix or suffix S3 reserves"
+    return None
+
+
+def _parse_tags(raw: Any) -> Mapping[str, str]:
+    if raw is None:
+        return MappingProxyType({})
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"tags must be an object of strings, got {_show(raw)}")
+    for key, value in raw.items():
+        if not isinstance(key, str) or not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
+            raise ConfigError(f"tags: key {key!r} is not a valid tag key")
+        if not isinstance(value, str) or not _TAG_VALUE.match(value):
+            raise ConfigError(f"tags.{key} must be a string of up to 256 characters, got {_show(value)}")
+    return MappingProxyType(dict(raw))
+
+
+def _read_config_file(config_file: Any, project_root: Path) -> Any:
+    if not isinstance(config_file, str) or not config_file:
+        raise ConfigError(f"config_file must be the path of a JSON file, got {_show(config_file)}")
+    path = project_root / config_file
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config_file {config_file!r}: no such file under {project_root}") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"config_file {config_file!r}: invalid JSON: {error}") from None
+    if not isinstance(document, Mapping) or set(document) != {"pipelines"}:
+        raise ConfigError(f'config_file {config_file!r}: must hold exactly {{"pipelines": [...]}}')
+    return document["pipelines"]
+
+
+def _show(value: Any) -> str:
+    """Render a config value in an error message the way it was written (JSON)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."

@@ -1,0 +1,148 @@
+"""The steps' code asset and dependencies layer, bundled on this machine (no Docker engine needed)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from stacks.paths import DEPENDENCIES_DIR, LAMBDAS_DIR
+
+# The newest Python runtime aws-cdk-lib knows, which is the only one cdk-nag's AwsSolutions-L1 accepts.
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.X86_64
+# Both tags: with manylinux2014 alone pip silently picks older releases of packages that ship only newer wheels.
+PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
+# The runtime ships boto3 with its own botocore. A botocore in the layer (pulled in by aws-xray-sdk) would come
+# first on sys.path and pair the runtime's boto3 with a botocore it was not released with; it is also 30 MB.
+RUNTIME_PROVIDED_DISTRIBUTIONS = frozenset({"boto3", "botocore", "s3transfer"})
+# Left out of the code asset and of its hash: bytecode of local runs, and the layer's own input.
+CODE_EXCLUDES = ("dependencies", "dependencies/**", "**/__pycache__", "**/*.pyc")
+
+
+@jsii.implements(ILocalBundling)
+class CopyLambdaSources:
+    """Copy `lambdas/` into `<output>/lambdas/`, so handlers import as `lambdas.<step>.handler`."""
+
+    def __init__(self, source: Path) -> None:
+        self._source = source
+
+    # jsii passes the BundlingOptions struct positionally: accept whatever follows the output directory.
+    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
+        shutil.copytree(
+            self._source,
+            Path(output_dir) / self._source.name,
+            ignore=_ignore_for_code(self._source),
+            dirs_exist_ok=True,
+        )
+        return True
+
+
+@jsii.implements(ILocalBundling)
+class PipInstallLayer:
+    """pip-install a requirements file into `<output>/python` for the Lambda runtime's platform."""
+
+    def __init__(self, requirements: Path, *, python_version: str) -> None:
+        self._requirements = requirements
+        self._python_version = python_version
+
+    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
+        target = Path(output_dir) / "python"
+        platforms = [flag for platform in PIP_PLATFORMS for flag in ("--platform", platform)]
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--requirement",
+                str(self._requirements),
+                "--target",
+                str(target),
+                *platforms,
+                "--only-binary=:all:",
+                "--python-version",
+                self._python_version,
+                "--implementation",
+                "cp",
+                "--no-compile",  # or the host Python's .pyc files get shipped
+                "--disable-pip-version-check",
+                "--quiet",
+            ],
+            check=True,
+        )
+        remove_distributions(target, RUNTIME_PROVIDED_DISTRIBUTIONS)
+        shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: nothing in a layer runs them
+        return True
+
+
+def remove_distributions(target: Path, names: frozenset[str]) -> None:
+    """Delete the files of the named distributions installed in `target` (pip cannot uninstall there)."""
+    emptied: set[Path] = set()
+    for distribution in metadata.distributions(path=[str(target)]):
+        if distribution.metadata["Name"].lower().replace("_", "-") not in names:
+            continue
+        for file in distribution.files or ():
+            path = Path(str(distribution.locate_file(file))).resolve()
+            path.unlink(missing_ok=True)
+            emptied.add(path.parent)
+    root = target.resolve()
+    # Deepest first, so a package directory goes once its subpackages have gone.
+    for directory in sorted(emptied, key=lambda path: len(path.parts), reverse=True):
+        while directory != root and directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+            directory = directory.parent
+
+
+class LambdaAssets(Construct):
+    """One code asset shared by every step's function, and one layer with their Python dependencies.
+
+    Both hash their sources, not their output: a synth that finds `cdk.out/asset.<hash>` skips bundling.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # One AssetCode bound to several functions of a stack makes a single asset.
+        self.code = lambda_.Code.from_asset(
+            str(LAMBDAS_DIR),
+            asset_hash_type=AssetHashType.SOURCE,
+            exclude=list(CODE_EXCLUDES),
+            bundling=BundlingOptions(image=RUNTIME.bundling_image, local=CopyLambdaSources(LAMBDAS_DIR)),
+        )
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            description="Python dependencies of the retraining steps (lambdas/dependencies/requirements.txt)",
+            code=lambda_.Code.from_asset(
+                str(DEPENDENCIES_DIR),
+                asset_hash_type=AssetHashType.SOURCE,
+                bundling=BundlingOptions(
+                    image=RUNTIME.bundling_image,
+                    local=PipInstallLayer(
+                        DEPENDENCIES_DIR / "requirements.txt",
+                        python_version=RUNTIME.name.removeprefix("python"),
+                    ),
+                ),
+            ),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+        )
+
+
+def _ignore_for_code(root: Path) -> Callable[[str, list[str]], set[str]]:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        ignored = {name for name in names if name == "__pycache__" or name.endswith(".pyc")}
+        if Path(directory) == root and "dependencies" in names:
+            ignored.add("dependencies")
+        return ignored
+
+    return ignore

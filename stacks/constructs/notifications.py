@@ -1,0 +1,34 @@
+"""The NotifySlack step: posts the workflow's events to a Slack channel when one is configured."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from lambdas.common import env
+from stacks.config import PipelineConfig
+from stacks.constructs.lambda_assets import LambdaAssets
+from stacks.constructs.step_function import StepFunction
+
+
+class SlackNotifications(Construct):
+    """Without Slack configured the step still runs (the workflow always calls it) and only logs."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, assets: LambdaAssets) -> None:
+        super().__init__(scope, construct_id)
+        environment = {env.PIPELINE_NAME: config.name}
+        if config.slack is not None:
+            environment[env.SLACK_CHANNEL] = config.slack.channel
+            # The secret's name, never its value: the function reads the token at run time.
+            environment[env.SLACK_TOKEN_SECRET_NAME] = config.slack.token_secret_name
+        self.notify_slack = StepFunction(
+            self,
+            "NotifySlack",
+            step="notify_slack",
+            assets=assets,
+            log_retention_days=config.log_retention_days,
+            environment=environment,
+        )
+        if config.slack is not None:
+            token = secretsmanager.Secret.from_secret_name_v2(self, "SlackToken", config.slack.token_secret_name)
+            token.grant_read(self.notify_slack.role)

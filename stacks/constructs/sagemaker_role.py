@@ -1,0 +1,104 @@
+"""The role SageMaker assumes to run the pipeline's training jobs and to host its models."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.compliance import acknowledge, resource_finding
+from stacks.config import PipelineConfig
+from stacks.constructs.data_store import DataStore
+
+
+class SageMakerExecutionRole(Construct):
+    """Reads the data and manifests, writes and reads the model artifacts, logs, and pulls the images."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, data: DataStore) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"SageMaker training jobs and endpoints of pipeline {config.name}",
+        )
+        data.grant_list(self.role, config.data_prefix, config.manifest_prefix)
+        data.grant_get(self.role, config.data_prefix)
+        data.grant_get(self.role, config.manifest_prefix)
+        data.grant_put(self.role, config.model_prefix)
+        # The same role is the model's execution role: the endpoint downloads model.tar.gz with it.
+        data.grant_get(self.role, config.model_prefix)
+
+        sagemaker_logs = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=[sagemaker_logs],
+            )
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            "SageMaker writes training and endpoint logs to groups and streams it names itself under "
+            "/aws/sagemaker/ (TrainingJobs, Endpoints/<name>).",
+            applies_to=resource_finding(self, sagemaker_logs),
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker*"}},
+            )
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            "cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition "
+            "limits it to SageMaker's /aws/sagemaker namespaces. ECR's GetAuthorizationToken has none either.",
+            applies_to="Resource::*",
+        )
+
+        images = config.algorithm.ecr_images
+        if images:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    resources=sorted(
+                        {
+                            stack.format_arn(
+                                service="ecr",
+                                account=image.account,
+                                region=image.region,
+                                resource="repository",
+                                resource_name=image.repository,
+                            )
+                            for image in images
+                        }
+                    ),
+                )
+            )
+            self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn
+
+    def grant_pass_role(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow passing the role to SageMaker, and to no other service (Role.grant_pass_role has no condition)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["iam:PassRole"],
+            resource_arns=[self.role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )

@@ -1,0 +1,118 @@
+"""One step of the workflow as a Lambda function with its own role and log group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.compliance import acknowledge
+from stacks.constructs.lambda_assets import ARCHITECTURE, RUNTIME, LambdaAssets
+
+POWERTOOLS_SERVICE_NAME = "sagemaker-retraining"
+POWERTOOLS_METRICS_NAMESPACE = "SageMakerRetraining"
+
+RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def log_group(scope: Construct, construct_id: str, *, retention_days: int, name: str | None = None) -> logs.LogGroup:
+    """A log group with the pipeline's retention, deleted with the stack.
+
+    Deleted rather than retained: a retained group with a fixed name makes the next deployment of the stack
+    fail, and the retention period already bounds how long its logs are kept.
+    """
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=name,
+        retention=RETENTION[retention_days],
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+
+
+class StepFunction(Construct):
+    """`lambdas/<step>/handler.py` as a function: tracing on, logs in its own group, a role of its own.
+
+    The role starts with no permissions but writing to the log group (no AWS managed policy); the caller
+    grants what the step needs.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        step: str,
+        assets: LambdaAssets,
+        environment: Mapping[str, str],
+        log_retention_days: int,
+        timeout: Duration | None = None,
+        memory_size: int = 256,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"The {construct_id} step of the retraining workflow",
+        )
+        self.log_group = log_group(self, "LogGroup", retention_days=log_retention_days)
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=f"Retraining workflow step {construct_id} (lambdas/{step})",
+            code=assets.code,
+            handler=f"lambdas.{step}.handler.lambda_handler",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            layers=[assets.layer],
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            timeout=timeout or Duration.minutes(1),
+            memory_size=memory_size,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
+                **environment,
+            },
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            "Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no "
+            "resource-level permissions.",
+            applies_to="Resource::*",
+        )
+
+    @property
+    def function_arn(self) -> str:
+        return self.function.function_arn

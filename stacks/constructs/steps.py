@@ -1,0 +1,184 @@
+"""The workflow's steps, each a function with the environment and the permissions of its job."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from lambdas.common import env
+from stacks.algorithms import AlgorithmImages
+from stacks.arns import RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
+from stacks.compliance import acknowledge, resource_finding
+from stacks.config import PipelineConfig
+from stacks.constructs.data_store import DataStore
+from stacks.constructs.lambda_assets import LambdaAssets
+from stacks.constructs.sagemaker_role import SageMakerExecutionRole
+from stacks.constructs.step_function import StepFunction
+from stacks.constructs.watermark import Watermark
+
+
+class WorkflowSteps(Construct):
+    """CheckData, StartTrainingJob, GetStatus, DeployModel and UpdateParameters."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        assets: LambdaAssets,
+        data: DataStore,
+        watermark: Watermark,
+        images: AlgorithmImages,
+        sagemaker: SageMakerExecutionRole,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._assets = assets
+        training_jobs = run_resources_arn(self, "training-job", config.name)
+        models = run_resources_arn(self, "model", config.name)
+        endpoint_configs = run_resources_arn(self, "endpoint-config", config.name)
+        endpoint = sagemaker_arn(self, "endpoint", config.endpoint.name)
+        polling = config.polling
+
+        self.check_data = self._step(
+            "CheckData",
+            "check_data",
+            {
+                env.PIPELINE_NAME: config.name,
+                env.DATA_BUCKET: data.bucket.bucket_name,
+                env.DATA_PREFIX: config.data_prefix,
+                env.MANIFEST_PREFIX: config.manifest_prefix,
+                env.WATERMARK_PARAMETER: watermark.parameter_name,
+                env.WINDOW_DAYS: str(config.window_days),
+            },
+            timeout=Duration.minutes(5),  # lists a window of data files and writes the run's manifest
+            memory_size=1024,
+        )
+        data.grant_list(self.check_data.role, config.data_prefix)
+        data.grant_get(self.check_data.role, config.data_prefix)
+        data.grant_put(self.check_data.role, config.manifest_prefix)
+        # A retried attempt finds its manifest already written (PutObject with If-None-Match) and reads it back.
+        data.grant_get(self.check_data.role, config.manifest_prefix)
+        watermark.grant_get(self.check_data.role)
+
+        self.start_training_job = self._step(
+            "StartTrainingJob",
+            "start_training_job",
+            {
+                env.PIPELINE_NAME: config.name,
+                env.DATA_BUCKET: data.bucket.bucket_name,
+                env.MODEL_PREFIX: config.model_prefix,
+                env.TRAINING_IMAGE: images.training,
+                env.SAGEMAKER_ROLE_ARN: sagemaker.role_arn,
+                env.TRAINING_INSTANCE_TYPE: config.training.instance_type,
+                env.TRAINING_INSTANCE_COUNT: str(config.training.instance_count),
+                env.TRAINING_VOLUME_SIZE_GB: str(config.training.volume_size_gb),
+                env.TRAINING_MAX_RUNTIME_SECONDS: str(config.training.max_runtime_seconds),
+                env.HYPERPARAMETERS: json.dumps(dict(config.hyperparameters), sort_keys=True),
+                env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
+            },
+        )
+        self._allow_run_resources(
+            self.start_training_job,
+            # ListTags: a retried attempt checks that an existing job of this name is its own run's.
+            [
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+            ],
+            [training_jobs],
+        )
+        sagemaker.grant_pass_role(self.start_training_job.role)
+
+        self.get_status = self._step(
+            "GetStatus",
+            "get_status",
+            {
+                env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
+                env.MAX_TRAINING_WAIT_SECONDS: str(polling.max_training_wait_seconds),
+                env.MAX_DEPLOYMENT_WAIT_SECONDS: str(polling.max_deployment_wait_seconds),
+            },
+        )
+        self._allow_run_resources(self.get_status, ["sagemaker:DescribeTrainingJob"], [training_jobs])
+        self._allow(self.get_status, ["sagemaker:DescribeEndpoint"], [endpoint])
+
+        self.deploy_model = self._step(
+            "DeployModel",
+            "deploy_model",
+            {
+                env.PIPELINE_NAME: config.name,
+                env.ENDPOINT_NAME: config.endpoint.name,
+                env.ENDPOINT_INSTANCE_TYPE: config.endpoint.instance_type,
+                env.ENDPOINT_INSTANCE_COUNT: str(config.endpoint.instance_count),
+                env.INFERENCE_IMAGE: images.inference,
+                env.SAGEMAKER_ROLE_ARN: sagemaker.role_arn,
+                env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
+            },
+        )
+        self._allow_run_resources(
+            self.deploy_model,
+            ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"],
+            [models],
+        )
+        self._allow_run_resources(
+            self.deploy_model,
+            ["sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig", "sagemaker:AddTags"],
+            [endpoint_configs],
+        )
+        self._allow(
+            self.deploy_model,
+            ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint", "sagemaker:AddTags"],
+            [endpoint],
+        )
+        # IAM authorizes CreateEndpoint and UpdateEndpoint on the endpoint config they name as well.
+        self._allow_run_resources(
+            self.deploy_model, ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"], [endpoint_configs]
+        )
+        sagemaker.grant_pass_role(self.deploy_model.role)
+
+        self.update_parameters = self._step(
+            "UpdateParameters",
+            "update_parameters",
+            {
+                env.WATERMARK_PARAMETER: watermark.parameter_name,
+                env.ENDPOINT_NAME: config.endpoint.name,
+            },
+        )
+        watermark.grant_get(self.update_parameters.role)
+        watermark.grant_put(self.update_parameters.role)
+        self._allow(self.update_parameters, ["sagemaker:DescribeEndpoint"], [endpoint])
+
+    def _step(
+        self,
+        construct_id: str,
+        step: str,
+        environment: dict[str, str],
+        *,
+        timeout: Duration | None = None,
+        memory_size: int = 256,
+    ) -> StepFunction:
+        return StepFunction(
+            self,
+            construct_id,
+            step=step,
+            assets=self._assets,
+            log_retention_days=self._config.log_retention_days,
+            environment=environment,
+            timeout=timeout,
+            memory_size=memory_size,
+        )
+
+    @staticmethod
+    def _allow(step: StepFunction, actions: Sequence[str], resources: Sequence[str]) -> None:
+        step.role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=list(resources)))
+
+    def _allow_run_resources(self, step: StepFunction, actions: Sequence[str], resources: Sequence[str]) -> None:
+        self._allow(step, actions, resources)
+        for arn in resources:
+            acknowledge(step.role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, arn))

@@ -1,0 +1,10 @@
+"""Where the stacks find the project's sources, whatever the working directory of the synth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS_DIR = PROJECT_ROOT / "lambdas"
+DEPENDENCIES_DIR = LAMBDAS_DIR / "dependencies"
+STATE_MACHINE_ASL = PROJECT_ROOT / "statemachine" / "retraining.asl.json"

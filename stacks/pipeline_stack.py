@@ -1,0 +1,66 @@
+"""One stack per pipeline: data, watermark, steps, the workflow that runs them, and its schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from stacks.algorithms import algorithm_images
+from stacks.config import PipelineConfig
+from stacks.constructs.data_store import DataStore
+from stacks.constructs.lambda_assets import LambdaAssets
+from stacks.constructs.notifications import SlackNotifications
+from stacks.constructs.sagemaker_role import SageMakerExecutionRole
+from stacks.constructs.schedule import RetrainingSchedule
+from stacks.constructs.state_machine import RetrainingStateMachine
+from stacks.constructs.steps import WorkflowSteps
+from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
+
+STACK_NAME = "SageMakerRetraining-{pipeline}"
+
+
+class PipelineStack(Stack):
+    """Continuous training and deployment of one SageMaker model."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        Tags.of(self).add("pipeline", config.name, exclude_resource_types=UNTAGGED_RESOURCE_TYPES)
+
+        data = DataStore(self, "Data", config=config)
+        watermark = Watermark(self, "Watermark", pipeline=config.name)
+        sagemaker = SageMakerExecutionRole(self, "SageMaker", config=config, data=data)
+
+        assets = LambdaAssets(self, "LambdaAssets")
+        steps = WorkflowSteps(
+            self,
+            "Steps",
+            config=config,
+            assets=assets,
+            data=data,
+            watermark=watermark,
+            images=algorithm_images(self, config),
+            sagemaker=sagemaker,
+        )
+        notifications = SlackNotifications(self, "Notifications", config=config, assets=assets)
+
+        workflow = RetrainingStateMachine(
+            self,
+            "Workflow",
+            config=config,
+            steps={
+                "CheckData": steps.check_data,
+                "StartTrainingJob": steps.start_training_job,
+                "GetStatus": steps.get_status,
+                "DeployModel": steps.deploy_model,
+                "UpdateParameters": steps.update_parameters,
+                "NotifySlack": notifications.notify_slack,
+            },
+        )
+        RetrainingSchedule(self, "Schedule", expression=config.schedule, state_machine=workflow.state_machine)
+
+        CfnOutput(self, "StateMachineArn", value=workflow.state_machine_arn)
+        CfnOutput(self, "DataBucketName", value=data.bucket.bucket_name)
+        CfnOutput(self, "WatermarkParameterName", value=watermark.parameter_name)
+        CfnOutput(self, "EndpointName", value=config.endpoint.name)

@@ -1,0 +1,408 @@
+"""The typed configuration: defaults, and one clear error naming the pipeline and the field."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.config import (
+    ConfigError,
+    PipelineConfig,
+    load_app_config,
+    parse_pipeline,
+    parse_pipelines,
+    polls_history_events,
+)
+
+
+def churn(**fields: Any) -> dict[str, Any]:
+    return {"name": "churn", "data_prefix": "data/churn", **fields}
+
+
+def parse_one(**fields: Any) -> PipelineConfig:
+    return parse_pipeline(churn(**fields))
+
+
+def test_minimal_pipeline_gets_the_documented_defaults() -> None:
+    # GIVEN only a name and a data prefix / WHEN parsed
+    config = parse_one()
+
+    # THEN every other field has its default
+    assert config.data_bucket.create and config.data_bucket.name is None
+    assert config.manifest_prefix == "manifests/churn"
+    assert config.model_prefix == "models/churn"
+    assert config.schedule == "rate(1 day)"
+    assert config.window_days == 7
+    assert config.algorithm.builtin == "linear-learner"
+    assert config.algorithm.image is None
+    assert dict(config.hyperparameters) == {"predictor_type": "regressor"}
+    assert (config.training.instance_type, config.training.instance_count) == ("ml.m5.large", 1)
+    assert (config.training.volume_size_gb, config.training.max_runtime_seconds) == (30, 86_400)
+    assert (config.endpoint.name, config.endpoint.instance_type, config.endpoint.instance_count) == (
+        "churn",
+        "ml.m5.large",
+        1,
+    )
+    assert (
+        config.polling.interval_seconds,
+        config.polling.max_training_wait_seconds,
+        config.polling.max_deployment_wait_seconds,
+    ) == (60, 86_400, 3_600)
+    assert config.slack is None
+    assert config.log_retention_days == 30
+
+
+def test_config_is_frozen() -> None:
+    config = parse_one()
+
+    with pytest.raises(AttributeError):
+        config.window_days = 3  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        config.hyperparameters["predictor_type"] = "x"  # type: ignore[index]
+
+
+def test_full_pipeline_is_parsed() -> None:
+    # GIVEN every field set
+    config = parse_one(
+        data_bucket={"name": "my-existing.bucket-1"},
+        manifest_prefix="runs/manifests",
+        model_prefix="runs/models",
+        schedule="cron(0 6 ? * MON-FRI *)",
+        window_days=366,
+        algorithm={
+            "image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/trainer:v1.2",
+            "inference_image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/server@sha256:" + "a" * 64,
+        },
+        hyperparameters={"epochs": 10, "learning_rate": 0.05, "use_bias": True, "mode": "fast"},
+        training={
+            "instance_type": "ml.p4d.24xlarge",
+            "instance_count": 2,
+            "volume_size_gb": 100,
+            "max_runtime_seconds": 3_600,
+        },
+        endpoint={"name": "Churn-Endpoint", "instance_type": "ml.c5.xlarge", "instance_count": 3},
+        polling={"interval_seconds": 120, "max_training_wait_seconds": 7_200, "max_deployment_wait_seconds": 1_800},
+        slack={"channel": "C0123ABCD", "token_secret_name": "slack/ml-bot"},
+        log_retention_days=90,
+    )
+
+    # THEN the values are typed and the images parsed
+    assert config.data_bucket.name == "my-existing.bucket-1" and not config.data_bucket.create
+    assert config.algorithm.builtin is None
+    assert config.algorithm.image is not None and config.algorithm.image.repository == "team/trainer"
+    assert config.algorithm.image.account == "123456789012"
+    assert config.algorithm.image.region == "eu-west-1"
+    assert config.algorithm.inference_image is not None
+    assert config.algorithm.inference_image.repository == "team/server"
+    # non-string hyperparameters become the strings SageMaker expects; no predictor_type for a custom image
+    assert dict(config.hyperparameters) == {
+        "epochs": "10",
+        "learning_rate": "0.05",
+        "use_bias": "true",
+        "mode": "fast",
+    }
+    assert config.endpoint.name == "Churn-Endpoint"
+    assert config.slack is not None and config.slack.token_secret_name == "slack/ml-bot"
+
+
+@pytest.mark.parametrize("predictor_type", ["binary_classifier", "multiclass_classifier", "regressor"])
+def test_linear_learner_accepts_its_predictor_types(predictor_type: str) -> None:
+    config = parse_one(hyperparameters={"predictor_type": predictor_type, "epochs": 5})
+
+    assert dict(config.hyperparameters) == {"predictor_type": predictor_type, "epochs": "5"}
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "rate(1 minute)",
+        "rate(5 minutes)",
+        "rate(1 hour)",
+        "rate(12 hours)",
+        "rate(1 day)",
+        "rate(7 days)",
+        "cron(0 6 * * ? *)",
+        "cron(15 10 ? * 6L 2026-2030)",
+    ],
+)
+def test_valid_schedules_are_accepted(schedule: str) -> None:
+    assert parse_one(schedule=schedule).schedule == schedule
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainer",
+        "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/a/b-c_d.e:latest",
+        "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/trainer:1",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/trainer@sha256:" + "0" * 64,
+    ],
+)
+def test_ecr_image_uris_are_accepted(uri: str) -> None:
+    config = parse_one(algorithm={"image_uri": uri})
+
+    assert config.algorithm.image is not None and config.algorithm.image.uri == uri
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"window_days": 0}, "pipeline 'churn': window_days must be an integer between 1 and 366, got 0"),
+        ({"window_days": 367}, "pipeline 'churn': window_days must be an integer between 1 and 366"),
+        ({"window_days": "7"}, "pipeline 'churn': window_days must be an integer"),
+        ({"window_days": True}, "pipeline 'churn': window_days must be an integer"),
+        ({"window_days": 7.0}, "pipeline 'churn': window_days must be an integer"),
+        ({"data_prefix": None}, "pipeline 'churn': data_prefix is required"),
+        ({"data_prefix": "/data/churn"}, "pipeline 'churn': data_prefix must not start or end with '/'"),
+        ({"data_prefix": "data/churn/"}, "pipeline 'churn': data_prefix must not start or end with '/'"),
+        ({"data_prefix": "data//churn"}, "pipeline 'churn': data_prefix must be '/'-separated segments"),
+        ({"data_prefix": "data/*"}, "pipeline 'churn': data_prefix must be '/'-separated segments"),
+        ({"data_prefix": "data/../x"}, "pipeline 'churn': data_prefix must be '/'-separated segments"),
+        ({"manifest_prefix": "data/churn/manifests"}, "pipeline 'churn': manifest_prefix 'data/churn/manifests'"),
+        ({"model_prefix": "data"}, "pipeline 'churn': model_prefix 'data' overlaps data_prefix"),
+        ({"manifest_prefix": "out", "model_prefix": "out/models"}, "pipeline 'churn': model_prefix 'out/models'"),
+        ({"data_bucket": {"name": "Bad_Bucket"}}, "pipeline 'churn': data_bucket.name must be a valid S3 bucket"),
+        ({"data_bucket": {"name": "ab"}}, "pipeline 'churn': data_bucket.name must be a valid S3 bucket"),
+        ({"data_bucket": {"name": "a..b"}}, "pipeline 'churn': data_bucket.name must be a valid S3 bucket"),
+        ({"data_bucket": {"name": "192.168.1.1"}}, "pipeline 'churn': data_bucket.name must be a valid S3"),
+        ({"data_bucket": {"name": "xn--bucket"}}, "pipeline 'churn': data_bucket.name must be a valid S3"),
+        ({"data_bucket": {"name": "b-s3alias"}}, "pipeline 'churn': data_bucket.name must be a valid S3"),
+        ({"data_bucket": {"create": False}}, "pipeline 'churn': data_bucket.create must be true"),
+        ({"data_bucket": {"create": True, "name": "abc"}}, "pipeline 'churn': data_bucket.name and create"),
+        ({"data_bucket": "abc"}, "pipeline 'churn': data_bucket must be an object"),
+        ({"schedule": "rate(1 days)"}, "pipeline 'churn': schedule must use 'day' for 1 and 'days' otherwise"),
+        ({"schedule": "rate(2 hour)"}, "pipeline 'churn': schedule must use 'hour' for 1 and 'hours'"),
+        ({"schedule": "rate(0 minutes)"}, "pipeline 'churn': schedule must be a rate of at least 1"),
+        ({"schedule": "rate(1 week)"}, "pipeline 'churn': schedule must be 'rate(N minute"),
+        ({"schedule": "every day"}, "pipeline 'churn': schedule must be 'rate(N minute"),
+        ({"schedule": "cron(0 6 * * ?)"}, "pipeline 'churn': schedule must be cron(minutes hours"),
+        ({"schedule": "cron(0 6 * * * *)"}, "pipeline 'churn': schedule must use '?' in day-of-month"),
+        ({"algorithm": {"builtin": "xgboost"}}, "pipeline 'churn': algorithm.builtin must be one of linear"),
+        ({"algorithm": {"image_uri": "trainer:latest"}}, "pipeline 'churn': algorithm.image_uri must be an ECR"),
+        (
+            {"algorithm": {"image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/Trainer"}},
+            "pipeline 'churn': algorithm.image_uri must be an ECR image URI",
+        ),
+        (
+            {"algorithm": {"image_uri": "12345.dkr.ecr.eu-west-1.amazonaws.com/trainer"}},
+            "pipeline 'churn': algorithm.image_uri must be an ECR image URI",
+        ),
+        (
+            {"algorithm": {"builtin": "linear-learner", "inference_image_uri": "x"}},
+            "pipeline 'churn': algorithm.inference_image_uri needs image_uri",
+        ),
+        (
+            {
+                "algorithm": {
+                    "image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/t",
+                    "inference_image_uri": "docker.io/server",
+                }
+            },
+            "pipeline 'churn': algorithm.inference_image_uri must be an ECR image URI",
+        ),
+        (
+            {"algorithm": {"builtin": "linear-learner", "image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/t"}},
+            "pipeline 'churn': algorithm.builtin and image_uri are exclusive",
+        ),
+        ({"hyperparameters": []}, "pipeline 'churn': hyperparameters must be an object"),
+        ({"hyperparameters": {"layers": [1, 2]}}, "pipeline 'churn': hyperparameters.layers must be a string"),
+        ({"hyperparameters": {"x": None}}, "pipeline 'churn': hyperparameters.x must be a string"),
+        (
+            {"hyperparameters": {"predictor_type": "ranker"}},
+            "pipeline 'churn': hyperparameters.predictor_type must be one of binary_classifier",
+        ),
+        ({"training": {"instance_type": "m5.large"}}, "pipeline 'churn': training.instance_type must be"),
+        ({"training": {"instance_count": 0}}, "pipeline 'churn': training.instance_count must be an integer"),
+        ({"training": {"instance_count": 101}}, "pipeline 'churn': training.instance_count must be an integer"),
+        ({"training": {"volume_size_gb": 16385}}, "pipeline 'churn': training.volume_size_gb must be an integer"),
+        (
+            {"training": {"max_runtime_seconds": 2_419_201}},
+            "pipeline 'churn': training.max_runtime_seconds must be an integer between 1 and 2419200",
+        ),
+        ({"endpoint": {"name": "-churn"}}, "pipeline 'churn': endpoint.name must be a SageMaker name"),
+        ({"endpoint": {"name": "churn_endpoint"}}, "pipeline 'churn': endpoint.name must be a SageMaker name"),
+        ({"endpoint": {"name": "a" * 64}}, "pipeline 'churn': endpoint.name must be a SageMaker name"),
+        ({"endpoint": {"instance_count": 0}}, "pipeline 'churn': endpoint.instance_count must be an integer"),
+        ({"endpoint": {"instance_type": "ml.m5"}}, "pipeline 'churn': endpoint.instance_type must be"),
+        ({"polling": {"interval_seconds": 0}}, "pipeline 'churn': polling.interval_seconds must be an integer"),
+        ({"polling": {"interval_seconds": 3601}}, "pipeline 'churn': polling.interval_seconds must be an integer"),
+        (
+            {"polling": {"max_deployment_wait_seconds": 0}},
+            "pipeline 'churn': polling.max_deployment_wait_seconds must be an integer",
+        ),
+        ({"slack": {"channel": "#ml-alerts"}}, "pipeline 'churn': slack.token_secret_name is required"),
+        ({"slack": {"token_secret_name": "slack/bot"}}, "pipeline 'churn': slack.channel is required"),
+        (
+            {"slack": {"channel": "ml alerts", "token_secret_name": "slack/bot"}},
+            "pipeline 'churn': slack.channel must be a channel name",
+        ),
+        (
+            {"slack": {"channel": "#ml", "token_secret_name": "xoxb 123"}},
+            "pipeline 'churn': slack.token_secret_name must be the name of a Secrets Manager secret",
+        ),
+        ({"slack": "#ml-alerts"}, "pipeline 'churn': slack must be an object"),
+        ({"log_retention_days": 31}, "pipeline 'churn': log_retention_days must be one of 1, 3, 5"),
+        ({"log_retention_days": 0}, "pipeline 'churn': log_retention_days must be one of"),
+    ],
+)
+def test_invalid_field_is_rejected_naming_pipeline_and_field(fields: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_pipelines([churn(**fields)])
+
+    assert str(raised.value).startswith(expected), str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"data_prefix": "data/x"}, "pipelines[0]: name is required"),
+        ({"name": "Churn", "data_prefix": "d"}, "pipelines[0]: name must be 1 to 32 lowercase letters"),
+        ({"name": "1churn", "data_prefix": "d"}, "pipelines[0]: name must be 1 to 32"),
+        ({"name": "churn-", "data_prefix": "d"}, "pipelines[0]: name must be 1 to 32"),
+        ({"name": "ch--urn", "data_prefix": "d"}, "pipelines[0]: name must be 1 to 32"),
+        ({"name": "c" * 33, "data_prefix": "d"}, "pipelines[0]: name must be 1 to 32"),
+        ({"name": 7, "data_prefix": "d"}, "pipelines[0]: name must be 1 to 32"),
+        ("churn", "pipelines[0] must be an object"),
+    ],
+)
+def test_missing_or_invalid_name_is_reported_by_position(raw: Any, expected: str) -> None:
+    with pytest.raises(ConfigError, match="^" + re.escape(expected)):
+        parse_pipelines([raw])
+
+
+def test_position_counts_from_zero_across_the_list() -> None:
+    with pytest.raises(ConfigError, match=r"^pipelines\[2\]: name is required$"):
+        parse_pipelines([churn(), churn(name="fraud"), {"data_prefix": "data/x"}])
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"windows_days": 3}, "pipeline 'churn': unknown field 'windows_days' (did you mean 'window_days'?)"),
+        ({"training": {"instance_typ": "ml.m5.large"}}, "pipeline 'churn': unknown field 'training.instance_typ'"),
+        ({"slack": {"channel": "#a", "token_secret_name": "s", "token": "xoxb-1"}}, "unknown field 'slack.token'"),
+        ({"data_bucket": {"bucket": "x"}}, "pipeline 'churn': unknown field 'data_bucket.bucket'"),
+        ({"algorithm": {"builtin": "linear-learner", "version": 1}}, "unknown field 'algorithm.version'"),
+        ({"endpoint": {"nme": "x"}}, "pipeline 'churn': unknown field 'endpoint.nme'"),
+        ({"polling": {"interval": 60}}, "pipeline 'churn': unknown field 'polling.interval'"),
+    ],
+)
+def test_unknown_fields_are_rejected(fields: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_one(**fields)
+
+    assert expected in str(raised.value)
+
+
+@pytest.mark.parametrize("raw", [None, [], {}, "churn", {"pipelines": []}])
+def test_pipelines_must_be_a_non_empty_list(raw: Any) -> None:
+    with pytest.raises(ConfigError, match=r"^pipelines must be a non-empty list"):
+        parse_pipelines(raw)
+
+
+def test_polling_within_the_history_budget_is_accepted() -> None:
+    # 86400/60 + 3600/60 = 1500 polls: 15,100 events
+    config = parse_one()
+
+    assert polls_history_events(config.polling) == 15_100
+
+
+def test_polling_over_the_history_budget_names_the_fields_and_suggests_an_interval() -> None:
+    # GIVEN a one-second interval over a day of training: 90,000 polls
+    with pytest.raises(ConfigError) as raised:
+        parse_one(polling={"interval_seconds": 1})
+
+    message = str(raised.value)
+    assert message.startswith("pipeline 'churn': polling.max_training_wait_seconds (86400)")
+    assert "polling.max_deployment_wait_seconds (3600)" in message
+    assert "polling.interval_seconds (1)" in message
+    assert "25,000" in message
+    # THEN the suggested interval is the shortest that fits: 46 s gives (1879 + 79) * 10 + 100 = 19,680
+    assert message.endswith("set polling.interval_seconds to at least 46")
+    assert parse_one(polling={"interval_seconds": 46}).polling.interval_seconds == 46
+
+
+def test_polling_budget_boundary_is_inclusive() -> None:
+    # (1990 + 0) polls of 1 s: 1990 * 10 + 100 = 20,000 events, exactly the budget
+    fits = {"interval_seconds": 1, "max_training_wait_seconds": 1_989, "max_deployment_wait_seconds": 1}
+    assert parse_one(polling=fits).polling.max_training_wait_seconds == 1_989
+
+    with pytest.raises(ConfigError, match=r"polling\.max_training_wait_seconds"):
+        parse_one(polling={**fits, "max_training_wait_seconds": 1_990})
+
+
+def test_pipeline_names_must_be_unique() -> None:
+    with pytest.raises(ConfigError, match=r"^pipeline 'churn': name is used by another pipeline$"):
+        parse_pipelines([churn(), churn(data_prefix="other")])
+
+
+def test_endpoint_names_must_be_unique_ignoring_case() -> None:
+    with pytest.raises(ConfigError, match=r"^pipeline 'fraud': endpoint\.name 'CHURN' is already the endpoint"):
+        parse_pipelines([churn(), churn(name="fraud", endpoint={"name": "CHURN"})])
+
+
+def test_a_pipeline_name_must_not_extend_another_with_a_hyphen() -> None:
+    # "churn-*" in churn's IAM policies would match churn-v2's training jobs
+    with pytest.raises(ConfigError, match=r"^pipeline 'churn-v2': name starts with 'churn' and a hyphen"):
+        parse_pipelines([churn(), churn(name="churn-v2")])
+
+
+def test_two_valid_pipelines_are_parsed_in_order() -> None:
+    configs = parse_pipelines([churn(), churn(name="fraud", data_prefix="data/fraud")])
+
+    assert [config.name for config in configs] == ["churn", "fraud"]
+
+
+def test_config_file_replaces_the_pipelines_list(tmp_path: Path) -> None:
+    # GIVEN a config file next to (not in) the context's example list
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "prod.json").write_text(json.dumps({"pipelines": [churn()]}))
+
+    # WHEN loaded by its path relative to the project root
+    config = load_app_config(
+        pipelines=[{"name": "demo", "data_prefix": "data/demo"}],
+        config_file="config/prod.json",
+        project_root=tmp_path,
+    )
+
+    # THEN the file's pipelines are used
+    assert [pipeline.name for pipeline in config.pipelines] == ["churn"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "config_file 'pipelines.json': no such file"),
+        ("{not json", "config_file 'pipelines.json': invalid JSON"),
+        (json.dumps([churn()]), "config_file 'pipelines.json': must hold exactly"),
+        (json.dumps({"pipelines": [churn()], "extra": 1}), "config_file 'pipelines.json': must hold exactly"),
+        (json.dumps({"pipelines": [churn(window_days=0)]}), "pipeline 'churn': window_days must be an integer"),
+    ],
+)
+def test_config_file_problems_are_config_errors(tmp_path: Path, content: str | None, expected: str) -> None:
+    if content is not None:
+        (tmp_path / "pipelines.json").write_text(content)
+
+    with pytest.raises(ConfigError) as raised:
+        load_app_config(config_file="pipelines.json", project_root=tmp_path)
+
+    assert str(raised.value).startswith(expected), str(raised.value)
+
+
+def test_no_pipelines_at_all_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no pipelines configured"):
+        load_app_config(project_root=tmp_path)
+
+
+def test_tags_are_validated(tmp_path: Path) -> None:
+    config = load_app_config(pipelines=[churn()], tags={"team": "ml", "cost-center": "42"}, project_root=tmp_path)
+    assert dict(config.tags) == {"team": "ml", "cost-center": "42"}
+
+    with pytest.raises(ConfigError, match=r"^tags\.team must be a string"):
+        load_app_config(pipelines=[churn()], tags={"team": 1}, project_root=tmp_path)
+    with pytest.raises(ConfigError, match=r"^tags: key 'aws:x' is not a valid tag key"):
+        load_app_config(pipelines=[churn()], tags={"aws:x": "y"}, project_root=tmp_path)

@@ -1,0 +1,101 @@
+"""The steps' code asset and dependencies layer, bundled locally without Docker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aws_cdk import FileSystem
+
+from stacks.constructs.lambda_assets import CODE_EXCLUDES, RUNTIME, CopyLambdaSources, PipInstallLayer
+from stacks.paths import DEPENDENCIES_DIR, LAMBDAS_DIR
+
+LAYER_SIZE_LIMIT = 15 * 1024 * 1024
+
+
+def tree_size(root: Path) -> int:
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The layer bundled for real, once: pip downloads the runtime's wheels from PyPI (a few seconds)."""
+    output = tmp_path_factory.mktemp("layer")
+    bundler = PipInstallLayer(DEPENDENCIES_DIR / "requirements.txt", python_version=RUNTIME.name.removeprefix("python"))
+    assert bundler.try_bundle(str(output))
+    return output
+
+
+def test_layer_holds_the_dependencies_under_python(layer: Path) -> None:
+    assert (layer / "python" / "aws_lambda_powertools" / "__init__.py").is_file()
+    assert (layer / "python" / "slack_sdk" / "__init__.py").is_file()
+    assert (layer / "python" / "aws_xray_sdk").is_dir()  # Powertools' tracer extra
+
+
+def test_layer_leaves_the_runtimes_own_sdk_to_the_runtime(layer: Path) -> None:
+    python = layer / "python"
+
+    assert not list(python.glob("botocore*")) and not list(python.glob("boto3*"))
+    assert not (python / "bin").exists()
+
+
+def test_layer_ships_no_bytecode_and_stays_small(layer: Path) -> None:
+    assert not list(layer.rglob("*.pyc")) and not list(layer.rglob("__pycache__"))
+    assert tree_size(layer) < LAYER_SIZE_LIMIT, tree_size(layer)
+
+
+def test_layer_wheels_target_the_lambda_runtime(layer: Path) -> None:
+    # wrapt is the one compiled dependency: its extension must be built for the runtime's CPython on Linux
+    extensions = [path.name for path in (layer / "python" / "wrapt").glob("*.so")]
+
+    assert extensions and all(
+        f"cpython-{RUNTIME.name.removeprefix('python').replace('.', '')}" in name for name in extensions
+    )
+    assert all("x86_64-linux-gnu" in name for name in extensions)
+
+
+def test_code_asset_drops_the_layer_input_and_bytecode(tmp_path: Path) -> None:
+    # GIVEN a lambdas/ tree with bytecode from a local run and the layer's requirements
+    source = tmp_path / "src" / "lambdas"
+    for name in ("__init__.py", "common/env.py", "check_data/handler.py", "common/__pycache__/env.cpython-311.pyc"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text("")
+    (source / "dependencies").mkdir()
+    (source / "dependencies" / "requirements.txt").write_text("slack-sdk==3.47.0\n")
+    output = tmp_path / "out"
+    output.mkdir()
+
+    # WHEN bundled
+    assert CopyLambdaSources(source).try_bundle(str(output))
+
+    # THEN the package is copied under lambdas/, without dependencies/ or bytecode
+    copied = sorted(str(path.relative_to(output)) for path in output.rglob("*") if path.is_file())
+    assert copied == ["lambdas/__init__.py", "lambdas/check_data/handler.py", "lambdas/common/env.py"]
+
+
+def test_code_asset_of_the_project_lets_handlers_import_as_lambdas_steps(tmp_path: Path) -> None:
+    assert CopyLambdaSources(LAMBDAS_DIR).try_bundle(str(tmp_path))
+
+    assert (tmp_path / "lambdas" / "__init__.py").is_file()
+    assert (tmp_path / "lambdas" / "common" / "env.py").is_file()
+    assert not (tmp_path / "lambdas" / "dependencies").exists()
+
+
+def test_code_asset_hash_ignores_bytecode_and_the_layer_input(tmp_path: Path) -> None:
+    # GIVEN the fingerprint CDK takes of a lambdas/ tree (the asset hash: a changed hash re-uploads the code)
+    source = tmp_path / "lambdas"
+    (source / "common").mkdir(parents=True)
+    (source / "common" / "env.py").write_text("A = 1\n")
+    (source / "dependencies").mkdir()
+    (source / "dependencies" / "requirements.txt").write_text("slack-sdk==3.47.0\n")
+    before = FileSystem.fingerprint(str(source), exclude=list(CODE_EXCLUDES))
+
+    # WHEN a local run leaves bytecode and the layer's requirements change
+    (source / "common" / "__pycache__").mkdir()
+    (source / "common" / "__pycache__" / "env.cpython-311.pyc").write_bytes(b"\0")
+    (source / "dependencies" / "requirements.txt").write_text("slack-sdk==3.48.0\n")
+
+    # THEN the code asset is the same; a source change does change it
+    assert FileSystem.fingerprint(str(source), exclude=list(CODE_EXCLUDES)) == before
+    (source / "common" / "env.py").write_text("A = 2\n")
+    assert FileSystem.fingerprint(str(source), exclude=list(CODE_EXCLUDES)) != before
