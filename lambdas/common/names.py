@@ -11,6 +11,9 @@ from lambdas.common.events import Execution
 SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 SAGEMAKER_NAME_MAX_LENGTH = 63
 _SUFFIX_LENGTH = 1 + 14 + 1 + 8  # -YYYYMMDDHHMMSS-<hash>
+EXECUTION_TAG = "sagemaker-retraining:execution"
+PIPELINE_TAG = "sagemaker-retraining:pipeline"
+_TAG_VALUE_MAX_LENGTH = 256
 
 
 def run_resource_name(pipeline: str, execution: Execution) -> str:
@@ -27,3 +30,16 @@ def run_resource_name(pipeline: str, execution: Execution) -> str:
     name = f"{stem}-{stamp}-{digest}"
     assert SAGEMAKER_NAME_PATTERN.match(name), name
     return name
+
+
+def run_tags(pipeline: str, execution: Execution) -> list[dict[str, str]]:
+    """Tags of every SageMaker resource a run creates: which pipeline, and which execution created it."""
+    return [
+        {"Key": PIPELINE_TAG, "Value": pipeline},
+        {"Key": EXECUTION_TAG, "Value": execution_tag_value(execution)},
+    ]
+
+
+def execution_tag_value(execution: Execution) -> str:
+    # Tag values hold 256 characters; the end of the ARN (machine and execution names) is what identifies it.
+    return execution.id[-_TAG_VALUE_MAX_LENGTH:]

@@ -13,7 +13,7 @@ from lambdas.common import env as names
 from lambdas.common.errors import EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import DeploymentState
-from lambdas.start_training_job.core import EXECUTION_TAG, PIPELINE_TAG
+from lambdas.common.names import run_tags
 
 VARIANT_NAME = "AllTraffic"
 # UpdateEndpoint is refused while the endpoint is changing; these states accept it.
@@ -64,10 +64,7 @@ def deploy_model(
             f"training job {training.get('job_name')} reported no model artifact: nothing to deploy"
         )
     name = str(training["job_name"])
-    tags = [
-        {"Key": PIPELINE_TAG, "Value": settings.pipeline},
-        {"Key": EXECUTION_TAG, "Value": execution.id[-256:]},
-    ]
+    tags = run_tags(settings.pipeline, execution)
     _create_if_absent(
         lambda: sagemaker.describe_model(ModelName=name),
         lambda: sagemaker.create_model(

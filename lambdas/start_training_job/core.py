@@ -13,9 +13,7 @@ from lambdas.common import env as names
 from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import TrainingJobState
-
-EXECUTION_TAG = "sagemaker-retraining:execution"
-PIPELINE_TAG = "sagemaker-retraining:pipeline"
+from lambdas.common.names import EXECUTION_TAG, execution_tag_value, run_tags
 
 
 @dataclass(frozen=True)
@@ -112,10 +110,7 @@ def training_job_request(
             "VolumeSizeInGB": settings.volume_size_gb,
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
-        "Tags": [
-            {"Key": PIPELINE_TAG, "Value": settings.pipeline},
-            {"Key": EXECUTION_TAG, "Value": execution.id[-256:]},
-        ],
+        "Tags": run_tags(settings.pipeline, execution),
     }
 
 
@@ -139,7 +134,7 @@ def _check_owned_by(sagemaker: Any, job_name: str, execution: Execution) -> None
     job = sagemaker.describe_training_job(TrainingJobName=job_name)
     tags = sagemaker.list_tags(ResourceArn=job["TrainingJobArn"]).get("Tags", [])
     owner = next((t["Value"] for t in tags if t["Key"] == EXECUTION_TAG), None)
-    if owner != execution.id[-256:]:
+    if owner != execution_tag_value(execution):
         raise ResourceConflictError(
             f"training job {job_name} already exists and was started by {owner or 'someone else'}, "
             f"not by this execution"

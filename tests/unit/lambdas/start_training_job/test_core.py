@@ -10,7 +10,8 @@ import pytest
 
 from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution
-from lambdas.start_training_job.core import EXECUTION_TAG, TrainingSettings, start_training_job
+from lambdas.common.names import EXECUTION_TAG
+from lambdas.start_training_job.core import TrainingSettings, start_training_job
 
 NOW = datetime(2026, 11, 22, 6, 0, 5, tzinfo=UTC)
 SETTINGS = TrainingSettings(
