@@ -6,7 +6,10 @@ aws-sdk integrations at http://localhost:$MOTO_PORT: this server, so they reach 
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterable
@@ -18,6 +21,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_runtime import moto_extensions
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
+from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
+
+INVOKE_ENDPOINT_PATH = re.compile(r"^/endpoints/(?P<endpoint>[^/]+)/invocations/?$")
+_REGION_IN_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/")
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -26,10 +33,12 @@ StartResponse = Callable[..., Any]
 class LocalAws:
     """A threaded server: a handler calling AWS from inside an invocation needs a second thread free."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", *, sagemaker: SageMakerEmulator | None = None) -> None:
+        """Without `sagemaker`, moto answers SageMaker calls (everything completes at once)."""
         self.host = host
         self.port = port or _free_port()
         self.functions = LocalLambda()
+        self.sagemaker = sagemaker
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -52,6 +61,8 @@ class LocalAws:
         return self
 
     def stop(self) -> None:
+        if self.sagemaker is not None:
+            self.sagemaker.shutdown()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -76,10 +87,76 @@ class LocalAws:
                         headers.append(("X-Amz-Function-Error", result.function_error))
                     start_response(f"{result.status} OK", headers)
                     return [result.body]
+            if self.sagemaker is not None:
+                answered = self._sagemaker(environ, start_response, moto_app, self.sagemaker)
+                if answered is not None:
+                    return answered
             response: Iterable[bytes] = moto_app(environ, start_response)
             return response
 
         return app
+
+    def _sagemaker(
+        self, environ: Environ, start_response: StartResponse, moto_app: Any, emulator: SageMakerEmulator
+    ) -> Iterable[bytes] | None:
+        """Route SageMaker and sagemaker-runtime calls through the emulator; None leaves the request to moto."""
+        region = _region(environ)
+        path = environ.get("PATH_INFO", "")
+        invocation = INVOKE_ENDPOINT_PATH.match(path)
+        if environ.get("REQUEST_METHOD") == "POST" and invocation:
+            body = _read_body(environ)
+            try:
+                result = emulator.invoke_endpoint(
+                    region,
+                    invocation["endpoint"],
+                    body,
+                    environ.get("CONTENT_TYPE", "application/octet-stream"),
+                    environ.get("HTTP_ACCEPT", "*/*"),
+                )
+            except SageMakerApiError as error:
+                return _json_error(start_response, error)
+            start_response(f"{result.status} OK", [("Content-Type", result.content_type)])
+            return [result.body]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith("SageMaker."):
+            return None
+        action = target.split(".", 1)[1]
+        body = _read_body(environ)
+        params = json.loads(body or b"{}")
+        if emulator.handles(action):
+            try:
+                answer = emulator.handle(action, region, params)
+            except SageMakerApiError as error:
+                return _json_error(start_response, error)
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1")])
+            return [json.dumps(answer, default=str).encode()]
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again
+        status: list[str] = []
+
+        def capture(code: str, headers: Any, *args: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *args)
+
+        chunks = list(moto_app(environ, capture))
+        if status and status[0].startswith("200"):
+            emulator.after(action, region, params)
+        return chunks
+
+
+def _read_body(environ: Environ) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body: bytes = environ["wsgi.input"].read(length) if length else b""
+    return body
+
+
+def _region(environ: Environ) -> str:
+    match = _REGION_IN_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match["region"] if match else os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def _json_error(start_response: StartResponse, error: SageMakerApiError) -> Iterable[bytes]:
+    start_response(f"{error.status} Error", [("Content-Type", "application/x-amz-json-1.1")])
+    return [json.dumps({"__type": error.code, "message": error.message}).encode()]
 
 
 def _free_port() -> int:

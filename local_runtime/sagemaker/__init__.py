@@ -1,0 +1,1 @@
+"""SageMaker emulated for real: training jobs run an algorithm, endpoints serve a model over HTTP."""
