@@ -14,12 +14,8 @@ from lambdas.common import clients as lambda_clients
 from local_runtime.server import LocalAws
 from local_runtime.template import LocalStack
 
-# Given to every function on top of its template environment: where AWS is, and no X-Ray daemon to talk to.
-_LOCAL_FUNCTION_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "POWERTOOLS_TRACE_DISABLED": "1",
-}
+# Given to every function on top of its template environment: there is no X-Ray daemon to send traces to.
+_LOCAL_FUNCTION_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "1"}
 
 
 @dataclass(frozen=True)
@@ -63,13 +59,7 @@ def deploy(
             s3.create_bucket(Bucket=bucket)
     for name, value in stack.parameters.items():
         ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
-    extra = {
-        **_LOCAL_FUNCTION_ENVIRONMENT,
-        "AWS_ENDPOINT_URL": aws.endpoint_url,
-        "AWS_DEFAULT_REGION": stack.region,
-        "AWS_REGION": stack.region,
-        **(function_environment or {}),
-    }
+    extra = {**_LOCAL_FUNCTION_ENVIRONMENT, **(function_environment or {})}
     lambda_clients._client.cache_clear()  # clients made for another server must not be reused
     for function in stack.functions.values():
         aws.register_function(replace(function, environment={**function.environment, **extra}))
@@ -100,13 +90,19 @@ def run_execution(
     arn = sfn.start_execution(
         stateMachineArn=pipeline.state_machine_arn, name=name, input=json.dumps(dict(execution_input or {}))
     )["executionArn"]
+    return wait_for_execution(aws, arn, region=pipeline.stack.region, timeout_seconds=timeout_seconds)
+
+
+def wait_for_execution(aws: LocalAws, arn: str, *, region: str, timeout_seconds: float = 120) -> ExecutionRecord:
+    """Wait for an execution to end and return it with its history."""
+    sfn = client(aws, "stepfunctions", region)
     deadline = time.monotonic() + timeout_seconds
     while True:
         described = sfn.describe_execution(executionArn=arn)
         if described["status"] != "RUNNING":
             break
         if time.monotonic() > deadline:
-            raise TimeoutError(f"execution {name} still running after {timeout_seconds} s")
+            raise TimeoutError(f"execution {arn} still running after {timeout_seconds} s")
         time.sleep(0.1)
     history: list[dict[str, Any]] = []
     paginator_args: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
@@ -125,3 +121,19 @@ def run_execution(
         cause=described.get("cause"),
         history=history,
     )
+
+
+def fire_schedule(aws: LocalAws, pipeline: DeployedPipeline, *, name: str) -> str:
+    """Start an execution the way the pipeline's EventBridge rule does: its target's constant input.
+
+    moto stores rules but never fires them, so the runtime plays EventBridge here.
+    """
+    rules = [rule for rule in pipeline.stack.schedules.values() if rule.get("State", "ENABLED") == "ENABLED"]
+    if not rules:
+        raise ValueError(f"stack {pipeline.stack.name} has no enabled schedule")
+    (target,) = [t for t in rules[0]["Targets"] if str(t["Arn"]).endswith(pipeline.state_machine_arn.split(":")[-1])]
+    sfn = client(aws, "stepfunctions", pipeline.stack.region)
+    arn: str = sfn.start_execution(
+        stateMachineArn=pipeline.state_machine_arn, name=name, input=target.get("Input", "{}")
+    )["executionArn"]
+    return arn

@@ -63,7 +63,8 @@ class InvocationResult:
 class LocalLambda:
     """Registry of functions and the Invoke call Step Functions (and boto3) make against it."""
 
-    def __init__(self) -> None:
+    def __init__(self, endpoint_url: str = "") -> None:
+        self.endpoint_url = endpoint_url
         self._functions: dict[str, LocalFunction] = {}
         # Handlers read os.environ per call; one invocation at a time keeps each function's environment its own.
         self._lock = threading.Lock()
@@ -82,6 +83,23 @@ class LocalLambda:
         base = re.sub(r":(\$LATEST|\d+)$", "", key)
         return self._functions.get(base) or self._functions.get(base.rsplit(":", 1)[-1])
 
+    def _lambda_environment(self, function: LocalFunction) -> dict[str, str]:
+        """What Lambda's runtime gives every function, pointed at the local AWS; the function's own env wins."""
+        region = function.arn.split(":")[3] if function.arn.count(":") >= 6 else "us-east-1"
+        environment = {
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "_HANDLER": function.handler,
+        }
+        if self.endpoint_url:
+            environment["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return environment
+
     def invoke(self, function: LocalFunction, payload: bytes) -> InvocationResult:
         """Run the handler; an exception comes back as Lambda returns it, with FunctionError set."""
         event = json.loads(payload) if payload else {}
@@ -96,7 +114,7 @@ class LocalLambda:
                 _deadline_ms=function.timeout_seconds * 1000,
             )
             self.invocations.append((function.name, event))
-            with _environment(function.environment):
+            with _environment({**self._lambda_environment(function), **function.environment}):
                 try:
                     result = function.load()(event, context)
                 except Exception as error:  # Lambda reports every exception the same way

@@ -37,7 +37,7 @@ class LocalAws:
         """Without `sagemaker`, moto answers SageMaker calls (everything completes at once)."""
         self.host = host
         self.port = port or _free_port()
-        self.functions = LocalLambda()
+        self.functions = LocalLambda(endpoint_url=f"http://{host}:{self.port}")
         self.sagemaker = sagemaker
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -54,6 +54,8 @@ class LocalAws:
         moto_config.default_user_config["stepfunctions"] = {"execute_state_machine": True}
         # moto's interpreter calls Lambda and the aws-sdk integrations on localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
+        if self.sagemaker is not None:
+            self.sagemaker.bind(self.endpoint_url)
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(self.host, self.port, self._wsgi(app), threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws", daemon=True)

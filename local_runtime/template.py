@@ -19,6 +19,10 @@ from local_runtime.lambda_invoke import LocalFunction
 ACCOUNT = "123456789012"
 
 
+# Resource types whose Ref is their ARN rather than their name.
+_REF_IS_ARN = frozenset({"AWS::StepFunctions::StateMachine", "AWS::Lambda::LayerVersion", "AWS::SNS::Topic"})
+
+
 class TemplateError(Exception):
     """The template uses something the local runtime cannot reproduce; the message names it."""
 
@@ -173,6 +177,8 @@ class _Resolver:
             return self._pseudo[name]
         if name in self._parameters:
             return self._parameters[name].get("Default")
+        if self._resources.get(name, {}).get("Type") in _REF_IS_ARN:
+            return self.arn(name)
         return self.physical_id(name)
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:

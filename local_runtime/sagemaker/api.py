@@ -24,6 +24,10 @@ class InvocationResponse:
 class SageMakerEmulator(Protocol):
     """Hooks the server calls around moto, which keeps storing, describing, listing and tagging resources."""
 
+    def bind(self, endpoint_url: str) -> None:
+        """Learn where the local AWS listens, before the first request; workers call S3 there."""
+        ...
+
     def handles(self, action: str) -> bool:
         """True for actions the emulator answers instead of moto (e.g. UpdateEndpoint, StopTrainingJob)."""
         ...
