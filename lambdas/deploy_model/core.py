@@ -112,8 +112,10 @@ def _roll_out(sagemaker: Any, endpoint_name: str, config_name: str, tags: list[d
         sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=tags)
         return "create"
     status = endpoint["EndpointStatus"]
-    if endpoint.get("EndpointConfigName") == config_name:
-        # A retried attempt already asked for this config: keep polling, never ask twice.
+    pending = endpoint.get("PendingDeploymentSummary", {}).get("EndpointConfigName")
+    if config_name in (endpoint.get("EndpointConfigName"), pending):
+        # A retried attempt already asked for this config (during an update SageMaker shows it as pending):
+        # keep polling, never ask twice.
         return "update" if status != "Creating" else "create"
     if status in _CHANGING:
         raise EndpointNotUpdatableError(

@@ -106,3 +106,36 @@ def test_endpoint_busy_or_failed_is_not_updated(
         )
 
     assert sagemaker.describe_endpoint(EndpointName="churn")["EndpointConfigName"] == "churn-1"
+
+
+class UpdatingTo(BusyEndpoint):
+    """SageMaker during an update: still showing the old config, the new one as the pending deployment."""
+
+    def __init__(self, sagemaker: Any, old_config: str, new_config: str) -> None:
+        super().__init__(sagemaker, "Updating")
+        self._old, self._new = old_config, new_config
+
+    def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().describe_endpoint(**kwargs),
+            "EndpointConfigName": self._old,
+            "PendingDeploymentSummary": {"EndpointConfigName": self._new},
+        }
+
+    def update_endpoint(self, **kwargs: Any) -> None:
+        raise AssertionError("a retried attempt must not ask for the update again")
+
+
+def test_retry_during_its_own_update_keeps_polling_instead_of_failing(sagemaker: Any, execution: Execution) -> None:
+    deploy_model(training("churn-1"), execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    deploy_model(training("churn-2"), execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    again = deploy_model(
+        training("churn-2"),
+        execution,
+        sagemaker=UpdatingTo(sagemaker, "churn-1", "churn-2"),
+        settings=SETTINGS,
+        now=NOW,
+    )
+
+    assert again.action == "update"
