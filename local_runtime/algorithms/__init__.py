@@ -1,0 +1,1 @@
+"""Local implementations of SageMaker's built-in algorithms, with the same data and model contracts."""

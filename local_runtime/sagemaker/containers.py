@@ -1,0 +1,121 @@
+"""Which local program stands in for a training image: SageMaker's Linear Learner, or a script-mode entry point."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from local_runtime.algorithms import linear_learner
+
+ContainerKind = Literal["linear-learner", "script"]
+LINEAR_LEARNER: ContainerKind = "linear-learner"
+SCRIPT: ContainerKind = "script"
+
+# The hyperparameters the SageMaker Python SDK sets for script mode, JSON-encoded like every value it sets.
+PROGRAM_HYPERPARAMETER = "sagemaker_program"
+SUBMIT_DIRECTORY_HYPERPARAMETER = "sagemaker_submit_directory"
+
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?"
+    r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[0-9a-f]{64})?$"
+)
+# SageMaker's framework training images: their entry point (the sagemaker-training toolkit) runs a user's script.
+_FRAMEWORK_REPOSITORIES = re.compile(
+    r"^(?:sagemaker-scikit-learn|sagemaker-xgboost|pytorch-training|tensorflow-training|mxnet-training"
+    r"|huggingface-pytorch-training|huggingface-tensorflow-training|sagemaker-chainer|sagemaker-pytorch"
+    r"|sagemaker-tensorflow-scriptmode|sagemaker-mxnet|sagemaker-rl-[a-z0-9-]+)$"
+)
+
+
+class UnknownImageError(Exception):
+    """The training image has no local implementation."""
+
+
+@dataclass(frozen=True)
+class TrainingContainer:
+    """What runs for a training image: `command` is started in the job's directory (script mode: in its code/).
+
+    `metric_definitions` are the algorithm's own, which SageMaker shows in place of the caller's for a built-in.
+    """
+
+    kind: ContainerKind
+    image_uri: str
+    command: tuple[str, ...]
+    program: str | None = None
+    submit_directory: str | None = None
+    metric_definitions: tuple[Mapping[str, str], ...] = ()
+
+
+def resolve_training_image(image_uri: str, hyperparameters: Mapping[str, str]) -> TrainingContainer:
+    """Map an image URI (and the script-mode hyperparameters) to a local program; raise UnknownImageError."""
+    program = _decoded(hyperparameters.get(PROGRAM_HYPERPARAMETER))
+    submit_directory = _decoded(hyperparameters.get(SUBMIT_DIRECTORY_HYPERPARAMETER))
+    match = _ECR_IMAGE.match(image_uri)
+    repository = match["repository"] if match else None
+    if program is not None and submit_directory is not None:
+        program, submit_directory = str(program), str(submit_directory)
+        return TrainingContainer(
+            kind=SCRIPT,
+            image_uri=image_uri,
+            command=(sys.executable, program, *script_arguments(hyperparameters)),
+            program=program,
+            submit_directory=submit_directory,
+        )
+    if repository == "linear-learner":
+        return TrainingContainer(
+            kind=LINEAR_LEARNER,
+            image_uri=image_uri,
+            command=(sys.executable, "-m", linear_learner.__name__, "train"),
+            metric_definitions=tuple(
+                {"Name": name, "Regex": regex} for name, regex in linear_learner.METRIC_DEFINITIONS
+            ),
+        )
+    if repository is not None and _FRAMEWORK_REPOSITORIES.match(repository):
+        missing = [
+            name
+            for name, value in ((PROGRAM_HYPERPARAMETER, program), (SUBMIT_DIRECTORY_HYPERPARAMETER, submit_directory))
+            if value is None
+        ]
+        raise UnknownImageError(
+            f"image {image_uri} is a SageMaker framework image: script mode needs the hyperparameters "
+            f"{PROGRAM_HYPERPARAMETER} and {SUBMIT_DIRECTORY_HYPERPARAMETER} (missing: {', '.join(missing)})"
+        )
+    raise UnknownImageError(
+        f"image {image_uri} has no local implementation; the local runtime runs SageMaker's Linear Learner "
+        f"(<account>.dkr.ecr.<region>.amazonaws.com/linear-learner:<tag>) and script mode (any image with the "
+        f"hyperparameters {PROGRAM_HYPERPARAMETER} and {SUBMIT_DIRECTORY_HYPERPARAMETER})"
+    )
+
+
+def user_hyperparameters(hyperparameters: Mapping[str, str]) -> dict[str, Any]:
+    """The caller's hyperparameters, JSON-decoded where they parse, without the SDK's `sagemaker_*` ones."""
+    return {key: _decoded(value) for key, value in hyperparameters.items() if not key.startswith("sagemaker_")}
+
+
+def script_arguments(hyperparameters: Mapping[str, str]) -> list[str]:
+    """`--key value` for each user hyperparameter, sorted by key, as the sagemaker-training toolkit passes them."""
+    arguments: list[str] = []
+    for key, value in sorted(user_hyperparameters(hyperparameters).items()):
+        arguments += [f"--{key}", _argument(value)]
+    return arguments
+
+
+def _argument(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def _decoded(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

@@ -1,0 +1,778 @@
+"""Training jobs run for real: channels downloaded into SageMaker's layout, the algorithm run as a subprocess.
+
+moto stores CreateTrainingJob and marks it Completed at once; the service takes the stored job back to InProgress
+and drives its status, secondary statuses, artifacts and metrics from a worker thread, as SageMaker would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tarfile
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+import local_runtime
+from local_runtime.sagemaker import containers
+from local_runtime.sagemaker.api import SageMakerApiError
+from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageError
+
+logger = logging.getLogger(__name__)
+
+HOST = "algo-1"
+INSTANCE_GROUP = "homogeneousCluster"
+LOG_FILE = "training.log"  # in the job's output/ directory
+FAILURE_FILE = "failure"  # SageMaker's convention: the algorithm writes its failure reason to /opt/ml/output/failure
+FAILURE_REASON_LIMIT = 1024  # DescribeTrainingJob's FailureReason is at most 1024 characters
+STDERR_TAIL_LINES = 10
+_READER_JOIN_SECONDS = 5.0
+# The first metric definition moto fills in on every job, overwriting the caller's.
+_MOTO_CANNED_METRIC = "test:dcg"
+_PROJECT_ROOT = Path(local_runtime.__file__).resolve().parent.parent
+
+_STATUS_MESSAGES = {
+    "Starting": "Preparing the instances for training",
+    "Downloading": "Downloading input data",
+    "Training": "Training image download completed. Training in progress.",
+    "Uploading": "Uploading generated training model",
+    "Completed": "Training job completed",
+    "Failed": "Training job failed",
+    "Stopping": "Stopping the training job",
+    "Stopped": "Training job stopped",
+    "MaxRuntimeExceeded": "Training job stopped: it ran longer than MaxRuntimeInSeconds",
+}
+STOPPED, MAX_RUNTIME_EXCEEDED = "Stopped", "MaxRuntimeExceeded"
+
+
+class TrainingService:
+    """Runs the training jobs moto stores: one worker thread per job, driving one algorithm subprocess."""
+
+    def __init__(
+        self,
+        *,
+        s3_client_factory: Callable[[str], Any],
+        workdir: Path,
+        backend: Callable[[str], Any],
+    ) -> None:
+        """`s3_client_factory(region)` gives an S3 client of the local server; `backend(region)` moto's SageMaker."""
+        self._s3_client_factory = s3_client_factory
+        self._workdir = workdir
+        self._backend = backend
+        self._runs: dict[tuple[str, str], _Run] = {}
+        self._lock = threading.Lock()
+
+    def on_created(self, region: str, job_name: str, request: Mapping[str, Any] | None = None) -> None:
+        """Start the job moto just stored; `request` (CreateTrainingJob's parameters) restores what moto drops.
+
+        moto overwrites AlgorithmSpecification.MetricDefinitions and does not keep Environment: without the
+        request, a script-mode job extracts no metrics and gets no extra environment.
+        """
+        job = self._backend(region).training_jobs[job_name]
+        run = _Run(
+            region=region,
+            job=job,
+            request=request or {},
+            s3_client_factory=self._s3_client_factory,
+            directory=self._workdir / "training" / job_name,
+        )
+        with self._lock:
+            previous = self._runs.get((region, job_name))
+            if previous is not None and previous.alive:
+                raise SageMakerApiError("ResourceInUse", f"Training job {job_name} is already running.")
+            self._runs[(region, job_name)] = run
+        run.start()
+
+    def stop(self, region: str, job_name: str) -> None:
+        """StopTrainingJob: an InProgress job goes Stopping, its process is killed, it ends Stopped.
+
+        Raises SageMakerApiError (ValidationException) for an unknown job or one that is not InProgress.
+        """
+        job = self._backend(region).training_jobs.get(job_name)
+        if job is None:
+            arn = f"arn:aws:sagemaker:{region}:{self._account(region)}:training-job/{job_name}"
+            raise SageMakerApiError("ValidationException", f"Could not find training job '{arn}'.")
+        with self._lock:
+            run = self._runs.get((region, job_name))
+        if run is None or not run.request_stop(STOPPED):
+            raise SageMakerApiError(
+                "ValidationException",
+                f"The request was rejected because the training job is in status {job.training_job_status}.",
+            )
+
+    def wait(self, region: str, job_name: str, timeout: float | None = None) -> bool:
+        """Wait for a job's worker to finish; True when it has (or never ran here)."""
+        with self._lock:
+            run = self._runs.get((region, job_name))
+        return run is None or run.join(timeout)
+
+    def shutdown(self) -> None:
+        """Stop every running job and wait for the workers."""
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            run.request_stop(STOPPED)
+        for run in runs:
+            run.join(_READER_JOIN_SECONDS * 2)
+
+    def _account(self, region: str) -> str:
+        return str(getattr(self._backend(region), "account_id", "123456789012"))
+
+
+class _JobFailedError(Exception):
+    """Ends the job Failed with this FailureReason."""
+
+
+class _InterruptedError(Exception):
+    """The job was stopped (StopTrainingJob, MaxRuntimeInSeconds or shutdown) before it finished."""
+
+
+@dataclass(frozen=True)
+class JobLayout:
+    """SageMaker's /opt/ml layout, under one directory per job."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "input" / "config"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "input" / "data"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def output(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def output_data(self) -> Path:
+        return self.root / "output" / "data"
+
+    @property
+    def code(self) -> Path:
+        return self.root / "code"
+
+    def channel(self, name: str) -> Path:
+        return self.data / name
+
+    def create(self) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        for directory in (
+            self.config,
+            self.data,
+            self.model,
+            self.output_data,
+            self.output / "intermediate",
+            self.code,
+        ):
+            directory.mkdir(parents=True)
+
+
+def resource_config(job: Any) -> dict[str, Any]:
+    """resourceconfig.json: one host, whatever InstanceCount asks (the local runtime runs one process)."""
+    instance_type = (job.resource_config or {}).get("InstanceType", "ml.m5.large")
+    return {
+        "current_host": HOST,
+        "current_instance_type": instance_type,
+        "current_group_name": INSTANCE_GROUP,
+        "hosts": [HOST],
+        "instance_groups": [{"instance_group_name": INSTANCE_GROUP, "instance_type": instance_type, "hosts": [HOST]}],
+        "network_interface_name": "eth0",
+    }
+
+
+def input_data_config(channels: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """inputdataconfig.json: each channel's content type, input mode and distribution."""
+    config: dict[str, Any] = {}
+    for channel in channels:
+        source = channel.get("DataSource", {}).get("S3DataSource", {})
+        entry = {
+            "TrainingInputMode": channel.get("InputMode", "File"),
+            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        }
+        if channel.get("ContentType"):
+            entry["ContentType"] = channel["ContentType"]
+        config[channel["ChannelName"]] = entry
+    return config
+
+
+def training_environment(
+    *,
+    layout: JobLayout,
+    job: Any,
+    region: str,
+    container: TrainingContainer,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The SM_* environment the sagemaker-training toolkit gives a training process (one host, no GPU)."""
+    hyperparameters: Mapping[str, str] = job.hyper_parameters or {}
+    user = containers.user_hyperparameters(hyperparameters)
+    channels = sorted(channel["ChannelName"] for channel in job.input_data_config or [])
+    channel_dirs = {name: str(layout.channel(name)) for name in channels}
+    resources = resource_config(job)
+    program = container.program or ""
+    training_env = {
+        "additional_framework_parameters": {},
+        "channel_input_dirs": channel_dirs,
+        "current_host": HOST,
+        "current_instance_group": INSTANCE_GROUP,
+        "current_instance_type": resources["current_instance_type"],
+        "framework_module": None,
+        "hosts": [HOST],
+        "hyperparameters": user,
+        "input_config_dir": str(layout.config),
+        "input_data_config": input_data_config(job.input_data_config or []),
+        "input_dir": str(layout.root / "input"),
+        "instance_groups": [INSTANCE_GROUP],
+        "is_master": True,
+        "job_name": job.training_job_name,
+        "log_level": 20,
+        "master_hostname": HOST,
+        "model_dir": str(layout.model),
+        "module_dir": container.submit_directory or "",
+        "module_name": program.removesuffix(".py"),
+        "network_interface_name": "eth0",
+        "num_cpus": os.cpu_count() or 1,
+        "num_gpus": 0,
+        "num_neurons": 0,
+        "output_data_dir": str(layout.output_data),
+        "output_dir": str(layout.output),
+        "output_intermediate_dir": str(layout.output / "intermediate"),
+        "resource_config": resources,
+        "user_entry_point": program,
+    }
+    environment = {
+        "SM_MODEL_DIR": str(layout.model),
+        "SM_INPUT_DIR": str(layout.root / "input"),
+        "SM_INPUT_CONFIG_DIR": str(layout.config),
+        "SM_OUTPUT_DIR": str(layout.output),
+        "SM_OUTPUT_DATA_DIR": str(layout.output_data),
+        "SM_OUTPUT_INTERMEDIATE_DIR": str(layout.output / "intermediate"),
+        "SM_CHANNELS": json.dumps(channels),
+        **{f"SM_CHANNEL_{name.upper()}": path for name, path in channel_dirs.items()},
+        "SM_HPS": json.dumps(user),
+        **{f"SM_HP_{key.upper()}": _env_value(value) for key, value in user.items()},
+        "SM_HOSTS": json.dumps([HOST]),
+        "SM_CURRENT_HOST": HOST,
+        "SM_CURRENT_INSTANCE_TYPE": resources["current_instance_type"],
+        "SM_CURRENT_INSTANCE_GROUP": INSTANCE_GROUP,
+        "SM_MASTER_ADDR": HOST,
+        "SM_IS_MASTER": "true",
+        "SM_NUM_CPUS": str(training_env["num_cpus"]),
+        "SM_NUM_GPUS": "0",
+        "SM_NUM_NEURONS": "0",
+        "SM_NETWORK_INTERFACE_NAME": "eth0",
+        "SM_LOG_LEVEL": "20",
+        "SM_RESOURCE_CONFIG": json.dumps(resources),
+        "SM_INPUT_DATA_CONFIG": json.dumps(training_env["input_data_config"]),
+        "SM_FRAMEWORK_PARAMS": "{}",
+        "SM_USER_ENTRY_POINT": program,
+        "SM_MODULE_NAME": training_env["module_name"],
+        "SM_MODULE_DIR": training_env["module_dir"],
+        "SM_USER_ARGS": json.dumps(containers.script_arguments(hyperparameters)),
+        "SM_TRAINING_ENV": json.dumps(training_env),
+        "TRAINING_JOB_NAME": job.training_job_name,
+        "TRAINING_JOB_ARN": job.arn,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "PYTHONUNBUFFERED": "1",
+    }
+    return {**environment, **(extra or {})}
+
+
+def artifact_location(output_path: str, job_name: str, file_name: str) -> tuple[str, str]:
+    """(bucket, key) of `<S3OutputPath>/<job>/output/<file_name>`; raise ValueError for a non-S3 path."""
+    bucket, prefix = split_s3_uri(output_path)
+    key = "/".join(part for part in (prefix.strip("/"), job_name, "output", file_name) if part)
+    return bucket, key
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key) of `s3://bucket/key`; raise ValueError for anything else."""
+    match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)
+    if match is None:
+        raise ValueError(f"not an S3 URI: {uri!r}")
+    return match[1], match[2]
+
+
+class _Run:
+    """One training job: the worker thread, its subprocess and the moto object it keeps up to date."""
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        job: Any,
+        request: Mapping[str, Any],
+        s3_client_factory: Callable[[str], Any],
+        directory: Path,
+    ) -> None:
+        self.region = region
+        self.job = job
+        self.request = request
+        self.layout = JobLayout(directory)
+        self._s3_client_factory = s3_client_factory
+        self._lock = threading.RLock()
+        self._log_lock = threading.Lock()
+        self._stop_reason: str | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._thread = threading.Thread(target=self._work, name=f"training-{job.training_job_name}", daemon=True)
+        self._timer: threading.Timer | None = None
+        self._log: IO[str] | None = None
+        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self._metrics: dict[str, tuple[float, datetime]] = {}
+        self._container: TrainingContainer | None = None
+        self._image_error: UnknownImageError | None = None
+        self._definitions: list[tuple[str, re.Pattern[str]]] = []
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def start(self) -> None:
+        """Take the moto object back to InProgress/Starting at once, then run the job in the worker."""
+        job = self.job
+        image = (job.algorithm_specification or {}).get("TrainingImage", "")
+        try:
+            self._container = containers.resolve_training_image(image, job.hyper_parameters or {})
+        except UnknownImageError as error:
+            self._image_error = error
+        self._set_metric_definitions()
+        now = _now()
+        with self._lock:
+            # Every attribute the worker sets exists before DescribeTrainingJob can read the object: a new
+            # attribute appearing while moto iterates the object's __dict__ would break that request.
+            job.training_job_status = "InProgress"
+            job.secondary_status = "Starting"
+            job.secondary_status_transitions = [
+                {"Status": "Starting", "StartTime": now, "StatusMessage": _STATUS_MESSAGES["Starting"]}
+            ]
+            job.failure_reason = None
+            job.model_artifacts = None
+            job.final_metric_data_list = None
+            job.training_start_time = None
+            job.training_end_time = None
+            job.last_modified_time = now
+        max_runtime = (job.stopping_condition or {}).get("MaxRuntimeInSeconds")
+        if max_runtime:
+            self._timer = threading.Timer(float(max_runtime), self.request_stop, args=(MAX_RUNTIME_EXCEEDED,))
+            self._timer.daemon = True
+            self._timer.start()
+        self._thread.start()
+
+    def join(self, timeout: float | None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def request_stop(self, reason: str) -> bool:
+        """Move an InProgress job to Stopping and kill its process; False when the job is not InProgress."""
+        with self._lock:
+            if self.job.training_job_status != "InProgress":
+                return False
+            self._stop_reason = reason
+            self.job.training_job_status = "Stopping"
+            self._transition("Stopping")
+            process = self._process
+        if process is not None:
+            _kill(process)
+        return True
+
+    # --- the worker ---
+
+    def _work(self) -> None:
+        try:
+            self._execute()
+        except _InterruptedError:
+            self._finish_stopped()
+        except _JobFailedError as failure:
+            self._finish("Failed", "Failed", failure_reason=str(failure))
+        except Exception as error:  # the job must end, whatever went wrong in the runtime itself
+            logger.exception("training job %s: the local runtime failed", self.job.training_job_name)
+            self._finish("Failed", "Failed", failure_reason=_truncate(f"InternalServerError: {error}"))
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+            with self._log_lock:
+                if self._log is not None:
+                    self._log.close()
+                    self._log = None
+
+    def _execute(self) -> None:
+        layout = self.layout
+        layout.create()
+        self._log = (layout.output / LOG_FILE).open("a", encoding="utf-8")
+        if self._image_error is not None:
+            raise _JobFailedError(_truncate(f"ClientError: {self._image_error}"))
+        container = self._container
+        assert container is not None
+        self._write_config()
+        with self._lock:
+            self._checkpoint()
+            self.job.training_start_time = _now()
+            self._transition("Downloading")
+        s3 = self._s3_client_factory(self.region)
+        for channel in self.job.input_data_config or []:
+            self._download_channel(s3, channel)
+        if container.kind == containers.SCRIPT:
+            self._download_code(s3, container)
+        self._checkpoint()
+        self._transition_if_running("Training")
+        returncode = self._run_process(container)
+        self._checkpoint()
+        if returncode != 0:
+            raise _JobFailedError(self._failure_reason(returncode, container))
+        self._transition_if_running("Uploading")
+        artifacts = self._upload(s3)
+        with self._lock:
+            self.job.model_artifacts = artifacts
+        self._checkpoint()
+        self._finish("Completed", "Completed")
+
+    def _write_config(self) -> None:
+        config = self.layout.config
+        (config / "hyperparameters.json").write_text(json.dumps(self.job.hyper_parameters or {}, indent=2))
+        (config / "resourceconfig.json").write_text(json.dumps(resource_config(self.job), indent=2))
+        (config / "inputdataconfig.json").write_text(
+            json.dumps(input_data_config(self.job.input_data_config or []), indent=2)
+        )
+
+    def _download_channel(self, s3: Any, channel: Mapping[str, Any]) -> None:
+        name = channel["ChannelName"]
+        mode = channel.get("InputMode") or (self.job.algorithm_specification or {}).get("TrainingInputMode", "File")
+        if mode == "Pipe":
+            raise _JobFailedError(f"ClientError: channel {name}: Pipe input mode is not supported locally; use File")
+        source = channel.get("DataSource", {}).get("S3DataSource")
+        if source is None:
+            raise _JobFailedError(f"ClientError: channel {name}: only S3DataSource channels are supported locally")
+        data_type, uri = source.get("S3DataType", "S3Prefix"), source["S3Uri"]
+        try:
+            split_s3_uri(uri)
+        except ValueError as error:
+            raise _JobFailedError(f"ClientError: channel {name}: {error}") from error
+        target = self.layout.channel(name)
+        target.mkdir(parents=True, exist_ok=True)
+        if data_type == "S3Prefix":
+            objects = list(self._prefix_objects(s3, uri))
+            if not objects:
+                raise _JobFailedError(
+                    f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please '
+                    f"ensure that the bucket exists in the selected region ({self.region}) and that objects exist "
+                    "under that S3 prefix."
+                )
+        elif data_type == "ManifestFile":
+            objects = self._manifest_objects(s3, uri)
+        else:
+            raise _JobFailedError(f"ClientError: channel {name}: S3DataType {data_type} is not supported locally")
+        listed = f" (listed in the manifest {uri})" if data_type == "ManifestFile" else ""
+        for bucket, key, relative in objects:
+            self._checkpoint()
+            destination = (target / relative).resolve()
+            if not destination.is_relative_to(target.resolve()):
+                raise _JobFailedError(f"ClientError: channel {name}: {relative} points outside the channel directory")
+            try:
+                _download(s3, bucket, key, destination)
+            except (ClientError, BotoCoreError) as error:
+                raise _JobFailedError(
+                    f"ClientError: channel {name}: cannot download s3://{bucket}/{key}{listed}: {error}"
+                ) from error
+        self._note(f"channel {name}: {len(objects)} files from {uri} ({data_type})")
+
+    def _prefix_objects(self, s3: Any, uri: str) -> Iterator[tuple[str, str, str]]:
+        """Every object under an S3 prefix, at its path below the prefix's last `/` (SageMaker's layout)."""
+        bucket, prefix = split_s3_uri(uri)
+        base = prefix[: prefix.rfind("/") + 1]
+        try:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    if not item["Key"].endswith("/"):
+                        yield bucket, item["Key"], item["Key"][len(base) :]
+        except ClientError as error:
+            raise _JobFailedError(f"ClientError: cannot list {uri}: {error}") from error
+
+    def _manifest_objects(self, s3: Any, uri: str) -> list[tuple[str, str, str]]:
+        """The objects a manifest lists: `[{"prefix": "s3://bucket/p/"}, "relative/key", ...]`."""
+        bucket, key = split_s3_uri(uri)
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            raise _JobFailedError(f"ClientError: cannot read the manifest {uri}: {error}") from error
+        try:
+            manifest = json.loads(body)
+        except ValueError as error:
+            raise _JobFailedError(f"ClientError: the manifest {uri} is not JSON: {error}") from error
+        valid = (
+            isinstance(manifest, list)
+            and manifest
+            and isinstance(manifest[0], dict)
+            and isinstance(manifest[0].get("prefix"), str)
+            and all(isinstance(entry, str) and entry for entry in manifest[1:])
+        )
+        if not valid:
+            raise _JobFailedError(
+                f'ClientError: the manifest {uri} must be a JSON list [{{"prefix": "s3://bucket/prefix/"}}, '
+                '"relative/key", ...]'
+            )
+        try:
+            prefix_bucket, prefix = split_s3_uri(manifest[0]["prefix"])
+        except ValueError as error:
+            raise _JobFailedError(f"ClientError: the manifest {uri}: {error}") from error
+        return [(prefix_bucket, prefix + relative, relative) for relative in manifest[1:]]
+
+    def _download_code(self, s3: Any, container: TrainingContainer) -> None:
+        """Fetch and unpack the submit directory (a tar.gz on S3) into code/, as the toolkit does."""
+        uri = container.submit_directory or ""
+        code = self.layout.code
+        code.mkdir(parents=True, exist_ok=True)
+        archive = self.layout.root / "sourcedir.tar.gz"
+        try:
+            bucket, key = split_s3_uri(uri)
+            _download(s3, bucket, key, archive)
+            with tarfile.open(archive, "r:*") as tar:
+                tar.extractall(code, filter="data")
+        except ValueError as error:
+            raise _JobFailedError(f"ClientError: sagemaker_submit_directory must be an S3 URI: {error}") from error
+        except (ClientError, BotoCoreError) as error:
+            raise _JobFailedError(f"ClientError: cannot download sagemaker_submit_directory {uri}: {error}") from error
+        except tarfile.TarError as error:
+            raise _JobFailedError(f"ClientError: sagemaker_submit_directory {uri} is not a tar.gz: {error}") from error
+        program = container.program or ""
+        if not (code / program).is_file():
+            raise _JobFailedError(f"ClientError: the entry point {program} is not in {uri}")
+        if (code / "requirements.txt").exists():
+            self._note("requirements.txt found: the local runtime does not install it (the venv's packages apply)")
+
+    def _run_process(self, container: TrainingContainer) -> int:
+        layout = self.layout
+        script = container.kind == containers.SCRIPT
+        python_path = [str(layout.code) if script else str(_PROJECT_ROOT)]
+        if os.environ.get("PYTHONPATH"):
+            python_path.append(os.environ["PYTHONPATH"])
+        environment = {
+            **os.environ,
+            **training_environment(
+                layout=layout,
+                job=self.job,
+                region=self.region,
+                container=container,
+                extra=self.request.get("Environment") or {},
+            ),
+            "PYTHONPATH": os.pathsep.join(python_path),
+        }
+        with self._lock:
+            self._checkpoint()
+            self._note(f"running {' '.join(container.command)}")
+            process = subprocess.Popen(
+                list(container.command),
+                cwd=layout.code if script else layout.root,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # its own process group: a stop kills the children too
+            )
+            self._process = process
+        assert process.stdout is not None and process.stderr is not None
+        readers = [
+            threading.Thread(target=self._read, args=(process.stdout, False), daemon=True),
+            threading.Thread(target=self._read, args=(process.stderr, True), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        returncode = process.wait()
+        for reader in readers:
+            reader.join(_READER_JOIN_SECONDS)
+        with self._lock:
+            self._process = None
+        return returncode
+
+    def _read(self, stream: IO[bytes], is_stderr: bool) -> None:
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            now = _now()
+            with self._log_lock:
+                if self._log is not None:
+                    self._log.write(line + "\n")
+                    self._log.flush()
+                if is_stderr and line.strip():
+                    self._stderr_tail.append(line)
+                for name, pattern in self._definitions:
+                    match = pattern.search(line)
+                    if match is not None:
+                        with suppress(ValueError, IndexError, TypeError):
+                            self._metrics[name] = (float(match.group(1)), now)
+        stream.close()
+
+    def _failure_reason(self, returncode: int, container: TrainingContainer) -> str:
+        failure_file = self.layout.output / FAILURE_FILE
+        with suppress(OSError, UnicodeDecodeError):
+            written = failure_file.read_text().strip()
+            if written:
+                return _truncate(written)
+        with self._log_lock:
+            tail = "\n".join(self._stderr_tail)
+        exit_status = f"killed by signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
+        if container.kind == containers.SCRIPT:
+            return _truncate(f'AlgorithmError: ExecuteUserScriptError: {exit_status}, ErrorMessage "{tail}"')
+        return _truncate(f"AlgorithmError: {exit_status}: {tail}" if tail else f"AlgorithmError: {exit_status}")
+
+    def _upload(self, s3: Any) -> dict[str, str]:
+        """model/ as model.tar.gz and, when the algorithm wrote any, output/data/ as output.tar.gz."""
+        output_path = (self.job.output_data_config or {}).get("S3OutputPath", "")
+        name = self.job.training_job_name
+        try:
+            bucket, key = artifact_location(output_path, name, "model.tar.gz")
+        except ValueError as error:
+            raise _JobFailedError(f"ClientError: OutputDataConfig.S3OutputPath: {error}") from error
+        archive = _tar_gz(self.layout.model, self.layout.root / "model.tar.gz")
+        try:
+            s3.upload_file(str(archive), bucket, key)
+            if any(self.layout.output_data.iterdir()):
+                data_bucket, data_key = artifact_location(output_path, name, "output.tar.gz")
+                s3.upload_file(
+                    str(_tar_gz(self.layout.output_data, self.layout.root / "output.tar.gz")), data_bucket, data_key
+                )
+        except (ClientError, BotoCoreError) as error:
+            raise _JobFailedError(f"ClientError: cannot upload the model to s3://{bucket}/{key}: {error}") from error
+        self._note(f"model uploaded to s3://{bucket}/{key}")
+        return {"S3ModelArtifacts": f"s3://{bucket}/{key}"}
+
+    # --- status bookkeeping (moto's object is read by request threads: reassign, never mutate in place) ---
+
+    def _checkpoint(self) -> None:
+        if self._stop_reason is not None:
+            raise _InterruptedError(self._stop_reason)
+
+    def _transition(self, status: str, message: str | None = None, *, final: bool = False) -> None:
+        with self._lock:
+            now = _now()
+            transitions = [dict(entry) for entry in self.job.secondary_status_transitions or []]
+            if transitions and "EndTime" not in transitions[-1]:
+                transitions[-1]["EndTime"] = now
+            entry: dict[str, Any] = {"Status": status, "StartTime": now}
+            if final:
+                entry["EndTime"] = now
+            entry["StatusMessage"] = message or _STATUS_MESSAGES.get(status, status)
+            transitions.append(entry)
+            self.job.secondary_status_transitions = transitions
+            self.job.secondary_status = status
+            self.job.last_modified_time = now
+
+    def _transition_if_running(self, status: str) -> None:
+        with self._lock:
+            self._checkpoint()
+            self._transition(status)
+
+    def _finish(self, status: str, secondary: str, *, failure_reason: str | None = None) -> None:
+        with self._lock:
+            if self._stop_reason is not None:
+                self._finish_stopped()
+                return
+            self._note(f"{status}" + (f": {failure_reason}" if failure_reason else ""))
+            self._set_final_metrics()
+            self.job.failure_reason = failure_reason
+            self.job.training_job_status = status
+            self.job.training_end_time = _now()
+            self._transition(secondary, final=True)
+
+    def _finish_stopped(self) -> None:
+        with self._lock:
+            reason = self._stop_reason or STOPPED
+            self._note(f"stopped: {reason}")
+            self._set_final_metrics()
+            self.job.training_job_status = "Stopped"
+            self.job.training_end_time = _now()
+            self._transition(reason, final=True)
+
+    def _set_metric_definitions(self) -> None:
+        """Show the definitions that apply (a built-in's own, else the caller's) and compile them."""
+        specification = dict(self.job.algorithm_specification or {})
+        requested = (self.request.get("AlgorithmSpecification") or {}).get("MetricDefinitions")
+        if self._container is not None and self._container.metric_definitions:
+            definitions = [dict(item) for item in self._container.metric_definitions]
+        elif requested is not None:
+            definitions = list(requested)
+        else:
+            stored = specification.get("MetricDefinitions") or []
+            definitions = [item for item in stored if item.get("Name") != _MOTO_CANNED_METRIC]
+        if definitions:
+            specification["MetricDefinitions"] = definitions
+        else:
+            specification.pop("MetricDefinitions", None)
+        self.job.algorithm_specification = specification
+        for item in definitions:
+            try:
+                self._definitions.append((str(item["Name"]), re.compile(str(item["Regex"]))))
+            except (KeyError, re.error) as error:
+                logger.warning(
+                    "training job %s: metric definition %r ignored: %s", self.job.training_job_name, item, error
+                )
+
+    def _set_final_metrics(self) -> None:
+        with self._log_lock:
+            metrics = dict(self._metrics)
+        order = [name for name, _ in self._definitions]
+        self.job.final_metric_data_list = [
+            {"MetricName": name, "Value": metrics[name][0], "Timestamp": metrics[name][1]}
+            for name in dict.fromkeys(order)
+            if name in metrics
+        ] or None
+
+    def _note(self, message: str) -> None:
+        """A line of the runtime's own in the job's log."""
+        with self._log_lock:
+            if self._log is not None:
+                self._log.write(f"[local-runtime] {message}\n")
+                self._log.flush()
+
+
+def _download(s3: Any, bucket: str, key: str, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    with destination.open("wb") as file:
+        shutil.copyfileobj(body, file)
+
+
+def _tar_gz(directory: Path, archive: Path) -> Path:
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(directory.rglob("*")):
+            tar.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
+    return archive
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill the process and its children; SageMaker's 120-second grace period buys nothing locally."""
+    if process.poll() is None:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _env_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _truncate(reason: str) -> str:
+    return reason if len(reason) <= FAILURE_REASON_LIMIT else reason[: FAILURE_REASON_LIMIT - 3] + "..."
+
+
+def _now() -> datetime:
+    # Naive UTC, as moto stores its own times: ListTrainingJobs compares them with its (naive) time filters.
+    return datetime.now(UTC).replace(tzinfo=None)
