@@ -1,0 +1,561 @@
+"""SageMaker hosting for real: endpoints serve their models from worker processes, updates without downtime.
+
+moto keeps storing and describing endpoints; this service moves them through SageMaker's states. CreateEndpoint is
+Creating until every variant's worker passes its /ping health check, then InService, or Failed with a
+FailureReason. UpdateEndpoint is Updating while the new workers start and the old ones keep answering; traffic
+switches only once the new ones are healthy. A failed update leaves the endpoint InService on its previous
+config with FailureReason set, as DescribeEndpoint documents ("If the status of the endpoint is Failed, or the
+status is InService but update operation fails, this provides the reason why it failed").
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlparse
+
+from local_runtime.sagemaker import serving
+from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
+
+DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 30.0
+# InvokeEndpoint gives the container 60 seconds to answer.
+INVOCATION_TIMEOUT_SECONDS = 60.0
+DRAIN_TIMEOUT_SECONDS = INVOCATION_TIMEOUT_SECONDS
+FAILURE_REASON_LIMIT = 1024  # DescribeEndpoint's FailureReason is at most 1024 characters
+_CHANGING = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+_PORT_ATTEMPTS = 3
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+logger = logging.getLogger(__name__)
+
+
+class DeploymentError(Exception):
+    """A deployment could not start serving; the message is the endpoint's FailureReason."""
+
+
+class _Worker:
+    """One serving process on a loopback port, for one production variant's model."""
+
+    def __init__(self, *, variant: str, process: subprocess.Popen[bytes], port: int, log_path: Path, log: IO[bytes]):
+        self.variant, self.process, self.port, self.log_path = variant, process, port, log_path
+        self._log = log
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_healthy(self, deadline: float) -> None:
+        """Return once /ping answers 200; raise DeploymentError when the process exits or time runs out."""
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                raise _WorkerExitedError(code, _tail(self.log_path))
+            if self._ping():
+                return
+            if time.monotonic() > deadline:
+                raise DeploymentError("the container did not answer /ping with 200 in time")
+            time.sleep(0.05)
+
+    def _ping(self) -> bool:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            connection.request("GET", "/ping")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
+
+    def post(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=INVOCATION_TIMEOUT_SECONDS)
+        try:
+            connection.request(
+                "POST", "/invocations", body=body, headers={"Content-Type": content_type, "Accept": accept}
+            )
+            response = connection.getresponse()
+            return response.status, response.read(), response.getheader("Content-Type", "application/octet-stream")
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self._log.close()
+
+
+class _WorkerExitedError(DeploymentError):
+    def __init__(self, code: int, output: str) -> None:
+        super().__init__(output or f"the container exited with code {code}")
+        self.code = code
+
+
+@dataclass
+class _Deployment:
+    """The workers of one endpoint config; counts the invocations in flight so a switch can drain them."""
+
+    config_name: str
+    variants: list[dict[str, Any]]  # DescribeEndpoint's ProductionVariants for this config
+    workers: list[tuple[_Worker, float]] = field(default_factory=list)  # with the variant's weight
+    in_flight: int = 0
+    retired: bool = False
+    condition: threading.Condition = field(default_factory=threading.Condition)
+
+    def acquire(self) -> bool:
+        with self.condition:
+            if self.retired:
+                return False
+            self.in_flight += 1
+            return True
+
+    def release(self) -> None:
+        with self.condition:
+            self.in_flight -= 1
+            self.condition.notify_all()
+
+    def pick(self) -> _Worker:
+        """A worker chosen by variant weight, as SageMaker splits traffic between production variants."""
+        if len(self.workers) == 1:
+            return self.workers[0][0]
+        weights = [weight for _, weight in self.workers]
+        if not any(weights):
+            weights = [1.0] * len(self.workers)
+        return random.choices([worker for worker, _ in self.workers], weights=weights)[0]
+
+    def add(self, worker: _Worker, weight: float) -> bool:
+        """Track a starting worker; False when the deployment was stopped meanwhile."""
+        with self.condition:
+            if self.retired:
+                return False
+            self.workers.append((worker, weight))
+            return True
+
+    def remove(self, worker: _Worker) -> None:
+        with self.condition:
+            self.workers = [(w, weight) for w, weight in self.workers if w is not worker]
+        worker.stop()
+
+    def retire(self, drain_seconds: float) -> None:
+        """Refuse new invocations, let the ones in flight finish, then stop the workers."""
+        with self.condition:
+            self.retired = True
+            self.condition.wait_for(lambda: self.in_flight == 0, timeout=drain_seconds)
+        self.stop()
+
+    def stop(self) -> None:
+        with self.condition:
+            self.retired = True
+            workers = [worker for worker, _ in self.workers]
+        for worker in workers:
+            worker.stop()
+
+
+@dataclass
+class _Endpoint:
+    region: str
+    name: str
+    record: Any  # moto's FakeEndpoint: a delete and re-create under the same name makes a new one
+    serving: _Deployment | None = None
+    pending: _Deployment | None = None
+    deleted: bool = False
+
+
+class HostingService:
+    """Endpoints backed by serving workers; the emulator facade calls these methods around moto."""
+
+    def __init__(
+        self,
+        *,
+        s3_client_factory: Callable[[str], Any],
+        workdir: Path,
+        backend: Callable[[str], Any],
+        health_check_timeout_seconds: float = DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
+    ) -> None:
+        self._s3 = s3_client_factory
+        self._workdir = workdir
+        self._backend = backend
+        self._health_check_timeout = health_check_timeout_seconds
+        self._endpoints: dict[tuple[str, str], _Endpoint] = {}
+        self._lock = threading.Lock()
+        self._client_lock = threading.Lock()
+        self._s3_clients: dict[str, Any] = {}
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    def on_endpoint_created(self, region: str, endpoint_name: str) -> None:
+        """CreateEndpoint was stored: the endpoint is Creating until its workers pass the health check."""
+        record = self._backend(region).endpoints.get(endpoint_name)
+        if record is None or self._closed:
+            return
+        endpoint = _Endpoint(region, endpoint_name, record)
+        with self._lock:
+            previous = self._endpoints.get((region, endpoint_name))
+            self._endpoints[(region, endpoint_name)] = endpoint
+            _set_status(record, "Creating")
+        if previous is not None:
+            self._discard(previous)
+        self._start(f"create-{endpoint_name}", self._create, endpoint, record.endpoint_config_name)
+
+    def update_endpoint(self, region: str, endpoint_name: str, config_name: str) -> dict[str, Any]:
+        """UpdateEndpoint: answer at once with the ARN, then roll out in the background.
+
+        Raises SageMakerApiError(ValidationException) for an unknown endpoint or config, or an endpoint that is
+        not InService, as SageMaker does.
+        """
+        backend = self._backend(region)
+        with self._lock:
+            record = backend.endpoints.get(endpoint_name)
+            if record is None:
+                raise SageMakerApiError(
+                    "ValidationException", f"Could not find endpoint '{_arn(backend, 'endpoint', endpoint_name)}'."
+                )
+            status = record.endpoint_status
+            if status in _CHANGING:
+                raise SageMakerApiError("ValidationException", f"Cannot update in-progress endpoint '{record.arn}'.")
+            if status != "InService":
+                raise SageMakerApiError(
+                    "ValidationException", f"Cannot update endpoint '{record.arn}' in status {status}."
+                )
+            config = backend.endpoint_configs.get(config_name)
+            if config is None:
+                raise SageMakerApiError(
+                    "ValidationException",
+                    f"Could not find endpoint configuration '{_arn(backend, 'endpoint-config', config_name)}'.",
+                )
+            endpoint = self._endpoints.get((region, endpoint_name))
+            stale = None
+            if endpoint is None or endpoint.record is not record:
+                stale, endpoint = endpoint, _Endpoint(region, endpoint_name, record)
+                self._endpoints[(region, endpoint_name)] = endpoint
+            now = datetime.now(UTC)
+            record.endpoint_status = "Updating"
+            record.failure_reason = None
+            record.last_modified_time = now
+            # DescribeEndpoint keeps the serving config and shows the one being rolled out here.
+            record.pending_deployment_summary = {
+                "EndpointConfigName": config_name,
+                "ProductionVariants": record._process_production_variants(config.production_variants),
+                "StartTime": now,
+            }
+        if stale is not None:
+            self._discard(stale)
+        self._start(f"update-{endpoint_name}", self._update, endpoint, config_name)
+        return {"EndpointArn": record.arn}
+
+    def on_endpoint_deleted(self, region: str, endpoint_name: str) -> None:
+        """DeleteEndpoint was stored: stop the endpoint's workers."""
+        with self._lock:
+            endpoint = self._endpoints.pop((region, endpoint_name), None)
+        if endpoint is not None:
+            self._discard(endpoint)
+
+    def invoke(
+        self, region: str, endpoint_name: str, body: bytes, content_type: str, accept: str
+    ) -> InvocationResponse:
+        """sagemaker-runtime InvokeEndpoint on the deployment serving now.
+
+        Raises SageMakerApiError ValidationError when nothing serves the endpoint, ModelError when the model answers
+        an error.
+        """
+        deployment = self._acquire(region, endpoint_name)
+        worker = deployment.pick()
+        try:
+            status, answer, answer_type = worker.post(body, content_type, accept)
+        except OSError as error:
+            raise SageMakerApiError(
+                "ModelError",
+                f'Received server error (500) from primary with message "the container did not answer: {error}". '
+                f"See {worker.log_path} for more information.",
+                424,
+            ) from None
+        finally:
+            deployment.release()
+        if status >= 400:
+            kind = "client" if status < 500 else "server"
+            message = answer.decode("utf-8", "replace")
+            raise SageMakerApiError(
+                "ModelError",
+                f'Received {kind} error ({status}) from primary with message "{message}". '
+                f"See {worker.log_path} for more information.",
+                424,
+            )
+        return InvocationResponse(status=200, body=answer, content_type=answer_type)
+
+    def serving_config(self, region: str, endpoint_name: str) -> str | None:
+        """The endpoint config whose workers answer invocations now, or None."""
+        with self._lock:
+            endpoint = self._endpoints.get((region, endpoint_name))
+            return endpoint.serving.config_name if endpoint and endpoint.serving else None
+
+    def serving_url(self, region: str, endpoint_name: str) -> str | None:
+        """The base URL of the worker serving the endpoint's first variant (GET /ping, POST /invocations)."""
+        with self._lock:
+            endpoint = self._endpoints.get((region, endpoint_name))
+            if endpoint is None or endpoint.serving is None or not endpoint.serving.workers:
+                return None
+            return endpoint.serving.workers[0][0].url
+
+    def shutdown(self) -> None:
+        """Stop every worker; deployments in progress end without touching their endpoints."""
+        with self._lock:
+            self._closed = True
+            endpoints = list(self._endpoints.values())
+            self._endpoints.clear()
+            threads = list(self._threads)
+        for endpoint in endpoints:
+            self._discard(endpoint)
+        for thread in threads:
+            thread.join(timeout=10)
+
+    def _acquire(self, region: str, endpoint_name: str) -> _Deployment:
+        # A switch may retire the deployment between the lookup and the acquire: look again.
+        for _ in range(5):
+            with self._lock:
+                endpoint = self._endpoints.get((region, endpoint_name))
+                deployment = endpoint.serving if endpoint else None
+            if deployment is None:
+                break
+            if deployment.acquire():
+                return deployment
+        account = self._backend(region).account_id
+        raise SageMakerApiError("ValidationError", f"Endpoint {endpoint_name} of account {account} not found.", 400)
+
+    def _start(self, name: str, target: Callable[[_Endpoint, str], None], endpoint: _Endpoint, config: str) -> None:
+        thread = threading.Thread(target=target, args=(endpoint, config), name=name, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def _create(self, endpoint: _Endpoint, config_name: str) -> None:
+        try:
+            deployment = self._deploy(endpoint, config_name)
+        except DeploymentError as error:
+            with self._lock:
+                if self._current(endpoint):
+                    _set_status(endpoint.record, "Failed", failure_reason=_limit(str(error)))
+            return
+        with self._lock:
+            if not self._current(endpoint):
+                stale = True
+            else:
+                stale = False
+                endpoint.serving = deployment
+                _set_status(endpoint.record, "InService", failure_reason=None)
+        if stale:
+            deployment.stop()
+
+    def _update(self, endpoint: _Endpoint, config_name: str) -> None:
+        try:
+            deployment = self._deploy(endpoint, config_name)
+        except DeploymentError as error:
+            with self._lock:
+                if self._current(endpoint):
+                    endpoint.record.pending_deployment_summary = None
+                    _set_status(endpoint.record, "InService", failure_reason=_limit(str(error)))
+            return
+        with self._lock:
+            stale = not self._current(endpoint)
+            previous = endpoint.serving
+            if not stale:
+                endpoint.serving = deployment
+                record = endpoint.record
+                record.endpoint_config_name = config_name
+                record.production_variants = deployment.variants
+                record.pending_deployment_summary = None
+                _set_status(record, "InService", failure_reason=None)
+        if stale:
+            deployment.stop()
+        elif previous is not None:
+            previous.retire(DRAIN_TIMEOUT_SECONDS)
+
+    def _current(self, endpoint: _Endpoint) -> bool:
+        """Still the endpoint moto holds: not deleted, not re-created, the service not shut down."""
+        if endpoint.deleted or self._closed:
+            return False
+        return bool(self._backend(endpoint.region).endpoints.get(endpoint.name) is endpoint.record)
+
+    def _deploy(self, endpoint: _Endpoint, config_name: str) -> _Deployment:
+        """Start and health-check a worker per production variant; raise DeploymentError with the reason."""
+        backend = self._backend(endpoint.region)
+        config = backend.endpoint_configs.get(config_name)
+        if config is None:
+            raise DeploymentError(
+                f"Could not find endpoint configuration '{_arn(backend, 'endpoint-config', config_name)}'."
+            )
+        variants = list(config.production_variants)
+        deployment = _Deployment(
+            config_name=config_name, variants=endpoint.record._process_production_variants(variants)
+        )
+        with self._lock:
+            if endpoint.deleted or self._closed:
+                raise DeploymentError("the endpoint was deleted")
+            endpoint.pending = deployment  # a delete meanwhile stops its workers
+        try:
+            for variant in variants:
+                self._start_worker(endpoint, deployment, config_name, variant)
+        except BaseException:
+            deployment.stop()
+            raise
+        finally:
+            with self._lock:
+                endpoint.pending = None
+        return deployment
+
+    def _start_worker(
+        self, endpoint: _Endpoint, deployment: _Deployment, config_name: str, variant: dict[str, Any]
+    ) -> None:
+        variant_name = str(variant["VariantName"])
+        backend = self._backend(endpoint.region)
+        model = backend._models.get(variant.get("ModelName"))
+        if model is None:
+            raise DeploymentError(
+                f"Could not find model '{_arn(backend, 'model', str(variant.get('ModelName')))}' "
+                f"for production variant {variant_name}."
+            )
+        container = dict(model.primary_container or (model.containers[0] if model.containers else {}))
+        directory = self._workdir / "hosting" / endpoint.name / config_name / variant_name
+        if directory.exists():
+            shutil.rmtree(directory)
+        model_dir = directory / "model"
+        model_dir.mkdir(parents=True)
+        if container.get("ModelDataUrl"):
+            self._fetch_model(endpoint.region, str(container["ModelDataUrl"]), directory, model_dir)
+        environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+        weight = float(variant.get("InitialVariantWeight") or 0.0)
+        timeout = float(variant.get("ContainerStartupHealthCheckTimeoutInSeconds") or self._health_check_timeout)
+        deadline = time.monotonic() + timeout
+        for _ in range(_PORT_ATTEMPTS):
+            worker = self._spawn(
+                variant_name, str(container.get("Image", "")), model_dir, environment, directory / "worker.log"
+            )
+            if not deployment.add(worker, weight):
+                worker.stop()
+                raise DeploymentError("the endpoint was deleted")
+            try:
+                worker.wait_healthy(deadline)
+                return
+            except _WorkerExitedError as exited:
+                deployment.remove(worker)
+                if exited.code == serving.EXIT_PORT_IN_USE:
+                    continue
+                raise self._health_check_failed(variant_name, str(exited), worker) from None
+            except DeploymentError as error:
+                deployment.remove(worker)
+                raise self._health_check_failed(variant_name, str(error), worker) from None
+        raise DeploymentError(f"no free loopback port for production variant {variant_name}")
+
+    @staticmethod
+    def _health_check_failed(variant_name: str, detail: str, worker: _Worker) -> DeploymentError:
+        return DeploymentError(
+            f"The primary container for production variant {variant_name} did not pass the ping health check: "
+            f"{detail.strip()} (log: {worker.log_path})"
+        )
+
+    def _fetch_model(self, region: str, url: str, directory: Path, model_dir: Path) -> None:
+        """Download model.tar.gz and extract it into model_dir; raise DeploymentError as SageMaker words it."""
+        parsed = urlparse(url)
+        bucket, key = parsed.netloc, parsed.path.lstrip("/")
+        archive = directory / "model.tar.gz"
+        s3 = self._s3_client(region)
+        try:
+            with archive.open("wb") as out:
+                s3.download_fileobj(bucket, key, out)
+        except Exception as error:
+            raise DeploymentError(
+                f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is an "
+                f"object located at the URL and that the role passed to CreateModel has permissions to download "
+                f"the model. ({error})"
+            ) from None
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                tar.extractall(model_dir, filter="data")
+        except (tarfile.TarError, OSError) as error:
+            raise DeploymentError(
+                f'Failed to extract model data archive from URL "{url}". Please ensure that the object located at '
+                f"the URL is a valid tar.gz archive. ({error})"
+            ) from None
+        finally:
+            archive.unlink(missing_ok=True)
+
+    def _s3_client(self, region: str) -> Any:
+        # One client per region, made under a lock: boto3 builds clients unsafely across threads, and a
+        # client, once built, is safe to share.
+        with self._client_lock:
+            if region not in self._s3_clients:
+                self._s3_clients[region] = self._s3(region)
+            return self._s3_clients[region]
+
+    def _spawn(
+        self, variant_name: str, image: str, model_dir: Path, environment: dict[str, str], log_path: Path
+    ) -> _Worker:
+        port = _free_port()
+        env = {**os.environ, **environment}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)
+        log = log_path.open("ab")
+        command = [
+            sys.executable, "-m", "local_runtime.sagemaker.serving",
+            "--model-dir", str(model_dir), "--image", image, "--port", str(port), "--watch-stdin",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env)
+        return _Worker(variant=variant_name, process=process, port=port, log_path=log_path, log=log)
+
+    def _discard(self, endpoint: _Endpoint) -> None:
+        with self._lock:
+            endpoint.deleted = True
+            deployments = [d for d in (endpoint.serving, endpoint.pending) if d is not None]
+            endpoint.serving = None
+        for deployment in deployments:
+            deployment.stop()
+
+
+def _set_status(record: Any, status: str, **changes: Any) -> None:
+    record.endpoint_status = status
+    for name, value in changes.items():
+        setattr(record, name, value)
+    record.last_modified_time = datetime.now(UTC)
+
+
+def _limit(reason: str) -> str:
+    return reason if len(reason) <= FAILURE_REASON_LIMIT else reason[: FAILURE_REASON_LIMIT - 3] + "..."
+
+
+def _arn(backend: Any, kind: str, name: str) -> str:
+    partition = "aws-cn" if backend.region_name.startswith("cn-") else "aws"
+    return f"arn:{partition}:sagemaker:{backend.region_name}:{backend.account_id}:{kind}/{name}"
+
+
+def _tail(path: Path, limit: int = 600) -> str:
+    """The end of a worker's log: its last line says why it stopped."""
+    try:
+        text = path.read_text(errors="replace").strip()
+    except OSError:
+        return ""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1][-limit:] if lines else ""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

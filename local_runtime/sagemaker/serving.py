@@ -1,0 +1,426 @@
+"""The serving worker: one model behind SageMaker's inference container contract (GET /ping, POST /invocations).
+
+Run as `python -m local_runtime.sagemaker.serving --model-dir D --image URI --port P`. The model is loaded before
+the port opens, so a worker that answers /ping has its model in memory; a model that cannot be loaded ends the
+process with EXIT_LOAD_FAILED and the reason as the last line on stderr, which the hosting service reports as
+the endpoint's FailureReason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import errno
+import importlib.util
+import io
+import json
+import math
+import os
+import re
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from local_runtime.algorithms.linear_learner import LinearLearnerModel
+
+EXIT_LOAD_FAILED = 2
+EXIT_PORT_IN_USE = 3
+# The built-in Linear Learner image in any region and partition, by tag or digest.
+LINEAR_LEARNER_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/linear-learner([:@][^/]+)?$")
+DEFAULT_PROGRAM = "inference.py"  # what the SageMaker inference toolkit imports when SAGEMAKER_PROGRAM is unset
+PROGRAM_ENV = "SAGEMAKER_PROGRAM"
+JSON, JSONLINES, CSV, NPY = "application/json", "application/jsonlines", "text/csv", "application/x-npy"
+
+
+class WorkerStartError(Exception):
+    """The model cannot be served: the message is what the endpoint's FailureReason shows."""
+
+
+class RequestError(Exception):
+    """A request the model cannot answer: answered with `status` (4xx) and the message as the body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class ModelServer(Protocol):
+    """A loaded model that turns an invocation's body into a response body and its content type."""
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        """Answer one invocation; raise RequestError for a bad request."""
+        ...
+
+
+def media_type(header: str) -> str:
+    """`text/csv; charset=utf-8` → `text/csv`."""
+    return header.split(";", 1)[0].strip().lower()
+
+
+def choose_accept(accept: str, supported: Sequence[str], default: str) -> str:
+    """The first supported type the Accept header names; `*/*` or no header picks `default`.
+
+    Raises RequestError 406 when the header names only unsupported types.
+    """
+    wanted = [media_type(part) for part in accept.split(",") if part.strip()]
+    if not wanted:
+        return default
+    for candidate in wanted:
+        if candidate in ("*/*", "application/*") or candidate == default:
+            return default
+        if candidate in supported:
+            return candidate
+    raise RequestError(406, f"accept type {accept!r} is not supported; use one of {', '.join(supported)}")
+
+
+class LinearLearnerServer:
+    """Linear Learner's inference contract: text/csv or application/json rows in, `{"predictions": [...]}` out."""
+
+    CONTENT_TYPES = (CSV, JSON)
+    ACCEPT_TYPES = (JSON, JSONLINES)
+
+    def __init__(self, model: LinearLearnerModel) -> None:
+        self.model = model
+
+    @classmethod
+    def load(cls, model_dir: Path) -> LinearLearnerServer:
+        """Load the model; raise WorkerStartError when the directory holds none."""
+        from local_runtime.algorithms.linear_learner import LinearLearnerModel, ModelLoadError
+
+        try:
+            return cls(LinearLearnerModel.load(model_dir))
+        except ModelLoadError as error:
+            raise WorkerStartError(str(error)) from None
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        import numpy as np
+
+        answer_type = choose_accept(accept, self.ACCEPT_TYPES, JSON)
+        rows = self.parse(body, content_type)
+        predictions = [_label_as_int(record) for record in self.model.predict(np.asarray(rows, dtype=np.float64))]
+        if answer_type == JSONLINES:
+            return "".join(json.dumps(record) + "\n" for record in predictions).encode(), JSONLINES
+        return json.dumps({"predictions": predictions}).encode(), JSON
+
+    def parse(self, body: bytes, content_type: str) -> list[list[float]]:
+        """The request's rows of features; raise RequestError naming the first bad row."""
+        kind = media_type(content_type)
+        if kind not in self.CONTENT_TYPES:
+            raise RequestError(
+                415, f"content type {content_type!r} is not supported; use one of {', '.join(self.CONTENT_TYPES)}"
+            )
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise RequestError(400, f"the request body is not UTF-8 text: {error}") from None
+        rows = self._csv_rows(text) if kind == CSV else self._json_rows(text)
+        if not rows:
+            raise RequestError(400, "the request has no rows to predict")
+        return rows
+
+    def _csv_rows(self, text: str) -> list[list[float]]:
+        rows: list[list[float]] = []
+        reader = csv.reader(io.StringIO(text))
+        for fields in reader:
+            if not fields or all(not field.strip() for field in fields):
+                continue
+            where = f"row {reader.line_num}"
+            rows.append(
+                self._features([_csv_number(field, f"{where}, column {i}") for i, field in enumerate(fields, 1)], where)
+            )
+        return rows
+
+    def _json_rows(self, text: str) -> list[list[float]]:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise RequestError(400, f"the request body is not valid JSON: {error}") from None
+        if (
+            isinstance(document, dict)
+            and "instances" not in document
+            and ("features" in document or "data" in document)
+        ):
+            document = {"instances": [document]}
+        if not isinstance(document, dict) or not isinstance(document.get("instances"), list):
+            raise RequestError(400, 'a JSON request must be {"instances": [{"features": [...]}, ...]}')
+        return [
+            self._features(_json_features(instance, f"instances[{i}]"), f"instances[{i}]")
+            for i, instance in enumerate(document["instances"])
+        ]
+
+    def _features(self, values: list[float], where: str) -> list[float]:
+        if len(values) != self.model.feature_dim:
+            raise RequestError(
+                400,
+                f"{where} has {_count(len(values), 'feature')}, the model expects {self.model.feature_dim} "
+                "(no label column)",
+            )
+        return values
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _csv_number(field: str, where: str) -> float:
+    try:
+        value = float(field)
+    except ValueError:
+        raise RequestError(400, f"{where}: {field.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise RequestError(400, f"{where}: {field.strip()!r} is not a finite number")
+    return value
+
+
+def _json_features(instance: Any, where: str) -> list[float]:
+    """`{"features": [...]}`, or the SDK's `{"data": {"features": {"values": [...]}}}`."""
+    values: Any = None
+    if isinstance(instance, dict):
+        values = instance.get("features")
+        data = instance.get("data")
+        if values is None and isinstance(data, dict) and isinstance(data.get("features"), dict):
+            values = data["features"].get("values")
+    if not isinstance(values, list):
+        raise RequestError(400, f'{where} must be {{"features": [number, ...]}}')
+    for i, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise RequestError(400, f"{where}, feature {i + 1}: {value!r} is not a finite number")
+    return [float(value) for value in values]
+
+
+def _label_as_int(record: dict[str, float]) -> dict[str, float | int]:
+    """Linear Learner's JSON answers the predicted label as an integer (`"predicted_label": 0`)."""
+    label = record.get("predicted_label")
+    if label is None or not float(label).is_integer():
+        return dict(record)
+    return {**record, "predicted_label": int(label)}
+
+
+class ScriptServer:
+    """Script mode, as the SageMaker inference toolkit runs it: the user's model_fn, input_fn, predict_fn, output_fn.
+
+    A module may instead define transform_fn(model, body, content_type, accept). Missing input_fn, predict_fn or
+    output_fn fall back to the toolkit's defaults: JSON, CSV and NPY decoding into numpy, `model.predict`.
+    """
+
+    def __init__(self, module: ModuleType, model: Any) -> None:
+        self.module, self.model = module, model
+
+    @classmethod
+    def load(cls, model_dir: Path, program: str) -> ScriptServer:
+        """Import code/<program> and call its model_fn; raise WorkerStartError naming what failed."""
+        code_dir = model_dir / "code"
+        path = code_dir / program
+        if not path.is_file():
+            raise WorkerStartError(f"{PROGRAM_ENV} is {program!r} but the model has no code/{program}")
+        sys.path.insert(0, str(code_dir))  # the script imports its sibling modules, as in the toolkit
+        spec = importlib.util.spec_from_file_location(Path(program).stem, path)
+        if spec is None or spec.loader is None:
+            raise WorkerStartError(f"code/{program} cannot be imported as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:
+            raise WorkerStartError(f"importing code/{program} failed: {_describe(error)}") from error
+        model_fn = getattr(module, "model_fn", None)
+        if not callable(model_fn):
+            raise WorkerStartError(f"code/{program} defines no model_fn(model_dir): nothing loads the model")
+        try:
+            model = model_fn(str(model_dir))
+        except Exception as error:
+            raise WorkerStartError(f"model_fn in code/{program} failed: {_describe(error)}") from error
+        return cls(module, model)
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        transform_fn = getattr(self.module, "transform_fn", None)
+        if callable(transform_fn):
+            return _encoded(transform_fn(self.model, body, content_type, accept), accept)
+        input_fn: Callable[[bytes, str], Any] = getattr(self.module, "input_fn", default_input_fn)
+        predict_fn: Callable[[Any, Any], Any] = getattr(self.module, "predict_fn", default_predict_fn)
+        output_fn: Callable[[Any, str], Any] | None = getattr(self.module, "output_fn", None)
+        prediction = predict_fn(input_fn(body, content_type), self.model)
+        if output_fn is None:
+            return default_output_fn(prediction, accept)
+        return _encoded(output_fn(prediction, accept), accept)
+
+
+def default_input_fn(body: bytes, content_type: str) -> Any:
+    """Decode JSON, CSV or NPY into a numpy array, as the inference toolkit's default decoder does."""
+    import numpy as np
+
+    kind = media_type(content_type)
+    try:
+        if kind == JSON:
+            document = json.loads(body)
+            return np.asarray(document) if isinstance(document, list) else document
+        if kind == CSV:
+            rows = [row for row in csv.reader(io.StringIO(body.decode("utf-8"))) if row]
+            return np.asarray([[float(value) for value in row] for row in rows], dtype=np.float64)
+        if kind == NPY:
+            return np.load(io.BytesIO(body), allow_pickle=False)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RequestError(400, f"cannot decode the {kind} request body: {error}") from None
+    raise RequestError(415, f"content type {content_type!r} is not supported; use one of {JSON}, {CSV}, {NPY}")
+
+
+def default_predict_fn(data: Any, model: Any) -> Any:
+    predict = getattr(model, "predict", None)
+    if callable(predict):
+        return predict(data)
+    if callable(model):
+        return model(data)
+    raise TypeError(f"the model ({type(model).__name__}) has no predict method: define predict_fn in the script")
+
+
+def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
+    """Encode a prediction as JSON (the default), CSV or NPY."""
+    import numpy as np
+
+    answer_type = choose_accept(accept, (JSON, CSV, NPY), JSON)
+    if answer_type == CSV:
+        rows = np.atleast_2d(np.asarray(prediction)) if not isinstance(prediction, str) else [[prediction]]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(list(row) for row in rows)
+        return out.getvalue().encode(), CSV
+    if answer_type == NPY:
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(prediction), allow_pickle=False)
+        return buffer.getvalue(), NPY
+    return json.dumps(prediction, default=_jsonable).encode(), JSON
+
+
+def _jsonable(value: Any) -> Any:
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _encoded(result: Any, accept: str) -> tuple[bytes, str]:
+    """What a user's output_fn or transform_fn returned: a body, or (body, content type)."""
+    content_type = accept if accept and "*" not in accept else JSON
+    if isinstance(result, tuple) and len(result) == 2:
+        result, content_type = result
+    if isinstance(result, str):
+        return result.encode(), str(content_type)
+    if isinstance(result, bytes | bytearray):
+        return bytes(result), str(content_type)
+    return default_output_fn(result, accept)
+
+
+def load_server(model_dir: Path, image: str, environ: Mapping[str, str]) -> ModelServer:
+    """Pick the serving code for the image and load the model; raise WorkerStartError when it cannot serve."""
+    if not model_dir.is_dir():
+        raise WorkerStartError(f"model directory {model_dir} does not exist")
+    if LINEAR_LEARNER_IMAGE.match(image):
+        return LinearLearnerServer.load(model_dir)
+    program = environ.get(PROGRAM_ENV)
+    if program or (model_dir / "code" / DEFAULT_PROGRAM).is_file():
+        return ScriptServer.load(model_dir, program or DEFAULT_PROGRAM)
+    raise WorkerStartError(
+        f"image {image} is not one the local runtime can serve: use the built-in Linear Learner image, or "
+        f"package code/{DEFAULT_PROGRAM} (model_fn, input_fn, predict_fn, output_fn) in model.tar.gz"
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    model: ModelServer  # set on the subclass make_http_server builds
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/ping":
+            self._answer(200, b"", "text/plain")
+        else:
+            self._answer(404, f"no route {self.path}".encode(), "text/plain")
+
+    def do_POST(self) -> None:
+        if self.path.split("?", 1)[0] != "/invocations":
+            self._answer(404, f"no route {self.path}".encode(), "text/plain")
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        content_type = self.headers.get("Content-Type") or "application/octet-stream"
+        accept = self.headers.get("Accept") or "*/*"
+        try:
+            answer, answer_type = self.model.invoke(body, content_type, accept)
+        except RequestError as error:
+            self._answer(error.status, error.message.encode(), "text/plain")
+        except Exception as error:
+            traceback.print_exc()
+            self._answer(500, _describe(error).encode(), "text/plain")
+        else:
+            self._answer(200, answer, answer_type)
+
+    def _answer(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access logs stay quiet (the hosting service pings often); errors are printed where they happen."""
+
+
+def make_http_server(model: ModelServer, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    """A threaded HTTP server answering the container contract for `model`; raise OSError when the port is taken."""
+    handler = type("ModelHandler", (_Handler,), {"model": model})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _exit_when_parent_goes() -> None:
+    """The hosting service holds our stdin open: EOF means it stopped or died, so no worker outlives it."""
+    # os.read, not sys.stdin: a daemon thread blocked in a buffered read aborts the interpreter's shutdown.
+    while os.read(0, 4096):
+        pass
+    os._exit(0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--model-dir", required=True, type=Path)
+    parser.add_argument("--image", required=True)
+    parser.add_argument("--port", required=True, type=int)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--watch-stdin", action="store_true", help="exit when stdin closes (set by the hosting service)"
+    )
+    args = parser.parse_args(argv)
+    if args.watch_stdin:
+        threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
+    try:
+        model = load_server(args.model_dir, args.image, os.environ)
+    except WorkerStartError as error:
+        print(error, file=sys.stderr)
+        return EXIT_LOAD_FAILED
+    except Exception as error:
+        traceback.print_exc()
+        print(f"loading the model failed: {_describe(error)}", file=sys.stderr)
+        return EXIT_LOAD_FAILED
+    try:
+        server = make_http_server(model, args.port, args.host)
+    except OSError as error:
+        print(f"cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return EXIT_PORT_IN_USE if error.errno == errno.EADDRINUSE else EXIT_LOAD_FAILED
+    print(f"serving {args.model_dir} ({args.image}) on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

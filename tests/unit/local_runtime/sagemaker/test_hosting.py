@@ -1,0 +1,694 @@
+"""Endpoints served for real: the hosting service behind the local AWS server, driven with boto3."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import logging
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto.sagemaker.models import sagemaker_backends
+
+from lambdas.common.events import Execution
+from lambdas.common.models import DeploymentState
+from lambdas.deploy_model.core import DeploySettings, deploy_model
+from lambdas.get_status.core import PollSettings, endpoint_status
+from local_runtime.algorithms.linear_learner import LinearLearnerModel
+from local_runtime.sagemaker.api import InvocationResponse
+from local_runtime.sagemaker.hosting import HostingService
+from local_runtime.server import LocalAws
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+LINEAR_LEARNER_IMAGE = f"382416733822.dkr.ecr.{REGION}.amazonaws.com/linear-learner:1"
+CUSTOM_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/my-inference:1"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
+BUCKET = "models"
+# No retries: a refused or failed call must show, never be hidden by a second attempt.
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
+
+OLD_MODEL = LinearLearnerModel(
+    predictor_type="regressor",
+    weights=[2.0, -1.0, 0.5],
+    bias=1.0,
+    feature_means=[0.0, 0.0, 0.0],
+    feature_scales=[1.0, 1.0, 1.0],
+)
+NEW_MODEL = replace(OLD_MODEL, bias=100.0)
+CLASSIFIER = LinearLearnerModel(
+    predictor_type="binary_classifier",
+    weights=[3.0, -3.0],
+    bias=0.0,
+    feature_means=[1.0, 1.0],
+    feature_scales=[2.0, 2.0],
+)
+ROW = [1.0, 2.0, 3.0]
+OLD_SCORE, NEW_SCORE = 2.5, 101.5  # 2*1 - 1*2 + 0.5*3 + bias
+
+SCRIPT = """
+import json, os, time
+
+def model_fn(model_dir):
+    time.sleep(float(os.environ.get("LOAD_SECONDS", "0")))
+    with open(os.path.join(model_dir, "factor.json")) as f:
+        return json.load(f)["factor"]
+
+def predict_fn(data, model):
+    if (data < 0).any():
+        raise ValueError("negative input")
+    return data * model
+"""
+_names = count()
+
+
+class HostingEmulator:
+    """The server's emulator protocol with hosting alone: UpdateEndpoint, the endpoint hooks, InvokeEndpoint."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.endpoint_url = ""
+        self.hosting = HostingService(
+            s3_client_factory=self._s3,
+            workdir=workdir,
+            backend=lambda region: sagemaker_backends[ACCOUNT][region],
+            health_check_timeout_seconds=20,
+        )
+
+    def bind(self, endpoint_url: str) -> None:
+        self.endpoint_url = endpoint_url
+
+    def handles(self, action: str) -> bool:
+        return action == "UpdateEndpoint"
+
+    def handle(self, action: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self.hosting.update_endpoint(region, params["EndpointName"], params["EndpointConfigName"])
+
+    def after(self, action: str, region: str, params: dict[str, Any]) -> None:
+        if action == "CreateEndpoint":
+            self.hosting.on_endpoint_created(region, params["EndpointName"])
+        elif action == "DeleteEndpoint":
+            self.hosting.on_endpoint_deleted(region, params["EndpointName"])
+
+    def invoke_endpoint(
+        self, region: str, endpoint_name: str, body: bytes, content_type: str, accept: str
+    ) -> InvocationResponse:
+        return self.hosting.invoke(region, endpoint_name, body, content_type, accept)
+
+    def shutdown(self) -> None:
+        self.hosting.shutdown()
+
+    def _s3(self, region: str) -> Any:
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostingEmulator]:
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    emulator = HostingEmulator(tmp_path_factory.mktemp("hosting"))
+    with LocalAws(sagemaker=emulator) as aws:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        session.client("s3", endpoint_url=aws.endpoint_url).create_bucket(Bucket=BUCKET)
+        yield emulator
+
+
+@dataclass
+class Aws:
+    sagemaker: Any
+    runtime: Any
+    s3: Any
+    hosting: HostingService
+    workdir: Path
+
+    def upload(self, files: dict[str, str]) -> str:
+        """Pack `files` (path → text) as model.tar.gz in the local S3; return its URL."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for name, text in files.items():
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        key = f"artifacts/{next(_names)}/model.tar.gz"
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())
+        return f"s3://{BUCKET}/{key}"
+
+    def upload_model(self, model: LinearLearnerModel) -> str:
+        directory = self.workdir / f"model-{next(_names)}"
+        model.save(directory)
+        return self.upload({path.name: path.read_text() for path in directory.iterdir()})
+
+    def register(self, artifact: str, *, image: str = LINEAR_LEARNER_IMAGE, env: dict[str, str] | None = None) -> str:
+        """A model and an endpoint config of the same new name, serving `artifact` with `image`."""
+        name = f"model-{next(_names)}"
+        container: dict[str, Any] = {"Image": image, "ModelDataUrl": artifact}
+        if env:
+            container["Environment"] = env
+        self.sagemaker.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=ROLE)
+        self.sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": name,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+        )
+        return name
+
+    def create_endpoint(self, config: str) -> str:
+        name = f"endpoint-{next(_names)}"
+        self.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
+        return name
+
+    def settle(self, endpoint: str, timeout: float = 20) -> dict[str, Any]:
+        """DescribeEndpoint once the endpoint is neither Creating nor Updating."""
+        deadline = time.monotonic() + timeout
+        while True:
+            described: dict[str, Any] = self.sagemaker.describe_endpoint(EndpointName=endpoint)
+            if described["EndpointStatus"] not in ("Creating", "Updating") or time.monotonic() > deadline:
+                return described
+            time.sleep(0.05)
+
+    def serve(self, model: LinearLearnerModel) -> tuple[str, str]:
+        """An InService endpoint serving `model`: (endpoint, config)."""
+        config = self.register(self.upload_model(model))
+        endpoint = self.create_endpoint(config)
+        assert self.settle(endpoint)["EndpointStatus"] == "InService"
+        return endpoint, config
+
+    def invoke(self, endpoint: str, body: str, content_type: str = "text/csv", **kwargs: Any) -> Any:
+        response = self.runtime.invoke_endpoint(
+            EndpointName=endpoint, Body=body.encode(), ContentType=content_type, **kwargs
+        )
+        return json.loads(response["Body"].read())
+
+    def score(self, endpoint: str, row: list[float] = ROW) -> float:
+        return float(self.invoke(endpoint, ",".join(map(str, row)))["predictions"][0]["score"])
+
+
+@pytest.fixture
+def aws(emulator: HostingEmulator, aws_env: None, tmp_path: Path) -> Aws:
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=emulator.endpoint_url, config=NO_RETRIES)  # type: ignore[call-overload]
+
+    return Aws(client("sagemaker"), client("sagemaker-runtime"), client("s3"), emulator.hosting, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_aws(emulator: HostingEmulator, tmp_path_factory: pytest.TempPathFactory) -> Aws:
+    """Clients with explicit credentials, for endpoints the module's read-only tests share."""
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=emulator.endpoint_url, config=NO_RETRIES)  # type: ignore[call-overload]
+
+    return Aws(
+        client("sagemaker"), client("sagemaker-runtime"), client("s3"), emulator.hosting, tmp_path_factory.mktemp("m")
+    )
+
+
+@pytest.fixture(scope="module")
+def regressor(module_aws: Aws) -> tuple[str, str]:
+    """An endpoint serving OLD_MODEL: (endpoint, config)."""
+    return module_aws.serve(OLD_MODEL)
+
+
+@pytest.fixture(scope="module")
+def classifier(module_aws: Aws) -> str:
+    return module_aws.serve(CLASSIFIER)[0]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def answers_ping(url: str) -> bool:
+    connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=2)
+    try:
+        connection.request("GET", "/ping")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def test_create_endpoint_is_creating_until_the_model_serves(aws: Aws) -> None:
+    # GIVEN a Linear Learner model and its endpoint config
+    config = aws.register(aws.upload_model(OLD_MODEL))
+
+    # WHEN the endpoint is created
+    endpoint = aws.create_endpoint(config)
+    creating = aws.sagemaker.describe_endpoint(EndpointName=endpoint)
+    settled = aws.settle(endpoint)
+
+    # THEN it is Creating, then InService on that config, and the config's worker answers
+    assert creating["EndpointStatus"] == "Creating"
+    assert settled["EndpointStatus"] == "InService"
+    assert settled["EndpointConfigName"] == config
+    assert "FailureReason" not in settled
+    assert aws.hosting.serving_config(REGION, endpoint) == config
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("1,2\n0,0\n", "text/csv"),
+        (json.dumps({"instances": [{"features": [1, 2]}, {"features": [0, 0]}]}), "application/json"),
+        (
+            json.dumps({"instances": [{"data": {"features": {"values": [1, 2]}}}, {"features": [0, 0]}]}),
+            "application/json",
+        ),
+    ],
+    ids=["csv", "json", "json-sdk-form"],
+)
+def test_invoke_endpoint_answers_the_models_predictions(
+    aws: Aws, classifier: str, body: str, content_type: str
+) -> None:
+    # GIVEN an endpoint serving a binary classifier (classifier)
+    # WHEN it is invoked with two rows
+    answer = aws.invoke(classifier, body, content_type)
+
+    # THEN it answers Linear Learner's JSON: one prediction per row, from the model
+    import numpy as np
+
+    expected = CLASSIFIER.predict(np.array([[1.0, 2.0], [0.0, 0.0]]))
+    assert [p["predicted_label"] for p in answer["predictions"]] == [int(e["predicted_label"]) for e in expected]
+    assert [p["score"] for p in answer["predictions"]] == pytest.approx([e["score"] for e in expected])
+
+
+def test_invoke_endpoint_answers_json_lines_when_asked(aws: Aws, regressor: tuple[str, str]) -> None:
+    # GIVEN an endpoint serving a regressor (regressor)
+    # WHEN it is invoked with Accept application/jsonlines
+    response = aws.runtime.invoke_endpoint(
+        EndpointName=regressor[0], Body=b"1,2,3\n1,2,3", ContentType="text/csv", Accept="application/jsonlines"
+    )
+
+    # THEN each row's prediction is one line
+    assert response["ContentType"] == "application/jsonlines"
+    lines = response["Body"].read().decode().splitlines()
+    assert [json.loads(line) for line in lines] == [{"score": OLD_SCORE}, {"score": OLD_SCORE}]
+
+
+def test_update_switches_to_the_new_model_without_downtime(aws: Aws) -> None:
+    # GIVEN an endpoint serving the old model, and a client invoking it without pause
+    endpoint, old_config = aws.serve(OLD_MODEL)
+    new_config = aws.register(aws.upload_model(NEW_MODEL))
+    old_worker = aws.hosting.serving_url(REGION, endpoint)
+    scores: list[float] = []
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def invoke_continuously() -> None:
+        while not stop.is_set():
+            try:
+                scores.append(aws.score(endpoint))
+            except Exception as error:
+                errors.append(error)
+
+    client = threading.Thread(target=invoke_continuously)
+    client.start()
+    try:
+        assert wait_for(lambda: len(scores) >= 3)
+
+        # WHEN the endpoint is updated to the new model's config
+        answer = aws.sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=new_config)
+        updating = aws.sagemaker.describe_endpoint(EndpointName=endpoint)
+        answered_before_update = len(scores)
+        settled = aws.settle(endpoint)
+        assert wait_for(lambda: len(scores) > 3 and scores[-1] == NEW_SCORE)
+    finally:
+        stop.set()
+        client.join()
+
+    # THEN it is Updating on the old config with the new one pending, then InService on the new one
+    assert answer["EndpointArn"] == settled["EndpointArn"]
+    assert updating["EndpointStatus"] == "Updating"
+    assert updating["EndpointConfigName"] == old_config
+    assert updating["PendingDeploymentSummary"]["EndpointConfigName"] == new_config
+    assert settled["EndpointStatus"] == "InService"
+    assert settled["EndpointConfigName"] == new_config
+    assert "FailureReason" not in settled and "PendingDeploymentSummary" not in settled
+    # AND every invocation succeeded: the old model's answers (during the update too), then only the new model's
+    assert errors == []
+    assert OLD_SCORE in scores[answered_before_update:]
+    first_new = scores.index(NEW_SCORE)
+    assert set(scores[:first_new]) == {OLD_SCORE}
+    assert set(scores[first_new:]) == {NEW_SCORE}
+    # AND the old worker is stopped
+    assert old_worker is not None
+    assert wait_for(lambda: not answers_ping(old_worker))
+
+
+def test_production_variants_share_the_traffic_by_weight(aws: Aws) -> None:
+    # GIVEN an endpoint config with two variants of equal weight, one per model
+    models = [aws.register(aws.upload_model(model)) for model in (OLD_MODEL, NEW_MODEL)]
+    config = f"split-{next(_names)}"
+    aws.sagemaker.create_endpoint_config(
+        EndpointConfigName=config,
+        ProductionVariants=[
+            {
+                "VariantName": f"Variant{i}",
+                "ModelName": model,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 1.0,
+            }
+            for i, model in enumerate(models)
+        ],
+    )
+
+    # WHEN an endpoint serves it and is invoked repeatedly
+    endpoint = aws.create_endpoint(config)
+    settled = aws.settle(endpoint)
+    scores = {aws.score(endpoint) for _ in range(40)}
+
+    # THEN both variants are in service and both models answer
+    assert settled["EndpointStatus"] == "InService"
+    assert [variant["VariantName"] for variant in settled["ProductionVariants"]] == ["Variant0", "Variant1"]
+    assert scores == {OLD_SCORE, NEW_SCORE}
+
+
+def test_create_with_a_model_that_fails_to_load_ends_failed(aws: Aws) -> None:
+    # GIVEN a model.tar.gz with no Linear Learner model in it
+    config = aws.register(aws.upload({"notes.txt": "not a model"}))
+
+    # WHEN an endpoint is created with it
+    endpoint = aws.create_endpoint(config)
+    settled = aws.settle(endpoint)
+
+    # THEN the endpoint is Failed, the reason says the health check failed and why, and nothing serves it
+    assert settled["EndpointStatus"] == "Failed"
+    reason = settled["FailureReason"]
+    assert "production variant AllTraffic did not pass the ping health check" in reason
+    assert "no linear_learner_model.json" in reason
+    assert aws.hosting.serving_config(REGION, endpoint) is None
+    with pytest.raises(ClientError) as raised:
+        aws.score(endpoint)
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_create_with_a_missing_artifact_ends_failed(aws: Aws) -> None:
+    # GIVEN a model whose ModelDataUrl names no object
+    config = aws.register(f"s3://{BUCKET}/nowhere/model.tar.gz")
+
+    # WHEN an endpoint is created with it
+    endpoint = aws.create_endpoint(config)
+    settled = aws.settle(endpoint)
+
+    # THEN the endpoint is Failed with SageMaker's download failure
+    assert settled["EndpointStatus"] == "Failed"
+    assert settled["FailureReason"].startswith(f"Failed to download model data(bucket: {BUCKET}, key: nowhere/")
+
+
+def test_update_with_a_model_that_fails_to_load_keeps_the_old_model_in_service(aws: Aws) -> None:
+    # GIVEN an endpoint serving the old model, and a config whose model cannot load
+    endpoint, old_config = aws.serve(OLD_MODEL)
+    broken_config = aws.register(aws.upload({"linear_learner_model.json": "{not json"}))
+
+    # WHEN the endpoint is updated to it
+    aws.sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=broken_config)
+    updating = aws.sagemaker.describe_endpoint(EndpointName=endpoint)
+    settled = aws.settle(endpoint)
+
+    # THEN it was Updating, and is InService again on the old config with the reason the update failed
+    assert updating["EndpointStatus"] == "Updating"
+    assert settled["EndpointStatus"] == "InService"
+    assert settled["EndpointConfigName"] == old_config
+    assert "did not pass the ping health check" in settled["FailureReason"]
+    assert "linear_learner_model.json" in settled["FailureReason"]
+    assert "PendingDeploymentSummary" not in settled
+    # AND the old model still answers
+    assert aws.hosting.serving_config(REGION, endpoint) == old_config
+    assert aws.score(endpoint) == OLD_SCORE
+
+
+def test_a_later_update_clears_the_failure_reason(aws: Aws) -> None:
+    # GIVEN an endpoint whose last update failed
+    endpoint, _ = aws.serve(OLD_MODEL)
+    aws.sagemaker.update_endpoint(
+        EndpointName=endpoint, EndpointConfigName=aws.register(aws.upload({"notes.txt": "not a model"}))
+    )
+    assert "FailureReason" in aws.settle(endpoint)
+    new_config = aws.register(aws.upload_model(NEW_MODEL))
+
+    # WHEN it is updated to a model that loads
+    aws.sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=new_config)
+    settled = aws.settle(endpoint)
+
+    # THEN it serves the new model with no failure reason
+    assert settled["EndpointConfigName"] == new_config
+    assert "FailureReason" not in settled
+    assert aws.score(endpoint) == NEW_SCORE
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "config", "message"),
+    [
+        ("missing", "existing", "Could not find endpoint 'arn:aws:sagemaker:us-east-1:123456789012:endpoint/missing'."),
+        ("existing", "missing", "Could not find endpoint configuration"),
+    ],
+)
+def test_update_of_an_unknown_endpoint_or_config_is_refused(
+    aws: Aws, regressor: tuple[str, str], endpoint: str, config: str, message: str
+) -> None:
+    # GIVEN an endpoint in service (regressor)
+    existing_endpoint, existing_config = regressor
+    names = {"existing": (existing_endpoint, existing_config), "missing": ("missing", "missing")}
+
+    # WHEN an update names an endpoint or a config that does not exist
+    with pytest.raises(ClientError) as raised:
+        aws.sagemaker.update_endpoint(EndpointName=names[endpoint][0], EndpointConfigName=names[config][1])
+
+    # THEN SageMaker's ValidationException refuses it and the endpoint is untouched
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert message in raised.value.response["Error"]["Message"]
+    assert aws.settle(existing_endpoint)["EndpointConfigName"] == existing_config
+
+
+def test_update_while_creating_is_refused(aws: Aws) -> None:
+    # GIVEN an endpoint still Creating (its model takes a second to load)
+    config = aws.register(
+        aws.upload({"factor.json": '{"factor": 2}', "code/inference.py": SCRIPT}),
+        image=CUSTOM_IMAGE,
+        env={"LOAD_SECONDS": "1"},
+    )
+    endpoint = aws.create_endpoint(config)
+
+    # WHEN it is updated
+    with pytest.raises(ClientError) as raised:
+        aws.sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+
+    # THEN the update is refused as in-progress, and the creation goes on
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert raised.value.response["Error"]["Message"].startswith("Cannot update in-progress endpoint")
+    assert aws.settle(endpoint)["EndpointStatus"] == "InService"
+
+
+def test_script_mode_model_serves_with_the_users_functions(aws: Aws) -> None:
+    # GIVEN a model packaging code/inference.py (model_fn, predict_fn) behind a custom image
+    config = aws.register(aws.upload({"factor.json": '{"factor": 3}', "code/inference.py": SCRIPT}), image=CUSTOM_IMAGE)
+    endpoint = aws.create_endpoint(config)
+    assert aws.settle(endpoint)["EndpointStatus"] == "InService"
+
+    # WHEN it is invoked with JSON
+    answer = aws.invoke(endpoint, "[[1, 2], [3, 4]]", "application/json")
+
+    # THEN the default input_fn and output_fn frame the user's predict_fn
+    assert answer == [[3, 6], [9, 12]]
+
+
+def test_an_error_in_the_users_code_is_a_model_server_error(aws: Aws) -> None:
+    # GIVEN a script-mode endpoint whose predict_fn raises on negative input
+    config = aws.register(aws.upload({"factor.json": '{"factor": 3}', "code/inference.py": SCRIPT}), image=CUSTOM_IMAGE)
+    endpoint = aws.create_endpoint(config)
+    assert aws.settle(endpoint)["EndpointStatus"] == "InService"
+
+    # WHEN it is invoked with negative input
+    with pytest.raises(ClientError) as raised:
+        aws.invoke(endpoint, "[[-1]]", "application/json")
+
+    # THEN SageMaker's ModelError relays the container's 500 and the exception
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ModelError"
+    assert error["Message"].startswith(
+        'Received server error (500) from primary with message "ValueError: negative input"'
+    )
+
+
+def test_create_with_an_image_the_runtime_cannot_serve_ends_failed(aws: Aws) -> None:
+    # GIVEN a model for a custom image with no inference code
+    config = aws.register(aws.upload({"weights.bin": "..."}), image=CUSTOM_IMAGE)
+
+    # WHEN an endpoint is created with it
+    endpoint = aws.create_endpoint(config)
+    settled = aws.settle(endpoint)
+
+    # THEN it is Failed, and the reason names the image
+    assert settled["EndpointStatus"] == "Failed"
+    assert f"image {CUSTOM_IMAGE} is not one the local runtime can serve" in settled["FailureReason"]
+
+
+def test_invoke_of_a_missing_endpoint_is_a_validation_error(aws: Aws) -> None:
+    # WHEN an endpoint that does not exist is invoked
+    with pytest.raises(ClientError) as raised:
+        aws.score("no-such-endpoint")
+
+    # THEN sagemaker-runtime answers ValidationError
+    assert raised.value.response["Error"] == {
+        "Code": "ValidationError",
+        "Message": f"Endpoint no-such-endpoint of account {ACCOUNT} not found.",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        ("1,2,3\n1,x,3\n", "text/csv", "row 2, column 2: 'x' is not a number"),
+        ("1,2,3\n1,2\n", "text/csv", "row 2 has 2 features, the model expects 3"),
+        (
+            '{"instances": [{"features": [1, 2, 3]}, {"features": [1]}]}',
+            "application/json",
+            "instances[1] has 1 feature,",
+        ),
+        ("1,2,3", "text/plain", "content type 'text/plain' is not supported"),
+    ],
+    ids=["not-a-number", "short-row", "short-instance", "content-type"],
+)
+def test_a_bad_request_is_a_model_client_error_naming_the_row(
+    aws: Aws, regressor: tuple[str, str], body: str, content_type: str, message: str
+) -> None:
+    # GIVEN an endpoint serving a model of 3 features (regressor)
+    # WHEN it is invoked with a bad row
+    with pytest.raises(ClientError) as raised:
+        aws.invoke(regressor[0], body, content_type)
+
+    # THEN SageMaker's ModelError relays the container's 4xx and its message
+    error = raised.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["Error"]["Message"].startswith("Received client error (4")
+    assert message in error["Error"]["Message"]
+
+
+def test_delete_endpoint_stops_its_worker(aws: Aws) -> None:
+    # GIVEN an endpoint in service
+    endpoint, _ = aws.serve(OLD_MODEL)
+    worker = aws.hosting.serving_url(REGION, endpoint)
+    assert worker is not None and answers_ping(worker)
+
+    # WHEN it is deleted
+    aws.sagemaker.delete_endpoint(EndpointName=endpoint)
+
+    # THEN its worker no longer answers, and invoking the endpoint fails
+    assert not answers_ping(worker)
+    assert aws.hosting.serving_url(REGION, endpoint) is None
+    with pytest.raises(ClientError):
+        aws.score(endpoint)
+
+
+def test_delete_while_creating_stops_the_starting_worker(aws: Aws) -> None:
+    # GIVEN an endpoint Creating with a model that loads slowly
+    config = aws.register(
+        aws.upload({"factor.json": '{"factor": 2}', "code/inference.py": SCRIPT}),
+        image=CUSTOM_IMAGE,
+        env={"LOAD_SECONDS": "30"},
+    )
+    endpoint = aws.create_endpoint(config)
+
+    # WHEN it is deleted before its model serves
+    time.sleep(0.3)
+    aws.sagemaker.delete_endpoint(EndpointName=endpoint)
+
+    # THEN nothing serves it, and the endpoint is gone rather than resurrected by the creation's end
+    assert wait_for(lambda: not any(t.name == f"create-{endpoint}" and t.is_alive() for t in threading.enumerate()))
+    assert aws.hosting.serving_config(REGION, endpoint) is None
+    with pytest.raises(ClientError):
+        aws.sagemaker.describe_endpoint(EndpointName=endpoint)
+
+
+def poll(aws: Aws, state: DeploymentState, now: datetime) -> list[DeploymentState]:
+    """GetStatus until the rollout settles, as the state machine's poll loop does."""
+    seen = []
+    settings = PollSettings(poll_interval_seconds=1, max_training_wait_seconds=60, max_deployment_wait_seconds=60)
+    deadline = time.monotonic() + 20
+    while True:
+        state = endpoint_status(state.to_state(), sagemaker=aws.sagemaker, settings=settings, now=now)
+        seen.append(state)
+        if state.status not in ("Creating", "Updating") or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.05)
+
+
+def test_the_workflows_deploy_and_poll_see_the_endpoint_created_then_updated(aws: Aws, execution: Execution) -> None:
+    # GIVEN DeployModel's settings for an endpoint that does not exist yet, and two trained models
+    endpoint = f"workflow-{next(_names)}"
+    settings = DeploySettings(
+        pipeline="churn",
+        endpoint_name=endpoint,
+        instance_type="ml.m5.large",
+        instance_count=1,
+        image=LINEAR_LEARNER_IMAGE,
+        role_arn=ROLE,
+        poll_interval_seconds=1,
+    )
+    now = datetime.now(UTC)
+    first_job, second_job = f"churn-{next(_names)}", f"churn-{next(_names)}"
+
+    # WHEN the first run deploys and polls, then the second
+    created = deploy_model(
+        {"job_name": first_job, "model_artifact": aws.upload_model(OLD_MODEL)},
+        execution,
+        sagemaker=aws.sagemaker,
+        settings=settings,
+        now=now,
+    )
+    after_create = poll(aws, created, now)
+    updated = deploy_model(
+        {"job_name": second_job, "model_artifact": aws.upload_model(NEW_MODEL)},
+        execution,
+        sagemaker=aws.sagemaker,
+        settings=settings,
+        now=now,
+    )
+    after_update = poll(aws, updated, now)
+
+    # THEN the first creates (Creating → InService on its config), the second updates (Updating → InService)
+    assert (created.action, created.status) == ("create", "Creating")
+    assert after_create[0].status == "Creating"
+    assert (after_create[-1].status, after_create[-1].serving_new_model) == ("InService", True)
+    assert (updated.action, updated.status) == ("update", "Updating")
+    assert after_update[0].status == "Updating" and not after_update[0].serving_new_model
+    assert (after_update[-1].status, after_update[-1].serving_new_model) == ("InService", True)
+    assert after_update[-1].failure_reason is None
+    # AND the endpoint answers with the second run's model
+    assert aws.hosting.serving_config(REGION, endpoint) == second_job
+    assert aws.score(endpoint) == NEW_SCORE
