@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -58,7 +59,9 @@ def deploy(
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
     for name, value in stack.parameters.items():
-        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        # Like CloudFormation redeploying an unchanged resource: an existing parameter keeps its value.
+        with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):
+            ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=False)
     extra = {**_LOCAL_FUNCTION_ENVIRONMENT, **(function_environment or {})}
     lambda_clients._client.cache_clear()  # clients made for another server must not be reused
     for function in stack.functions.values():

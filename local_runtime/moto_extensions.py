@@ -60,7 +60,8 @@ def _backend_update_endpoint(self: Any, endpoint_name: str, endpoint_config_name
     endpoint.endpoint_config_name = endpoint_config_name
     endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
     endpoint.failure_reason = None
-    endpoint.last_modified_time = datetime.now(UTC)
+    # moto stores naive UTC times; an aware one breaks its time filters on List calls.
+    endpoint.last_modified_time = datetime.now(UTC).replace(tzinfo=None)
     return endpoint  # type: ignore[no-any-return]
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.core import config as moto_config
+from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -50,6 +51,8 @@ class LocalAws:
         self.functions.register(function)
 
     def start(self) -> LocalAws:
+        # moto keeps its state per process: a new local AWS starts empty, as a fresh account would.
+        moto_api_backend.reset()
         moto_extensions.install()
         moto_config.default_user_config["stepfunctions"] = {"execute_state_machine": True}
         # moto's interpreter calls Lambda and the aws-sdk integrations on localhost:$MOTO_PORT.

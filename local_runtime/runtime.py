@@ -1,0 +1,105 @@
+"""The local runtime as one object: the AWS APIs, SageMaker for real, a Slack server, and deployed pipelines."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_runtime.deploy import DeployedPipeline, client, deploy
+from local_runtime.sagemaker.emulator import LocalSageMaker
+from local_runtime.server import LocalAws
+from local_runtime.template import read_stack
+
+DEFAULT_REGION = "us-east-1"
+LOCAL_POLL_INTERVAL_SECONDS = "1"
+
+
+@dataclass
+class SlackTarget:
+    """Where NotifySlack posts: a local Slack-compatible server, or real Slack when a token is given."""
+
+    api_url: str | None
+    token: str
+
+
+@dataclass
+class LocalRuntime:
+    """Start it, deploy synthesized stacks into it, then drive executions with boto3 or the helpers in deploy.py."""
+
+    port: int = 0
+    region: str = DEFAULT_REGION
+    workdir: Path | None = None
+    emulate_sagemaker: bool = True
+    aws: LocalAws = field(init=False)
+
+    def __post_init__(self) -> None:
+        # jsii's banner about Node versions and moto's dump of every failed state drown the useful output.
+        os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self.aws = LocalAws(port=self.port, sagemaker=LocalSageMaker(self.workdir) if self.emulate_sagemaker else None)
+
+    def __enter__(self) -> LocalRuntime:
+        self.aws.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.aws.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.aws.endpoint_url
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the local AWS."""
+        return client(self.aws, service, self.region)
+
+    def deploy_template(
+        self,
+        template: Mapping[str, Any],
+        *,
+        stack_name: str,
+        slack: SlackTarget | None = None,
+        function_environment: Mapping[str, str] | None = None,
+    ) -> DeployedPipeline:
+        """Create what the synthesized template describes; only local values replace the template's.
+
+        The poll interval becomes a second, and NotifySlack talks to `slack` (the secret the template names is
+        created holding its token).
+        """
+        stack = read_stack(template, stack_name=stack_name, region=self.region)
+        overrides: dict[str, str] = {"POLL_INTERVAL_SECONDS": LOCAL_POLL_INTERVAL_SECONDS}
+        if slack is not None:
+            if slack.api_url:
+                overrides["SLACK_API_URL"] = slack.api_url
+            secrets = self.client("secretsmanager")
+            for function in stack.functions.values():
+                secret_name = function.environment.get("SLACK_TOKEN_SECRET_NAME")
+                if secret_name:
+                    _put_secret(secrets, secret_name, slack.token)
+        overrides.update(function_environment or {})
+        return deploy(self.aws, stack, function_environment=overrides)
+
+
+def synthesize(context: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Synthesize the CDK app in-process (assets are not bundled: the functions run from this tree).
+
+    Returns each stack's template by stack name. `context` is added to cdk.json's.
+    """
+    from app import build_app, cdk_json_context  # the app lives at the project root
+
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    full_context = {**cdk_json_context(), "aws:cdk:bundling-stacks": [], **(context or {})}
+    assembly = build_app(full_context).synth()
+    return {stack.stack_name: stack.template for stack in assembly.stacks}
+
+
+def _put_secret(secrets: Any, name: str, value: str) -> None:
+    try:
+        secrets.create_secret(Name=name, SecretString=value)
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=name, SecretString=value)

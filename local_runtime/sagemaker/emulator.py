@@ -1,0 +1,86 @@
+"""The SageMaker emulator the local runtime plugs into its server: real training jobs and real endpoints."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.sagemaker.models import sagemaker_backends
+
+from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
+from local_runtime.sagemaker.hosting import HostingService
+from local_runtime.sagemaker.training import TrainingService
+
+ACCOUNT = "123456789012"  # moto's default account: where the server stores what the workflow creates
+
+
+class LocalSageMaker:
+    """Training jobs run the algorithm in a worker; endpoints serve the model from a worker over HTTP."""
+
+    _ANSWERED = frozenset({"StopTrainingJob", "UpdateEndpoint"})
+
+    def __init__(self, workdir: Path | None = None) -> None:
+        self._temporary = None if workdir else tempfile.TemporaryDirectory(prefix="local-sagemaker-")
+        self.workdir = workdir or Path(self._temporary.name)  # type: ignore[union-attr]
+        self._endpoint_url = ""
+        self.training = TrainingService(s3_client_factory=self._s3, workdir=self.workdir, backend=_backend)
+        self.hosting = HostingService(s3_client_factory=self._s3, workdir=self.workdir, backend=_backend)
+
+    def bind(self, endpoint_url: str) -> None:
+        self._endpoint_url = endpoint_url
+
+    def handles(self, action: str) -> bool:
+        return action in self._ANSWERED
+
+    def handle(self, action: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        if action == "StopTrainingJob":
+            self.training.stop(region, _required(params, "TrainingJobName"))
+            return {}
+        if action == "UpdateEndpoint":
+            return self.hosting.update_endpoint(
+                region, _required(params, "EndpointName"), _required(params, "EndpointConfigName")
+            )
+        raise SageMakerApiError("UnknownOperationException", f"{action} is not emulated")
+
+    def after(self, action: str, region: str, params: dict[str, Any]) -> None:
+        if action == "CreateTrainingJob":
+            # moto keeps neither MetricDefinitions nor Environment as given: the worker reads the request.
+            self.training.on_created(region, params["TrainingJobName"], params)
+        elif action == "CreateEndpoint":
+            self.hosting.on_endpoint_created(region, params["EndpointName"])
+        elif action == "DeleteEndpoint":
+            self.hosting.on_endpoint_deleted(region, params["EndpointName"])
+
+    def invoke_endpoint(
+        self, region: str, endpoint_name: str, body: bytes, content_type: str, accept: str
+    ) -> InvocationResponse:
+        return self.hosting.invoke(region, endpoint_name, body, content_type, accept)
+
+    def shutdown(self) -> None:
+        self.training.shutdown()
+        self.hosting.shutdown()
+        if self._temporary is not None:
+            self._temporary.cleanup()
+
+    def _s3(self, region: str) -> Any:
+        # A session per client: boto3's default session is not safe to share between worker threads.
+        return boto3.session.Session().client(  # type: ignore[call-overload]
+            "s3",
+            endpoint_url=self._endpoint_url,
+            region_name=region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+
+def _backend(region: str) -> Any:
+    return sagemaker_backends[ACCOUNT][region]
+
+
+def _required(params: dict[str, Any], name: str) -> str:
+    value = params.get(name)
+    if not isinstance(value, str) or not value:
+        raise SageMakerApiError("ValidationException", f"1 validation error detected: {name} is required")
+    return value

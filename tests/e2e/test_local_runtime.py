@@ -1,0 +1,214 @@
+"""The workflow in the local runtime with SageMaker emulated for real: training runs, endpoints answer."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+
+import numpy as np
+import pytest
+
+from local_runtime.deploy import DeployedPipeline, ExecutionRecord, fire_schedule, run_execution, wait_for_execution
+from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
+from tests.fakes.slack_api import FakeSlackApi
+
+pytestmark = pytest.mark.e2e
+
+PIPELINE = "local"
+STACK = f"SageMakerRetraining-{PIPELINE}"
+TOKEN, CHANNEL = "xoxb-local-e2e", "#ml-alerts"
+BROKEN_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/no-such-server:1"
+_names = count(1)
+
+
+def day(offset: int) -> str:
+    return (datetime.now(UTC).date() - timedelta(days=offset)).isoformat()
+
+
+def rows(seed: int, n: int = 40) -> bytes:
+    """Label first: y = 3 x1 - 2 x2 + 1, the relation the model must learn."""
+    generator = np.random.default_rng(seed)
+    features = generator.normal(size=(n, 2))
+    labels = 3 * features[:, 0] - 2 * features[:, 1] + 1 + generator.normal(scale=0.01, size=n)
+    return "".join(f"{y:.6f},{a:.6f},{b:.6f}\n" for y, (a, b) in zip(labels, features, strict=True)).encode()
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    context = {
+        "pipelines": [
+            {
+                "name": PIPELINE,
+                "data_prefix": "data/local",
+                "window_days": 5,
+                "hyperparameters": {"predictor_type": "regressor"},
+                "polling": {
+                    "interval_seconds": 1,
+                    "max_training_wait_seconds": 600,
+                    "max_deployment_wait_seconds": 300,
+                },
+                "slack": {"channel": CHANNEL, "token_secret_name": "local/slack-bot"},
+            }
+        ]
+    }
+    return synthesize(context)[STACK]
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlackApi]:
+    with FakeSlackApi(valid_token=TOKEN, channels=(CHANNEL,)) as server:
+        yield server
+
+
+@pytest.fixture
+def runtime(aws_env: None) -> Iterator[LocalRuntime]:
+    with LocalRuntime() as local:
+        yield local
+
+
+def deploy(runtime: LocalRuntime, template: dict[str, Any], slack_url: str, **environment: str) -> DeployedPipeline:
+    return runtime.deploy_template(
+        template, stack_name=STACK, slack=SlackTarget(api_url=slack_url, token=TOKEN), function_environment=environment
+    )
+
+
+def upload(runtime: LocalRuntime, pipeline: DeployedPipeline, offsets: list[int], body: bytes | None = None) -> None:
+    s3 = runtime.client("s3")
+    for offset in offsets:
+        s3.put_object(
+            Bucket=pipeline.stack.outputs["DataBucketName"],
+            Key=f"data/local/{day(offset)}.csv",
+            Body=body if body is not None else rows(offset),
+        )
+
+
+def start(
+    runtime: LocalRuntime, pipeline: DeployedPipeline, execution_input: dict[str, Any] | None = None
+) -> ExecutionRecord:
+    return run_execution(
+        runtime.aws, pipeline, name=f"run-{next(_names)}", execution_input=execution_input, timeout_seconds=120
+    )
+
+
+def scheduled(runtime: LocalRuntime, pipeline: DeployedPipeline) -> ExecutionRecord:
+    arn = fire_schedule(runtime.aws, pipeline, name=f"schedule-{next(_names)}")
+    return wait_for_execution(runtime.aws, arn, region=runtime.region, timeout_seconds=120)
+
+
+def watermark(runtime: LocalRuntime, pipeline: DeployedPipeline) -> dict[str, Any]:
+    name = pipeline.stack.outputs["WatermarkParameterName"]
+    value: dict[str, Any] = json.loads(runtime.client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
+    return value
+
+
+def predict(runtime: LocalRuntime, features: list[float]) -> float:
+    response = runtime.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName=PIPELINE, ContentType="text/csv", Body=",".join(map(str, features)).encode()
+    )
+    score: float = json.loads(response["Body"].read())["predictions"][0]["score"]
+    return score
+
+
+def test_scheduled_run_trains_a_real_model_and_serves_it(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [3, 2, 1])
+
+    record = scheduled(runtime, pipeline)
+
+    assert record.status == "SUCCEEDED", record.cause
+    training = record.output["training"]
+    job = runtime.client("sagemaker").describe_training_job(TrainingJobName=training["job_name"])
+    assert job["TrainingJobStatus"] == "Completed"
+    assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-1] == "Completed"
+    assert training["metrics"]  # Linear Learner's final metrics, reported by the job
+    assert predict(runtime, [1.0, 1.0]) == pytest.approx(2.0, abs=0.2)  # 3 - 2 + 1
+    assert watermark(runtime, pipeline)["newest_data_date"] == day(1)
+    assert record.output["input"]["trigger"] == "schedule"
+    assert len(slack.messages) == 4
+
+
+def test_second_run_without_new_data_then_a_new_day_updates_the_endpoint(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [2, 1])
+    first = start(runtime, pipeline)
+
+    idle = start(runtime, pipeline)
+    upload(runtime, pipeline, [0])
+    update = start(runtime, pipeline)
+
+    assert first.status == "SUCCEEDED", first.cause
+    assert idle.states_entered()[-1] == "NoNewData"
+    assert update.status == "SUCCEEDED", update.cause
+    assert update.output["deployment"]["action"] == "update"
+    endpoint = runtime.client("sagemaker").describe_endpoint(EndpointName=PIPELINE)
+    assert endpoint["EndpointConfigName"] == update.output["training"]["job_name"]
+    assert watermark(runtime, pipeline)["newest_data_date"] == day(0)
+
+
+def test_bad_data_fails_training_with_the_file_and_line_and_keeps_the_watermark(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [1], body=b"1.0,2.0,3.0\n2.0,abc,4.0\n")
+    before = watermark(runtime, pipeline)
+
+    record = start(runtime, pipeline)
+
+    assert (record.status, record.error) == ("FAILED", "TrainingJobFailed")
+    assert record.cause is not None and f"{day(1)}.csv" in record.cause and "line 2" in record.cause
+    assert watermark(runtime, pipeline) == before
+    assert "TrainingJobFailed" in slack.messages[-1].block_text
+
+
+def test_a_model_that_cannot_load_leaves_the_old_one_serving(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [2, 1])
+    assert start(runtime, pipeline).status == "SUCCEEDED"
+    served_before = watermark(runtime, pipeline)
+
+    # WHEN the next model is deployed with a serving image that cannot start
+    pipeline = deploy(runtime, template, slack.base_url, INFERENCE_IMAGE=BROKEN_IMAGE)
+    upload(runtime, pipeline, [0])
+    record = start(runtime, pipeline)
+
+    # THEN the run fails as a failed deployment, the old model still answers, the watermark stays
+    assert (record.status, record.error) == ("FAILED", "DeploymentFailed")
+    endpoint = runtime.client("sagemaker").describe_endpoint(EndpointName=PIPELINE)
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == served_before["endpoint_config_name"]
+    assert endpoint.get("FailureReason")
+    assert predict(runtime, [1.0, 1.0]) == pytest.approx(2.0, abs=0.2)
+    assert watermark(runtime, pipeline) == served_before
+    assert "DeploymentFailed" in slack.messages[-1].block_text
+
+
+def test_manual_run_with_a_forced_window(runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi) -> None:
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [4, 3, 2, 1, 0])
+
+    record = start(runtime, pipeline, {"force": True, "window_days": 2, "trigger": "console"})
+
+    assert record.status == "SUCCEEDED", record.cause
+    assert (record.output["run"]["file_count"], record.output["run"]["window_start"]) == (2, day(1))
+
+
+def test_slack_unreachable_does_not_fail_the_run(runtime: LocalRuntime, template: dict[str, Any]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    pipeline = deploy(runtime, template, f"http://127.0.0.1:{closed_port}/api/")
+    upload(runtime, pipeline, [1])
+
+    record = start(runtime, pipeline)
+
+    assert record.status == "SUCCEEDED", record.cause
