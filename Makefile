@@ -1,16 +1,21 @@
 # Every target sets up what it needs: a virtualenv from the lock file, and the pinned CDK CLI from npm.
 PYTHON ?= python3
+PORT ?= 4566
+CONFIG ?=
 VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup test lint synth deploy diff destroy clean
+.PHONY: help setup test lint synth deploy diff destroy clean demo serve
 
 help:
 	@echo "make setup    create .venv from requirements.lock and install the pinned CDK CLI"
 	@echo "make test     lint, type-check and run every test"
 	@echo "make synth    synthesize the CloudFormation templates into cdk.out/"
 	@echo "make deploy   deploy every pipeline's stack (needs AWS credentials)"
+	@echo "make demo     run the workflow on this machine: train and deploy, no new data, retrain with zero downtime"
+	@echo "make serve    deploy the pipelines locally and serve the AWS APIs on 127.0.0.1:\$$PORT (4566) until Ctrl-C"
+	@echo "              (CONFIG=local_runtime/demo_pipelines.json serves the demo pipeline instead of cdk.json's)"
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -26,10 +31,17 @@ node_modules/.installed: package.json package-lock.json
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py stacks lambdas local_runtime
+	$(BIN)/mypy app.py stacks lambdas local_runtime bench
 
 test: lint
 	$(BIN)/pytest
+
+# The local runtime needs only the virtualenv: the app is synthesized in-process, without npm or the CDK CLI.
+demo: $(VENV)/.installed
+	$(BIN)/python -m local_runtime demo
+
+serve: $(VENV)/.installed
+	$(BIN)/python -m local_runtime serve --port $(PORT) $(if $(CONFIG),--config-file $(CONFIG))
 
 synth: setup
 	npx cdk synth --quiet

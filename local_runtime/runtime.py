@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +40,7 @@ class LocalRuntime:
 
     def __post_init__(self) -> None:
         # jsii's banner about Node versions and moto's dump of every failed state drown the useful output.
-        os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+        silence_jsii()
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.aws = LocalAws(port=self.port, sagemaker=LocalSageMaker(self.workdir) if self.emulate_sagemaker else None)
@@ -92,10 +94,22 @@ def synthesize(context: Mapping[str, Any] | None = None) -> dict[str, dict[str, 
     """
     from app import build_app, cdk_json_context  # the app lives at the project root
 
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    silence_jsii()
     full_context = {**cdk_json_context(), "aws:cdk:bundling-stacks": [], **(context or {})}
     assembly = build_app(full_context).synth()
     return {stack.stack_name: stack.template for stack in assembly.stacks}
+
+
+def silence_jsii() -> None:
+    """Keep jsii's banner about the Node release (printed by every synth) out of the terminal."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+    if "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" not in os.environ:
+        # This one is silenced per major release only: name the one installed.
+        node = shutil.which("node")
+        if node:
+            version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout
+            os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = version.strip().lstrip("v").split(".")[0]
 
 
 def _put_secret(secrets: Any, name: str, value: str) -> None:

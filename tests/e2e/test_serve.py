@@ -1,0 +1,135 @@
+"""`python -m local_runtime serve` as a user runs it: a process on a loopback port, driven by plain boto3."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local_runtime.demo_data import demo_dataset, today_utc
+
+pytestmark = pytest.mark.e2e
+
+PROJECT_ROOT = Path(__file__).parents[2]
+READY_SECONDS = 120  # synthesizing the app takes most of it
+RUN_SECONDS = 120
+STOP_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Served:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="any",
+            aws_secret_access_key="any",
+        )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {seconds} s")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """The serve command in its own process, with stdout in a file (a pipe nobody reads would fill up)."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    environment = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL", "MOTO_PORT")}
+    command = [sys.executable, "-m", "local_runtime", "serve", "--port", str(port), "--no-color"]
+    command += ["--config-file", "local_runtime/demo_pipelines.json"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT, env=environment)
+    server = Served(process=process, port=port, log=log)
+    try:
+        wait_for(
+            lambda: "Ready:" in server.output() or process.poll() is not None, READY_SECONDS, "serve was not ready"
+        )
+        assert process.poll() is None, server.output()
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_SECONDS)
+
+
+def test_serve_runs_executions_started_with_boto3_and_stops_cleanly_on_ctrl_c(served: Served) -> None:
+    # GIVEN the served pipeline, whose bucket and state machine the output names
+    output = served.output()
+    bucket = re.search(r"data bucket\s+(\S+)", output)
+    state_machine = re.search(r"state machine\s+(arn:aws:states:\S+)", output)
+    assert bucket and state_machine, output
+    s3, sfn, ssm = served.client("s3"), served.client("stepfunctions"), served.client("ssm")
+
+    # WHEN a week of data is uploaded and a run started, with plain boto3
+    for daily in demo_dataset(days=7, end=today_utc(), prefix="data/demo").files:
+        s3.put_object(Bucket=bucket[1], Key=daily.key, Body=daily.body)
+    arn = sfn.start_execution(
+        stateMachineArn=state_machine[1], name=f"serve-{int(time.time())}", input=json.dumps({"trigger": "manual"})
+    )["executionArn"]
+    wait_for(
+        lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", RUN_SECONDS, "the run did not end"
+    )
+
+    # THEN it trained and deployed, the watermark records the newest day, and the terminal showed the run
+    described = sfn.describe_execution(executionArn=arn)
+    assert described["status"] == "SUCCEEDED", described
+    watermark = json.loads(ssm.get_parameter(Name="/sagemaker-retraining/demo/watermark")["Parameter"]["Value"])
+    assert watermark["newest_data_date"] == today_utc().isoformat()
+    assert watermark["file_count"] == 7
+    wait_for(lambda: "SUCCEEDED at Deployed" in served.output(), 5, "the view did not show the run's end")
+    assert "✓ StartTrainingJob" in served.output()
+    assert "💬 #ml-alerts" in served.output()
+
+    # WHEN Ctrl-C is sent
+    served.process.send_signal(signal.SIGINT)
+
+    # THEN it exits 0 within seconds and the port is free again
+    assert served.process.wait(timeout=STOP_SECONDS) == 0, served.output()
+    assert port_is_free(served.port)
+    assert served.output().rstrip().endswith("Stopped."), served.output()

@@ -1,0 +1,91 @@
+"""The command line: wrong arguments and configuration fail with one clear line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local_runtime.cli import main
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield int(listener.getsockname()[1])
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("python -m local_runtime: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "the following arguments are required: {demo,serve,synth}"),
+        (["deploy"], "invalid choice: 'deploy'"),
+        (["demo", "--jsn"], "unrecognized arguments: --jsn"),
+        (["serve", "--port", "http"], "argument --port: must be a number, got 'http'"),
+        (["serve", "--port", "70000"], "argument --port: must be between 1 and 65535, got 70000"),
+        (["serve", "--port"], "argument --port: expected one argument"),
+    ],
+)
+def test_wrong_arguments_exit_2_with_one_line_naming_the_problem(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+
+    assert message in one_error_line(capsys)
+
+
+def test_serve_on_a_port_in_use_says_so_before_doing_anything(
+    busy_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--port", str(busy_port)]) == 2
+
+    assert f"port {busy_port} is in use" in one_error_line(capsys)
+
+
+def test_serve_with_a_missing_config_file_names_it(free_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", str(free_port), "--config-file", "no/such/pipelines.json"]) == 2
+
+    assert "--config-file no/such/pipelines.json: no such file" in one_error_line(capsys)
+
+
+def test_serve_with_an_invalid_configuration_shows_the_config_error(
+    free_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a configuration that synth rejects
+    config = tmp_path / "pipelines.json"
+    config.write_text(json.dumps({"pipelines": [{"name": "demo", "data_prefix": "data/demo", "window_days": 0}]}))
+
+    # WHEN serve is started with it
+    code = main(["serve", "--port", str(free_port), "--config-file", str(config)])
+
+    # THEN it stops with the field's name, before serving anything
+    assert code == 2
+    assert "config error: pipeline 'demo': window_days must be an integer between 1 and 366, got 0" in one_error_line(
+        capsys
+    )
+
+
+def test_help_exits_0_and_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+
+    assert "{demo,serve,synth}" in capsys.readouterr().out

@@ -1,0 +1,293 @@
+"""The live view's lines, from execution history events as moto's interpreter records them."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from local_runtime.progress import Console, StateRun, format_state, state_facts, state_runs, states_summary
+
+START = datetime(2026, 11, 22, 2, 56, 38, tzinfo=UTC)
+JOB = "demo-20261122025638-42f58ea9"
+
+
+class History:
+    """Builds history events with the shapes and keys the recorded executions have, one tick apart."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.seconds = 0.0
+
+    def add(self, kind: str, details_key: str | None = None, after: float = 0.01, **details: Any) -> History:
+        self.seconds += after
+        event: dict[str, Any] = {
+            "timestamp": START + timedelta(seconds=self.seconds),
+            "type": kind,
+            "id": len(self.events) + 1,
+            "previousEventId": len(self.events),
+        }
+        if details_key:
+            event[details_key] = details
+        self.events.append(event)
+        return self
+
+    def enter(self, kind: str, name: str, after: float = 0.0) -> History:
+        return self.add(f"{kind}StateEntered", "stateEnteredEventDetails", after, name=name, input="{}")
+
+    def exit(self, kind: str, name: str, output: dict[str, Any], after: float = 0.01) -> History:
+        return self.add(f"{kind}StateExited", "stateExitedEventDetails", after, name=name, output=json.dumps(output))
+
+    def task(self, name: str, output: dict[str, Any], payload: Any = None, seconds: float = 0.3) -> History:
+        self.enter("Task", name)
+        self.add("TaskScheduled", "taskScheduledEventDetails", resourceType="lambda", resource="invoke")
+        self.add("TaskStarted", "taskStartedEventDetails", resourceType="lambda", resource="invoke")
+        answer = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": output if payload is None else payload}
+        self.add(
+            "TaskSucceeded",
+            "taskSucceededEventDetails",
+            seconds,
+            resourceType="lambda",
+            resource="invoke",
+            output=json.dumps(answer),
+        )
+        return self.exit("Task", name, output, after=0.002)
+
+
+RUN = {
+    "run": {
+        "window_start": "2026-11-16",
+        "window_end": "2026-11-22",
+        "newest_data_date": "2026-11-21",
+        "has_new_data": True,
+        "reason": "never trained before",
+        "file_count": 6,
+    }
+}
+TRAINING = {**RUN, "training": {"job_name": JOB, "status": "InProgress", "secondary_status": "Starting"}}
+
+
+def deployed_run_start() -> History:
+    """The first states of a run that trains, as recorded from the demo's run (a)."""
+    return (
+        History()
+        .add("ExecutionStarted", "executionStartedEventDetails", input='{"trigger": "schedule"}')
+        .task("CheckData", RUN, seconds=0.44)
+        .enter("Choice", "HasNewData")
+        .exit("Choice", "HasNewData", RUN, after=0.001)
+        .task("StartTrainingJob", TRAINING, seconds=0.29)
+        .task("NotifyTrainingStarted", TRAINING, payload={"delivered": True, "detail": "posted to #ml-alerts"})
+        .enter("Wait", "WaitForTraining")
+        .exit("Wait", "WaitForTraining", TRAINING, after=1.0)
+    )
+
+
+def lines(runs: list[StateRun]) -> list[str]:
+    return [format_state(run) for run in runs]
+
+
+def test_each_ended_state_gives_one_line_with_outcome_name_duration_and_facts() -> None:
+    # GIVEN the history of a run that has checked the data, started training and waited once
+    history = deployed_run_start()
+
+    # WHEN the states are read and formatted
+    runs, finished = state_runs(history.events)
+
+    # THEN each state that ended has its line, in order, with what matters about it
+    assert not finished
+    assert [run.name for run in runs] == [
+        "CheckData",
+        "HasNewData",
+        "StartTrainingJob",
+        "NotifyTrainingStarted",
+        "WaitForTraining",
+    ]
+    assert lines(runs) == [
+        "✓ CheckData                  0.46 s  "
+        "6 files in 2026-11-16…2026-11-22, newest 2026-11-21: never trained before",
+        "◆ HasNewData                         → StartTrainingJob",
+        f"✓ StartTrainingJob           0.31 s  training job {JOB}",
+        "✓ NotifyTrainingStarted      0.32 s  Slack message posted",
+        "✓ WaitForTraining            1.00 s",
+    ]
+
+
+def test_a_choice_is_shown_once_its_branch_is_entered() -> None:
+    # GIVEN a Choice that has exited but whose next state is not in the history yet
+    history = History().task("CheckData", RUN).enter("Choice", "HasNewData").exit("Choice", "HasNewData", RUN)
+    runs, _ = state_runs(history.events)
+    assert [run.name for run in runs] == ["CheckData"]
+
+    # WHEN the branch's state is entered
+    history.enter("Task", "NotifyNoNewData")
+    runs, _ = state_runs(history.events)
+
+    # THEN the Choice's line shows the branch it chose
+    assert runs[-1].name == "HasNewData"
+    assert state_facts(runs[-1]) == "→ NotifyNoNewData"
+
+
+@pytest.mark.parametrize(
+    ("training", "expected"),
+    [
+        ({"status": "InProgress", "secondary_status": "Training"}, "InProgress (Training)"),
+        (
+            {
+                "status": "Completed",
+                "secondary_status": "Completed",
+                "metrics": {"train:progress": 100.0, "train:mse": 2826.4, "train:absolute_loss": 42.94},
+            },
+            "Completed, train:absolute_loss 42.94, train:mse 2826",
+        ),
+    ],
+)
+def test_training_status_shows_the_status_and_once_completed_the_model_metrics(
+    training: dict[str, Any], expected: str
+) -> None:
+    history = History().task("GetTrainingStatus", {"training": {"job_name": JOB, **training}}, seconds=0.04)
+
+    (run,), _ = state_runs(history.events)
+
+    assert state_facts(run) == expected
+
+
+def test_deployment_states_show_the_action_the_status_and_the_watermark() -> None:
+    deployment = {
+        "endpoint_name": "demo",
+        "endpoint_config_name": JOB,
+        "action": "update",
+        "status": "InService",
+        "serving_new_model": True,
+    }
+    watermark = {"newest_data_date": "2026-11-22", "previous_date": "2026-11-21"}
+    history = (
+        History()
+        .task("DeployModel", {"deployment": {**deployment, "status": "Updating", "serving_new_model": False}})
+        .task("GetEndpointStatus", {"deployment": deployment})
+        .task("UpdateParameters", {"deployment": deployment, "watermark": watermark})
+    )
+
+    runs, _ = state_runs(history.events)
+
+    assert [state_facts(run) for run in runs] == [
+        f"update endpoint demo with config {JOB}",
+        "InService, serving the new model",
+        "watermark 2026-11-21 → 2026-11-22",
+    ]
+
+
+def test_a_notification_that_was_not_posted_says_why() -> None:
+    payload = {"delivered": False, "detail": "slack error: invalid_auth"}
+    history = History().task("NotifyDeployed", {}, payload=payload)
+
+    (run,), _ = state_runs(history.events)
+
+    assert format_state(run).endswith("Slack message not posted: slack error: invalid_auth")
+
+
+def test_a_caught_task_failure_and_the_fail_state_are_marked_failed_with_error_and_message() -> None:
+    # GIVEN the recorded history of a run whose input CheckData rejects (the cause is Lambda's error JSON)
+    cause = json.dumps(
+        {
+            "errorMessage": "field 'window_days' must be an integer from 1 to 366, got 'x'",
+            "errorType": "InvalidRunInputError",
+            "requestId": "local-00000001",
+            "stackTrace": ['  File "/work/main/local_runtime/lambda_invoke.py", line 119, in invoke\n'],
+        }
+    )
+    failure = {"failure": {"CheckData": {"Error": "InvalidRunInputError", "Cause": cause}}}
+    history = (
+        History()
+        .add("ExecutionStarted", "executionStartedEventDetails", input='{"window_days": "x"}')
+        .enter("Task", "CheckData")
+        .add("TaskScheduled", "taskScheduledEventDetails", resourceType="lambda", resource="invoke")
+        .add("TaskStarted", "taskStartedEventDetails", resourceType="lambda", resource="invoke")
+        .add("TaskFailed", "taskFailedEventDetails", 0.37, error="InvalidRunInputError", cause=cause)
+        .exit("Task", "CheckData", {"window_days": "x", **failure}, after=0.004)
+        .task("NotifyFailure", failure, payload={"delivered": True, "detail": "posted", "error": "x"})
+        .enter("Fail", "RunFailed")
+        .add(
+            "ExecutionFailed",
+            "executionFailedEventDetails",
+            error="InvalidRunInputError",
+            cause="field 'window_days' must be an integer from 1 to 366, got 'x'",
+        )
+    )
+
+    # WHEN the states are read
+    runs, finished = state_runs(history.events)
+
+    # THEN the failed task and the Fail state say ✗ with the error and the readable message
+    assert finished
+    assert [(run.name, run.failed) for run in runs] == [
+        ("CheckData", True),
+        ("NotifyFailure", False),
+        ("RunFailed", True),
+    ]
+    message = "InvalidRunInputError: field 'window_days' must be an integer from 1 to 366, got 'x'"
+    assert lines(runs)[0] == f"✗ CheckData                  0.39 s  {message}"
+    assert lines(runs)[2].startswith("✗ RunFailed")
+    assert lines(runs)[2].endswith(message)
+
+
+def test_a_task_that_succeeded_after_a_retry_is_a_success_that_mentions_the_retry() -> None:
+    history = (
+        History()
+        .enter("Task", "StartTrainingJob")
+        .add("TaskScheduled", "taskScheduledEventDetails")
+        .add("TaskFailed", "taskFailedEventDetails", error="TransientAwsError", cause="throttled")
+        .add("TaskScheduled", "taskScheduledEventDetails", after=2.0)
+        .add("TaskSucceeded", "taskSucceededEventDetails", output=json.dumps({"Payload": TRAINING}))
+        .exit("Task", "StartTrainingJob", TRAINING)
+    )
+
+    (run,), _ = state_runs(history.events)
+
+    assert not run.failed
+    assert state_facts(run) == f"training job {JOB} (after 1 retry)"
+
+
+def test_history_timestamps_may_be_text_as_in_a_saved_history() -> None:
+    history = History().task("CheckData", RUN)
+    saved = json.loads(json.dumps(history.events, default=str))
+
+    runs, _ = state_runs(saved)
+
+    assert runs[0].seconds == pytest.approx(0.322)  # scheduled, started, 0.3 s of work, exited
+
+
+def test_long_facts_are_cut_to_one_line() -> None:
+    history = History().task("CheckData", {"run": {**RUN["run"], "reason": "word " * 100}})
+
+    (run,), _ = state_runs(history.events)
+
+    assert "\n" not in format_state(run)
+    assert len(state_facts(run)) <= 110
+    assert state_facts(run).endswith("…")
+
+
+def test_colors_only_tint_the_symbol_and_the_duration() -> None:
+    (run,), _ = state_runs(History().task("StartTrainingJob", TRAINING).events)
+
+    colored = format_state(run, color=True)
+
+    assert colored.startswith("\033[32m✓\033[0m StartTrainingJob")
+    assert colored.endswith(f"training job {JOB}")
+
+
+def test_the_closing_line_counts_states_and_time() -> None:
+    runs, _ = state_runs(deployed_run_start().events)
+
+    assert states_summary(runs) == "5 states in 2.1 s"
+    assert states_summary([]) == "no states"
+
+
+def test_the_console_writes_whole_lines() -> None:
+    stream = io.StringIO()
+
+    Console(stream, color=False).line("✓ CheckData")
+
+    assert stream.getvalue() == "✓ CheckData\n"
