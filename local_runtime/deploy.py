@@ -34,6 +34,19 @@ class ExecutionRecord:
     cause: str | None
     history: list[dict[str, Any]]
 
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any], history: list[dict[str, Any]]) -> ExecutionRecord:
+        """Build the record from DescribeExecution's answer and the execution's history."""
+        output = described.get("output")
+        return cls(
+            arn=described["executionArn"],
+            status=described["status"],
+            output=json.loads(output) if output else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            history=history,
+        )
+
     def states_entered(self) -> list[str]:
         """Names of the states the execution entered, in order."""
         return [event[key]["name"] for event in self.history for key in event if key == "stateEnteredEventDetails"]
@@ -107,23 +120,19 @@ def wait_for_execution(aws: LocalAws, arn: str, *, region: str, timeout_seconds:
         if time.monotonic() > deadline:
             raise TimeoutError(f"execution {arn} still running after {timeout_seconds} s")
         time.sleep(0.1)
-    history: list[dict[str, Any]] = []
-    paginator_args: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    return ExecutionRecord.from_description(described, execution_history(sfn, arn))
+
+
+def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    """Every event of the execution, oldest first."""
+    events: list[dict[str, Any]] = []
+    arguments: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
     while True:
-        page = sfn.get_execution_history(**paginator_args)
-        history.extend(page["events"])
+        page = sfn.get_execution_history(**arguments)
+        events.extend(page["events"])
         if not page.get("nextToken"):
-            break
-        paginator_args["nextToken"] = page["nextToken"]
-    output = described.get("output")
-    return ExecutionRecord(
-        arn=arn,
-        status=described["status"],
-        output=json.loads(output) if output else None,
-        error=described.get("error"),
-        cause=described.get("cause"),
-        history=history,
-    )
+            return events
+        arguments["nextToken"] = page["nextToken"]
 
 
 def fire_schedule(aws: LocalAws, pipeline: DeployedPipeline, *, name: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from local_runtime.deploy import ExecutionRecord
+from local_runtime.deploy import ExecutionRecord, execution_history
 
 POLL_SECONDS = 0.2
 NAME_WIDTH = 25
@@ -278,27 +278,7 @@ def follow_execution(
     history = execution_history(sfn, arn)
     runs, _ = state_runs(history)
     show(runs[shown:])
-    output = described.get("output")
-    return ExecutionRecord(
-        arn=arn,
-        status=described["status"],
-        output=json.loads(output) if output else None,
-        error=described.get("error"),
-        cause=described.get("cause"),
-        history=history,
-    )
-
-
-def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
-    """Every event of the execution, oldest first."""
-    events: list[dict[str, Any]] = []
-    arguments: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**arguments)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        arguments["nextToken"] = page["nextToken"]
+    return ExecutionRecord.from_description(described, history)
 
 
 def _new_state(name: str, kind: str, when: datetime) -> dict[str, Any]:
