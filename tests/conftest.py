@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from moto import mock_aws
+from moto.core import config as moto_config
 
 from lambdas.common import clients as clients_module
 from lambdas.common.events import Execution
@@ -38,8 +39,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def aws(aws_env: None) -> Iterator[None]:
-    """moto in decorator mode, with the SageMaker operations the workflow needs and moto lacks."""
+def aws(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in decorator mode, with the SageMaker operations the workflow needs and moto lacks.
+
+    Executions stay RUNNING here, whatever a local runtime started earlier in the session configured.
+    """
+    monkeypatch.setitem(moto_config.default_user_config, "stepfunctions", {"execute_state_machine": False})
     moto_extensions.install()
     with mock_aws():
         yield

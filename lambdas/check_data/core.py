@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.check_data.overlap import earlier_running_execution
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidRunInputError, RetrainingError
 from lambdas.common.events import Execution
@@ -149,26 +150,50 @@ class CheckDataResult:
     skipped_count: int
     skipped_keys: list[dict[str, str]]
     list_requests: int
+    blocked_by: str | None = None  # the earlier run still going, when this one must not start
 
     def to_state(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def check_data(
-    run_input: RunInput, execution: Execution, *, s3: Any, ssm: Any, settings: CheckDataSettings
+    run_input: RunInput, execution: Execution, *, s3: Any, ssm: Any, sfn: Any, settings: CheckDataSettings
 ) -> CheckDataResult:
     """Decide whether this run trains, and on which files.
 
+    A run that finds an earlier run of the pipeline still going stops here, before it writes anything.
     Raises NoDataInWindowError when a forced run finds nothing to train on, InvalidWatermarkError when the
     watermark is unreadable.
     """
     window_days = run_input.window_days or settings.window_days
     window_end = run_input.end_date or execution.start_time.date()
     window_start = window_end - timedelta(days=window_days - 1)
+    run_id = run_resource_name(settings.pipeline, execution)
+    blocked_by = earlier_running_execution(sfn, execution)
+    if blocked_by is not None:
+        return CheckDataResult(
+            pipeline=settings.pipeline,
+            run_id=run_id,
+            trigger=run_input.trigger,
+            forced=run_input.force,
+            window_start=window_start.isoformat(),
+            window_end=window_end.isoformat(),
+            window_days=window_days,
+            newest_data_date=None,
+            watermark_date=None,
+            has_new_data=False,
+            reason=f"another run of the pipeline is in progress: {blocked_by.rsplit(':', 1)[-1]}",
+            file_count=0,
+            total_bytes=0,
+            manifest_uri=None,
+            skipped_count=0,
+            skipped_keys=[],
+            list_requests=0,
+            blocked_by=blocked_by,
+        )
     listing = list_window_files(s3, settings.bucket, settings.data_prefix, window_start, window_end)
     watermark = read_watermark_date(ssm, settings.watermark_parameter)
     newest = max((f.day for f in listing.files), default=None)
-    run_id = run_resource_name(settings.pipeline, execution)
 
     if newest is None:
         if run_input.force:

@@ -28,7 +28,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = CheckDataSettings.from_env(os.environ)
     run_input = RunInput.from_state(step.state)
     with transient_aws_errors():
-        result = check_data(run_input, step.execution, s3=clients().s3, ssm=clients().ssm, settings=settings)
+        result = check_data(
+            run_input,
+            step.execution,
+            s3=clients().s3,
+            ssm=clients().ssm,
+            sfn=clients().stepfunctions,
+            settings=settings,
+        )
     if result.watermark_date is None:
         logger.warning("no watermark recorded: treating the pipeline as never trained")
     if result.skipped_count:

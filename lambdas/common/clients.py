@@ -30,6 +30,10 @@ class Clients:
         return _client("sagemaker")
 
     @property
+    def stepfunctions(self) -> Any:
+        return _client("stepfunctions")
+
+    @property
     def secretsmanager(self) -> Any:
         return _client("secretsmanager")
 

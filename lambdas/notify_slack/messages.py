@@ -31,6 +31,7 @@ class NotificationEvent(StrEnum):
     """The moments of a run the state machine reports; the ASL passes the value as `event`."""
 
     NO_NEW_DATA = "no_new_data"
+    RUN_IN_PROGRESS = "run_in_progress"
     TRAINING_STARTED = "training_started"
     TRAINING_COMPLETED = "training_completed"
     DEPLOYMENT_STARTED = "deployment_started"
@@ -41,6 +42,7 @@ class NotificationEvent(StrEnum):
 # The state each event follows, so a message names the same stage the console shows.
 _STAGES = {
     NotificationEvent.NO_NEW_DATA: "CheckData",
+    NotificationEvent.RUN_IN_PROGRESS: "CheckData",
     NotificationEvent.TRAINING_STARTED: "StartTrainingJob",
     NotificationEvent.TRAINING_COMPLETED: "GetTrainingStatus",
     NotificationEvent.DEPLOYMENT_STARTED: "DeployModel",
@@ -49,6 +51,7 @@ _STAGES = {
 
 _HEADLINES = {
     NotificationEvent.NO_NEW_DATA: (":zzz:", "no new data, nothing to train"),
+    NotificationEvent.RUN_IN_PROGRESS: (":no_entry_sign:", "another run is in progress, this one stopped"),
     NotificationEvent.TRAINING_STARTED: (":hourglass_flowing_sand:", "training started"),
     NotificationEvent.TRAINING_COMPLETED: (":white_check_mark:", "training completed"),
     NotificationEvent.DEPLOYMENT_STARTED: (":rocket:", "deployment started"),
@@ -59,6 +62,7 @@ _HEADLINES = {
 # What each event's status says when the state has none (the step that sets it may not have run).
 _DEFAULT_STATUS = {
     NotificationEvent.NO_NEW_DATA: "Skipped: no new data",
+    NotificationEvent.RUN_IN_PROGRESS: "Skipped: another run in progress",
     NotificationEvent.TRAINING_STARTED: "InProgress",
     NotificationEvent.TRAINING_COMPLETED: "Completed",
     NotificationEvent.DEPLOYMENT_STARTED: "Updating",
@@ -208,6 +212,8 @@ def _facts(event: NotificationEvent, *, state: Mapping[str, Any], pipeline: str,
             facts.append(("Newest data", _escape(newest)))
         if recorded := _text(run.get("watermark_date")):
             facts.append(("Watermark", _escape(recorded)))
+    if event is NotificationEvent.RUN_IN_PROGRESS and (blocking := _text(run.get("blocked_by"))):
+        facts.append(("Running", _code(blocking.rsplit(":", 1)[-1])))
     if advanced := _watermark_change(_section(state, "watermark")):
         facts.append(("Watermark", advanced))
     if trigger := _text(run.get("trigger")):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -17,6 +17,7 @@ from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
+from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.watermark import Watermark
 
@@ -65,6 +66,20 @@ class WorkflowSteps(Construct):
         # A retried attempt finds its manifest already written (PutObject with If-None-Match) and reads it back.
         data.grant_get(self.check_data.role, config.manifest_prefix)
         watermark.grant_get(self.check_data.role)
+        # The overlapping-run guard lists this pipeline's running executions. The ARN is built from the
+        # machine's fixed name: a reference to the state machine would be circular, it references the steps.
+        iam.Grant.add_to_principal(
+            grantee=self.check_data.role,
+            actions=["states:ListExecutions"],
+            resource_arns=[
+                Stack.of(self).format_arn(
+                    service="states",
+                    resource="stateMachine",
+                    resource_name=STATE_MACHINE_NAME.format(pipeline=config.name),
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
 
         self.start_training_job = self._step(
             "StartTrainingJob",

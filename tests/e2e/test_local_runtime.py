@@ -212,3 +212,25 @@ def test_slack_unreachable_does_not_fail_the_run(runtime: LocalRuntime, template
     record = start(runtime, pipeline)
 
     assert record.status == "SUCCEEDED", record.cause
+
+
+def test_a_run_started_while_another_is_going_stops_before_training(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN a manual run that is training
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [2, 1])
+    sfn = runtime.client("stepfunctions")
+    manual = sfn.start_execution(stateMachineArn=pipeline.state_machine_arn, name="manual-overlap", input="{}")
+
+    # WHEN the schedule fires meanwhile
+    overlapping = scheduled(runtime, pipeline)
+    first = wait_for_execution(runtime.aws, manual["executionArn"], region=runtime.region, timeout_seconds=120)
+
+    # THEN the later run ends early, says why, and starts no training job; the earlier one completes
+    assert overlapping.status == "SUCCEEDED"
+    assert overlapping.states_entered() == ["CheckData", "HasNewData", "NotifyRunInProgress", "AnotherRunInProgress"]
+    assert overlapping.output["run"]["blocked_by"] == manual["executionArn"]
+    assert first.status == "SUCCEEDED", first.cause
+    assert len(runtime.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]) == 1
+    assert any("another run is in progress" in m.block_text for m in slack.messages)

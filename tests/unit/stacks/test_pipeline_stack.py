@@ -399,6 +399,10 @@ def test_check_data_reads_data_writes_manifests_and_reads_the_watermark(template
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["data/demo", "data/demo/*"]}}
     assert [flatten(arn) for arn in resources_for(statements, "ssm:GetParameter")] == [watermark_arn(template)]
     assert resources_for(statements, "ssm:PutParameter") == []
+    # The overlapping-run guard: this pipeline's executions only.
+    assert [flatten(arn) for arn in resources_for(statements, "states:ListExecutions")] == [
+        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:sagemaker-retraining-demo"
+    ]
 
 
 def test_start_training_job_may_train_under_the_pipeline_prefix_and_pass_the_sagemaker_role(

@@ -48,6 +48,18 @@ def ssm(aws: None) -> Iterator[Any]:
     yield client
 
 
+@pytest.fixture
+def sfn(aws: None) -> Any:
+    """The pipeline's state machine, with no other execution running."""
+    client = boto3.client("stepfunctions")
+    client.create_state_machine(
+        name="sagemaker-retraining-churn",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )
+    return client
+
+
 def put(s3: Any, key: str, body: bytes = b"1.0,2.0,3.0\n") -> None:
     s3.put_object(Bucket=BUCKET, Key=key, Body=body)
 
@@ -69,14 +81,14 @@ def manifest(s3: Any, uri: str) -> list[Any]:
     ],
     ids=["one-file-per-day", "hive-partitions"],
 )
-def test_finds_only_the_files_inside_the_window(s3: Any, ssm: Any, execution: Execution, layout: Any) -> None:
+def test_finds_only_the_files_inside_the_window(s3: Any, ssm: Any, sfn: Any, execution: Execution, layout: Any) -> None:
     # GIVEN data from 2026-11-10 to 2026-11-22 and a 7-day window ending on the execution's day (11-22)
     for day in range(10, 23):
         for key in layout(f"2026-11-{day:02d}"):
             put(s3, key)
 
     # WHEN CheckData runs
-    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
     # THEN the window is 11-16..11-22 and the manifest lists exactly those days' files
     assert (result.window_start, result.window_end) == ("2026-11-16", "2026-11-22")
@@ -89,21 +101,23 @@ def test_finds_only_the_files_inside_the_window(s3: Any, ssm: Any, execution: Ex
     assert entries[1:] == [k.removeprefix("data/churn/") for k in expected]
 
 
-def test_both_layouts_under_one_prefix_are_combined(s3: Any, ssm: Any, execution: Execution) -> None:
+def test_both_layouts_under_one_prefix_are_combined(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
     put(s3, "data/churn/2026-11-20.csv")
     put(s3, "data/churn/dt=2026-11-21/a.csv")
 
-    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
     assert result.file_count == 2
     assert result.newest_data_date == "2026-11-21"
 
 
-def test_no_new_data_when_newest_file_is_not_after_the_watermark(s3: Any, ssm: Any, execution: Execution) -> None:
+def test_no_new_data_when_newest_file_is_not_after_the_watermark(
+    s3: Any, ssm: Any, sfn: Any, execution: Execution
+) -> None:
     put(s3, "data/churn/2026-11-20.csv")
     set_watermark(ssm, "2026-11-20")
 
-    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
     assert not result.has_new_data
     assert result.manifest_uri is None
@@ -111,53 +125,59 @@ def test_no_new_data_when_newest_file_is_not_after_the_watermark(s3: Any, ssm: A
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/").get("KeyCount") == 0
 
 
-def test_new_data_after_the_watermark_trains_on_the_whole_window(s3: Any, ssm: Any, execution: Execution) -> None:
+def test_new_data_after_the_watermark_trains_on_the_whole_window(
+    s3: Any, ssm: Any, sfn: Any, execution: Execution
+) -> None:
     put(s3, "data/churn/2026-11-19.csv")
     put(s3, "data/churn/2026-11-21.csv")
     set_watermark(ssm, "2026-11-20")
 
-    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
     assert result.has_new_data and result.watermark_date == "2026-11-20"
     assert result.file_count == 2  # the window, not only the days after the watermark
 
 
-def test_force_trains_even_without_new_data(s3: Any, ssm: Any, execution: Execution) -> None:
+def test_force_trains_even_without_new_data(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
     put(s3, "data/churn/2026-11-20.csv")
     set_watermark(ssm, "2026-11-20")
 
-    result = check_data(RunInput(force=True), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    result = check_data(RunInput(force=True), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
     assert result.has_new_data and result.forced
 
 
-def test_forced_run_with_an_empty_window_fails_naming_the_window(s3: Any, ssm: Any, execution: Execution) -> None:
+def test_forced_run_with_an_empty_window_fails_naming_the_window(
+    s3: Any, ssm: Any, sfn: Any, execution: Execution
+) -> None:
     put(s3, "data/churn/2026-10-01.csv")
 
     with pytest.raises(NoDataInWindowError, match=r"2026-11-16 and 2026-11-22"):
-        check_data(RunInput(force=True), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+        check_data(RunInput(force=True), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
 
-def test_empty_window_without_force_is_no_new_data(s3: Any, ssm: Any, execution: Execution) -> None:
-    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+def test_empty_window_without_force_is_no_new_data(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
     assert not result.has_new_data and result.file_count == 0
     assert result.reason == "no data files between 2026-11-16 and 2026-11-22"
 
 
-def test_window_and_end_date_overrides(s3: Any, ssm: Any, execution: Execution) -> None:
+def test_window_and_end_date_overrides(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
     for day in range(1, 23):
         put(s3, f"data/churn/2026-11-{day:02d}.csv")
 
     result = check_data(
-        RunInput(window_days=3, end_date=date(2026, 11, 10)), execution, s3=s3, ssm=ssm, settings=SETTINGS
+        RunInput(window_days=3, end_date=date(2026, 11, 10)), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS
     )
 
     assert (result.window_start, result.window_end, result.window_days) == ("2026-11-08", "2026-11-10", 3)
     assert result.file_count == 3 and result.newest_data_date == "2026-11-10"
 
 
-def test_keys_without_a_date_and_empty_files_are_skipped_and_reported(s3: Any, ssm: Any, execution: Execution) -> None:
+def test_keys_without_a_date_and_empty_files_are_skipped_and_reported(
+    s3: Any, ssm: Any, sfn: Any, execution: Execution
+) -> None:
     # GIVEN a window across the end of February 2026 (not a leap year)
     put(s3, "data/churn/2026-02-28.csv")
     put(s3, "data/churn/2026-02-27.csv", body=b"")
@@ -165,7 +185,7 @@ def test_keys_without_a_date_and_empty_files_are_skipped_and_reported(s3: Any, s
     put(s3, "data/churn/2026-02-28-notes.txt")
     put(s3, "data/churn/dt=2026-02-28/")  # console "folder": silently ignored
 
-    result = check_data(RunInput(end_date=date(2026, 3, 1)), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    result = check_data(RunInput(end_date=date(2026, 3, 1)), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
     assert result.file_count == 1
     reasons = {s["key"]: s["reason"] for s in result.skipped_keys}
@@ -177,48 +197,48 @@ def test_keys_without_a_date_and_empty_files_are_skipped_and_reported(s3: Any, s
     assert result.skipped_count == 3
 
 
-def test_deleted_watermark_parameter_means_never_trained(s3: Any, ssm: Any, execution: Execution) -> None:
+def test_deleted_watermark_parameter_means_never_trained(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
     put(s3, "data/churn/2026-11-20.csv")
     ssm.delete_parameter(Name=PARAMETER)
 
-    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
     assert result.has_new_data and result.watermark_date is None
     assert result.reason == "never trained before"
 
 
 def test_watermark_not_written_by_the_workflow_is_an_error_naming_the_parameter(
-    s3: Any, ssm: Any, execution: Execution
+    s3: Any, ssm: Any, sfn: Any, execution: Execution
 ) -> None:
     put(s3, "data/churn/2026-11-20.csv")
     ssm.put_parameter(Name=PARAMETER, Value="yesterday", Type="String", Overwrite=True)
 
     with pytest.raises(InvalidWatermarkError, match=PARAMETER):
-        check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+        check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
 
 def test_retried_attempt_writes_the_same_manifest_and_other_content_is_never_overwritten(
-    s3: Any, ssm: Any, execution: Execution
+    s3: Any, ssm: Any, sfn: Any, execution: Execution
 ) -> None:
     put(s3, "data/churn/2026-11-20.csv")
-    first = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    first = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
-    again = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+    again = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
     assert again.manifest_uri == first.manifest_uri
 
     put(s3, "data/churn/2026-11-21.csv")
     with pytest.raises(ManifestConflictError):
-        check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
+        check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
     assert first.manifest_uri is not None
     assert manifest(s3, first.manifest_uri)[1:] == ["2026-11-20.csv"]
 
 
-def test_each_run_writes_a_new_manifest(s3: Any, ssm: Any, execution: Execution) -> None:
+def test_each_run_writes_a_new_manifest(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
     put(s3, "data/churn/2026-11-20.csv")
     other = Execution(id=execution.id + "-2", name="run-2", start_time=execution.start_time)
 
-    first = check_data(RunInput(), execution, s3=s3, ssm=ssm, settings=SETTINGS)
-    second = check_data(RunInput(force=True), other, s3=s3, ssm=ssm, settings=SETTINGS)
+    first = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
+    second = check_data(RunInput(force=True), other, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
     assert first.manifest_uri != second.manifest_uri
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/churn/")["KeyCount"] == 2

@@ -32,6 +32,11 @@ def environment(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     boto3.client("s3").create_bucket(Bucket="churn-data")
     boto3.client("s3").put_object(Bucket="churn-data", Key="data/churn/2026-11-21.csv", Body=b"1,2\n")
+    boto3.client("stepfunctions").create_state_machine(
+        name="sagemaker-retraining-churn",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )
 
 
 def test_returns_the_validated_input_and_the_run(environment: None, lambda_context: Any) -> None:

@@ -37,6 +37,7 @@ def _free_port() -> int:
     ("sample", "facts"),
     [
         ("no_new_data", ["churn", "no new data", "CheckData", "2026-11-14", "9 files"]),
+        ("run_in_progress", ["churn", "another run is in progress", "CheckData", "manual-1", "Skipped"]),
         (
             "training_started",
             ["churn", "training started", "StartTrainingJob", "InProgress (Starting)",
