@@ -151,6 +151,7 @@ class CheckDataResult:
     skipped_keys: list[dict[str, str]]
     list_requests: int
     blocked_by: str | None = None  # the earlier run still going, when this one must not start
+    watermark_missing: bool = False  # the parameter was deleted: treated as never trained
 
     def to_state(self) -> dict[str, Any]:
         return asdict(self)
@@ -192,7 +193,8 @@ def check_data(
             blocked_by=blocked_by,
         )
     listing = list_window_files(s3, settings.bucket, settings.data_prefix, window_start, window_end)
-    watermark = read_watermark_date(ssm, settings.watermark_parameter)
+    recorded = read_watermark(ssm, settings.watermark_parameter)
+    watermark = recorded.newest
     newest = max((f.day for f in listing.files), default=None)
 
     if newest is None:
@@ -238,6 +240,7 @@ def check_data(
         skipped_count=len(listing.skipped),
         skipped_keys=[asdict(s) for s in listing.skipped[:MAX_REPORTED_SKIPPED_KEYS]],
         list_requests=listing.requests,
+        watermark_missing=not recorded.exists,
     )
 
 
@@ -298,17 +301,25 @@ def _classify(listing: Listing, key: str, size: int, match: re.Match[str] | None
     listing.files.append(DataFile(key=key, day=day, size=size))
 
 
-def read_watermark_date(ssm: Any, parameter: str) -> date | None:
-    """Return the newest data date already trained and deployed, or None when never trained."""
+@dataclass(frozen=True)
+class RecordedWatermark:
+    """The newest data date trained and deployed (None: never trained), and whether the parameter exists."""
+
+    newest: date | None
+    exists: bool
+
+
+def read_watermark(ssm: Any, parameter: str) -> RecordedWatermark:
+    """Read the watermark; a deleted parameter reads as never trained."""
     try:
         value = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
     except ClientError as error:
         if error.response["Error"]["Code"] == "ParameterNotFound":
-            return None
+            return RecordedWatermark(newest=None, exists=False)
         raise
     try:
         recorded = json.loads(value).get("newest_data_date")
-        return date.fromisoformat(recorded) if recorded else None
+        return RecordedWatermark(newest=date.fromisoformat(recorded) if recorded else None, exists=True)
     except (ValueError, AttributeError, TypeError):
         raise InvalidWatermarkError(
             f"parameter {parameter} does not hold a watermark written by this workflow: {value[:200]!r}"

@@ -36,8 +36,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             sfn=clients().stepfunctions,
             settings=settings,
         )
-    if result.watermark_date is None:
-        logger.warning("no watermark recorded: treating the pipeline as never trained")
+    if result.watermark_missing:
+        logger.warning("watermark parameter not found: treating the pipeline as never trained")
     if result.skipped_count:
         logger.warning("skipped data keys", extra={"skipped": result.skipped_keys, "count": result.skipped_count})
     metrics.add_metric(name="DataFilesInWindow", unit=MetricUnit.Count, value=result.file_count)

@@ -205,6 +205,7 @@ def test_deleted_watermark_parameter_means_never_trained(s3: Any, ssm: Any, sfn:
 
     assert result.has_new_data and result.watermark_date is None
     assert result.reason == "never trained before"
+    assert result.watermark_missing
 
 
 def test_watermark_not_written_by_the_workflow_is_an_error_naming_the_parameter(

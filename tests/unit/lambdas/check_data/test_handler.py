@@ -60,3 +60,17 @@ def test_missing_environment_names_the_variable(
 
     with pytest.raises(ConfigurationError, match="WATERMARK_PARAMETER"):
         lambda_handler({"state": {}, "execution": EXECUTION}, lambda_context)
+
+
+@pytest.mark.parametrize(("deleted", "warned"), [(True, True), (False, False)])
+def test_warns_only_when_the_watermark_parameter_is_gone(
+    environment: None, lambda_context: Any, caplog: pytest.LogCaptureFixture, deleted: bool, warned: bool
+) -> None:
+    ssm = boto3.client("ssm")
+    if not deleted:
+        ssm.put_parameter(Name=ENVIRONMENT["WATERMARK_PARAMETER"], Value='{"newest_data_date": null}', Type="String")
+
+    state = lambda_handler({"state": {}, "execution": EXECUTION}, lambda_context)
+
+    assert state["run"]["watermark_missing"] is deleted
+    assert ("watermark parameter not found" in caplog.text) is warned
