@@ -21,12 +21,22 @@ class LocalSageMaker:
 
     _ANSWERED = frozenset({"StopTrainingJob", "UpdateEndpoint"})
 
-    def __init__(self, workdir: Path | None = None) -> None:
+    def __init__(self, workdir: Path | None = None, *, health_check_timeout_seconds: float = 30.0) -> None:
         self._temporary = None if workdir else tempfile.TemporaryDirectory(prefix="local-sagemaker-")
         self.workdir = workdir or Path(self._temporary.name)  # type: ignore[union-attr]
         self._endpoint_url = ""
         self.training = TrainingService(s3_client_factory=self._s3, workdir=self.workdir, backend=_backend)
-        self.hosting = HostingService(s3_client_factory=self._s3, workdir=self.workdir, backend=_backend)
+        self.hosting = HostingService(
+            s3_client_factory=self._s3,
+            workdir=self.workdir,
+            backend=_backend,
+            health_check_timeout_seconds=health_check_timeout_seconds,
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        """Where the local AWS serving this emulator listens (empty until the server starts)."""
+        return self._endpoint_url
 
     def bind(self, endpoint_url: str) -> None:
         self._endpoint_url = endpoint_url

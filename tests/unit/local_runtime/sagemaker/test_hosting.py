@@ -20,14 +20,13 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from moto.sagemaker.models import sagemaker_backends
 
 from lambdas.common.events import Execution
 from lambdas.common.models import DeploymentState
 from lambdas.deploy_model.core import DeploySettings, deploy_model
 from lambdas.get_status.core import PollSettings, endpoint_status
 from local_runtime.algorithms.linear_learner import LinearLearnerModel
-from local_runtime.sagemaker.api import InvocationResponse
+from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.sagemaker.hosting import HostingService
 from local_runtime.server import LocalAws
 
@@ -73,56 +72,11 @@ def predict_fn(data, model):
 _names = count()
 
 
-class HostingEmulator:
-    """The server's emulator protocol with hosting alone: UpdateEndpoint, the endpoint hooks, InvokeEndpoint."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.endpoint_url = ""
-        self.hosting = HostingService(
-            s3_client_factory=self._s3,
-            workdir=workdir,
-            backend=lambda region: sagemaker_backends[ACCOUNT][region],
-            health_check_timeout_seconds=20,
-        )
-
-    def bind(self, endpoint_url: str) -> None:
-        self.endpoint_url = endpoint_url
-
-    def handles(self, action: str) -> bool:
-        return action == "UpdateEndpoint"
-
-    def handle(self, action: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        return self.hosting.update_endpoint(region, params["EndpointName"], params["EndpointConfigName"])
-
-    def after(self, action: str, region: str, params: dict[str, Any]) -> None:
-        if action == "CreateEndpoint":
-            self.hosting.on_endpoint_created(region, params["EndpointName"])
-        elif action == "DeleteEndpoint":
-            self.hosting.on_endpoint_deleted(region, params["EndpointName"])
-
-    def invoke_endpoint(
-        self, region: str, endpoint_name: str, body: bytes, content_type: str, accept: str
-    ) -> InvocationResponse:
-        return self.hosting.invoke(region, endpoint_name, body, content_type, accept)
-
-    def shutdown(self) -> None:
-        self.hosting.shutdown()
-
-    def _s3(self, region: str) -> Any:
-        return boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostingEmulator]:
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSageMaker]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    emulator = HostingEmulator(tmp_path_factory.mktemp("hosting"))
+    emulator = LocalSageMaker(tmp_path_factory.mktemp("hosting"), health_check_timeout_seconds=20)
     with LocalAws(sagemaker=emulator) as aws:
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
@@ -210,7 +164,7 @@ class Aws:
 
 
 @pytest.fixture
-def aws(emulator: HostingEmulator, aws_env: None, tmp_path: Path) -> Aws:
+def aws(emulator: LocalSageMaker, aws_env: None, tmp_path: Path) -> Aws:
     def client(service: str) -> Any:
         return boto3.client(service, endpoint_url=emulator.endpoint_url, config=NO_RETRIES)  # type: ignore[call-overload]
 
@@ -218,7 +172,7 @@ def aws(emulator: HostingEmulator, aws_env: None, tmp_path: Path) -> Aws:
 
 
 @pytest.fixture(scope="module")
-def module_aws(emulator: HostingEmulator, tmp_path_factory: pytest.TempPathFactory) -> Aws:
+def module_aws(emulator: LocalSageMaker, tmp_path_factory: pytest.TempPathFactory) -> Aws:
     """Clients with explicit credentials, for endpoints the module's read-only tests share."""
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
 

@@ -18,11 +18,9 @@ import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from moto.sagemaker.models import sagemaker_backends
 
 from local_runtime.algorithms.linear_learner import LinearLearnerModel
-from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
-from local_runtime.sagemaker.training import TrainingService
+from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.server import LocalAws
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -34,47 +32,6 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 TRUE_WEIGHTS, TRUE_BIAS = np.array([2.0, -0.5, 10.0, 1.0]), 3.0
 
 
-class TrainingOnlyEmulator:
-    """The smallest SageMaker emulator: training jobs through the service, nothing else."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.endpoint_url = ""
-        self.training = TrainingService(
-            s3_client_factory=self._s3, workdir=workdir, backend=lambda region: sagemaker_backends[ACCOUNT][region]
-        )
-
-    def bind(self, endpoint_url: str) -> None:
-        self.endpoint_url = endpoint_url
-
-    def handles(self, action: str) -> bool:
-        return action == "StopTrainingJob"
-
-    def handle(self, action: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        self.training.stop(region, params["TrainingJobName"])
-        return {}
-
-    def after(self, action: str, region: str, params: dict[str, Any]) -> None:
-        if action == "CreateTrainingJob":
-            self.training.on_created(region, params["TrainingJobName"], params)
-
-    def invoke_endpoint(
-        self, region: str, endpoint_name: str, body: bytes, content_type: str, accept: str
-    ) -> InvocationResponse:
-        raise SageMakerApiError("ValidationException", "this test server hosts no endpoints")
-
-    def shutdown(self) -> None:
-        self.training.shutdown()
-
-    def _s3(self, region: str) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sagemaker")
@@ -84,7 +41,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(workdir: Path) -> Iterator[LocalAws]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    aws = LocalAws(sagemaker=TrainingOnlyEmulator(workdir))
+    aws = LocalAws(sagemaker=LocalSageMaker(workdir))
     with aws:
         boto3.client(
             "s3", endpoint_url=aws.endpoint_url, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t"
@@ -629,7 +586,7 @@ def test_stopping_an_unknown_job_is_a_validation_error(sagemaker: Any) -> None:
 
 def test_shutting_the_server_down_kills_running_jobs(tmp_path: Path, aws_env: None) -> None:
     # GIVEN a server of its own running a job that trains for a minute
-    emulator = TrainingOnlyEmulator(tmp_path)
+    emulator = LocalSageMaker(tmp_path)
     aws = LocalAws(sagemaker=emulator).start()
     try:
         s3 = boto3.client("s3", endpoint_url=aws.endpoint_url)
