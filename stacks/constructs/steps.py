@@ -23,7 +23,7 @@ from stacks.constructs.watermark import Watermark
 
 
 class WorkflowSteps(Construct):
-    """CheckData, StartTrainingJob, GetStatus, DeployModel and UpdateParameters."""
+    """CheckData, StartTrainingJob, GetStatus, DeployModel, UpdateParameters and, after a failure, CleanUp."""
 
     def __init__(
         self,
@@ -168,6 +168,27 @@ class WorkflowSteps(Construct):
         watermark.grant_get(self.update_parameters.role)
         watermark.grant_put(self.update_parameters.role)
         self._allow(self.update_parameters, ["sagemaker:DescribeEndpoint"], [endpoint])
+
+        # CleanUp runs on the failure path only; it may stop, and delete, nothing but the failed run's resources
+        # and an endpoint whose first creation failed (it never served).
+        self.clean_up = self._step(
+            "CleanUp",
+            "clean_up",
+            {env.PIPELINE_NAME: config.name, env.ENDPOINT_NAME: config.endpoint.name},
+        )
+        self._allow_run_resources(
+            self.clean_up,
+            ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags"],
+            [training_jobs],
+        )
+        self._allow_run_resources(self.clean_up, ["sagemaker:DescribeModel", "sagemaker:DeleteModel"], [models])
+        # The endpoint's current config may be any earlier run's: it is described to find the model it serves.
+        self._allow_run_resources(
+            self.clean_up,
+            ["sagemaker:DescribeEndpointConfig", "sagemaker:DeleteEndpointConfig"],
+            [endpoint_configs],
+        )
+        self._allow(self.clean_up, ["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"], [endpoint])
 
     def _step(
         self,

@@ -190,6 +190,11 @@ def test_a_model_that_cannot_load_leaves_the_old_one_serving(
     assert predict(runtime, [1.0, 1.0]) == pytest.approx(2.0, abs=0.2)
     assert watermark(runtime, pipeline) == served_before
     assert "DeploymentFailed" in slack.messages[-1].block_text
+    # AND the failed run's model and endpoint config are gone: only what serves is left
+    sagemaker = runtime.client("sagemaker")
+    assert {m["ModelName"] for m in sagemaker.list_models()["Models"]} == {served_before["endpoint_config_name"]}
+    configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
+    assert configs == {served_before["endpoint_config_name"]}
 
 
 def test_manual_run_with_a_forced_window(runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi) -> None:
