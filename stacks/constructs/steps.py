@@ -81,6 +81,23 @@ class WorkflowSteps(Construct):
             ],
         )
 
+        if config.slack is not None:
+            # CheckData refuses to start a run whose alerts could not be sent; it reads the secret's metadata only.
+            self.check_data.function.add_environment(env.SLACK_TOKEN_SECRET_NAME, config.slack.token_secret_name)
+            iam.Grant.add_to_principal(
+                grantee=self.check_data.role,
+                actions=["secretsmanager:DescribeSecret"],
+                resource_arns=[
+                    Stack.of(self).format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        # Secrets Manager appends six random characters to a secret's name in its ARN.
+                        resource_name=f"{config.slack.token_secret_name}-??????",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+
         self.start_training_job = self._step(
             "StartTrainingJob",
             "start_training_job",

@@ -207,6 +207,32 @@ def test_manual_run_with_a_forced_window(runtime: LocalRuntime, template: dict[s
     assert (record.output["run"]["file_count"], record.output["run"]["window_start"]) == (2, day(1))
 
 
+def test_a_missing_slack_secret_stops_the_run_before_training_and_nothing_is_lost(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN a pipeline whose Slack token secret was deleted after the deploy
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [1])
+    before = watermark(runtime, pipeline)
+    secrets = runtime.client("secretsmanager")
+    secrets.delete_secret(SecretId="local/slack-bot", ForceDeleteWithoutRecovery=True)
+
+    # WHEN a run starts
+    record = start(runtime, pipeline)
+
+    # THEN it fails naming the secret and the field, before any training job, with the watermark unchanged
+    assert (record.status, record.error) == ("FAILED", "SlackSecretMissingError")
+    assert record.cause is not None
+    assert "'local/slack-bot'" in record.cause and "slack.token_secret_name" in record.cause
+    assert runtime.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+    assert watermark(runtime, pipeline) == before
+    assert slack.messages == []
+
+    # AND once the secret is back, the next run trains and deploys
+    secrets.create_secret(Name="local/slack-bot", SecretString=TOKEN)
+    assert start(runtime, pipeline).status == "SUCCEEDED"
+
+
 def test_slack_unreachable_does_not_fail_the_run(runtime: LocalRuntime, template: dict[str, Any]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

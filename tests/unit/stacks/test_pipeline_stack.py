@@ -585,9 +585,20 @@ def test_slack_secret_is_named_and_granted_never_given(custom: Template) -> None
     assert "xoxb-" not in text and "SecretString" not in text and "resolve:secretsmanager" not in text
 
 
+def test_check_data_may_see_that_the_slack_secret_exists_but_not_read_it(custom: Template) -> None:
+    assert environment(custom, "CheckData")[env.SLACK_TOKEN_SECRET_NAME] == "slack/ml-bot"
+    statements = function_statements(custom, "CheckData")
+    assert [flatten(arn) for arn in resources_for(statements, "secretsmanager:DescribeSecret")] == [
+        "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:slack/ml-bot-??????"
+    ]
+    assert resources_for(statements, "secretsmanager:GetSecretValue") == []
+
+
 def test_without_slack_the_notifier_gets_no_secret(template: Template) -> None:
     assert env.SLACK_TOKEN_SECRET_NAME not in environment(template, "NotifySlack")
+    assert env.SLACK_TOKEN_SECRET_NAME not in environment(template, "CheckData")
     assert resources_for(function_statements(template, "NotifySlack"), "secretsmanager:GetSecretValue") == []
+    assert resources_for(function_statements(template, "CheckData"), "secretsmanager:DescribeSecret") == []
 
 
 # Schedule, logs, outputs, tags
