@@ -168,6 +168,14 @@ def test_bad_data_fails_training_with_the_file_and_line_and_keeps_the_watermark(
     assert "TrainingJobFailed" in slack.messages[-1].block_text
 
 
+@pytest.mark.reliability(
+    "fault",
+    "An endpoint update fails: the new model cannot load",
+    (
+        "SageMaker rolls back, the old model keeps answering, the run fails as DeploymentFailed with an alert, the "
+        "failed run's model and endpoint config are deleted, the watermark stays"
+    ),
+)
 def test_a_model_that_cannot_load_leaves_the_old_one_serving(
     runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
 ) -> None:
@@ -207,6 +215,14 @@ def test_manual_run_with_a_forced_window(runtime: LocalRuntime, template: dict[s
     assert (record.output["run"]["file_count"], record.output["run"]["window_start"]) == (2, day(1))
 
 
+@pytest.mark.reliability(
+    "input",
+    "The Slack token secret is deleted after the deploy",
+    (
+        "The run fails before training with SlackSecretMissingError naming the secret and the config field; "
+        "no training job, watermark unchanged; the next run completes once the secret is back"
+    ),
+)
 def test_a_missing_slack_secret_stops_the_run_before_training_and_nothing_is_lost(
     runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
 ) -> None:
@@ -233,6 +249,11 @@ def test_a_missing_slack_secret_stops_the_run_before_training_and_nothing_is_los
     assert start(runtime, pipeline).status == "SUCCEEDED"
 
 
+@pytest.mark.reliability(
+    "fault",
+    "Slack cannot be reached (connection refused)",
+    "The run trains and deploys anyway; the undelivered notifications are recorded, never fatal",
+)
 def test_slack_unreachable_does_not_fail_the_run(runtime: LocalRuntime, template: dict[str, Any]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -245,6 +266,14 @@ def test_slack_unreachable_does_not_fail_the_run(runtime: LocalRuntime, template
     assert record.status == "SUCCEEDED", record.cause
 
 
+@pytest.mark.reliability(
+    "fault",
+    "A scheduled run fires while a manual run is still going",
+    (
+        "The later run ends AnotherRunInProgress with a Slack message naming the run in progress, and creates no "
+        "manifest or training job"
+    ),
+)
 def test_a_run_started_while_another_is_going_stops_before_training(
     runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
 ) -> None:
