@@ -67,7 +67,6 @@ class WorkflowSteps(Construct):
             memory_size=1024,
         )
         data.grant_list(self.check_data.role, config.data_prefix)
-        data.grant_get(self.check_data.role, config.data_prefix)
         data.grant_put(self.check_data.role, config.manifest_prefix)
         # A retried attempt finds its manifest already written (PutObject with If-None-Match) and reads it back.
         data.grant_get(self.check_data.role, config.manifest_prefix)
