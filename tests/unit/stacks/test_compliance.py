@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Validations
+from aws_cdk import App, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, NagPack, NIST80053R5Checks
 from cfnlint.api import ManualArgs, lint_file
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
+from stacks.compliance import CHECKOV_METADATA_KEY, skip_checkov
 from stacks.paths import PROJECT_ROOT
 from tests.unit.stacks.conftest import PIPELINES, Synthesized
 
@@ -159,3 +160,25 @@ def test_checkov_skips_only_reviewed_checks_each_with_its_reason(checkov_report:
     assert {check["check_id"] for check in skipped} == REVIEWED_CHECKOV_SKIPS
     for check in skipped:
         assert len(check["check_result"].get("suppress_comment", "")) >= 60, (check["check_id"], check["resource"])
+
+
+def test_checkov_skips_sit_in_each_resources_metadata_with_their_reason(synthesized: Synthesized) -> None:
+    functions = [
+        resource
+        for template in synthesized.templates.values()
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    ]
+
+    assert len(functions) == 2 * 6
+    for function in functions:
+        skips = function["Metadata"][CHECKOV_METADATA_KEY]["skip"]
+        assert [skip["id"] for skip in skips] == ["CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"]
+        assert all(len(skip["comment"]) >= 60 for skip in skips)
+
+
+def test_a_checkov_skip_needs_a_cloudformation_resource() -> None:
+    stack = Stack(App(), "Stack")
+
+    with pytest.raises(TypeError, match="no CloudFormation resource to skip CKV_AWS_1 on"):
+        skip_checkov(Construct(stack, "Empty"), "CKV_AWS_1", "a reason long enough to be read by a reviewer")
