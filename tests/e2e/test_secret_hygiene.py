@@ -238,6 +238,11 @@ def assert_debug_logs_were_captured(capture: Capture) -> None:
     assert any(line.get("service") == "notify_slack" for line in lines), capture.stdout[-2000:]
 
 
+@pytest.mark.reliability(
+    "scan",
+    "Slack token hygiene: a run that trains, deploys and posts",
+    "The token appears in no log line (DEBUG included), execution history, output, event, environment or template",
+)
 @pytest.mark.e2e
 def test_a_run_that_trains_deploys_and_posts_four_messages_leaves_the_token_nowhere(
     deployment: Deployment, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
@@ -256,6 +261,11 @@ def test_a_run_that_trains_deploys_and_posts_four_messages_leaves_the_token_nowh
     assert find_leaks(run_leaves_behind(deployment, capture, record, described), TOKEN) == []
 
 
+@pytest.mark.reliability(
+    "scan",
+    "Slack token hygiene: Slack refuses the token",
+    "The refusal is logged and counted, without the token",
+)
 @pytest.mark.e2e
 @pytest.mark.parametrize("deployment", [ANOTHER_TOKEN], indirect=True, ids=["slack-refuses-the-token"])
 def test_a_run_whose_notifications_slack_refuses_logs_the_failure_without_the_token(
@@ -276,6 +286,11 @@ def test_a_run_whose_notifications_slack_refuses_logs_the_failure_without_the_to
     assert find_leaks(run_leaves_behind(deployment, capture, record, described), TOKEN) == []
 
 
+@pytest.mark.reliability(
+    "scan",
+    "Slack token hygiene: a failed run and its alert",
+    "The token appears nowhere in the logs or the history",
+)
 @pytest.mark.e2e
 def test_a_failed_run_and_its_alert_leave_the_token_nowhere(
     deployment: Deployment, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture

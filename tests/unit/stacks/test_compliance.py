@@ -41,6 +41,11 @@ REVIEWED_CHECKOV_SKIPS = {
 }
 
 
+@pytest.mark.reliability(
+    "scan",
+    "cdk-nag AwsSolutions and NIST 800-53 rev 5 packs on every stack",
+    "Zero unsuppressed findings; each suppression is scoped to one rule on one resource with its reason",
+)
 @pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda pack: pack.__name__)
 def test_cdk_nag_reports_no_unsuppressed_finding(synthesized: Synthesized, pack: type[NagPack]) -> None:
     report = pack().validate_scope(synthesized.app)
@@ -92,6 +97,11 @@ def test_no_action_wildcard_is_acknowledged(synthesized: Synthesized) -> None:
     assert not [finding for _, finding, _ in acknowledgments(synthesized.app) if "[Action::" in finding]
 
 
+@pytest.mark.reliability(
+    "scan",
+    "cfn-lint on every template, in several regions",
+    "Zero errors",
+)
 def test_templates_pass_cfn_lint(synthesized: Synthesized) -> None:
     templates = synthesized.template_paths
 
@@ -145,6 +155,11 @@ def test_checkov_scans_every_resource_of_every_template(
     assert summary["passed"] > 100
 
 
+@pytest.mark.reliability(
+    "scan",
+    "checkov on the synthesized templates",
+    "Zero failed checks",
+)
 def test_checkov_reports_no_failed_check(checkov_report: dict[str, Any]) -> None:
     failed = [
         f"{check['check_id']} {check['check_name']}: {check['resource']} in {Path(check['file_path']).name}"
@@ -154,6 +169,11 @@ def test_checkov_reports_no_failed_check(checkov_report: dict[str, Any]) -> None
     assert not failed, "\n".join(failed)
 
 
+@pytest.mark.reliability(
+    "scan",
+    "checkov skips",
+    "Only reviewed check ids are skipped, each in its resource's Metadata with its reason",
+)
 def test_checkov_skips_only_reviewed_checks_each_with_its_reason(checkov_report: dict[str, Any]) -> None:
     skipped = checkov_report["results"]["skipped_checks"]
 

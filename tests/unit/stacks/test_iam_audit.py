@@ -179,6 +179,14 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
     assert len(statements) > 50
 
 
+@pytest.mark.reliability(
+    "scan",
+    "IAM audit: wildcard resources in every identity policy",
+    (
+        "Each wildcard is one the API admits no narrower alternative to, with the reason written next to it; unused "
+        "allowances fail too"
+    ),
+)
 def test_every_wildcard_resource_is_one_the_api_admits_no_narrower_alternative_to(synthesized: Synthesized) -> None:
     unexplained = [
         f"{where}: {actions(statement)} on {resource}"
@@ -243,6 +251,14 @@ def sagemaker_role_ids(template: dict[str, Any]) -> list[str]:
     ]
 
 
+@pytest.mark.reliability(
+    "scan",
+    "IAM audit: iam:PassRole",
+    (
+        "Only StartTrainingJob and DeployModel may pass the SageMaker role, and only to sagemaker.amazonaws.com "
+        "(iam:PassedToService)"
+    ),
+)
 def test_pass_role_is_limited_to_the_sagemaker_role_passed_to_sagemaker(synthesized: Synthesized) -> None:
     for stack, template in synthesized.templates.items():
         (sagemaker_role,) = sagemaker_role_ids(template)

@@ -116,6 +116,11 @@ def kms_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [statement for statement in statements if any(a.startswith("kms:") for a in statement["Action"])]
 
 
+@pytest.mark.reliability(
+    "scan",
+    "Encryption at rest: the data bucket",
+    "SSE-KMS with the stack's key, public access blocked, versioned, access-logged, retained",
+)
 def test_data_bucket_is_encrypted_private_versioned_logged_and_retained(template: Template) -> None:
     ids = bucket_arn_ids(template)
 
@@ -160,6 +165,11 @@ def test_access_log_bucket_is_encrypted_private_and_retained(template: Template)
     assert logs["DeletionPolicy"] == "Retain"
 
 
+@pytest.mark.reliability(
+    "scan",
+    "TLS-only access",
+    "Both buckets deny any request made without TLS",
+)
 def test_both_buckets_deny_requests_without_tls(template: Template) -> None:
     ids = bucket_arn_ids(template)
 
@@ -229,6 +239,11 @@ def test_one_customer_managed_key_rotates_yearly_and_outlives_the_stack(
     )
 
 
+@pytest.mark.reliability(
+    "scan",
+    "Encryption at rest: log groups",
+    "Every log group is encrypted with the stack's rotating KMS key",
+)
 @pytest.mark.parametrize("fixture", ["template", "custom"])
 def test_every_log_group_is_encrypted_with_the_key(request: pytest.FixtureRequest, fixture: str) -> None:
     template: Template = request.getfixturevalue(fixture)
