@@ -7,12 +7,14 @@ aws-sdk integrations at http://localhost:$MOTO_PORT: this server, so they reach 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from moto.core import config as moto_config
@@ -21,6 +23,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_runtime import moto_extensions
+from local_runtime.faults import Faults
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
 
@@ -34,11 +37,23 @@ StartResponse = Callable[..., Any]
 class LocalAws:
     """A threaded server: a handler calling AWS from inside an invocation needs a second thread free."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", *, sagemaker: SageMakerEmulator | None = None) -> None:
-        """Without `sagemaker`, moto answers SageMaker calls (everything completes at once)."""
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        sagemaker: SageMakerEmulator | None = None,
+        faults: Faults | None = None,
+    ) -> None:
+        """Without `sagemaker`, moto answers SageMaker calls (everything completes at once).
+
+        `faults` (see local_runtime.faults) is where tests arm throttling, crashes and AWS errors; give the
+        SageMaker emulator the same object for its training faults.
+        """
         self.host = host
         self.port = port or _free_port()
-        self.functions = LocalLambda(endpoint_url=f"http://{host}:{self.port}")
+        self.faults = faults or Faults()
+        self.functions = LocalLambda(endpoint_url=f"http://{host}:{self.port}", faults=self.faults)
         self.sagemaker = sagemaker
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -81,16 +96,27 @@ class LocalAws:
 
     def _wsgi(self, moto_app: Any) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
         def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+            target = environ.get("HTTP_X_AMZ_TARGET")
+            error = self.faults.api_error(target) if target else None
+            if error is not None:
+                _read_body(environ)  # a client that still sends its body must not see the connection reset
+                status, headers, body = error.response(_request_id())
+                start_response(_status_line(status), headers)
+                return [body]
             match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
             if environ.get("REQUEST_METHOD") == "POST" and match:
                 function = self.functions.find(match["function"])
                 if function is not None:
                     length = int(environ.get("CONTENT_LENGTH") or 0)
                     result = self.functions.invoke(function, environ["wsgi.input"].read(length))
-                    headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
+                    headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", _request_id())]
+                    if result.error_type:
+                        headers.append(("x-amzn-ErrorType", result.error_type))
+                    else:
+                        headers.append(("X-Amz-Executed-Version", "$LATEST"))
                     if result.function_error:
                         headers.append(("X-Amz-Function-Error", result.function_error))
-                    start_response(f"{result.status} OK", headers)
+                    start_response(_status_line(result.status), headers)
                     return [result.body]
             if self.sagemaker is not None:
                 answered = self._sagemaker(environ, start_response, moto_app, self.sagemaker)
@@ -146,6 +172,20 @@ class LocalAws:
         if status and status[0].startswith("200"):
             emulator.after(action, region, params)
         return chunks
+
+
+_request_ids = itertools.count(1)
+
+
+def _request_id() -> str:
+    return f"00000000-0000-4000-8000-{next(_request_ids):012d}"
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Error"
 
 
 def _read_body(environ: Environ) -> bytes:
