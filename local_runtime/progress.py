@@ -190,6 +190,21 @@ def _watermark(run: StateRun) -> str:
     return f"watermark {watermark.get('previous_date') or 'none'} → {watermark.get('newest_data_date')}"
 
 
+def _clean_up(run: StateRun) -> str:
+    report = _section(run.output, "clean_up")
+    removed = [
+        f"{kind} {report[key]}"
+        for kind, key in (
+            ("stopped training job", "stopped_training_job"),
+            ("deleted endpoint", "deleted_endpoint"),
+            ("deleted endpoint config", "deleted_endpoint_config"),
+            ("deleted model", "deleted_model"),
+        )
+        if report.get(key)
+    ]
+    return "; ".join(removed) if removed else ("nothing to remove" if report else "")
+
+
 def _notification(run: StateRun) -> str:
     result = run.result if isinstance(run.result, Mapping) else {}
     if result.get("delivered") is True:
@@ -222,6 +237,7 @@ _FACTS: dict[str, Callable[[StateRun], str]] = {
     "DeployModel": _deploy,
     "GetEndpointStatus": _endpoint_status,
     "UpdateParameters": _watermark,
+    "CleanUp": _clean_up,
 }
 
 

@@ -55,6 +55,7 @@ class PipelineStack(Stack):
                 "GetStatus": steps.get_status,
                 "DeployModel": steps.deploy_model,
                 "UpdateParameters": steps.update_parameters,
+                "CleanUp": steps.clean_up,
                 "NotifySlack": notifications.notify_slack,
             },
         )

@@ -23,7 +23,7 @@ from stacks.constructs.watermark import Watermark
 
 
 class WorkflowSteps(Construct):
-    """CheckData, StartTrainingJob, GetStatus, DeployModel and UpdateParameters."""
+    """CheckData, StartTrainingJob, GetStatus, DeployModel, UpdateParameters and, after a failure, CleanUp."""
 
     def __init__(
         self,
@@ -80,6 +80,23 @@ class WorkflowSteps(Construct):
                 )
             ],
         )
+
+        if config.slack is not None:
+            # CheckData refuses to start a run whose alerts could not be sent; it reads the secret's metadata only.
+            self.check_data.function.add_environment(env.SLACK_TOKEN_SECRET_NAME, config.slack.token_secret_name)
+            iam.Grant.add_to_principal(
+                grantee=self.check_data.role,
+                actions=["secretsmanager:DescribeSecret"],
+                resource_arns=[
+                    Stack.of(self).format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        # Secrets Manager appends six random characters to a secret's name in its ARN.
+                        resource_name=f"{config.slack.token_secret_name}-??????",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
 
         self.start_training_job = self._step(
             "StartTrainingJob",
@@ -168,6 +185,27 @@ class WorkflowSteps(Construct):
         watermark.grant_get(self.update_parameters.role)
         watermark.grant_put(self.update_parameters.role)
         self._allow(self.update_parameters, ["sagemaker:DescribeEndpoint"], [endpoint])
+
+        # CleanUp runs on the failure path only; it may stop, and delete, nothing but the failed run's resources
+        # and an endpoint whose first creation failed (it never served).
+        self.clean_up = self._step(
+            "CleanUp",
+            "clean_up",
+            {env.PIPELINE_NAME: config.name, env.ENDPOINT_NAME: config.endpoint.name},
+        )
+        self._allow_run_resources(
+            self.clean_up,
+            ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags"],
+            [training_jobs],
+        )
+        self._allow_run_resources(self.clean_up, ["sagemaker:DescribeModel", "sagemaker:DeleteModel"], [models])
+        # The endpoint's current config may be any earlier run's: it is described to find the model it serves.
+        self._allow_run_resources(
+            self.clean_up,
+            ["sagemaker:DescribeEndpointConfig", "sagemaker:DeleteEndpointConfig"],
+            [endpoint_configs],
+        )
+        self._allow(self.clean_up, ["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"], [endpoint])
 
     def _step(
         self,

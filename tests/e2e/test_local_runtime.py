@@ -190,6 +190,11 @@ def test_a_model_that_cannot_load_leaves_the_old_one_serving(
     assert predict(runtime, [1.0, 1.0]) == pytest.approx(2.0, abs=0.2)
     assert watermark(runtime, pipeline) == served_before
     assert "DeploymentFailed" in slack.messages[-1].block_text
+    # AND the failed run's model and endpoint config are gone: only what serves is left
+    sagemaker = runtime.client("sagemaker")
+    assert {m["ModelName"] for m in sagemaker.list_models()["Models"]} == {served_before["endpoint_config_name"]}
+    configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
+    assert configs == {served_before["endpoint_config_name"]}
 
 
 def test_manual_run_with_a_forced_window(runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi) -> None:
@@ -200,6 +205,32 @@ def test_manual_run_with_a_forced_window(runtime: LocalRuntime, template: dict[s
 
     assert record.status == "SUCCEEDED", record.cause
     assert (record.output["run"]["file_count"], record.output["run"]["window_start"]) == (2, day(1))
+
+
+def test_a_missing_slack_secret_stops_the_run_before_training_and_nothing_is_lost(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN a pipeline whose Slack token secret was deleted after the deploy
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [1])
+    before = watermark(runtime, pipeline)
+    secrets = runtime.client("secretsmanager")
+    secrets.delete_secret(SecretId="local/slack-bot", ForceDeleteWithoutRecovery=True)
+
+    # WHEN a run starts
+    record = start(runtime, pipeline)
+
+    # THEN it fails naming the secret and the field, before any training job, with the watermark unchanged
+    assert (record.status, record.error) == ("FAILED", "SlackSecretMissingError")
+    assert record.cause is not None
+    assert "'local/slack-bot'" in record.cause and "slack.token_secret_name" in record.cause
+    assert runtime.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+    assert watermark(runtime, pipeline) == before
+    assert slack.messages == []
+
+    # AND once the secret is back, the next run trains and deploys
+    secrets.create_secret(Name="local/slack-bot", SecretString=TOKEN)
+    assert start(runtime, pipeline).status == "SUCCEEDED"
 
 
 def test_slack_unreachable_does_not_fail_the_run(runtime: LocalRuntime, template: dict[str, Any]) -> None:

@@ -108,7 +108,7 @@ def test_invalid_manual_input_fails_at_once_with_an_alert_naming_the_field(
 
     assert (record.status, record.error) == ("FAILED", "InvalidRunInputError")
     assert record.cause is not None and "'force'" in record.cause
-    assert record.states_entered() == ["CheckData", "NotifyFailure", "RunFailed"]
+    assert record.states_entered() == ["CheckData", "CleanUp", "NotifyFailure", "RunFailed"]
     assert boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
     assert watermark(pipeline) == before
     (alert,) = slack.messages

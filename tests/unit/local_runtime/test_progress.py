@@ -207,6 +207,7 @@ def test_a_caught_task_failure_and_the_fail_state_are_marked_failed_with_error_a
         .add("TaskStarted", "taskStartedEventDetails", resourceType="lambda", resource="invoke")
         .add("TaskFailed", "taskFailedEventDetails", 0.37, error="InvalidRunInputError", cause=cause)
         .exit("Task", "CheckData", {"window_days": "x", **failure}, after=0.004)
+        .task("CleanUp", {**failure, "clean_up": {"run_id": "churn-1", "deleted_model": None, "kept": []}})
         .task("NotifyFailure", failure, payload={"delivered": True, "detail": "posted", "error": "x"})
         .enter("Fail", "RunFailed")
         .add(
@@ -224,13 +225,15 @@ def test_a_caught_task_failure_and_the_fail_state_are_marked_failed_with_error_a
     assert finished
     assert [(run.name, run.failed) for run in runs] == [
         ("CheckData", True),
+        ("CleanUp", False),
         ("NotifyFailure", False),
         ("RunFailed", True),
     ]
     message = "InvalidRunInputError: field 'window_days' must be an integer from 1 to 366, got 'x'"
     assert lines(runs)[0] == f"✗ CheckData                  0.39 s  {message}"
-    assert lines(runs)[2].startswith("✗ RunFailed")
-    assert lines(runs)[2].endswith(message)
+    assert lines(runs)[1].endswith("nothing to remove")
+    assert lines(runs)[3].startswith("✗ RunFailed")
+    assert lines(runs)[3].endswith(message)
 
 
 def test_a_task_that_succeeded_after_a_retry_is_a_success_that_mentions_the_retry() -> None:
@@ -291,3 +294,12 @@ def test_the_console_writes_whole_lines() -> None:
     Console(stream, color=False).line("✓ CheckData")
 
     assert stream.getvalue() == "✓ CheckData\n"
+
+
+def test_the_clean_up_line_names_what_a_failed_run_left_and_was_removed() -> None:
+    report = {"run_id": "churn-1", "deleted_endpoint_config": "churn-1", "deleted_model": "churn-1", "kept": []}
+    history = History().task("CleanUp", {"clean_up": report})
+
+    runs, _ = state_runs(history.events)
+
+    assert lines(runs)[0].endswith("deleted endpoint config churn-1; deleted model churn-1")

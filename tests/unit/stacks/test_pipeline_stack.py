@@ -222,8 +222,8 @@ def test_watermark_parameter_starts_empty(template: Template) -> None:
 # Functions
 
 
-def test_six_functions_share_one_code_asset_and_the_layer(template: Template) -> None:
-    template.resource_count_is("AWS::Lambda::Function", 6)
+def test_seven_functions_share_one_code_asset_and_the_layer(template: Template) -> None:
+    template.resource_count_is("AWS::Lambda::Function", 7)
     template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     layer_id = next(iter(template.find_resources("AWS::Lambda::LayerVersion")))
     keys = set()
@@ -255,6 +255,7 @@ def test_function_runtime_tracing_and_logging(template: Template, step: str) -> 
         ("GetStatus", 60, 256),
         ("DeployModel", 60, 256),
         ("UpdateParameters", 60, 256),
+        ("CleanUp", 60, 256),
         ("NotifySlack", 60, 256),
     ],
 )
@@ -311,6 +312,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
             },
         ),
         ("UpdateParameters", {env.WATERMARK_PARAMETER, env.ENDPOINT_NAME}),
+        ("CleanUp", {env.PIPELINE_NAME, env.ENDPOINT_NAME}),
         ("NotifySlack", {env.PIPELINE_NAME}),
     ],
 )
@@ -358,7 +360,7 @@ def test_environment_values_come_from_the_config(template: Template) -> None:
 def test_each_function_has_its_own_role_and_no_role_uses_managed_policies(template: Template) -> None:
     roles = {function_properties(template, step)["Role"]["Fn::GetAtt"][0] for step in STEP_HANDLERS}
 
-    assert len(roles) == 6
+    assert len(roles) == 7
     for role in template.find_resources("AWS::IAM::Role").values():
         assert "ManagedPolicyArns" not in role["Properties"]
 
@@ -479,6 +481,19 @@ def test_update_parameters_may_read_and_write_the_watermark_only(template: Templ
     ]
 
 
+def test_clean_up_may_stop_and_delete_only_run_resources_and_the_endpoint(template: Template) -> None:
+    statements = function_statements(template, "CleanUp")
+    arn = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:StopTrainingJob")] == [f"{arn}training-job/demo-*"]
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:DeleteModel")] == [f"{arn}model/demo-*"]
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:DeleteEndpointConfig")] == [
+        f"{arn}endpoint-config/demo-*"
+    ]
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:DeleteEndpoint")] == [f"{arn}endpoint/demo"]
+    assert not resources_for(statements, "ssm:PutParameter")  # the watermark never moves on a failed run
+
+
 def test_sagemaker_role_is_scoped_to_the_pipeline_prefixes(template: Template) -> None:
     statements = role_statements(template, sagemaker_role_id(template))
     bucket = f"<{bucket_arn_ids(template)['data']}.Arn>"
@@ -570,9 +585,20 @@ def test_slack_secret_is_named_and_granted_never_given(custom: Template) -> None
     assert "xoxb-" not in text and "SecretString" not in text and "resolve:secretsmanager" not in text
 
 
+def test_check_data_may_see_that_the_slack_secret_exists_but_not_read_it(custom: Template) -> None:
+    assert environment(custom, "CheckData")[env.SLACK_TOKEN_SECRET_NAME] == "slack/ml-bot"
+    statements = function_statements(custom, "CheckData")
+    assert [flatten(arn) for arn in resources_for(statements, "secretsmanager:DescribeSecret")] == [
+        "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:slack/ml-bot-??????"
+    ]
+    assert resources_for(statements, "secretsmanager:GetSecretValue") == []
+
+
 def test_without_slack_the_notifier_gets_no_secret(template: Template) -> None:
     assert env.SLACK_TOKEN_SECRET_NAME not in environment(template, "NotifySlack")
+    assert env.SLACK_TOKEN_SECRET_NAME not in environment(template, "CheckData")
     assert resources_for(function_statements(template, "NotifySlack"), "secretsmanager:GetSecretValue") == []
+    assert resources_for(function_statements(template, "CheckData"), "secretsmanager:DescribeSecret") == []
 
 
 # Schedule, logs, outputs, tags
@@ -595,7 +621,7 @@ def test_schedule_starts_the_state_machine_with_the_scheduled_input(template: Te
 def test_every_log_group_keeps_logs_for_the_configured_retention(custom: Template) -> None:
     groups = custom.find_resources("AWS::Logs::LogGroup")
 
-    assert len(groups) == 7  # six functions and the state machine
+    assert len(groups) == 8  # seven functions and the state machine
     assert {group["Properties"]["RetentionInDays"] for group in groups.values()} == {90}
 
 

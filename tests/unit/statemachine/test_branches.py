@@ -25,7 +25,7 @@ from tests.unit.statemachine import scripted_steps
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 ASL = (Path(__file__).parents[3] / "statemachine" / "retraining.asl.json").read_text()
-STEPS = ("CheckData", "StartTrainingJob", "GetStatus", "DeployModel", "UpdateParameters", "NotifySlack")
+STEPS = ("CheckData", "StartTrainingJob", "GetStatus", "DeployModel", "UpdateParameters", "CleanUp", "NotifySlack")
 _unique = count()
 
 
@@ -88,6 +88,7 @@ class ScriptedRun:
             GetStatus=self.get_status,
             DeployModel=self.deploy_model,
             UpdateParameters=lambda e: {**e["state"], "watermark": {"newest_data_date": "2026-11-21"}},
+            CleanUp=lambda e: {**e["state"], "clean_up": {"run_id": self.job_name}},
         )
 
     def check_data(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +187,7 @@ def test_training_that_does_not_complete_fails_the_run_after_an_alert(
     record = run(local_aws, pipeline, ScriptedRun(training=(answer,)))
 
     assert (record.status, record.error, record.cause) == ("FAILED", error, cause)
-    assert record.states_entered()[-2:] == ["NotifyFailure", "RunFailed"]
+    assert record.states_entered()[-3:] == ["CleanUp", "NotifyFailure", "RunFailed"]
     assert alerts(local_aws) == ["training_started", "failed"]
     assert "DeployModel" not in record.states_entered()
 
@@ -209,7 +210,7 @@ def test_deployment_that_does_not_serve_the_new_model_fails_and_never_updates_th
 
     assert (record.status, record.error) == ("FAILED", error)
     assert "UpdateParameters" not in record.states_entered()
-    assert record.states_entered()[-2:] == ["NotifyFailure", "RunFailed"]
+    assert record.states_entered()[-3:] == ["CleanUp", "NotifyFailure", "RunFailed"]
 
 
 def test_training_past_the_maximum_wait_is_stopped_and_fails(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
@@ -291,3 +292,50 @@ def test_history_has_the_failed_state_for_the_console(local_aws: LocalAws, pipel
         "error": "TrainingJobFailed",
         "cause": "boom",
     }
+
+
+def test_a_failing_clean_up_still_alerts_with_the_original_failure(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    # GIVEN a run whose training fails and whose clean-up then fails too
+    script = ScriptedRun(training=(status("Failed", failure_reason="AlgorithmError: bad label"),))
+    script.install()
+
+    class AccessDeniedError(Exception):
+        pass
+
+    def broken_clean_up(event: dict[str, Any]) -> dict[str, Any]:
+        raise AccessDeniedError("not authorized to perform sagemaker:DeleteModel")
+
+    scripted_steps.SCRIPTS["CleanUp"] = broken_clean_up
+
+    # WHEN the run ends
+    record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
+
+    # THEN the alert still goes out, and the run reports the training failure, not the clean-up's
+    assert (record.status, record.error, record.cause) == ("FAILED", "TrainingJobFailed", "AlgorithmError: bad label")
+    assert record.states_entered()[-3:] == ["CleanUp", "NotifyFailure", "RunFailed"]
+    assert alerts(local_aws)[-1] == "failed"
+
+
+def test_a_function_that_crashes_after_its_work_is_retried(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    # GIVEN a StartTrainingJob whose first attempt dies the way Lambda reports a killed runtime
+    crash = type("Runtime.ExitError", (Exception,), {})
+    script = ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,))
+    attempts: list[int] = []
+    original = script.start_training_job
+
+    def dies_once(event: dict[str, Any]) -> dict[str, Any]:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise crash("Runtime exited with error: signal: killed")
+        return original(event)
+
+    script.start_training_job = dies_once  # type: ignore[method-assign]
+
+    # WHEN the run goes on
+    record = run(local_aws, pipeline, script)
+
+    # THEN the step was retried once and the run completed
+    assert record.status == "SUCCEEDED", record.cause
+    assert len(attempts) == 2

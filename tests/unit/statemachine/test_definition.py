@@ -13,6 +13,8 @@ ASL_PATH = Path(__file__).parents[3] / "statemachine" / "retraining.asl.json"
 ASL_TEXT = ASL_PATH.read_text()
 STATES: dict[str, Any] = json.loads(ASL_TEXT)["States"]
 LAMBDA_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.TooManyRequestsException"}
+# What a function that dies (killed, out of memory) or times out reports: retried, since every step is idempotent.
+CRASH_ERRORS = {"Lambda.Unknown", "Runtime.ExitError", "Sandbox.Timedout"}
 
 
 def targets(state: dict[str, Any]) -> set[str]:
@@ -26,7 +28,15 @@ def test_placeholders_are_only_function_arns() -> None:
 
     assert placeholders == {
         f"{step}FunctionArn"
-        for step in ("CheckData", "StartTrainingJob", "GetStatus", "DeployModel", "UpdateParameters", "NotifySlack")
+        for step in (
+            "CheckData",
+            "StartTrainingJob",
+            "GetStatus",
+            "DeployModel",
+            "UpdateParameters",
+            "CleanUp",
+            "NotifySlack",
+        )
     }
     assert not re.search(r"arn:aws:(lambda|iam|sagemaker):[^\"]*:\d{12}", ASL_TEXT)
 
@@ -50,7 +60,10 @@ def test_every_task_retries_transient_errors_with_backoff_and_catches_the_rest(n
     retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
     assert all(r.get("BackoffRate", 1) > 1 and r.get("JitterStrategy") == "FULL" for r in state["Retry"])
     if state["Resource"] == "arn:aws:states:::lambda:invoke":
-        assert retried >= LAMBDA_ERRORS
+        assert retried >= LAMBDA_ERRORS | CRASH_ERRORS
+        (crash_retry,) = [r for r in state["Retry"] if set(r["ErrorEquals"]) & CRASH_ERRORS]
+        assert set(crash_retry["ErrorEquals"]) == CRASH_ERRORS
+        assert crash_retry["MaxAttempts"] <= 2  # a function that dies every time must not hold the run for long
     assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]]
 
 
@@ -64,9 +77,22 @@ def test_failure_catches_lead_to_the_alert_and_notifications_never_fail_the_run(
         assert catch["Next"] == state["Next"]
     elif name == "NotifyFailure":
         assert STATES[catch["Next"]]["Type"] == "Fail"
+    elif name == "CleanUp":
+        # A clean-up that fails must not cost the alert, nor replace the failure the alert reports.
+        assert (catch["Next"], state["Next"]) == ("NotifyFailure", "NotifyFailure")
+        assert catch["ResultPath"] == "$.clean_up_error"
     else:
-        assert catch["Next"] == "NotifyFailure"
+        assert catch["Next"] == "CleanUp"
         assert catch["ResultPath"] == f"$.failure.{name}"
+
+
+def test_every_failure_passes_through_the_clean_up_before_the_alert() -> None:
+    into_alert = {name for name, state in STATES.items() if "NotifyFailure" in targets(state)}
+    into_clean_up = {name for name, state in STATES.items() if "CleanUp" in targets(state)}
+
+    assert into_alert == {"CleanUp"}
+    assert {"CheckData", "StartTrainingJob", "DeployModel", "UpdateParameters", "TrainingJobFailed"} <= into_clean_up
+    assert {"TrainingTimedOut", "DeploymentFailed", "DeploymentTimedOut", "UnexpectedEndpointStatus"} <= into_clean_up
 
 
 @pytest.mark.parametrize("name", [n for n, s in STATES.items() if s["Type"] == "Choice"])

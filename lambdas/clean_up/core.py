@@ -1,0 +1,128 @@
+"""CleanUp: after a failed run, stop its training job and remove the model and endpoint config nobody serves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.common import env as names
+from lambdas.common.events import Execution
+from lambdas.common.names import EXECUTION_TAG, execution_tag_value, run_resource_name
+
+# SageMaker answers "not found" for these resources with a ValidationException ("Could not find ...").
+_NOT_FOUND_CODES = frozenset({"ValidationException", "ResourceNotFound"})
+_RUNNING = frozenset({"InProgress"})
+
+
+@dataclass(frozen=True)
+class CleanUpSettings:
+    pipeline: str
+    endpoint_name: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CleanUpSettings:
+        return cls(
+            pipeline=names.require_str(env, names.PIPELINE_NAME),
+            endpoint_name=names.require_str(env, names.ENDPOINT_NAME),
+        )
+
+
+@dataclass
+class CleanUpReport:
+    """What the clean-up did with each of the run's resources, for the execution's history and the alert."""
+
+    run_id: str
+    stopped_training_job: str | None = None
+    deleted_model: str | None = None
+    deleted_endpoint_config: str | None = None
+    deleted_endpoint: str | None = None
+    kept: list[str] = field(default_factory=list)
+
+    def to_state(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def clean_up(execution: Execution, *, sagemaker: Any, settings: CleanUpSettings) -> CleanUpReport:
+    """Leave nothing of a failed run behind that costs money or hides what serves.
+
+    The run's resources are found by name (the same name every step derives from the execution), so this works
+    whichever step failed, also when CheckData never returned. What the endpoint uses or is switching to is
+    kept: the old model must keep serving. The watermark is never touched. Safe to retry: every action checks
+    first, and resources already gone are skipped.
+    """
+    run_id = run_resource_name(settings.pipeline, execution)
+    report = CleanUpReport(run_id=run_id)
+    _stop_training_job(sagemaker, run_id, execution, report)
+
+    endpoint = _describe(lambda: sagemaker.describe_endpoint(EndpointName=settings.endpoint_name))
+    in_use = _configs_in_use(endpoint)
+    if endpoint is not None and _failed_first_deployment(endpoint, run_id):
+        # CreateEndpoint with this run's config failed: the endpoint never served and blocks the next deploy.
+        sagemaker.delete_endpoint(EndpointName=settings.endpoint_name)
+        report.deleted_endpoint = settings.endpoint_name
+        in_use.discard(run_id)
+
+    if run_id in in_use:
+        report.kept.append(f"endpoint config and model {run_id}: endpoint {settings.endpoint_name} uses them")
+        return report
+    models_in_use = _models_of(sagemaker, in_use)
+    if _describe(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=run_id)) is not None:
+        sagemaker.delete_endpoint_config(EndpointConfigName=run_id)
+        report.deleted_endpoint_config = run_id
+    if run_id in models_in_use:
+        report.kept.append(f"model {run_id}: the endpoint's current config serves it")
+    elif _describe(lambda: sagemaker.describe_model(ModelName=run_id)) is not None:
+        sagemaker.delete_model(ModelName=run_id)
+        report.deleted_model = run_id
+    return report
+
+
+def _stop_training_job(sagemaker: Any, job_name: str, execution: Execution, report: CleanUpReport) -> None:
+    job = _describe(lambda: sagemaker.describe_training_job(TrainingJobName=job_name))
+    if job is None or job.get("TrainingJobStatus") not in _RUNNING:
+        return
+    tags = sagemaker.list_tags(ResourceArn=job["TrainingJobArn"]).get("Tags", [])
+    owner = next((t["Value"] for t in tags if t["Key"] == EXECUTION_TAG), None)
+    if owner != execution_tag_value(execution):
+        report.kept.append(f"training job {job_name}: started by {owner or 'someone else'}, not by this run")
+        return
+    sagemaker.stop_training_job(TrainingJobName=job_name)
+    report.stopped_training_job = job_name
+
+
+def _configs_in_use(endpoint: Mapping[str, Any] | None) -> set[str]:
+    """The endpoint's config and, during an update, the config it is switching to."""
+    if endpoint is None:
+        return set()
+    in_use = {str(endpoint["EndpointConfigName"])} if endpoint.get("EndpointConfigName") else set()
+    pending = endpoint.get("PendingDeploymentSummary") or {}
+    if pending.get("EndpointConfigName"):
+        in_use.add(str(pending["EndpointConfigName"]))
+    return in_use
+
+
+def _failed_first_deployment(endpoint: Mapping[str, Any], run_id: str) -> bool:
+    return endpoint.get("EndpointStatus") == "Failed" and endpoint.get("EndpointConfigName") == run_id
+
+
+def _models_of(sagemaker: Any, config_names: set[str]) -> set[str]:
+    models: set[str] = set()
+    for name in config_names:
+        config = _describe(lambda name=name: sagemaker.describe_endpoint_config(EndpointConfigName=name))
+        for variant in (config or {}).get("ProductionVariants", []):
+            models.add(str(variant.get("ModelName")))
+    return models
+
+
+def _describe(call: Any) -> dict[str, Any] | None:
+    """Return the description, or None when the resource does not exist."""
+    try:
+        result: dict[str, Any] = call()
+    except ClientError as error:
+        if error.response["Error"]["Code"] in _NOT_FOUND_CODES:
+            return None
+        raise
+    return result

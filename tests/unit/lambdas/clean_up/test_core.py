@@ -1,0 +1,206 @@
+"""CleanUp against moto's SageMaker: what a failed run leaves is removed, what serves is kept."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto.sagemaker.models import sagemaker_backends
+
+from lambdas.clean_up.core import CleanUpSettings, clean_up
+from lambdas.common.events import Execution
+from lambdas.common.names import run_resource_name
+from lambdas.deploy_model.core import DeploySettings, deploy_model
+from lambdas.start_training_job.core import TrainingSettings, start_training_job, training_job_request
+from tests.conftest import ACCOUNT, REGION
+
+NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
+SETTINGS = CleanUpSettings(pipeline="churn", endpoint_name="churn")
+DEPLOY = DeploySettings(
+    pipeline="churn",
+    endpoint_name="churn",
+    instance_type="ml.m5.large",
+    instance_count=1,
+    image="382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1",
+    role_arn=f"arn:aws:iam::{ACCOUNT}:role/churn-sagemaker",
+    poll_interval_seconds=30,
+)
+TRAINING = TrainingSettings(
+    pipeline="churn",
+    bucket="data",
+    model_prefix="models/churn",
+    image=DEPLOY.image,
+    role_arn=DEPLOY.role_arn,
+    instance_type="ml.m5.large",
+    instance_count=1,
+    volume_size_gb=10,
+    max_runtime_seconds=3600,
+    hyperparameters={},
+    poll_interval_seconds=30,
+)
+
+
+@pytest.fixture
+def sagemaker(aws: None) -> Any:
+    return boto3.client("sagemaker")
+
+
+def other_run(execution: Execution, name: str) -> Execution:
+    return replace(execution, id=execution.id.rsplit(":", 1)[0] + f":{name}", name=name)
+
+
+def deploy(sagemaker: Any, execution: Execution) -> str:
+    run_id = run_resource_name("churn", execution)
+    training = {"job_name": run_id, "model_artifact": f"s3://data/models/churn/{run_id}/output/model.tar.gz"}
+    deploy_model(training, execution, sagemaker=sagemaker, settings=DEPLOY, now=NOW)
+    return run_id
+
+
+def names(sagemaker: Any) -> tuple[set[str], set[str]]:
+    models = {m["ModelName"] for m in sagemaker.list_models()["Models"]}
+    configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
+    return models, configs
+
+
+def set_endpoint(status: str, config: str | None = None) -> None:
+    endpoint = sagemaker_backends[ACCOUNT][REGION].endpoints["churn"]
+    endpoint.endpoint_status = status
+    if config is not None:
+        endpoint.endpoint_config_name = config
+
+
+def test_after_a_failed_update_the_run_model_and_config_go_and_the_serving_ones_stay(
+    sagemaker: Any, execution: Execution
+) -> None:
+    # GIVEN an endpoint serving an earlier run, and this run's update that SageMaker rolled back
+    serving = deploy(sagemaker, other_run(execution, "yesterday"))
+    failed = deploy(sagemaker, execution)
+    set_endpoint("InService", config=serving)
+
+    # WHEN the failed run is cleaned up
+    report = clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    # THEN only the serving model and config are left
+    assert names(sagemaker) == ({serving}, {serving})
+    assert (report.deleted_model, report.deleted_endpoint_config, report.deleted_endpoint) == (failed, failed, None)
+    assert sagemaker.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "InService"
+
+
+def test_a_run_whose_deployment_serves_keeps_everything(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN a run that deployed (a later step, e.g. the watermark update, failed)
+    run_id = deploy(sagemaker, execution)
+
+    report = clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert names(sagemaker) == ({run_id}, {run_id})
+    assert report.kept == [f"endpoint config and model {run_id}: endpoint churn uses them"]
+
+
+class UpdatingTo:
+    """Delegates to moto, but shows the endpoint switching to another config, as SageMaker does in an update."""
+
+    def __init__(self, sagemaker: Any, pending: str) -> None:
+        self._sagemaker, self._pending = sagemaker, pending
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sagemaker, name)
+
+    def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **self._sagemaker.describe_endpoint(**kwargs),
+            "EndpointStatus": "Updating",
+            "PendingDeploymentSummary": {"EndpointConfigName": self._pending},
+        }
+
+
+def test_a_config_the_endpoint_is_still_switching_to_is_kept(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN a run that gave up waiting while the endpoint still switches to its config
+    serving = deploy(sagemaker, other_run(execution, "yesterday"))
+    pending = deploy(sagemaker, execution)
+    set_endpoint("InService", config=serving)
+
+    report = clean_up(execution, sagemaker=UpdatingTo(sagemaker, pending), settings=SETTINGS)
+
+    assert names(sagemaker) == ({serving, pending}, {serving, pending})
+    assert report.deleted_model is None and report.deleted_endpoint_config is None
+
+
+def test_an_endpoint_whose_first_creation_failed_is_removed_with_the_run(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN the pipeline's first deployment, which ended Failed
+    run_id = deploy(sagemaker, execution)
+    set_endpoint("Failed")
+
+    report = clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert sagemaker.list_endpoints()["Endpoints"] == []
+    assert names(sagemaker) == (set(), set())
+    assert (report.deleted_endpoint, report.deleted_model, report.deleted_endpoint_config) == ("churn", run_id, run_id)
+
+
+def test_a_failed_endpoint_on_an_earlier_config_is_left_for_a_person(sagemaker: Any, execution: Execution) -> None:
+    earlier = deploy(sagemaker, other_run(execution, "yesterday"))
+    set_endpoint("Failed")
+
+    report = clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert report.deleted_endpoint is None
+    assert names(sagemaker) == ({earlier}, {earlier})
+
+
+def start_job(sagemaker: Any, execution: Execution, status: str) -> str:
+    run = {"run_id": run_resource_name("churn", execution), "manifest_uri": "s3://data/manifests/m.manifest"}
+    start_training_job(run, execution, sagemaker=sagemaker, settings=TRAINING, now=NOW)
+    sagemaker_backends[ACCOUNT][REGION].training_jobs[run["run_id"]].training_job_status = status
+    return run["run_id"]
+
+
+def test_the_run_training_job_still_running_is_stopped(sagemaker: Any, execution: Execution) -> None:
+    job = start_job(sagemaker, execution, "InProgress")
+
+    report = clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Stopped"
+    assert report.stopped_training_job == job
+
+
+@pytest.mark.parametrize("status", ["Completed", "Failed", "Stopped", "Stopping"])
+def test_a_training_job_that_is_not_running_is_left_as_it_is(sagemaker: Any, execution: Execution, status: str) -> None:
+    job = start_job(sagemaker, execution, status)
+
+    report = clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == status
+    assert report.stopped_training_job is None
+
+
+def test_a_job_of_that_name_started_by_another_execution_is_not_stopped(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN a running job carrying this run's name but another execution's tag
+    job = run_resource_name("churn", execution)
+    request = training_job_request(job, "s3://data/manifests/m.manifest", other_run(execution, "elsewhere"), TRAINING)
+    sagemaker.create_training_job(**request)
+    sagemaker_backends[ACCOUNT][REGION].training_jobs[job].training_job_status = "InProgress"
+
+    report = clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "InProgress"
+    assert report.stopped_training_job is None
+    assert "not by this run" in report.kept[0]
+
+
+def test_a_run_that_created_nothing_is_a_no_op_and_a_retry_changes_nothing(
+    sagemaker: Any, execution: Execution
+) -> None:
+    serving = deploy(sagemaker, other_run(execution, "yesterday"))
+    deploy(sagemaker, execution)
+    set_endpoint("InService", config=serving)
+    clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    again = clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+    nothing = clean_up(other_run(execution, "checkdata-failed"), sagemaker=sagemaker, settings=SETTINGS)
+
+    for report in (again, nothing):
+        assert (report.stopped_training_job, report.deleted_model, report.deleted_endpoint_config) == (None, None, None)
+    assert names(sagemaker) == ({serving}, {serving})
