@@ -16,10 +16,19 @@ Tests script them, and so can a user of `serve` through `LocalRuntime.faults` (o
   aws-sdk integrations, a test).
 - `fail_training_job` and `stall_training_job`: the next training jobs the SageMaker emulator runs end Failed
   with a given reason, or stay InProgress until something stops them (StopTrainingJob, MaxRuntimeInSeconds).
+- `slow_endpoint_deployment`: the next endpoint creations or updates stay Creating / Updating a while longer,
+  as SageMaker's do while it provisions instances (minutes on AWS).
 
 Slack's faults (rate limits, a revoked token, slow answers) are scripted on `LocalSlackApi` itself and return
 the same `Fault` objects. Every fault fires for the next `times` matching calls (`None`: until cleared) and
 counts its firings in `fired`, so a test can assert that it really happened.
+
+From outside the process (a terminal next to `make serve`), the local AWS takes the same calls over HTTP:
+
+    curl -X POST http://127.0.0.1:4566/_local/faults \
+         -d '{"fault": "throttle_lambda", "function": "StartTrainingJob", "times": 2}'
+    curl http://127.0.0.1:4566/_local/faults            # every fault scripted since the last clear, with `fired`
+    curl -X DELETE http://127.0.0.1:4566/_local/faults  # clear
 """
 
 from __future__ import annotations
@@ -46,8 +55,13 @@ class Fault:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.times is not None and (isinstance(self.times, bool) or not isinstance(self.times, int)):
+            raise ValueError(f"{self.description}: times must be a whole number or None, got {self.times!r}")
         if self.times is not None and self.times < 0:
             raise ValueError(f"{self.description}: times must be at least 0 or None, got {self.times}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"description": self.description, "times": self.times, "fired": self.fired}
 
     @property
     def exhausted(self) -> bool:
@@ -101,6 +115,14 @@ class ApiError:
 
 
 @dataclass(frozen=True)
+class DeploymentDelay:
+    """Extra time the next endpoint deployments take before their instances start."""
+
+    seconds: float
+    fault: Fault
+
+
+@dataclass(frozen=True)
 class TrainingFault:
     """A fault of the next training jobs: `fail` with `reason`, or `stall` until stopped."""
 
@@ -112,11 +134,23 @@ class TrainingFault:
 class Faults:
     """The faults armed in one local runtime; the server, Lambda and the SageMaker emulator consult it."""
 
+    # What `script` (and the HTTP API) may call.
+    SCRIPTABLE = (
+        "throttle_lambda",
+        "crash_lambda",
+        "aws_error",
+        "fail_training_job",
+        "stall_training_job",
+        "slow_endpoint_deployment",
+    )
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._scripted: list[Fault] = []
         self._lambda: list[LambdaFault] = []
         self._api: list[ApiError] = []
         self._training: list[TrainingFault] = []
+        self._deployments: list[DeploymentDelay] = []
 
     def throttle_lambda(self, function: str, times: int | None = 1) -> Fault:
         """Answer the next `times` invocations of `function` with Lambda's throttling error (HTTP 429).
@@ -126,6 +160,7 @@ class Faults:
         """
         fault = Fault(f"throttle Lambda {function}", times)
         with self._lock:
+            self._scripted.append(fault)
             self._lambda.append(LambdaFault("throttle", function, fault))
         return fault
 
@@ -138,6 +173,7 @@ class Faults:
         when = "after its side effects" if after_side_effects else "before it runs"
         fault = Fault(f"crash Lambda {function} {when}", times)
         with self._lock:
+            self._scripted.append(fault)
             self._lambda.append(LambdaFault("crash", function, fault, after_side_effects))
         return fault
 
@@ -175,6 +211,7 @@ class Faults:
             fault=fault,
         )
         with self._lock:
+            self._scripted.append(fault)
             self._api.append(error)
         return fault
 
@@ -185,6 +222,7 @@ class Faults:
         """
         fault = Fault("fail training jobs", times)
         with self._lock:
+            self._scripted.append(fault)
             self._training.append(TrainingFault("fail", fault, reason))
         return fault
 
@@ -195,22 +233,53 @@ class Faults:
         """
         fault = Fault("stall training jobs", times)
         with self._lock:
+            self._scripted.append(fault)
             self._training.append(TrainingFault("stall", fault))
         return fault
+
+    def slow_endpoint_deployment(self, seconds: float, times: int | None = 1) -> Fault:
+        """Keep the next `times` endpoint creations or updates Creating / Updating `seconds` longer.
+
+        Only with the SageMaker emulator; the endpoint keeps serving its current model meanwhile.
+        """
+        fault = Fault(f"endpoint deployments take {seconds} s longer", times)
+        with self._lock:
+            self._scripted.append(fault)
+            self._deployments.append(DeploymentDelay(seconds, fault))
+        return fault
+
+    def script(self, fault: str, **arguments: Any) -> Fault:
+        """Call the method named `fault` (one of SCRIPTABLE) with `arguments`, as the HTTP API does.
+
+        Raises ValueError for another name or arguments the method does not take.
+        """
+        if fault not in self.SCRIPTABLE:
+            raise ValueError(f"unknown fault {fault!r}; one of {', '.join(self.SCRIPTABLE)}")
+        try:
+            scripted: Fault = getattr(self, fault)(**arguments)
+        except TypeError as error:
+            raise ValueError(f"{fault}: {error}") from None
+        return scripted
+
+    @property
+    def scripted(self) -> list[Fault]:
+        """Every fault scripted since the last clear, in order, exhausted ones included."""
+        with self._lock:
+            return list(self._scripted)
 
     def clear(self) -> None:
         """Disarm every fault; the Fault objects keep their counts."""
         with self._lock:
+            self._scripted.clear()
             self._lambda.clear()
             self._api.clear()
             self._training.clear()
+            self._deployments.clear()
 
     @property
     def armed(self) -> list[Fault]:
         """The faults that can still fire."""
-        with self._lock:
-            every = [f.fault for f in self._lambda] + [f.fault for f in self._api] + [f.fault for f in self._training]
-        return [fault for fault in every if not fault.exhausted]
+        return [fault for fault in self.scripted if not fault.exhausted]
 
     # --- what the runtime asks, once per call; a fault that answers has counted the firing ---
 
@@ -225,6 +294,12 @@ class Faults:
         with self._lock:
             candidates = [error for error in self._api if error.target == target]
         return next((error for error in candidates if error.fault.take()), None)
+
+    def deployment_delay(self) -> float:
+        """How much longer the endpoint deployment starting now takes (0 without a fault)."""
+        with self._lock:
+            candidates = list(self._deployments)
+        return next((delay.seconds for delay in candidates if delay.fault.take()), 0.0)
 
     def training_fault(self) -> TrainingFault | None:
         """The fault of the training job starting now, if any."""

@@ -13,6 +13,7 @@ import os
 import re
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -27,6 +28,7 @@ from local_runtime.faults import Faults
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
 
+FAULTS_PATH = "/_local/faults"  # the runtime's faults over HTTP: see local_runtime.faults
 INVOKE_ENDPOINT_PATH = re.compile(r"^/endpoints/(?P<endpoint>[^/]+)/invocations/?$")
 _REGION_IN_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/")
 
@@ -53,6 +55,10 @@ class LocalAws:
         self.host = host
         self.port = port or _free_port()
         self.faults = faults or Faults()
+        # Calls of the JSON-protocol APIs by X-Amz-Target ("SageMaker.UpdateEndpoint"), faulted ones included:
+        # how a test tells that a retried step did not ask twice.
+        self.api_calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
         self.functions = LocalLambda(endpoint_url=f"http://{host}:{self.port}", faults=self.faults)
         self.sagemaker = sagemaker
         self._server: BaseWSGIServer | None = None
@@ -96,7 +102,12 @@ class LocalAws:
 
     def _wsgi(self, moto_app: Any) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
         def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+            if environ.get("PATH_INFO", "").rstrip("/") == FAULTS_PATH:
+                return self._faults_api(environ, start_response)
             target = environ.get("HTTP_X_AMZ_TARGET")
+            if target:
+                with self._calls_lock:
+                    self.api_calls[target] += 1
             error = self.faults.api_error(target) if target else None
             if error is not None:
                 _read_body(environ)  # a client that still sends its body must not see the connection reset
@@ -126,6 +137,29 @@ class LocalAws:
             return response
 
         return app
+
+    def _faults_api(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """GET lists the scripted faults, POST {"fault": <method>, ...arguments} scripts one, DELETE clears."""
+        method = environ.get("REQUEST_METHOD")
+        status, answer = 200, dict[str, Any]()
+        if method == "POST":
+            try:
+                request = json.loads(_read_body(environ) or b"{}")
+                if not isinstance(request, dict):
+                    raise ValueError("the body must be a JSON object")
+                fault = self.faults.script(str(request.pop("fault", "")), **request)
+            except ValueError as error:  # json.JSONDecodeError included
+                status, answer = 400, {"message": str(error)}
+            else:
+                status, answer = 201, fault.to_json()
+        elif method == "DELETE":
+            self.faults.clear()
+        elif method != "GET":
+            status, answer = 405, {"message": f"{method} is not supported: GET, POST or DELETE"}
+        if status == 200:
+            answer = {"faults": [fault.to_json() for fault in self.faults.scripted]}
+        start_response(_status_line(status), [("Content-Type", "application/json")])
+        return [json.dumps(answer).encode()]
 
     def _sagemaker(
         self, environ: Environ, start_response: StartResponse, moto_app: Any, emulator: SageMakerEmulator

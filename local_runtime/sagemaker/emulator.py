@@ -29,18 +29,20 @@ class LocalSageMaker:
         health_check_timeout_seconds: float = 30.0,
         faults: Faults | None = None,
     ) -> None:
-        """`faults` makes training jobs fail or stall on request; give it the server's (LocalAws.faults)."""
+        """`faults` makes training jobs fail or stall and deployments slow on request; give it LocalAws.faults."""
         self._temporary = None if workdir else tempfile.TemporaryDirectory(prefix="local-sagemaker-")
         self.workdir = workdir or Path(self._temporary.name)  # type: ignore[union-attr]
+        self.faults = faults or Faults()
         self._endpoint_url = ""
         self.training = TrainingService(
-            s3_client_factory=self._s3, workdir=self.workdir, backend=_backend, faults=faults
+            s3_client_factory=self._s3, workdir=self.workdir, backend=_backend, faults=self.faults
         )
         self.hosting = HostingService(
             s3_client_factory=self._s3,
             workdir=self.workdir,
             backend=_backend,
             health_check_timeout_seconds=health_check_timeout_seconds,
+            faults=self.faults,
         )
 
     @property

@@ -153,6 +153,51 @@ def test_aws_error_refuses_what_it_cannot_answer(service: str, action: str, mess
         Faults().aws_error(service, action, "ThrottlingException")
 
 
+@pytest.mark.parametrize(
+    ("fault", "arguments", "message"),
+    [
+        ("delete_everything", {}, "unknown fault 'delete_everything'"),
+        ("throttle_lambda", {"functions": "x"}, "throttle_lambda: "),
+        ("crash_lambda", {"function": "x", "times": "twice"}, "times must be a whole number or None"),
+    ],
+)
+def test_script_refuses_unknown_faults_and_arguments(fault: str, arguments: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Faults().script(fault, **arguments)
+
+
+def test_faults_are_scripted_listed_and_cleared_over_http(local_aws: LocalAws, faults: Faults) -> None:
+    # GIVEN a terminal next to `serve`: a fault scripted over HTTP
+    url = f"{local_aws.endpoint_url}/_local/faults"
+    created = requests.post(url, json={"fault": "throttle_lambda", "function": FUNCTION, "times": 1}, timeout=5)
+
+    # WHEN the function is invoked twice, and the faults are listed, then cleared
+    lambda_client = client(local_aws, "lambda", NO_RETRIES)
+    with pytest.raises(ClientError):
+        lambda_client.invoke(FunctionName=FUNCTION, Payload=b'{"value": 1}')
+    lambda_client.invoke(FunctionName=FUNCTION, Payload=b'{"value": 1}')
+    listed = requests.get(url, timeout=5).json()
+    cleared = requests.delete(url, timeout=5).json()
+
+    # THEN the fault fired once, the listing says so, and nothing is armed after the clear
+    assert created.status_code == 201
+    assert created.json() == {"description": f"throttle Lambda {FUNCTION}", "times": 1, "fired": 0}
+    assert listed == {"faults": [{"description": f"throttle Lambda {FUNCTION}", "times": 1, "fired": 1}]}
+    assert cleared == {"faults": []} and faults.armed == []
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b"not json", "Expecting value"), (b"[]", "the body must be a JSON object"), (b'{"fault": "x"}', "unknown")],
+)
+def test_a_bad_fault_request_is_answered_400(local_aws: LocalAws, faults: Faults, body: bytes, message: str) -> None:
+    response = requests.post(f"{local_aws.endpoint_url}/_local/faults", data=body, timeout=5)
+
+    assert response.status_code == 400
+    assert message in response.json()["message"]
+    assert faults.scripted == []
+
+
 # --- Lambda ---
 
 
@@ -276,6 +321,18 @@ def test_boto3_sees_the_injected_error_then_the_real_answer(local_aws: LocalAws,
     assert errors == [{"Code": "ThrottlingException", "Message": "Rate exceeded"}] * 2
     assert "TrainingJobSummaries" in answer
     assert fault.fired == 2
+
+
+def test_the_server_counts_the_calls_of_each_action_faulted_or_not(local_aws: LocalAws, faults: Faults) -> None:
+    sagemaker = client(local_aws, "sagemaker", NO_RETRIES)
+    before = local_aws.api_calls["SageMaker.ListModels"]
+    faults.aws_error("sagemaker", "ListModels", "ThrottlingException", times=1)
+
+    with pytest.raises(ClientError):
+        sagemaker.list_models()
+    sagemaker.list_models()
+
+    assert local_aws.api_calls["SageMaker.ListModels"] - before == 2
 
 
 @pytest.mark.parametrize(
