@@ -6,11 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup test lint synth deploy diff destroy clean demo serve
+.PHONY: help setup test lint synth deploy diff destroy clean demo serve reliability-report
 
 help:
 	@echo "make setup    create .venv from requirements.lock and install the pinned CDK CLI"
 	@echo "make test     lint, type-check and run every test"
+	@echo "make reliability-report   rewrite docs/reliability.md from the tests marked reliability"
 	@echo "make synth    synthesize the CloudFormation templates into cdk.out/"
 	@echo "make deploy   deploy every pipeline's stack (needs AWS credentials)"
 	@echo "make demo     run the workflow on this machine: train and deploy, no new data, retrain with zero downtime"
@@ -35,6 +36,10 @@ lint: $(VENV)/.installed
 
 test: lint
 	$(BIN)/pytest
+
+# docs/reliability.md lists the tests marked `reliability`; a test fails when it is stale.
+reliability-report: $(VENV)/.installed
+	$(BIN)/pytest --collect-only -q --write-reliability-report > /dev/null
 
 # The local runtime needs only the virtualenv: the app is synthesized in-process, without npm or the CDK CLI.
 demo: $(VENV)/.installed

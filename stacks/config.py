@@ -91,12 +91,20 @@ class AlgorithmConfig:
         return tuple(image for image in (self.image, self.inference_image) if image is not None)
 
 
+# One GetObject per file when StartTrainingJob checks the data, within its 15 minutes (see its validation
+# module); and CheckData lists 1,000 keys per request.
+DEFAULT_MAX_FILES_PER_RUN = 100_000
+MAX_FILES_PER_RUN_LIMIT = 1_000_000
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     instance_type: str = "ml.m5.large"
     instance_count: int = 1
     volume_size_gb: int = 30
     max_runtime_seconds: int = 86_400
+    validate_data: bool = True  # StartTrainingJob checks every file is numeric CSV before training
+    max_files_per_run: int = DEFAULT_MAX_FILES_PER_RUN  # CheckData refuses a window with more files
 
 
 @dataclass(frozen=True)
@@ -276,6 +284,14 @@ class _Fields:
             raise self.fail(key, f"must be an integer between {minimum} and {maximum}, got {_show(value)}")
         return value
 
+    def boolean(self, key: str, *, default: bool) -> bool:
+        value = self.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {_show(value)}")
+        return value
+
     def choice(self, key: str, *, default: int, choices: Sequence[int]) -> int:
         value = self.get(key)
         if value is None:
@@ -410,6 +426,10 @@ def _training(fields: _Fields) -> TrainingConfig:
         instance_count=fields.integer("instance_count", default=1, minimum=1, maximum=100),
         volume_size_gb=fields.integer("volume_size_gb", default=30, minimum=1, maximum=16_384),
         max_runtime_seconds=fields.integer("max_runtime_seconds", default=86_400, minimum=1, maximum=2_419_200),
+        validate_data=fields.boolean("validate_data", default=True),
+        max_files_per_run=fields.integer(
+            "max_files_per_run", default=DEFAULT_MAX_FILES_PER_RUN, minimum=1, maximum=MAX_FILES_PER_RUN_LIMIT
+        ),
     )
     fields.reject_unknown()
     return config

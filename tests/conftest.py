@@ -12,6 +12,7 @@ from moto.core import config as moto_config
 from lambdas.common import clients as clients_module
 from lambdas.common.events import Execution
 from local_runtime import moto_extensions
+from tests import reliability_report
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -78,3 +79,17 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--write-reliability-report",
+        action="store_true",
+        help="write docs/reliability.md from the collected tests (use with --collect-only)",
+    )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.getoption("--write-reliability-report"):
+        text = reliability_report.render(reliability_report.rows_of(session.items))
+        reliability_report.REPORT_PATH.write_text(text)

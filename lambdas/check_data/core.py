@@ -16,12 +16,16 @@ from lambdas.common import env as names
 from lambdas.common.errors import InvalidRunInputError, RetrainingError
 from lambdas.common.events import Execution
 from lambdas.common.names import run_resource_name
+from lambdas.common.units import human_bytes
 
 MAX_WINDOW_DAYS = 366
 # How many skipped keys the run's state lists; the count is always exact. Keeps the state far below 256 KiB.
 MAX_REPORTED_SKIPPED_KEYS = 20
 _FLAT_KEY = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})\.csv$")
 _HIVE_KEY = re.compile(r"^dt=(?P<day>\d{4}-\d{2}-\d{2})/(?P<file>[^/].*\.csv)$")
+# A training volume of N GB is counted as N * 10^9 bytes: SageMaker sizes it in GiB, and the difference
+# (about 7 %) leaves room for the file system and the model the job writes.
+BYTES_PER_VOLUME_GB = 10**9
 
 
 class NoDataInWindowError(RetrainingError):
@@ -36,6 +40,10 @@ class InvalidWatermarkError(RetrainingError):
     """The watermark parameter holds something this workflow did not write."""
 
 
+class ManifestTooLargeError(RetrainingError):
+    """The window holds more data than the training volume takes, or more files than a run may list."""
+
+
 @dataclass(frozen=True)
 class CheckDataSettings:
     pipeline: str
@@ -44,6 +52,9 @@ class CheckDataSettings:
     manifest_prefix: str
     watermark_parameter: str
     window_days: int
+    # The limits a manifest must fit; None leaves a limit unchecked.
+    volume_size_gb: int | None = None
+    max_files_per_run: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CheckDataSettings:
@@ -54,6 +65,8 @@ class CheckDataSettings:
             manifest_prefix=names.require_str(env, names.MANIFEST_PREFIX).strip("/"),
             watermark_parameter=names.require_str(env, names.WATERMARK_PARAMETER),
             window_days=names.require_int(env, names.WINDOW_DAYS),
+            volume_size_gb=names.require_int(env, names.TRAINING_VOLUME_SIZE_GB),
+            max_files_per_run=names.require_int(env, names.MAX_FILES_PER_RUN),
         )
 
 
@@ -164,7 +177,8 @@ def check_data(
 
     A run that finds an earlier run of the pipeline still going stops here, before it writes anything.
     Raises NoDataInWindowError when a forced run finds nothing to train on, InvalidWatermarkError when the
-    watermark is unreadable.
+    watermark is unreadable, ManifestTooLargeError (and writes no manifest) when the window's files exceed
+    the training volume or the number of files a run may list.
     """
     window_days = run_input.window_days or settings.window_days
     window_end = run_input.end_date or execution.start_time.date()
@@ -215,6 +229,7 @@ def check_data(
 
     manifest_uri = None
     if has_new_data:
+        check_manifest_limits(listing.files, settings, window=f"{window_start}…{window_end}")
         manifest_uri = write_manifest(
             s3,
             settings.bucket,
@@ -242,6 +257,28 @@ def check_data(
         list_requests=listing.requests,
         watermark_missing=not recorded.exists,
     )
+
+
+def check_manifest_limits(files: list[DataFile], settings: CheckDataSettings, *, window: str) -> None:
+    """Refuse a manifest the training job could not take, from the listing's sizes (no extra request).
+
+    TrainingInputMode File copies the whole channel to each instance's ML storage volume before training.
+    Raises ManifestTooLargeError naming the total, the file count, the limit and the field that sets it.
+    """
+    total = sum(f.size for f in files)
+    count = f"{len(files):,} file{'' if len(files) == 1 else 's'}"
+    if settings.max_files_per_run is not None and len(files) > settings.max_files_per_run:
+        raise ManifestTooLargeError(
+            f"the window {window} holds {count} ({human_bytes(total)}), more than the "
+            f"{settings.max_files_per_run:,} a run may train on (training.max_files_per_run): raise "
+            "training.max_files_per_run, shorten the window (window_days), or write fewer, larger files"
+        )
+    if settings.volume_size_gb is not None and total > settings.volume_size_gb * BYTES_PER_VOLUME_GB:
+        raise ManifestTooLargeError(
+            f"the window {window} holds {human_bytes(total)} in {count}, more than fits on the training "
+            f"volume of {settings.volume_size_gb} GB (training.volume_size_gb), to which File input mode "
+            "copies the whole channel: raise training.volume_size_gb or shorten the window (window_days)"
+        )
 
 
 def list_window_files(s3: Any, bucket: str, prefix: str, start: date, end: date) -> Listing:

@@ -21,6 +21,8 @@ TRAINING_INSTANCE_TYPE = "TRAINING_INSTANCE_TYPE"
 TRAINING_INSTANCE_COUNT = "TRAINING_INSTANCE_COUNT"
 TRAINING_VOLUME_SIZE_GB = "TRAINING_VOLUME_SIZE_GB"
 TRAINING_MAX_RUNTIME_SECONDS = "TRAINING_MAX_RUNTIME_SECONDS"
+MAX_FILES_PER_RUN = "MAX_FILES_PER_RUN"
+VALIDATE_DATA = "VALIDATE_DATA"  # "true" or "false"
 HYPERPARAMETERS = "HYPERPARAMETERS"
 ENDPOINT_NAME = "ENDPOINT_NAME"
 ENDPOINT_INSTANCE_TYPE = "ENDPOINT_INSTANCE_TYPE"
@@ -58,6 +60,14 @@ def require_int(env: Mapping[str, str], name: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ConfigurationError(f"environment variable {name} must be at least {minimum}, got {value}")
     return value
+
+
+def require_bool(env: Mapping[str, str], name: str) -> bool:
+    """Return a boolean variable ("true" or "false"); raise ConfigurationError naming it otherwise."""
+    raw = require_str(env, name).lower()
+    if raw not in ("true", "false"):
+        raise ConfigurationError(f"environment variable {name} must be true or false, got {raw!r}")
+    return raw == "true"
 
 
 def require_json_object(env: Mapping[str, str], name: str) -> dict[str, str]:

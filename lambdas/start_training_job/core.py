@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ class TrainingSettings:
     max_runtime_seconds: int
     hyperparameters: dict[str, str]
     poll_interval_seconds: int
+    validate_data: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TrainingSettings:
@@ -44,23 +45,36 @@ class TrainingSettings:
             max_runtime_seconds=names.require_int(env, names.TRAINING_MAX_RUNTIME_SECONDS),
             hyperparameters=names.require_json_object(env, names.HYPERPARAMETERS),
             poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
+            validate_data=names.require_bool(env, names.VALIDATE_DATA),
         )
 
 
 def start_training_job(
-    run: Mapping[str, Any], execution: Execution, *, sagemaker: Any, settings: TrainingSettings, now: datetime
+    run: Mapping[str, Any],
+    execution: Execution,
+    *,
+    sagemaker: Any,
+    settings: TrainingSettings,
+    now: datetime,
+    validate: Callable[[str], object] | None = None,
 ) -> TrainingJobState:
     """Create the training job named after the run, or adopt it when a retried attempt already created it.
 
-    Raises ResourceConflictError if a job of that name exists but was started by another execution.
+    `validate` is called with the manifest's URI before the job is created, and only then: a retried
+    attempt that adopts the job does not check the data again. Whatever it raises stops the run before
+    any training starts. Raises ResourceConflictError if a job of that name exists but was started by
+    another execution.
     """
     job_name = str(run["run_id"])
-    request = training_job_request(job_name, str(run["manifest_uri"]), execution, settings)
+    manifest_uri = str(run["manifest_uri"])
+    request = training_job_request(job_name, manifest_uri, execution, settings)
     # Look first, so a retried attempt adopts the job its first attempt started; the create still treats
     # "already exists" as adoption for the race in which the first attempt's create lands late.
     if _job_exists(sagemaker, job_name):
         _check_owned_by(sagemaker, job_name, execution)
     else:
+        if validate is not None:
+            validate(manifest_uri)
         try:
             sagemaker.create_training_job(**request)
         except ClientError as error:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +18,14 @@ from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.common.observability import METRICS_NAMESPACE
 from lambdas.start_training_job.core import TrainingSettings, start_training_job
+from lambdas.start_training_job.validation import validate_training_data
 
 logger = Logger(service="start_training_job")
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service="start_training_job")
+
+# Left of the function's time when the data check gives up: enough to report it and return.
+VALIDATION_RESERVE_SECONDS = 15
 
 
 @logger.inject_lambda_context(correlation_id_path="execution.id")
@@ -34,7 +41,21 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             sagemaker=clients().sagemaker,
             settings=settings,
             now=datetime.now(UTC),
+            validate=_validator(context) if settings.validate_data else None,
         )
     metrics.add_metric(name="TrainingJobsStarted", unit=MetricUnit.Count, value=1)
     logger.info("training job started", extra={"training": training.to_state()})
     return {**step.state, "training": training.to_state()}
+
+
+def _validator(context: LambdaContext) -> Callable[[str], None]:
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - VALIDATION_RESERVE_SECONDS
+
+    def validate(manifest_uri: str) -> None:
+        started = time.monotonic()
+        summary = validate_training_data(clients().s3, manifest_uri, deadline=deadline)
+        seconds = round(time.monotonic() - started, 2)
+        metrics.add_metric(name="TrainingRowsValidated", unit=MetricUnit.Count, value=summary.rows)
+        logger.info("training data checked", extra={"manifest": manifest_uri, "seconds": seconds, **asdict(summary)})
+
+    return validate

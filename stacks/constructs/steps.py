@@ -21,6 +21,9 @@ from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.watermark import Watermark
 
+# Lambda gives a function one full vCPU at 1,769 MB.
+VALIDATING_MEMORY_MB = 1769
+
 
 class WorkflowSteps(Construct):
     """CheckData, StartTrainingJob, GetStatus, DeployModel, UpdateParameters and, after a failure, CleanUp."""
@@ -56,12 +59,14 @@ class WorkflowSteps(Construct):
                 env.MANIFEST_PREFIX: config.manifest_prefix,
                 env.WATERMARK_PARAMETER: watermark.parameter_name,
                 env.WINDOW_DAYS: str(config.window_days),
+                # The limits the run's manifest must fit, checked from the listing.
+                env.TRAINING_VOLUME_SIZE_GB: str(config.training.volume_size_gb),
+                env.MAX_FILES_PER_RUN: str(config.training.max_files_per_run),
             },
             timeout=Duration.minutes(5),  # lists a window of data files and writes the run's manifest
             memory_size=1024,
         )
         data.grant_list(self.check_data.role, config.data_prefix)
-        data.grant_get(self.check_data.role, config.data_prefix)
         data.grant_put(self.check_data.role, config.manifest_prefix)
         # A retried attempt finds its manifest already written (PutObject with If-None-Match) and reads it back.
         data.grant_get(self.check_data.role, config.manifest_prefix)
@@ -113,8 +118,16 @@ class WorkflowSteps(Construct):
                 env.TRAINING_MAX_RUNTIME_SECONDS: str(config.training.max_runtime_seconds),
                 env.HYPERPARAMETERS: json.dumps(dict(config.hyperparameters), sort_keys=True),
                 env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
+                env.VALIDATE_DATA: "true" if config.training.validate_data else "false",
             },
+            # Checking the data streams every file of the window: Lambda's longest timeout, and the memory
+            # that buys a full vCPU (the check is CPU-bound; its memory use does not grow with the files).
+            timeout=Duration.minutes(15) if config.training.validate_data else None,
+            memory_size=VALIDATING_MEMORY_MB if config.training.validate_data else 256,
         )
+        if config.training.validate_data:
+            data.grant_get(self.start_training_job.role, config.data_prefix)
+            data.grant_get(self.start_training_job.role, config.manifest_prefix)
         self._allow_run_resources(
             self.start_training_job,
             # ListTags: a retried attempt checks that an existing job of this name is its own run's.

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, fire_schedule, run_execution, wait_for_execution
+from local_runtime.lambda_invoke import InvocationResult, LocalFunction
 from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
 from tests.fakes.slack_api import FakeSlackApi
 
@@ -153,21 +154,159 @@ def test_second_run_without_new_data_then_a_new_day_updates_the_endpoint(
     assert watermark(runtime, pipeline)["newest_data_date"] == day(0)
 
 
-def test_bad_data_fails_training_with_the_file_and_line_and_keeps_the_watermark(
+def training_jobs(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    jobs: list[dict[str, Any]] = runtime.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
+    return jobs
+
+
+@pytest.mark.reliability(
+    "input",
+    "A CSV row with a missing column (also: extra columns, non-numeric values, NaN/inf, a header row: unit tests)",
+    (
+        "StartTrainingJob rejects it with InvalidTrainingDataError naming file and line; no training job; watermark "
+        "and manifest kept; alert with the cause"
+    ),
+)
+def test_a_malformed_row_fails_the_run_before_training_naming_the_file_and_line(
     runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
 ) -> None:
+    # GIVEN a good day and a day whose second row lacks a column
     pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [2])
+    upload(runtime, pipeline, [1], body=b"1.0,2.0,3.0\n2.0,4.0\n")
+    before = watermark(runtime, pipeline)
+
+    # WHEN the run starts
+    record = start(runtime, pipeline)
+
+    # THEN it fails in StartTrainingJob, naming the file and the line, before any training job exists
+    bad_file = f"s3://{pipeline.stack.outputs['DataBucketName']}/data/local/{day(1)}.csv"
+    assert (record.status, record.error) == ("FAILED", "InvalidTrainingDataError")
+    assert record.cause is not None
+    assert f"{bad_file} line 2: expected 3 columns (like line 1), found 2" in record.cause
+    assert "StartTrainingJob" in record.states_entered() and "NotifyTrainingStarted" not in record.states_entered()
+    assert training_jobs(runtime) == []
+    # and nothing is lost: the watermark stays, the manifest CheckData wrote is kept
+    assert watermark(runtime, pipeline) == before
+    assert len(manifests(runtime, pipeline)) == 1
+    alert = slack.messages[-1].block_text
+    assert "InvalidTrainingDataError" in alert and f"{day(1)}.csv line 2" in alert
+
+
+def manifests(runtime: LocalRuntime, pipeline: DeployedPipeline) -> list[str]:
+    listing = runtime.client("s3").list_objects_v2(Bucket=pipeline.stack.outputs["DataBucketName"], Prefix="manifests/")
+    return [entry["Key"] for entry in listing.get("Contents", [])]
+
+
+@pytest.mark.reliability(
+    "input",
+    "A window with more files than training.max_files_per_run (or more bytes than the training volume: unit tests)",
+    (
+        "CheckData rejects it with ManifestTooLargeError naming the count, the limit and the field; no manifest, no "
+        "job, watermark unchanged"
+    ),
+)
+def test_a_window_with_more_files_than_a_run_may_take_fails_before_writing_anything(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN a limit of one file per run (training.max_files_per_run) and two days of data
+    pipeline = deploy(runtime, template, slack.base_url, MAX_FILES_PER_RUN="1")
+    upload(runtime, pipeline, [2, 1])
+    before = watermark(runtime, pipeline)
+
+    record = start(runtime, pipeline)
+
+    # THEN CheckData refuses the run naming the count and the field; no manifest, no job, same watermark
+    assert (record.status, record.error) == ("FAILED", "ManifestTooLargeError")
+    assert record.cause is not None and "holds 2 files" in record.cause
+    assert "training.max_files_per_run" in record.cause
+    assert manifests(runtime, pipeline) == []
+    assert training_jobs(runtime) == []
+    assert watermark(runtime, pipeline) == before
+    assert "ManifestTooLargeError" in slack.messages[-1].block_text
+
+
+@pytest.mark.reliability(
+    "fault",
+    "A training job fails (bad data reaching the algorithm with validate_data off)",
+    (
+        "The run fails as TrainingJobFailed with SageMaker's FailureReason naming file and line; the watermark "
+        "stays; alert"
+    ),
+)
+def test_without_the_data_check_bad_data_fails_inside_the_training_job(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN a pipeline that leaves the data to the training job (training.validate_data false)
+    pipeline = deploy(runtime, template, slack.base_url, VALIDATE_DATA="false")
     upload(runtime, pipeline, [1], body=b"1.0,2.0,3.0\n2.0,abc,4.0\n")
     before = watermark(runtime, pipeline)
 
     record = start(runtime, pipeline)
 
+    # THEN the job starts and fails, its FailureReason naming the file and line; the watermark stays
     assert (record.status, record.error) == ("FAILED", "TrainingJobFailed")
     assert record.cause is not None and f"{day(1)}.csv" in record.cause and "line 2" in record.cause
+    assert len(training_jobs(runtime)) == 1
     assert watermark(runtime, pipeline) == before
     assert "TrainingJobFailed" in slack.messages[-1].block_text
 
 
+@pytest.mark.reliability(
+    "input",
+    "A data file deleted between CheckData and training",
+    (
+        "The run fails with DataObjectMissingError naming the key before any training job; after restoring the file "
+        "the next run completes"
+    ),
+)
+def test_a_file_deleted_after_checkdata_fails_the_run_and_restoring_it_trains(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN two days of data, one of which is deleted after CheckData listed it: right before Step
+    # Functions invokes StartTrainingJob
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [2, 1])
+    bucket, key = pipeline.stack.outputs["DataBucketName"], f"data/local/{day(1)}.csv"
+    s3 = runtime.client("s3")
+    functions = runtime.aws.functions
+    invoke, deleted = functions.invoke, []
+
+    def delete_then_invoke(function: LocalFunction, payload: bytes) -> InvocationResult:
+        if function.handler.startswith("lambdas.start_training_job.") and not deleted:
+            s3.delete_object(Bucket=bucket, Key=key)
+            deleted.append(key)
+        return invoke(function, payload)
+
+    monkeypatch.setattr(functions, "invoke", delete_then_invoke)
+    before = watermark(runtime, pipeline)
+
+    # WHEN the run goes on
+    record = start(runtime, pipeline)
+
+    # THEN it fails naming the deleted object, before any training job; the watermark stays
+    assert (record.status, record.error) == ("FAILED", "DataObjectMissingError")
+    assert record.cause is not None and f"s3://{bucket}/{key} was deleted after CheckData listed it" in record.cause
+    assert training_jobs(runtime) == []
+    assert watermark(runtime, pipeline) == before
+    assert "DataObjectMissingError" in slack.messages[-1].block_text
+
+    # WHEN the file is restored and the pipeline runs again THEN it trains and deploys
+    upload(runtime, pipeline, [1])
+    again = start(runtime, pipeline)
+    assert again.status == "SUCCEEDED", again.cause
+    assert watermark(runtime, pipeline)["newest_data_date"] == day(1)
+    assert deleted == [key]
+
+
+@pytest.mark.reliability(
+    "fault",
+    "An endpoint update fails: the new model cannot load",
+    (
+        "SageMaker rolls back, the old model keeps answering, the run fails as DeploymentFailed with an alert, the "
+        "failed run's model and endpoint config are deleted, the watermark stays"
+    ),
+)
 def test_a_model_that_cannot_load_leaves_the_old_one_serving(
     runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
 ) -> None:
@@ -207,6 +346,14 @@ def test_manual_run_with_a_forced_window(runtime: LocalRuntime, template: dict[s
     assert (record.output["run"]["file_count"], record.output["run"]["window_start"]) == (2, day(1))
 
 
+@pytest.mark.reliability(
+    "input",
+    "The Slack token secret is deleted after the deploy",
+    (
+        "The run fails before training with SlackSecretMissingError naming the secret and the config field; "
+        "no training job, watermark unchanged; the next run completes once the secret is back"
+    ),
+)
 def test_a_missing_slack_secret_stops_the_run_before_training_and_nothing_is_lost(
     runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
 ) -> None:
@@ -233,6 +380,11 @@ def test_a_missing_slack_secret_stops_the_run_before_training_and_nothing_is_los
     assert start(runtime, pipeline).status == "SUCCEEDED"
 
 
+@pytest.mark.reliability(
+    "fault",
+    "Slack cannot be reached (connection refused)",
+    "The run trains and deploys anyway; the undelivered notifications are recorded, never fatal",
+)
 def test_slack_unreachable_does_not_fail_the_run(runtime: LocalRuntime, template: dict[str, Any]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -245,6 +397,14 @@ def test_slack_unreachable_does_not_fail_the_run(runtime: LocalRuntime, template
     assert record.status == "SUCCEEDED", record.cause
 
 
+@pytest.mark.reliability(
+    "fault",
+    "A scheduled run fires while a manual run is still going",
+    (
+        "The later run ends AnotherRunInProgress with a Slack message naming the run in progress, and creates no "
+        "manifest or training job"
+    ),
+)
 def test_a_run_started_while_another_is_going_stops_before_training(
     runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
 ) -> None:

@@ -98,6 +98,11 @@ def test_a_forced_run_updates_the_endpoint_in_place(local_aws: LocalAws, pipelin
     assert len(boto3.client("sagemaker").list_endpoints()["Endpoints"]) == 1
 
 
+@pytest.mark.reliability(
+    "input",
+    'Manual input with a wrong type (`"force": "yes"`)',
+    "The run fails at CheckData with InvalidRunInputError naming the field, and alerts",
+)
 def test_invalid_manual_input_fails_at_once_with_an_alert_naming_the_field(
     local_aws: LocalAws, pipeline: DeployedPipeline, slack: FakeSlackApi
 ) -> None:
@@ -115,6 +120,11 @@ def test_invalid_manual_input_fails_at_once_with_an_alert_naming_the_field(
     assert "InvalidRunInputError" in alert.block_text and "force" in alert.block_text
 
 
+@pytest.mark.reliability(
+    "input",
+    "A window with no data files",
+    "The run ends NoNewData with a Slack message; nothing is trained",
+)
 def test_no_data_at_all_is_no_new_data_and_says_so(
     local_aws: LocalAws, pipeline: DeployedPipeline, slack: FakeSlackApi
 ) -> None:

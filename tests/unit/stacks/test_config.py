@@ -42,6 +42,7 @@ def test_minimal_pipeline_gets_the_documented_defaults() -> None:
     assert dict(config.hyperparameters) == {"predictor_type": "regressor"}
     assert (config.training.instance_type, config.training.instance_count) == ("ml.m5.large", 1)
     assert (config.training.volume_size_gb, config.training.max_runtime_seconds) == (30, 86_400)
+    assert (config.training.validate_data, config.training.max_files_per_run) == (True, 100_000)
     assert (config.endpoint.name, config.endpoint.instance_type, config.endpoint.instance_count) == (
         "churn",
         "ml.m5.large",
@@ -83,6 +84,8 @@ def test_full_pipeline_is_parsed() -> None:
             "instance_count": 2,
             "volume_size_gb": 100,
             "max_runtime_seconds": 3_600,
+            "validate_data": False,
+            "max_files_per_run": 1_000_000,
         },
         endpoint={"name": "Churn-Endpoint", "instance_type": "ml.c5.xlarge", "instance_count": 3},
         polling={"interval_seconds": 120, "max_training_wait_seconds": 7_200, "max_deployment_wait_seconds": 1_800},
@@ -105,6 +108,7 @@ def test_full_pipeline_is_parsed() -> None:
         "use_bias": "true",
         "mode": "fast",
     }
+    assert (config.training.validate_data, config.training.max_files_per_run) == (False, 1_000_000)
     assert config.endpoint.name == "Churn-Endpoint"
     assert config.slack is not None and config.slack.token_secret_name == "slack/ml-bot"
 
@@ -222,6 +226,20 @@ def test_ecr_image_uris_are_accepted(uri: str) -> None:
         (
             {"training": {"max_runtime_seconds": 2_419_201}},
             "pipeline 'churn': training.max_runtime_seconds must be an integer between 1 and 2419200",
+        ),
+        ({"training": {"validate_data": "yes"}}, "pipeline 'churn': training.validate_data must be true or false"),
+        ({"training": {"validate_data": 1}}, "pipeline 'churn': training.validate_data must be true or false"),
+        (
+            {"training": {"max_files_per_run": 0}},
+            "pipeline 'churn': training.max_files_per_run must be an integer between 1 and 1000000",
+        ),
+        (
+            {"training": {"max_files_per_run": 1_000_001}},
+            "pipeline 'churn': training.max_files_per_run must be an integer between 1 and 1000000",
+        ),
+        (
+            {"training": {"max_files_per_run": True}},
+            "pipeline 'churn': training.max_files_per_run must be an integer",
         ),
         ({"endpoint": {"name": "-churn"}}, "pipeline 'churn': endpoint.name must be a SageMaker name"),
         ({"endpoint": {"name": "churn_endpoint"}}, "pipeline 'churn': endpoint.name must be a SageMaker name"),

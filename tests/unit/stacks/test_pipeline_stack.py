@@ -200,7 +200,7 @@ def test_imported_bucket_creates_no_bucket_and_is_reached_by_name(custom: Templa
     custom.resource_count_is("AWS::S3::Bucket", 0)
     custom.resource_count_is("AWS::S3::BucketPolicy", 0)
     assert environment(custom, "CheckData")[env.DATA_BUCKET] == "existing-data-bucket"
-    reads = [flatten(arn) for arn in resources_for(function_statements(custom, "CheckData"), "s3:GetObject")]
+    reads = [flatten(arn) for arn in resources_for(function_statements(custom, "StartTrainingJob"), "s3:GetObject")]
     assert reads == [
         "arn:<AWS::Partition>:s3:::existing-data-bucket/raw/churn/*",
         "arn:<AWS::Partition>:s3:::existing-data-bucket/manifests/churn/*",
@@ -251,7 +251,7 @@ def test_function_runtime_tracing_and_logging(template: Template, step: str) -> 
     ("step", "timeout", "memory"),
     [
         ("CheckData", 300, 1024),
-        ("StartTrainingJob", 60, 256),
+        ("StartTrainingJob", 900, 1769),  # streams the window's files to check them before training
         ("GetStatus", 60, 256),
         ("DeployModel", 60, 256),
         ("UpdateParameters", 60, 256),
@@ -277,6 +277,8 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
                 env.MANIFEST_PREFIX,
                 env.WATERMARK_PARAMETER,
                 env.WINDOW_DAYS,
+                env.TRAINING_VOLUME_SIZE_GB,
+                env.MAX_FILES_PER_RUN,
             },
         ),
         (
@@ -293,6 +295,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
                 env.TRAINING_MAX_RUNTIME_SECONDS,
                 env.HYPERPARAMETERS,
                 env.POLL_INTERVAL_SECONDS,
+                env.VALIDATE_DATA,
             },
         ),
         (
@@ -328,6 +331,7 @@ def test_environment_values_come_from_the_config(template: Template) -> None:
     assert check_data[env.DATA_PREFIX] == "data/demo"
     assert check_data[env.MANIFEST_PREFIX] == "manifests/demo"
     assert check_data[env.WINDOW_DAYS] == "7"
+    assert (check_data[env.TRAINING_VOLUME_SIZE_GB], check_data[env.MAX_FILES_PER_RUN]) == ("30", "100000")
     assert flatten(check_data[env.WATERMARK_PARAMETER]).startswith("<WatermarkParameter")
 
     training = environment(template, "StartTrainingJob")
@@ -336,6 +340,7 @@ def test_environment_values_come_from_the_config(template: Template) -> None:
     assert training[env.TRAINING_INSTANCE_COUNT] == "1"
     assert training[env.TRAINING_VOLUME_SIZE_GB] == "30"
     assert training[env.TRAINING_MAX_RUNTIME_SECONDS] == "86400"
+    assert training[env.VALIDATE_DATA] == "true"
     assert json.loads(training[env.HYPERPARAMETERS]) == {"predictor_type": "regressor"}
     assert training[env.SAGEMAKER_ROLE_ARN] == {"Fn::GetAtt": [sagemaker_role_id(template), "Arn"]}
 
@@ -389,8 +394,8 @@ def test_check_data_reads_data_writes_manifests_and_reads_the_watermark(template
     statements = function_statements(template, "CheckData")
     data_bucket = bucket_arn_ids(template)["data"]
 
+    # CheckData lists the data; it reads back only its own manifest (a retried attempt compares it)
     assert [flatten(arn) for arn in resources_for(statements, "s3:GetObject")] == [
-        f"<{data_bucket}.Arn>/data/demo/*",
         f"<{data_bucket}.Arn>/manifests/demo/*",
     ]
     # CheckData cannot write anywhere but the manifest prefix
@@ -423,9 +428,28 @@ def test_start_training_job_may_train_under_the_pipeline_prefix_and_pass_the_sag
     (pass_role,) = [statement for statement in statements if "iam:PassRole" in statement["Action"]]
     assert pass_role["Resource"] == {"Fn::GetAtt": [sagemaker_role_id(template), "Arn"]}
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
-    # SageMaker reads the manifest with its own role; the function only passes the URI on.
-    assert resources_for(statements, "s3:GetObject") == []
+    # It reads the manifest and the data files to check them before training, and writes nothing.
+    data_bucket = bucket_arn_ids(template)["data"]
+    assert [flatten(arn) for arn in resources_for(statements, "s3:GetObject")] == [
+        f"<{data_bucket}.Arn>/data/demo/*",
+        f"<{data_bucket}.Arn>/manifests/demo/*",
+    ]
     assert resources_for(statements, "s3:PutObject") == []
+    assert resources_for(statements, "s3:ListBucket") == []
+
+
+def test_without_data_validation_start_training_job_reads_nothing_and_runs_briefly() -> None:
+    # GIVEN a pipeline that leaves the data check to the training job
+    template = pipeline_template(pipeline(training={"validate_data": False, "volume_size_gb": 200}))
+
+    # THEN StartTrainingJob only passes the manifest's URI on (SageMaker reads it with its own role)
+    statements = function_statements(template, "StartTrainingJob")
+    assert resources_for(statements, "s3:GetObject") == []
+    assert environment(template, "StartTrainingJob")[env.VALIDATE_DATA] == "false"
+    properties = function_properties(template, "StartTrainingJob")
+    assert (properties["Timeout"], properties["MemorySize"]) == (60, 256)
+    # and CheckData still checks the manifest against the configured volume
+    assert environment(template, "CheckData")[env.TRAINING_VOLUME_SIZE_GB] == "200"
 
 
 def test_get_status_may_only_describe(template: Template) -> None:

@@ -294,6 +294,11 @@ def test_history_has_the_failed_state_for_the_console(local_aws: LocalAws, pipel
     }
 
 
+@pytest.mark.reliability(
+    "fault",
+    "The clean-up after a failure fails itself",
+    "The alert still goes out, and the run fails with the original error, not the clean-up's",
+)
 def test_a_failing_clean_up_still_alerts_with_the_original_failure(
     local_aws: LocalAws, pipeline: DeployedPipeline
 ) -> None:
@@ -318,6 +323,11 @@ def test_a_failing_clean_up_still_alerts_with_the_original_failure(
     assert alerts(local_aws)[-1] == "failed"
 
 
+@pytest.mark.reliability(
+    "fault",
+    "A step function dies after its work (Runtime.ExitError)",
+    "Step Functions retries it (at most twice) and the run completes",
+)
 def test_a_function_that_crashes_after_its_work_is_retried(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
     # GIVEN a StartTrainingJob whose first attempt dies the way Lambda reports a killed runtime
     crash = type("Runtime.ExitError", (Exception,), {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -12,11 +13,14 @@ import pytest
 
 from lambdas.check_data.core import (
     CheckDataSettings,
+    DataFile,
     InvalidWatermarkError,
     ManifestConflictError,
+    ManifestTooLargeError,
     NoDataInWindowError,
     RunInput,
     check_data,
+    check_manifest_limits,
     list_window_files,
 )
 from lambdas.common.errors import InvalidRunInputError
@@ -31,6 +35,8 @@ SETTINGS = CheckDataSettings(
     manifest_prefix="manifests/churn",
     watermark_parameter=PARAMETER,
     window_days=7,
+    volume_size_gb=30,
+    max_files_per_run=100_000,
 )
 
 
@@ -243,6 +249,77 @@ def test_each_run_writes_a_new_manifest(s3: Any, ssm: Any, sfn: Any, execution: 
 
     assert first.manifest_uri != second.manifest_uri
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/churn/")["KeyCount"] == 2
+
+
+def test_a_window_with_more_files_than_a_run_may_list_fails_and_writes_no_manifest(
+    s3: Any, ssm: Any, sfn: Any, execution: Execution
+) -> None:
+    # GIVEN three files in the window and a limit of two per run
+    for day in (20, 21, 22):
+        put(s3, f"data/churn/2026-11-{day}.csv")
+    settings = replace(SETTINGS, max_files_per_run=2)
+
+    # WHEN CheckData runs THEN it names the count, the limit and the field to change
+    with pytest.raises(ManifestTooLargeError) as raised:
+        check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=settings)
+    message = str(raised.value)
+    assert "holds 3 files (36 bytes)" in message
+    assert "more than the 2 a run may train on (training.max_files_per_run)" in message
+    assert "2026-11-16…2026-11-22" in message
+    # and nothing is written: no manifest for a run that cannot train
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/").get("KeyCount") == 0
+
+
+def test_a_run_without_new_data_is_not_refused_by_the_limits(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
+    for day in (20, 21):
+        put(s3, f"data/churn/2026-11-{day}.csv")
+    set_watermark(ssm, "2026-11-21")
+
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=replace(SETTINGS, max_files_per_run=1))
+
+    assert not result.has_new_data and result.manifest_uri is None
+
+
+def files_of(*sizes: int) -> list[DataFile]:
+    return [
+        DataFile(key=f"data/churn/2026-11-{20 + i}.csv", day=date(2026, 11, 20 + i), size=s)
+        for i, s in enumerate(sizes)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "volume_gb", "max_files"),
+    [
+        ((10**9,), 1, 1),  # exactly the volume and the count: fits
+        ((400_000_000, 600_000_000), 1, 2),
+        ((5,), 1, 100_000),
+    ],
+)
+def test_a_window_within_the_limits_passes(sizes: tuple[int, ...], volume_gb: int, max_files: int) -> None:
+    settings = replace(SETTINGS, volume_size_gb=volume_gb, max_files_per_run=max_files)
+
+    check_manifest_limits(files_of(*sizes), settings, window="w")
+
+
+def test_a_window_larger_than_the_training_volume_names_the_total_and_the_field() -> None:
+    # GIVEN 31.5 GB in the window and the default 30 GB volume
+    files = files_of(15_000_000_000, 16_500_000_000)
+
+    with pytest.raises(ManifestTooLargeError) as raised:
+        check_manifest_limits(files, SETTINGS, window="2026-11-16…2026-11-22")
+
+    assert str(raised.value).startswith(
+        "the window 2026-11-16…2026-11-22 holds 31.5 GB in 2 files, more than fits on the training volume of "
+        "30 GB (training.volume_size_gb)"
+    )
+    assert "raise training.volume_size_gb or shorten the window (window_days)" in str(raised.value)
+
+
+def test_one_byte_over_the_volume_is_refused() -> None:
+    settings = replace(SETTINGS, volume_size_gb=2)
+
+    with pytest.raises(ManifestTooLargeError, match=r"2\.0 GB in 1 file, more than fits"):
+        check_manifest_limits(files_of(2 * 10**9 + 1), settings, window="w")
 
 
 def test_listing_starts_at_the_window_instead_of_reading_the_history(s3: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from lambdas.check_data.core import ManifestTooLargeError
 from lambdas.check_data.handler import lambda_handler
 from lambdas.common.errors import ConfigurationError, InvalidRunInputError
 
@@ -18,6 +19,8 @@ ENVIRONMENT = {
     "MANIFEST_PREFIX": "manifests/churn",
     "WATERMARK_PARAMETER": "/sagemaker-retraining/churn/watermark",
     "WINDOW_DAYS": "7",
+    "TRAINING_VOLUME_SIZE_GB": "30",
+    "MAX_FILES_PER_RUN": "100000",
 }
 EXECUTION = {
     "id": "arn:aws:states:us-east-1:123456789012:execution:sagemaker-retraining-churn:run-1",
@@ -59,6 +62,16 @@ def test_missing_environment_names_the_variable(
     monkeypatch.delenv("WATERMARK_PARAMETER")
 
     with pytest.raises(ConfigurationError, match="WATERMARK_PARAMETER"):
+        lambda_handler({"state": {}, "execution": EXECUTION}, lambda_context)
+
+
+def test_the_manifest_limits_come_from_the_environment(
+    environment: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    boto3.client("s3").put_object(Bucket="churn-data", Key="data/churn/2026-11-20.csv", Body=b"1,2\n")
+    monkeypatch.setenv("MAX_FILES_PER_RUN", "1")
+
+    with pytest.raises(ManifestTooLargeError, match=r"holds 2 files .* \(training\.max_files_per_run\)"):
         lambda_handler({"state": {}, "execution": EXECUTION}, lambda_context)
 
 

@@ -12,6 +12,7 @@ from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution
 from lambdas.common.names import EXECUTION_TAG
 from lambdas.start_training_job.core import TrainingSettings, start_training_job
+from lambdas.start_training_job.validation import InvalidTrainingDataError
 
 NOW = datetime(2026, 11, 22, 6, 0, 5, tzinfo=UTC)
 SETTINGS = TrainingSettings(
@@ -82,3 +83,47 @@ def test_the_job_is_tagged_with_its_execution(sagemaker: Any, execution: Executi
     arn = sagemaker.describe_training_job(TrainingJobName=RUN["run_id"])["TrainingJobArn"]
     tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
     assert tags[EXECUTION_TAG] == execution.id
+
+
+class RecordingValidator:
+    """Stands in for the data check: records the manifests it was asked about, raises if told to."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.checked: list[str] = []
+
+    def __call__(self, manifest_uri: str) -> None:
+        self.checked.append(manifest_uri)
+        if self.error is not None:
+            raise self.error
+
+
+def test_the_data_is_checked_before_the_job_is_created(sagemaker: Any, execution: Execution) -> None:
+    validate = RecordingValidator()
+
+    start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW, validate=validate)
+
+    assert validate.checked == [RUN["manifest_uri"]]
+    assert len(sagemaker.list_training_jobs()["TrainingJobSummaries"]) == 1
+
+
+def test_bad_data_stops_the_run_before_any_job_exists(sagemaker: Any, execution: Execution) -> None:
+    validate = RecordingValidator(InvalidTrainingDataError("s3://churn-data/data/churn/a.csv line 2: ..."))
+
+    with pytest.raises(InvalidTrainingDataError, match=r"a\.csv line 2"):
+        start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW, validate=validate)
+
+    assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []
+
+
+def test_a_retried_attempt_adopts_the_job_without_checking_the_data_again(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN the first attempt checked the data and created the job
+    start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW, validate=RecordingValidator())
+
+    # WHEN a retried attempt runs after the data changed (the check would fail now)
+    validate = RecordingValidator(InvalidTrainingDataError("changed since"))
+    again = start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW, validate=validate)
+
+    # THEN it adopts the job and does not check again
+    assert again.job_name == RUN["run_id"]
+    assert validate.checked == []

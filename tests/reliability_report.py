@@ -1,0 +1,68 @@
+"""The reliability report: faults injected, inputs tried and scans run, read from the tests that prove them.
+
+A test joins the report with `@pytest.mark.reliability(kind, case, holds)`; `make reliability-report` writes
+docs/reliability.md from the collected tests, and tests/test_reliability_report.py fails when the committed file
+and the tests differ. CI runs every test in the report, so a row stands only while its test passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPORT_PATH = Path(__file__).parents[1] / "docs" / "reliability.md"
+KINDS = {
+    "fault": ("Faults injected", "Fault"),
+    "input": ("Bad input tried", "Input"),
+    "scan": ("Scans and security checks", "Check"),
+}
+MARKER = "reliability"
+
+
+@dataclass(frozen=True, order=True)
+class Row:
+    kind: str
+    case: str
+    holds: str
+    test: str
+
+
+def rows_of(items: Iterable[pytest.Item]) -> list[Row]:
+    """One row per test carrying the marker (a parametrized case may carry its own)."""
+    rows = set()
+    for item in items:
+        for mark in item.iter_markers(MARKER):
+            kind, case, holds = mark.args
+            if kind not in KINDS:
+                raise ValueError(f"{item.nodeid}: reliability kind must be one of {sorted(KINDS)}, got {kind!r}")
+            rows.add(Row(kind, case, holds, item.nodeid.split("[")[0]))
+    return sorted(rows)
+
+
+def render(rows: list[Row]) -> str:
+    lines = [
+        "# Reliability report",
+        "",
+        "What the test suite injects, feeds in and scans, and what it proves holds afterwards. Generated from the",
+        "tests by `make reliability-report`; `tests/test_reliability_report.py` fails when this file and the tests",
+        "differ, and CI runs every test listed, so each row holds as long as CI is green.",
+        "",
+        "After every fault and every rejected input the tests also check that the watermark did not move (or moved",
+        "only with a deployed model), that no model, endpoint config or training job of the failed run is left",
+        "behind, that the alert reached Slack with the cause, and that the next run completes.",
+    ]
+    for kind, (title, column) in KINDS.items():
+        selected = [row for row in rows if row.kind == kind]
+        if not selected:
+            continue
+        lines += ["", f"## {title}", "", f"| {column} | What holds | Test |", "|---|---|---|"]
+        for row in selected:
+            lines.append(f"| {_cell(row.case)} | {_cell(row.holds)} | `{row.test}` |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,107 @@
+"""StartTrainingJob's handler: the data check switched by the environment, the job created only on good data."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.common.errors import ConfigurationError
+from lambdas.start_training_job.handler import lambda_handler
+from lambdas.start_training_job.validation import DataObjectMissingError, InvalidTrainingDataError
+
+BUCKET = "churn-data"
+MANIFEST_KEY = "manifests/churn/run-1.manifest"
+ENVIRONMENT = {
+    "PIPELINE_NAME": "churn",
+    "DATA_BUCKET": BUCKET,
+    "MODEL_PREFIX": "models/churn",
+    "TRAINING_IMAGE": "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1",
+    "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/churn-sagemaker",
+    "TRAINING_INSTANCE_TYPE": "ml.m5.large",
+    "TRAINING_INSTANCE_COUNT": "1",
+    "TRAINING_VOLUME_SIZE_GB": "30",
+    "TRAINING_MAX_RUNTIME_SECONDS": "3600",
+    "HYPERPARAMETERS": '{"predictor_type": "regressor"}',
+    "POLL_INTERVAL_SECONDS": "60",
+    "VALIDATE_DATA": "true",
+}
+EVENT = {
+    "state": {
+        "run": {"run_id": "churn-20261122060000-abcdef12", "manifest_uri": f"s3://{BUCKET}/{MANIFEST_KEY}"},
+    },
+    "execution": {
+        "id": "arn:aws:states:us-east-1:123456789012:execution:sagemaker-retraining-churn:run-1",
+        "name": "run-1",
+        "start_time": "2026-11-22T06:00:00.000Z",
+    },
+}
+
+
+@pytest.fixture
+def environment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    manifest = [{"prefix": f"s3://{BUCKET}/data/churn/"}, "2026-11-21.csv"]
+    s3.put_object(Bucket=BUCKET, Key=MANIFEST_KEY, Body=json.dumps(manifest).encode())
+    return s3
+
+
+def put_data(s3: Any, body: bytes) -> None:
+    s3.put_object(Bucket=BUCKET, Key="data/churn/2026-11-21.csv", Body=body)
+
+
+def training_jobs() -> list[Any]:
+    jobs: list[Any] = boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
+    return jobs
+
+
+def test_good_data_is_checked_and_the_job_started(environment: Any, lambda_context: Any) -> None:
+    put_data(environment, b"1,2,3\n4,5,6\n")
+
+    state = lambda_handler(EVENT, lambda_context)
+
+    assert state["training"]["job_name"] == "churn-20261122060000-abcdef12"
+    assert len(training_jobs()) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [(b"1,2,3\n4,x,6\n", InvalidTrainingDataError), (None, DataObjectMissingError)],
+    ids=["malformed-row", "deleted-file"],
+)
+def test_bad_or_missing_data_fails_before_any_training_job(
+    environment: Any, lambda_context: Any, body: bytes | None, error: type[Exception]
+) -> None:
+    if body is not None:
+        put_data(environment, body)
+
+    with pytest.raises(error, match=re.escape(f"s3://{BUCKET}/data/churn/2026-11-21.csv")):
+        lambda_handler(EVENT, lambda_context)
+
+    assert training_jobs() == []
+
+
+def test_with_validation_off_the_data_is_left_to_the_training_job(
+    environment: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_data(environment, b"1,2,3\n4,x,6\n")
+    monkeypatch.setenv("VALIDATE_DATA", "false")
+
+    lambda_handler(EVENT, lambda_context)
+
+    assert len(training_jobs()) == 1
+
+
+def test_an_unreadable_switch_names_the_variable(
+    environment: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VALIDATE_DATA", "yes")
+
+    with pytest.raises(ConfigurationError, match="VALIDATE_DATA must be true or false"):
+        lambda_handler(EVENT, lambda_context)
