@@ -47,7 +47,8 @@ class FaultRun:
 @dataclass(frozen=True)
 class FaultCase:
     id: str
-    description: str
+    description: str  # the fault, in a line of docs/reliability.md
+    holds: str  # what the checks prove holds after it, in the same line
     inject: Callable[[Bench], Sequence[Fault]]
     fired: tuple[int, ...]  # how often each injected fault must have fired
     error: str | None = None  # None: the run completes despite the fault
@@ -104,7 +105,8 @@ def the_stop_was_retried(bench: Bench, run: FaultRun) -> None:
 CATALOG: tuple[FaultCase, ...] = (
     FaultCase(
         id="lambda-throttled",
-        description="Lambda throttles StartTrainingJob twice and DeployModel once; Step Functions retries them",
+        description="Lambda throttles StartTrainingJob twice and DeployModel once",
+        holds="Step Functions retries them with backoff; the run completes with one training job and deploys",
         inject=lambda bench: [
             bench.runtime.faults.throttle_lambda("StartTrainingJob", times=2),
             bench.runtime.faults.throttle_lambda("DeployModel", times=1),
@@ -114,7 +116,9 @@ CATALOG: tuple[FaultCase, ...] = (
     ),
     FaultCase(
         id="lambda-throttled-persistent",
-        description="Lambda throttles GetStatus on every call while the job trains: the retries run out",
+        description="Lambda throttles GetStatus on every call while the training job runs",
+        holds="After six retries the run fails with Lambda.TooManyRequestsException; CleanUp stops the training "
+        "job, the alert names the error",
         inject=lambda bench: [
             bench.runtime.faults.throttle_lambda("GetStatus", times=None),
             bench.runtime.faults.stall_training_job(times=1),
@@ -127,6 +131,7 @@ CATALOG: tuple[FaultCase, ...] = (
     FaultCase(
         id="sagemaker-throttled",
         description="SageMaker throttles a CreateTrainingJob, a DescribeTrainingJob and an UpdateEndpoint call",
+        holds="The functions' SDK retries absorb it; the run completes with one training job and deploys",
         inject=lambda bench: [
             bench.runtime.faults.aws_error("sagemaker", action, "ThrottlingException", times=1, message="Rate exceeded")
             for action in ("CreateTrainingJob", "DescribeTrainingJob", "UpdateEndpoint")
@@ -137,6 +142,7 @@ CATALOG: tuple[FaultCase, ...] = (
     FaultCase(
         id="resource-limit-then-capacity",
         description="CreateTrainingJob answers ResourceLimitExceeded twice, then capacity frees up",
+        holds="StartTrainingJob is retried with backoff and jitter; the run completes with one training job",
         inject=lambda bench: [
             bench.runtime.faults.aws_error(
                 "sagemaker",
@@ -151,7 +157,9 @@ CATALOG: tuple[FaultCase, ...] = (
     ),
     FaultCase(
         id="resource-limit-persistent",
-        description="CreateTrainingJob answers ResourceLimitExceeded every time: the retries run out",
+        description="CreateTrainingJob answers ResourceLimitExceeded every time",
+        holds="After six retries the run fails with TransientAwsError naming ResourceLimitExceeded; no training "
+        "job exists",
         inject=lambda bench: [
             bench.runtime.faults.aws_error(
                 "sagemaker",
@@ -168,7 +176,8 @@ CATALOG: tuple[FaultCase, ...] = (
     ),
     FaultCase(
         id="training-fails",
-        description="the training job fails: the algorithm exits with an error",
+        description="The training job fails: the algorithm exits with an error",
+        holds="The run fails as TrainingJobFailed with the algorithm's reason in the alert; nothing is deployed",
         inject=lambda bench: [bench.runtime.faults.fail_training_job(times=1, reason=ALGORITHM_ERROR)],
         fired=(1,),
         error="TrainingJobFailed",
@@ -176,7 +185,8 @@ CATALOG: tuple[FaultCase, ...] = (
     ),
     FaultCase(
         id="training-stopped",
-        description="the training job hangs and an operator stops it with StopTrainingJob",
+        description="The training job hangs and an operator stops it with StopTrainingJob",
+        holds="The run fails as TrainingJobStopped with an alert; nothing is deployed",
         inject=lambda bench: [bench.runtime.faults.stall_training_job(times=1)],
         fired=(1,),
         during=stop_the_training_job,
@@ -185,7 +195,8 @@ CATALOG: tuple[FaultCase, ...] = (
     ),
     FaultCase(
         id="training-exceeds-max-wait",
-        description="the training job hangs past the maximum wait; the workflow's StopTrainingJob is throttled once",
+        description="The training job hangs past the maximum wait; the workflow's StopTrainingJob is throttled once",
+        holds="StopTrainingJob is retried and stops the job; the run fails as TrainingTimedOut with an alert",
         inject=lambda bench: [
             bench.runtime.faults.stall_training_job(times=1),
             bench.runtime.faults.aws_error("sagemaker", "StopTrainingJob", "ThrottlingException", times=1),
@@ -198,7 +209,9 @@ CATALOG: tuple[FaultCase, ...] = (
     ),
     FaultCase(
         id="endpoint-update-fails",
-        description="the new model cannot load: the update fails and the old model keeps serving",
+        description="An endpoint update fails: the new model cannot load",
+        holds="The old model keeps answering the same predictions; the run fails as DeploymentFailed with an "
+        "alert; CleanUp deletes the new model and endpoint config",
         inject=lambda bench: [],
         fired=(),
         environment={"INFERENCE_IMAGE": BROKEN_IMAGE},
@@ -207,13 +220,15 @@ CATALOG: tuple[FaultCase, ...] = (
     ),
     FaultCase(
         id="slack-rate-limited",
-        description="Slack rate limits a request; slack-sdk waits for Retry-After and delivers",
+        description="Slack rate limits a request (HTTP 429, Retry-After)",
+        holds="slack-sdk waits and retries; every message of the run is delivered once",
         inject=lambda bench: [bench.slack.rate_limit(1, retry_after=1)],
         fired=(1,),
     ),
     FaultCase(
         id="slack-invalid-token",
-        description="Slack refuses the bot token (invalid_auth): the run completes without its messages",
+        description="Slack refuses the bot token (invalid_auth) on every request",
+        holds="The run completes and deploys; each notification records invalid_auth and none crashes",
         inject=lambda bench: [bench.slack.reject_token(times=None)],
         fired=(4,),
         undelivered="slack error: invalid_auth",
@@ -221,21 +236,24 @@ CATALOG: tuple[FaultCase, ...] = (
     FaultCase(
         id="slack-timeout",
         description="Slack answers the first notification's two attempts after the client's timeout",
+        holds="The run completes and deploys; the notification records the timeout, the later ones are delivered",
         inject=lambda bench: [bench.slack.delay(SLACK_TIMEOUT_SECONDS + 0.5, times=2)],
         fired=(2,),
         undelivered=SLACK_TIMEOUT_DETAIL,
     ),
     FaultCase(
         id="start-training-job-crashes",
-        description="StartTrainingJob's process dies after it created the training job; the retry adopts the job",
+        description="StartTrainingJob's process dies after it created the training job (Runtime.ExitError)",
+        holds="The retry adopts the job: one CreateTrainingJob, one model, one endpoint config, one UpdateEndpoint",
         inject=lambda bench: [bench.runtime.faults.crash_lambda("StartTrainingJob", times=1)],
         fired=(1,),
         check=each_resource_created_once,
     ),
     FaultCase(
         id="deploy-model-crashes",
-        description="DeployModel's process dies after it asked for the update; the retry, while the endpoint is "
-        "still Updating, asks nothing twice",
+        description="DeployModel's process dies after it asked for the update, while the endpoint is Updating",
+        holds="The retry sees the pending config and asks nothing twice: one model, one endpoint config, one "
+        "UpdateEndpoint; the run completes",
         inject=lambda bench: [
             bench.runtime.faults.crash_lambda("DeployModel", times=1),
             bench.runtime.faults.slow_endpoint_deployment(3, times=1),

@@ -164,7 +164,13 @@ def bench(
     current.clear_faults()
 
 
-@pytest.mark.parametrize("case", CATALOG, ids=[case.id for case in CATALOG])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, id=case.id, marks=pytest.mark.reliability("fault", case.description, case.holds))
+        for case in CATALOG
+    ],
+)
 def test_the_pipeline_survives(bench: FaultBench, case: FaultCase) -> None:
     # GIVEN the endpoint serving the last run's model, a new day of data, and the fault armed
     before = bench.watermark()
