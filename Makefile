@@ -4,6 +4,8 @@ PORT ?= 4566
 CONFIG ?=
 VENV := .venv
 BIN := $(VENV)/bin
+# checkov's pins conflict with the project's (boto3 among them): it gets a virtualenv of its own.
+SCAN_VENV := .venv-checkov
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup test lint synth deploy diff destroy clean demo serve reliability-report
@@ -25,6 +27,11 @@ $(VENV)/.installed: requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $@
 
+$(SCAN_VENV)/.installed: requirements-scan.lock
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.lock
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -34,7 +41,8 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app.py stacks lambdas local_runtime bench
 
-test: lint
+# The scanner's virtualenv first: the compliance tests run checkov on the synthesized templates.
+test: lint $(SCAN_VENV)/.installed
 	$(BIN)/pytest
 
 # docs/reliability.md lists the tests marked `reliability`; a test fails when it is stale.

@@ -1,4 +1,4 @@
-"""The CDK app: one retraining stack per configured pipeline, checked against cdk-nag's AWS Solutions rules."""
+"""The CDK app: one retraining stack per pipeline, checked against cdk-nag's AWS Solutions and NIST 800-53 R5 rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Tags, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from stacks.config import ConfigError, load_app_config
 from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES
@@ -36,7 +36,7 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
         PipelineStack(app, name, stack_name=name, config=pipeline)
     for key, value in config.tags.items():
         Tags.of(app).add(key, value, exclude_resource_types=UNTAGGED_RESOURCE_TYPES)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     return app
 
 

@@ -48,6 +48,11 @@ _ECR_IMAGE_URI = re.compile(
 )
 _SLACK_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9_-]{0,79}|[CDG][A-Z0-9]{8,})$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+# A key ARN, not an alias: IAM authorizes kms:Decrypt on the key's own ARN.
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key/"
+    r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{0,256}$")
 
@@ -123,10 +128,15 @@ class PollingConfig:
 
 @dataclass(frozen=True)
 class SlackConfig:
-    """Where alerts go. Only the name of the secret holding the bot token is configuration."""
+    """Where alerts go. Only the name of the secret holding the bot token is configuration.
+
+    `token_kms_key_arn` names the customer managed key the secret is encrypted with, if it is not Secrets
+    Manager's default key (aws/secretsmanager, which needs no grant).
+    """
 
     channel: str
     token_secret_name: str
+    token_kms_key_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -477,6 +487,13 @@ def _slack(fields: _Fields | None) -> SlackConfig | None:
             "token_secret_name",
             _SECRET_NAME,
             "the name of a Secrets Manager secret (letters, digits and /_+=.@-), not the token",
+        ),
+        token_kms_key_arn=None
+        if fields.get("token_kms_key_arn") is None
+        else fields.matching(
+            "token_kms_key_arn",
+            _KMS_KEY_ARN,
+            "the ARN of the KMS key that encrypts the secret (arn:<partition>:kms:<region>:<account>:key/<id>)",
         ),
     )
     fields.reject_unknown()

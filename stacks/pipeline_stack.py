@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import Aspects, CfnOutput, Stack, Tags
 from constructs import Construct
 
 from stacks.algorithms import algorithm_images
 from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
+from stacks.constructs.encryption import EncryptLogGroups, PipelineKey
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.notifications import SlackNotifications
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
@@ -28,7 +29,9 @@ class PipelineStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add("pipeline", config.name, exclude_resource_types=UNTAGGED_RESOURCE_TYPES)
 
-        data = DataStore(self, "Data", config=config)
+        encryption = PipelineKey(self, "Encryption", pipeline=config.name)
+        Aspects.of(self).add(EncryptLogGroups(encryption.key))
+        data = DataStore(self, "Data", config=config, key=encryption.key)
         watermark = Watermark(self, "Watermark", pipeline=config.name)
         sagemaker = SageMakerExecutionRole(self, "SageMaker", config=config, data=data)
 

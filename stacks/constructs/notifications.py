@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -32,3 +34,15 @@ class SlackNotifications(Construct):
         if config.slack is not None:
             token = secretsmanager.Secret.from_secret_name_v2(self, "SlackToken", config.slack.token_secret_name)
             token.grant_read(self.notify_slack.role)
+            if config.slack.token_kms_key_arn is not None:
+                # A secret under a customer managed key: Secrets Manager decrypts it with the caller's rights,
+                # through itself only (kms:ViaService), so the role cannot use the key for anything else.
+                stack = Stack.of(self)
+                iam.Grant.add_to_principal(
+                    grantee=self.notify_slack.role,
+                    actions=["kms:Decrypt"],
+                    resource_arns=[config.slack.token_kms_key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.{stack.url_suffix}"}
+                    },
+                )

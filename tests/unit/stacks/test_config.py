@@ -111,6 +111,22 @@ def test_full_pipeline_is_parsed() -> None:
     assert (config.training.validate_data, config.training.max_files_per_run) == (False, 1_000_000)
     assert config.endpoint.name == "Churn-Endpoint"
     assert config.slack is not None and config.slack.token_secret_name == "slack/ml-bot"
+    assert config.slack.token_kms_key_arn is None
+
+
+@pytest.mark.parametrize(
+    "key_arn",
+    [
+        "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "arn:aws-cn:kms:cn-north-1:111122223333:key/mrk-0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d",
+    ],
+)
+def test_slack_token_secret_may_name_its_customer_managed_key(key_arn: str) -> None:
+    config = parse_one(
+        slack={"channel": "#ml-alerts", "token_secret_name": "slack/ml-bot", "token_kms_key_arn": key_arn}
+    )
+
+    assert config.slack is not None and config.slack.token_kms_key_arn == key_arn
 
 
 @pytest.mark.parametrize("predictor_type", ["binary_classifier", "multiclass_classifier", "regressor"])
@@ -263,6 +279,20 @@ def test_ecr_image_uris_are_accepted(uri: str) -> None:
             "pipeline 'churn': slack.token_secret_name must be the name of a Secrets Manager secret",
         ),
         ({"slack": "#ml-alerts"}, "pipeline 'churn': slack must be an object"),
+        (
+            {"slack": {"channel": "#ml", "token_secret_name": "s", "token_kms_key_arn": "alias/slack"}},
+            "pipeline 'churn': slack.token_kms_key_arn must be the ARN of the KMS key",
+        ),
+        (
+            {
+                "slack": {
+                    "channel": "#ml",
+                    "token_secret_name": "s",
+                    "token_kms_key_arn": "arn:aws:kms:us-east-1:111122223333:alias/slack",
+                }
+            },
+            "pipeline 'churn': slack.token_kms_key_arn must be the ARN of the KMS key",
+        ),
         ({"log_retention_days": 31}, "pipeline 'churn': log_retention_days must be one of 1, 3, 5"),
         ({"log_retention_days": 0}, "pipeline 'churn': log_retention_days must be one of"),
     ],

@@ -107,6 +107,20 @@ def bucket_arn_ids(template: Template) -> dict[str, str]:
 # Storage
 
 
+def key_id(template: Template) -> str:
+    (key,) = template.find_resources("AWS::KMS::Key")
+    return str(key)
+
+
+def kms_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [statement for statement in statements if any(a.startswith("kms:") for a in statement["Action"])]
+
+
+@pytest.mark.reliability(
+    "scan",
+    "Encryption at rest: the data bucket",
+    "SSE-KMS with the stack's key, public access blocked, versioned, access-logged, retained",
+)
 def test_data_bucket_is_encrypted_private_versioned_logged_and_retained(template: Template) -> None:
     ids = bucket_arn_ids(template)
 
@@ -115,7 +129,15 @@ def test_data_bucket_is_encrypted_private_versioned_logged_and_retained(template
         {
             "Properties": {
                 "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                    "ServerSideEncryptionConfiguration": [
+                        {
+                            "BucketKeyEnabled": True,
+                            "ServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": {"Fn::GetAtt": [key_id(template), "Arn"]},
+                            },
+                        }
+                    ]
                 },
                 "PublicAccessBlockConfiguration": {
                     "BlockPublicAcls": True,
@@ -143,6 +165,11 @@ def test_access_log_bucket_is_encrypted_private_and_retained(template: Template)
     assert logs["DeletionPolicy"] == "Retain"
 
 
+@pytest.mark.reliability(
+    "scan",
+    "TLS-only access",
+    "Both buckets deny any request made without TLS",
+)
 def test_both_buckets_deny_requests_without_tls(template: Template) -> None:
     ids = bucket_arn_ids(template)
 
@@ -194,6 +221,86 @@ def test_access_logs_are_delivered_through_a_bucket_policy_scoped_to_the_data_bu
             },
         },
     )
+
+
+# Encryption at rest
+
+
+@pytest.mark.parametrize("fixture", ["template", "custom"])
+def test_one_customer_managed_key_rotates_yearly_and_outlives_the_stack(
+    request: pytest.FixtureRequest, fixture: str
+) -> None:
+    template: Template = request.getfixturevalue(fixture)
+
+    template.resource_count_is("AWS::KMS::Key", 1)
+    template.has_resource(
+        "AWS::KMS::Key",
+        {"Properties": {"EnableKeyRotation": True}, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"},
+    )
+
+
+@pytest.mark.reliability(
+    "scan",
+    "Encryption at rest: log groups",
+    "Every log group is encrypted with the stack's rotating KMS key",
+)
+@pytest.mark.parametrize("fixture", ["template", "custom"])
+def test_every_log_group_is_encrypted_with_the_key(request: pytest.FixtureRequest, fixture: str) -> None:
+    template: Template = request.getfixturevalue(fixture)
+    groups = template.find_resources("AWS::Logs::LogGroup")
+
+    assert len(groups) == 8  # seven functions and the state machine
+    for group in groups.values():
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id(template), "Arn"]}
+
+
+def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(template: Template) -> None:
+    key = template.to_json()["Resources"][key_id(template)]
+
+    (logs_statement,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
+    assert flatten(logs_statement["Principal"]["Service"]) == "logs.<AWS::Region>.<AWS::URLSuffix>"
+    assert "kms:GenerateDataKey" in logs_statement["Action"] and "kms:Decrypt" in logs_statement["Action"]
+    assert not [action for action in logs_statement["Action"] if "*" in action or "Create" in action]
+    assert flatten(logs_statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]) == (
+        "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*"
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "key_actions"),
+    [
+        ("CheckData", {"kms:Decrypt", "kms:GenerateDataKey"}),  # writes its manifest, reads it back on a retry
+        ("SageMaker", {"kms:Decrypt", "kms:GenerateDataKey"}),  # reads data, writes and reads models
+        ("StartTrainingJob", {"kms:Decrypt"}),  # reads the data files and the manifest to check them
+        ("GetStatus", set()),
+        ("DeployModel", set()),
+        ("UpdateParameters", set()),
+        ("CleanUp", set()),
+        ("NotifySlack", set()),
+    ],
+)
+def test_only_the_bucket_readers_and_writers_may_use_the_key_and_only_through_s3(
+    template: Template, role: str, key_actions: set[str]
+) -> None:
+    statements = (
+        role_statements(template, sagemaker_role_id(template))
+        if role == "SageMaker"
+        else function_statements(template, role)
+    )
+
+    granted = kms_statements(statements)
+    assert {action for statement in granted for action in statement["Action"]} == key_actions
+    for statement in granted:
+        assert statement["Resource"] == {"Fn::GetAtt": [key_id(template), "Arn"]}
+        assert flatten(statement["Condition"]["StringEquals"]["kms:ViaService"]) == "s3.<AWS::Region>.<AWS::URLSuffix>"
+    # one statement per key operation, however many prefixes the role reads or writes
+    assert len(granted) == len(key_actions)
+
+
+def test_an_imported_bucket_gets_no_grant_on_the_stacks_key(custom: Template) -> None:
+    for step in ("CheckData", "StartTrainingJob", "DeployModel"):
+        assert kms_statements(function_statements(custom, step)) == []
+    assert kms_statements(role_statements(custom, sagemaker_role_id(custom))) == []
 
 
 def test_imported_bucket_creates_no_bucket_and_is_reached_by_name(custom: Template) -> None:
@@ -616,6 +723,27 @@ def test_check_data_may_see_that_the_slack_secret_exists_but_not_read_it(custom:
         "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:slack/ml-bot-??????"
     ]
     assert resources_for(statements, "secretsmanager:GetSecretValue") == []
+
+
+def test_slack_secret_under_a_customer_managed_key_may_be_decrypted_through_secrets_manager_only() -> None:
+    key_arn = "arn:aws:kms:us-east-1:111122223333:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    template = pipeline_template(
+        pipeline(slack={"channel": "#ml-alerts", "token_secret_name": "slack/ml-bot", "token_kms_key_arn": key_arn})
+    )
+
+    (decrypt,) = kms_statements(function_statements(template, "NotifySlack"))
+    assert (decrypt["Action"], decrypt["Resource"]) == (["kms:Decrypt"], key_arn)
+    assert decrypt["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": {
+                "Fn::Join": ["", ["secretsmanager.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]
+            }
+        }
+    }
+
+
+def test_slack_secret_under_the_default_key_needs_no_key_grant(custom: Template) -> None:
+    assert kms_statements(function_statements(custom, "NotifySlack")) == []
 
 
 def test_without_slack_the_notifier_gets_no_secret(template: Template) -> None:

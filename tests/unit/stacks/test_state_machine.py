@@ -80,7 +80,7 @@ def test_role_may_invoke_the_steps_and_stop_the_pipelines_training_jobs(
     ]
 
 
-def test_the_asl_holds_exactly_the_six_function_placeholders() -> None:
+def test_the_asl_holds_exactly_the_function_placeholders() -> None:
     assert placeholders(STATE_MACHINE_ASL.read_text()) == {f"{step}FunctionArn" for step in STEP_HANDLERS}
 
 

@@ -1,0 +1,54 @@
+"""The app as app.py builds it, synthesized once for every compliance, IAM and encryption test of the templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.cx_api import CloudAssembly
+
+from app import build_app
+from tests.unit.stacks.synth import pipeline, synth_context
+
+# Both shapes of a pipeline, so every construct and every conditional branch is checked.
+PIPELINES = [
+    pipeline(),
+    pipeline(
+        name="churn",
+        data_bucket={"name": "existing-data-bucket"},
+        data_prefix="raw/churn",
+        algorithm={"image_uri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/trainer:2.1"},
+        slack={
+            "channel": "#ml-alerts",
+            "token_secret_name": "slack/ml-bot",
+            "token_kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        },
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    app: App
+    assembly: CloudAssembly
+
+    @property
+    def template_paths(self) -> list[Path]:
+        return [Path(stack.template_full_path) for stack in self.assembly.stacks]
+
+    @property
+    def templates(self) -> dict[str, dict[str, Any]]:
+        """Each stack's template by stack name."""
+        return {stack.stack_name: stack.template for stack in self.assembly.stacks}
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app as app.py builds it (both cdk-nag packs registered), synthesized once without bundling."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = build_app(synth_context(pipelines=PIPELINES), outdir=str(outdir))
+    # Synth runs the registered cdk-nag plugins too.
+    return Synthesized(app=app, assembly=app.synth())

@@ -1,0 +1,316 @@
+"""IAM audit of the synthesized templates: every wildcard resource is one the API leaves no way around.
+
+Walks every statement of every identity policy (inline or managed, on any role) and of every resource policy
+(bucket and key policies) in the app's templates, both pipeline shapes included.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.unit.stacks.conftest import Synthesized
+from tests.unit.stacks.synth import flatten
+
+ARN = r"arn:<AWS::Partition>"
+REGION_ACCOUNT = r"<AWS::Region>:<AWS::AccountId>"
+PIPELINE_NAMES = r"(demo|churn)"
+TRACING_ACTIONS = frozenset(
+    {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
+)
+LOG_DELIVERY_ACTIONS = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+)
+
+
+@dataclass(frozen=True)
+class AllowedWildcard:
+    """Actions that may name a wildcard resource matching `resource`, and why nothing narrower exists."""
+
+    actions: frozenset[str]
+    resource: str  # a regular expression over the flattened resource (tests/unit/stacks/synth.py's flatten)
+    reason: str
+    condition_key: str | None = None  # a condition the statement must carry to narrow the wildcard
+
+    def allows(self, statement: dict[str, Any], resource: str) -> bool:
+        if not set(actions(statement)) <= self.actions or not re.fullmatch(self.resource, resource):
+            return False
+        conditions = statement.get("Condition", {})
+        return self.condition_key is None or any(self.condition_key in keys for keys in conditions.values())
+
+
+ALLOWED_WILDCARDS = (
+    AllowedWildcard(
+        TRACING_ACTIONS,
+        r"\*",
+        "X-Ray's trace and sampling APIs have no resource types: active tracing of the functions and the state "
+        "machine can only be granted on '*'.",
+    ),
+    AllowedWildcard(
+        LOG_DELIVERY_ACTIONS,
+        r"\*",
+        "Step Functions logs through CloudWatch Logs' vended log delivery, whose APIs (CreateLogDelivery and "
+        "friends, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) have no resource types.",
+    ),
+    AllowedWildcard(
+        frozenset({"cloudwatch:PutMetricData"}),
+        r"\*",
+        "PutMetricData has no resource types; the cloudwatch:namespace condition keeps SageMaker's role to the "
+        "/aws/sagemaker namespaces.",
+        condition_key="cloudwatch:namespace",
+    ),
+    AllowedWildcard(
+        frozenset({"ecr:GetAuthorizationToken"}),
+        r"\*",
+        "GetAuthorizationToken returns a registry login and has no resource types; the image pulls themselves "
+        "are granted on the configured repositories only.",
+    ),
+    AllowedWildcard(
+        frozenset(
+            {
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:StopTrainingJob",
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeModel",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:UpdateEndpoint",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+                "sagemaker:DeleteModel",
+                "sagemaker:DeleteEndpointConfig",
+            }
+        ),
+        rf"{ARN}:sagemaker:{REGION_ACCOUNT}:(training-job|model|endpoint-config)/{PIPELINE_NAMES}-\*",
+        "Each run names its training job, model and endpoint config '<pipeline>-<time>-<hash>' at run time; "
+        "the pipeline's own prefix is the narrowest pattern that holds them (CleanUp deletes only the failed "
+        "run's, by its name).",
+    ),
+    AllowedWildcard(
+        frozenset({"s3:GetObject", "s3:PutObject"}),
+        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(data|raw|manifests|models)/{PIPELINE_NAMES}/\*",
+        "Objects under one of the pipeline's own prefixes: their keys (dated files, run names) are known only "
+        "at run time.",
+    ),
+    AllowedWildcard(
+        frozenset({"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}),
+        rf"{ARN}:logs:{REGION_ACCOUNT}:log-group:/aws/sagemaker/\*",
+        "SageMaker names the log groups and streams of training jobs and endpoints itself, under /aws/sagemaker/.",
+    ),
+    AllowedWildcard(
+        frozenset({"lambda:InvokeFunction"}),
+        r"<\w+Function\w+\.Arn>:\*",
+        "The versions and aliases of one function (grant_invoke's standard pair next to the unqualified ARN).",
+    ),
+    AllowedWildcard(
+        frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
+        rf"{ARN}:secretsmanager:{REGION_ACCOUNT}:secret:slack/ml-bot-\?\?\?\?\?\?",
+        "Secrets Manager appends six random characters to a secret's name in its ARN; the secret is created by "
+        "its owner and referenced by name, so the suffix is unknown at synth time.",
+    ),
+)
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return value if isinstance(value, list) else [value]
+
+
+def resources(statement: dict[str, Any]) -> list[str]:
+    value = statement.get("Resource", [])
+    return [flatten(item) for item in (value if isinstance(value, list) else [value])]
+
+
+def identity_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, statement) for every statement of every identity policy in the template."""
+    for logical_id, resource in template["Resources"].items():
+        kind, properties = resource["Type"], resource.get("Properties", {})
+        documents = []
+        if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents.append(properties["PolicyDocument"])
+        if kind in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
+            documents.extend(policy["PolicyDocument"] for policy in properties.get("Policies", []))
+        for document in documents:
+            for statement in document["Statement"]:
+                yield logical_id, statement
+
+
+def all_identity_statements(synthesized: Synthesized) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{stack}/{where}", statement)
+        for stack, template in synthesized.templates.items()
+        for where, statement in identity_statements(template)
+    ]
+
+
+def is_wildcard(resource: str) -> bool:
+    return "*" in resource or "?" in resource
+
+
+def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) -> None:
+    statements = all_identity_statements(synthesized)
+
+    policies = {where for where, _ in statements}
+    roles = [
+        logical_id
+        for template in synthesized.templates.values()
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+    ]
+    # One policy per role: the seven steps, SageMaker's, the state machine's and the schedule's, per stack.
+    assert len(roles) == 2 * 10
+    assert len(policies) == len(roles)
+    assert len(statements) > 50
+
+
+@pytest.mark.reliability(
+    "scan",
+    "IAM audit: wildcard resources in every identity policy",
+    (
+        "Each wildcard is one the API admits no narrower alternative to, with the reason written next to it; unused "
+        "allowances fail too"
+    ),
+)
+def test_every_wildcard_resource_is_one_the_api_admits_no_narrower_alternative_to(synthesized: Synthesized) -> None:
+    unexplained = [
+        f"{where}: {actions(statement)} on {resource}"
+        for where, statement in all_identity_statements(synthesized)
+        if statement["Effect"] == "Allow"
+        for resource in resources(statement)
+        if is_wildcard(resource) and not any(allowed.allows(statement, resource) for allowed in ALLOWED_WILDCARDS)
+    ]
+
+    assert not unexplained, "\n".join(unexplained)
+
+
+def test_every_allowed_wildcard_is_still_needed_and_explained(synthesized: Synthesized) -> None:
+    used = {
+        allowed.reason
+        for _, statement in all_identity_statements(synthesized)
+        for resource in resources(statement)
+        for allowed in ALLOWED_WILDCARDS
+        if is_wildcard(resource) and allowed.allows(statement, resource)
+    }
+
+    assert used == {allowed.reason for allowed in ALLOWED_WILDCARDS}
+    assert all(len(allowed.reason) >= 60 for allowed in ALLOWED_WILDCARDS)
+
+
+@pytest.mark.parametrize(
+    ("statement", "resource", "allowed"),
+    [
+        ({"Action": "xray:PutTraceSegments"}, "*", True),
+        ({"Action": ["xray:PutTraceSegments", "s3:GetObject"]}, "*", False),
+        ({"Action": "cloudwatch:PutMetricData"}, "*", False),  # without its namespace condition
+        (
+            {
+                "Action": "cloudwatch:PutMetricData",
+                "Condition": {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker*"}},
+            },
+            "*",
+            True,
+        ),
+        ({"Action": "s3:GetObject"}, "<DataBucketE6B0FAA8.Arn>/data/demo/*", True),
+        ({"Action": "s3:GetObject"}, "<DataBucketE6B0FAA8.Arn>/*", False),
+        ({"Action": "sagemaker:CreateTrainingJob"}, f"{ARN}:sagemaker:{REGION_ACCOUNT}:training-job/*", False),
+        ({"Action": "iam:PassRole"}, "*", False),
+    ],
+)
+def test_the_allowlist_rejects_what_it_does_not_explain(
+    statement: dict[str, Any], resource: str, allowed: bool
+) -> None:
+    assert any(entry.allows(statement, resource) for entry in ALLOWED_WILDCARDS) is allowed
+
+
+# iam:PassRole
+
+
+def sagemaker_role_ids(template: dict[str, Any]) -> list[str]:
+    return [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+        and resource["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": "sagemaker.amazonaws.com"}
+    ]
+
+
+@pytest.mark.reliability(
+    "scan",
+    "IAM audit: iam:PassRole",
+    (
+        "Only StartTrainingJob and DeployModel may pass the SageMaker role, and only to sagemaker.amazonaws.com "
+        "(iam:PassedToService)"
+    ),
+)
+def test_pass_role_is_limited_to_the_sagemaker_role_passed_to_sagemaker(synthesized: Synthesized) -> None:
+    for stack, template in synthesized.templates.items():
+        (sagemaker_role,) = sagemaker_role_ids(template)
+        pass_role = [
+            (where, statement)
+            for where, statement in identity_statements(template)
+            if any(fnmatch.fnmatchcase("iam:passrole", action.lower()) for action in actions(statement))
+        ]
+
+        # StartTrainingJob and DeployModel pass the role; nothing else can pass any role (`iam:*` or `*` included).
+        assert sorted(where for where, _ in pass_role) == [
+            policy
+            for policy in sorted(template["Resources"])
+            if policy.startswith(("StepsStartTrainingJob", "StepsDeployModel"))
+            and template["Resources"][policy]["Type"] == "AWS::IAM::Policy"
+        ], stack
+        for where, statement in pass_role:
+            assert actions(statement) == ["iam:PassRole"], (stack, where)
+            assert statement["Resource"] == {"Fn::GetAtt": [sagemaker_role, "Arn"]}, (stack, where)
+            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+# Resource policies
+
+
+def test_key_policies_name_the_key_itself_and_the_account_or_logs_of_this_account(synthesized: Synthesized) -> None:
+    for stack, template in synthesized.templates.items():
+        keys = [resource for resource in template["Resources"].values() if resource["Type"] == "AWS::KMS::Key"]
+        assert len(keys) == 1, stack
+        for statement in keys[0]["Properties"]["KeyPolicy"]["Statement"]:
+            # In a key policy "*" means this key, and nothing else can be named.
+            assert statement["Resource"] == "*"
+            principal = statement["Principal"]
+            if "AWS" in principal:
+                assert flatten(principal["AWS"]) == "arn:<AWS::Partition>:iam::<AWS::AccountId>:root"
+            else:
+                assert flatten(principal["Service"]) == "logs.<AWS::Region>.<AWS::URLSuffix>"
+                assert flatten(statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]) == (
+                    f"{ARN}:logs:{REGION_ACCOUNT}:log-group:*"
+                )
+
+
+def test_bucket_policies_name_their_own_bucket_only(synthesized: Synthesized) -> None:
+    policies = [
+        resource["Properties"]
+        for template in synthesized.templates.values()
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::S3::BucketPolicy"
+    ]
+
+    assert len(policies) == 2  # the demo stack's data and access-log buckets; churn's bucket is not ours
+    for policy in policies:
+        bucket = f"<{policy['Bucket']['Ref']}.Arn>"
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert all(r == bucket or r.startswith(f"{bucket}/") for r in resources(statement)), statement
