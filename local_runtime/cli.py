@@ -251,6 +251,11 @@ def _print_serving(console: Console, url: str, pipelines: Sequence[Any], slack_u
         f"  {aws} sagemaker-runtime invoke-endpoint --endpoint-name {outputs.get('EndpointName')} "
         "--content-type text/csv --body fileb://row.csv answer.json"
     )
+    console.line("Inject a fault (see local_runtime/faults.py), list them with GET, clear them with DELETE:")
+    console.line(
+        f"  curl -X POST {url}/_local/faults "
+        """-d '{"fault": "throttle_lambda", "function": "StartTrainingJob", "times": 2}'"""
+    )
 
 
 @contextmanager

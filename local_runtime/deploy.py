@@ -17,6 +17,9 @@ from local_runtime.template import LocalStack
 
 # Given to every function on top of its template environment: there is no X-Ray daemon to send traces to.
 _LOCAL_FUNCTION_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "1"}
+# moto's interpreter sleeps for real between retries, honouring IntervalSeconds, BackoffRate, MaxDelaySeconds,
+# MaxAttempts and JitterStrategy; the local time scale keeps every attempt and the backoff, but shortens it.
+LOCAL_RETRY_INTERVAL_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,47 @@ def client(aws: LocalAws, service: str, region: str) -> Any:
     )
 
 
+def compress_retries(definition: str, *, max_delay_seconds: int) -> str:
+    """The definition with every Retry's first interval at 1 s and its backoff capped at `max_delay_seconds`.
+
+    MaxAttempts, BackoffRate, JitterStrategy and ErrorEquals stay as written, so a local run retries the same
+    errors as often as AWS does, in seconds instead of minutes. Retries nested in Parallel and Map states too.
+    """
+    if max_delay_seconds < 1:
+        raise ValueError(f"max_delay_seconds must be at least 1, got {max_delay_seconds}")
+    parsed = json.loads(definition)
+    _compress(parsed, max_delay_seconds)
+    return json.dumps(parsed)
+
+
+def _compress(node: Any, max_delay_seconds: int) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Retry" and isinstance(value, list):
+                for retrier in value:
+                    if isinstance(retrier, dict):
+                        retrier["IntervalSeconds"] = LOCAL_RETRY_INTERVAL_SECONDS
+                        retrier["MaxDelaySeconds"] = min(
+                            int(retrier.get("MaxDelaySeconds", max_delay_seconds)), max_delay_seconds
+                        )
+            else:
+                _compress(value, max_delay_seconds)
+    elif isinstance(node, list):
+        for item in node:
+            _compress(item, max_delay_seconds)
+
+
 def deploy(
-    aws: LocalAws, stack: LocalStack, *, function_environment: Mapping[str, str] | None = None
+    aws: LocalAws,
+    stack: LocalStack,
+    *,
+    function_environment: Mapping[str, str] | None = None,
+    retry_max_delay_seconds: int | None = None,
 ) -> DeployedPipeline:
-    """Create the stack's buckets, parameters, functions and state machine; return where to start runs."""
+    """Create the stack's buckets, parameters, functions and state machine; return where to start runs.
+
+    With `retry_max_delay_seconds`, the state machine's retries wait on the local time scale (compress_retries).
+    """
     s3, ssm = client(aws, "s3", stack.region), client(aws, "ssm", stack.region)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for bucket in stack.buckets:
@@ -82,6 +122,8 @@ def deploy(
     if len(stack.state_machines) != 1:
         raise ValueError(f"stack {stack.name} defines {len(stack.state_machines)} state machines, expected 1")
     ((name, definition),) = stack.state_machines.values()
+    if retry_max_delay_seconds is not None:
+        definition = compress_retries(definition, max_delay_seconds=retry_max_delay_seconds)
     sfn = client(aws, "stepfunctions", stack.region)
     arn = stack.state_machine_arn(name)
     try:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from local_runtime.faults import Faults
+
 Handler = Callable[[Any, Any], Any]
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
@@ -58,13 +60,20 @@ class InvocationResult:
     status: int
     body: bytes
     function_error: str | None
+    error_type: str | None = None  # x-amzn-ErrorType of an Invoke that failed before the handler's result
+
+
+# What Lambda answers when a function is throttled; Step Functions names it Lambda.TooManyRequestsException.
+THROTTLED_STATUS = 429
+THROTTLED_ERROR = "TooManyRequestsException"
 
 
 class LocalLambda:
     """Registry of functions and the Invoke call Step Functions (and boto3) make against it."""
 
-    def __init__(self, endpoint_url: str = "") -> None:
+    def __init__(self, endpoint_url: str = "", *, faults: Faults | None = None) -> None:
         self.endpoint_url = endpoint_url
+        self.faults = faults or Faults()
         self._functions: dict[str, LocalFunction] = {}
         # Handlers read os.environ per call; one invocation at a time keeps each function's environment its own.
         self._lock = threading.Lock()
@@ -101,8 +110,14 @@ class LocalLambda:
         return environment
 
     def invoke(self, function: LocalFunction, payload: bytes) -> InvocationResult:
-        """Run the handler; an exception comes back as Lambda returns it, with FunctionError set."""
+        """Run the handler; an exception comes back as Lambda returns it, with FunctionError set.
+
+        An armed fault (see local_runtime.faults) throttles the invocation or crashes it as Lambda reports both.
+        """
         event = json.loads(payload) if payload else {}
+        fault = self.faults.lambda_fault(function.name, function.arn)
+        if fault is not None and fault.kind == "throttle":
+            return _throttled()
         with self._lock:
             self._count += 1
             context = LambdaContext(
@@ -114,10 +129,14 @@ class LocalLambda:
                 _deadline_ms=function.timeout_seconds * 1000,
             )
             self.invocations.append((function.name, event))
+            if fault is not None and not fault.after_side_effects:
+                return _crashed(context.aws_request_id)
             with _environment({**self._lambda_environment(function), **function.environment}):
                 try:
                     result = function.load()(event, context)
                 except Exception as error:  # Lambda reports every exception the same way
+                    if fault is not None:  # the process died, whatever the handler was about to report
+                        return _crashed(context.aws_request_id)
                     body = {
                         "errorMessage": str(error),
                         "errorType": type(error).__name__,
@@ -125,7 +144,24 @@ class LocalLambda:
                         "stackTrace": traceback.format_tb(error.__traceback__),
                     }
                     return InvocationResult(200, json.dumps(body).encode(), "Unhandled")
+            if fault is not None:
+                return _crashed(context.aws_request_id)
         return InvocationResult(200, json.dumps(result).encode(), None)
+
+
+def _throttled() -> InvocationResult:
+    """Lambda's answer when the function's concurrency is exhausted: the handler never ran."""
+    body = {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."}
+    return InvocationResult(THROTTLED_STATUS, json.dumps(body).encode(), None, error_type=THROTTLED_ERROR)
+
+
+def _crashed(request_id: str) -> InvocationResult:
+    """Lambda's answer when the function's process dies (killed, out of memory) before it returns."""
+    body = {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: signal: killed",
+    }
+    return InvocationResult(200, json.dumps(body).encode(), "Unhandled")
 
 
 @contextmanager

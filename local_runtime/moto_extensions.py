@@ -1,8 +1,13 @@
-"""SageMaker operations the workflow calls that moto lacks: UpdateEndpoint and StopTrainingJob.
+"""What the workflow needs from moto and moto lacks: UpdateEndpoint, StopTrainingJob, and AWS's error names.
 
 moto completes jobs and endpoints at once; these follow the same convention: an update switches the
 endpoint to the new config and it is InService again, a stop ends the job Stopped. Registered on moto's
 backend and response classes, so they work in decorator mode and in server mode alike.
+
+moto's interpreter names an aws-sdk task's error `<service as in the ARN>.<exception class>`
+(`sagemaker.SageMakerException` for a throttled StopTrainingJob); Step Functions names it
+`<Service in PascalCase>.<error code>Exception` (`SageMaker.ThrottlingException`), which is what Retry and
+Catch match: the interpreter is given AWS's names.
 """
 
 from __future__ import annotations
@@ -10,10 +15,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeTrainingJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk,
+)
+
+# Step Functions' PascalCase service names (the AWS SDK for Java v2 client names) where capitalizing the first
+# letter of the ARN's service name is not enough.
+_SERVICE_ERROR_NAMES = {
+    "acmpca": "AcmPca",
+    "dynamodb": "DynamoDb",
+    "eventbridge": "EventBridge",
+    "sagemaker": "SageMaker",
+    "secretsmanager": "SecretsManager",
+    "sfn": "Sfn",
+}
 
 _installed = False
 
@@ -42,7 +62,21 @@ def install() -> None:
         "this name already exists ({arn})",
         in_use=True,
     )
+    StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(_service_error_name)  # type: ignore[method-assign,assignment]
+    StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_exception_name)  # type: ignore[method-assign,assignment]
     _installed = True
+
+
+def _service_error_name(service_name: str) -> str:
+    lower = service_name.lower()
+    return _SERVICE_ERROR_NAMES.get(lower, lower[:1].upper() + lower[1:])
+
+
+def _exception_name(service_error_name: str, error: Exception) -> str:
+    """`<Service>.<code>Exception`: the error code AWS answered, with the suffix Step Functions always adds."""
+    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    name = f"{service_error_name}.{code or type(error).__name__}"
+    return name if name.endswith("Exception") else name + "Exception"
 
 
 def _backend_update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> FakeEndpoint:

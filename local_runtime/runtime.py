@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from local_runtime.deploy import DeployedPipeline, client, deploy
+from local_runtime.faults import Faults
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.server import LocalAws
 from local_runtime.template import read_stack
 
 DEFAULT_REGION = "us-east-1"
 LOCAL_POLL_INTERVAL_SECONDS = "1"
+# The local time scale of the state machine's retries: 1 s first, backoff capped at 2 s (the template's Retry
+# waits 2 s, doubling up to 60 s); every attempt still happens. See deploy.compress_retries.
+LOCAL_RETRY_MAX_DELAY_SECONDS = 2
 
 
 @dataclass
@@ -43,7 +47,9 @@ class LocalRuntime:
         silence_jsii()
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self.aws = LocalAws(port=self.port, sagemaker=LocalSageMaker(self.workdir) if self.emulate_sagemaker else None)
+        faults = Faults()
+        sagemaker = LocalSageMaker(self.workdir, faults=faults) if self.emulate_sagemaker else None
+        self.aws = LocalAws(port=self.port, sagemaker=sagemaker, faults=faults)
 
     def __enter__(self) -> LocalRuntime:
         self.aws.start()
@@ -55,6 +61,11 @@ class LocalRuntime:
     @property
     def endpoint_url(self) -> str:
         return self.aws.endpoint_url
+
+    @property
+    def faults(self) -> Faults:
+        """Throttling, crashes, AWS errors and failing training jobs on request (see local_runtime.faults)."""
+        return self.aws.faults
 
     def client(self, service: str) -> Any:
         """A boto3 client for the local AWS."""
@@ -70,8 +81,8 @@ class LocalRuntime:
     ) -> DeployedPipeline:
         """Create what the synthesized template describes; only local values replace the template's.
 
-        The poll interval becomes a second, and NotifySlack talks to `slack` (the secret the template names is
-        created holding its token).
+        The poll interval becomes a second, the retries' waits a second or two, and NotifySlack talks to
+        `slack` (the secret the template names is created holding its token).
         """
         stack = read_stack(template, stack_name=stack_name, region=self.region)
         overrides: dict[str, str] = {"POLL_INTERVAL_SECONDS": LOCAL_POLL_INTERVAL_SECONDS}
@@ -84,7 +95,9 @@ class LocalRuntime:
                 if secret_name:
                     _put_secret(secrets, secret_name, slack.token)
         overrides.update(function_environment or {})
-        return deploy(self.aws, stack, function_environment=overrides)
+        return deploy(
+            self.aws, stack, function_environment=overrides, retry_max_delay_seconds=LOCAL_RETRY_MAX_DELAY_SECONDS
+        )
 
 
 def synthesize(context: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:

@@ -7,12 +7,15 @@ aws-sdk integrations at http://localhost:$MOTO_PORT: this server, so they reach 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from moto.core import config as moto_config
@@ -21,9 +24,11 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_runtime import moto_extensions
+from local_runtime.faults import Faults
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
 
+FAULTS_PATH = "/_local/faults"  # the runtime's faults over HTTP: see local_runtime.faults
 INVOKE_ENDPOINT_PATH = re.compile(r"^/endpoints/(?P<endpoint>[^/]+)/invocations/?$")
 _REGION_IN_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/")
 
@@ -34,11 +39,27 @@ StartResponse = Callable[..., Any]
 class LocalAws:
     """A threaded server: a handler calling AWS from inside an invocation needs a second thread free."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", *, sagemaker: SageMakerEmulator | None = None) -> None:
-        """Without `sagemaker`, moto answers SageMaker calls (everything completes at once)."""
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        sagemaker: SageMakerEmulator | None = None,
+        faults: Faults | None = None,
+    ) -> None:
+        """Without `sagemaker`, moto answers SageMaker calls (everything completes at once).
+
+        `faults` (see local_runtime.faults) is where tests arm throttling, crashes and AWS errors; give the
+        SageMaker emulator the same object for its training faults.
+        """
         self.host = host
         self.port = port or _free_port()
-        self.functions = LocalLambda(endpoint_url=f"http://{host}:{self.port}")
+        self.faults = faults or Faults()
+        # Calls of the JSON-protocol APIs by X-Amz-Target ("SageMaker.UpdateEndpoint"), faulted ones included:
+        # how a test tells that a retried step did not ask twice.
+        self.api_calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        self.functions = LocalLambda(endpoint_url=f"http://{host}:{self.port}", faults=self.faults)
         self.sagemaker = sagemaker
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -81,16 +102,32 @@ class LocalAws:
 
     def _wsgi(self, moto_app: Any) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
         def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+            if environ.get("PATH_INFO", "").rstrip("/") == FAULTS_PATH:
+                return self._faults_api(environ, start_response)
+            target = environ.get("HTTP_X_AMZ_TARGET")
+            if target:
+                with self._calls_lock:
+                    self.api_calls[target] += 1
+            error = self.faults.api_error(target) if target else None
+            if error is not None:
+                _read_body(environ)  # a client that still sends its body must not see the connection reset
+                status, headers, body = error.response(_request_id())
+                start_response(_status_line(status), headers)
+                return [body]
             match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
             if environ.get("REQUEST_METHOD") == "POST" and match:
                 function = self.functions.find(match["function"])
                 if function is not None:
                     length = int(environ.get("CONTENT_LENGTH") or 0)
                     result = self.functions.invoke(function, environ["wsgi.input"].read(length))
-                    headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
+                    headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", _request_id())]
+                    if result.error_type:
+                        headers.append(("x-amzn-ErrorType", result.error_type))
+                    else:
+                        headers.append(("X-Amz-Executed-Version", "$LATEST"))
                     if result.function_error:
                         headers.append(("X-Amz-Function-Error", result.function_error))
-                    start_response(f"{result.status} OK", headers)
+                    start_response(_status_line(result.status), headers)
                     return [result.body]
             if self.sagemaker is not None:
                 answered = self._sagemaker(environ, start_response, moto_app, self.sagemaker)
@@ -100,6 +137,29 @@ class LocalAws:
             return response
 
         return app
+
+    def _faults_api(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """GET lists the scripted faults, POST {"fault": <method>, ...arguments} scripts one, DELETE clears."""
+        method = environ.get("REQUEST_METHOD")
+        status, answer = 200, dict[str, Any]()
+        if method == "POST":
+            try:
+                request = json.loads(_read_body(environ) or b"{}")
+                if not isinstance(request, dict):
+                    raise ValueError("the body must be a JSON object")
+                fault = self.faults.script(str(request.pop("fault", "")), **request)
+            except ValueError as error:  # json.JSONDecodeError included
+                status, answer = 400, {"message": str(error)}
+            else:
+                status, answer = 201, fault.to_json()
+        elif method == "DELETE":
+            self.faults.clear()
+        elif method != "GET":
+            status, answer = 405, {"message": f"{method} is not supported: GET, POST or DELETE"}
+        if status == 200:
+            answer = {"faults": [fault.to_json() for fault in self.faults.scripted]}
+        start_response(_status_line(status), [("Content-Type", "application/json")])
+        return [json.dumps(answer).encode()]
 
     def _sagemaker(
         self, environ: Environ, start_response: StartResponse, moto_app: Any, emulator: SageMakerEmulator
@@ -146,6 +206,20 @@ class LocalAws:
         if status and status[0].startswith("200"):
             emulator.after(action, region, params)
         return chunks
+
+
+_request_ids = itertools.count(1)
+
+
+def _request_id() -> str:
+    return f"00000000-0000-4000-8000-{next(_request_ids):012d}"
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Error"
 
 
 def _read_body(environ: Environ) -> bytes:

@@ -19,6 +19,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
+from local_runtime.faults import Fault
+
 # Block Kit limits Slack enforces with `invalid_blocks`: a message Slack would refuse fails here too.
 _MAX_BLOCKS = 50
 _TEXT_LIMITS = {"header": 150, "section": 3000}
@@ -63,10 +65,14 @@ class LocalSlackApi:
     """Slack's `chat.postMessage` on a loopback port; use as a context manager or start() and stop().
 
     Answers like Slack: HTTP 200 with `ok: false` and `not_authed`, `invalid_auth`, `channel_not_found`,
-    `no_text` or `invalid_blocks`; HTTP 429 with Retry-After when scripted with `rate_limit`. `delay` holds
-    answers longer than a client's timeout. `request_count` counts every chat.postMessage request, answered
-    or not; `messages` holds the accepted ones, and `on_message` (e.g. printing `render_message`) is called
-    with each as it is accepted. `port` 0 picks a free one.
+    `no_text` or `invalid_blocks`. Faults, scripted per request and counted (each method returns the `Fault`,
+    whose `fired` says how often it happened; `clear_faults` disarms them all):
+    `rate_limit` answers HTTP 429 with Retry-After, `reject_token` answers `invalid_auth` (or another auth
+    error) as for a revoked token, `delay` holds answers longer than a client's timeout (the message is still
+    posted once the delay ends, as Slack does with a request it received).
+    `request_count` counts every chat.postMessage request, answered or not; `messages` holds the accepted ones,
+    and `on_message` (e.g. printing `render_message`) is called with each as it is accepted. `port` 0 picks a
+    free one.
     """
 
     def __init__(
@@ -83,10 +89,9 @@ class LocalSlackApi:
         self.messages: list[ReceivedMessage] = []
         self.request_count = 0
         self._lock = threading.Lock()
-        self._rate_limited_left = 0
-        self._retry_after = 1
-        self._delayed_left = 0
-        self._delay_seconds = 0.0
+        self._rate_limits: list[tuple[Fault, int]] = []
+        self._delays: list[tuple[Fault, float]] = []
+        self._token_rejections: list[tuple[Fault, str]] = []
         # Set on stop so a delayed answer ends at once instead of holding the server's shutdown.
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", port), _Handler)
@@ -102,17 +107,36 @@ class LocalSlackApi:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/api/"
 
-    def rate_limit(self, times: int, *, retry_after: int = 1) -> None:
-        """Answer the next `times` requests with HTTP 429 and `Retry-After: retry_after`."""
+    def rate_limit(self, times: int | None, *, retry_after: int = 1) -> Fault:
+        """Answer the next `times` requests (None: all, until cleared) with HTTP 429 and `Retry-After`."""
+        fault = Fault(f"Slack rate limit (Retry-After {retry_after})", times)
         with self._lock:
-            self._rate_limited_left = times
-            self._retry_after = retry_after
+            self._rate_limits.append((fault, retry_after))
+        return fault
 
-    def delay(self, seconds: float, *, times: int = 1) -> None:
-        """Hold the answers to the next `times` requests for `seconds` before answering."""
+    def delay(self, seconds: float, *, times: int | None = 1) -> Fault:
+        """Hold the answers to the next `times` requests (None: all, until cleared) for `seconds`."""
+        fault = Fault(f"Slack answers after {seconds} s", times)
         with self._lock:
-            self._delayed_left = times
-            self._delay_seconds = seconds
+            self._delays.append((fault, seconds))
+        return fault
+
+    def reject_token(self, times: int | None = None, *, error: str = "invalid_auth") -> Fault:
+        """Refuse the token of the next `times` requests (None: all, until cleared), as for a revoked token.
+
+        Slack answers HTTP 200 with `ok: false` and `invalid_auth` (or `token_revoked`, `account_inactive`).
+        """
+        fault = Fault(f"Slack refuses the token ({error})", times)
+        with self._lock:
+            self._token_rejections.append((fault, error))
+        return fault
+
+    def clear_faults(self) -> None:
+        """Disarm every scripted fault; the Fault objects keep their counts."""
+        with self._lock:
+            self._rate_limits.clear()
+            self._delays.clear()
+            self._token_rejections.clear()
 
     def start(self) -> LocalSlackApi:
         self._thread.start()
@@ -142,14 +166,16 @@ class LocalSlackApi:
             return _Answer(200, {"ok": False, "error": "unknown_method"}, {})
         with self._lock:
             self.request_count += 1
-            rate_limited = self._rate_limited_left > 0
-            self._rate_limited_left -= int(rate_limited)
-            delayed = self._delayed_left > 0
-            self._delayed_left -= int(delayed)
-        if rate_limited:
-            return _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(self._retry_after)})
-        if delayed:
-            self._stopping.wait(self._delay_seconds)
+            rate_limits, delays, rejections = list(self._rate_limits), list(self._delays), list(self._token_rejections)
+        retry_after = next((after for fault, after in rate_limits if fault.take()), None)
+        if retry_after is not None:
+            return _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+        delay = next((seconds for fault, seconds in delays if fault.take()), None)
+        if delay is not None:
+            self._stopping.wait(delay)
+        rejection = next((error for fault, error in rejections if fault.take()), None)
+        if rejection is not None:
+            return _error(rejection)
         return self._post_message(headers, body)
 
     def _post_message(self, headers: Message, body: bytes) -> _Answer:

@@ -33,6 +33,7 @@ MAX_DEPLOYMENT_WAIT_SECONDS = "MAX_DEPLOYMENT_WAIT_SECONDS"
 SLACK_CHANNEL = "SLACK_CHANNEL"
 SLACK_TOKEN_SECRET_NAME = "SLACK_TOKEN_SECRET_NAME"  # the secret's name, never the token
 SLACK_API_URL = "SLACK_API_URL"  # only set to point slack-sdk at a local Slack-compatible server
+SLACK_TIMEOUT_SECONDS = "SLACK_TIMEOUT_SECONDS"  # optional; the default suits slack.com
 
 
 def require_str(env: Mapping[str, str], name: str) -> str:

@@ -56,12 +56,19 @@ class SlackSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackSettings:
-        """Read the settings; an unset channel or secret name means Slack is not configured, not an error."""
+        """Read the settings; an unset channel or secret name means Slack is not configured, not an error.
+
+        Raises ConfigurationError when SLACK_TIMEOUT_SECONDS is set but not a positive integer.
+        """
+        timeout_seconds = DEFAULT_TIMEOUT_SECONDS
+        if names.optional_str(env, names.SLACK_TIMEOUT_SECONDS):
+            timeout_seconds = names.require_int(env, names.SLACK_TIMEOUT_SECONDS)
         return cls(
             channel=names.optional_str(env, names.SLACK_CHANNEL),
             token_secret_name=names.optional_str(env, names.SLACK_TOKEN_SECRET_NAME),
             pipeline=names.optional_str(env, names.PIPELINE_NAME),
             api_url=names.optional_str(env, names.SLACK_API_URL),
+            timeout_seconds=timeout_seconds,
         )
 
 

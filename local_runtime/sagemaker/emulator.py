@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from moto.sagemaker.models import sagemaker_backends
 
+from local_runtime.faults import Faults
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 from local_runtime.sagemaker.hosting import HostingService
 from local_runtime.sagemaker.training import TrainingService
@@ -21,16 +22,27 @@ class LocalSageMaker:
 
     _ANSWERED = frozenset({"StopTrainingJob", "UpdateEndpoint"})
 
-    def __init__(self, workdir: Path | None = None, *, health_check_timeout_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        health_check_timeout_seconds: float = 30.0,
+        faults: Faults | None = None,
+    ) -> None:
+        """`faults` makes training jobs fail or stall and deployments slow on request; give it LocalAws.faults."""
         self._temporary = None if workdir else tempfile.TemporaryDirectory(prefix="local-sagemaker-")
         self.workdir = workdir or Path(self._temporary.name)  # type: ignore[union-attr]
+        self.faults = faults or Faults()
         self._endpoint_url = ""
-        self.training = TrainingService(s3_client_factory=self._s3, workdir=self.workdir, backend=_backend)
+        self.training = TrainingService(
+            s3_client_factory=self._s3, workdir=self.workdir, backend=_backend, faults=self.faults
+        )
         self.hosting = HostingService(
             s3_client_factory=self._s3,
             workdir=self.workdir,
             backend=_backend,
             health_check_timeout_seconds=health_check_timeout_seconds,
+            faults=self.faults,
         )
 
     @property

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
 
+from local_runtime.faults import Faults
 from local_runtime.sagemaker import serving
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 
@@ -190,7 +191,10 @@ class HostingService:
         workdir: Path,
         backend: Callable[[str], Any],
         health_check_timeout_seconds: float = DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
+        faults: Faults | None = None,
     ) -> None:
+        """`faults` can make the next deployments slower (see local_runtime.faults)."""
+        self._faults = faults or Faults()
         self._s3 = s3_client_factory
         self._workdir = workdir
         self._backend = backend
@@ -412,6 +416,7 @@ class HostingService:
                 raise DeploymentError("the endpoint was deleted")
             endpoint.pending = deployment  # a delete meanwhile stops its workers
         try:
+            self._provisioning_delay(endpoint)
             for variant in variants:
                 self._start_worker(endpoint, deployment, config_name, variant)
         except BaseException:
@@ -421,6 +426,14 @@ class HostingService:
             with self._lock:
                 endpoint.pending = None
         return deployment
+
+    def _provisioning_delay(self, endpoint: _Endpoint) -> None:
+        """A scripted slow deployment: wait before starting the workers, unless the endpoint goes away."""
+        deadline = time.monotonic() + self._faults.deployment_delay()
+        while time.monotonic() < deadline:
+            if endpoint.deleted or self._closed:
+                raise DeploymentError("the endpoint was deleted")
+            time.sleep(0.05)
 
     def _start_worker(
         self, endpoint: _Endpoint, deployment: _Deployment, config_name: str, variant: dict[str, Any]

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import tarfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
@@ -26,6 +27,7 @@ from typing import IO, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 import local_runtime
+from local_runtime.faults import Faults, TrainingFault
 from local_runtime.sagemaker import containers
 from local_runtime.sagemaker.api import SageMakerApiError
 from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageError
@@ -39,6 +41,7 @@ FAILURE_FILE = "failure"  # SageMaker's convention: the algorithm writes its fai
 FAILURE_REASON_LIMIT = 1024  # DescribeTrainingJob's FailureReason is at most 1024 characters
 STDERR_TAIL_LINES = 10
 _READER_JOIN_SECONDS = 5.0
+_STALL_POLL_SECONDS = 0.05  # how soon a stalled job notices it was stopped
 # The first metric definition moto fills in on every job, overwriting the caller's.
 _MOTO_CANNED_METRIC = "test:dcg"
 _PROJECT_ROOT = Path(local_runtime.__file__).resolve().parent.parent
@@ -66,11 +69,16 @@ class TrainingService:
         s3_client_factory: Callable[[str], Any],
         workdir: Path,
         backend: Callable[[str], Any],
+        faults: Faults | None = None,
     ) -> None:
-        """`s3_client_factory(region)` gives an S3 client of the local server; `backend(region)` moto's SageMaker."""
+        """`s3_client_factory(region)` gives an S3 client of the local server; `backend(region)` moto's SageMaker.
+
+        `faults` can make the next jobs fail or stall (see local_runtime.faults).
+        """
         self._s3_client_factory = s3_client_factory
         self._workdir = workdir
         self._backend = backend
+        self._faults = faults or Faults()
         self._runs: dict[tuple[str, str], _Run] = {}
         self._lock = threading.Lock()
 
@@ -87,6 +95,7 @@ class TrainingService:
             request=request or {},
             s3_client_factory=self._s3_client_factory,
             directory=self._workdir / "training" / job_name,
+            fault=self._faults.training_fault(),
         )
         with self._lock:
             previous = self._runs.get((region, job_name))
@@ -325,10 +334,12 @@ class _Run:
         request: Mapping[str, Any],
         s3_client_factory: Callable[[str], Any],
         directory: Path,
+        fault: TrainingFault | None = None,
     ) -> None:
         self.region = region
         self.job = job
         self.request = request
+        self.fault = fault
         self.layout = JobLayout(directory)
         self._s3_client_factory = s3_client_factory
         self._lock = threading.RLock()
@@ -436,6 +447,7 @@ class _Run:
             self._download_code(s3, container)
         self._checkpoint()
         self._transition_if_running("Training")
+        self._injected_fault()
         returncode = self._run_process(container)
         self._checkpoint()
         if returncode != 0:
@@ -446,6 +458,17 @@ class _Run:
             self.job.model_artifacts = artifacts
         self._checkpoint()
         self._finish("Completed", "Completed")
+
+    def _injected_fault(self) -> None:
+        """A scripted fault: fail as the algorithm would, or hang until something stops the job."""
+        if self.fault is None:
+            return
+        self._note(f"fault injected: {self.fault.kind}")
+        if self.fault.kind == "fail":
+            raise _JobFailedError(_truncate(self.fault.reason))
+        while True:
+            self._checkpoint()
+            time.sleep(_STALL_POLL_SECONDS)
 
     def _write_config(self) -> None:
         config = self.layout.config

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lambdas.common.errors import InvalidStepEventError
+from lambdas.common.errors import ConfigurationError, InvalidStepEventError
 from lambdas.common.events import StepEvent
 from lambdas.notify_slack.core import NOT_CONFIGURED, Outcome, SlackSettings, notify
 from tests.fakes.slack_api import FakeSlackApi
@@ -365,3 +365,27 @@ def test_unknown_or_missing_event_name_is_rejected(
     with pytest.raises(InvalidStepEventError, match=message):
         notify(StepEvent.parse(raw), secretsmanager=secretsmanager, settings=settings)
     assert fake_slack.request_count == 0
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(None, 5), ("", 5), ("2", 2)])
+def test_slack_timeout_defaults_to_five_seconds_and_can_be_set(configured: str | None, expected: int) -> None:
+    # GIVEN the function's environment, with or without SLACK_TIMEOUT_SECONDS
+    env = {"SLACK_CHANNEL": "#ml-alerts", "SLACK_TOKEN_SECRET_NAME": "slack/bot"}
+    if configured is not None:
+        env["SLACK_TIMEOUT_SECONDS"] = configured
+
+    # WHEN the settings are read
+    settings = SlackSettings.from_env(env)
+
+    # THEN the client's timeout is the default, or the configured one
+    assert settings.timeout_seconds == expected
+
+
+@pytest.mark.parametrize("configured", ["0", "soon"])
+def test_slack_timeout_that_is_not_a_positive_integer_is_a_configuration_error(configured: str) -> None:
+    # GIVEN a malformed SLACK_TIMEOUT_SECONDS
+    env = {"SLACK_TIMEOUT_SECONDS": configured}
+
+    # WHEN / THEN reading the settings names the variable
+    with pytest.raises(ConfigurationError, match="SLACK_TIMEOUT_SECONDS"):
+        SlackSettings.from_env(env)

@@ -405,6 +405,28 @@ def test_update_with_a_model_that_fails_to_load_keeps_the_old_model_in_service(a
     assert aws.score(endpoint) == OLD_SCORE
 
 
+def test_a_slow_deployment_stays_updating_and_keeps_serving_the_old_model(aws: Aws, emulator: LocalSageMaker) -> None:
+    # GIVEN an endpoint serving the old model, and the next deployment a second slower
+    endpoint, old_config = aws.serve(OLD_MODEL)
+    new_config = aws.register(aws.upload_model(NEW_MODEL))
+    fault = emulator.faults.slow_endpoint_deployment(1.0, times=1)
+
+    # WHEN the endpoint is updated
+    aws.sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=new_config)
+    time.sleep(0.5)
+    halfway = aws.sagemaker.describe_endpoint(EndpointName=endpoint)
+    score_halfway = aws.score(endpoint)
+    settled = aws.settle(endpoint)
+
+    # THEN it was still Updating, the new config pending, the old model answering; then the new one serves
+    assert (halfway["EndpointStatus"], halfway["EndpointConfigName"]) == ("Updating", old_config)
+    assert halfway["PendingDeploymentSummary"]["EndpointConfigName"] == new_config
+    assert score_halfway == OLD_SCORE
+    assert (settled["EndpointStatus"], settled["EndpointConfigName"]) == ("InService", new_config)
+    assert aws.score(endpoint) == NEW_SCORE
+    assert fault.fired == 1
+
+
 def test_a_later_update_clears_the_failure_reason(aws: Aws) -> None:
     # GIVEN an endpoint whose last update failed
     endpoint, _ = aws.serve(OLD_MODEL)
