@@ -209,17 +209,15 @@ def test_linear_learner_regressor_trains_on_a_manifest_channel(
     )
 
     # WHEN a Linear Learner regressor job is created
-    started = time.monotonic()
     name = create_job(sagemaker, channels=[channel("train", manifest)], hyperparameters={"predictor_type": "regressor"})
     first = sagemaker.describe_training_job(TrainingJobName=name)
     job = wait_for(sagemaker, name)
-    elapsed = time.monotonic() - started
 
-    # THEN it is InProgress at once, then Completed in well under 2 s through SageMaker's secondary statuses
+    # THEN it is InProgress at once, then Completed through SageMaker's secondary statuses (how long it takes
+    # is measured by bench/demo_time.py, not asserted here)
     assert first["TrainingJobStatus"] == "InProgress"
     assert "ModelArtifacts" not in first and "FinalMetricDataList" not in first
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    assert elapsed < 2.0
     transitions = job["SecondaryStatusTransitions"]
     assert [entry["Status"] for entry in transitions] == [
         "Starting",
