@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -132,6 +133,79 @@ def test_scheduled_run_trains_a_real_model_and_serves_it(
     assert watermark(runtime, pipeline)["newest_data_date"] == day(1)
     assert record.output["input"]["trigger"] == "schedule"
     assert len(slack.messages) == 4
+
+
+@pytest.mark.reliability(
+    "input",
+    "Keys with no parseable date or layout, and an empty file, next to good files",
+    "They are skipped, counted in the Slack message and listed with their reason in the run's state; the "
+    "manifest holds only the good files and the run completes",
+)
+def test_undated_keys_and_empty_files_are_skipped_and_reported(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN good files in both layouts, and beside them a backup copy, a non-CSV partition file and an empty day
+    pipeline = deploy(runtime, template, slack.base_url)
+    bucket = pipeline.stack.outputs["DataBucketName"]
+    s3 = runtime.client("s3")
+    upload(runtime, pipeline, [3, 1])
+    s3.put_object(Bucket=bucket, Key=f"data/local/dt={day(2)}/part-0.csv", Body=rows(2))
+    odd = {
+        f"data/local/{day(1)}.csv.bak": (rows(9), "name has no YYYY-MM-DD date"),
+        f"data/local/dt={day(2)}/notes.txt": (b"not data\n", "name has no YYYY-MM-DD date"),
+        f"data/local/{day(2)}.csv": (b"", "file is empty"),
+    }
+    for key, (body, _) in odd.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+    # WHEN the run starts
+    record = start(runtime, pipeline)
+
+    # THEN it trains on the good files only, and says which keys it skipped and why
+    assert record.status == "SUCCEEDED", record.cause
+    run = record.output["run"]
+    assert run["file_count"] == 3 and run["skipped_count"] == 3
+    reasons = {entry["key"]: entry["reason"] for entry in run["skipped_keys"]}
+    assert set(reasons) == set(odd)
+    assert all(reasons[key].startswith(reason) for key, (_, reason) in odd.items())
+    manifest = json.loads(
+        s3.get_object(Bucket=bucket, Key=run["manifest_uri"].split(f"{bucket}/", 1)[1])["Body"].read()
+    )
+    assert sorted(manifest[1:]) == sorted([f"{day(3)}.csv", f"{day(1)}.csv", f"dt={day(2)}/part-0.csv"])
+    assert "3 skipped" in slack.messages[0].block_text
+
+
+@pytest.mark.reliability(
+    "input",
+    "The watermark parameter is deleted",
+    "The next run warns in its log, treats the pipeline as never trained, trains and deploys, and writes the "
+    "parameter again",
+)
+def test_a_deleted_watermark_is_treated_as_never_trained_with_a_warning(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN a pipeline that trained once, whose watermark parameter was then deleted
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [2, 1])
+    assert start(runtime, pipeline).status == "SUCCEEDED"
+    runtime.client("ssm").delete_parameter(Name=pipeline.stack.outputs["WatermarkParameterName"])
+    # CheckData's Powertools logger ("check_data") keeps its own handler; listen to it directly
+    warnings: list[logging.LogRecord] = []
+    tap = logging.Handler(logging.WARNING)
+    tap.emit = warnings.append  # type: ignore[method-assign]
+    logging.getLogger("check_data").addHandler(tap)
+
+    # WHEN the next run starts, with no newer data
+    try:
+        record = start(runtime, pipeline)
+    finally:
+        logging.getLogger("check_data").removeHandler(tap)
+
+    # THEN it warns, trains as if never trained, and records the watermark again
+    assert record.status == "SUCCEEDED", record.cause
+    assert (record.output["run"]["watermark_missing"], record.output["run"]["reason"]) == (True, "never trained before")
+    assert any("watermark parameter not found" in warning.getMessage() for warning in warnings)
+    assert watermark(runtime, pipeline)["newest_data_date"] == day(1)
 
 
 def test_second_run_without_new_data_then_a_new_day_updates_the_endpoint(
