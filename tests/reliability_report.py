@@ -50,9 +50,10 @@ def render(rows: list[Row]) -> str:
         "tests by `make reliability-report`; `tests/test_reliability_report.py` fails when this file and the tests",
         "differ, and CI runs every test listed, so each row holds as long as CI is green.",
         "",
-        "After every fault and every rejected input the tests also check that the watermark did not move (or moved",
-        "only with a deployed model), that no model, endpoint config or training job of the failed run is left",
-        "behind, that the alert reached Slack with the cause, and that the next run completes.",
+        "After every case of the fault suite (`tests/e2e/test_faults.py`) one shared check also proves that the",
+        "watermark did not move (or moved only with a deployed model), that no model, endpoint config or running",
+        "training job of a failed run is left behind, that the old model still answers as before, that the alert",
+        "reached Slack with the cause, and that the next run, fault cleared, completes.",
     ]
     for kind, (title, column) in KINDS.items():
         selected = [row for row in rows if row.kind == kind]
