@@ -36,7 +36,8 @@ from bench.report import machine_line, median, table, verdict
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WARM_TEN_LIMIT_SECONDS = 20.0
 TEST_SUITE_LIMIT_SECONDS = 300.0
-BUNDLING_LINE = re.compile(r"^Bundling asset ", re.MULTILINE)
+# The CLI colors its output: a line can start with an escape sequence (`\x1b[0mBundling asset ...`).
+BUNDLING_LINE = re.compile(r"^(?:\x1b\[[0-9;]*m)*Bundling asset ", re.MULTILINE)
 PYTEST_SUMMARY = re.compile(r"=+ (?P<summary>\d+ passed.*?) in [\d.]+s")
 
 

@@ -19,7 +19,8 @@ def test_bundling_is_counted_from_the_clis_lines() -> None:
     output = (
         "Bundling asset SageMakerRetraining-demo/LambdaAssets/Dependencies/Code/Stage...\n"
         "WARNING: Location 'file:///opt/pypi/simple/slack-sdk/' is ignored\n"
-        "Bundling asset SageMakerRetraining-demo/Steps/CheckData/Function/Code/Stage...\n"
+        "\x1b[0mBundling asset SageMakerRetraining-demo/Steps/CheckData/Function/Code/Stage...\n"
+        "  (a log line that quotes Bundling asset is not one)\n"
         "Successfully synthesized to cdk.out\n"
     )
 
