@@ -12,7 +12,8 @@ out: sys.path holds the code asset, the layer's `python/` and the packages the r
 dependencies, taken from this virtualenv) and nothing else (`python -S`); the environment is the function's
 from the template (intrinsic values replaced by placeholders: nothing reads them at import) plus what Lambda
 sets (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME, the X-Ray daemon address: active tracing on), with tracing on
-as deployed. Two ways, `--runs` processes each, taking turns so that both see the same load:
+as deployed. Two ways, `--runs` processes each; every round takes each function and way in turn, so that
+bursts of load from other processes spread over all of them:
 - with bytecode: a copy of the bundle compiled beforehand, as the runtime's own packages are, and as Python
   runs anywhere a module was imported before. The 400 ms target is checked here.
 - as shipped: the bundle as synthesized, without bytecode (the layer is installed with --no-compile: this
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from importlib.util import find_spec
@@ -109,7 +110,7 @@ class Init:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=7, help="fresh processes per function and way (default 7)")
+    parser.add_argument("--runs", type=int, default=9, help="fresh processes per function and way (default 9)")
     parser.add_argument("--cdk-out", type=Path, default=PROJECT_ROOT / "cdk.out", help="the cloud assembly's directory")
     args = parser.parse_args(argv)
 
@@ -121,14 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as workdir:
         runtime = runtime_packages(Path(workdir) / "runtime")
         compiled = compiled_copies(functions, Path(workdir) / "compiled")
+        ways: dict[str, Callable[[Function], Layout]] = {
+            "bytecode": lambda f: Layout(compiled[f.code], tuple(compiled[layer] for layer in f.layers)),
+            "shipped": lambda f: Layout(f.code, f.layers),
+        }
+        inits = measure_inits(functions, ways, runtime, args.runs)
         for function in functions:
-            ways = {
-                "bytecode": Layout(compiled[function.code], tuple(compiled[layer] for layer in function.layers)),
-                "shipped": Layout(function.code, function.layers),
-            }
-            inits = measure_init(function, ways, runtime, args.runs)
+            bytecode, shipped = inits[(function.logical_id, "bytecode")], inits[(function.logical_id, "shipped")]
             size_mb = function.bundle_bytes() / MB
-            bytecode, shipped = inits["bytecode"], inits["shipped"]
             rows.append(
                 [
                     function.step,
@@ -150,7 +151,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             if shipped.cpu_ms > INIT_LIMIT_MS:
                 notes.append(f"{function.step}: as shipped {shipped.cpu_ms:.0f} ms CPU, over {INIT_LIMIT_MS:.0f} ms")
-            print(f"  {function.step}: measured", file=sys.stderr, flush=True)
     print()
     print(f"init: import of the handler module in a fresh process, median of {args.runs} (wall: median (min)), ms;")
     print("bytecode: the bundle compiled beforehand; as shipped: compiled from source at each start, as on Lambda.")
@@ -299,20 +299,26 @@ def lambda_environment(function: Function, code: Path, runtime: Path) -> dict[st
     }
 
 
-def measure_init(function: Function, ways: Mapping[str, Layout], runtime: Path, runs: int) -> dict[str, Init]:
-    """Import the handler module in fresh interpreters laid out like Lambda, `runs` times each way, the ways taking
-    turns so that they share the machine's load; raise RuntimeError when an import fails."""
-    samples: dict[str, list[dict[str, Any]]] = {way: [] for way in ways}
+def measure_inits(
+    functions: Sequence[Function], ways: Mapping[str, Callable[[Function], Layout]], runtime: Path, runs: int
+) -> dict[tuple[str, str], Init]:
+    """Import each handler module in fresh interpreters laid out like Lambda, `runs` times each way, by logical id
+    and way. Every round takes each function and way in turn, so that a burst of load from other processes
+    spreads over all of them instead of spoiling one; raise RuntimeError when an import fails."""
+    samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for _ in range(runs):
-        for way, layout in ways.items():
-            samples[way].append(init_once(function, layout, runtime))
+        for function in functions:
+            for way, layout in ways.items():
+                samples.setdefault((function.logical_id, way), []).append(
+                    init_once(function, layout(function), runtime)
+                )
     return {
-        way: Init(
+        key: Init(
             walls_ms=[sample["wall"] * 1000 for sample in taken],
             cpus_ms=[sample["cpu"] * 1000 for sample in taken],
             modules=taken[-1]["modules"],
         )
-        for way, taken in samples.items()
+        for key, taken in samples.items()
     }
 
 
