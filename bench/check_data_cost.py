@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -95,6 +96,7 @@ class Measurement:
     """One strategy's calls over one history and window, possibly gathered over several processes."""
 
     s3_requests: list[int]  # per call
+    s3_operations: dict[str, int]  # all calls' S3 requests by operation
     cold_walls: list[float]  # the first call of each process (it also creates the clients)
     warm_walls: list[float]
     s3_server_seconds: list[float]  # per warm call (per cold call when there is none)
@@ -113,6 +115,7 @@ class Measurement:
             raise RuntimeError(f"the runs found different files: {[part.files_found for part in parts]}")
         return cls(
             s3_requests=[n for part in parts for n in part.s3_requests],
+            s3_operations=dict(sum((Counter(part.s3_operations) for part in parts), Counter())),
             cold_walls=[wall for part in parts for wall in part.cold_walls],
             warm_walls=[wall for part in parts for wall in part.warm_walls],
             s3_server_seconds=[seconds for part in parts for seconds in part.s3_server_seconds],
@@ -215,12 +218,14 @@ class Bench:
             for window_name, measured in step.items():
                 progress(
                     f"  {history.layout} {history.size:,} {window_name:<8} window listing: "
-                    f"{max(measured.s3_requests)} S3 requests, {measured.warm_wall * 1000:.0f} ms"
+                    f"{max(measured.s3_requests)} S3 requests, {measured.warm_wall * 1000:.0f} ms "
+                    f"(all calls: {operations(measured)})"
                 )
             baseline = self.run(history, latest, "everything", 1, label="baseline")
             progress(
                 f"  {history.layout} {history.size:,} {latest.name:<8} list everything: "
-                f"{max(baseline.s3_requests)} S3 requests, {baseline.warm_wall * 1000:.0f} ms"
+                f"{max(baseline.s3_requests)} S3 requests, {baseline.warm_wall * 1000:.0f} ms "
+                f"(all calls: {operations(baseline)})"
             )
             rows.append(Row(history.layout, history.size, in_window.pop(), step, baseline))
         return rows
@@ -241,6 +246,11 @@ class Bench:
         if measured.files_found != history.objects_in(window):
             raise RuntimeError(f"{name}: found {measured.files_found} files, expected {history.objects_in(window)}")
         return measured
+
+
+def operations(measured: Measurement) -> str:
+    """`ListObjectsV2 24, PutObject 6`: what the S3 requests were."""
+    return ", ".join(f"{key.removeprefix('s3:')} {count}" for key, count in sorted(measured.s3_operations.items()))
 
 
 def lambda_environment(aws: CountingLocalAws, function: LocalFunction) -> dict[str, str]:
@@ -306,6 +316,12 @@ def measure(
     server = [call["server_seconds"].get("s3", 0.0) for call in calls]
     return Measurement(
         s3_requests=[sum(n for key, n in call["requests"].items() if key.startswith("s3:")) for call in calls],
+        s3_operations=dict(
+            sum(
+                (Counter({k: n for k, n in call["requests"].items() if k.startswith("s3:")}) for call in calls),
+                Counter(),
+            )
+        ),
         cold_walls=[calls[0]["wall_seconds"]],
         warm_walls=[call["wall_seconds"] for call in calls[1:]],
         s3_server_seconds=server[1:] or server,

@@ -68,6 +68,7 @@ def test_load_puts_the_history_under_the_prefix_and_clear_removes_only_it(aws: N
 def measured(requests: int, wall: float, peak_mb: float = 80.0) -> Measurement:
     return Measurement(
         s3_requests=[requests] * 3,
+        s3_operations={"s3:ListObjectsV2": 3 * (requests - 1), "s3:PutObject": 3},
         cold_walls=[wall * 2],
         warm_walls=[wall, wall * 1.01],
         s3_server_seconds=[0.1] * 2,
@@ -116,13 +117,14 @@ def test_merge_pools_the_calls_of_several_processes() -> None:
     merged = Measurement.merge([measured(5, 0.5, peak_mb=78.0), measured(5, 0.7, peak_mb=80.0)])
 
     assert merged.s3_requests == [5] * 6
+    assert merged.s3_operations == {"s3:ListObjectsV2": 24, "s3:PutObject": 6}
     assert merged.cold_walls == [1.0, 1.4] and len(merged.warm_walls) == 4
     assert merged.warm_wall == pytest.approx((0.505 + 0.7) / 2)
     assert merged.peak_rss_mb == 80.0
 
 
 def test_merge_refuses_runs_that_found_different_files() -> None:
-    other = Measurement([5], [1.0], [], [0.1], 78.0, files_found=2001)
+    other = Measurement([5], {"s3:ListObjectsV2": 4, "s3:PutObject": 1}, [1.0], [], [0.1], 78.0, files_found=2001)
 
     with pytest.raises(RuntimeError, match="different files"):
         Measurement.merge([measured(5, 0.5), other])
