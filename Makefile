@@ -18,7 +18,7 @@ help:
 	@echo "make demo     run the workflow on this machine: train and deploy, no new data, retrain with zero downtime"
 	@echo "make serve    deploy the pipelines locally and serve the AWS APIs on 127.0.0.1:\$$PORT (4566) until Ctrl-C"
 	@echo "              (CONFIG=local_runtime/demo_pipelines.json serves the demo pipeline instead of cdk.json's)"
-	@echo "make bench    run every benchmark of the README's Performance section (about 15 minutes);"
+	@echo "make bench    run every benchmark of the README's Performance section (about 13 minutes);"
 	@echo "              one at a time: bench-check-data, bench-cold-start, bench-build, bench-demo"
 
 setup: $(VENV)/.installed node_modules/.installed
