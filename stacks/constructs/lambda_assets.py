@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -22,9 +24,13 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.X86_64
 # Both tags: with manylinux2014 alone pip silently picks older releases of packages that ship only newer wheels.
 PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
-# The runtime ships boto3 with its own botocore. A botocore in the layer (pulled in by aws-xray-sdk) would come
-# first on sys.path and pair the runtime's boto3 with a botocore it was not released with; it is also 30 MB.
-RUNTIME_PROVIDED_DISTRIBUTIONS = frozenset({"boto3", "botocore", "s3transfer"})
+# The runtime ships boto3 with its own botocore and botocore's dependencies. Copies in the layer (pulled in by
+# aws-xray-sdk and Powertools) would come first on sys.path and pair the runtime's boto3 with releases it was not
+# tested with (a newer urllib3 breaks an older botocore at import), and the runtime's copies are precompiled while
+# the layer's are compiled again at every cold start. botocore alone is also 30 MB.
+RUNTIME_PROVIDED_DISTRIBUTIONS = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
+)
 # Left out of the code asset and of its hash: bytecode of local runs, and the layer's own input.
 CODE_EXCLUDES = ("dependencies", "dependencies/**", "**/__pycache__", "**/*.pyc")
 
@@ -106,7 +112,7 @@ def remove_distributions(target: Path, names: frozenset[str]) -> None:
 class LambdaAssets(Construct):
     """One code asset shared by every step's function, and one layer with their Python dependencies.
 
-    Both hash their sources, not their output: a synth that finds `cdk.out/asset.<hash>` skips bundling.
+    Both hash their inputs, not their output: a synth that finds `cdk.out/asset.<hash>` skips bundling.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -118,24 +124,39 @@ class LambdaAssets(Construct):
             exclude=list(CODE_EXCLUDES),
             bundling=BundlingOptions(image=RUNTIME.bundling_image, local=CopyLambdaSources(LAMBDAS_DIR)),
         )
+        python_version = RUNTIME.name.removeprefix("python")
         self.layer = lambda_.LayerVersion(
             self,
             "Dependencies",
             description="Python dependencies of the retraining steps (lambdas/dependencies/requirements.txt)",
             code=lambda_.Code.from_asset(
                 str(DEPENDENCIES_DIR),
-                asset_hash_type=AssetHashType.SOURCE,
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=layer_asset_hash(DEPENDENCIES_DIR / "requirements.txt", python_version=python_version),
                 bundling=BundlingOptions(
                     image=RUNTIME.bundling_image,
-                    local=PipInstallLayer(
-                        DEPENDENCIES_DIR / "requirements.txt",
-                        python_version=RUNTIME.name.removeprefix("python"),
-                    ),
+                    local=PipInstallLayer(DEPENDENCIES_DIR / "requirements.txt", python_version=python_version),
                 ),
             ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
         )
+
+
+def layer_asset_hash(requirements: Path, *, python_version: str) -> str:
+    """The layer's asset hash: its requirements and how they are installed.
+
+    A source hash would cover requirements.txt only: a change to what the bundling leaves out or targets would
+    keep the hash, so a kept cdk.out, and the asset already uploaded under that hash, would go on serving the
+    old layer. Bundled again when, and only when, one of these changes.
+    """
+    recipe = {
+        "requirements": requirements.read_text(),
+        "python_version": python_version,
+        "platforms": list(PIP_PLATFORMS),
+        "left_to_the_runtime": sorted(RUNTIME_PROVIDED_DISTRIBUTIONS),
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
 def _ignore_for_code(root: Path) -> Callable[[str, list[str]], set[str]]:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from aws_cdk import FileSystem
 
-from stacks.constructs.lambda_assets import CODE_EXCLUDES, RUNTIME, CopyLambdaSources, PipInstallLayer
+from stacks.constructs import lambda_assets
+from stacks.constructs.lambda_assets import (
+    CODE_EXCLUDES,
+    RUNTIME,
+    RUNTIME_PROVIDED_DISTRIBUTIONS,
+    CopyLambdaSources,
+    PipInstallLayer,
+    layer_asset_hash,
+)
 from stacks.paths import DEPENDENCIES_DIR, LAMBDAS_DIR
+from tests.unit.stacks.synth import pipeline, pipeline_template
 
 LAYER_SIZE_LIMIT = 15 * 1024 * 1024
 
@@ -37,6 +47,21 @@ def test_layer_leaves_the_runtimes_own_sdk_to_the_runtime(layer: Path) -> None:
 
     assert not list(python.glob("botocore*")) and not list(python.glob("boto3*"))
     assert not (python / "bin").exists()
+
+
+def test_layer_leaves_the_sdks_dependencies_to_the_runtime(layer: Path) -> None:
+    # botocore's own dependencies come with the runtime, precompiled and matched to its botocore
+    installed = {
+        distribution.metadata["Name"].lower().replace("_", "-")
+        for distribution in metadata.distributions(path=[str(layer / "python")])
+    }
+
+    assert installed.isdisjoint(RUNTIME_PROVIDED_DISTRIBUTIONS), installed & RUNTIME_PROVIDED_DISTRIBUTIONS
+    assert {"jmespath", "python-dateutil", "six", "urllib3"} <= RUNTIME_PROVIDED_DISTRIBUTIONS
+    for package in ("urllib3", "dateutil", "jmespath"):
+        assert not (layer / "python" / package).exists()
+    assert not (layer / "python" / "six.py").exists()
+    assert {"aws-lambda-powertools", "slack-sdk", "aws-xray-sdk"} <= installed
 
 
 def test_layer_ships_no_bytecode_and_stays_small(layer: Path) -> None:
@@ -99,3 +124,33 @@ def test_code_asset_hash_ignores_bytecode_and_the_layer_input(tmp_path: Path) ->
     assert FileSystem.fingerprint(str(source), exclude=list(CODE_EXCLUDES)) == before
     (source / "common" / "env.py").write_text("A = 2\n")
     assert FileSystem.fingerprint(str(source), exclude=list(CODE_EXCLUDES)) != before
+
+
+def test_layer_hash_changes_with_the_requirements_and_with_how_they_are_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the hash of a requirements file installed for Python 3.14
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("slack-sdk==3.47.0\n")
+    before = layer_asset_hash(requirements, python_version="3.14")
+
+    # THEN it is stable, and changes with the Python version, with what is left to the runtime, and with a pin
+    assert layer_asset_hash(requirements, python_version="3.14") == before
+    assert layer_asset_hash(requirements, python_version="3.13") != before
+    monkeypatch.setattr(lambda_assets, "RUNTIME_PROVIDED_DISTRIBUTIONS", frozenset({"boto3", "botocore"}))
+    assert layer_asset_hash(requirements, python_version="3.14") != before
+    monkeypatch.undo()
+    requirements.write_text("slack-sdk==3.48.0\n")
+    assert layer_asset_hash(requirements, python_version="3.14") != before
+
+
+def test_the_synthesized_layer_changes_when_its_install_recipe_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    def layer_key() -> str:
+        (layer,) = pipeline_template(pipeline()).find_resources("AWS::Lambda::LayerVersion").values()
+        return str(layer["Properties"]["Content"]["S3Key"])
+
+    before = layer_key()
+    monkeypatch.setattr(lambda_assets, "RUNTIME_PROVIDED_DISTRIBUTIONS", frozenset({"boto3", "botocore"}))
+
+    # a new key: CloudFormation publishes a new layer version, and a kept cdk.out does not serve the old one
+    assert layer_key() != before

@@ -1,0 +1,34 @@
+"""The baseline CheckData is measured against: list every key under the data prefix, then keep the window's.
+
+It has the same signature and result as `lambdas.check_data.core.list_window_files`, so the benchmark swaps it
+in and runs the very same handler; only the listing strategy differs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from lambdas.check_data.core import _FLAT_KEY, _HIVE_KEY, Listing, _classify
+
+
+def list_everything(s3: Any, bucket: str, prefix: str, start: date, end: date) -> Listing:
+    """Page through every key under `prefix` and classify each as list_window_files would."""
+    listing = Listing()
+    base = f"{prefix}/"
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": base}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = s3.list_objects_v2(**kwargs)
+        listing.requests += 1
+        for obj in page.get("Contents", []):
+            key, size = obj["Key"], int(obj.get("Size", 0))
+            relative = key[len(base) :]
+            match = _FLAT_KEY.match(relative) or _HIVE_KEY.match(relative)
+            if match is not None:  # keys of no layout are not data; the bench's histories have none
+                _classify(listing, key, size, match, start, end)
+        if not page.get("IsTruncated"):
+            return listing
+        token = page["NextContinuationToken"]
