@@ -22,18 +22,16 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.process import PROJECT_ROOT, timed_run
 from bench.report import machine_line, median, table, verdict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WARM_TEN_LIMIT_SECONDS = 20.0
 TEST_SUITE_LIMIT_SECONDS = 300.0
 # The CLI colors its output: a line can start with an escape sequence (`\x1b[0mBundling asset ...`).
@@ -110,18 +108,11 @@ def many_pipelines(template: dict[str, Any], count: int) -> list[dict[str, Any]]
 
 def cdk_synth(outdir: Path, context: list[str]) -> Synth:
     """`npx cdk synth --quiet -o outdir`; raise RuntimeError when it fails."""
-    started = time.monotonic()
-    child = subprocess.run(
+    seconds, child = timed_run(
         ["npx", "cdk", "synth", "--quiet", "-o", str(outdir), *context],
-        cwd=PROJECT_ROOT,
+        what="cdk synth",
         env={**os.environ, "PATH": f"{PROJECT_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"},
-        capture_output=True,
-        text=True,
-        check=False,
     )
-    seconds = time.monotonic() - started
-    if child.returncode != 0:
-        raise RuntimeError(f"cdk synth exited {child.returncode}:\n{child.stderr[-3000:]}")
     return Synth(seconds=seconds, bundled=count_bundled(child.stdout + child.stderr))
 
 
@@ -132,13 +123,7 @@ def count_bundled(output: str) -> int:
 
 def time_test_suite() -> tuple[float, str]:
     """`make test`'s wall time and pytest's summary line; raise RuntimeError when it fails."""
-    started = time.monotonic()
-    child = subprocess.run(
-        ["make", "--assume-old=.venv/.installed", "test"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
-    )
-    seconds = time.monotonic() - started
-    if child.returncode != 0:
-        raise RuntimeError(f"make test exited {child.returncode}:\n{child.stdout[-3000:]}")
+    seconds, child = timed_run(["make", "--assume-old=.venv/.installed", "test"], what="make test", tail_of="stdout")
     return seconds, pytest_summary(child.stdout)
 
 

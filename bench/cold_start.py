@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -44,9 +43,9 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from bench.process import PROJECT_ROOT, timed_run
 from bench.report import machine_line, median, table, verdict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INIT_LIMIT_MS = 400.0
 BUNDLE_LIMIT_MB = 15.0
 MB = 1_000_000  # decimal megabytes: the stricter reading of "15 MB"
@@ -168,18 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def synthesize(outdir: Path) -> float:
     """`python app.py` into `outdir`; return its wall time. Raise RuntimeError when it fails."""
-    started = time.monotonic()
-    child = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "CDK_OUTDIR": str(outdir)},
-        capture_output=True,
-        text=True,
-        check=False,
+    seconds, _ = timed_run(
+        [sys.executable, "app.py"], what="python app.py", env={**os.environ, "CDK_OUTDIR": str(outdir)}
     )
-    if child.returncode != 0:
-        raise RuntimeError(f"python app.py exited {child.returncode}:\n{child.stderr[-3000:]}")
-    return time.monotonic() - started
+    return seconds
 
 
 def read_functions(outdir: Path) -> Iterator[Function]:

@@ -1,7 +1,7 @@
 """Time the demo as `make demo` runs it: `python -m local_runtime demo` in a fresh process, several times.
 
 Prints each run's wall time, then the minimum, median and maximum, and the median of each phase the demo
-reports (synth, deploy, the three runs...). Run from the project root: `.venv/bin/python bench/demo_time.py`.
+reports (synth, deploy, the three runs...). Run from the project root: `.venv/bin/python -m bench.demo_time`.
 """
 
 from __future__ import annotations
@@ -10,29 +10,16 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from bench.process import timed_run
 
 
 def run_once() -> tuple[float, dict[str, Any]]:
     """One demo in a new process: its wall time and its JSON summary; raise RuntimeError if it fails."""
-    start = time.monotonic()
-    child = subprocess.run(
-        [sys.executable, "-m", "local_runtime", "demo", "--json", "--no-color"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.monotonic() - start
-    if child.returncode != 0:
-        raise RuntimeError(f"the demo exited {child.returncode}:\n{child.stderr[-3000:]}")
+    wall, child = timed_run([sys.executable, "-m", "local_runtime", "demo", "--json", "--no-color"], what="the demo")
     summary: dict[str, Any] = json.loads(child.stdout)
     return wall, summary
 
