@@ -16,6 +16,7 @@ from lambdas.common.names import run_resource_name
 from lambdas.deploy_model.core import DeploySettings, deploy_model
 from lambdas.start_training_job.core import TrainingSettings, start_training_job, training_job_request
 from tests.conftest import ACCOUNT, REGION
+from tests.fakes.sagemaker import EndpointUpdating
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
 SETTINGS = CleanUpSettings(pipeline="churn", endpoint_name="churn")
@@ -99,30 +100,13 @@ def test_a_run_whose_deployment_serves_keeps_everything(sagemaker: Any, executio
     assert report.kept == [f"endpoint config and model {run_id}: endpoint churn uses them"]
 
 
-class UpdatingTo:
-    """Delegates to moto, but shows the endpoint switching to another config, as SageMaker does in an update."""
-
-    def __init__(self, sagemaker: Any, pending: str) -> None:
-        self._sagemaker, self._pending = sagemaker, pending
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sagemaker, name)
-
-    def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
-        return {
-            **self._sagemaker.describe_endpoint(**kwargs),
-            "EndpointStatus": "Updating",
-            "PendingDeploymentSummary": {"EndpointConfigName": self._pending},
-        }
-
-
 def test_a_config_the_endpoint_is_still_switching_to_is_kept(sagemaker: Any, execution: Execution) -> None:
     # GIVEN a run that gave up waiting while the endpoint still switches to its config
     serving = deploy(sagemaker, other_run(execution, "yesterday"))
     pending = deploy(sagemaker, execution)
     set_endpoint("InService", config=serving)
 
-    report = clean_up(execution, sagemaker=UpdatingTo(sagemaker, pending), settings=SETTINGS)
+    report = clean_up(execution, sagemaker=EndpointUpdating(sagemaker, serving, pending), settings=SETTINGS)
 
     assert names(sagemaker) == ({serving, pending}, {serving, pending})
     assert report.deleted_model is None and report.deleted_endpoint_config is None

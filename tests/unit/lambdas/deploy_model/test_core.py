@@ -11,6 +11,7 @@ import pytest
 from lambdas.common.errors import EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution
 from lambdas.deploy_model.core import DeploySettings, deploy_model
+from tests.fakes.sagemaker import EndpointInStatus, EndpointUpdating
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
 SETTINGS = DeploySettings(
@@ -77,19 +78,6 @@ def test_missing_model_artifact_is_rejected_before_creating_anything(sagemaker: 
     assert sagemaker.list_models()["Models"] == []
 
 
-class BusyEndpoint:
-    """Delegates to moto but reports the endpoint in a given status, as SageMaker does during changes."""
-
-    def __init__(self, sagemaker: Any, status: str) -> None:
-        self._sagemaker, self._status = sagemaker, status
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sagemaker, name)
-
-    def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
-        return {**self._sagemaker.describe_endpoint(**kwargs), "EndpointStatus": self._status}
-
-
 @pytest.mark.parametrize(("status", "message"), [("Updating", "another change"), ("Failed", "accepts no update")])
 def test_endpoint_busy_or_failed_is_not_updated(
     sagemaker: Any, execution: Execution, status: str, message: str
@@ -100,7 +88,7 @@ def test_endpoint_busy_or_failed_is_not_updated(
         deploy_model(
             training("churn-2"),
             execution,
-            sagemaker=BusyEndpoint(sagemaker, status),
+            sagemaker=EndpointInStatus(sagemaker, status),
             settings=SETTINGS,
             now=NOW,
         )
@@ -108,19 +96,8 @@ def test_endpoint_busy_or_failed_is_not_updated(
     assert sagemaker.describe_endpoint(EndpointName="churn")["EndpointConfigName"] == "churn-1"
 
 
-class UpdatingTo(BusyEndpoint):
-    """SageMaker during an update: still showing the old config, the new one as the pending deployment."""
-
-    def __init__(self, sagemaker: Any, old_config: str, new_config: str) -> None:
-        super().__init__(sagemaker, "Updating")
-        self._old, self._new = old_config, new_config
-
-    def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
-        return {
-            **super().describe_endpoint(**kwargs),
-            "EndpointConfigName": self._old,
-            "PendingDeploymentSummary": {"EndpointConfigName": self._new},
-        }
+class UpdatingTo(EndpointUpdating):
+    """An endpoint in its update that refuses a second UpdateEndpoint."""
 
     def update_endpoint(self, **kwargs: Any) -> None:
         raise AssertionError("a retried attempt must not ask for the update again")
