@@ -55,6 +55,8 @@ class CheckDataSettings:
     # The limits a manifest must fit; None leaves a limit unchecked.
     volume_size_gb: int | None = None
     max_files_per_run: int | None = None
+    # The Slack token's secret, checked to exist before a run starts (None: Slack is not configured).
+    slack_token_secret_name: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CheckDataSettings:
@@ -67,6 +69,7 @@ class CheckDataSettings:
             window_days=names.require_int(env, names.WINDOW_DAYS),
             volume_size_gb=names.require_int(env, names.TRAINING_VOLUME_SIZE_GB),
             max_files_per_run=names.require_int(env, names.MAX_FILES_PER_RUN),
+            slack_token_secret_name=names.optional_str(env, names.SLACK_TOKEN_SECRET_NAME),
         )
 
 

@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.check_data.core import CheckDataSettings, RunInput, check_data
 from lambdas.check_data.preflight import require_slack_secret
 from lambdas.common.clients import clients
-from lambdas.common.env import SLACK_TOKEN_SECRET_NAME, optional_str
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.common.observability import METRICS_NAMESPACE
@@ -30,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = CheckDataSettings.from_env(os.environ)
     run_input = RunInput.from_state(step.state)
     with transient_aws_errors():
-        require_slack_secret(clients().secretsmanager, optional_str(os.environ, SLACK_TOKEN_SECRET_NAME))
+        require_slack_secret(clients().secretsmanager, settings.slack_token_secret_name)
         result = check_data(
             run_input,
             step.execution,

@@ -10,6 +10,7 @@ import pytest
 
 from lambdas.check_data.core import ManifestTooLargeError
 from lambdas.check_data.handler import lambda_handler
+from lambdas.check_data.preflight import SlackSecretMissingError
 from lambdas.common.errors import ConfigurationError, InvalidRunInputError
 
 ENVIRONMENT = {
@@ -73,6 +74,18 @@ def test_the_manifest_limits_come_from_the_environment(
 
     with pytest.raises(ManifestTooLargeError, match=r"holds 2 files .* \(training\.max_files_per_run\)"):
         lambda_handler({"state": {}, "execution": EXECUTION}, lambda_context)
+
+
+def test_the_slack_secret_named_in_the_environment_must_exist(
+    environment: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_TOKEN_SECRET_NAME", "slack/ml-bot")
+
+    with pytest.raises(SlackSecretMissingError, match="'slack/ml-bot'"):
+        lambda_handler({"state": {}, "execution": EXECUTION}, lambda_context)
+
+    boto3.client("secretsmanager").create_secret(Name="slack/ml-bot", SecretString="xoxb-1")
+    assert lambda_handler({"state": {}, "execution": EXECUTION}, lambda_context)["run"]["has_new_data"] is True
 
 
 @pytest.mark.parametrize(("deleted", "warned"), [(True, True), (False, False)])
