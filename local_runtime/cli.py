@@ -69,7 +69,9 @@ def _parser() -> _Parser:
         prog=PROGRAM,
         description="Run the retraining workflow on this machine: moto as AWS, SageMaker emulated, a local Slack.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{demo,serve,synth}", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{demo,serve,synth,models,approve,reject}", parser_class=_Parser
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -107,7 +109,100 @@ def _parser() -> _Parser:
     )
     synth.add_argument("--config-file", help='a JSON file {"pipelines": [...]} (default: the pipelines in cdk.json)')
     synth.set_defaults(handler=_synth)
+
+    models = commands.add_parser(
+        "models",
+        help="list a pipeline's model versions in the registry, newest first",
+        description="The versions of <pipeline>-models with their approval status, training job and metrics.",
+    )
+    _target_flags(models)
+    models.add_argument("--limit", type=int, default=20, help="how many versions (default 20)")
+    models.set_defaults(handler=_models)
+    for name, verb in (("approve", "approve"), ("reject", "reject")):
+        decide = commands.add_parser(
+            name,
+            help=f"{verb} a model version a run waits for; the run resumes",
+            description=f"{verb.capitalize()} a version in PendingManualApproval (the only one waiting, unless "
+            "--version names it), as the SageMaker console does: the waiting run resumes and "
+            + ("deploys it." if name == "approve" else "ends without deploying it."),
+        )
+        _target_flags(decide)
+        decide.add_argument("--version", type=int, help="the version number (default: the one waiting)")
+        decide.add_argument("--reason", help="why, recorded as the version's approval description")
+        decide.set_defaults(handler=_decide, approve=name == "approve")
     return parser
+
+
+def _target_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pipeline", required=True, help="the pipeline's name")
+    parser.add_argument(
+        "--endpoint-url", help="the local runtime's URL (e.g. http://127.0.0.1:4566 from `serve`); default: AWS"
+    )
+    parser.add_argument("--profile", help="AWS profile, as the AWS CLI takes it")
+    parser.add_argument("--region", help="AWS region, as the AWS CLI takes it")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _aws_client(args: argparse.Namespace, service: str) -> Any:
+    import boto3
+
+    if args.endpoint_url:
+        return boto3.session.Session().client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=args.endpoint_url,
+            region_name=args.region or "us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+    return boto3.session.Session(profile_name=args.profile, region_name=args.region).client(service)
+
+
+def _models(args: argparse.Namespace) -> int:
+    from local_runtime.approvals import list_versions
+
+    versions = _registry_call(lambda: list_versions(_aws_client(args, "sagemaker"), args.pipeline, limit=args.limit))
+    if args.json:
+        sys.stdout.write(json.dumps([v.to_json() for v in versions], indent=2) + "\n")
+        return 0
+    if not versions:
+        sys.stdout.write(f"no model versions registered for pipeline {args.pipeline}\n")
+    for version in versions:
+        metrics = ", ".join(f"{name} {value:.6g}" for name, value in sorted(version.metrics.items())[:3])
+        sys.stdout.write(
+            f"{version.version:>4}  {version.status:<22} {version.created[:19]}  {version.training_job or '-'}"
+            + (f"  {metrics}" if metrics else "")
+            + "\n"
+        )
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    from local_runtime.approvals import decide
+
+    sagemaker = _aws_client(args, "sagemaker")
+    decided = _registry_call(
+        lambda: decide(sagemaker, args.pipeline, approve=args.approve, version=args.version, reason=args.reason)
+    )
+    if args.json:
+        sys.stdout.write(json.dumps(decided.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(f"version {decided.version} of {args.pipeline}-models is now {decided.status}\n")
+    return 0
+
+
+def _registry_call(call: Any) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from local_runtime.approvals import ApprovalError
+
+    try:
+        return call()
+    except ApprovalError as error:
+        raise UsageError(str(error)) from None
+    except ClientError as error:
+        raise UsageError(f"AWS answered {error.response['Error'].get('Code')}: {error}") from None
+    except BotoCoreError as error:
+        raise UsageError(str(error)) from None
 
 
 def _common_flags(parser: argparse.ArgumentParser) -> None:

@@ -62,6 +62,7 @@ def install() -> None:
         "this name already exists ({arn})",
         in_use=True,
     )
+    _keep_unchanged_model_package_fields()
     StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(_service_error_name)  # type: ignore[method-assign,assignment]
     StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_exception_name)  # type: ignore[method-assign,assignment]
     _installed = True
@@ -121,6 +122,45 @@ def _response_update_endpoint(self: Any) -> ActionResult:
 def _response_stop_training_job(self: Any) -> EmptyResult:
     self.sagemaker_backend.stop_training_job(self._get_param("TrainingJobName"))
     return EmptyResult()
+
+
+def _keep_unchanged_model_package_fields() -> None:
+    """UpdateModelPackage changes only what it is given, as SageMaker does; moto clears the fields not given.
+
+    Approving a version must not erase its metadata (which data trained it) or its approval status.
+    """
+    original = SageMakerModelBackend.update_model_package
+
+    def update(
+        self: Any,
+        model_package_arn: str,
+        model_approval_status: str | None,
+        approval_description: str | None,
+        customer_metadata_properties: dict[str, str] | None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> str:
+        name = self.model_package_name_mapping.get(model_package_arn, model_package_arn)
+        package = self.model_packages.get(name)
+        if package is not None:
+            model_approval_status = model_approval_status or package.model_approval_status
+            if approval_description is None:
+                approval_description = package.approval_description
+            customer_metadata_properties = {
+                **(package.customer_metadata_properties or {}),
+                **(customer_metadata_properties or {}),
+            }
+        return original(  # type: ignore[no-any-return]
+            self,
+            model_package_arn,
+            model_approval_status,
+            approval_description,
+            customer_metadata_properties,
+            *args,
+            **kwargs,
+        )
+
+    SageMakerModelBackend.update_model_package = update  # type: ignore[method-assign]
 
 
 def _reject_duplicates(method: str, store: str, name_argument: str, message: str, in_use: bool = False) -> None:

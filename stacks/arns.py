@@ -13,6 +13,11 @@ RUN_RESOURCE_REASON = (
     "scope that holds them, and config.py keeps one pipeline's prefix from matching another's names."
 )
 
+VERSIONS_REASON = (
+    "A model package group's versions are numbered by SageMaker as they are registered "
+    "('model-package/<group>/<version>'): the group's prefix is the narrowest scope that holds them."
+)
+
 
 def sagemaker_arn(scope: IConstruct, resource: str, name: str) -> str:
     """The ARN of a SageMaker resource; SageMaker lowercases names in ARNs, so the ARN does too."""

@@ -139,6 +139,40 @@ class SlackConfig:
     token_kms_key_arn: str | None = None
 
 
+# SageMaker's metric names: `channel:name` as the algorithm's metric definitions give them.
+_METRIC_NAME = re.compile(r"^.{1,255}$")
+GATE_DIRECTIONS = ("minimize", "maximize")
+APPROVAL_MODES = ("automatic", "manual")
+# Step Functions waits for a task token at most a year.
+MAX_APPROVAL_TIMEOUT_HOURS = 8_760
+
+
+@dataclass(frozen=True)
+class QualityGateConfig:
+    """When a trained model may replace the one in production, judged on one of its training job's metrics.
+
+    `threshold` is absolute (at most it when minimizing, at least it when maximizing);
+    `max_regression_percent` allows the new model to be worse than the production model by that much.
+    """
+
+    metric: str
+    direction: str
+    threshold: float | None = None
+    max_regression_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """How a registered model version gets approved: at once, or by a person within the timeout."""
+
+    approval: str = "automatic"
+    approval_timeout_hours: int = 168
+
+    @property
+    def manual(self) -> bool:
+        return self.approval == "manual"
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     """One continuously retrained model: its data, algorithm, training, endpoint, schedule and alerts."""
@@ -149,6 +183,7 @@ class PipelineConfig:
     data_bucket: DataBucketConfig = field(default_factory=DataBucketConfig)
     manifest_prefix: str = ""
     model_prefix: str = ""
+    approval_prefix: str = ""  # where a run waiting for a person's approval keeps its task token
     schedule: str = "rate(1 day)"
     window_days: int = 7
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
@@ -157,6 +192,13 @@ class PipelineConfig:
     polling: PollingConfig = field(default_factory=PollingConfig)
     slack: SlackConfig | None = None
     log_retention_days: int = 30
+    quality_gate: QualityGateConfig | None = None
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+
+    @property
+    def model_package_group(self) -> str:
+        """The registry's group of this pipeline's model versions."""
+        return f"{self.name}-models"
 
     def __post_init__(self) -> None:
         # Derived defaults; a frozen dataclass sets them through object.__setattr__.
@@ -164,6 +206,8 @@ class PipelineConfig:
             object.__setattr__(self, "manifest_prefix", f"manifests/{self.name}")
         if not self.model_prefix:
             object.__setattr__(self, "model_prefix", f"models/{self.name}")
+        if not self.approval_prefix:
+            object.__setattr__(self, "approval_prefix", f"approvals/{self.name}")
         object.__setattr__(self, "hyperparameters", MappingProxyType(dict(self.hyperparameters)))
 
 
@@ -221,6 +265,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         data_prefix=fields.prefix("data_prefix", required=True),
         manifest_prefix=fields.prefix("manifest_prefix", default=f"manifests/{name}"),
         model_prefix=fields.prefix("model_prefix", default=f"models/{name}"),
+        approval_prefix=fields.prefix("approval_prefix", default=f"approvals/{name}"),
         schedule=fields.schedule("schedule", default="rate(1 day)"),
         window_days=fields.integer("window_days", default=7, minimum=1, maximum=366),
         algorithm=algorithm,
@@ -230,6 +275,8 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         polling=_polling(fields.object("polling")),
         slack=_slack(fields.optional_object("slack")),
         log_retention_days=fields.choice("log_retention_days", default=30, choices=LOG_RETENTION_DAYS),
+        quality_gate=_quality_gate(fields.optional_object("quality_gate")),
+        registry=_registry(fields.object("registry")),
     )
     fields.reject_unknown(frozenset({"name"}))
     _check_prefixes(config, where=fields.where)
@@ -300,6 +347,23 @@ class _Fields:
             return default
         if not isinstance(value, bool):
             raise self.fail(key, f"must be true or false, got {_show(value)}")
+        return value
+
+    def number(self, key: str, *, bounds: tuple[float, float] | None = None) -> float | None:
+        """An optional finite number (JSON integer or float), within `bounds` if given; None when absent."""
+        value = self.get(key)
+        if value is None:
+            return None
+        finite = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+        if not finite or (bounds is not None and not bounds[0] <= value <= bounds[1]):
+            within = f" between {bounds[0]:g} and {bounds[1]:g}" if bounds else ""
+            raise self.fail(key, f"must be a finite number{within}, got {_show(value)}")
+        return float(value)
+
+    def one_of(self, key: str, choices: Sequence[str], *, default: str | None = None) -> str:
+        value = self.string(key, default=default)
+        if value not in choices:
+            raise self.fail(key, f"must be one of {', '.join(choices)}, got {value!r}")
         return value
 
     def choice(self, key: str, *, default: int, choices: Sequence[int]) -> int:
@@ -500,6 +564,35 @@ def _slack(fields: _Fields | None) -> SlackConfig | None:
     return config
 
 
+def _quality_gate(fields: _Fields | None) -> QualityGateConfig | None:
+    if fields is None:
+        return None
+    config = QualityGateConfig(
+        metric=fields.matching("metric", _METRIC_NAME, "a training job metric name like validation:objective_loss"),
+        direction=fields.one_of("direction", GATE_DIRECTIONS),
+        threshold=fields.number("threshold"),
+        max_regression_percent=fields.number("max_regression_percent", bounds=(0, 1000)),
+    )
+    fields.reject_unknown()
+    if config.threshold is None and config.max_regression_percent is None:
+        raise fields.fail(
+            "threshold",
+            "or max_regression_percent must be set: a gate with neither would pass every model",
+        )
+    return config
+
+
+def _registry(fields: _Fields) -> RegistryConfig:
+    config = RegistryConfig(
+        approval=fields.one_of("approval", APPROVAL_MODES, default="automatic"),
+        approval_timeout_hours=fields.integer(
+            "approval_timeout_hours", default=168, minimum=1, maximum=MAX_APPROVAL_TIMEOUT_HOURS
+        ),
+    )
+    fields.reject_unknown()
+    return config
+
+
 def polls_history_events(polling: PollingConfig, *, interval_seconds: int | None = None) -> int:
     """Estimate the history events of a run that waits the maximum for both training and deployment."""
     interval = interval_seconds or polling.interval_seconds
@@ -540,13 +633,14 @@ def _check_prefixes(config: PipelineConfig, *, where: str) -> None:
         ("data_prefix", config.data_prefix),
         ("manifest_prefix", config.manifest_prefix),
         ("model_prefix", config.model_prefix),
+        ("approval_prefix", config.approval_prefix),
     ]
     for position, (key, prefix) in enumerate(named):
         for other_key, other in named[position + 1 :]:
             if _overlaps(prefix, other):
                 raise ConfigError(
                     f"{where}: {other_key} {other!r} overlaps {key} {prefix!r}; "
-                    "the data, manifests and models need separate prefixes"
+                    "the data, manifests, models and approvals need separate prefixes"
                 )
 
 

@@ -12,6 +12,7 @@ from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.encryption import EncryptLogGroups, PipelineKey
 from stacks.constructs.lambda_assets import LambdaAssets
+from stacks.constructs.model_registry import ModelRegistry
 from stacks.constructs.notifications import SlackNotifications
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.schedule import RetrainingSchedule
@@ -36,6 +37,7 @@ class PipelineStack(Stack):
         sagemaker = SageMakerExecutionRole(self, "SageMaker", config=config, data=data)
 
         assets = LambdaAssets(self, "LambdaAssets")
+        registry = ModelRegistry(self, "Registry", config=config, assets=assets, data=data)
         steps = WorkflowSteps(
             self,
             "Steps",
@@ -45,6 +47,7 @@ class PipelineStack(Stack):
             watermark=watermark,
             images=algorithm_images(self, config),
             sagemaker=sagemaker,
+            registry=registry,
         )
         notifications = SlackNotifications(self, "Notifications", config=config, assets=assets)
 
@@ -56,6 +59,8 @@ class PipelineStack(Stack):
                 "CheckData": steps.check_data,
                 "StartTrainingJob": steps.start_training_job,
                 "GetStatus": steps.get_status,
+                "EvaluateModel": steps.evaluate_model,
+                "RequestApproval": steps.request_approval,
                 "DeployModel": steps.deploy_model,
                 "UpdateParameters": steps.update_parameters,
                 "CleanUp": steps.clean_up,
@@ -68,3 +73,4 @@ class PipelineStack(Stack):
         CfnOutput(self, "DataBucketName", value=data.bucket.bucket_name)
         CfnOutput(self, "WatermarkParameterName", value=watermark.parameter_name)
         CfnOutput(self, "EndpointName", value=config.endpoint.name)
+        CfnOutput(self, "ModelPackageGroupName", value=registry.group_name)

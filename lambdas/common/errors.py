@@ -79,3 +79,7 @@ def transient_aws_errors() -> Iterator[None]:
         raise
     except (ConnectionError, ReadTimeoutError) as error:
         raise TransientAwsError(str(error)) from error
+
+
+class MetricMissingError(RetrainingError):
+    """The quality gate's metric is not among the training job's metrics."""

@@ -36,6 +36,9 @@ class NotificationEvent(StrEnum):
     TRAINING_COMPLETED = "training_completed"
     DEPLOYMENT_STARTED = "deployment_started"
     DEPLOYED = "deployed"
+    MODEL_REJECTED = "model_rejected"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_TIMED_OUT = "approval_timed_out"
     FAILED = "failed"
 
 
@@ -47,6 +50,9 @@ _STAGES = {
     NotificationEvent.TRAINING_COMPLETED: "GetTrainingStatus",
     NotificationEvent.DEPLOYMENT_STARTED: "DeployModel",
     NotificationEvent.DEPLOYED: "UpdateParameters",
+    NotificationEvent.MODEL_REJECTED: "EvaluateModel",
+    NotificationEvent.APPROVAL_REQUESTED: "EvaluateModel",
+    NotificationEvent.APPROVAL_TIMED_OUT: "WaitForApproval",
 }
 
 _HEADLINES = {
@@ -56,6 +62,9 @@ _HEADLINES = {
     NotificationEvent.TRAINING_COMPLETED: (":white_check_mark:", "training completed"),
     NotificationEvent.DEPLOYMENT_STARTED: (":rocket:", "deployment started"),
     NotificationEvent.DEPLOYED: (":tada:", "new model deployed"),
+    NotificationEvent.MODEL_REJECTED: (":no_entry:", "new model rejected, the current one keeps serving"),
+    NotificationEvent.APPROVAL_REQUESTED: (":raised_hand:", "new model waits for approval"),
+    NotificationEvent.APPROVAL_TIMED_OUT: (":hourglass:", "nobody approved the new model in time"),
     NotificationEvent.FAILED: (":rotating_light:", "run failed"),
 }
 
@@ -67,8 +76,15 @@ _DEFAULT_STATUS = {
     NotificationEvent.TRAINING_COMPLETED: "Completed",
     NotificationEvent.DEPLOYMENT_STARTED: "Updating",
     NotificationEvent.DEPLOYED: "InService",
+    NotificationEvent.MODEL_REJECTED: "Rejected",
+    NotificationEvent.APPROVAL_REQUESTED: "PendingManualApproval",
+    NotificationEvent.APPROVAL_TIMED_OUT: "Rejected: approval timed out",
     NotificationEvent.FAILED: "Failed",
 }
+
+# How a person answers an approval request besides the console; {pipeline} and {version} are filled in.
+APPROVE_COMMAND = "python -m local_runtime approve --pipeline {pipeline} --version {version}"
+REJECT_COMMAND = 'python -m local_runtime reject --pipeline {pipeline} --version {version} --reason "..."'
 
 
 @dataclass(frozen=True)
@@ -160,6 +176,10 @@ def build_message(
             ],
         }
     )
+    if (verdict := _verdict_text(event, state)) is not None:
+        blocks.append(_mrkdwn_section(verdict))
+    if event is NotificationEvent.APPROVAL_REQUESTED:
+        blocks.append(_mrkdwn_section(_approval_instructions(_section(state, "evaluation"), pipeline)))
     metrics = _metrics_text(training)
     if metrics is not None:
         blocks.append(_mrkdwn_section(metrics))
@@ -271,6 +291,54 @@ def _metrics_text(training: Mapping[str, Any]) -> str | None:
         for name, value in sorted(metrics.items(), key=lambda item: str(item[0]))
     ]
     return _truncate("*Metrics*\n" + "\n".join(lines), SECTION_TEXT_MAX)
+
+
+def _verdict_text(event: NotificationEvent, state: Mapping[str, Any]) -> str | None:
+    """The quality gate's comparison of the new model with production's, and who decided what."""
+    evaluation = _section(state, "evaluation")
+    if not evaluation or event in (NotificationEvent.TRAINING_STARTED, NotificationEvent.TRAINING_COMPLETED):
+        return None
+    lines = []
+    if metric := _text(evaluation.get("metric")):
+        production = evaluation.get("production_value")
+        current = (
+            f"{_number(production)} (`{_escape(_text(evaluation.get('production_model')) or '?')}`)"
+            if production is not None
+            else "none"
+        )
+        lines.append(
+            f"*Quality gate* on {_code(metric)} ({_escape(_text(evaluation.get('direction')) or '')}): "
+            f"new {_number(evaluation.get('value'))}, current {current}"
+        )
+    reasons = evaluation.get("reasons")
+    if isinstance(reasons, list) and reasons:
+        lines.extend(f"• {_escape(str(reason))}" for reason in reasons)
+    approval = _section(state, "approval")
+    if decided := _text(approval.get("status")):
+        note = _text(approval.get("description"))
+        lines.append(f"*Review*: {_escape(decided)}" + (f": {_escape(note)}" if note else ""))
+    if version := _int(evaluation.get("model_package_version")):
+        group = _text(evaluation.get("model_package_group")) or "registry"
+        lines.append(f"*Registry*: {_code(group)} version {version}, {_escape(_status_of(evaluation, approval))}")
+    return "\n".join(lines) if lines else None
+
+
+def _status_of(evaluation: Mapping[str, Any], approval: Mapping[str, Any]) -> str:
+    return _text(approval.get("status")) or _text(evaluation.get("approval_status")) or "registered"
+
+
+def _approval_instructions(evaluation: Mapping[str, Any], pipeline: str) -> str:
+    version = _int(evaluation.get("model_package_version")) or 0
+    timeout = _int(evaluation.get("approval_timeout_seconds"))
+    within = ""
+    if timeout:
+        within = f" within {timeout // 3600} h" if timeout >= 3600 else f" within {timeout} s"
+    approve = APPROVE_COMMAND.format(pipeline=pipeline, version=version)
+    reject = REJECT_COMMAND.format(pipeline=pipeline, version=version)
+    return (
+        f"*Approve or reject it{within}* in SageMaker Studio's model registry, or:\n"
+        f"```{_escape(approve)}\n{_escape(reject)}```\nUntil then the current model keeps serving."
+    )
 
 
 def _failure_text(failure: FailureReport) -> str:

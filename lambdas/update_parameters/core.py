@@ -1,4 +1,8 @@
-"""UpdateParameters: move the watermark forward once the endpoint serves the new model, and only then."""
+"""UpdateParameters: move the watermark forward once the endpoint serves the new model, or once it was rejected.
+
+A rejected model (by the quality gate or by a person) was judged on this data: the watermark moves so the same
+window is not trained and rejected again every day, and the endpoint keeps serving what it served.
+"""
 
 from __future__ import annotations
 
@@ -28,12 +32,18 @@ class WatermarkSettings:
         )
 
 
+DEPLOYED, REJECTED = "deployed", "rejected"
+# The fields naming what the endpoint serves: a rejected run carries them over from the previous value.
+_SERVING_FIELDS = ("model_name", "endpoint_name", "endpoint_config_name")
+
+
 @dataclass(frozen=True)
 class WatermarkUpdate:
     parameter: str
     newest_data_date: str
     previous_date: str | None
     version: int
+    outcome: str
 
     def to_state(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,17 +62,31 @@ def update_parameters(
 
     The value points at the manifest and the training job; the file list itself stays in S3 because a
     standard parameter holds at most 4 KB. Raises DeploymentNotConfirmedError when the endpoint is not
-    InService on this run's config, so a failed rollout never moves the watermark.
+    InService on this run's config, so a failed rollout never moves the watermark. A rejected model moves it
+    without a deployment.
     """
-    run, training, deployment = (_section(state, n) for n in ("run", "training", "deployment"))
-    config_name = str(deployment["endpoint_config_name"])
-    endpoint = sagemaker.describe_endpoint(EndpointName=settings.endpoint_name)
-    if endpoint["EndpointStatus"] != "InService" or endpoint.get("EndpointConfigName") != config_name:
-        raise DeploymentNotConfirmedError(
-            f"endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']} on config "
-            f"{endpoint.get('EndpointConfigName')}, not InService on {config_name}: the watermark stays"
-        )
-    previous = _recorded_date(ssm, settings.parameter)
+    run, training = _section(state, "run"), _section(state, "training")
+    outcome = REJECTED if rejected(state) else DEPLOYED
+    previous_value = _recorded_value(ssm, settings.parameter)
+    if outcome == DEPLOYED:
+        deployment = _section(state, "deployment")
+        config_name = str(deployment["endpoint_config_name"])
+        endpoint = sagemaker.describe_endpoint(EndpointName=settings.endpoint_name)
+        if endpoint["EndpointStatus"] != "InService" or endpoint.get("EndpointConfigName") != config_name:
+            raise DeploymentNotConfirmedError(
+                f"endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']} on config "
+                f"{endpoint.get('EndpointConfigName')}, not InService on {config_name}: the watermark stays"
+            )
+        serving = {
+            "model_name": deployment["model_name"],
+            "endpoint_name": settings.endpoint_name,
+            "endpoint_config_name": config_name,
+        }
+    else:
+        serving = {key: previous_value[key] for key in _SERVING_FIELDS if key in previous_value}
+    previous = previous_value.get("newest_data_date")
+    raw_evaluation = state.get("evaluation")
+    evaluation: Mapping[str, Any] = raw_evaluation if isinstance(raw_evaluation, Mapping) else {}
     value = {
         "newest_data_date": run["newest_data_date"],
         "window_start": run["window_start"],
@@ -72,9 +96,9 @@ def update_parameters(
         "training_job_name": training["job_name"],
         "model_artifact": training.get("model_artifact"),
         "metrics": training.get("metrics", {}),
-        "model_name": deployment["model_name"],
-        "endpoint_name": settings.endpoint_name,
-        "endpoint_config_name": config_name,
+        "outcome": outcome,
+        "model_package_arn": evaluation.get("model_package_arn"),
+        **serving,
         "execution_id": execution.id,
         "updated_at": format_timestamp(now),
     }
@@ -84,8 +108,17 @@ def update_parameters(
     return WatermarkUpdate(
         parameter=settings.parameter,
         newest_data_date=str(run["newest_data_date"]),
-        previous_date=previous,
+        previous_date=str(previous) if previous else None,
         version=int(response["Version"]),
+        outcome=outcome,
+    )
+
+
+def rejected(state: Mapping[str, Any]) -> bool:
+    """Whether the run's model was rejected, by the quality gate or by the person asked to approve it."""
+    evaluation, approval = state.get("evaluation"), state.get("approval")
+    return (isinstance(evaluation, Mapping) and evaluation.get("approval_status") == "Rejected") or (
+        isinstance(approval, Mapping) and approval.get("status") == "Rejected"
     )
 
 
@@ -96,15 +129,15 @@ def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return value
 
 
-def _recorded_date(ssm: Any, parameter: str) -> str | None:
+def _recorded_value(ssm: Any, parameter: str) -> dict[str, Any]:
     try:
         raw = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
     except ClientError as error:
         if error.response["Error"]["Code"] == "ParameterNotFound":
-            return None
+            return {}
         raise
     try:
-        recorded = json.loads(raw).get("newest_data_date")
-    except (ValueError, AttributeError):
-        return None
-    return str(recorded) if recorded else None
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -103,6 +103,10 @@ class DataStore(Construct):
         self._grant_key(grantee, "kms:Decrypt")
         return self._grant_objects(grantee, "s3:PutObject", prefix)
 
+    def grant_delete(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        """Allow deleting objects under `prefix/` (versioning keeps the deleted version until it expires)."""
+        return self._grant_objects(grantee, "s3:DeleteObject", prefix)
+
     def _grant_key(self, grantee: iam.IGrantable, action: str) -> None:
         if self.key is None:
             return

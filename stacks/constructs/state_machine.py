@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.arns import RUN_RESOURCE_REASON, run_resources_arn
+from stacks.arns import RUN_RESOURCE_REASON, VERSIONS_REASON, run_resources_arn, sagemaker_arn
 from stacks.compliance import INLINE_POLICY_REASON, acknowledge, resource_finding
 from stacks.config import PipelineConfig
 from stacks.constructs.step_function import StepFunction, log_group
@@ -96,6 +96,12 @@ class RetrainingStateMachine(Construct):
             iam.PolicyStatement(actions=["sagemaker:StopTrainingJob"], resources=[training_jobs])
         )
         acknowledge(role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, training_jobs))
+        # ... and rejects a model version nobody approved within the approval timeout.
+        versions = sagemaker_arn(self, "model-package", f"{config.model_package_group}/*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:UpdateModelPackage"], resources=[versions])
+        )
+        acknowledge(role, "AwsSolutions-IAM5", VERSIONS_REASON, applies_to=resource_finding(self, versions))
         acknowledge(
             role,
             "AwsSolutions-IAM5",

@@ -16,6 +16,7 @@ from stacks.compliance import acknowledge, resource_finding
 from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
+from stacks.constructs.model_registry import ModelRegistry, grant_task_response
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
@@ -39,6 +40,7 @@ class WorkflowSteps(Construct):
         watermark: Watermark,
         images: AlgorithmImages,
         sagemaker: SageMakerExecutionRole,
+        registry: ModelRegistry,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -153,6 +155,35 @@ class WorkflowSteps(Construct):
         self._allow_run_resources(self.get_status, ["sagemaker:DescribeTrainingJob"], [training_jobs])
         self._allow(self.get_status, ["sagemaker:DescribeEndpoint"], [endpoint])
 
+        self.evaluate_model = self._step(
+            "EvaluateModel",
+            "evaluate_model",
+            {
+                env.PIPELINE_NAME: config.name,
+                env.ENDPOINT_NAME: config.endpoint.name,
+                env.MODEL_PACKAGE_GROUP: registry.group_name,
+                env.INFERENCE_IMAGE: images.inference,
+                env.APPROVAL_MODE: config.registry.approval,
+                env.APPROVAL_TIMEOUT_SECONDS: str(config.registry.approval_timeout_hours * 3600),
+                **({env.QUALITY_GATE: quality_gate_json(config)} if config.quality_gate else {}),
+            },
+        )
+        registry.grant_register(self.evaluate_model)
+        # The production model's metric: the endpoint's config names the model, whose training job reported it.
+        self._allow(self.evaluate_model, ["sagemaker:DescribeEndpoint"], [endpoint])
+        self._allow_run_resources(self.evaluate_model, ["sagemaker:DescribeEndpointConfig"], [endpoint_configs])
+        self._allow_run_resources(self.evaluate_model, ["sagemaker:DescribeTrainingJob"], [training_jobs])
+
+        self.request_approval = self._step(
+            "RequestApproval",
+            "request_approval",
+            {env.DATA_BUCKET: data.bucket.bucket_name, env.APPROVAL_PREFIX: config.approval_prefix},
+        )
+        data.grant_put(self.request_approval.role, config.approval_prefix)
+        data.grant_delete(self.request_approval.role, config.approval_prefix)
+        registry.grant_describe(self.request_approval)
+        grant_task_response(self.request_approval, config)
+
         self.deploy_model = self._step(
             "DeployModel",
             "deploy_model",
@@ -248,3 +279,18 @@ class WorkflowSteps(Construct):
         self._allow(step, actions, resources)
         for arn in resources:
             acknowledge(step.role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, arn))
+
+
+def quality_gate_json(config: PipelineConfig) -> str:
+    """The gate as EvaluateModel reads it from its environment."""
+    gate = config.quality_gate
+    assert gate is not None
+    return json.dumps(
+        {
+            "metric": gate.metric,
+            "direction": gate.direction,
+            "threshold": gate.threshold,
+            "max_regression_percent": gate.max_regression_percent,
+        },
+        sort_keys=True,
+    )

@@ -18,6 +18,8 @@ STEP_HANDLERS = {
     "CheckData": "lambdas.check_data.handler.lambda_handler",
     "StartTrainingJob": "lambdas.start_training_job.handler.lambda_handler",
     "GetStatus": "lambdas.get_status.handler.lambda_handler",
+    "EvaluateModel": "lambdas.evaluate_model.handler.lambda_handler",
+    "RequestApproval": "lambdas.request_approval.handler.lambda_handler",
     "DeployModel": "lambdas.deploy_model.handler.lambda_handler",
     "UpdateParameters": "lambdas.update_parameters.handler.lambda_handler",
     "CleanUp": "lambdas.clean_up.handler.lambda_handler",

@@ -109,6 +109,24 @@ ALLOWED_WILDCARDS = (
         "at run time.",
     ),
     AllowedWildcard(
+        frozenset({"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}),
+        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/approvals/{PIPELINE_NAMES}/\*",
+        "A run waiting for approval keeps its task token under the version's number, which SageMaker assigns at "
+        "run time; the token is deleted once the run resumes.",
+    ),
+    AllowedWildcard(
+        frozenset({"sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"}),
+        rf"{ARN}:sagemaker:{REGION_ACCOUNT}:model-package/{PIPELINE_NAMES}-models/\*",
+        "SageMaker numbers a model package group's versions as they are registered; the pipeline's own group is "
+        "the narrowest scope that holds them.",
+    ),
+    AllowedWildcard(
+        frozenset({"sagemaker:ListModelPackages"}),
+        r"\*",
+        "ListModelPackages has no resource types; EvaluateModel lists its own group to find a version an earlier "
+        "attempt registered.",
+    ),
+    AllowedWildcard(
         frozenset({"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}),
         rf"{ARN}:logs:{REGION_ACCOUNT}:log-group:/aws/sagemaker/\*",
         "SageMaker names the log groups and streams of training jobs and endpoints itself, under /aws/sagemaker/.",
@@ -173,8 +191,9 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
     ]
-    # One policy per role: the seven steps, SageMaker's, the state machine's and the schedule's, per stack.
-    assert len(roles) == 2 * 10
+    # One policy per role: the nine steps, SageMaker's, the state machine's and the schedule's, per stack, and
+    # churn's ApprovalListener.
+    assert len(roles) == 2 * 12 + 1
     assert len(policies) == len(roles)
     assert len(statements) > 50
 

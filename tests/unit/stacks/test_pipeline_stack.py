@@ -39,6 +39,7 @@ RESOURCE_STAR_ACTIONS = {
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
+    "sagemaker:ListModelPackages",
     "cloudwatch:PutMetricData",
     "ecr:GetAuthorizationToken",
 }
@@ -249,7 +250,7 @@ def test_every_log_group_is_encrypted_with_the_key(request: pytest.FixtureReques
     template: Template = request.getfixturevalue(fixture)
     groups = template.find_resources("AWS::Logs::LogGroup")
 
-    assert len(groups) == 8  # seven functions and the state machine
+    assert len(groups) == len(STEP_HANDLERS) + 1  # the functions and the state machine
     for group in groups.values():
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id(template), "Arn"]}
 
@@ -329,8 +330,8 @@ def test_watermark_parameter_starts_empty(template: Template) -> None:
 # Functions
 
 
-def test_seven_functions_share_one_code_asset_and_the_layer(template: Template) -> None:
-    template.resource_count_is("AWS::Lambda::Function", 7)
+def test_the_functions_share_one_code_asset_and_the_layer(template: Template) -> None:
+    template.resource_count_is("AWS::Lambda::Function", len(STEP_HANDLERS))
     template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     layer_id = next(iter(template.find_resources("AWS::Lambda::LayerVersion")))
     keys = set()
@@ -472,7 +473,7 @@ def test_environment_values_come_from_the_config(template: Template) -> None:
 def test_each_function_has_its_own_role_and_no_role_uses_managed_policies(template: Template) -> None:
     roles = {function_properties(template, step)["Role"]["Fn::GetAtt"][0] for step in STEP_HANDLERS}
 
-    assert len(roles) == 7
+    assert len(roles) == len(STEP_HANDLERS)
     for role in template.find_resources("AWS::IAM::Role").values():
         assert "ManagedPolicyArns" not in role["Properties"]
 
@@ -773,7 +774,7 @@ def test_schedule_starts_the_state_machine_with_the_scheduled_input(template: Te
 def test_every_log_group_keeps_logs_for_the_configured_retention(custom: Template) -> None:
     groups = custom.find_resources("AWS::Logs::LogGroup")
 
-    assert len(groups) == 8  # seven functions and the state machine
+    assert len(groups) == len(STEP_HANDLERS) + 1  # the functions and the state machine
     assert {group["Properties"]["RetentionInDays"] for group in groups.values()} == {90}
 
 

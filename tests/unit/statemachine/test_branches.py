@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
@@ -17,7 +18,7 @@ import boto3
 import pytest
 from moto.sagemaker.models import sagemaker_backends
 
-from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution
+from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution, wait_for_execution
 from local_runtime.lambda_invoke import LocalFunction
 from local_runtime.server import LocalAws
 from local_runtime.template import LocalStack
@@ -25,8 +26,20 @@ from tests.unit.statemachine import scripted_steps
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 ASL = (Path(__file__).parents[3] / "statemachine" / "retraining.asl.json").read_text()
-STEPS = ("CheckData", "StartTrainingJob", "GetStatus", "DeployModel", "UpdateParameters", "CleanUp", "NotifySlack")
+STEPS = (
+    "CheckData",
+    "StartTrainingJob",
+    "GetStatus",
+    "EvaluateModel",
+    "RequestApproval",
+    "DeployModel",
+    "UpdateParameters",
+    "CleanUp",
+    "NotifySlack",
+)
 _unique = count()
+MODEL_PACKAGE_GROUP = "churn-models"
+MODEL_PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{MODEL_PACKAGE_GROUP}/1"
 
 
 def arn(step: str) -> str:
@@ -77,8 +90,12 @@ class ScriptedRun:
         training: tuple[dict[str, Any], ...] = (),
         endpoint: tuple[dict[str, Any], ...] = (),
         job_name: str = "churn-1",
+        approval_status: str = "Approved",
+        approval_timeout_seconds: int = 60,
     ) -> None:
         self.has_new_data, self.job_name = has_new_data, job_name
+        self.approval_status, self.approval_timeout_seconds = approval_status, approval_timeout_seconds
+        self.task_tokens: list[str] = []
         self.training, self.endpoint = iter(training), iter(endpoint)
 
     def install(self) -> None:
@@ -87,9 +104,31 @@ class ScriptedRun:
             StartTrainingJob=self.start_training_job,
             GetStatus=self.get_status,
             DeployModel=self.deploy_model,
-            UpdateParameters=lambda e: {**e["state"], "watermark": {"newest_data_date": "2026-11-21"}},
+            EvaluateModel=self.evaluate_model,
+            RequestApproval=self.request_approval,
+            UpdateParameters=self.update_parameters,
             CleanUp=lambda e: {**e["state"], "clean_up": {"run_id": self.job_name}},
         )
+
+    def evaluate_model(self, event: dict[str, Any]) -> dict[str, Any]:
+        evaluation = {
+            "approval_status": self.approval_status,
+            "model_package_arn": MODEL_PACKAGE_ARN,
+            "model_package_version": 1,
+            "approval_timeout_seconds": self.approval_timeout_seconds,
+        }
+        return {**event["state"], "evaluation": evaluation}
+
+    def request_approval(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.task_tokens.append(event["task_token"])
+        return {"waiting": True}
+
+    @staticmethod
+    def update_parameters(event: dict[str, Any]) -> dict[str, Any]:
+        state = event["state"]
+        rejected = "Rejected" in (state["evaluation"]["approval_status"], state.get("approval", {}).get("status"))
+        watermark = {"newest_data_date": "2026-11-21", "outcome": "rejected" if rejected else "deployed"}
+        return {**state, "watermark": watermark}
 
     def check_data(self, event: dict[str, Any]) -> dict[str, Any]:
         return {"run": {"pipeline": "churn", "run_id": self.job_name, "has_new_data": self.has_new_data}}
@@ -161,7 +200,7 @@ def test_happy_path_polls_until_completed_then_in_service(local_aws: LocalAws, p
     entered = record.states_entered()
     assert entered.count("GetTrainingStatus") == 3
     assert entered.count("GetEndpointStatus") == 4
-    assert entered[-3:] == ["UpdateParameters", "NotifyDeployed", "Deployed"]
+    assert entered[-4:] == ["UpdateParameters", "WatermarkOutcome", "NotifyDeployed", "Deployed"]
     assert alerts(local_aws) == ["training_started", "training_completed", "deployment_started", "deployed"]
 
 
@@ -349,3 +388,102 @@ def test_a_function_that_crashes_after_its_work_is_retried(local_aws: LocalAws, 
     # THEN the step was retried once and the run completed
     assert record.status == "SUCCEEDED", record.cause
     assert len(attempts) == 2
+
+
+TRAINED = {"training": (status("Completed"),), "endpoint": (status("InService", serving_new_model=True),)}
+
+
+def test_a_model_the_gate_rejects_is_recorded_and_never_deployed(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(approval_status="Rejected", **TRAINED))
+
+    assert record.status == "SUCCEEDED"
+    entered = record.states_entered()
+    assert "DeployModel" not in entered
+    assert entered[-5:] == [
+        "ModelDecision",
+        "UpdateParameters",
+        "WatermarkOutcome",
+        "NotifyModelRejected",
+        "ModelRejected",
+    ]
+    assert alerts(local_aws)[-1] == "model_rejected"
+
+
+def test_an_unknown_approval_status_fails_the_run_after_clean_up(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(approval_status="Deleted", **TRAINED))
+
+    assert record.status == "FAILED"
+    assert record.error == "UnexpectedApprovalStatus"
+    assert "CleanUp" in record.states_entered()
+
+
+def start(local_aws: LocalAws, pipeline: DeployedPipeline, script: ScriptedRun) -> str:
+    script.install()
+    sfn = boto3.client("stepfunctions", endpoint_url=local_aws.endpoint_url)
+    return str(
+        sfn.start_execution(stateMachineArn=pipeline.state_machine_arn, name=f"run-{next(_unique)}", input="{}")[
+            "executionArn"
+        ]
+    )
+
+
+def token_of(script: ScriptedRun) -> str:
+    for _ in range(200):
+        if script.task_tokens:
+            return script.task_tokens[-1]
+        time.sleep(0.05)
+    raise AssertionError("RequestApproval was never invoked")
+
+
+@pytest.mark.parametrize(("decision", "end"), [("Approved", "Deployed"), ("Rejected", "ModelRejected")])
+def test_a_run_waiting_for_approval_resumes_with_the_decision_it_is_sent(
+    local_aws: LocalAws, pipeline: DeployedPipeline, decision: str, end: str
+) -> None:
+    # GIVEN a run parked in WaitForApproval
+    script = ScriptedRun(approval_status="PendingManualApproval", **TRAINED)
+    execution = start(local_aws, pipeline, script)
+    token = token_of(script)
+
+    # WHEN the decision comes back with its token (what ApprovalListener sends)
+    sfn = boto3.client("stepfunctions", endpoint_url=local_aws.endpoint_url)
+    sfn.send_task_success(taskToken=token, output=json.dumps({"status": decision}))
+
+    # THEN the run takes the decision's branch
+    record = wait_for_execution(local_aws, execution, region=REGION, timeout_seconds=60)
+    assert record.status == "SUCCEEDED"
+    assert record.states_entered()[-1] == end
+    assert ("DeployModel" in record.states_entered()) is (decision == "Approved")
+    assert "approval_requested" in alerts(local_aws)
+
+
+def test_a_run_nobody_approves_in_time_rejects_the_version_and_ends_without_deploying(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    sagemaker = boto3.client("sagemaker", endpoint_url=local_aws.endpoint_url)
+    if not sagemaker.list_model_package_groups(NameContains=MODEL_PACKAGE_GROUP)["ModelPackageGroupSummaryList"]:
+        sagemaker.create_model_package_group(ModelPackageGroupName=MODEL_PACKAGE_GROUP)
+    sagemaker.create_model_package(
+        ModelPackageGroupName=MODEL_PACKAGE_GROUP,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": "img"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )
+
+    record = run(
+        local_aws, pipeline, ScriptedRun(approval_status="PendingManualApproval", approval_timeout_seconds=1, **TRAINED)
+    )
+
+    assert record.status == "SUCCEEDED"
+    entered = record.states_entered()
+    assert entered[-4:] == ["WaitForApproval", "ExpireApproval", "NotifyApprovalTimedOut", "ApprovalTimedOut"]
+    assert "UpdateParameters" not in entered and "DeployModel" not in entered
+    described = sagemaker.describe_model_package(ModelPackageName=MODEL_PACKAGE_ARN)
+    assert described["ModelApprovalStatus"] == "Rejected"
+    assert "approval timeout" in described["ApprovalDescription"]

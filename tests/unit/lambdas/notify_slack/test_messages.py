@@ -154,3 +154,57 @@ def test_metrics_are_listed_by_name_with_significant_digits() -> None:
     # THEN the metrics section lists them sorted, rounded to six significant digits
     [metrics] = [text for text in block_texts(message.blocks) if text.startswith("*Metrics*")]
     assert metrics == "*Metrics*\n• `train:mae` 2\n• `validation:rmse` 0.123457"
+
+
+EVALUATION = {
+    "metric": "train:objective_loss",
+    "direction": "minimize",
+    "value": 0.7,
+    "production_value": 0.5,
+    "production_model": "churn-1",
+    "passed": False,
+    "reasons": ["train:objective_loss 0.7 is 40.0% worse than production's 0.5 (at most 10% allowed)"],
+    "model_package_group": "churn-models",
+    "model_package_version": 4,
+    "approval_status": "Rejected",
+    "approval_timeout_seconds": 7200,
+}
+
+
+def test_a_rejected_model_shows_the_new_and_the_current_metric_and_why() -> None:
+    # GIVEN a model the quality gate rejected
+    state = {"training": {"job_name": "churn-2"}, "evaluation": EVALUATION}
+
+    # WHEN the message is built
+    message = build_message(NotificationEvent.MODEL_REJECTED, state=state, execution=EXECUTION, pipeline="churn")
+
+    # THEN it names both values, the production model, the reason and the registry version
+    texts = block_texts(message.blocks)
+    assert "churn: new model rejected, the current one keeps serving" in texts[0]
+    [verdict] = [text for text in texts if text.startswith("*Quality gate*")]
+    assert "new 0.7, current 0.5 (`churn-1`)" in verdict
+    assert "40.0% worse" in verdict
+    assert "`churn-models` version 4, Rejected" in verdict
+
+
+def test_an_approval_request_says_how_to_answer_and_by_when() -> None:
+    state = {"evaluation": {**EVALUATION, "passed": True, "reasons": [], "approval_status": "PendingManualApproval"}}
+
+    message = build_message(NotificationEvent.APPROVAL_REQUESTED, state=state, execution=EXECUTION, pipeline="churn")
+
+    [instructions] = [text for text in block_texts(message.blocks) if text.startswith("*Approve or reject it")]
+    assert "within 2 h" in instructions
+    assert "approve --pipeline churn --version 4" in instructions
+    assert "reject --pipeline churn --version 4" in instructions
+
+
+def test_a_rejection_in_review_shows_the_reviewers_reason() -> None:
+    state = {
+        "evaluation": {**EVALUATION, "passed": True, "reasons": [], "approval_status": "PendingManualApproval"},
+        "approval": {"status": "Rejected", "description": "bias check failed"},
+    }
+
+    message = build_message(NotificationEvent.MODEL_REJECTED, state=state, execution=EXECUTION, pipeline="churn")
+
+    [verdict] = [text for text in block_texts(message.blocks) if text.startswith("*Quality gate*")]
+    assert "*Review*: Rejected: bias check failed" in verdict

@@ -105,3 +105,44 @@ def test_recreates_a_deleted_parameter(clients: tuple[Any, Any], execution: Exec
 
     assert update.previous_date is None
     assert json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])["newest_data_date"] == "2026-11-21"
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        {"evaluation": {"approval_status": "Rejected", "model_package_arn": "arn:pkg/2"}},
+        {
+            "evaluation": {"approval_status": "PendingManualApproval", "model_package_arn": "arn:pkg/2"},
+            "approval": {"status": "Rejected"},
+        },
+    ],
+    ids=["by the gate", "by a person"],
+)
+def test_a_rejected_model_moves_the_watermark_and_keeps_naming_what_still_serves(
+    clients: tuple[Any, Any], execution: Execution, decision: dict[str, Any]
+) -> None:
+    sagemaker, ssm = clients
+    ssm.put_parameter(
+        Name=PARAMETER,
+        Value=json.dumps(
+            {
+                "newest_data_date": "2026-11-14",
+                "model_name": "churn-1",
+                "endpoint_name": "churn",
+                "endpoint_config_name": "churn-1",
+            }
+        ),
+        Type="String",
+        Overwrite=True,
+    )
+    state = {**run_state("churn-2"), **decision}
+    del state["deployment"]  # nothing was deployed, and no endpoint is asked
+
+    update = update_parameters(state, execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
+
+    assert (update.outcome, update.previous_date, update.newest_data_date) == ("rejected", "2026-11-14", "2026-11-21")
+    value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
+    assert value["outcome"] == "rejected"
+    assert value["training_job_name"] == "churn-2"
+    assert value["model_package_arn"] == "arn:pkg/2"
+    assert (value["model_name"], value["endpoint_config_name"]) == ("churn-1", "churn-1")

@@ -1,0 +1,37 @@
+"""Lambda entry point of EvaluateModel."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.common.clients import clients
+from lambdas.common.errors import transient_aws_errors
+from lambdas.common.events import StepEvent
+from lambdas.common.observability import METRICS_NAMESPACE
+from lambdas.evaluate_model.core import REJECTED, EvaluateSettings, evaluate_model
+
+logger = Logger(service="evaluate_model")
+tracer = Tracer()
+metrics = Metrics(namespace=METRICS_NAMESPACE, service="evaluate_model")
+
+
+@logger.inject_lambda_context(correlation_id_path="execution.id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = StepEvent.parse(event)
+    settings = EvaluateSettings.from_env(os.environ)
+    with transient_aws_errors():
+        evaluation = evaluate_model(step.state, step.execution, sagemaker=clients().sagemaker, settings=settings)
+    metrics.add_metric(
+        name="ModelRejected" if evaluation.approval_status == REJECTED else "ModelAccepted",
+        unit=MetricUnit.Count,
+        value=1,
+    )
+    logger.info("model evaluated and registered", extra={"evaluation": evaluation.to_state()})
+    return {**step.state, "evaluation": evaluation.to_state()}

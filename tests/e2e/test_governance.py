@@ -1,0 +1,178 @@
+"""Model governance through the local runtime: the quality gate and the model registry.
+
+One pipeline trains real models on generated data; a window made noisy yields a measurably worse model,
+which the gate must keep off the endpoint while the registry records it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution
+from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
+from local_runtime.slack_api import LocalSlackApi
+
+pytestmark = pytest.mark.e2e
+
+PIPELINE = "gov"
+STACK = f"SageMakerRetraining-{PIPELINE}"
+TOKEN, CHANNEL, SECRET = "xoxb-gov-e2e", "#ml-alerts", "gov/slack-bot"
+GROUP = f"{PIPELINE}-models"
+METRIC = "train:objective_loss:final"
+FIRST_DAY = date(2026, 5, 1)
+PROBE = [1.0, 1.0]
+
+
+def rows(seed: int, noise: float, n: int = 40) -> bytes:
+    """Label first: y = 3 x1 - 2 x2 + 1 plus noise; noisy days make any model's loss much higher."""
+    generator = np.random.default_rng(seed)
+    features = generator.normal(size=(n, 2))
+    labels = 3 * features[:, 0] - 2 * features[:, 1] + 1 + generator.normal(scale=noise, size=n)
+    return "".join(f"{y:.6f},{a:.6f},{b:.6f}\n" for y, (a, b) in zip(labels, features, strict=True)).encode()
+
+
+class Governed:
+    """A runtime with the gated pipeline deployed; adds days of data and runs the workflow on them."""
+
+    def __init__(self, runtime: LocalRuntime, pipeline: DeployedPipeline, slack: LocalSlackApi) -> None:
+        self.runtime, self.pipeline, self.slack = runtime, pipeline, slack
+        self.newest = FIRST_DAY - timedelta(days=1)
+        self.runs = 0
+
+    def add_day(self, noise: float = 0.05) -> None:
+        self.newest += timedelta(days=1)
+        self.runtime.client("s3").put_object(
+            Bucket=self.pipeline.stack.outputs["DataBucketName"],
+            Key=f"data/{PIPELINE}/{self.newest.isoformat()}.csv",
+            Body=rows(self.newest.toordinal(), noise),
+        )
+
+    def run(self) -> ExecutionRecord:
+        self.runs += 1
+        return run_execution(
+            self.runtime.aws,
+            self.pipeline,
+            name=f"gov-{self.runs}",
+            execution_input={"end_date": self.newest.isoformat()},
+            timeout_seconds=120,
+        )
+
+    def watermark(self) -> dict[str, Any]:
+        name = self.pipeline.stack.outputs["WatermarkParameterName"]
+        value: dict[str, Any] = json.loads(self.runtime.client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
+        return value
+
+    def predict(self) -> float:
+        response = self.runtime.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName=PIPELINE, ContentType="text/csv", Body=",".join(map(str, PROBE)).encode()
+        )
+        score: float = json.loads(response["Body"].read())["predictions"][0]["score"]
+        return score
+
+    def serving_config(self) -> str:
+        return str(self.runtime.client("sagemaker").describe_endpoint(EndpointName=PIPELINE)["EndpointConfigName"])
+
+    def versions(self) -> list[dict[str, Any]]:
+        """The registry's versions of the pipeline, oldest first, described."""
+        sagemaker = self.runtime.client("sagemaker")
+        summaries = sagemaker.list_model_packages(ModelPackageGroupName=GROUP, SortBy="CreationTime")[
+            "ModelPackageSummaryList"
+        ]
+        return [sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[LocalSlackApi]:
+    with LocalSlackApi(valid_token=TOKEN, channels=(CHANNEL,)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def governed(slack: LocalSlackApi) -> Iterator[Governed]:
+    template = synthesize(
+        {
+            "pipelines": [
+                {
+                    "name": PIPELINE,
+                    "data_prefix": f"data/{PIPELINE}",
+                    "window_days": 2,
+                    "hyperparameters": {"predictor_type": "regressor"},
+                    "polling": {
+                        "interval_seconds": 1,
+                        "max_training_wait_seconds": 600,
+                        "max_deployment_wait_seconds": 300,
+                    },
+                    "quality_gate": {"metric": METRIC, "direction": "minimize", "max_regression_percent": 50},
+                    "slack": {"channel": CHANNEL, "token_secret_name": SECRET},
+                }
+            ]
+        }
+    )[STACK]
+    with LocalRuntime() as runtime:
+        pipeline = runtime.deploy_template(
+            template, stack_name=STACK, slack=SlackTarget(api_url=slack.base_url, token=TOKEN)
+        )
+        yield Governed(runtime, pipeline, slack)
+
+
+@pytest.mark.reliability(
+    "input",
+    "A retrained model worse than production on the gate's metric",
+    "Not deployed: the old model keeps answering unchanged; the version is registered Rejected; Slack shows both "
+    "metrics; the watermark records the judged data (outcome rejected), so the window is not retrained daily",
+)
+def test_the_gate_keeps_a_worse_model_off_the_endpoint_and_passes_a_better_one(governed: Governed) -> None:
+    # GIVEN a first model trained on two clean days and serving
+    governed.add_day()
+    governed.add_day()
+    first = governed.run()
+    assert first.status == "SUCCEEDED", first.cause
+    serving, prediction = governed.serving_config(), governed.predict()
+    [version_1] = governed.versions()
+    assert version_1["ModelApprovalStatus"] == "Approved"
+
+    # WHEN a noisy day makes the next model's loss far worse
+    governed.add_day(noise=3.0)
+    rejected = governed.run()
+
+    # THEN the run ends rejected, the endpoint still serves the first model, and the registry says why
+    assert rejected.status == "SUCCEEDED", rejected.cause
+    assert rejected.states_entered()[-1] == "ModelRejected"
+    assert "DeployModel" not in rejected.states_entered()
+    assert governed.serving_config() == serving
+    assert governed.predict() == prediction
+    version_2 = governed.versions()[1]
+    assert version_2["ModelApprovalStatus"] == "Rejected"
+    assert "worse than production" in version_2["ModelPackageDescription"]
+    evaluation = rejected.output["evaluation"]
+    assert evaluation["value"] > 1.5 * evaluation["production_value"]
+    assert evaluation["production_model"] == serving
+    watermark = governed.watermark()
+    assert (watermark["outcome"], watermark["newest_data_date"]) == ("rejected", governed.newest.isoformat())
+    assert watermark["endpoint_config_name"] == serving
+    [alert] = [m for m in governed.slack.messages if "rejected" in m.text and "gov-2" in json.dumps(m.blocks)]
+    assert f"current {_six(evaluation['production_value'])}" in json.dumps(alert.blocks)
+
+    # WHEN clean days push the noisy one out of the window
+    governed.add_day()
+    governed.add_day()
+    better = governed.run()
+
+    # THEN the gate passes the new model and it is deployed
+    assert better.status == "SUCCEEDED", better.cause
+    assert better.states_entered()[-1] == "Deployed"
+    assert better.output["evaluation"]["passed"] is True
+    assert governed.serving_config() == better.output["training"]["job_name"]
+    assert [v["ModelApprovalStatus"] for v in governed.versions()] == ["Approved", "Rejected", "Approved"]
+    manifest = governed.versions()[2]["CustomerMetadataProperties"]["manifest_uri"]
+    assert manifest == better.output["run"]["manifest_uri"]
+
+
+def _six(value: float) -> str:
+    return f"{value:.6g}"

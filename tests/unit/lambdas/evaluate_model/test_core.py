@@ -1,0 +1,233 @@
+"""EvaluateModel: the gate's arithmetic, and registration against moto's SageMaker model registry."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.common.errors import ConfigurationError, MetricMissingError
+from lambdas.common.events import Execution
+from lambdas.evaluate_model.core import (
+    APPROVED,
+    PENDING,
+    REJECTED,
+    EvaluateSettings,
+    QualityGate,
+    evaluate_model,
+    judge,
+    version_metadata,
+)
+
+GROUP = "churn-models"
+LOSS = "train:objective_loss"
+MINIMIZE_GATE = QualityGate(metric=LOSS, direction="minimize", threshold=None, max_regression_percent=10.0)
+SETTINGS = EvaluateSettings(
+    pipeline="churn",
+    endpoint_name="churn",
+    model_package_group=GROUP,
+    inference_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1",
+    manual_approval=False,
+    approval_timeout_seconds=3600,
+    gate=MINIMIZE_GATE,
+)
+
+
+class TestJudge:
+    def test_minimizing_passes_within_the_allowed_regression(self) -> None:
+        assert judge(MINIMIZE_GATE, 1.09, 1.0).passed
+
+    def test_minimizing_rejects_beyond_the_allowed_regression_and_says_by_how_much(self) -> None:
+        verdict = judge(MINIMIZE_GATE, 1.25, 1.0)
+
+        assert not verdict.passed
+        assert verdict.reasons == (
+            "train:objective_loss 1.25 is 25.0% worse than production's 1 (at most 10% allowed)",
+        )
+
+    def test_maximizing_rejects_a_lower_score(self) -> None:
+        gate = QualityGate(metric="validation:accuracy", direction="maximize", threshold=None, max_regression_percent=1)
+
+        assert not judge(gate, 0.90, 0.95).passed
+        assert judge(gate, 0.945, 0.95).passed
+        assert judge(gate, 0.99, 0.95).passed
+
+    def test_a_negative_production_value_is_compared_by_its_size(self) -> None:
+        gate = QualityGate(metric="m", direction="maximize", threshold=None, max_regression_percent=10)
+
+        assert judge(gate, -1.05, -1.0).passed  # 5% worse
+        assert not judge(gate, -1.2, -1.0).passed  # 20% worse
+
+    @pytest.mark.parametrize(
+        ("direction", "value", "passed"),
+        [("minimize", 0.5, True), ("minimize", 0.51, False), ("maximize", 0.5, True), ("maximize", 0.49, False)],
+    )
+    def test_the_threshold_is_absolute(self, direction: str, value: float, passed: bool) -> None:
+        gate = QualityGate(metric="m", direction=direction, threshold=0.5, max_regression_percent=None)
+
+        assert judge(gate, value, None).passed is passed
+
+    def test_both_rules_report_every_reason(self) -> None:
+        gate = QualityGate(metric="m", direction="minimize", threshold=0.5, max_regression_percent=0)
+
+        verdict = judge(gate, 0.8, 0.6)
+
+        assert len(verdict.reasons) == 2
+
+    def test_without_a_production_model_only_the_threshold_applies_and_a_note_says_so(self) -> None:
+        verdict = judge(MINIMIZE_GATE, 123.0, None)
+
+        assert verdict.passed
+        assert "no production model" in verdict.notes[0]
+
+    @pytest.mark.parametrize("value", [math.nan, math.inf])
+    def test_a_value_that_is_not_finite_never_passes(self, value: float) -> None:
+        assert not judge(MINIMIZE_GATE, value, 1.0).passed
+
+
+def test_the_gate_is_read_from_its_environment_variable() -> None:
+    gate = QualityGate.from_json('{"metric": "m", "direction": "maximize", "threshold": 0.7}', variable="QUALITY_GATE")
+
+    assert gate == QualityGate(metric="m", direction="maximize", threshold=0.7, max_regression_percent=None)
+    with pytest.raises(ConfigurationError, match="QUALITY_GATE"):
+        QualityGate.from_json('{"metric": "m", "direction": "sideways"}', variable="QUALITY_GATE")
+
+
+def state(job_name: str, loss: float | None) -> dict[str, Any]:
+    return {
+        "run": {
+            "window_start": "2026-11-15",
+            "window_end": "2026-11-21",
+            "file_count": 7,
+            "manifest_uri": f"s3://bucket/manifests/churn/{job_name}.manifest",
+        },
+        "training": {
+            "job_name": job_name,
+            "model_artifact": f"s3://bucket/models/churn/{job_name}/output/model.tar.gz",
+            "metrics": {} if loss is None else {LOSS: loss, "train:mse": 2.0},
+        },
+    }
+
+
+@pytest.fixture
+def sagemaker(aws: None) -> Any:
+    return boto3.client("sagemaker")
+
+
+def serve_model_trained_with_loss(sagemaker: Any, name: str, loss: float) -> None:
+    """An endpoint serving `name`, whose training job reported `loss` (moto completes jobs at once)."""
+    sagemaker.create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": "img", "TrainingInputMode": "File"},
+        RoleArn="arn:aws:iam::123456789012:role/r",
+        OutputDataConfig={"S3OutputPath": "s3://bucket/models/"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+    )
+    # moto stores no metrics of its own: give the job the ones SageMaker would have reported.
+    from moto.sagemaker.models import sagemaker_backends
+
+    backend = sagemaker_backends["123456789012"]["us-east-1"]
+    backend.training_jobs[name].final_metric_data_list = [{"MetricName": LOSS, "Value": loss, "Timestamp": 0}]
+    sagemaker.create_model(
+        ModelName=name, PrimaryContainer={"Image": "img"}, ExecutionRoleArn="arn:aws:iam::123456789012:role/r"
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName="churn", EndpointConfigName=name)
+
+
+def test_a_first_model_is_registered_approved_with_its_metrics_and_manifest(
+    sagemaker: Any, execution: Execution
+) -> None:
+    evaluation = evaluate_model(state("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert evaluation.approval_status == APPROVED
+    assert evaluation.production_model is None
+    assert evaluation.model_package_version == 1
+    assert sagemaker.describe_model_package_group(ModelPackageGroupName=GROUP)["ModelPackageGroupName"] == GROUP
+    described = sagemaker.describe_model_package(ModelPackageName=evaluation.model_package_arn)
+    assert described["ModelApprovalStatus"] == APPROVED
+    assert described["ModelPackageGroupName"] == GROUP
+    assert described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"].endswith("churn-2/output/model.tar.gz")
+    metadata = described["CustomerMetadataProperties"]
+    assert metadata["manifest_uri"] == "s3://bucket/manifests/churn/churn-2.manifest"
+    assert metadata["training_job"] == "churn-2"
+    assert float(metadata[f"metric:{LOSS}"]) == 0.4
+
+
+def test_a_model_worse_than_production_is_registered_rejected_with_both_values(
+    sagemaker: Any, execution: Execution
+) -> None:
+    serve_model_trained_with_loss(sagemaker, "churn-1", 0.5)
+
+    evaluation = evaluate_model(state("churn-2", 0.7), execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert evaluation.approval_status == REJECTED
+    assert (evaluation.value, evaluation.production_value, evaluation.production_model) == (0.7, 0.5, "churn-1")
+    assert "40.0% worse" in evaluation.reasons[0]
+    described = sagemaker.describe_model_package(ModelPackageName=evaluation.model_package_arn)
+    assert described["ModelApprovalStatus"] == REJECTED
+    assert "rejected: train:objective_loss 0.7" in described["ModelPackageDescription"]
+
+
+def test_a_better_model_passes_and_waits_for_a_person_when_approval_is_manual(
+    sagemaker: Any, execution: Execution
+) -> None:
+    serve_model_trained_with_loss(sagemaker, "churn-1", 0.5)
+
+    evaluation = evaluate_model(
+        state("churn-2", 0.45), execution, sagemaker=sagemaker, settings=replace(SETTINGS, manual_approval=True)
+    )
+
+    assert evaluation.passed
+    assert evaluation.approval_status == PENDING
+    assert evaluation.approval_timeout_seconds == 3600
+
+
+def test_a_retried_attempt_returns_the_version_it_registered_instead_of_a_second_one(
+    sagemaker: Any, execution: Execution
+) -> None:
+    first = evaluate_model(state("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
+    # A person approved meanwhile; the retry reports what the registry says.
+    sagemaker.update_model_package(ModelPackageArn=first.model_package_arn, ModelApprovalStatus=APPROVED)
+
+    again = evaluate_model(state("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert again.model_package_arn == first.model_package_arn
+    assert len(sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]) == 1
+
+
+def test_a_gate_metric_the_job_did_not_report_fails_the_run_naming_what_it_reported(
+    sagemaker: Any, execution: Execution
+) -> None:
+    gate = replace(MINIMIZE_GATE, metric="validation:objective_loss")
+
+    with pytest.raises(MetricMissingError, match=r"'validation:objective_loss'.*train:mse, train:objective_loss"):
+        evaluate_model(state("churn-2", 0.4), execution, sagemaker=sagemaker, settings=replace(SETTINGS, gate=gate))
+    assert sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"] == []
+
+
+def test_without_a_gate_every_model_is_registered_with_a_note(sagemaker: Any, execution: Execution) -> None:
+    evaluation = evaluate_model(
+        state("churn-2", None), execution, sagemaker=sagemaker, settings=replace(SETTINGS, gate=None)
+    )
+
+    assert evaluation.approval_status == APPROVED
+    assert evaluation.notes == ["no quality gate configured"]
+
+
+def test_metadata_values_keep_to_the_characters_sagemaker_accepts(execution: Execution) -> None:
+    metadata = version_metadata(
+        "churn", execution, {"manifest_uri": "s3://b/k (1).manifest"}, "job", {"train:loss(%)": 1.0}
+    )
+
+    assert metadata["manifest_uri"] == "s3://b/k _1_.manifest"
+    assert "metric:train:loss___" in metadata
