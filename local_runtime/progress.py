@@ -165,6 +165,31 @@ def model_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in sorted(metrics.items()) if not _BOOKKEEPING_METRIC.search(name)}
 
 
+def _evaluation(run: StateRun) -> str:
+    evaluation = _section(run.output, "evaluation")
+    if not evaluation:
+        return ""
+    text = f"version {evaluation.get('model_package_version')} {evaluation.get('approval_status')}"
+    if evaluation.get("metric"):
+        current = evaluation.get("production_value")
+        text += (
+            f": {evaluation['metric']} {_number(evaluation.get('value'))}"
+            f" (production {_number(current) if current is not None else 'none'})"
+        )
+    reasons = evaluation.get("reasons")
+    if isinstance(reasons, list) and reasons:
+        text += f"; {reasons[0]}"
+    return text
+
+
+def _approval(run: StateRun) -> str:
+    approval = _section(run.output, "approval")
+    if not approval:
+        return ""
+    note = approval.get("description")
+    return f"{approval.get('status')}" + (f": {note}" if note else "")
+
+
 def _deploy(run: StateRun) -> str:
     deployment = _section(run.output, "deployment")
     if not deployment:
@@ -187,7 +212,8 @@ def _watermark(run: StateRun) -> str:
     watermark = _section(run.output, "watermark")
     if not watermark:
         return ""
-    return f"watermark {watermark.get('previous_date') or 'none'} → {watermark.get('newest_data_date')}"
+    moved = f"watermark {watermark.get('previous_date') or 'none'} → {watermark.get('newest_data_date')}"
+    return moved + (" (model rejected)" if watermark.get("outcome") == "rejected" else "")
 
 
 def _clean_up(run: StateRun) -> str:
@@ -234,6 +260,8 @@ _FACTS: dict[str, Callable[[StateRun], str]] = {
     "CheckData": _check_data,
     "StartTrainingJob": _start_training,
     "GetTrainingStatus": _training_status,
+    "EvaluateModel": _evaluation,
+    "WaitForApproval": _approval,
     "DeployModel": _deploy,
     "GetEndpointStatus": _endpoint_status,
     "UpdateParameters": _watermark,

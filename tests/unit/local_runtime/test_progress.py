@@ -303,3 +303,28 @@ def test_the_clean_up_line_names_what_a_failed_run_left_and_was_removed() -> Non
     runs, _ = state_runs(history.events)
 
     assert lines(runs)[0].endswith("deleted endpoint config churn-1; deleted model churn-1")
+
+
+def test_the_verdict_and_the_decision_are_shown_with_the_registry_version() -> None:
+    evaluation = {
+        "metric": "train:objective_loss",
+        "value": 0.71,
+        "production_value": 0.5,
+        "reasons": ["42.0% worse than production"],
+        "model_package_version": 3,
+        "approval_status": "Rejected",
+    }
+    history = (
+        History()
+        .task("EvaluateModel", {"evaluation": evaluation})
+        .task("WaitForApproval", {"evaluation": evaluation, "approval": {"status": "Rejected", "description": "no"}})
+        .task("UpdateParameters", {"watermark": {"newest_data_date": "2026-11-22", "outcome": "rejected"}})
+    )
+
+    runs, _ = state_runs(history.events)
+
+    assert [state_facts(run) for run in runs] == [
+        "version 3 Rejected: train:objective_loss 0.71 (production 0.5); 42.0% worse than production",
+        "Rejected: no",
+        "watermark none → 2026-11-22 (model rejected)",
+    ]
