@@ -102,7 +102,7 @@ def deploy(
     function_environment: Mapping[str, str] | None = None,
     retry_max_delay_seconds: int | None = None,
 ) -> DeployedPipeline:
-    """Create the stack's buckets, parameters, functions and state machine; return where to start runs.
+    """Create the stack's buckets, parameters, functions, state machine and rules; return where to start runs.
 
     With `retry_max_delay_seconds`, the state machine's retries wait on the local time scale (compress_retries).
     """
@@ -132,7 +132,31 @@ def deploy(
     except sfn.exceptions.StateMachineDoesNotExist:
         role = f"arn:aws:iam::{stack.account}:role/{name}-role"
         arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
+    put_rules(aws, stack)
     return DeployedPipeline(stack=stack, state_machine_arn=arn)
+
+
+def put_rules(aws: LocalAws, stack: LocalStack) -> None:
+    """Create or update the stack's EventBridge rules and their targets (local_runtime.event_bus delivers them).
+
+    Schedules are stored too, as on AWS, but never fire: fire_schedule plays them.
+    """
+    events = client(aws, "events", stack.region)
+    buses = {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}
+    for rule in stack.rules.values():
+        if rule.event_bus_name not in buses:
+            events.create_event_bus(Name=rule.event_bus_name)
+            buses.add(rule.event_bus_name)
+        arguments: dict[str, Any] = {"Name": rule.name, "EventBusName": rule.event_bus_name, "State": rule.state}
+        if rule.event_pattern is not None:
+            arguments["EventPattern"] = json.dumps(rule.event_pattern)
+        if rule.schedule_expression is not None:
+            arguments["ScheduleExpression"] = rule.schedule_expression
+        if rule.description:
+            arguments["Description"] = rule.description
+        events.put_rule(**arguments)
+        if rule.targets:
+            events.put_targets(Rule=rule.name, EventBusName=rule.event_bus_name, Targets=rule.targets)
 
 
 def run_execution(

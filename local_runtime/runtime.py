@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from local_runtime.deploy import DeployedPipeline, client, deploy
+from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.server import LocalAws
@@ -66,6 +67,11 @@ class LocalRuntime:
     def faults(self) -> Faults:
         """Throttling, crashes, AWS errors and failing training jobs on request (see local_runtime.faults)."""
         return self.aws.faults
+
+    @property
+    def events(self) -> EventBus:
+        """EventBridge delivery: events matching the rules reach Lambda functions and state machines."""
+        return self.aws.events
 
     def client(self, service: str) -> Any:
         """A boto3 client for the local AWS."""

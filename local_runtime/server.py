@@ -2,6 +2,7 @@
 
 Step Functions executions really run their definition with moto's interpreter, which calls Lambda and
 aws-sdk integrations at http://localhost:$MOTO_PORT: this server, so they reach the functions registered here.
+EventBridge rules deliver to those functions and to state machines through local_runtime.event_bus.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_runtime import moto_extensions
+from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
@@ -46,11 +48,13 @@ class LocalAws:
         *,
         sagemaker: SageMakerEmulator | None = None,
         faults: Faults | None = None,
+        events: EventBus | None = None,
     ) -> None:
         """Without `sagemaker`, moto answers SageMaker calls (everything completes at once).
 
         `faults` (see local_runtime.faults) is where tests arm throttling, crashes and AWS errors; give the
-        SageMaker emulator the same object for its training faults.
+        SageMaker emulator the same object for its training faults. `events` delivers what EventBridge rules
+        match to the functions registered here and to state machines (see local_runtime.event_bus).
         """
         self.host = host
         self.port = port or _free_port()
@@ -61,6 +65,8 @@ class LocalAws:
         self._calls_lock = threading.Lock()
         self.functions = LocalLambda(endpoint_url=f"http://{host}:{self.port}", faults=self.faults)
         self.sagemaker = sagemaker
+        self.events = events or EventBus()
+        self.events.bind(self.functions, self.endpoint_url)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -80,6 +86,7 @@ class LocalAws:
         os.environ["MOTO_PORT"] = str(self.port)
         if self.sagemaker is not None:
             self.sagemaker.bind(self.endpoint_url)
+        self.events.attach()
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(self.host, self.port, self._wsgi(app), threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws", daemon=True)
@@ -87,6 +94,7 @@ class LocalAws:
         return self
 
     def stop(self) -> None:
+        self.events.detach()
         if self.sagemaker is not None:
             self.sagemaker.shutdown()
         if self._server is not None:

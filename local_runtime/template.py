@@ -2,7 +2,9 @@
 
 moto's CloudFormation is not a faithful deploy (it drops DefinitionSubstitutions and skips resources), so
 this reads the template itself: it resolves the intrinsic functions the stack uses and creates the bucket,
-the watermark parameter, the functions and the state machine, each under the name the template gives it.
+the watermark parameter, the functions, the state machine and the EventBridge rules, each under the name the
+template gives it. Rules with an EventPattern are delivered by local_runtime.event_bus once deploy.py has put
+them (and the schedules) into the local EventBridge.
 """
 
 from __future__ import annotations
@@ -23,6 +25,19 @@ ACCOUNT = "123456789012"
 _REF_IS_ARN = frozenset({"AWS::StepFunctions::StateMachine", "AWS::Lambda::LayerVersion", "AWS::SNS::Topic"})
 
 
+@dataclass(frozen=True)
+class EventRule:
+    """An AWS::Events::Rule with its intrinsic functions resolved, in the shape PutRule and PutTargets take."""
+
+    name: str
+    event_bus_name: str = "default"
+    event_pattern: dict[str, Any] | None = None
+    schedule_expression: str | None = None
+    state: str = "ENABLED"
+    description: str | None = None
+    targets: list[dict[str, Any]] = field(default_factory=list)
+
+
 class TemplateError(Exception):
     """The template uses something the local runtime cannot reproduce; the message names it."""
 
@@ -39,6 +54,7 @@ class LocalStack:
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
     state_machines: dict[str, tuple[str, str]] = field(default_factory=dict)  # logical id -> (name, definition)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> rule properties
+    rules: dict[str, EventRule] = field(default_factory=dict)  # logical id -> every rule, schedules included
     outputs: dict[str, str] = field(default_factory=dict)
 
     def state_machine_arn(self, name: str) -> str:
@@ -78,11 +94,34 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
             if re.search(r"\$\{[A-Za-z0-9_]+\}", definition):
                 raise TemplateError(f"state machine {logical_id}: unresolved substitution in its definition")
             stack.state_machines[logical_id] = (resolver.physical_id(logical_id), definition)
-        elif kind == "AWS::Events::Rule" and "ScheduleExpression" in props:
-            stack.schedules[logical_id] = resolver.resolve(props)
+        elif kind == "AWS::Events::Rule":
+            resolved = resolver.resolve(props)
+            if "ScheduleExpression" in resolved:
+                stack.schedules[logical_id] = resolved
+            stack.rules[logical_id] = _event_rule(resolver.physical_id(logical_id), resolved)
     for output_name, output in template.get("Outputs", {}).items():
         stack.outputs[output_name] = str(resolver.resolve(output["Value"]))
     return stack
+
+
+# The target properties PutTargets takes as the template writes them; the rest (e.g. EcsParameters) is not emulated.
+_TARGET_KEYS = ("Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "RetryPolicy", "DeadLetterConfig")
+
+
+def _event_rule(name: str, props: Mapping[str, Any]) -> EventRule:
+    pattern = props.get("EventPattern")
+    if isinstance(pattern, str):  # CloudFormation takes the pattern as an object or as its JSON text
+        pattern = json.loads(pattern)
+    bus = str(props.get("EventBusName") or "default")
+    return EventRule(
+        name=name,
+        event_bus_name=bus.rsplit("/", 1)[-1] if bus.startswith("arn:") else bus,
+        event_pattern=pattern,
+        schedule_expression=props.get("ScheduleExpression"),
+        state=str(props.get("State", "ENABLED")),
+        description=props.get("Description"),
+        targets=[{k: target[k] for k in _TARGET_KEYS if k in target} for target in props.get("Targets", [])],
+    )
 
 
 class _Resolver:
@@ -115,6 +154,7 @@ class _Resolver:
             "AWS::Logs::LogGroup": "LogGroupName",
             "AWS::SSM::Parameter": "Name",
             "AWS::Events::Rule": "Name",
+            "AWS::Events::EventBus": "Name",
         }.get(kind)
         if explicit and explicit in props:
             return str(self.resolve(props[explicit]))
@@ -136,6 +176,8 @@ class _Resolver:
             "AWS::Logs::LogGroup": f"arn:aws:logs:{region}:{account}:log-group:{name}:*",
             "AWS::SSM::Parameter": f"arn:aws:ssm:{region}:{account}:parameter{name}",
             "AWS::Lambda::LayerVersion": f"arn:aws:lambda:{region}:{account}:layer:{name}:1",
+            "AWS::Events::Rule": f"arn:aws:events:{region}:{account}:rule/{name}",
+            "AWS::Events::EventBus": f"arn:aws:events:{region}:{account}:event-bus/{name}",
         }
         return arns.get(kind, f"arn:aws:local:{region}:{account}:{name}")
 

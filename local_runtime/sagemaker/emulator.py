@@ -1,4 +1,8 @@
-"""The SageMaker emulator the local runtime plugs into its server: real training jobs and real endpoints."""
+"""The SageMaker emulator the local runtime plugs into its server: real training jobs and real endpoints.
+
+It also sends the model registry's EventBridge events (local_runtime.sagemaker.registry_events), which the
+local event bus delivers to the rules' targets.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from moto.sagemaker.models import sagemaker_backends
 from local_runtime.faults import Faults
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 from local_runtime.sagemaker.hosting import HostingService
+from local_runtime.sagemaker.registry_events import ModelPackageEvents
 from local_runtime.sagemaker.training import TrainingService
 
 ACCOUNT = "123456789012"  # moto's default account: where the server stores what the workflow creates
@@ -44,6 +49,7 @@ class LocalSageMaker:
             health_check_timeout_seconds=health_check_timeout_seconds,
             faults=self.faults,
         )
+        self.model_package_events = ModelPackageEvents()
 
     @property
     def endpoint_url(self) -> str:
@@ -74,6 +80,12 @@ class LocalSageMaker:
             self.hosting.on_endpoint_created(region, params["EndpointName"])
         elif action == "DeleteEndpoint":
             self.hosting.on_endpoint_deleted(region, params["EndpointName"])
+        elif action == "CreateModelPackage":
+            # A versioned package's group name (an unversioned one's own name) maps to the package just created.
+            name = params.get("ModelPackageGroupName") or params["ModelPackageName"]
+            self.model_package_events.on_created(region, _model_package(region, name))
+        elif action == "UpdateModelPackage" and "ModelApprovalStatus" in params:
+            self.model_package_events.on_updated(region, _model_package(region, params["ModelPackageArn"]))
 
     def invoke_endpoint(
         self, region: str, endpoint_name: str, body: bytes, content_type: str, accept: str
@@ -99,6 +111,11 @@ class LocalSageMaker:
 
 def _backend(region: str) -> Any:
     return sagemaker_backends[ACCOUNT][region]
+
+
+def _model_package(region: str, name_or_arn: str) -> dict[str, Any]:
+    description: dict[str, Any] = _backend(region).describe_model_package(name_or_arn).gen_response_object()
+    return description
 
 
 def _required(params: dict[str, Any], name: str) -> str:

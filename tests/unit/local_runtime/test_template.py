@@ -1,0 +1,95 @@
+"""Reading a template's EventBridge rules: patterns, schedules and targets with their intrinsic functions resolved."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from local_runtime.template import EventRule, read_stack
+
+REGION, ACCOUNT = "eu-west-1", "123456789012"
+PATTERN = {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"]}
+
+
+def template(**rules: dict[str, Any]) -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        "Listener": {"Type": "AWS::Lambda::Function", "Properties": {"Handler": "pkg.handler.main"}},
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": "{}"}},
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "registry"}},
+    }
+    resources.update({name: {"Type": "AWS::Events::Rule", "Properties": props} for name, props in rules.items()})
+    return {"Resources": resources}
+
+
+def test_a_pattern_rule_is_read_with_its_targets_resolved() -> None:
+    # GIVEN a rule with a pattern, a Lambda target taking the detail and a state machine target with a constant
+    rule = {
+        "EventPattern": PATTERN,
+        "State": "ENABLED",
+        "Targets": [
+            {"Id": "listener", "Arn": {"Fn::GetAtt": ["Listener", "Arn"]}, "InputPath": "$.detail"},
+            {
+                "Id": "machine",
+                "Arn": {"Ref": "Machine"},
+                "RoleArn": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/events"},
+                "Input": json.dumps({"trigger": "approval"}),
+            },
+        ],
+    }
+
+    # WHEN the template is read
+    stack = read_stack(template(OnApproval=rule), stack_name="s", region=REGION, account=ACCOUNT)
+
+    # THEN the rule has the stack's name for it, the pattern, and targets as PutTargets takes them
+    assert stack.rules == {
+        "OnApproval": EventRule(
+            name="s-OnApproval",
+            event_pattern=PATTERN,
+            targets=[
+                {
+                    "Id": "listener",
+                    "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:s-Listener",
+                    "InputPath": "$.detail",
+                },
+                {
+                    "Id": "machine",
+                    "Arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:s-Machine",
+                    "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/events",
+                    "Input": '{"trigger": "approval"}',
+                },
+            ],
+        )
+    }
+    assert stack.schedules == {}
+
+
+@pytest.mark.parametrize("bus", [{"Ref": "Bus"}, {"Fn::GetAtt": ["Bus", "Arn"]}])
+def test_a_rule_on_a_custom_bus_names_the_bus(bus: dict[str, Any]) -> None:
+    # GIVEN a rule on the stack's own bus, as a name or as an ARN, with its pattern as JSON text and a name
+    rule = {"Name": "approvals", "EventBusName": bus, "EventPattern": json.dumps(PATTERN), "State": "DISABLED"}
+
+    # WHEN the template is read
+    (read,) = read_stack(template(OnApproval=rule), stack_name="s", region=REGION).rules.values()
+
+    # THEN the rule is on that bus under its own name, with its pattern and state
+    assert (read.name, read.event_bus_name, read.event_pattern, read.state) == (
+        "approvals",
+        "registry",
+        PATTERN,
+        "DISABLED",
+    )
+
+
+def test_a_schedule_stays_a_schedule_and_is_a_rule_too() -> None:
+    # GIVEN a scheduled rule
+    rule = {"ScheduleExpression": "cron(0 6 * * ? *)", "Targets": [{"Id": "m", "Arn": {"Ref": "Machine"}}]}
+
+    # WHEN the template is read
+    stack = read_stack(template(Nightly=rule), stack_name="s", region=REGION)
+
+    # THEN fire_schedule still finds it, and deploy puts it like any rule
+    assert stack.schedules["Nightly"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
+    assert stack.rules["Nightly"].schedule_expression == "cron(0 6 * * ? *)"
+    assert stack.rules["Nightly"].event_pattern is None
