@@ -7,6 +7,7 @@ which the gate must keep off the endpoint while the registry records it.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution
+from local_runtime.cli import main
+from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
 from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
 from local_runtime.slack_api import LocalSlackApi
 
@@ -23,7 +25,6 @@ pytestmark = pytest.mark.e2e
 PIPELINE = "gov"
 STACK = f"SageMakerRetraining-{PIPELINE}"
 TOKEN, CHANNEL, SECRET = "xoxb-gov-e2e", "#ml-alerts", "gov/slack-bot"
-GROUP = f"{PIPELINE}-models"
 METRIC = "train:objective_loss:final"
 FIRST_DAY = date(2026, 5, 1)
 PROBE = [1.0, 1.0]
@@ -40,8 +41,10 @@ def rows(seed: int, noise: float, n: int = 40) -> bytes:
 class Governed:
     """A runtime with the gated pipeline deployed; adds days of data and runs the workflow on them."""
 
-    def __init__(self, runtime: LocalRuntime, pipeline: DeployedPipeline, slack: LocalSlackApi) -> None:
-        self.runtime, self.pipeline, self.slack = runtime, pipeline, slack
+    def __init__(
+        self, runtime: LocalRuntime, pipeline: DeployedPipeline, slack: LocalSlackApi, *, name: str = PIPELINE
+    ) -> None:
+        self.runtime, self.pipeline, self.slack, self.name = runtime, pipeline, slack, name
         self.newest = FIRST_DAY - timedelta(days=1)
         self.runs = 0
 
@@ -49,19 +52,24 @@ class Governed:
         self.newest += timedelta(days=1)
         self.runtime.client("s3").put_object(
             Bucket=self.pipeline.stack.outputs["DataBucketName"],
-            Key=f"data/{PIPELINE}/{self.newest.isoformat()}.csv",
+            Key=f"data/{self.name}/{self.newest.isoformat()}.csv",
             Body=rows(self.newest.toordinal(), noise),
         )
 
     def run(self) -> ExecutionRecord:
+        return self.wait(self.start())
+
+    def start(self) -> str:
         self.runs += 1
-        return run_execution(
-            self.runtime.aws,
-            self.pipeline,
-            name=f"gov-{self.runs}",
-            execution_input={"end_date": self.newest.isoformat()},
-            timeout_seconds=120,
-        )
+        arn: str = self.runtime.client("stepfunctions").start_execution(
+            stateMachineArn=self.pipeline.state_machine_arn,
+            name=f"{self.name}-{self.runs}",
+            input=json.dumps({"end_date": self.newest.isoformat()}),
+        )["executionArn"]
+        return arn
+
+    def wait(self, arn: str) -> ExecutionRecord:
+        return wait_for_execution(self.runtime.aws, arn, region=self.runtime.region, timeout_seconds=120)
 
     def watermark(self) -> dict[str, Any]:
         name = self.pipeline.stack.outputs["WatermarkParameterName"]
@@ -70,18 +78,19 @@ class Governed:
 
     def predict(self) -> float:
         response = self.runtime.client("sagemaker-runtime").invoke_endpoint(
-            EndpointName=PIPELINE, ContentType="text/csv", Body=",".join(map(str, PROBE)).encode()
+            EndpointName=self.name, ContentType="text/csv", Body=",".join(map(str, PROBE)).encode()
         )
         score: float = json.loads(response["Body"].read())["predictions"][0]["score"]
         return score
 
     def serving_config(self) -> str:
-        return str(self.runtime.client("sagemaker").describe_endpoint(EndpointName=PIPELINE)["EndpointConfigName"])
+        endpoint = self.runtime.client("sagemaker").describe_endpoint(EndpointName=self.name)
+        return str(endpoint["EndpointConfigName"])
 
     def versions(self) -> list[dict[str, Any]]:
         """The registry's versions of the pipeline, oldest first, described."""
         sagemaker = self.runtime.client("sagemaker")
-        summaries = sagemaker.list_model_packages(ModelPackageGroupName=GROUP, SortBy="CreationTime")[
+        summaries = sagemaker.list_model_packages(ModelPackageGroupName=f"{self.name}-models", SortBy="CreationTime")[
             "ModelPackageSummaryList"
         ]
         return [sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
@@ -156,7 +165,7 @@ def test_the_gate_keeps_a_worse_model_off_the_endpoint_and_passes_a_better_one(g
     watermark = governed.watermark()
     assert (watermark["outcome"], watermark["newest_data_date"]) == ("rejected", governed.newest.isoformat())
     assert watermark["endpoint_config_name"] == serving
-    [alert] = [m for m in governed.slack.messages if "rejected" in m.text and "gov-2" in json.dumps(m.blocks)]
+    [alert] = [m for m in governed.slack.messages if "rejected" in m.text and f"{PIPELINE}-2" in json.dumps(m.blocks)]
     assert f"current {_six(evaluation['production_value'])}" in json.dumps(alert.blocks)
 
     # WHEN clean days push the noisy one out of the window
@@ -176,3 +185,107 @@ def test_the_gate_keeps_a_worse_model_off_the_endpoint_and_passes_a_better_one(g
 
 def _six(value: float) -> str:
     return f"{value:.6g}"
+
+
+REVIEWED = "review"
+APPROVAL_TIMEOUT_SECONDS = 6  # local: the template's hours would hold the test for hours
+
+
+@pytest.fixture(scope="module")
+def reviewed(slack: LocalSlackApi) -> Iterator[Governed]:
+    """A pipeline whose models wait for a person's approval, deployed in a runtime of its own."""
+    template = synthesize(
+        {
+            "pipelines": [
+                {
+                    "name": REVIEWED,
+                    "data_prefix": f"data/{REVIEWED}",
+                    "window_days": 2,
+                    "hyperparameters": {"predictor_type": "regressor"},
+                    "polling": {
+                        "interval_seconds": 1,
+                        "max_training_wait_seconds": 600,
+                        "max_deployment_wait_seconds": 300,
+                    },
+                    "registry": {"approval": "manual", "approval_timeout_hours": 24},
+                    "slack": {"channel": CHANNEL, "token_secret_name": SECRET},
+                }
+            ]
+        }
+    )[f"SageMakerRetraining-{REVIEWED}"]
+    with LocalRuntime() as runtime:
+        pipeline = runtime.deploy_template(
+            template,
+            stack_name=f"SageMakerRetraining-{REVIEWED}",
+            slack=SlackTarget(api_url=slack.base_url, token=TOKEN),
+            function_environment={"APPROVAL_TIMEOUT_SECONDS": str(APPROVAL_TIMEOUT_SECONDS)},
+        )
+        yield Governed(runtime, pipeline, slack, name=REVIEWED)
+
+
+def wait_until_waiting_for_approval(governed: Governed, arn: str) -> None:
+    sfn = governed.runtime.client("stepfunctions")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        if any(e["type"] == "TaskSubmitted" and "waitForTaskToken" in json.dumps(e, default=str) for e in history):
+            return
+        assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+        time.sleep(0.2)
+    raise AssertionError("the run never reached WaitForApproval")
+
+
+def cli(governed: Governed, *args: str) -> int:
+    return main([*args, "--pipeline", governed.name, "--endpoint-url", governed.runtime.endpoint_url])
+
+
+@pytest.mark.reliability(
+    "input",
+    "Manual approval: a person approves, rejects, or never answers",
+    "Approved: the run resumes from the registry's event and deploys; rejected: the old model keeps serving and "
+    "the version says why; no answer: the version is rejected at the timeout, nothing deploys, the watermark stays",
+)
+def test_a_person_approves_rejects_or_lets_the_approval_time_out(reviewed: Governed) -> None:
+    # GIVEN a trained model waiting for approval
+    reviewed.add_day()
+    reviewed.add_day()
+    first = reviewed.start()
+    wait_until_waiting_for_approval(reviewed, first)
+    assert reviewed.versions()[0]["ModelApprovalStatus"] == "PendingManualApproval"
+    assert any("waits for approval" in (m.text or "") for m in reviewed.slack.messages)
+
+    # WHEN a person approves it with the CLI, THEN the run resumes and deploys it
+    assert cli(reviewed, "approve", "--reason", "looks right") == 0
+    approved = reviewed.wait(first)
+    assert approved.status == "SUCCEEDED", approved.cause
+    assert approved.states_entered()[-1] == "Deployed"
+    assert approved.output["approval"]["status"] == "Approved"
+    serving, prediction = reviewed.serving_config(), reviewed.predict()
+
+    # WHEN the next model is rejected in review, THEN it never serves and the reason is recorded
+    reviewed.add_day()
+    second = reviewed.start()
+    wait_until_waiting_for_approval(reviewed, second)
+    assert cli(reviewed, "reject", "--reason", "bias check failed") == 0
+    rejected = reviewed.wait(second)
+    assert rejected.status == "SUCCEEDED", rejected.cause
+    assert rejected.states_entered()[-1] == "ModelRejected"
+    assert (reviewed.serving_config(), reviewed.predict()) == (serving, prediction)
+    assert reviewed.versions()[1]["ApprovalDescription"] == "bias check failed"
+    assert reviewed.watermark()["outcome"] == "rejected"
+    watermark_before = reviewed.watermark()["newest_data_date"]
+
+    # WHEN nobody answers within the timeout, THEN the version is rejected and the run ends without deploying
+    reviewed.add_day()
+    third = reviewed.start()
+    timed_out = reviewed.wait(third)
+    assert timed_out.status == "SUCCEEDED", timed_out.cause
+    assert timed_out.states_entered()[-1] == "ApprovalTimedOut"
+    assert "DeployModel" not in timed_out.states_entered()
+    version_3 = reviewed.versions()[2]
+    assert version_3["ModelApprovalStatus"] == "Rejected"
+    assert "approval timeout" in version_3["ApprovalDescription"]
+    assert reviewed.watermark()["newest_data_date"] == watermark_before
+    assert (reviewed.serving_config(), reviewed.predict()) == (serving, prediction)
+    # A decision after the timeout resumes nothing and changes nothing.
+    assert cli(reviewed, "approve", "--version", "3") == 2
