@@ -26,6 +26,7 @@ PIPELINES = [
             "token_secret_name": "slack/ml-bot",
             "token_kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
         },
+        rollout={"strategy": "canary", "canary_percent": 25, "wait_seconds": 300},
     ),
 ]
 
