@@ -2,7 +2,8 @@
 
 moto's CloudFormation is not a faithful deploy (it drops DefinitionSubstitutions and skips resources), so
 this reads the template itself: it resolves the intrinsic functions the stack uses and creates the bucket,
-the watermark parameter, the functions and the state machine, each under the name the template gives it.
+the watermark parameter, the functions, the state machine and the rollout's alarms, each under the name the
+template gives it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class LocalStack:
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
     state_machines: dict[str, tuple[str, str]] = field(default_factory=dict)  # logical id -> (name, definition)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> rule properties
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> alarm properties
     outputs: dict[str, str] = field(default_factory=dict)
 
     def state_machine_arn(self, name: str) -> str:
@@ -80,6 +82,8 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
             stack.state_machines[logical_id] = (resolver.physical_id(logical_id), definition)
         elif kind == "AWS::Events::Rule" and "ScheduleExpression" in props:
             stack.schedules[logical_id] = resolver.resolve(props)
+        elif kind == "AWS::CloudWatch::Alarm":
+            stack.alarms[logical_id] = {**resolver.resolve(props), "AlarmName": resolver.physical_id(logical_id)}
     for output_name, output in template.get("Outputs", {}).items():
         stack.outputs[output_name] = str(resolver.resolve(output["Value"]))
     return stack
@@ -115,6 +119,7 @@ class _Resolver:
             "AWS::Logs::LogGroup": "LogGroupName",
             "AWS::SSM::Parameter": "Name",
             "AWS::Events::Rule": "Name",
+            "AWS::CloudWatch::Alarm": "AlarmName",
         }.get(kind)
         if explicit and explicit in props:
             return str(self.resolve(props[explicit]))
@@ -136,6 +141,7 @@ class _Resolver:
             "AWS::Logs::LogGroup": f"arn:aws:logs:{region}:{account}:log-group:{name}:*",
             "AWS::SSM::Parameter": f"arn:aws:ssm:{region}:{account}:parameter{name}",
             "AWS::Lambda::LayerVersion": f"arn:aws:lambda:{region}:{account}:layer:{name}:1",
+            "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
         }
         return arns.get(kind, f"arn:aws:local:{region}:{account}:{name}")
 
