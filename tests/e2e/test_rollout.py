@@ -10,16 +10,15 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
-import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution, wait_for_execution
 from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
+from tests.e2e.test_local_runtime import day, rows
 from tests.fakes.slack_api import FakeSlackApi
 
 pytestmark = pytest.mark.e2e
@@ -32,18 +31,6 @@ PROBE = [1.0, 1.0]
 # A 5-minute canary bake of half the traffic: 5 s on the local time scale (LOCAL_TIME_SCALE, a minute a second).
 ROLLOUT = {"strategy": "canary", "canary_percent": 50, "wait_seconds": 300}
 _names = count(1)
-
-
-def day(offset: int) -> str:
-    return (datetime.now(UTC).date() - timedelta(days=offset)).isoformat()
-
-
-def rows(seed: int, n: int = 40) -> bytes:
-    """Label first: y = 3 x1 - 2 x2 + 1."""
-    generator = np.random.default_rng(seed)
-    features = generator.normal(size=(n, 2))
-    labels = 3 * features[:, 0] - 2 * features[:, 1] + 1 + generator.normal(scale=0.05, size=n)
-    return "".join(f"{y:.6f},{a:.6f},{b:.6f}\n" for y, (a, b) in zip(labels, features, strict=True)).encode()
 
 
 @pytest.fixture(scope="module")
@@ -192,11 +179,6 @@ def test_a_canary_whose_model_answers_5xx_is_rolled_back_and_the_old_model_keeps
     assert "DeploymentFailed" in alert and "rolled back" in alert and ERRORS_ALARM in alert
 
 
-@pytest.mark.reliability(
-    "fault",
-    "A canary rollout of a healthy model under traffic",
-    "Every request is answered during the bakes; the alarms stay OK; the run deploys and moves the watermark",
-)
 def test_a_canary_of_a_healthy_model_completes(
     runtime: LocalRuntime, pipeline: DeployedPipeline, slack: FakeSlackApi
 ) -> None:
