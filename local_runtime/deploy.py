@@ -115,6 +115,11 @@ def deploy(
         # Like CloudFormation redeploying an unchanged resource: an existing parameter keeps its value.
         with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):
             ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=False)
+    if stack.alarms:
+        cloudwatch = client(aws, "cloudwatch", stack.region)
+        for alarm in stack.alarms.values():
+            # PutMetricAlarm takes the template's properties as they are (and overwrites an existing alarm).
+            cloudwatch.put_metric_alarm(**alarm)
     extra = {**_LOCAL_FUNCTION_ENVIRONMENT, **(function_environment or {})}
     lambda_clients._client.cache_clear()  # clients made for another server must not be reused
     for function in stack.functions.values():

@@ -18,6 +18,9 @@ Tests script them, and so can a user of `serve` through `LocalRuntime.faults` (o
   with a given reason, or stay InProgress until something stops them (StopTrainingJob, MaxRuntimeInSeconds).
 - `slow_endpoint_deployment`: the next endpoint creations or updates stay Creating / Updating a while longer,
   as SageMaker's do while it provisions instances (minutes on AWS).
+- `fail_invocations`: the next endpoint deployments (of one model, if named) start serving workers that pass
+  the health check but answer every invocation with an HTTP 5xx: a bad model that a guarded rollout's 5xx
+  alarm must catch.
 
 Slack's faults (rate limits, a revoked token, slow answers) are scripted on `LocalSlackApi` itself and return
 the same `Fault` objects. Every fault fires for the next `times` matching calls (`None`: until cleared) and
@@ -123,6 +126,15 @@ class DeploymentDelay:
 
 
 @dataclass(frozen=True)
+class InvocationFault:
+    """The workers of the next deployments (of `model`, or any) answer every invocation with `status`."""
+
+    status: int
+    model: str | None
+    fault: Fault
+
+
+@dataclass(frozen=True)
 class TrainingFault:
     """A fault of the next training jobs: `fail` with `reason`, or `stall` until stopped."""
 
@@ -142,6 +154,7 @@ class Faults:
         "fail_training_job",
         "stall_training_job",
         "slow_endpoint_deployment",
+        "fail_invocations",
     )
 
     def __init__(self) -> None:
@@ -151,6 +164,7 @@ class Faults:
         self._api: list[ApiError] = []
         self._training: list[TrainingFault] = []
         self._deployments: list[DeploymentDelay] = []
+        self._invocations: list[InvocationFault] = []
 
     def throttle_lambda(self, function: str, times: int | None = 1) -> Fault:
         """Answer the next `times` invocations of `function` with Lambda's throttling error (HTTP 429).
@@ -248,6 +262,21 @@ class Faults:
             self._deployments.append(DeploymentDelay(seconds, fault))
         return fault
 
+    def fail_invocations(self, times: int | None = 1, *, model: str | None = None, status: int = 500) -> Fault:
+        """Let the next `times` endpoint deployments of `model` (any model when None) answer `status` to every call.
+
+        The workers load and pass /ping, so the deployment succeeds; InvokeEndpoint then answers ModelError with
+        the status, and the hosting service counts it in Invocation5XXErrors. Only with the SageMaker emulator.
+        Raises ValueError for a status that is not an HTTP 5xx.
+        """
+        if isinstance(status, bool) or not isinstance(status, int) or not 500 <= status <= 599:
+            raise ValueError(f"fail_invocations: status must be an HTTP 5xx, got {status!r}")
+        fault = Fault(f"invocations of {f'model {model}' if model else 'the next deployments'} answer {status}", times)
+        with self._lock:
+            self._scripted.append(fault)
+            self._invocations.append(InvocationFault(status, model, fault))
+        return fault
+
     def script(self, fault: str, **arguments: Any) -> Fault:
         """Call the method named `fault` (one of SCRIPTABLE) with `arguments`, as the HTTP API does.
 
@@ -275,6 +304,7 @@ class Faults:
             self._api.clear()
             self._training.clear()
             self._deployments.clear()
+            self._invocations.clear()
 
     @property
     def armed(self) -> list[Fault]:
@@ -300,6 +330,12 @@ class Faults:
         with self._lock:
             candidates = list(self._deployments)
         return next((delay.seconds for delay in candidates if delay.fault.take()), 0.0)
+
+    def invocation_fault(self, model: str) -> int | None:
+        """The HTTP status the workers of a deployment of `model` starting now must answer, if a fault fires."""
+        with self._lock:
+            candidates = [f for f in self._invocations if f.model in (None, model)]
+        return next((f.status for f in candidates if f.fault.take()), None)
 
     def training_fault(self) -> TrainingFault | None:
         """The fault of the training job starting now, if any."""

@@ -80,7 +80,9 @@ def _exception_name(service_error_name: str, error: Exception) -> str:
     return name if name.endswith("Exception") else name + "Exception"
 
 
-def _backend_update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> FakeEndpoint:
+def _backend_update_endpoint(
+    self: Any, endpoint_name: str, endpoint_config_name: str, deployment_config: dict[str, Any] | None = None
+) -> FakeEndpoint:
     endpoint = self.endpoints.get(endpoint_name)
     if endpoint is None:
         arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
@@ -95,6 +97,9 @@ def _backend_update_endpoint(self: Any, endpoint_name: str, endpoint_config_name
     endpoint.endpoint_config_name = endpoint_config_name
     endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
     endpoint.failure_reason = None
+    if deployment_config:
+        # DescribeEndpoint's LastDeploymentConfig: the guardrails the latest update asked for.
+        endpoint.last_deployment_config = deployment_config
     # moto stores naive UTC times; an aware one breaks its time filters on List calls.
     endpoint.last_modified_time = datetime.now(UTC).replace(tzinfo=None)
     return endpoint  # type: ignore[no-any-return]
@@ -115,6 +120,7 @@ def _response_update_endpoint(self: Any) -> ActionResult:
     endpoint = self.sagemaker_backend.update_endpoint(
         endpoint_name=self._get_param("EndpointName"),
         endpoint_config_name=self._get_param("EndpointConfigName"),
+        deployment_config=self._get_param("DeploymentConfig"),
     )
     return ActionResult({"EndpointArn": endpoint.arn})
 

@@ -23,6 +23,10 @@ LOCAL_POLL_INTERVAL_SECONDS = "1"
 # The local time scale of the state machine's retries: 1 s first, backoff capped at 2 s (the template's Retry
 # waits 2 s, doubling up to 60 s); every attempt still happens. See deploy.compress_retries.
 LOCAL_RETRY_MAX_DELAY_SECONDS = 2
+# The local time scale of a guarded rollout (UpdateEndpoint's DeploymentConfig): a minute of AWS time takes a
+# second, for baking periods, the termination wait, the execution timeout and the rollback alarms' periods alike,
+# so a 5-minute canary bake takes 5 s and its alarms still see one-"minute" periods of several invocations.
+LOCAL_TIME_SCALE = 1 / 60
 
 
 @dataclass
@@ -49,7 +53,9 @@ class LocalRuntime:
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         faults = Faults()
-        sagemaker = LocalSageMaker(self.workdir, faults=faults) if self.emulate_sagemaker else None
+        sagemaker = (
+            LocalSageMaker(self.workdir, faults=faults, time_scale=LOCAL_TIME_SCALE) if self.emulate_sagemaker else None
+        )
         self.aws = LocalAws(port=self.port, sagemaker=sagemaker, faults=faults)
 
     def __enter__(self) -> LocalRuntime:

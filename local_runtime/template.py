@@ -2,9 +2,9 @@
 
 moto's CloudFormation is not a faithful deploy (it drops DefinitionSubstitutions and skips resources), so
 this reads the template itself: it resolves the intrinsic functions the stack uses and creates the bucket,
-the watermark parameter, the functions, the state machine and the EventBridge rules, each under the name the
-template gives it. Rules with an EventPattern are delivered by local_runtime.event_bus once deploy.py has put
-them (and the schedules) into the local EventBridge.
+the watermark parameter, the functions, the state machine, the EventBridge rules and the rollout's alarms,
+each under the name the template gives it. Rules with an EventPattern are delivered by local_runtime.event_bus
+once deploy.py has put them (and the schedules) into the local EventBridge.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class LocalStack:
     state_machines: dict[str, tuple[str, str]] = field(default_factory=dict)  # logical id -> (name, definition)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> rule properties
     rules: dict[str, EventRule] = field(default_factory=dict)  # logical id -> every rule, schedules included
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> alarm properties
     outputs: dict[str, str] = field(default_factory=dict)
 
     def state_machine_arn(self, name: str) -> str:
@@ -99,6 +100,8 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
             if "ScheduleExpression" in resolved:
                 stack.schedules[logical_id] = resolved
             stack.rules[logical_id] = _event_rule(resolver.physical_id(logical_id), resolved)
+        elif kind == "AWS::CloudWatch::Alarm":
+            stack.alarms[logical_id] = {**resolver.resolve(props), "AlarmName": resolver.physical_id(logical_id)}
     for output_name, output in template.get("Outputs", {}).items():
         stack.outputs[output_name] = str(resolver.resolve(output["Value"]))
     return stack
@@ -155,6 +158,7 @@ class _Resolver:
             "AWS::SSM::Parameter": "Name",
             "AWS::Events::Rule": "Name",
             "AWS::Events::EventBus": "Name",
+            "AWS::CloudWatch::Alarm": "AlarmName",
         }.get(kind)
         if explicit and explicit in props:
             return str(self.resolve(props[explicit]))
@@ -178,6 +182,7 @@ class _Resolver:
             "AWS::Lambda::LayerVersion": f"arn:aws:lambda:{region}:{account}:layer:{name}:1",
             "AWS::Events::Rule": f"arn:aws:events:{region}:{account}:rule/{name}",
             "AWS::Events::EventBus": f"arn:aws:events:{region}:{account}:event-bus/{name}",
+            "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
         }
         return arns.get(kind, f"arn:aws:local:{region}:{account}:{name}")
 

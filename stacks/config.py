@@ -173,6 +173,56 @@ class RegistryConfig:
         return self.approval == "manual"
 
 
+# --- guarded rollout (UpdateEndpoint's DeploymentConfig) ---------------------------------------------------
+ROLLOUT_STRATEGIES = ("all_at_once", "canary", "linear")
+# SageMaker's documented limits: TrafficRoutingConfig.WaitIntervalInSeconds 0..3600; CanarySize at most 50% of the
+# fleet; LinearStepSize 10..50%; BlueGreenUpdatePolicy.TerminationWaitInSeconds 0..3600 and
+# MaximumExecutionTimeoutInSeconds 600..28800, larger than the waits; AutoRollbackConfig 1..10 alarms.
+ROLLOUT_MAX_WAIT_SECONDS = 3_600
+ROLLOUT_CANARY_PERCENT = (1, 50)
+ROLLOUT_LINEAR_STEP_PERCENT = (10, 50)
+ROLLOUT_EXECUTION_TIMEOUT_SECONDS = (600, 28_800)
+# SageMaker publishes endpoint metrics every minute; CloudWatch caps EvaluationPeriods x Period at one day.
+ROLLOUT_ALARM_PERIOD_SECONDS = 60
+ROLLOUT_MAX_EVALUATION_PERIODS = 86_400 // ROLLOUT_ALARM_PERIOD_SECONDS
+
+
+@dataclass(frozen=True)
+class RolloutAlarmsConfig:
+    """The CloudWatch alarms whose ALARM state rolls a deployment back, each over one-minute periods."""
+
+    max_5xx_errors: int = 0  # alarm when a minute has more 5xx answers than this (0: any)
+    max_model_latency_ms: int | None = 1_000  # alarm when a minute's average ModelLatency is above; None: no alarm
+    evaluation_periods: int = 1  # consecutive breaching minutes before the alarm fires
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """Blue/green traffic shifting with baking periods and automatic rollback on the stack's alarms."""
+
+    strategy: str  # one of ROLLOUT_STRATEGIES
+    wait_seconds: int = 300  # each baking period (WaitIntervalInSeconds)
+    canary_percent: int | None = None  # canary only: the canary's share of the new fleet's capacity
+    linear_step_percent: int | None = None  # linear only: each step's share of the new fleet's capacity
+    termination_wait_seconds: int = 0  # after the last bake, before the old fleet is terminated
+    max_execution_seconds: int | None = None  # MaximumExecutionTimeoutInSeconds; None: SageMaker's default
+    alarms: RolloutAlarmsConfig = field(default_factory=RolloutAlarmsConfig)
+
+    @property
+    def baking_periods(self) -> int:
+        """How many baking periods a rollout waits: one per traffic shift (the last one shifts the rest)."""
+        if self.strategy == "canary":
+            return 2
+        if self.strategy == "linear" and self.linear_step_percent:
+            return math.ceil(100 / self.linear_step_percent)
+        return 1
+
+    @property
+    def total_wait_seconds(self) -> int:
+        """The waits of a rollout that never trips an alarm: every baking period, then the termination wait."""
+        return self.baking_periods * self.wait_seconds + self.termination_wait_seconds
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     """One continuously retrained model: its data, algorithm, training, endpoint, schedule and alerts."""
@@ -199,6 +249,8 @@ class PipelineConfig:
     def model_package_group(self) -> str:
         """The registry's group of this pipeline's model versions."""
         return f"{self.name}-models"
+
+    rollout: RolloutConfig | None = None  # None: a plain UpdateEndpoint (blue/green, all at once, no alarms)
 
     def __post_init__(self) -> None:
         # Derived defaults; a frozen dataclass sets them through object.__setattr__.
@@ -277,10 +329,13 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         log_retention_days=fields.choice("log_retention_days", default=30, choices=LOG_RETENTION_DAYS),
         quality_gate=_quality_gate(fields.optional_object("quality_gate")),
         registry=_registry(fields.object("registry")),
+        rollout=_rollout(fields.optional_object("rollout")),
     )
     fields.reject_unknown(frozenset({"name"}))
     _check_prefixes(config, where=fields.where)
     _check_history_budget(config.polling, where=fields.where)
+    if config.rollout is not None:
+        _check_rollout_fits(config.rollout, config.polling, where=fields.where)
     return config
 
 
@@ -591,6 +646,79 @@ def _registry(fields: _Fields) -> RegistryConfig:
     )
     fields.reject_unknown()
     return config
+
+
+def _rollout(fields: _Fields | None) -> RolloutConfig | None:
+    if fields is None:
+        return None
+    strategy = fields.get("strategy")
+    if strategy not in ROLLOUT_STRATEGIES:
+        raise fields.fail("strategy", f"must be one of {', '.join(ROLLOUT_STRATEGIES)}, got {_show(strategy)}")
+    sizes = {"canary": "canary_percent", "linear": "linear_step_percent"}
+    for other_strategy, key in sizes.items():
+        if other_strategy != strategy and fields.raw.get(key) is not None:
+            raise fields.fail(key, f"applies to strategy {other_strategy!r} only, not {strategy!r}")
+    canary = linear = None
+    if strategy == "canary":
+        low, high = ROLLOUT_CANARY_PERCENT
+        canary = fields.integer("canary_percent", default=10, minimum=low, maximum=high)
+    if strategy == "linear":
+        low, high = ROLLOUT_LINEAR_STEP_PERCENT
+        linear = fields.integer("linear_step_percent", default=20, minimum=low, maximum=high)
+    timeout: int | None = None
+    if fields.get("max_execution_seconds") is not None:
+        low, high = ROLLOUT_EXECUTION_TIMEOUT_SECONDS
+        timeout = fields.integer("max_execution_seconds", default=low, minimum=low, maximum=high)
+    config = RolloutConfig(
+        strategy=strategy,
+        wait_seconds=fields.integer("wait_seconds", default=300, minimum=0, maximum=ROLLOUT_MAX_WAIT_SECONDS),
+        canary_percent=canary,
+        linear_step_percent=linear,
+        termination_wait_seconds=fields.integer(
+            "termination_wait_seconds", default=0, minimum=0, maximum=ROLLOUT_MAX_WAIT_SECONDS
+        ),
+        max_execution_seconds=timeout,
+        alarms=_rollout_alarms(fields.object("alarms")),
+    )
+    fields.reject_unknown()
+    if timeout is not None and timeout <= config.total_wait_seconds:
+        raise fields.fail(
+            "max_execution_seconds",
+            f"({timeout}) must be larger than the rollout's waits: {config.baking_periods} baking period(s) of "
+            f"{fields.label('wait_seconds')} ({config.wait_seconds}) plus "
+            f"{fields.label('termination_wait_seconds')} ({config.termination_wait_seconds}) = "
+            f"{config.total_wait_seconds} s",
+        )
+    return config
+
+
+def _rollout_alarms(fields: _Fields) -> RolloutAlarmsConfig:
+    latency: int | None = None
+    if "max_model_latency_ms" not in fields.raw:
+        latency = RolloutAlarmsConfig.max_model_latency_ms
+    elif fields.get("max_model_latency_ms") is not None:  # an explicit null turns the latency alarm off
+        latency = fields.integer("max_model_latency_ms", default=1_000, minimum=1, maximum=3_600_000)
+    config = RolloutAlarmsConfig(
+        max_5xx_errors=fields.integer("max_5xx_errors", default=0, minimum=0, maximum=1_000_000),
+        max_model_latency_ms=latency,
+        evaluation_periods=fields.integer(
+            "evaluation_periods", default=1, minimum=1, maximum=ROLLOUT_MAX_EVALUATION_PERIODS
+        ),
+    )
+    fields.reject_unknown()
+    return config
+
+
+def _check_rollout_fits(rollout: RolloutConfig, polling: PollingConfig, *, where: str) -> None:
+    """The run must wait for a rollout longer than the rollout takes, or it times out while SageMaker bakes."""
+    if polling.max_deployment_wait_seconds > rollout.total_wait_seconds:
+        return
+    raise ConfigError(
+        f"{where}: polling.max_deployment_wait_seconds ({polling.max_deployment_wait_seconds}) must be larger than "
+        f"the rollout's waits ({rollout.baking_periods} baking period(s) of rollout.wait_seconds "
+        f"({rollout.wait_seconds}) plus rollout.termination_wait_seconds ({rollout.termination_wait_seconds}) = "
+        f"{rollout.total_wait_seconds} s), or every guarded deployment ends DeploymentTimedOut"
+    )
 
 
 def polls_history_events(polling: PollingConfig, *, interval_seconds: int | None = None) -> int:

@@ -14,6 +14,7 @@ from stacks.constructs.encryption import EncryptLogGroups, PipelineKey
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.model_registry import ModelRegistry
 from stacks.constructs.notifications import SlackNotifications
+from stacks.constructs.rollout_alarms import RolloutAlarms
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.schedule import RetrainingSchedule
 from stacks.constructs.state_machine import RetrainingStateMachine
@@ -36,6 +37,14 @@ class PipelineStack(Stack):
         watermark = Watermark(self, "Watermark", pipeline=config.name)
         sagemaker = SageMakerExecutionRole(self, "SageMaker", config=config, data=data)
 
+        rollout_alarms = None
+        if config.rollout is not None:
+            rollout_alarms = RolloutAlarms(
+                self, "RolloutAlarms", pipeline=config.name, endpoint_name=config.endpoint.name, rollout=config.rollout
+            )
+            # SageMaker's guardrail docs ask that the execution role may describe the rollback alarms too.
+            rollout_alarms.grant_describe(sagemaker.role)
+
         assets = LambdaAssets(self, "LambdaAssets")
         registry = ModelRegistry(self, "Registry", config=config, assets=assets, data=data)
         steps = WorkflowSteps(
@@ -48,6 +57,7 @@ class PipelineStack(Stack):
             images=algorithm_images(self, config),
             sagemaker=sagemaker,
             registry=registry,
+            rollout_alarms=rollout_alarms,
         )
         notifications = SlackNotifications(self, "Notifications", config=config, assets=assets)
 

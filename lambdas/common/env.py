@@ -36,6 +36,13 @@ APPROVAL_MODE = "APPROVAL_MODE"  # "automatic" or "manual"
 APPROVAL_TIMEOUT_SECONDS = "APPROVAL_TIMEOUT_SECONDS"
 APPROVAL_PREFIX = "APPROVAL_PREFIX"
 STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+# Guarded rollout (DeployModel): unset ROLLOUT_STRATEGY means a plain UpdateEndpoint.
+ROLLOUT_STRATEGY = "ROLLOUT_STRATEGY"  # all_at_once, canary or linear
+ROLLOUT_STEP_PERCENT = "ROLLOUT_STEP_PERCENT"  # canary size or linear step, percent of the new fleet's capacity
+ROLLOUT_WAIT_SECONDS = "ROLLOUT_WAIT_SECONDS"  # each baking period
+ROLLOUT_TERMINATION_WAIT_SECONDS = "ROLLOUT_TERMINATION_WAIT_SECONDS"
+ROLLOUT_MAX_EXECUTION_SECONDS = "ROLLOUT_MAX_EXECUTION_SECONDS"  # optional
+ROLLOUT_ALARM_NAMES = "ROLLOUT_ALARM_NAMES"  # comma-separated CloudWatch alarm names
 SLACK_CHANNEL = "SLACK_CHANNEL"
 SLACK_TOKEN_SECRET_NAME = "SLACK_TOKEN_SECRET_NAME"  # the secret's name, never the token
 SLACK_API_URL = "SLACK_API_URL"  # only set to point slack-sdk at a local Slack-compatible server

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lambdas.common import env as names
-from lambdas.common.errors import EndpointNotUpdatableError, InvalidStepEventError
+from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import DeploymentState
 from lambdas.common.names import run_tags
@@ -19,6 +19,70 @@ VARIANT_NAME = "AllTraffic"
 # UpdateEndpoint is refused while the endpoint is changing; these states accept it.
 _UPDATABLE = frozenset({"InService"})
 _CHANGING = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
+# The config's strategy names and SageMaker's TrafficRoutingConfig types.
+_TRAFFIC_ROUTING = {"all_at_once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
+_SIZE_FIELD = {"canary": "CanarySize", "linear": "LinearStepSize"}
+_MAX_ROLLBACK_ALARMS = 10  # AutoRollbackConfig takes 1 to 10 alarms
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    """A blue/green update with traffic shifting, baking periods, and rollback when an alarm fires."""
+
+    strategy: str  # all_at_once, canary or linear
+    wait_seconds: int
+    step_percent: int | None  # canary size or linear step; None for all_at_once
+    termination_wait_seconds: int
+    max_execution_seconds: int | None
+    alarm_names: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RolloutSettings | None:
+        """The rollout the stack configured, None when there is none; raise ConfigurationError if malformed."""
+        strategy = names.optional_str(env, names.ROLLOUT_STRATEGY)
+        if strategy is None:
+            return None
+        if strategy not in _TRAFFIC_ROUTING:
+            raise ConfigurationError(
+                f"environment variable {names.ROLLOUT_STRATEGY} must be one of {', '.join(_TRAFFIC_ROUTING)}, "
+                f"got {strategy!r}"
+            )
+        alarms = tuple(a.strip() for a in names.require_str(env, names.ROLLOUT_ALARM_NAMES).split(",") if a.strip())
+        if not 1 <= len(alarms) <= _MAX_ROLLBACK_ALARMS:
+            raise ConfigurationError(
+                f"environment variable {names.ROLLOUT_ALARM_NAMES} must name 1 to {_MAX_ROLLBACK_ALARMS} alarms, "
+                f"got {len(alarms)}"
+            )
+        timeout = names.optional_str(env, names.ROLLOUT_MAX_EXECUTION_SECONDS)
+        return cls(
+            strategy=strategy,
+            wait_seconds=names.require_int(env, names.ROLLOUT_WAIT_SECONDS, minimum=0),
+            step_percent=names.require_int(env, names.ROLLOUT_STEP_PERCENT) if strategy in _SIZE_FIELD else None,
+            termination_wait_seconds=names.require_int(env, names.ROLLOUT_TERMINATION_WAIT_SECONDS, minimum=0),
+            max_execution_seconds=None
+            if timeout is None
+            else names.require_int(env, names.ROLLOUT_MAX_EXECUTION_SECONDS),
+            alarm_names=alarms,
+        )
+
+    def deployment_config(self) -> dict[str, Any]:
+        """UpdateEndpoint's DeploymentConfig: BlueGreenUpdatePolicy and AutoRollbackConfiguration."""
+        routing: dict[str, Any] = {
+            "Type": _TRAFFIC_ROUTING[self.strategy],
+            "WaitIntervalInSeconds": self.wait_seconds,
+        }
+        if self.strategy in _SIZE_FIELD:
+            routing[_SIZE_FIELD[self.strategy]] = {"Type": "CAPACITY_PERCENT", "Value": self.step_percent}
+        policy: dict[str, Any] = {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": self.termination_wait_seconds,
+        }
+        if self.max_execution_seconds is not None:
+            policy["MaximumExecutionTimeoutInSeconds"] = self.max_execution_seconds
+        return {
+            "BlueGreenUpdatePolicy": policy,
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in self.alarm_names]},
+        }
 
 
 @dataclass(frozen=True)
@@ -30,6 +94,7 @@ class DeploySettings:
     image: str
     role_arn: str
     poll_interval_seconds: int
+    rollout: RolloutSettings | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeploySettings:
@@ -41,6 +106,7 @@ class DeploySettings:
             image=names.require_str(env, names.INFERENCE_IMAGE),
             role_arn=names.require_str(env, names.SAGEMAKER_ROLE_ARN),
             poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
+            rollout=RolloutSettings.from_env(env),
         )
 
 
@@ -55,8 +121,10 @@ def deploy_model(
     """Create the model and endpoint config, then create the endpoint or update it in place.
 
     UpdateEndpoint keeps the old model serving until the new one is healthy, so the endpoint never stops
-    answering. Safe to retry: every name derives from the run, and an endpoint already on this run's config
-    is left alone. Raises EndpointNotUpdatableError when the endpoint is Failed or busy with another change.
+    answering. With a rollout configured the update shifts traffic in steps, bakes after each, and SageMaker
+    rolls it back when one of the rollout's alarms fires (CreateEndpoint takes no DeploymentConfig). Safe to
+    retry: every name derives from the run, and an endpoint already on this run's config is left alone. Raises
+    EndpointNotUpdatableError when the endpoint is Failed or busy with another change.
     """
     artifact = training.get("model_artifact")
     if not artifact:
@@ -90,7 +158,7 @@ def deploy_model(
             Tags=tags,
         ),
     )
-    action = _roll_out(sagemaker, settings.endpoint_name, name, tags)
+    action = _roll_out(sagemaker, settings.endpoint_name, name, tags, settings.rollout)
     return DeploymentState(
         endpoint_name=settings.endpoint_name,
         endpoint_config_name=name,
@@ -106,7 +174,13 @@ def deploy_model(
     )
 
 
-def _roll_out(sagemaker: Any, endpoint_name: str, config_name: str, tags: list[dict[str, str]]) -> str:
+def _roll_out(
+    sagemaker: Any,
+    endpoint_name: str,
+    config_name: str,
+    tags: list[dict[str, str]],
+    rollout: RolloutSettings | None,
+) -> str:
     endpoint = _describe_endpoint(sagemaker, endpoint_name)
     if endpoint is None:
         sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=tags)
@@ -128,7 +202,8 @@ def _roll_out(sagemaker: Any, endpoint_name: str, config_name: str, tags: list[d
             + (f" ({endpoint['FailureReason']})" if endpoint.get("FailureReason") else "")
             + "; delete it and the next run creates it again"
         )
-    sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+    guardrails = {"DeploymentConfig": rollout.deployment_config()} if rollout is not None else {}
+    sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name, **guardrails)
     return "update"
 
 

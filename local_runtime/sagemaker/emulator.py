@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.sagemaker.models import sagemaker_backends
 
 from local_runtime.faults import Faults
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
+from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.hosting import HostingService
 from local_runtime.sagemaker.registry_events import ModelPackageEvents
 from local_runtime.sagemaker.training import TrainingService
@@ -33,8 +35,13 @@ class LocalSageMaker:
         *,
         health_check_timeout_seconds: float = 30.0,
         faults: Faults | None = None,
+        time_scale: float = 1.0,
     ) -> None:
-        """`faults` makes training jobs fail or stall and deployments slow on request; give it LocalAws.faults."""
+        """`faults` makes training jobs fail or stall and deployments slow on request; give it LocalAws.faults.
+
+        `time_scale` is how many local seconds a second of a guarded rollout's baking periods and alarm periods
+        takes (1/60: a minute of AWS time in a second).
+        """
         self._temporary = None if workdir else tempfile.TemporaryDirectory(prefix="local-sagemaker-")
         self.workdir = workdir or Path(self._temporary.name)  # type: ignore[union-attr]
         self.faults = faults or Faults()
@@ -48,6 +55,8 @@ class LocalSageMaker:
             backend=_backend,
             health_check_timeout_seconds=health_check_timeout_seconds,
             faults=self.faults,
+            cloudwatch=LocalCloudWatch(_cloudwatch_backend),
+            time_scale=time_scale,
         )
         self.model_package_events = ModelPackageEvents()
 
@@ -68,7 +77,10 @@ class LocalSageMaker:
             return {}
         if action == "UpdateEndpoint":
             return self.hosting.update_endpoint(
-                region, _required(params, "EndpointName"), _required(params, "EndpointConfigName")
+                region,
+                _required(params, "EndpointName"),
+                _required(params, "EndpointConfigName"),
+                params.get("DeploymentConfig"),
             )
         raise SageMakerApiError("UnknownOperationException", f"{action} is not emulated")
 
@@ -116,6 +128,10 @@ def _backend(region: str) -> Any:
 def _model_package(region: str, name_or_arn: str) -> dict[str, Any]:
     description: dict[str, Any] = _backend(region).describe_model_package(name_or_arn).gen_response_object()
     return description
+
+
+def _cloudwatch_backend(region: str) -> Any:
+    return cloudwatch_backends[ACCOUNT][region]
 
 
 def _required(params: dict[str, Any], name: str) -> str:

@@ -6,10 +6,19 @@ FailureReason. UpdateEndpoint is Updating while the new workers start and the ol
 switches only once the new ones are healthy. A failed update leaves the endpoint InService on its previous
 config with FailureReason set, as DescribeEndpoint documents ("If the status of the endpoint is Failed, or the
 status is InService but update operation fails, this provides the reason why it failed").
+
+An UpdateEndpoint with a DeploymentConfig is a guarded blue/green rollout: once the new fleet is healthy, traffic
+shifts to it per the TrafficRoutingConfiguration (all at once; a canary, then the rest; or linear steps), each
+shift followed by a baking period during which the AutoRollbackConfiguration's alarms are evaluated on the
+invocations' metrics (see local_runtime.sagemaker.cloudwatch). An alarm in ALARM rolls back: all traffic returns
+to the old fleet, the new workers stop, and the endpoint is InService on its old config with FailureReason set.
+Baking periods, the termination wait, the execution timeout and the alarms' periods run on the local time
+scale: `time_scale` seconds here per second of AWS time (LocalRuntime uses 1/60: a minute takes a second).
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import logging
 import os
@@ -31,6 +40,7 @@ from urllib.parse import urlparse
 from local_runtime.faults import Faults
 from local_runtime.sagemaker import serving
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
+from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 
 DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 30.0
 # InvokeEndpoint gives the container 60 seconds to answer.
@@ -39,6 +49,8 @@ DRAIN_TIMEOUT_SECONDS = INVOCATION_TIMEOUT_SECONDS
 FAILURE_REASON_LIMIT = 1024  # DescribeEndpoint's FailureReason is at most 1024 characters
 _CHANGING = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 _PORT_ATTEMPTS = 3
+_BAKE_TICK_SECONDS = 0.1  # how often a baking period evaluates its alarms
+_ROUTING_TYPES = frozenset({"ALL_AT_ONCE", "CANARY", "LINEAR"})
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 logger = logging.getLogger(__name__)
@@ -103,6 +115,10 @@ class _Worker:
         if self.process.stdin is not None:
             self.process.stdin.close()
         self._log.close()
+
+
+class _RolloutAbandonedError(Exception):
+    """The endpoint was deleted, re-created or the service shut down during a rollout."""
 
 
 class _WorkerExitedError(DeploymentError):
@@ -178,7 +194,38 @@ class _Endpoint:
     record: Any  # moto's FakeEndpoint: a delete and re-create under the same name makes a new one
     serving: _Deployment | None = None
     pending: _Deployment | None = None
+    shifting: _Deployment | None = None  # a guarded rollout's new fleet, taking `shifted` of the traffic
+    shifted: float = 0.0
     deleted: bool = False
+
+
+@dataclass(frozen=True)
+class TrafficShift:
+    """One step of a guarded rollout: the new fleet's share of the traffic, then a baking period."""
+
+    share: float
+    label: str
+
+
+def traffic_shifts(routing: dict[str, Any], instance_count: int) -> list[TrafficShift]:
+    """The steps of a TrafficRoutingConfiguration, each a share of the traffic on the new fleet.
+
+    A CAPACITY_PERCENT size is the share itself; an INSTANCE_COUNT size is its part of the new fleet's instances.
+    """
+    kind = routing.get("Type")
+    if kind == "ALL_AT_ONCE":
+        return [TrafficShift(1.0, "all-at-once")]
+    size = routing.get("CanarySize" if kind == "CANARY" else "LinearStepSize") or {}
+    value = float(size.get("Value", 0))
+    share = value / 100 if size.get("Type") == "CAPACITY_PERCENT" else value / max(instance_count, 1)
+    share = min(max(share, 0.0), 1.0)
+    if kind == "CANARY":
+        return [TrafficShift(share, f"canary ({share:.0%} of traffic)"), TrafficShift(1.0, "final (all traffic)")]
+    steps = max(1, -(-100 // max(round(share * 100), 1)))  # ceil, as SageMaker counts linear steps
+    return [
+        TrafficShift(min(share * step, 1.0) if step < steps else 1.0, f"linear step {step} of {steps}")
+        for step in range(1, steps + 1)
+    ]
 
 
 class HostingService:
@@ -192,9 +239,18 @@ class HostingService:
         backend: Callable[[str], Any],
         health_check_timeout_seconds: float = DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
         faults: Faults | None = None,
+        cloudwatch: LocalCloudWatch | None = None,
+        time_scale: float = 1.0,
     ) -> None:
-        """`faults` can make the next deployments slower (see local_runtime.faults)."""
+        """`faults` can make the next deployments slower or their models fail (see local_runtime.faults).
+
+        `cloudwatch` receives every invocation's metrics and evaluates a guarded rollout's alarms; without it an
+        UpdateEndpoint with AutoRollbackConfiguration is refused. `time_scale` shortens baking periods and alarm
+        periods: local seconds per AWS second.
+        """
         self._faults = faults or Faults()
+        self._cloudwatch = cloudwatch
+        self._time_scale = time_scale
         self._s3 = s3_client_factory
         self._workdir = workdir
         self._backend = backend
@@ -220,12 +276,17 @@ class HostingService:
             self._discard(previous)
         self._start(f"create-{endpoint_name}", self._create, endpoint, record.endpoint_config_name)
 
-    def update_endpoint(self, region: str, endpoint_name: str, config_name: str) -> dict[str, Any]:
+    def update_endpoint(
+        self, region: str, endpoint_name: str, config_name: str, deployment_config: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """UpdateEndpoint: answer at once with the ARN, then roll out in the background.
 
-        Raises SageMakerApiError(ValidationException) for an unknown endpoint or config, or an endpoint that is
-        not InService, as SageMaker does.
+        With `deployment_config` the rollout shifts traffic in steps and rolls back when an alarm fires. Raises
+        SageMakerApiError(ValidationException) for an unknown endpoint, config or alarm, a malformed
+        DeploymentConfig, or an endpoint that is not InService, as SageMaker does.
         """
+        if deployment_config:
+            self._check_deployment_config(region, deployment_config)
         backend = self._backend(region)
         with self._lock:
             record = backend.endpoints.get(endpoint_name)
@@ -255,6 +316,8 @@ class HostingService:
             record.endpoint_status = "Updating"
             record.failure_reason = None
             record.last_modified_time = now
+            if deployment_config:
+                record.last_deployment_config = deployment_config
             # DescribeEndpoint keeps the serving config and shows the one being rolled out here.
             record.pending_deployment_summary = {
                 "EndpointConfigName": config_name,
@@ -263,8 +326,31 @@ class HostingService:
             }
         if stale is not None:
             self._discard(stale)
-        self._start(f"update-{endpoint_name}", self._update, endpoint, config_name)
+        update = functools.partial(self._update, deployment_config=deployment_config or None)
+        self._start(f"update-{endpoint_name}", update, endpoint, config_name)
         return {"EndpointArn": record.arn}
+
+    def _check_deployment_config(self, region: str, config: dict[str, Any]) -> None:
+        routing = (config.get("BlueGreenUpdatePolicy") or {}).get("TrafficRoutingConfiguration") or {}
+        kind = routing.get("Type", "ALL_AT_ONCE")
+        if kind not in _ROUTING_TYPES:
+            raise SageMakerApiError(
+                "ValidationException",
+                f"Value '{kind}' at 'deploymentConfig.blueGreenUpdatePolicy.trafficRoutingConfiguration.type' "
+                f"failed to satisfy constraint: Member must satisfy enum value set: [ALL_AT_ONCE, CANARY, LINEAR]",
+            )
+        size = {"CANARY": "CanarySize", "LINEAR": "LinearStepSize"}.get(kind)
+        if size and not routing.get(size):
+            raise SageMakerApiError("ValidationException", f"{size} is required for traffic routing type {kind}.")
+        alarms = [a.get("AlarmName", "") for a in (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])]
+        if alarms and self._cloudwatch is None:
+            raise SageMakerApiError("ValidationException", "This local runtime evaluates no CloudWatch alarms.")
+        missing = self._cloudwatch.missing_alarms(region, alarms) if self._cloudwatch and alarms else []
+        if missing:
+            raise SageMakerApiError(
+                "ValidationException",
+                f"The CloudWatch alarm(s) {', '.join(missing)} in AutoRollbackConfiguration do not exist.",
+            )
 
     def on_endpoint_deleted(self, region: str, endpoint_name: str) -> None:
         """DeleteEndpoint was stored: stop the endpoint's workers."""
@@ -283,9 +369,11 @@ class HostingService:
         """
         deployment = self._acquire(region, endpoint_name)
         worker = deployment.pick()
+        started = time.perf_counter()
         try:
             status, answer, answer_type = worker.post(body, content_type, accept)
         except OSError as error:
+            self._publish(region, endpoint_name, worker.variant, 500, None)
             raise SageMakerApiError(
                 "ModelError",
                 f'Received server error (500) from primary with message "the container did not answer: {error}". '
@@ -294,6 +382,7 @@ class HostingService:
             ) from None
         finally:
             deployment.release()
+        self._publish(region, endpoint_name, worker.variant, status, (time.perf_counter() - started) * 1e6)
         if status >= 400:
             kind = "client" if status < 500 else "server"
             message = answer.decode("utf-8", "replace")
@@ -304,6 +393,12 @@ class HostingService:
                 424,
             )
         return InvocationResponse(status=200, body=answer, content_type=answer_type)
+
+    def _publish(self, region: str, endpoint_name: str, variant: str, status: int, latency_us: float | None) -> None:
+        if self._cloudwatch is not None:
+            self._cloudwatch.publish_invocation(
+                region, endpoint_name, variant, status=status, model_latency_us=latency_us
+            )
 
     def serving_config(self, region: str, endpoint_name: str) -> str | None:
         """The endpoint config whose workers answer invocations now, or None."""
@@ -337,6 +432,8 @@ class HostingService:
             with self._lock:
                 endpoint = self._endpoints.get((region, endpoint_name))
                 deployment = endpoint.serving if endpoint else None
+                if endpoint is not None and endpoint.shifting is not None and random.random() < endpoint.shifted:
+                    deployment = endpoint.shifting
             if deployment is None:
                 break
             if deployment.acquire():
@@ -369,7 +466,7 @@ class HostingService:
         if stale:
             deployment.stop()
 
-    def _update(self, endpoint: _Endpoint, config_name: str) -> None:
+    def _update(self, endpoint: _Endpoint, config_name: str, deployment_config: dict[str, Any] | None = None) -> None:
         try:
             deployment = self._deploy(endpoint, config_name)
         except DeploymentError as error:
@@ -378,11 +475,21 @@ class HostingService:
                     endpoint.record.pending_deployment_summary = None
                     _set_status(endpoint.record, "InService", failure_reason=_limit(str(error)))
             return
+        if deployment_config:
+            try:
+                rollback = self._shift_traffic(endpoint, deployment, deployment_config)
+            except _RolloutAbandonedError:
+                deployment.stop()
+                return
+            if rollback is not None:
+                self._roll_back(endpoint, deployment, rollback)
+                return
         with self._lock:
             stale = not self._current(endpoint)
             previous = endpoint.serving
             if not stale:
                 endpoint.serving = deployment
+                endpoint.shifting, endpoint.shifted = None, 0.0
                 record = endpoint.record
                 record.endpoint_config_name = config_name
                 record.production_variants = deployment.variants
@@ -392,6 +499,72 @@ class HostingService:
             deployment.stop()
         elif previous is not None:
             previous.retire(DRAIN_TIMEOUT_SECONDS)
+
+    def _shift_traffic(self, endpoint: _Endpoint, deployment: _Deployment, config: dict[str, Any]) -> str | None:
+        """Shift traffic to the new fleet step by step, baking after each; the rollback's reason, or None.
+
+        Raises _RolloutAbandonedError when the endpoint goes away meanwhile.
+        """
+        policy = config.get("BlueGreenUpdatePolicy") or {}
+        routing = policy.get("TrafficRoutingConfiguration") or {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
+        alarms = [a["AlarmName"] for a in (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])]
+        instances = sum(int(v.get("CurrentInstanceCount") or 1) for v in deployment.variants) or 1
+        bake = float(routing.get("WaitIntervalInSeconds") or 0) * self._time_scale
+        # Counted from the first shift: provisioning the workers is not on the local time scale.
+        timeout = policy.get("MaximumExecutionTimeoutInSeconds")
+        deadline = time.monotonic() + float(timeout) * self._time_scale if timeout else None
+        for shift in traffic_shifts(routing, instances):
+            with self._lock:
+                if not self._current(endpoint):
+                    raise _RolloutAbandonedError
+                endpoint.shifting, endpoint.shifted = deployment, shift.share
+            breach = self._bake(endpoint, alarms, bake, deadline)
+            if breach is not None:
+                return (
+                    f"Deployment of endpoint config {deployment.config_name} was rolled back: {breach} during the "
+                    f"{shift.label} baking period. All traffic returned to endpoint config "
+                    f"{endpoint.record.endpoint_config_name}."
+                )
+        self._sleep(endpoint, float(policy.get("TerminationWaitInSeconds") or 0) * self._time_scale)
+        return None
+
+    def _bake(self, endpoint: _Endpoint, alarms: list[str], seconds: float, deadline: float | None) -> str | None:
+        """Watch the alarms for `seconds`; what tripped (an alarm in ALARM, the timeout), or None."""
+        end = time.monotonic() + seconds
+        while True:
+            if alarms and self._cloudwatch is not None:
+                states = self._cloudwatch.evaluate(endpoint.region, alarms, time_scale=self._time_scale)
+                firing = [state for state in states if state.value == "ALARM"]
+                if firing:
+                    names = ", ".join(state.name for state in firing)
+                    return f"CloudWatch alarm(s) {names} went into ALARM ({firing[0].reason})"
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return "the deployment exceeded MaximumExecutionTimeoutInSeconds"
+            if now >= end:
+                return None
+            self._sleep(endpoint, min(_BAKE_TICK_SECONDS, end - now))
+
+    def _sleep(self, endpoint: _Endpoint, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if endpoint.deleted or self._closed:
+                raise _RolloutAbandonedError
+            time.sleep(min(left, 0.05))
+
+    def _roll_back(self, endpoint: _Endpoint, deployment: _Deployment, reason: str) -> None:
+        """All traffic back to the old fleet, the new one stopped, InService on the old config with the reason."""
+        with self._lock:
+            endpoint.shifting, endpoint.shifted = None, 0.0
+            current = self._current(endpoint)
+            if current:
+                _set_status(endpoint.record, "RollingBack")
+        deployment.retire(DRAIN_TIMEOUT_SECONDS)
+        logger.warning("endpoint %s: %s", endpoint.name, reason)
+        with self._lock:
+            if current and self._current(endpoint):
+                endpoint.record.pending_deployment_summary = None
+                _set_status(endpoint.record, "InService", failure_reason=_limit(reason))
 
     def _current(self, endpoint: _Endpoint) -> bool:
         """Still the endpoint moto holds: not deleted, not re-created, the service not shut down."""
@@ -455,6 +628,9 @@ class HostingService:
         if container.get("ModelDataUrl"):
             self._fetch_model(endpoint.region, str(container["ModelDataUrl"]), directory, model_dir)
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+        failing_status = self._faults.invocation_fault(str(variant.get("ModelName")))
+        if failing_status is not None:
+            environment[serving.INVOCATION_FAULT_ENV] = str(failing_status)
         weight = float(variant.get("InitialVariantWeight") or 0.0)
         timeout = float(variant.get("ContainerStartupHealthCheckTimeoutInSeconds") or self._health_check_timeout)
         deadline = time.monotonic() + timeout
@@ -536,8 +712,8 @@ class HostingService:
     def _discard(self, endpoint: _Endpoint) -> None:
         with self._lock:
             endpoint.deleted = True
-            deployments = [d for d in (endpoint.serving, endpoint.pending) if d is not None]
-            endpoint.serving = None
+            deployments = [d for d in (endpoint.serving, endpoint.pending, endpoint.shifting) if d is not None]
+            endpoint.serving = endpoint.shifting = None
         for deployment in deployments:
             deployment.stop()
 

@@ -35,6 +35,9 @@ EXIT_PORT_IN_USE = 3
 LINEAR_LEARNER_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/linear-learner([:@][^/]+)?$")
 DEFAULT_PROGRAM = "inference.py"  # what the SageMaker inference toolkit imports when SAGEMAKER_PROGRAM is unset
 PROGRAM_ENV = "SAGEMAKER_PROGRAM"
+# Set by the hosting service when a fault is scripted (local_runtime.faults.fail_invocations): every invocation
+# is answered with this HTTP status, while /ping stays healthy, as a model that loads but cannot predict would.
+INVOCATION_FAULT_ENV = "LOCAL_RUNTIME_INVOCATION_FAULT_STATUS"
 JSON, JSONLINES, CSV, NPY = "application/json", "application/jsonlines", "text/csv", "application/x-npy"
 
 
@@ -43,7 +46,7 @@ class WorkerStartError(Exception):
 
 
 class RequestError(Exception):
-    """A request the model cannot answer: answered with `status` (4xx) and the message as the body."""
+    """A request the model cannot answer: answered with `status` (4xx, or a scripted 5xx) and the message."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -314,8 +317,26 @@ def _encoded(result: Any, accept: str) -> tuple[bytes, str]:
     return default_output_fn(result, accept)
 
 
+class FailingServer:
+    """A loaded model whose every invocation fails with a scripted status (a fault of the local runtime)."""
+
+    def __init__(self, model: ModelServer, status: int) -> None:
+        self.model, self.status = model, status
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        raise RequestError(
+            self.status, f"the model failed to predict (HTTP {self.status} injected by the local runtime)"
+        )
+
+
 def load_server(model_dir: Path, image: str, environ: Mapping[str, str]) -> ModelServer:
     """Pick the serving code for the image and load the model; raise WorkerStartError when it cannot serve."""
+    model = _load_model_server(model_dir, image, environ)
+    fault = environ.get(INVOCATION_FAULT_ENV)
+    return FailingServer(model, int(fault)) if fault else model
+
+
+def _load_model_server(model_dir: Path, image: str, environ: Mapping[str, str]) -> ModelServer:
     if not model_dir.is_dir():
         raise WorkerStartError(f"model directory {model_dir} does not exist")
     if LINEAR_LEARNER_IMAGE.match(image):

@@ -17,6 +17,7 @@ from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.model_registry import ModelRegistry, grant_task_response
+from stacks.constructs.rollout_alarms import RolloutAlarms
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
@@ -41,6 +42,7 @@ class WorkflowSteps(Construct):
         images: AlgorithmImages,
         sagemaker: SageMakerExecutionRole,
         registry: ModelRegistry,
+        rollout_alarms: RolloutAlarms | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -217,6 +219,8 @@ class WorkflowSteps(Construct):
             self.deploy_model, ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"], [endpoint_configs]
         )
         sagemaker.grant_pass_role(self.deploy_model.role)
+        if rollout_alarms is not None:
+            self._guard_rollout(rollout_alarms)
 
         self.update_parameters = self._step(
             "UpdateParameters",
@@ -250,6 +254,26 @@ class WorkflowSteps(Construct):
             [endpoint_configs],
         )
         self._allow(self.clean_up, ["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"], [endpoint])
+
+    def _guard_rollout(self, alarms: RolloutAlarms) -> None:
+        """DeployModel asks UpdateEndpoint for the configured traffic shifting and rollback on these alarms."""
+        rollout = self._config.rollout
+        if rollout is None:
+            raise ValueError(f"pipeline {self._config.name!r}: rollout alarms without a rollout config")
+        variables = {
+            env.ROLLOUT_STRATEGY: rollout.strategy,
+            env.ROLLOUT_WAIT_SECONDS: str(rollout.wait_seconds),
+            env.ROLLOUT_TERMINATION_WAIT_SECONDS: str(rollout.termination_wait_seconds),
+            env.ROLLOUT_ALARM_NAMES: ",".join(alarms.alarm_names),
+        }
+        step = rollout.canary_percent or rollout.linear_step_percent
+        if step is not None:
+            variables[env.ROLLOUT_STEP_PERCENT] = str(step)
+        if rollout.max_execution_seconds is not None:
+            variables[env.ROLLOUT_MAX_EXECUTION_SECONDS] = str(rollout.max_execution_seconds)
+        for name, value in variables.items():
+            self.deploy_model.function.add_environment(name, value)
+        alarms.grant_describe(self.deploy_model.role)
 
     def _step(
         self,

@@ -486,3 +486,26 @@ def test_the_workflows_retries_take_seconds_on_the_local_time_scale() -> None:
             for n in range(retrier.get("MaxAttempts", 3))
         ]
         assert sum(waits) <= 12
+
+
+def test_failing_invocations_fire_for_the_named_model_only() -> None:
+    # GIVEN a fault on one model's next deployment
+    faults = Faults()
+    fault = faults.fail_invocations(model="churn-2", status=503)
+
+    # WHEN deployments of other models and then of that one start
+    statuses = [
+        faults.invocation_fault("churn-1"),
+        faults.invocation_fault("churn-2"),
+        faults.invocation_fault("churn-2"),
+    ]
+
+    # THEN only the first deployment of the named model answers 503
+    assert statuses == [None, 503, None]
+    assert fault.fired == 1
+
+
+@pytest.mark.parametrize("status", [404, 600, True, "500"])
+def test_failing_invocations_answer_a_5xx_only(status: Any) -> None:
+    with pytest.raises(ValueError, match="status must be an HTTP 5xx"):
+        Faults().script("fail_invocations", status=status)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from lambdas.common.errors import EndpointNotUpdatableError, InvalidStepEventError
+from lambdas.common import env
+from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution
-from lambdas.deploy_model.core import DeploySettings, deploy_model
+from lambdas.deploy_model.core import DeploySettings, RolloutSettings, deploy_model
 from tests.fakes.sagemaker import EndpointInStatus, EndpointUpdating
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
@@ -116,3 +118,105 @@ def test_retry_during_its_own_update_keeps_polling_instead_of_failing(sagemaker:
     )
 
     assert again.action == "update"
+
+
+# --- guarded rollout ------------------------------------------------------------------------------------------
+
+CANARY = RolloutSettings(
+    strategy="canary",
+    wait_seconds=600,
+    step_percent=25,
+    termination_wait_seconds=120,
+    max_execution_seconds=1_800,
+    alarm_names=("churn-rollout-5xx-errors", "churn-rollout-model-latency"),
+)
+ROLLOUT_ENVIRONMENT = {
+    env.ROLLOUT_STRATEGY: "canary",
+    env.ROLLOUT_STEP_PERCENT: "25",
+    env.ROLLOUT_WAIT_SECONDS: "600",
+    env.ROLLOUT_TERMINATION_WAIT_SECONDS: "120",
+    env.ROLLOUT_MAX_EXECUTION_SECONDS: "1800",
+    env.ROLLOUT_ALARM_NAMES: "churn-rollout-5xx-errors,churn-rollout-model-latency",
+}
+
+
+def test_an_update_with_a_rollout_asks_for_its_guardrails(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN an endpoint serving the last run's model, and a canary rollout configured
+    deploy_model(training("churn-1"), execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    # WHEN the next model is deployed
+    deploy_model(
+        training("churn-2"), execution, sagemaker=sagemaker, settings=replace(SETTINGS, rollout=CANARY), now=NOW
+    )
+
+    # THEN UpdateEndpoint carried the traffic shifting, the bakes and the alarms that roll it back
+    assert sagemaker.describe_endpoint(EndpointName="churn")["LastDeploymentConfig"] == {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {
+                "Type": "CANARY",
+                "WaitIntervalInSeconds": 600,
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+            },
+            "TerminationWaitInSeconds": 120,
+            "MaximumExecutionTimeoutInSeconds": 1_800,
+        },
+        "AutoRollbackConfiguration": {
+            "Alarms": [{"AlarmName": "churn-rollout-5xx-errors"}, {"AlarmName": "churn-rollout-model-latency"}]
+        },
+    }
+
+
+def test_the_first_deployment_creates_the_endpoint_without_guardrails(sagemaker: Any, execution: Execution) -> None:
+    state = deploy_model(
+        training("churn-1"), execution, sagemaker=sagemaker, settings=replace(SETTINGS, rollout=CANARY), now=NOW
+    )
+
+    assert state.action == "create"
+    assert "LastDeploymentConfig" not in sagemaker.describe_endpoint(EndpointName="churn")
+
+
+@pytest.mark.parametrize(
+    ("strategy", "size"),
+    [
+        ("all_at_once", None),
+        ("canary", ("CanarySize", 25)),
+        ("linear", ("LinearStepSize", 25)),
+    ],
+)
+def test_the_rollout_settings_come_from_the_environment(strategy: str, size: tuple[str, int] | None) -> None:
+    # GIVEN the variables the stack sets for a strategy (no timeout: SageMaker's default)
+    variables = {**ROLLOUT_ENVIRONMENT, env.ROLLOUT_STRATEGY: strategy}
+    del variables[env.ROLLOUT_MAX_EXECUTION_SECONDS]
+
+    # WHEN read
+    rollout = RolloutSettings.from_env(variables)
+
+    # THEN the request has the strategy's type and size, and no timeout of its own
+    assert rollout is not None
+    policy = rollout.deployment_config()["BlueGreenUpdatePolicy"]
+    routing = policy["TrafficRoutingConfiguration"]
+    assert routing["Type"] == strategy.upper()
+    assert {k for k in routing if k.endswith("Size")} == ({size[0]} if size else set())
+    if size:
+        assert routing[size[0]] == {"Type": "CAPACITY_PERCENT", "Value": size[1]}
+    assert "MaximumExecutionTimeoutInSeconds" not in policy
+    assert rollout.alarm_names == ("churn-rollout-5xx-errors", "churn-rollout-model-latency")
+
+
+def test_without_a_strategy_there_is_no_rollout() -> None:
+    assert RolloutSettings.from_env({}) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({env.ROLLOUT_STRATEGY: "blue_green"}, "ROLLOUT_STRATEGY must be one of all_at_once, canary, linear"),
+        ({env.ROLLOUT_ALARM_NAMES: ""}, "ROLLOUT_ALARM_NAMES is not set"),
+        ({env.ROLLOUT_ALARM_NAMES: ",".join(f"a{i}" for i in range(11))}, "must name 1 to 10 alarms, got 11"),
+        ({env.ROLLOUT_WAIT_SECONDS: "soon"}, "ROLLOUT_WAIT_SECONDS must be an integer"),
+        ({env.ROLLOUT_STEP_PERCENT: "0"}, "ROLLOUT_STEP_PERCENT must be at least 1"),
+    ],
+)
+def test_a_malformed_rollout_environment_names_the_variable(changes: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        RolloutSettings.from_env({**ROLLOUT_ENVIRONMENT, **changes})

@@ -27,7 +27,7 @@ from lambdas.deploy_model.core import DeploySettings, deploy_model
 from lambdas.get_status.core import PollSettings, endpoint_status
 from local_runtime.algorithms.linear_learner import LinearLearnerModel
 from local_runtime.sagemaker.emulator import LocalSageMaker
-from local_runtime.sagemaker.hosting import HostingService
+from local_runtime.sagemaker.hosting import HostingService, traffic_shifts
 from local_runtime.server import LocalAws
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -92,6 +92,7 @@ class Aws:
     s3: Any
     hosting: HostingService
     workdir: Path
+    cloudwatch: Any = None
 
     def upload(self, files: dict[str, str]) -> str:
         """Pack `files` (path → text) as model.tar.gz in the local S3; return its URL."""
@@ -168,7 +169,9 @@ def aws(emulator: LocalSageMaker, aws_env: None, tmp_path: Path) -> Aws:
     def client(service: str) -> Any:
         return boto3.client(service, endpoint_url=emulator.endpoint_url, config=NO_RETRIES)  # type: ignore[call-overload]
 
-    return Aws(client("sagemaker"), client("sagemaker-runtime"), client("s3"), emulator.hosting, tmp_path)
+    return Aws(
+        client("sagemaker"), client("sagemaker-runtime"), client("s3"), emulator.hosting, tmp_path, client("cloudwatch")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -668,3 +671,166 @@ def test_the_workflows_deploy_and_poll_see_the_endpoint_created_then_updated(aws
     # AND the endpoint answers with the second run's model
     assert aws.hosting.serving_config(REGION, endpoint) == second_job
     assert aws.score(endpoint) == NEW_SCORE
+
+
+# --- guarded rollouts (DeploymentConfig) ----------------------------------------------------------------------
+
+
+def canary(percent: int, wait_seconds: int, alarms: list[str] | None = None) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {
+                "Type": "CANARY",
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": percent},
+                "WaitIntervalInSeconds": wait_seconds,
+            }
+        }
+    }
+    if alarms:
+        config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": name} for name in alarms]}
+    return config
+
+
+def errors_alarm(aws: Aws, endpoint: str) -> str:
+    """A 5xx alarm on the endpoint, as the stack's RolloutAlarms creates it."""
+    name = f"{endpoint}-5xx"
+    aws.cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
+    return name
+
+
+class Client:
+    """Invokes an endpoint without pause on a thread, keeping every score and every error."""
+
+    def __init__(self, aws: Aws, endpoint: str) -> None:
+        self.scores: list[float] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(aws, endpoint))
+
+    def _run(self, aws: Aws, endpoint: str) -> None:
+        while not self._stop.is_set():
+            try:
+                self.scores.append(aws.score(endpoint))
+            except ClientError as error:
+                self.errors.append(str(error))
+
+    def __enter__(self) -> Client:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def settled(aws: Aws, endpoint: str) -> dict[str, Any]:
+    transitional = ("Updating", "RollingBack")
+    assert wait_for(
+        lambda: aws.sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] not in transitional, 30
+    )
+    described: dict[str, Any] = aws.sagemaker.describe_endpoint(EndpointName=endpoint)
+    return described
+
+
+def test_a_canary_serves_part_of_the_traffic_while_it_bakes_then_all_of_it(aws: Aws) -> None:
+    # GIVEN an endpoint serving the old model, and a client calling it throughout
+    endpoint, old_config = aws.serve(OLD_MODEL)
+    new_config = aws.register(aws.upload_model(NEW_MODEL))
+
+    with Client(aws, endpoint) as client:
+        # WHEN it is updated with a canary of half the traffic baking 2 s
+        aws.sagemaker.update_endpoint(
+            EndpointName=endpoint, EndpointConfigName=new_config, DeploymentConfig=canary(50, 2)
+        )
+        assert wait_for(lambda: NEW_SCORE in client.scores, 20)
+        during = aws.sagemaker.describe_endpoint(EndpointName=endpoint)
+        canary_scores = [aws.score(endpoint) for _ in range(40)]
+        done = settled(aws, endpoint)
+        after = [aws.score(endpoint) for _ in range(10)]
+
+    # THEN both fleets answered during the canary bake, on the old config with the new one pending
+    assert (during["EndpointStatus"], during["EndpointConfigName"]) == ("Updating", old_config)
+    assert during["PendingDeploymentSummary"]["EndpointConfigName"] == new_config
+    assert set(canary_scores) == {OLD_SCORE, NEW_SCORE}
+    # AND then the new one took all traffic and the endpoint is InService on it; nothing failed
+    assert (done["EndpointStatus"], done["EndpointConfigName"]) == ("InService", new_config)
+    assert done["LastDeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
+    assert set(after) == {NEW_SCORE}
+    assert client.errors == []
+
+
+def test_a_canary_whose_alarm_fires_is_rolled_back_to_the_old_fleet(aws: Aws, emulator: LocalSageMaker) -> None:
+    # GIVEN an endpoint serving the old model, a 5xx alarm on it, and a new model that answers 500
+    endpoint, old_config = aws.serve(OLD_MODEL)
+    alarm = errors_alarm(aws, endpoint)
+    new_config = aws.register(aws.upload_model(NEW_MODEL))
+    fault = emulator.faults.fail_invocations(model=new_config)
+
+    try:
+        with Client(aws, endpoint) as client:
+            # WHEN it is updated with a canary baking long enough for the alarm to see the errors
+            aws.sagemaker.update_endpoint(
+                EndpointName=endpoint, EndpointConfigName=new_config, DeploymentConfig=canary(50, 30, [alarm])
+            )
+            done = settled(aws, endpoint)
+            after = [aws.score(endpoint) for _ in range(10)]
+    finally:
+        emulator.faults.clear()
+
+    # THEN the canary's 500s were answered as ModelError and fired the alarm, well before the bake ended
+    assert fault.fired == 1
+    assert client.errors and all("ModelError" in error for error in client.errors)
+    state = aws.cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]
+    assert state["StateValue"] == "ALARM" and state["StateReason"].startswith("Threshold Crossed")
+    # AND the endpoint rolled back: InService on the old config, the reason naming the alarm and the bake
+    assert (done["EndpointStatus"], done["EndpointConfigName"]) == ("InService", old_config)
+    assert "rolled back" in done["FailureReason"] and alarm in done["FailureReason"]
+    assert "canary (50% of traffic) baking period" in done["FailureReason"]
+    assert "PendingDeploymentSummary" not in done
+    # AND the old model answered everything else, and alone answers now
+    assert set(client.scores) == {OLD_SCORE} and set(after) == {OLD_SCORE}
+    assert aws.hosting.serving_config(REGION, endpoint) == old_config
+
+
+def test_an_update_naming_a_missing_alarm_is_refused(aws: Aws) -> None:
+    endpoint, old_config = aws.serve(OLD_MODEL)
+    new_config = aws.register(aws.upload_model(NEW_MODEL))
+
+    with pytest.raises(ClientError) as raised:
+        aws.sagemaker.update_endpoint(
+            EndpointName=endpoint, EndpointConfigName=new_config, DeploymentConfig=canary(10, 1, ["no-such-alarm"])
+        )
+
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "no-such-alarm" in str(raised.value)
+    described = aws.sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", old_config)
+
+
+@pytest.mark.parametrize(
+    ("routing", "shares"),
+    [
+        ({"Type": "ALL_AT_ONCE"}, [1.0]),
+        ({"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}}, [0.1, 1.0]),
+        ({"Type": "CANARY", "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}, [0.25, 1.0]),
+        ({"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 30}}, [0.3, 0.6, 0.9, 1.0]),
+        ({"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 50}}, [0.5, 1.0]),
+    ],
+)
+def test_traffic_shifts_follow_the_routing_type(routing: dict[str, Any], shares: list[float]) -> None:
+    # GIVEN a new fleet of 4 instances / WHEN the routing is turned into steps
+    steps = traffic_shifts(routing, instance_count=4)
+
+    # THEN each step's share of the traffic grows to all of it
+    assert [step.share for step in steps] == pytest.approx(shares)
