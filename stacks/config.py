@@ -139,6 +139,18 @@ class SlackConfig:
     token_kms_key_arn: str | None = None
 
 
+# Housekeeping: how many of a pipeline's newest models and endpoint configs stay (lambdas/prune_models).
+# At least two: the serving one and one to roll back to, before the step's own protections.
+DEFAULT_KEEP_LAST = 5
+KEEP_LAST_MIN = 2
+KEEP_LAST_MAX = 1000
+
+
+@dataclass(frozen=True)
+class HousekeepingConfig:
+    keep_last: int = DEFAULT_KEEP_LAST
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     """One continuously retrained model: its data, algorithm, training, endpoint, schedule and alerts."""
@@ -157,6 +169,7 @@ class PipelineConfig:
     polling: PollingConfig = field(default_factory=PollingConfig)
     slack: SlackConfig | None = None
     log_retention_days: int = 30
+    housekeeping: HousekeepingConfig = field(default_factory=HousekeepingConfig)
 
     def __post_init__(self) -> None:
         # Derived defaults; a frozen dataclass sets them through object.__setattr__.
@@ -230,6 +243,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         polling=_polling(fields.object("polling")),
         slack=_slack(fields.optional_object("slack")),
         log_retention_days=fields.choice("log_retention_days", default=30, choices=LOG_RETENTION_DAYS),
+        housekeeping=_housekeeping(fields.object("housekeeping")),
     )
     fields.reject_unknown(frozenset({"name"}))
     _check_prefixes(config, where=fields.where)
@@ -495,6 +509,14 @@ def _slack(fields: _Fields | None) -> SlackConfig | None:
             _KMS_KEY_ARN,
             "the ARN of the KMS key that encrypts the secret (arn:<partition>:kms:<region>:<account>:key/<id>)",
         ),
+    )
+    fields.reject_unknown()
+    return config
+
+
+def _housekeeping(fields: _Fields) -> HousekeepingConfig:
+    config = HousekeepingConfig(
+        keep_last=fields.integer("keep_last", default=DEFAULT_KEEP_LAST, minimum=KEEP_LAST_MIN, maximum=KEEP_LAST_MAX)
     )
     fields.reject_unknown()
     return config

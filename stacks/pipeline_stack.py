@@ -58,6 +58,7 @@ class PipelineStack(Stack):
                 "GetStatus": steps.get_status,
                 "DeployModel": steps.deploy_model,
                 "UpdateParameters": steps.update_parameters,
+                "PruneModels": steps.prune_models,
                 "CleanUp": steps.clean_up,
                 "NotifySlack": notifications.notify_slack,
             },

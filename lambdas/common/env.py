@@ -30,6 +30,7 @@ ENDPOINT_INSTANCE_COUNT = "ENDPOINT_INSTANCE_COUNT"
 POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
 MAX_TRAINING_WAIT_SECONDS = "MAX_TRAINING_WAIT_SECONDS"
 MAX_DEPLOYMENT_WAIT_SECONDS = "MAX_DEPLOYMENT_WAIT_SECONDS"
+KEEP_LAST = "KEEP_LAST"  # housekeeping: how many of the pipeline's models and endpoint configs to keep
 SLACK_CHANNEL = "SLACK_CHANNEL"
 SLACK_TOKEN_SECRET_NAME = "SLACK_TOKEN_SECRET_NAME"  # the secret's name, never the token
 SLACK_API_URL = "SLACK_API_URL"  # only set to point slack-sdk at a local Slack-compatible server

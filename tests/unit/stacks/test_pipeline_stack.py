@@ -41,6 +41,8 @@ RESOURCE_STAR_ACTIONS = {
     "logs:DescribeLogGroups",
     "cloudwatch:PutMetricData",
     "ecr:GetAuthorizationToken",
+    "sagemaker:ListModels",
+    "sagemaker:ListEndpointConfigs",
 }
 
 
@@ -249,7 +251,7 @@ def test_every_log_group_is_encrypted_with_the_key(request: pytest.FixtureReques
     template: Template = request.getfixturevalue(fixture)
     groups = template.find_resources("AWS::Logs::LogGroup")
 
-    assert len(groups) == 8  # seven functions and the state machine
+    assert len(groups) == 9  # eight functions and the state machine
     for group in groups.values():
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id(template), "Arn"]}
 
@@ -275,6 +277,7 @@ def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(templ
         ("GetStatus", set()),
         ("DeployModel", set()),
         ("UpdateParameters", set()),
+        ("PruneModels", set()),
         ("CleanUp", set()),
         ("NotifySlack", set()),
     ],
@@ -329,8 +332,8 @@ def test_watermark_parameter_starts_empty(template: Template) -> None:
 # Functions
 
 
-def test_seven_functions_share_one_code_asset_and_the_layer(template: Template) -> None:
-    template.resource_count_is("AWS::Lambda::Function", 7)
+def test_eight_functions_share_one_code_asset_and_the_layer(template: Template) -> None:
+    template.resource_count_is("AWS::Lambda::Function", 8)
     template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     layer_id = next(iter(template.find_resources("AWS::Lambda::LayerVersion")))
     keys = set()
@@ -362,6 +365,7 @@ def test_function_runtime_tracing_and_logging(template: Template, step: str) -> 
         ("GetStatus", 60, 256),
         ("DeployModel", 60, 256),
         ("UpdateParameters", 60, 256),
+        ("PruneModels", 60, 256),
         ("CleanUp", 60, 256),
         ("NotifySlack", 60, 256),
     ],
@@ -422,6 +426,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
             },
         ),
         ("UpdateParameters", {env.WATERMARK_PARAMETER, env.ENDPOINT_NAME}),
+        ("PruneModels", {env.PIPELINE_NAME, env.ENDPOINT_NAME, env.WATERMARK_PARAMETER, env.KEEP_LAST}),
         ("CleanUp", {env.PIPELINE_NAME, env.ENDPOINT_NAME}),
         ("NotifySlack", {env.PIPELINE_NAME}),
     ],
@@ -472,7 +477,7 @@ def test_environment_values_come_from_the_config(template: Template) -> None:
 def test_each_function_has_its_own_role_and_no_role_uses_managed_policies(template: Template) -> None:
     roles = {function_properties(template, step)["Role"]["Fn::GetAtt"][0] for step in STEP_HANDLERS}
 
-    assert len(roles) == 7
+    assert len(roles) == 8
     for role in template.find_resources("AWS::IAM::Role").values():
         assert "ManagedPolicyArns" not in role["Properties"]
 
@@ -625,6 +630,31 @@ def test_clean_up_may_stop_and_delete_only_run_resources_and_the_endpoint(templa
     assert not resources_for(statements, "ssm:PutParameter")  # the watermark never moves on a failed run
 
 
+def test_prune_models_deletes_only_tagged_run_resources_and_reads_the_watermark_history(template: Template) -> None:
+    statements = function_statements(template, "PruneModels")
+    arn = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+    run_resources = [f"{arn}model/demo-*", f"{arn}endpoint-config/demo-*"]
+
+    assert environment(template, "PruneModels")[env.KEEP_LAST] == "5"
+    for action in ("sagemaker:DeleteModel", "sagemaker:DeleteEndpointConfig"):
+        (deleting,) = [statement for statement in statements if action in statement["Action"]]
+        assert [flatten(a) for a in deleting["Resource"]] == run_resources
+        # Only what carries the pipeline's tag, whatever the name says.
+        assert deleting["Condition"] == {"StringEquals": {"aws:ResourceTag/sagemaker-retraining:pipeline": "demo"}}
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:ListTags")] == run_resources
+    assert resources_for(statements, "sagemaker:ListModels") == ["*"]
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:DescribeEndpoint")] == [f"{arn}endpoint/demo"]
+    assert [flatten(a) for a in resources_for(statements, "ssm:GetParameterHistory")] == [watermark_arn(template)]
+    assert not resources_for(statements, "ssm:PutParameter")
+    assert not resources_for(statements, "sagemaker:DeleteEndpoint")
+
+
+def test_housekeeping_keep_last_reaches_the_function() -> None:
+    template = pipeline_template(pipeline(housekeeping={"keep_last": 12}))
+
+    assert environment(template, "PruneModels")[env.KEEP_LAST] == "12"
+
+
 def test_sagemaker_role_is_scoped_to_the_pipeline_prefixes(template: Template) -> None:
     statements = role_statements(template, sagemaker_role_id(template))
     bucket = f"<{bucket_arn_ids(template)['data']}.Arn>"
@@ -773,7 +803,7 @@ def test_schedule_starts_the_state_machine_with_the_scheduled_input(template: Te
 def test_every_log_group_keeps_logs_for_the_configured_retention(custom: Template) -> None:
     groups = custom.find_resources("AWS::Logs::LogGroup")
 
-    assert len(groups) == 8  # seven functions and the state machine
+    assert len(groups) == 9  # eight functions and the state machine
     assert {group["Properties"]["RetentionInDays"] for group in groups.values()} == {90}
 
 
