@@ -303,3 +303,24 @@ def test_the_clean_up_line_names_what_a_failed_run_left_and_was_removed() -> Non
     runs, _ = state_runs(history.events)
 
     assert lines(runs)[0].endswith("deleted endpoint config churn-1; deleted model churn-1")
+
+
+@pytest.mark.parametrize(
+    ("report", "line"),
+    [
+        (
+            {"keep_last": 2, "deleted_endpoint_configs": ["churn-1"], "deleted_models": ["churn-1"]},
+            "deleted 1 endpoint config(s) and 1 model(s), keeping the newest 2",
+        ),
+        (
+            {"keep_last": 5, "deleted_endpoint_configs": [], "deleted_models": []},
+            "nothing to delete (keeping the newest 5)",
+        ),
+    ],
+)
+def test_the_prune_line_says_what_housekeeping_deleted(report: dict[str, Any], line: str) -> None:
+    history = History().task("PruneModels", {"pruned": report})
+
+    runs, _ = state_runs(history.events)
+
+    assert lines(runs)[0].endswith(line)
