@@ -231,6 +231,17 @@ def _clean_up(run: StateRun) -> str:
     return "; ".join(removed) if removed else ("nothing to remove" if report else "")
 
 
+def _prune(run: StateRun) -> str:
+    report = _section(run.output, "pruned")
+    if not report:
+        return ""
+    deleted = [*report.get("deleted_endpoint_configs", []), *report.get("deleted_models", [])]
+    if not deleted:
+        return f"nothing to delete (keeping the newest {report.get('keep_last')})"
+    configs, models = len(report.get("deleted_endpoint_configs", [])), len(report.get("deleted_models", []))
+    return f"deleted {configs} endpoint config(s) and {models} model(s), keeping the newest {report.get('keep_last')}"
+
+
 def _notification(run: StateRun) -> str:
     result = run.result if isinstance(run.result, Mapping) else {}
     if result.get("delivered") is True:
@@ -265,6 +276,7 @@ _FACTS: dict[str, Callable[[StateRun], str]] = {
     "DeployModel": _deploy,
     "GetEndpointStatus": _endpoint_status,
     "UpdateParameters": _watermark,
+    "PruneModels": _prune,
     "CleanUp": _clean_up,
 }
 

@@ -223,6 +223,18 @@ class RolloutConfig:
         return self.baking_periods * self.wait_seconds + self.termination_wait_seconds
 
 
+# Housekeeping: how many of a pipeline's newest models and endpoint configs stay (lambdas/prune_models).
+# At least two: the serving one and one to roll back to, before the step's own protections.
+DEFAULT_KEEP_LAST = 5
+KEEP_LAST_MIN = 2
+KEEP_LAST_MAX = 1000
+
+
+@dataclass(frozen=True)
+class HousekeepingConfig:
+    keep_last: int = DEFAULT_KEEP_LAST
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     """One continuously retrained model: its data, algorithm, training, endpoint, schedule and alerts."""
@@ -251,6 +263,7 @@ class PipelineConfig:
         return f"{self.name}-models"
 
     rollout: RolloutConfig | None = None  # None: a plain UpdateEndpoint (blue/green, all at once, no alarms)
+    housekeeping: HousekeepingConfig = field(default_factory=HousekeepingConfig)
 
     def __post_init__(self) -> None:
         # Derived defaults; a frozen dataclass sets them through object.__setattr__.
@@ -330,6 +343,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         quality_gate=_quality_gate(fields.optional_object("quality_gate")),
         registry=_registry(fields.object("registry")),
         rollout=_rollout(fields.optional_object("rollout")),
+        housekeeping=_housekeeping(fields.object("housekeeping")),
     )
     fields.reject_unknown(frozenset({"name"}))
     _check_prefixes(config, where=fields.where)
@@ -643,6 +657,14 @@ def _registry(fields: _Fields) -> RegistryConfig:
         approval_timeout_hours=fields.integer(
             "approval_timeout_hours", default=168, minimum=1, maximum=MAX_APPROVAL_TIMEOUT_HOURS
         ),
+    )
+    fields.reject_unknown()
+    return config
+
+
+def _housekeeping(fields: _Fields) -> HousekeepingConfig:
+    config = HousekeepingConfig(
+        keep_last=fields.integer("keep_last", default=DEFAULT_KEEP_LAST, minimum=KEEP_LAST_MIN, maximum=KEEP_LAST_MAX)
     )
     fields.reject_unknown()
     return config

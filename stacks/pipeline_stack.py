@@ -73,6 +73,7 @@ class PipelineStack(Stack):
                 "RequestApproval": steps.request_approval,
                 "DeployModel": steps.deploy_model,
                 "UpdateParameters": steps.update_parameters,
+                "PruneModels": steps.prune_models,
                 "CleanUp": steps.clean_up,
                 "NotifySlack": notifications.notify_slack,
             },

@@ -6,14 +6,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from lambdas.common import env as names
 from lambdas.common.events import Execution
 from lambdas.common.names import EXECUTION_TAG, execution_tag_value, run_resource_name
+from lambdas.common.sagemaker import describe_or_none
 
-# SageMaker answers "not found" for these resources with a ValidationException ("Could not find ...").
-_NOT_FOUND_CODES = frozenset({"ValidationException", "ResourceNotFound"})
 _RUNNING = frozenset({"InProgress"})
 
 
@@ -57,7 +54,7 @@ def clean_up(execution: Execution, *, sagemaker: Any, settings: CleanUpSettings)
     report = CleanUpReport(run_id=run_id)
     _stop_training_job(sagemaker, run_id, execution, report)
 
-    endpoint = _describe(lambda: sagemaker.describe_endpoint(EndpointName=settings.endpoint_name))
+    endpoint = describe_or_none(lambda: sagemaker.describe_endpoint(EndpointName=settings.endpoint_name))
     in_use = _configs_in_use(endpoint)
     if endpoint is not None and _failed_first_deployment(endpoint, run_id):
         # CreateEndpoint with this run's config failed: the endpoint never served and blocks the next deploy.
@@ -69,19 +66,19 @@ def clean_up(execution: Execution, *, sagemaker: Any, settings: CleanUpSettings)
         report.kept.append(f"endpoint config and model {run_id}: endpoint {settings.endpoint_name} uses them")
         return report
     models_in_use = _models_of(sagemaker, in_use)
-    if _describe(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=run_id)) is not None:
+    if describe_or_none(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=run_id)) is not None:
         sagemaker.delete_endpoint_config(EndpointConfigName=run_id)
         report.deleted_endpoint_config = run_id
     if run_id in models_in_use:
         report.kept.append(f"model {run_id}: the endpoint's current config serves it")
-    elif _describe(lambda: sagemaker.describe_model(ModelName=run_id)) is not None:
+    elif describe_or_none(lambda: sagemaker.describe_model(ModelName=run_id)) is not None:
         sagemaker.delete_model(ModelName=run_id)
         report.deleted_model = run_id
     return report
 
 
 def _stop_training_job(sagemaker: Any, job_name: str, execution: Execution, report: CleanUpReport) -> None:
-    job = _describe(lambda: sagemaker.describe_training_job(TrainingJobName=job_name))
+    job = describe_or_none(lambda: sagemaker.describe_training_job(TrainingJobName=job_name))
     if job is None or job.get("TrainingJobStatus") not in _RUNNING:
         return
     tags = sagemaker.list_tags(ResourceArn=job["TrainingJobArn"]).get("Tags", [])
@@ -111,18 +108,7 @@ def _failed_first_deployment(endpoint: Mapping[str, Any], run_id: str) -> bool:
 def _models_of(sagemaker: Any, config_names: set[str]) -> set[str]:
     models: set[str] = set()
     for name in config_names:
-        config = _describe(lambda name=name: sagemaker.describe_endpoint_config(EndpointConfigName=name))
+        config = describe_or_none(lambda name=name: sagemaker.describe_endpoint_config(EndpointConfigName=name))
         for variant in (config or {}).get("ProductionVariants", []):
             models.add(str(variant.get("ModelName")))
     return models
-
-
-def _describe(call: Any) -> dict[str, Any] | None:
-    """Return the description, or None when the resource does not exist."""
-    try:
-        result: dict[str, Any] = call()
-    except ClientError as error:
-        if error.response["Error"]["Code"] in _NOT_FOUND_CODES:
-            return None
-        raise
-    return result

@@ -43,6 +43,7 @@ ROLLOUT_WAIT_SECONDS = "ROLLOUT_WAIT_SECONDS"  # each baking period
 ROLLOUT_TERMINATION_WAIT_SECONDS = "ROLLOUT_TERMINATION_WAIT_SECONDS"
 ROLLOUT_MAX_EXECUTION_SECONDS = "ROLLOUT_MAX_EXECUTION_SECONDS"  # optional
 ROLLOUT_ALARM_NAMES = "ROLLOUT_ALARM_NAMES"  # comma-separated CloudWatch alarm names
+KEEP_LAST = "KEEP_LAST"  # housekeeping: how many of the pipeline's models and endpoint configs to keep
 SLACK_CHANNEL = "SLACK_CHANNEL"
 SLACK_TOKEN_SECRET_NAME = "SLACK_TOKEN_SECRET_NAME"  # the secret's name, never the token
 SLACK_API_URL = "SLACK_API_URL"  # only set to point slack-sdk at a local Slack-compatible server

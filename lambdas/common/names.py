@@ -25,11 +25,16 @@ def run_resource_name(pipeline: str, execution: Execution) -> str:
     """
     stamp = execution.start_time.strftime("%Y%m%d%H%M%S")
     digest = hashlib.sha256(execution.id.encode()).hexdigest()[:8]
-    stem = re.sub(r"-+", "-", re.sub(r"[^a-zA-Z0-9-]", "-", pipeline)).strip("-")
-    stem = stem[: SAGEMAKER_NAME_MAX_LENGTH - _SUFFIX_LENGTH].rstrip("-") or "run"
-    name = f"{stem}-{stamp}-{digest}"
+    name = f"{run_resource_prefix(pipeline)}{stamp}-{digest}"
     assert SAGEMAKER_NAME_PATTERN.match(name), name
     return name
+
+
+def run_resource_prefix(pipeline: str) -> str:
+    """The start ("<stem>-") every run resource name of the pipeline shares."""
+    stem = re.sub(r"-+", "-", re.sub(r"[^a-zA-Z0-9-]", "-", pipeline)).strip("-")
+    stem = stem[: SAGEMAKER_NAME_MAX_LENGTH - _SUFFIX_LENGTH].rstrip("-") or "run"
+    return f"{stem}-"
 
 
 def run_tags(pipeline: str, execution: Execution) -> list[dict[str, str]]:

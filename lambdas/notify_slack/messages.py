@@ -183,6 +183,9 @@ def build_message(
     metrics = _metrics_text(training)
     if metrics is not None:
         blocks.append(_mrkdwn_section(metrics))
+    housekeeping = _housekeeping_text(state) if event is NotificationEvent.DEPLOYED else None
+    if housekeeping is not None:
+        blocks.append(_mrkdwn_section(housekeeping))
     started = execution.start_time.strftime("%Y-%m-%d %H:%M UTC")
     blocks.append(
         {
@@ -339,6 +342,27 @@ def _approval_instructions(evaluation: Mapping[str, Any], pipeline: str) -> str:
         f"*Approve or reject it{within}* in SageMaker Studio's model registry, or:\n"
         f"```{_escape(approve)}\n{_escape(reject)}```\nUntil then the current model keeps serving."
     )
+
+
+def _housekeeping_text(state: Mapping[str, Any]) -> str | None:
+    """One line on PruneModels: what it deleted, or that it failed (the deployment stands either way)."""
+    error = _section(state, "prune_error")
+    if error:
+        cause = readable_cause(error.get("Cause")) or _text(error.get("Error")) or UNKNOWN_ERROR
+        return _truncate(
+            f":broom: Housekeeping failed, nothing serving was touched: {_escape(cause)}", SECTION_TEXT_MAX
+        )
+    pruned = _section(state, "pruned")
+    configs, models = pruned.get("deleted_endpoint_configs"), pruned.get("deleted_models")
+    counts = [
+        f"{len(names)} {noun}{'' if len(names) == 1 else 's'}"
+        for names, noun in ((models, "old model"), (configs, "endpoint config"))
+        if isinstance(names, list) and names
+    ]
+    if not counts:
+        return None
+    kept = f", kept the newest {pruned['keep_last']}" if _int(pruned.get("keep_last")) is not None else ""
+    return f":broom: Housekeeping deleted {' and '.join(counts)}{kept}"
 
 
 def _failure_text(failure: FailureReport) -> str:

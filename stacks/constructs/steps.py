@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from lambdas.common import env
+from lambdas.common.names import PIPELINE_TAG
 from stacks.algorithms import AlgorithmImages
 from stacks.arns import RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
@@ -28,7 +29,8 @@ VALIDATING_MEMORY_MB = 1769
 
 
 class WorkflowSteps(Construct):
-    """CheckData, StartTrainingJob, GetStatus, DeployModel, UpdateParameters and, after a failure, CleanUp."""
+    """CheckData, StartTrainingJob, GetStatus, DeployModel, UpdateParameters, PruneModels and, after a failure,
+    CleanUp."""
 
     def __init__(
         self,
@@ -234,6 +236,8 @@ class WorkflowSteps(Construct):
         watermark.grant_put(self.update_parameters.role)
         self._allow(self.update_parameters, ["sagemaker:DescribeEndpoint"], [endpoint])
 
+        self.prune_models = self._prune_models(watermark, models, endpoint_configs, endpoint)
+
         # CleanUp runs on the failure path only; it may stop, and delete, nothing but the failed run's resources
         # and an endpoint whose first creation failed (it never served).
         self.clean_up = self._step(
@@ -274,6 +278,44 @@ class WorkflowSteps(Construct):
         for name, value in variables.items():
             self.deploy_model.function.add_environment(name, value)
         alarms.grant_describe(self.deploy_model.role)
+
+    def _prune_models(self, watermark: Watermark, models: str, endpoint_configs: str, endpoint: str) -> StepFunction:
+        """Housekeeping after a deployment: deletes the pipeline's old models and endpoint configs, tagged as its."""
+        config = self._config
+        step = self._step(
+            "PruneModels",
+            "prune_models",
+            {
+                env.PIPELINE_NAME: config.name,
+                env.ENDPOINT_NAME: config.endpoint.name,
+                env.WATERMARK_PARAMETER: watermark.parameter_name,
+                env.KEEP_LAST: str(config.housekeeping.keep_last),
+            },
+        )
+        # The previous deployment, kept for a rollback, is read from the watermark's history.
+        watermark.grant_get_history(step.role)
+        self._allow(step, ["sagemaker:DescribeEndpoint"], [endpoint])
+        # The List APIs have no resource types; each listed resource's tags are read on the pipeline's own ARNs.
+        self._allow(step, ["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"], ["*"])
+        acknowledge(
+            step.role,
+            "AwsSolutions-IAM5",
+            "sagemaker:ListModels and ListEndpointConfigs have no resource-level permissions; the function "
+            "describes, reads the tags of and deletes only the pipeline's own run resources.",
+            applies_to="Resource::*",
+        )
+        self._allow_run_resources(step, ["sagemaker:ListTags"], [models, endpoint_configs])
+        self._allow_run_resources(step, ["sagemaker:DescribeEndpointConfig"], [endpoint_configs])
+        # Deletion also requires the pipeline tag the runs put on what they create: a resource of another
+        # pipeline whose name shares the prefix cannot be deleted even if the function's checks were wrong.
+        step.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
+                resources=[models, endpoint_configs],
+                conditions={"StringEquals": {f"aws:ResourceTag/{PIPELINE_TAG}": config.name}},
+            )
+        )
+        return step
 
     def _step(
         self,

@@ -39,6 +39,12 @@ class Watermark(Construct):
             grantee=grantee, actions=["ssm:GetParameter"], resource_arns=[self.parameter.parameter_arn]
         )
 
+    def grant_get_history(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow reading the watermark's earlier versions (what was deployed before)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["ssm:GetParameterHistory"], resource_arns=[self.parameter.parameter_arn]
+        )
+
     def grant_put(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow overwriting the watermark."""
         return iam.Grant.add_to_principal(

@@ -21,6 +21,7 @@ import pytest
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
 from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
 from local_runtime.slack_api import LocalSlackApi, ReceivedMessage
+from stacks.config import DEFAULT_KEEP_LAST
 from tests.e2e.fault_catalog import CATALOG, SLACK_TIMEOUT_SECONDS, FaultCase, FaultRun
 
 pytestmark = pytest.mark.e2e
@@ -255,8 +256,9 @@ def assert_serving(bench: FaultBench, config: str) -> None:
 def assert_no_orphans(bench: FaultBench) -> None:
     """Every model and endpoint config was deployed by a run that succeeded; no training job still runs.
 
-    A failed run's are deleted by its CleanUp step (unless the endpoint uses them); those of succeeded runs
-    are kept, the record of what served when. Training jobs of failed runs stay, in a terminal state.
+    A failed run's are deleted by its CleanUp step (unless the endpoint uses them); of the succeeded runs'
+    housekeeping keeps the newest (the default keep_last) and the previous deployment. Training jobs of failed
+    runs stay, in a terminal state.
     """
     sagemaker, sfn = bench.runtime.client("sagemaker"), bench.runtime.client("stepfunctions")
     deployed = set()
@@ -268,8 +270,11 @@ def assert_no_orphans(bench: FaultBench) -> None:
             deployed.add(output["deployment"]["endpoint_config_name"])
     models = {m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]}
     configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]}
-    assert models == deployed, f"orphaned models: {models - deployed}, missing: {deployed - models}"
-    assert configs == deployed, f"orphaned endpoint configs: {configs - deployed}, missing: {deployed - configs}"
+    assert models <= deployed, f"orphaned models: {models - deployed}"
+    assert configs == models, f"endpoint configs without their model or the reverse: {configs ^ models}"
+    # Run names start with the run's start time: the newest sort last.
+    newest = set(sorted(deployed)[-DEFAULT_KEEP_LAST:])
+    assert newest <= models, f"missing: {newest - models}"
     endpoints = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
     assert endpoints == [PIPELINE]
     running = set(bench.training_jobs()) - set(bench.training_jobs(*TERMINAL_TRAINING))

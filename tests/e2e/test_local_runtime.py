@@ -39,25 +39,28 @@ def rows(seed: int, n: int = 40) -> bytes:
     return "".join(f"{y:.6f},{a:.6f},{b:.6f}\n" for y, (a, b) in zip(labels, features, strict=True)).encode()
 
 
+PIPELINE_CONFIG: dict[str, Any] = {
+    "name": PIPELINE,
+    "data_prefix": "data/local",
+    "window_days": 5,
+    "hyperparameters": {"predictor_type": "regressor"},
+    "polling": {
+        "interval_seconds": 1,
+        "max_training_wait_seconds": 600,
+        "max_deployment_wait_seconds": 300,
+    },
+    "slack": {"channel": CHANNEL, "token_secret_name": "local/slack-bot"},
+}
+
+
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    context = {
-        "pipelines": [
-            {
-                "name": PIPELINE,
-                "data_prefix": "data/local",
-                "window_days": 5,
-                "hyperparameters": {"predictor_type": "regressor"},
-                "polling": {
-                    "interval_seconds": 1,
-                    "max_training_wait_seconds": 600,
-                    "max_deployment_wait_seconds": 300,
-                },
-                "slack": {"channel": CHANNEL, "token_secret_name": "local/slack-bot"},
-            }
-        ]
-    }
-    return synthesize(context)[STACK]
+    return synthesize({"pipelines": [PIPELINE_CONFIG]})[STACK]
+
+
+@pytest.fixture(scope="module")
+def keep_two_template() -> dict[str, Any]:
+    return synthesize({"pipelines": [{**PIPELINE_CONFIG, "housekeeping": {"keep_last": 2}}]})[STACK]
 
 
 @pytest.fixture
@@ -499,3 +502,39 @@ def test_a_run_started_while_another_is_going_stops_before_training(
     assert first.status == "SUCCEEDED", first.cause
     assert len(runtime.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]) == 1
     assert any("another run is in progress" in m.block_text for m in slack.messages)
+
+
+def test_housekeeping_keeps_the_configured_number_of_models_and_the_endpoint_keeps_answering(
+    runtime: LocalRuntime, keep_two_template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN a pipeline configured to keep its newest two models and endpoint configs
+    pipeline = deploy(runtime, keep_two_template, slack.base_url)
+    upload(runtime, pipeline, [2, 1])
+
+    # WHEN it retrains successfully four times
+    records = [start(runtime, pipeline, None if n == 0 else {"force": True}) for n in range(4)]
+
+    # THEN the two newest remain, the serving one among them, and the endpoint still answers with its model
+    assert [r.status for r in records] == ["SUCCEEDED"] * 4, [r.cause for r in records]
+    runs = [r.output["training"]["job_name"] for r in records]
+    sagemaker = runtime.client("sagemaker")
+    models = {m["ModelName"] for m in sagemaker.list_models()["Models"]}
+    configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
+    assert models == configs == set(runs[-2:])
+    endpoint = sagemaker.describe_endpoint(EndpointName=PIPELINE)
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", runs[-1])
+    assert predict(runtime, [1.0, 1.0]) == pytest.approx(2.0, abs=0.2)  # 3 - 2 + 1
+    # each run from the third on deleted the one that fell out of the newest two, and said so
+    assert [r.output["pruned"]["deleted_models"] for r in records] == [[], [], [runs[0]], [runs[1]]]
+    assert [r.output["pruned"]["deleted_endpoint_configs"] for r in records] == [[], [], [runs[0]], [runs[1]]]
+    assert records[-1].output["pruned"]["kept"] == {
+        runs[-1]: "the endpoint's current config",
+        runs[-2]: "the previous deployment, kept for a rollback",
+    }
+    assert all("prune_error" not in r.output for r in records)
+    housekeeping = [m.block_text for m in slack.messages if "Housekeeping" in m.block_text]
+    assert len(housekeeping) == 2 and "deleted 1 old model and 1 endpoint config" in housekeeping[-1]
+    # the model packages and artifacts stay: the S3 model of the first run is still there
+    artifact = records[0].output["training"]["model_artifact"]
+    bucket, key = artifact.removeprefix("s3://").split("/", 1)
+    assert runtime.client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0

@@ -328,3 +328,24 @@ def test_the_verdict_and_the_decision_are_shown_with_the_registry_version() -> N
         "Rejected: no",
         "watermark none → 2026-11-22 (model rejected)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("report", "line"),
+    [
+        (
+            {"keep_last": 2, "deleted_endpoint_configs": ["churn-1"], "deleted_models": ["churn-1"]},
+            "deleted 1 endpoint config(s) and 1 model(s), keeping the newest 2",
+        ),
+        (
+            {"keep_last": 5, "deleted_endpoint_configs": [], "deleted_models": []},
+            "nothing to delete (keeping the newest 5)",
+        ),
+    ],
+)
+def test_the_prune_line_says_what_housekeeping_deleted(report: dict[str, Any], line: str) -> None:
+    history = History().task("PruneModels", {"pruned": report})
+
+    runs, _ = state_runs(history.events)
+
+    assert lines(runs)[0].endswith(line)

@@ -22,6 +22,7 @@ STEP_HANDLERS = {
     "RequestApproval": "lambdas.request_approval.handler.lambda_handler",
     "DeployModel": "lambdas.deploy_model.handler.lambda_handler",
     "UpdateParameters": "lambdas.update_parameters.handler.lambda_handler",
+    "PruneModels": "lambdas.prune_models.handler.lambda_handler",
     "CleanUp": "lambdas.clean_up.handler.lambda_handler",
     "NotifySlack": "lambdas.notify_slack.handler.lambda_handler",
 }

@@ -55,6 +55,12 @@ def test_minimal_pipeline_gets_the_documented_defaults() -> None:
     ) == (60, 86_400, 3_600)
     assert config.slack is None
     assert config.log_retention_days == 30
+    assert config.housekeeping.keep_last == 5
+
+
+def test_housekeeping_keeps_the_configured_number() -> None:
+    assert parse_one(housekeeping={"keep_last": 2}).housekeeping.keep_last == 2
+    assert parse_one(housekeeping={}).housekeeping.keep_last == 5
 
 
 def test_config_is_frozen() -> None:
@@ -295,6 +301,13 @@ def test_ecr_image_uris_are_accepted(uri: str) -> None:
         ),
         ({"log_retention_days": 31}, "pipeline 'churn': log_retention_days must be one of 1, 3, 5"),
         ({"log_retention_days": 0}, "pipeline 'churn': log_retention_days must be one of"),
+        # One to serve and one to roll back to, at least.
+        ({"housekeeping": {"keep_last": 1}}, "pipeline 'churn': housekeeping.keep_last must be an integer between 2"),
+        ({"housekeeping": {"keep_last": 1001}}, "pipeline 'churn': housekeeping.keep_last must be an integer"),
+        ({"housekeeping": {"keep_last": "5"}}, "pipeline 'churn': housekeeping.keep_last must be an integer"),
+        ({"housekeeping": {"keep_last": True}}, "pipeline 'churn': housekeeping.keep_last must be an integer"),
+        ({"housekeeping": {"keep": 3}}, "pipeline 'churn': unknown field 'housekeeping.keep'"),
+        ({"housekeeping": 3}, "pipeline 'churn': housekeeping must be an object"),
     ],
 )
 def test_invalid_field_is_rejected_naming_pipeline_and_field(fields: dict[str, Any], expected: str) -> None:

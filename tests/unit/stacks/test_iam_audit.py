@@ -103,6 +103,12 @@ ALLOWED_WILDCARDS = (
         "run's, by its name).",
     ),
     AllowedWildcard(
+        frozenset({"sagemaker:ListModels", "sagemaker:ListEndpointConfigs"}),
+        r"\*",
+        "ListModels and ListEndpointConfigs have no resource types; PruneModels then reads the tags of, and "
+        "deletes, only the pipeline's own run resources (by their ARN prefix and pipeline tag).",
+    ),
+    AllowedWildcard(
         frozenset({"s3:GetObject", "s3:PutObject"}),
         rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(data|raw|manifests|models)/{PIPELINE_NAMES}/\*",
         "Objects under one of the pipeline's own prefixes: their keys (dated files, run names) are known only "
@@ -191,9 +197,9 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
     ]
-    # One policy per role: the nine steps, SageMaker's, the state machine's and the schedule's, per stack, and
+    # One policy per role: the ten steps, SageMaker's, the state machine's and the schedule's, per stack, and
     # churn's ApprovalListener.
-    assert len(roles) == 2 * 12 + 1
+    assert len(roles) == 2 * 13 + 1
     assert len(policies) == len(roles)
     assert len(statements) > 50
 

@@ -42,6 +42,8 @@ RESOURCE_STAR_ACTIONS = {
     "sagemaker:ListModelPackages",
     "cloudwatch:PutMetricData",
     "ecr:GetAuthorizationToken",
+    "sagemaker:ListModels",
+    "sagemaker:ListEndpointConfigs",
 }
 
 
@@ -276,6 +278,7 @@ def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(templ
         ("GetStatus", set()),
         ("DeployModel", set()),
         ("UpdateParameters", set()),
+        ("PruneModels", set()),
         ("CleanUp", set()),
         ("NotifySlack", set()),
     ],
@@ -363,6 +366,7 @@ def test_function_runtime_tracing_and_logging(template: Template, step: str) -> 
         ("GetStatus", 60, 256),
         ("DeployModel", 60, 256),
         ("UpdateParameters", 60, 256),
+        ("PruneModels", 60, 256),
         ("CleanUp", 60, 256),
         ("NotifySlack", 60, 256),
     ],
@@ -423,6 +427,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
             },
         ),
         ("UpdateParameters", {env.WATERMARK_PARAMETER, env.ENDPOINT_NAME}),
+        ("PruneModels", {env.PIPELINE_NAME, env.ENDPOINT_NAME, env.WATERMARK_PARAMETER, env.KEEP_LAST}),
         ("CleanUp", {env.PIPELINE_NAME, env.ENDPOINT_NAME}),
         ("NotifySlack", {env.PIPELINE_NAME}),
     ],
@@ -624,6 +629,31 @@ def test_clean_up_may_stop_and_delete_only_run_resources_and_the_endpoint(templa
     ]
     assert [flatten(a) for a in resources_for(statements, "sagemaker:DeleteEndpoint")] == [f"{arn}endpoint/demo"]
     assert not resources_for(statements, "ssm:PutParameter")  # the watermark never moves on a failed run
+
+
+def test_prune_models_deletes_only_tagged_run_resources_and_reads_the_watermark_history(template: Template) -> None:
+    statements = function_statements(template, "PruneModels")
+    arn = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+    run_resources = [f"{arn}model/demo-*", f"{arn}endpoint-config/demo-*"]
+
+    assert environment(template, "PruneModels")[env.KEEP_LAST] == "5"
+    for action in ("sagemaker:DeleteModel", "sagemaker:DeleteEndpointConfig"):
+        (deleting,) = [statement for statement in statements if action in statement["Action"]]
+        assert [flatten(a) for a in deleting["Resource"]] == run_resources
+        # Only what carries the pipeline's tag, whatever the name says.
+        assert deleting["Condition"] == {"StringEquals": {"aws:ResourceTag/sagemaker-retraining:pipeline": "demo"}}
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:ListTags")] == run_resources
+    assert resources_for(statements, "sagemaker:ListModels") == ["*"]
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:DescribeEndpoint")] == [f"{arn}endpoint/demo"]
+    assert [flatten(a) for a in resources_for(statements, "ssm:GetParameterHistory")] == [watermark_arn(template)]
+    assert not resources_for(statements, "ssm:PutParameter")
+    assert not resources_for(statements, "sagemaker:DeleteEndpoint")
+
+
+def test_housekeeping_keep_last_reaches_the_function() -> None:
+    template = pipeline_template(pipeline(housekeeping={"keep_last": 12}))
+
+    assert environment(template, "PruneModels")[env.KEEP_LAST] == "12"
 
 
 def test_sagemaker_role_is_scoped_to_the_pipeline_prefixes(template: Template) -> None:

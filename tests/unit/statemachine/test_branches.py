@@ -34,6 +34,7 @@ STEPS = (
     "RequestApproval",
     "DeployModel",
     "UpdateParameters",
+    "PruneModels",
     "CleanUp",
     "NotifySlack",
 )
@@ -107,6 +108,7 @@ class ScriptedRun:
             EvaluateModel=self.evaluate_model,
             RequestApproval=self.request_approval,
             UpdateParameters=self.update_parameters,
+            PruneModels=lambda e: {**e["state"], "pruned": {"keep_last": 5, "deleted_models": []}},
             CleanUp=lambda e: {**e["state"], "clean_up": {"run_id": self.job_name}},
         )
 
@@ -177,6 +179,14 @@ def status(value: str, **extra: Any) -> dict[str, Any]:
     return {"status": value, **extra}
 
 
+class AccessDeniedError(Exception):
+    """What a step raises when IAM refuses it; the class name is the error name the ASL sees."""
+
+
+def refused(event: dict[str, Any]) -> dict[str, Any]:
+    raise AccessDeniedError("not authorized to perform sagemaker:DeleteModel")
+
+
 COMPLETED = status("Completed", model_artifact="s3://b/model.tar.gz")
 IN_SERVICE_NEW = status("InService", serving_new_model=True)
 
@@ -200,8 +210,9 @@ def test_happy_path_polls_until_completed_then_in_service(local_aws: LocalAws, p
     entered = record.states_entered()
     assert entered.count("GetTrainingStatus") == 3
     assert entered.count("GetEndpointStatus") == 4
-    assert entered[-4:] == ["UpdateParameters", "WatermarkOutcome", "NotifyDeployed", "Deployed"]
+    assert entered[-5:] == ["UpdateParameters", "WatermarkOutcome", "PruneModels", "NotifyDeployed", "Deployed"]
     assert alerts(local_aws) == ["training_started", "training_completed", "deployment_started", "deployed"]
+    assert record.output["pruned"]["keep_last"] == 5
 
 
 @pytest.mark.parametrize(
@@ -344,14 +355,7 @@ def test_a_failing_clean_up_still_alerts_with_the_original_failure(
     # GIVEN a run whose training fails and whose clean-up then fails too
     script = ScriptedRun(training=(status("Failed", failure_reason="AlgorithmError: bad label"),))
     script.install()
-
-    class AccessDeniedError(Exception):
-        pass
-
-    def broken_clean_up(event: dict[str, Any]) -> dict[str, Any]:
-        raise AccessDeniedError("not authorized to perform sagemaker:DeleteModel")
-
-    scripted_steps.SCRIPTS["CleanUp"] = broken_clean_up
+    scripted_steps.SCRIPTS["CleanUp"] = refused
 
     # WHEN the run ends
     record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
@@ -360,6 +364,30 @@ def test_a_failing_clean_up_still_alerts_with_the_original_failure(
     assert (record.status, record.error, record.cause) == ("FAILED", "TrainingJobFailed", "AlgorithmError: bad label")
     assert record.states_entered()[-3:] == ["CleanUp", "NotifyFailure", "RunFailed"]
     assert alerts(local_aws)[-1] == "failed"
+
+
+@pytest.mark.reliability(
+    "fault",
+    "Housekeeping fails after the new model serves (PruneModels raises)",
+    "The run still ends Deployed; the error is kept in prune_error and the deployed alert goes out",
+)
+def test_a_failing_housekeeping_never_fails_a_run_whose_model_serves(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    # GIVEN a deployment that succeeds and a PruneModels refused by SageMaker
+    script = ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,))
+    script.install()
+    scripted_steps.SCRIPTS["PruneModels"] = refused
+
+    # WHEN the run ends
+    record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
+
+    # THEN it succeeded, the error is recorded and Slack heard of the deployment
+    assert record.status == "SUCCEEDED", record.cause
+    assert record.states_entered()[-3:] == ["PruneModels", "NotifyDeployed", "Deployed"]
+    assert record.output["prune_error"]["Error"] == "AccessDeniedError"
+    assert "pruned" not in record.output
+    assert alerts(local_aws)[-1] == "deployed"
 
 
 @pytest.mark.reliability(

@@ -36,6 +36,7 @@ def test_placeholders_are_only_function_arns() -> None:
             "RequestApproval",
             "DeployModel",
             "UpdateParameters",
+            "PruneModels",
             "CleanUp",
             "NotifySlack",
         )
@@ -84,6 +85,10 @@ def test_failure_catches_lead_to_the_alert_and_notifications_never_fail_the_run(
         assert catch["Next"] == state["Next"]
     elif name == "NotifyFailure":
         assert STATES[catch["Next"]]["Type"] == "Fail"
+    elif name == "PruneModels":
+        # Housekeeping runs once the new model serves: its failure must not fail the run.
+        assert (catch["Next"], state["Next"]) == ("NotifyDeployed", "NotifyDeployed")
+        assert catch["ResultPath"] == "$.prune_error"
     elif name == "CleanUp":
         # A clean-up that fails must not cost the alert, nor replace the failure the alert reports.
         assert (catch["Next"], state["Next"]) == ("NotifyFailure", "NotifyFailure")

@@ -208,3 +208,38 @@ def test_a_rejection_in_review_shows_the_reviewers_reason() -> None:
 
     [verdict] = [text for text in block_texts(message.blocks) if text.startswith("*Quality gate*")]
     assert "*Review*: Rejected: bias check failed" in verdict
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        pytest.param(
+            {"pruned": {"keep_last": 5, "deleted_models": ["c-1", "c-2"], "deleted_endpoint_configs": ["c-1"]}},
+            ":broom: Housekeeping deleted 2 old models and 1 endpoint config, kept the newest 5",
+            id="deleted",
+        ),
+        pytest.param(
+            {"prune_error": {"Error": "ClientError", "Cause": _lambda_cause("not authorized: sagemaker:DeleteModel")}},
+            ":broom: Housekeeping failed, nothing serving was touched: not authorized: sagemaker:DeleteModel",
+            id="failed",
+        ),
+    ],
+)  # fmt: skip
+def test_the_deployed_message_says_what_housekeeping_did(state: dict[str, Any], expected: str) -> None:
+    message = build_message(NotificationEvent.DEPLOYED, state=state, execution=EXECUTION, pipeline="churn")
+
+    assert [text for text in block_texts(message.blocks) if text.startswith(":broom:")] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("event", "state"),
+    [
+        (NotificationEvent.DEPLOYED, {"pruned": {"keep_last": 5, "deleted_models": [], "kept": {"c-1": "x"}}}),
+        (NotificationEvent.DEPLOYED, {}),
+        (NotificationEvent.FAILED, {"pruned": {"keep_last": 5, "deleted_models": ["churn-1"]}}),
+    ],
+)  # fmt: skip
+def test_housekeeping_is_not_mentioned_when_it_deleted_nothing(event: NotificationEvent, state: dict[str, Any]) -> None:
+    message = build_message(event, state=state, execution=EXECUTION, pipeline="churn")
+
+    assert not [text for text in block_texts(message.blocks) if ":broom:" in text]
