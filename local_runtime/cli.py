@@ -1,4 +1,4 @@
-"""`python -m local_runtime demo | serve`: the workflow on this machine, from the CDK app's synthesized template."""
+"""`python -m local_runtime demo | serve | synth | lineage`: the workflow on this machine, and questions to it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from local_runtime.demo import (
     LOCAL_SLACK_TOKEN,
     PROJECT_ROOT,
@@ -29,6 +31,7 @@ from local_runtime.demo import (
 )
 from local_runtime.progress import Console, ExecutionWatcher
 from local_runtime.runtime import silence_jsii
+from local_runtime.target import TargetError, add_target_flags, resolve_target, stack_outputs
 
 PROGRAM = "python -m local_runtime"
 DEFAULT_PORT = 4566
@@ -69,7 +72,9 @@ def _parser() -> _Parser:
         prog=PROGRAM,
         description="Run the retraining workflow on this machine: moto as AWS, SageMaker emulated, a local Slack.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{demo,serve,synth}", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{demo,serve,synth,lineage}", parser_class=_Parser
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -107,7 +112,36 @@ def _parser() -> _Parser:
     )
     synth.add_argument("--config-file", help='a JSON file {"pipelines": [...]} (default: the pipelines in cdk.json)')
     synth.set_defaults(handler=_synth)
+    _lineage_parser(commands)
     return parser
+
+
+def _lineage_parser(commands: Any) -> None:
+    lineage = commands.add_parser(
+        "lineage",
+        help="which data trained the model an endpoint serves, which endpoints used a file, deployment history",
+        description="Answer lineage questions from the run records a deployed pipeline writes, in the local "
+        "runtime (--endpoint-url) or on AWS (--profile/--region).",
+    )
+    questions = lineage.add_subparsers(
+        dest="question", required=True, metavar="{files,endpoints,history}", parser_class=_Parser
+    )
+    files = questions.add_parser(
+        "files", help="the data files that trained the model the endpoint serves now", allow_abbrev=False
+    )
+    files.add_argument("--endpoint", help="the endpoint (default: the pipeline's)")
+    endpoints = questions.add_parser(
+        "endpoints", help="the endpoints that serve, or served, a model trained on a data file", allow_abbrev=False
+    )
+    endpoints.add_argument("file", help="the data file: s3://bucket/key, or a key in the pipeline's data bucket")
+    history = questions.add_parser(
+        "history", help="the endpoint's deployments, newest first, with models and metrics", allow_abbrev=False
+    )
+    history.add_argument("--endpoint", help="the endpoint (default: the pipeline's)")
+    for question in (files, endpoints, history):
+        add_target_flags(question)
+        question.add_argument("--json", action="store_true", help="print the answer as JSON")
+        question.set_defaults(handler=_lineage)
 
 
 def _common_flags(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +171,37 @@ def _demo(args: argparse.Namespace) -> int:
     for problem in problems:
         sys.stderr.write(f"{PROGRAM}: demo: {problem}\n")
     return EXIT_FAILED if problems else 0
+
+
+def _lineage(args: argparse.Namespace) -> int:
+    from local_runtime import lineage
+
+    try:
+        target = resolve_target(endpoint_url=args.endpoint_url, profile=args.profile, region=args.region)
+        location = lineage.PipelineLocation.from_outputs(args.pipeline, stack_outputs(target, args.pipeline))
+        records = lineage.RunRecords(target.client("s3"), location)
+        sagemaker = target.client("sagemaker")
+        endpoint = getattr(args, "endpoint", None) or location.endpoint_name
+        answer: Any
+        if args.question == "files":
+            served = lineage.files_behind_endpoint(sagemaker, records, endpoint)
+            answer, text = served.to_json(), lineage.render_files(served)
+        elif args.question == "endpoints":
+            trained_on = lineage.endpoints_trained_on(sagemaker, records, args.file)
+            answer = {"file": args.file, "deployments": [t.to_json() for t in trained_on]}
+            text = lineage.render_trained_on(args.file, trained_on)
+        else:
+            deployments = lineage.deployment_history(records, endpoint)
+            answer = {"endpoint": endpoint, "deployments": lineage.history_to_json(deployments)}
+            text = lineage.render_history(endpoint, deployments)
+    except (TargetError, lineage.LineageError) as error:
+        sys.stderr.write(f"{PROGRAM}: lineage: {error}\n")
+        return EXIT_FAILED
+    except (ClientError, BotoCoreError) as error:
+        sys.stderr.write(f"{PROGRAM}: lineage: {target.describe()}: {error}\n")
+        return EXIT_FAILED
+    sys.stdout.write((json.dumps(answer, indent=2) if args.json else text) + "\n")
+    return 0
 
 
 def _synth(args: argparse.Namespace) -> int:

@@ -132,6 +132,7 @@ def deploy(
     except sfn.exceptions.StateMachineDoesNotExist:
         role = f"arn:aws:iam::{stack.account}:role/{name}-role"
         arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
+    aws.stacks[stack.name] = dict(stack.outputs)  # what DescribeStacks answers on AWS, for the CLI
     return DeployedPipeline(stack=stack, state_machine_arn=arn)
 
 

@@ -27,6 +27,8 @@ from local_runtime import moto_extensions
 from local_runtime.faults import Faults
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
+from local_runtime.sagemaker.lineage import LineageStore
+from local_runtime.target import STACKS_PATH  # the deployed stacks' outputs (moto has no stack for them)
 
 FAULTS_PATH = "/_local/faults"  # the runtime's faults over HTTP: see local_runtime.faults
 INVOKE_ENDPOINT_PATH = re.compile(r"^/endpoints/(?P<endpoint>[^/]+)/invocations/?$")
@@ -61,6 +63,10 @@ class LocalAws:
         self._calls_lock = threading.Lock()
         self.functions = LocalLambda(endpoint_url=f"http://{host}:{self.port}", faults=self.faults)
         self.sagemaker = sagemaker
+        # moto has no SageMaker Lineage at all: answered here whether or not SageMaker itself is emulated.
+        self.lineage = LineageStore()
+        # Stack name -> its outputs, as CloudFormation's DescribeStacks would answer them on AWS.
+        self.stacks: dict[str, dict[str, str]] = {}
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -104,6 +110,10 @@ class LocalAws:
         def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
             if environ.get("PATH_INFO", "").rstrip("/") == FAULTS_PATH:
                 return self._faults_api(environ, start_response)
+            if environ.get("PATH_INFO", "").rstrip("/") == "/moto-api/reset":
+                self.lineage.reset()  # and moto resets its own backends
+            if environ.get("PATH_INFO", "").startswith(STACKS_PATH):
+                return self._stacks_api(environ, start_response)
             target = environ.get("HTTP_X_AMZ_TARGET")
             if target:
                 with self._calls_lock:
@@ -129,6 +139,8 @@ class LocalAws:
                         headers.append(("X-Amz-Function-Error", result.function_error))
                     start_response(_status_line(result.status), headers)
                     return [result.body]
+            if target and target.startswith("SageMaker.") and self.lineage.handles(target.split(".", 1)[1]):
+                return self._lineage(environ, start_response, target.split(".", 1)[1])
             if self.sagemaker is not None:
                 answered = self._sagemaker(environ, start_response, moto_app, self.sagemaker)
                 if answered is not None:
@@ -158,6 +170,32 @@ class LocalAws:
             status, answer = 405, {"message": f"{method} is not supported: GET, POST or DELETE"}
         if status == 200:
             answer = {"faults": [fault.to_json() for fault in self.faults.scripted]}
+        start_response(_status_line(status), [("Content-Type", "application/json")])
+        return [json.dumps(answer).encode()]
+
+    def _lineage(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes]:
+        try:
+            answer = self.lineage.handle(action, _region(environ), json.loads(_read_body(environ) or b"{}"))
+        except SageMakerApiError as error:
+            return _json_error(start_response, error)
+        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1")])
+        return [json.dumps(answer, default=str).encode()]
+
+    def _stacks_api(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """GET /_local/stacks lists the deployed stacks' outputs; GET /_local/stacks/<name> answers one."""
+        name = environ.get("PATH_INFO", "")[len(STACKS_PATH) :].strip("/")
+        status, answer = 200, dict[str, Any]()
+        if environ.get("REQUEST_METHOD") != "GET":
+            status, answer = 405, {"message": "only GET is supported"}
+        elif not name:
+            answer = {"stacks": [{"name": n, "outputs": o} for n, o in sorted(self.stacks.items())]}
+        elif name in self.stacks:
+            answer = {"name": name, "outputs": self.stacks[name]}
+        else:
+            status = 404
+            answer = {
+                "message": f"stack {name} is not deployed here; deployed: {', '.join(sorted(self.stacks)) or 'none'}"
+            }
         start_response(_status_line(status), [("Content-Type", "application/json")])
         return [json.dumps(answer).encode()]
 

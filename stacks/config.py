@@ -149,6 +149,7 @@ class PipelineConfig:
     data_bucket: DataBucketConfig = field(default_factory=DataBucketConfig)
     manifest_prefix: str = ""
     model_prefix: str = ""
+    runs_prefix: str = ""  # run records (lineage): one JSON per run
     schedule: str = "rate(1 day)"
     window_days: int = 7
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
@@ -164,6 +165,8 @@ class PipelineConfig:
             object.__setattr__(self, "manifest_prefix", f"manifests/{self.name}")
         if not self.model_prefix:
             object.__setattr__(self, "model_prefix", f"models/{self.name}")
+        if not self.runs_prefix:
+            object.__setattr__(self, "runs_prefix", f"runs/{self.name}")
         object.__setattr__(self, "hyperparameters", MappingProxyType(dict(self.hyperparameters)))
 
 
@@ -221,6 +224,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         data_prefix=fields.prefix("data_prefix", required=True),
         manifest_prefix=fields.prefix("manifest_prefix", default=f"manifests/{name}"),
         model_prefix=fields.prefix("model_prefix", default=f"models/{name}"),
+        runs_prefix=fields.prefix("runs_prefix", default=f"runs/{name}"),
         schedule=fields.schedule("schedule", default="rate(1 day)"),
         window_days=fields.integer("window_days", default=7, minimum=1, maximum=366),
         algorithm=algorithm,
@@ -540,13 +544,14 @@ def _check_prefixes(config: PipelineConfig, *, where: str) -> None:
         ("data_prefix", config.data_prefix),
         ("manifest_prefix", config.manifest_prefix),
         ("model_prefix", config.model_prefix),
+        ("runs_prefix", config.runs_prefix),
     ]
     for position, (key, prefix) in enumerate(named):
         for other_key, other in named[position + 1 :]:
             if _overlaps(prefix, other):
                 raise ConfigError(
                     f"{where}: {other_key} {other!r} overlaps {key} {prefix!r}; "
-                    "the data, manifests and models need separate prefixes"
+                    "the data, manifests, models and run records need separate prefixes"
                 )
 
 

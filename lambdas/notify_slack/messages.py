@@ -163,6 +163,8 @@ def build_message(
     metrics = _metrics_text(training)
     if metrics is not None:
         blocks.append(_mrkdwn_section(metrics))
+    if event is NotificationEvent.DEPLOYED and (lineage := _lineage_error_text(state)) is not None:
+        blocks.append(_mrkdwn_section(lineage))
     started = execution.start_time.strftime("%Y-%m-%d %H:%M UTC")
     blocks.append(
         {
@@ -271,6 +273,17 @@ def _metrics_text(training: Mapping[str, Any]) -> str | None:
         for name, value in sorted(metrics.items(), key=lambda item: str(item[0]))
     ]
     return _truncate("*Metrics*\n" + "\n".join(lines), SECTION_TEXT_MAX)
+
+
+def _lineage_error_text(state: Mapping[str, Any]) -> str | None:
+    """RecordLineage's error: the model serves, but its run record or SageMaker Lineage may be missing."""
+    error = state.get("lineage_error")
+    if not isinstance(error, Mapping):
+        return None
+    name = _text(error.get("Error")) or UNKNOWN_ERROR
+    cause = readable_cause(error.get("Cause")) or "no cause reported"
+    cause = _truncate(cause, CAUSE_IN_MESSAGE_MAX)
+    return f":warning: *Lineage not recorded* ({_escape(name)}): {_escape(cause)}\nThe new model serves regardless."
 
 
 def _failure_text(failure: FailureReport) -> str:

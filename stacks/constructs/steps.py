@@ -10,8 +10,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from lambdas.common import env
+from lambdas.record_lineage.core import endpoint_context_name
 from stacks.algorithms import AlgorithmImages
-from stacks.arns import RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
+from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
 from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
@@ -22,11 +23,20 @@ from stacks.constructs.step_function import StepFunction
 from stacks.constructs.watermark import Watermark
 
 # Lambda gives a function one full vCPU at 1,769 MB.
+LINEAGE_LIST_REASON = (
+    "ListArtifacts, ListActions and ListContexts have no resource types; RecordLineage lists by source URI to "
+    "find the entities SageMaker or an earlier attempt already created."
+)
+LINEAGE_ARTIFACT_REASON = (
+    "SageMaker names lineage artifacts by an id it generates at creation, so their ARNs are only known "
+    "afterwards; CreateArtifact and AddAssociation take artifact/* as the narrowest scope."
+)
 VALIDATING_MEMORY_MB = 1769
 
 
 class WorkflowSteps(Construct):
-    """CheckData, StartTrainingJob, GetStatus, DeployModel, UpdateParameters and, after a failure, CleanUp."""
+    """CheckData, StartTrainingJob, GetStatus, DeployModel, UpdateParameters, RecordLineage and, after a
+    failure, CleanUp."""
 
     def __init__(
         self,
@@ -199,6 +209,19 @@ class WorkflowSteps(Construct):
         watermark.grant_put(self.update_parameters.role)
         self._allow(self.update_parameters, ["sagemaker:DescribeEndpoint"], [endpoint])
 
+        self.record_lineage = self._step(
+            "RecordLineage",
+            "record_lineage",
+            {
+                env.PIPELINE_NAME: config.name,
+                env.DATA_BUCKET: data.bucket.bucket_name,
+                env.RUNS_PREFIX: config.runs_prefix,
+                env.ENDPOINT_NAME: config.endpoint.name,
+            },
+        )
+        data.grant_put(self.record_lineage.role, config.runs_prefix)
+        self._allow_lineage(self.record_lineage, config)
+
         # CleanUp runs on the failure path only; it may stop, and delete, nothing but the failed run's resources
         # and an endpoint whose first creation failed (it never served).
         self.clean_up = self._step(
@@ -219,6 +242,27 @@ class WorkflowSteps(Construct):
             [endpoint_configs],
         )
         self._allow(self.clean_up, ["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"], [endpoint])
+
+    def _allow_lineage(self, step: StepFunction, config: PipelineConfig) -> None:
+        """SageMaker Lineage: find or create the run's entities and associate them (lambdas/record_lineage)."""
+        stack = Stack.of(self)
+        # SageMaker gives artifacts ids of its own: their ARNs are unknown until created.
+        artifacts = stack.format_arn(service="sagemaker", resource="artifact", resource_name="*")
+        actions = sagemaker_arn(self, "action", RUN_RESOURCE_PATTERN.format(pipeline=config.name))
+        endpoint_context = sagemaker_arn(self, "context", endpoint_context_name(config.endpoint.name))
+        self._allow(step, ["sagemaker:ListArtifacts", "sagemaker:ListActions", "sagemaker:ListContexts"], ["*"])
+        self._allow(step, ["sagemaker:CreateArtifact", "sagemaker:AddAssociation"], [artifacts])
+        self._allow(step, ["sagemaker:CreateAction", "sagemaker:DescribeAction", "sagemaker:AddAssociation"], [actions])
+        self._allow(
+            step,
+            ["sagemaker:CreateContext", "sagemaker:DescribeContext", "sagemaker:AddAssociation"],
+            [endpoint_context],
+        )
+        acknowledge(step.role, "AwsSolutions-IAM5", LINEAGE_LIST_REASON, applies_to="Resource::*")
+        acknowledge(
+            step.role, "AwsSolutions-IAM5", LINEAGE_ARTIFACT_REASON, applies_to=resource_finding(self, artifacts)
+        )
+        acknowledge(step.role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, actions))
 
     def _step(
         self,

@@ -50,8 +50,9 @@ def test_new_data_is_trained_deployed_recorded_and_announced(
     assert record.status == "SUCCEEDED", record.cause
     entered = record.states_entered()
     assert entered[:3] == ["CheckData", "HasNewData", "StartTrainingJob"]
-    assert entered[-3:] == ["UpdateParameters", "NotifyDeployed", "Deployed"]
+    assert entered[-4:] == ["UpdateParameters", "RecordLineage", "NotifyDeployed", "Deployed"]
     state = record.output
+    assert "lineage_error" not in state
     job_name = state["training"]["job_name"]
     assert job_name.startswith(f"{PIPELINE}-")
     sagemaker = boto3.client("sagemaker")

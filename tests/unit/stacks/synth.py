@@ -20,6 +20,7 @@ STEP_HANDLERS = {
     "GetStatus": "lambdas.get_status.handler.lambda_handler",
     "DeployModel": "lambdas.deploy_model.handler.lambda_handler",
     "UpdateParameters": "lambdas.update_parameters.handler.lambda_handler",
+    "RecordLineage": "lambdas.record_lineage.handler.lambda_handler",
     "CleanUp": "lambdas.clean_up.handler.lambda_handler",
     "NotifySlack": "lambdas.notify_slack.handler.lambda_handler",
 }

@@ -41,6 +41,10 @@ RESOURCE_STAR_ACTIONS = {
     "logs:DescribeLogGroups",
     "cloudwatch:PutMetricData",
     "ecr:GetAuthorizationToken",
+    # RecordLineage finds existing lineage entities by source URI; the List APIs have no resource types.
+    "sagemaker:ListArtifacts",
+    "sagemaker:ListActions",
+    "sagemaker:ListContexts",
 }
 
 
@@ -249,7 +253,7 @@ def test_every_log_group_is_encrypted_with_the_key(request: pytest.FixtureReques
     template: Template = request.getfixturevalue(fixture)
     groups = template.find_resources("AWS::Logs::LogGroup")
 
-    assert len(groups) == 8  # seven functions and the state machine
+    assert len(groups) == 9  # eight functions and the state machine
     for group in groups.values():
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id(template), "Arn"]}
 
@@ -275,6 +279,7 @@ def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(templ
         ("GetStatus", set()),
         ("DeployModel", set()),
         ("UpdateParameters", set()),
+        ("RecordLineage", {"kms:Decrypt", "kms:GenerateDataKey"}),  # writes run records
         ("CleanUp", set()),
         ("NotifySlack", set()),
     ],
@@ -329,8 +334,8 @@ def test_watermark_parameter_starts_empty(template: Template) -> None:
 # Functions
 
 
-def test_seven_functions_share_one_code_asset_and_the_layer(template: Template) -> None:
-    template.resource_count_is("AWS::Lambda::Function", 7)
+def test_eight_functions_share_one_code_asset_and_the_layer(template: Template) -> None:
+    template.resource_count_is("AWS::Lambda::Function", 8)
     template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     layer_id = next(iter(template.find_resources("AWS::Lambda::LayerVersion")))
     keys = set()
@@ -362,6 +367,7 @@ def test_function_runtime_tracing_and_logging(template: Template, step: str) -> 
         ("GetStatus", 60, 256),
         ("DeployModel", 60, 256),
         ("UpdateParameters", 60, 256),
+        ("RecordLineage", 60, 256),
         ("CleanUp", 60, 256),
         ("NotifySlack", 60, 256),
     ],
@@ -422,6 +428,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
             },
         ),
         ("UpdateParameters", {env.WATERMARK_PARAMETER, env.ENDPOINT_NAME}),
+        ("RecordLineage", {env.PIPELINE_NAME, env.DATA_BUCKET, env.RUNS_PREFIX, env.ENDPOINT_NAME}),
         ("CleanUp", {env.PIPELINE_NAME, env.ENDPOINT_NAME}),
         ("NotifySlack", {env.PIPELINE_NAME}),
     ],
@@ -472,7 +479,7 @@ def test_environment_values_come_from_the_config(template: Template) -> None:
 def test_each_function_has_its_own_role_and_no_role_uses_managed_policies(template: Template) -> None:
     roles = {function_properties(template, step)["Role"]["Fn::GetAtt"][0] for step in STEP_HANDLERS}
 
-    assert len(roles) == 7
+    assert len(roles) == 8
     for role in template.find_resources("AWS::IAM::Role").values():
         assert "ManagedPolicyArns" not in role["Properties"]
 
@@ -610,6 +617,35 @@ def test_update_parameters_may_read_and_write_the_watermark_only(template: Templ
     assert [flatten(arn) for arn in resources_for(statements, "sagemaker:DescribeEndpoint")] == [
         "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint/demo"
     ]
+
+
+def test_record_lineage_may_write_run_records_and_the_runs_lineage_only(template: Template) -> None:
+    statements = function_statements(template, "RecordLineage")
+    arn = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+    bucket = bucket_arn_ids(template)["data"]
+
+    assert [flatten(a) for a in resources_for(statements, "s3:PutObject")] == [f"<{bucket}.Arn>/runs/demo/*"]
+    assert resources_for(statements, "s3:GetObject") == []
+    assert resources_for(statements, "s3:DeleteObject") == []
+    assert {flatten(a) for a in resources_for(statements, "sagemaker:AddAssociation")} == {
+        f"{arn}artifact/*",
+        f"{arn}action/demo-*",
+        f"{arn}context/demo-endpoint",
+    }
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:CreateContext")] == [f"{arn}context/demo-endpoint"]
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:CreateAction")] == [f"{arn}action/demo-*"]
+    granted = {a for statement in statements for a in statement["Action"] if a.startswith("sagemaker:")}
+    assert granted == {
+        "sagemaker:ListArtifacts",
+        "sagemaker:ListActions",
+        "sagemaker:ListContexts",
+        "sagemaker:CreateArtifact",
+        "sagemaker:CreateAction",
+        "sagemaker:DescribeAction",
+        "sagemaker:CreateContext",
+        "sagemaker:DescribeContext",
+        "sagemaker:AddAssociation",
+    }
 
 
 def test_clean_up_may_stop_and_delete_only_run_resources_and_the_endpoint(template: Template) -> None:
@@ -773,7 +809,7 @@ def test_schedule_starts_the_state_machine_with_the_scheduled_input(template: Te
 def test_every_log_group_keeps_logs_for_the_configured_retention(custom: Template) -> None:
     groups = custom.find_resources("AWS::Logs::LogGroup")
 
-    assert len(groups) == 8  # seven functions and the state machine
+    assert len(groups) == 9  # eight functions and the state machine
     assert {group["Properties"]["RetentionInDays"] for group in groups.values()} == {90}
 
 
@@ -785,6 +821,7 @@ def test_outputs_name_what_operators_need(template: Template) -> None:
     assert outputs["DataBucketName"]["Value"] == {"Ref": bucket_arn_ids(template)["data"]}
     assert flatten(outputs["WatermarkParameterName"]["Value"]).startswith("<WatermarkParameter")
     assert outputs["EndpointName"]["Value"] == "demo"
+    assert outputs["RunsPrefix"]["Value"] == "runs/demo"  # where the lineage CLI reads run records
 
 
 def test_resources_are_tagged_with_the_pipeline(custom: Template) -> None:

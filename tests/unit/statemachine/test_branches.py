@@ -25,7 +25,16 @@ from tests.unit.statemachine import scripted_steps
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 ASL = (Path(__file__).parents[3] / "statemachine" / "retraining.asl.json").read_text()
-STEPS = ("CheckData", "StartTrainingJob", "GetStatus", "DeployModel", "UpdateParameters", "CleanUp", "NotifySlack")
+STEPS = (
+    "CheckData",
+    "StartTrainingJob",
+    "GetStatus",
+    "DeployModel",
+    "UpdateParameters",
+    "RecordLineage",
+    "CleanUp",
+    "NotifySlack",
+)
 _unique = count()
 
 
@@ -88,6 +97,7 @@ class ScriptedRun:
             GetStatus=self.get_status,
             DeployModel=self.deploy_model,
             UpdateParameters=lambda e: {**e["state"], "watermark": {"newest_data_date": "2026-11-21"}},
+            RecordLineage=lambda e: {**e["state"], "lineage": {"run_record": "s3://b/runs/churn/churn-1.json"}},
             CleanUp=lambda e: {**e["state"], "clean_up": {"run_id": self.job_name}},
         )
 
@@ -161,8 +171,29 @@ def test_happy_path_polls_until_completed_then_in_service(local_aws: LocalAws, p
     entered = record.states_entered()
     assert entered.count("GetTrainingStatus") == 3
     assert entered.count("GetEndpointStatus") == 4
-    assert entered[-3:] == ["UpdateParameters", "NotifyDeployed", "Deployed"]
+    assert entered[-4:] == ["UpdateParameters", "RecordLineage", "NotifyDeployed", "Deployed"]
     assert alerts(local_aws) == ["training_started", "training_completed", "deployment_started", "deployed"]
+
+
+def test_a_lineage_failure_never_fails_a_run_whose_model_serves(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    script = ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,))
+    script.install()
+
+    def broken(event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("lineage store unavailable")
+
+    scripted_steps.SCRIPTS["RecordLineage"] = broken
+    record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
+
+    assert record.status == "SUCCEEDED", record.cause
+    assert record.states_entered()[-3:] == ["RecordLineage", "NotifyDeployed", "Deployed"]
+    (deployed,) = [
+        e for name, e in local_aws.functions.invocations if name == "NotifySlack" and e["event"] == "deployed"
+    ]
+    assert deployed["state"]["lineage_error"]["Error"] == "RuntimeError"
+    assert "watermark" in deployed["state"]  # the watermark moved before lineage was attempted
 
 
 @pytest.mark.parametrize(

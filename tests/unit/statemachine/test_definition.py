@@ -34,6 +34,7 @@ def test_placeholders_are_only_function_arns() -> None:
             "GetStatus",
             "DeployModel",
             "UpdateParameters",
+            "RecordLineage",
             "CleanUp",
             "NotifySlack",
         )
@@ -77,6 +78,10 @@ def test_failure_catches_lead_to_the_alert_and_notifications_never_fail_the_run(
         assert catch["Next"] == state["Next"]
     elif name == "NotifyFailure":
         assert STATES[catch["Next"]]["Type"] == "Fail"
+    elif name == "RecordLineage":
+        # The model already serves: a lineage failure is reported with the deployment, never fails the run.
+        assert (catch["Next"], state["Next"]) == ("NotifyDeployed", "NotifyDeployed")
+        assert catch["ResultPath"] == "$.lineage_error"
     elif name == "CleanUp":
         # A clean-up that fails must not cost the alert, nor replace the failure the alert reports.
         assert (catch["Next"], state["Next"]) == ("NotifyFailure", "NotifyFailure")

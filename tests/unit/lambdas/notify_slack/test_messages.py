@@ -154,3 +154,15 @@ def test_metrics_are_listed_by_name_with_significant_digits() -> None:
     # THEN the metrics section lists them sorted, rounded to six significant digits
     [metrics] = [text for text in block_texts(message.blocks) if text.startswith("*Metrics*")]
     assert metrics == "*Metrics*\n• `train:mae` 2\n• `validation:rmse` 0.123457"
+
+
+@pytest.mark.parametrize("event", [NotificationEvent.DEPLOYED, NotificationEvent.TRAINING_COMPLETED])
+def test_a_lineage_failure_is_mentioned_with_the_deployment_only(event: NotificationEvent) -> None:
+    # GIVEN a run whose RecordLineage failed after the model started serving
+    state = {"lineage_error": {"Error": "AccessDeniedException", "Cause": _lambda_cause("not allowed: CreateArtifact")}}
+
+    message = build_message(event, state=state, execution=EXECUTION, pipeline="churn")
+
+    texts = " ".join(block_texts(message.blocks))
+    mentioned = "Lineage not recorded" in texts and "not allowed: CreateArtifact" in texts
+    assert mentioned is (event is NotificationEvent.DEPLOYED)
