@@ -32,6 +32,7 @@ from local_runtime.demo import (
 from local_runtime.progress import Console, ExecutionWatcher
 from local_runtime.runtime import silence_jsii
 from local_runtime.target import TargetError, add_target_flags, resolve_target, stack_outputs
+from stacks.outputs import stack_name
 
 PROGRAM = "python -m local_runtime"
 DEFAULT_PORT = 4566
@@ -315,6 +316,11 @@ def _print_serving(console: Console, url: str, pipelines: Sequence[Any], slack_u
     console.line(
         f"  {aws} sagemaker-runtime invoke-endpoint --endpoint-name {outputs.get('EndpointName')} "
         "--content-type text/csv --body fileb://row.csv answer.json"
+    )
+    pipeline_name = first.stack.name.removeprefix(stack_name(""))
+    console.line(
+        f"  {PROGRAM} lineage files --pipeline {pipeline_name} --endpoint-url {url}   "
+        "(the data behind the served model)"
     )
     console.line("Inject a fault (see local_runtime/faults.py), list them with GET, clear them with DELETE:")
     console.line(

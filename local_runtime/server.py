@@ -68,6 +68,7 @@ class LocalAws:
         # Stack name -> its outputs, as CloudFormation's DescribeStacks would answer them on AWS.
         self.stacks: dict[str, dict[str, str]] = {}
         self._server: BaseWSGIServer | None = None
+        self._previous_moto_port: str | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -82,7 +83,9 @@ class LocalAws:
         moto_api_backend.reset()
         moto_extensions.install()
         moto_config.default_user_config["stepfunctions"] = {"execute_state_machine": True}
-        # moto's interpreter calls Lambda and the aws-sdk integrations on localhost:$MOTO_PORT.
+        # moto's interpreter calls Lambda and the aws-sdk integrations on localhost:$MOTO_PORT. stop() gives the
+        # variable back: a server started and stopped inside another's lifetime must not leave it on a closed port.
+        self._previous_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
         if self.sagemaker is not None:
             self.sagemaker.bind(self.endpoint_url)
@@ -99,6 +102,11 @@ class LocalAws:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            if os.environ.get("MOTO_PORT") == str(self.port):
+                if self._previous_moto_port is None:
+                    os.environ.pop("MOTO_PORT", None)
+                else:
+                    os.environ["MOTO_PORT"] = self._previous_moto_port
 
     def __enter__(self) -> LocalAws:
         return self.start()

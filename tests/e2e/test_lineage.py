@@ -50,12 +50,6 @@ def two_retrains(local_aws: LocalAws, pipeline: DeployedPipeline, slack: FakeSla
     return [first, second]
 
 
-@pytest.mark.reliability(
-    "e2e",
-    "Lineage: the files behind the serving model",
-    "After two retrains on different windows, the lineage command names exactly the files of the run whose model "
-    "the endpoint serves, the endpoints trained on a file, and both deployments newest first",
-)
 def test_lineage_answers_from_the_run_that_produced_the_serving_model(
     local_aws: LocalAws,
     pipeline: DeployedPipeline,

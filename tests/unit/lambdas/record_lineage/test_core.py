@@ -145,6 +145,11 @@ def test_lineage_links_manifest_training_model_package_deployment_and_endpoint(e
     assert [a["SourceArn"] for a in upstream] == [entities.model_package]
 
 
+@pytest.mark.reliability(
+    "fault",
+    "RecordLineage retried after its first attempt created the lineage (or SageMaker made the endpoint's context)",
+    "Every entity is found by its source URI or name and reused: no duplicate artifact, action, context or association",
+)
 def test_recording_again_reuses_every_entity_and_adds_no_association(execution: Execution) -> None:
     client = LineageClient()
     record = build_run_record(deployed_state(), execution, settings=SETTINGS, now=NOW)
