@@ -22,15 +22,20 @@ from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.watermark import Watermark
 
-# Lambda gives a function one full vCPU at 1,769 MB.
 LINEAGE_LIST_REASON = (
-    "ListArtifacts, ListActions and ListContexts have no resource types; RecordLineage lists by source URI to "
+    "Active tracing's xray:PutTraceSegments and xray:PutTelemetryRecords, and the lineage ListArtifacts, "
+    "ListActions and ListContexts, have no resource-level permissions; RecordLineage lists by source URI to "
     "find the entities SageMaker or an earlier attempt already created."
 )
 LINEAGE_ARTIFACT_REASON = (
     "SageMaker names lineage artifacts by an id it generates at creation, so their ARNs are only known "
     "afterwards; CreateArtifact and AddAssociation take artifact/* as the narrowest scope."
 )
+LINEAGE_CONTEXT_REASON = (
+    "SageMaker creates an endpoint's lineage context itself, named '<endpoint>-<timestamp>-aws-endpoint'; "
+    "RecordLineage associates deployments with it, or with its own '<endpoint>-endpoint' where none exists."
+)
+# Lambda gives a function one full vCPU at 1,769 MB.
 VALIDATING_MEMORY_MB = 1769
 
 
@@ -250,19 +255,20 @@ class WorkflowSteps(Construct):
         artifacts = stack.format_arn(service="sagemaker", resource="artifact", resource_name="*")
         actions = sagemaker_arn(self, "action", RUN_RESOURCE_PATTERN.format(pipeline=config.name))
         endpoint_context = sagemaker_arn(self, "context", endpoint_context_name(config.endpoint.name))
+        endpoint_contexts = sagemaker_arn(self, "context", f"{config.endpoint.name}-*")
         self._allow(step, ["sagemaker:ListArtifacts", "sagemaker:ListActions", "sagemaker:ListContexts"], ["*"])
         self._allow(step, ["sagemaker:CreateArtifact", "sagemaker:AddAssociation"], [artifacts])
         self._allow(step, ["sagemaker:CreateAction", "sagemaker:DescribeAction", "sagemaker:AddAssociation"], [actions])
-        self._allow(
-            step,
-            ["sagemaker:CreateContext", "sagemaker:DescribeContext", "sagemaker:AddAssociation"],
-            [endpoint_context],
-        )
+        self._allow(step, ["sagemaker:CreateContext", "sagemaker:DescribeContext"], [endpoint_context])
+        self._allow(step, ["sagemaker:AddAssociation"], [endpoint_contexts])
         acknowledge(step.role, "AwsSolutions-IAM5", LINEAGE_LIST_REASON, applies_to="Resource::*")
         acknowledge(
             step.role, "AwsSolutions-IAM5", LINEAGE_ARTIFACT_REASON, applies_to=resource_finding(self, artifacts)
         )
         acknowledge(step.role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, actions))
+        acknowledge(
+            step.role, "AwsSolutions-IAM5", LINEAGE_CONTEXT_REASON, applies_to=resource_finding(self, endpoint_contexts)
+        )
 
     def _step(
         self,

@@ -121,6 +121,12 @@ ALLOWED_WILDCARDS = (
         "'-deployment', known only at run time; the pipeline's prefix is the narrowest pattern.",
     ),
     AllowedWildcard(
+        frozenset({"sagemaker:AddAssociation"}),
+        rf"{ARN}:sagemaker:{REGION_ACCOUNT}:context/{PIPELINE_NAMES}-\*",
+        "SageMaker creates an endpoint's lineage context itself, named '<endpoint>-<timestamp>-aws-endpoint'; "
+        "deployments are associated with it, so only the endpoint's own name prefix can scope it.",
+    ),
+    AllowedWildcard(
         frozenset({"s3:GetObject", "s3:PutObject"}),
         rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(data|raw|manifests|models|runs)/{PIPELINE_NAMES}/\*",
         "Objects under one of the pipeline's own prefixes: their keys (dated files, run names) are known only "
