@@ -1,4 +1,4 @@
-"""`python -m local_runtime demo | serve`: the workflow on this machine, from the CDK app's synthesized template."""
+"""`python -m local_runtime demo | serve | synth | lineage`: the workflow on this machine, and questions to it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from local_runtime.demo import (
     LOCAL_SLACK_TOKEN,
     PROJECT_ROOT,
@@ -29,6 +31,8 @@ from local_runtime.demo import (
 )
 from local_runtime.progress import Console, ExecutionWatcher
 from local_runtime.runtime import silence_jsii
+from local_runtime.target import TargetError, add_target_flags, resolve_target, stack_outputs
+from stacks.outputs import stack_name
 
 PROGRAM = "python -m local_runtime"
 DEFAULT_PORT = 4566
@@ -70,7 +74,7 @@ def _parser() -> _Parser:
         description="Run the retraining workflow on this machine: moto as AWS, SageMaker emulated, a local Slack.",
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{demo,serve,synth,models,approve,reject}", parser_class=_Parser
+        dest="command", required=True, metavar="{demo,serve,synth,lineage,models,approve,reject}", parser_class=_Parser
     )
 
     demo = commands.add_parser(
@@ -130,37 +134,29 @@ def _parser() -> _Parser:
         decide.add_argument("--version", type=int, help="the version number (default: the one waiting)")
         decide.add_argument("--reason", help="why, recorded as the version's approval description")
         decide.set_defaults(handler=_decide, approve=name == "approve")
+    _lineage_parser(commands)
     return parser
 
 
 def _target_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pipeline", required=True, help="the pipeline's name")
-    parser.add_argument(
-        "--endpoint-url", help="the local runtime's URL (e.g. http://127.0.0.1:4566 from `serve`); default: AWS"
-    )
-    parser.add_argument("--profile", help="AWS profile, as the AWS CLI takes it")
-    parser.add_argument("--region", help="AWS region, as the AWS CLI takes it")
+    add_target_flags(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def _aws_client(args: argparse.Namespace, service: str) -> Any:
-    import boto3
-
-    if args.endpoint_url:
-        return boto3.session.Session().client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=args.endpoint_url,
-            region_name=args.region or "us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
+def _sagemaker(args: argparse.Namespace) -> Any:
+    try:
+        return resolve_target(endpoint_url=args.endpoint_url, profile=args.profile, region=args.region).client(
+            "sagemaker"
         )
-    return boto3.session.Session(profile_name=args.profile, region_name=args.region).client(service)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
 
 
 def _models(args: argparse.Namespace) -> int:
     from local_runtime.approvals import list_versions
 
-    versions = _registry_call(lambda: list_versions(_aws_client(args, "sagemaker"), args.pipeline, limit=args.limit))
+    sagemaker = _sagemaker(args)
+    versions = _registry_call(lambda: list_versions(sagemaker, args.pipeline, limit=args.limit))
     if args.json:
         sys.stdout.write(json.dumps([v.to_json() for v in versions], indent=2) + "\n")
         return 0
@@ -179,7 +175,7 @@ def _models(args: argparse.Namespace) -> int:
 def _decide(args: argparse.Namespace) -> int:
     from local_runtime.approvals import decide
 
-    sagemaker = _aws_client(args, "sagemaker")
+    sagemaker = _sagemaker(args)
     decided = _registry_call(
         lambda: decide(sagemaker, args.pipeline, approve=args.approve, version=args.version, reason=args.reason)
     )
@@ -191,8 +187,6 @@ def _decide(args: argparse.Namespace) -> int:
 
 
 def _registry_call(call: Any) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from local_runtime.approvals import ApprovalError
 
     try:
@@ -203,6 +197,34 @@ def _registry_call(call: Any) -> Any:
         raise UsageError(f"AWS answered {error.response['Error'].get('Code')}: {error}") from None
     except BotoCoreError as error:
         raise UsageError(str(error)) from None
+
+
+def _lineage_parser(commands: Any) -> None:
+    lineage = commands.add_parser(
+        "lineage",
+        help="which data trained the model an endpoint serves, which endpoints used a file, deployment history",
+        description="Answer lineage questions from the run records a deployed pipeline writes, in the local "
+        "runtime (--endpoint-url) or on AWS (--profile/--region).",
+    )
+    questions = lineage.add_subparsers(
+        dest="question", required=True, metavar="{files,endpoints,history}", parser_class=_Parser
+    )
+    files = questions.add_parser(
+        "files", help="the data files that trained the model the endpoint serves now", allow_abbrev=False
+    )
+    files.add_argument("--endpoint", help="the endpoint (default: the pipeline's)")
+    endpoints = questions.add_parser(
+        "endpoints", help="the endpoints that serve, or served, a model trained on a data file", allow_abbrev=False
+    )
+    endpoints.add_argument("file", help="the data file: s3://bucket/key, or a key in the pipeline's data bucket")
+    history = questions.add_parser(
+        "history", help="the endpoint's deployments, newest first, with models and metrics", allow_abbrev=False
+    )
+    history.add_argument("--endpoint", help="the endpoint (default: the pipeline's)")
+    for question in (files, endpoints, history):
+        add_target_flags(question)
+        question.add_argument("--json", action="store_true", help="print the answer as JSON")
+        question.set_defaults(handler=_lineage)
 
 
 def _common_flags(parser: argparse.ArgumentParser) -> None:
@@ -232,6 +254,37 @@ def _demo(args: argparse.Namespace) -> int:
     for problem in problems:
         sys.stderr.write(f"{PROGRAM}: demo: {problem}\n")
     return EXIT_FAILED if problems else 0
+
+
+def _lineage(args: argparse.Namespace) -> int:
+    from local_runtime import lineage
+
+    try:
+        target = resolve_target(endpoint_url=args.endpoint_url, profile=args.profile, region=args.region)
+        location = lineage.PipelineLocation.from_outputs(args.pipeline, stack_outputs(target, args.pipeline))
+        records = lineage.RunRecords(target.client("s3"), location)
+        sagemaker = target.client("sagemaker")
+        endpoint = getattr(args, "endpoint", None) or location.endpoint_name
+        answer: Any
+        if args.question == "files":
+            served = lineage.files_behind_endpoint(sagemaker, records, endpoint)
+            answer, text = served.to_json(), lineage.render_files(served)
+        elif args.question == "endpoints":
+            trained_on = lineage.endpoints_trained_on(sagemaker, records, args.file)
+            answer = {"file": args.file, "deployments": [t.to_json() for t in trained_on]}
+            text = lineage.render_trained_on(args.file, trained_on)
+        else:
+            deployments = lineage.deployment_history(records, endpoint)
+            answer = {"endpoint": endpoint, "deployments": lineage.history_to_json(deployments)}
+            text = lineage.render_history(endpoint, deployments)
+    except (TargetError, lineage.LineageError) as error:
+        sys.stderr.write(f"{PROGRAM}: lineage: {error}\n")
+        return EXIT_FAILED
+    except (ClientError, BotoCoreError) as error:
+        sys.stderr.write(f"{PROGRAM}: lineage: {target.describe()}: {error}\n")
+        return EXIT_FAILED
+    sys.stdout.write((json.dumps(answer, indent=2) if args.json else text) + "\n")
+    return 0
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -345,6 +398,11 @@ def _print_serving(console: Console, url: str, pipelines: Sequence[Any], slack_u
     console.line(
         f"  {aws} sagemaker-runtime invoke-endpoint --endpoint-name {outputs.get('EndpointName')} "
         "--content-type text/csv --body fileb://row.csv answer.json"
+    )
+    pipeline_name = first.stack.name.removeprefix(stack_name(""))
+    console.line(
+        f"  {PROGRAM} lineage files --pipeline {pipeline_name} --endpoint-url {url}   "
+        "(the data behind the served model)"
     )
     console.line("Inject a fault (see local_runtime/faults.py), list them with GET, clear them with DELETE:")
     console.line(

@@ -138,6 +138,7 @@ def deploy(
         role = f"arn:aws:iam::{stack.account}:role/{name}-role"
         arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
     put_rules(aws, stack)
+    aws.stacks[stack.name] = dict(stack.outputs)  # what DescribeStacks answers on AWS, for the CLI
     return DeployedPipeline(stack=stack, state_machine_arn=arn)
 
 

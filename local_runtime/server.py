@@ -29,6 +29,8 @@ from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
+from local_runtime.sagemaker.lineage import LineageStore
+from local_runtime.target import STACKS_PATH  # the deployed stacks' outputs (moto has no stack for them)
 
 FAULTS_PATH = "/_local/faults"  # the runtime's faults over HTTP: see local_runtime.faults
 INVOKE_ENDPOINT_PATH = re.compile(r"^/endpoints/(?P<endpoint>[^/]+)/invocations/?$")
@@ -67,7 +69,12 @@ class LocalAws:
         self.sagemaker = sagemaker
         self.events = events or EventBus()
         self.events.bind(self.functions, self.endpoint_url)
+        # moto has no SageMaker Lineage at all: answered here whether or not SageMaker itself is emulated.
+        self.lineage = LineageStore()
+        # Stack name -> its outputs, as CloudFormation's DescribeStacks would answer them on AWS.
+        self.stacks: dict[str, dict[str, str]] = {}
         self._server: BaseWSGIServer | None = None
+        self._previous_moto_port: str | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -82,7 +89,9 @@ class LocalAws:
         moto_api_backend.reset()
         moto_extensions.install()
         moto_config.default_user_config["stepfunctions"] = {"execute_state_machine": True}
-        # moto's interpreter calls Lambda and the aws-sdk integrations on localhost:$MOTO_PORT.
+        # moto's interpreter calls Lambda and the aws-sdk integrations on localhost:$MOTO_PORT. stop() gives the
+        # variable back: a server started and stopped inside another's lifetime must not leave it on a closed port.
+        self._previous_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
         if self.sagemaker is not None:
             self.sagemaker.bind(self.endpoint_url)
@@ -101,6 +110,11 @@ class LocalAws:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            if os.environ.get("MOTO_PORT") == str(self.port):
+                if self._previous_moto_port is None:
+                    os.environ.pop("MOTO_PORT", None)
+                else:
+                    os.environ["MOTO_PORT"] = self._previous_moto_port
 
     def __enter__(self) -> LocalAws:
         return self.start()
@@ -112,6 +126,10 @@ class LocalAws:
         def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
             if environ.get("PATH_INFO", "").rstrip("/") == FAULTS_PATH:
                 return self._faults_api(environ, start_response)
+            if environ.get("PATH_INFO", "").rstrip("/") == "/moto-api/reset":
+                self.lineage.reset()  # and moto resets its own backends
+            if environ.get("PATH_INFO", "").startswith(STACKS_PATH):
+                return self._stacks_api(environ, start_response)
             target = environ.get("HTTP_X_AMZ_TARGET")
             if target:
                 with self._calls_lock:
@@ -137,6 +155,8 @@ class LocalAws:
                         headers.append(("X-Amz-Function-Error", result.function_error))
                     start_response(_status_line(result.status), headers)
                     return [result.body]
+            if target and target.startswith("SageMaker.") and self.lineage.handles(target.split(".", 1)[1]):
+                return self._lineage(environ, start_response, target.split(".", 1)[1])
             if self.sagemaker is not None:
                 answered = self._sagemaker(environ, start_response, moto_app, self.sagemaker)
                 if answered is not None:
@@ -166,6 +186,32 @@ class LocalAws:
             status, answer = 405, {"message": f"{method} is not supported: GET, POST or DELETE"}
         if status == 200:
             answer = {"faults": [fault.to_json() for fault in self.faults.scripted]}
+        start_response(_status_line(status), [("Content-Type", "application/json")])
+        return [json.dumps(answer).encode()]
+
+    def _lineage(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes]:
+        try:
+            answer = self.lineage.handle(action, _region(environ), json.loads(_read_body(environ) or b"{}"))
+        except SageMakerApiError as error:
+            return _json_error(start_response, error)
+        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1")])
+        return [json.dumps(answer, default=str).encode()]
+
+    def _stacks_api(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """GET /_local/stacks lists the deployed stacks' outputs; GET /_local/stacks/<name> answers one."""
+        name = environ.get("PATH_INFO", "")[len(STACKS_PATH) :].strip("/")
+        status, answer = 200, dict[str, Any]()
+        if environ.get("REQUEST_METHOD") != "GET":
+            status, answer = 405, {"message": "only GET is supported"}
+        elif not name:
+            answer = {"stacks": [{"name": n, "outputs": o} for n, o in sorted(self.stacks.items())]}
+        elif name in self.stacks:
+            answer = {"name": name, "outputs": self.stacks[name]}
+        else:
+            status = 404
+            answer = {
+                "message": f"stack {name} is not deployed here; deployed: {', '.join(sorted(self.stacks)) or 'none'}"
+            }
         start_response(_status_line(status), [("Content-Type", "application/json")])
         return [json.dumps(answer).encode()]
 

@@ -246,6 +246,7 @@ class PipelineConfig:
     manifest_prefix: str = ""
     model_prefix: str = ""
     approval_prefix: str = ""  # where a run waiting for a person's approval keeps its task token
+    runs_prefix: str = ""  # run records (lineage): one JSON per run
     schedule: str = "rate(1 day)"
     window_days: int = 7
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
@@ -273,6 +274,8 @@ class PipelineConfig:
             object.__setattr__(self, "model_prefix", f"models/{self.name}")
         if not self.approval_prefix:
             object.__setattr__(self, "approval_prefix", f"approvals/{self.name}")
+        if not self.runs_prefix:
+            object.__setattr__(self, "runs_prefix", f"runs/{self.name}")
         object.__setattr__(self, "hyperparameters", MappingProxyType(dict(self.hyperparameters)))
 
 
@@ -331,6 +334,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         manifest_prefix=fields.prefix("manifest_prefix", default=f"manifests/{name}"),
         model_prefix=fields.prefix("model_prefix", default=f"models/{name}"),
         approval_prefix=fields.prefix("approval_prefix", default=f"approvals/{name}"),
+        runs_prefix=fields.prefix("runs_prefix", default=f"runs/{name}"),
         schedule=fields.schedule("schedule", default="rate(1 day)"),
         window_days=fields.integer("window_days", default=7, minimum=1, maximum=366),
         algorithm=algorithm,
@@ -784,13 +788,14 @@ def _check_prefixes(config: PipelineConfig, *, where: str) -> None:
         ("manifest_prefix", config.manifest_prefix),
         ("model_prefix", config.model_prefix),
         ("approval_prefix", config.approval_prefix),
+        ("runs_prefix", config.runs_prefix),
     ]
     for position, (key, prefix) in enumerate(named):
         for other_key, other in named[position + 1 :]:
             if _overlaps(prefix, other):
                 raise ConfigError(
                     f"{where}: {other_key} {other!r} overlaps {key} {prefix!r}; "
-                    "the data, manifests, models and approvals need separate prefixes"
+                    "the data, manifests, models, approvals and run records need separate prefixes"
                 )
 
 

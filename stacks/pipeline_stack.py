@@ -20,8 +20,16 @@ from stacks.constructs.schedule import RetrainingSchedule
 from stacks.constructs.state_machine import RetrainingStateMachine
 from stacks.constructs.steps import WorkflowSteps
 from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
+from stacks.outputs import (
+    DATA_BUCKET_NAME,
+    ENDPOINT_NAME,
+    RUNS_PREFIX,
+    STACK_NAME,
+    STATE_MACHINE_ARN,
+    WATERMARK_PARAMETER_NAME,
+)
 
-STACK_NAME = "SageMakerRetraining-{pipeline}"
+__all__ = ["STACK_NAME", "PipelineStack"]
 
 
 class PipelineStack(Stack):
@@ -73,6 +81,7 @@ class PipelineStack(Stack):
                 "RequestApproval": steps.request_approval,
                 "DeployModel": steps.deploy_model,
                 "UpdateParameters": steps.update_parameters,
+                "RecordLineage": steps.record_lineage,
                 "PruneModels": steps.prune_models,
                 "CleanUp": steps.clean_up,
                 "NotifySlack": notifications.notify_slack,
@@ -80,8 +89,9 @@ class PipelineStack(Stack):
         )
         RetrainingSchedule(self, "Schedule", expression=config.schedule, state_machine=workflow.state_machine)
 
-        CfnOutput(self, "StateMachineArn", value=workflow.state_machine_arn)
-        CfnOutput(self, "DataBucketName", value=data.bucket.bucket_name)
-        CfnOutput(self, "WatermarkParameterName", value=watermark.parameter_name)
-        CfnOutput(self, "EndpointName", value=config.endpoint.name)
+        CfnOutput(self, STATE_MACHINE_ARN, value=workflow.state_machine_arn)
+        CfnOutput(self, DATA_BUCKET_NAME, value=data.bucket.bucket_name)
+        CfnOutput(self, RUNS_PREFIX, value=config.runs_prefix)
+        CfnOutput(self, WATERMARK_PARAMETER_NAME, value=watermark.parameter_name)
+        CfnOutput(self, ENDPOINT_NAME, value=config.endpoint.name)
         CfnOutput(self, "ModelPackageGroupName", value=registry.group_name)

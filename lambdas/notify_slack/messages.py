@@ -186,6 +186,8 @@ def build_message(
     housekeeping = _housekeeping_text(state) if event is NotificationEvent.DEPLOYED else None
     if housekeeping is not None:
         blocks.append(_mrkdwn_section(housekeeping))
+    if event is NotificationEvent.DEPLOYED and (lineage := _lineage_error_text(state)) is not None:
+        blocks.append(_mrkdwn_section(lineage))
     started = execution.start_time.strftime("%Y-%m-%d %H:%M UTC")
     blocks.append(
         {
@@ -363,6 +365,17 @@ def _housekeeping_text(state: Mapping[str, Any]) -> str | None:
         return None
     kept = f", kept the newest {pruned['keep_last']}" if _int(pruned.get("keep_last")) is not None else ""
     return f":broom: Housekeeping deleted {' and '.join(counts)}{kept}"
+
+
+def _lineage_error_text(state: Mapping[str, Any]) -> str | None:
+    """RecordLineage's error: the model serves, but its run record or SageMaker Lineage may be missing."""
+    error = state.get("lineage_error")
+    if not isinstance(error, Mapping):
+        return None
+    name = _text(error.get("Error")) or UNKNOWN_ERROR
+    cause = readable_cause(error.get("Cause")) or "no cause reported"
+    cause = _truncate(cause, CAUSE_IN_MESSAGE_MAX)
+    return f":warning: *Lineage not recorded* ({_escape(name)}): {_escape(cause)}\nThe new model serves regardless."
 
 
 def _failure_text(failure: FailureReport) -> str:

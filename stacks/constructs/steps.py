@@ -11,8 +11,9 @@ from constructs import Construct
 
 from lambdas.common import env
 from lambdas.common.names import PIPELINE_TAG
+from lambdas.record_lineage.core import endpoint_context_name
 from stacks.algorithms import AlgorithmImages
-from stacks.arns import RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
+from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
 from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
@@ -24,13 +25,26 @@ from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.watermark import Watermark
 
+LINEAGE_LIST_REASON = (
+    "Active tracing's xray:PutTraceSegments and xray:PutTelemetryRecords, and the lineage ListArtifacts, "
+    "ListActions and ListContexts, have no resource-level permissions; RecordLineage lists by source URI to "
+    "find the entities SageMaker or an earlier attempt already created."
+)
+LINEAGE_ARTIFACT_REASON = (
+    "SageMaker names lineage artifacts by an id it generates at creation, so their ARNs are only known "
+    "afterwards; CreateArtifact and AddAssociation take artifact/* as the narrowest scope."
+)
+LINEAGE_CONTEXT_REASON = (
+    "SageMaker creates an endpoint's lineage context itself, named '<endpoint>-<timestamp>-aws-endpoint'; "
+    "RecordLineage associates deployments with it, or with its own '<endpoint>-endpoint' where none exists."
+)
 # Lambda gives a function one full vCPU at 1,769 MB.
 VALIDATING_MEMORY_MB = 1769
 
 
 class WorkflowSteps(Construct):
-    """CheckData, StartTrainingJob, GetStatus, DeployModel, UpdateParameters, PruneModels and, after a failure,
-    CleanUp."""
+    """CheckData, StartTrainingJob, GetStatus, EvaluateModel, RequestApproval, DeployModel, UpdateParameters,
+    RecordLineage, PruneModels and, after a failure, CleanUp."""
 
     def __init__(
         self,
@@ -237,6 +251,18 @@ class WorkflowSteps(Construct):
         self._allow(self.update_parameters, ["sagemaker:DescribeEndpoint"], [endpoint])
 
         self.prune_models = self._prune_models(watermark, models, endpoint_configs, endpoint)
+        self.record_lineage = self._step(
+            "RecordLineage",
+            "record_lineage",
+            {
+                env.PIPELINE_NAME: config.name,
+                env.DATA_BUCKET: data.bucket.bucket_name,
+                env.RUNS_PREFIX: config.runs_prefix,
+                env.ENDPOINT_NAME: config.endpoint.name,
+            },
+        )
+        data.grant_put(self.record_lineage.role, config.runs_prefix)
+        self._allow_lineage(self.record_lineage, config)
 
         # CleanUp runs on the failure path only; it may stop, and delete, nothing but the failed run's resources
         # and an endpoint whose first creation failed (it never served).
@@ -316,6 +342,28 @@ class WorkflowSteps(Construct):
             )
         )
         return step
+
+    def _allow_lineage(self, step: StepFunction, config: PipelineConfig) -> None:
+        """SageMaker Lineage: find or create the run's entities and associate them (lambdas/record_lineage)."""
+        stack = Stack.of(self)
+        # SageMaker gives artifacts ids of its own: their ARNs are unknown until created.
+        artifacts = stack.format_arn(service="sagemaker", resource="artifact", resource_name="*")
+        actions = sagemaker_arn(self, "action", RUN_RESOURCE_PATTERN.format(pipeline=config.name))
+        endpoint_context = sagemaker_arn(self, "context", endpoint_context_name(config.endpoint.name))
+        endpoint_contexts = sagemaker_arn(self, "context", f"{config.endpoint.name}-*")
+        self._allow(step, ["sagemaker:ListArtifacts", "sagemaker:ListActions", "sagemaker:ListContexts"], ["*"])
+        self._allow(step, ["sagemaker:CreateArtifact", "sagemaker:AddAssociation"], [artifacts])
+        self._allow(step, ["sagemaker:CreateAction", "sagemaker:DescribeAction", "sagemaker:AddAssociation"], [actions])
+        self._allow(step, ["sagemaker:CreateContext", "sagemaker:DescribeContext"], [endpoint_context])
+        self._allow(step, ["sagemaker:AddAssociation"], [endpoint_contexts])
+        acknowledge(step.role, "AwsSolutions-IAM5", LINEAGE_LIST_REASON, applies_to="Resource::*")
+        acknowledge(
+            step.role, "AwsSolutions-IAM5", LINEAGE_ARTIFACT_REASON, applies_to=resource_finding(self, artifacts)
+        )
+        acknowledge(step.role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, actions))
+        acknowledge(
+            step.role, "AwsSolutions-IAM5", LINEAGE_CONTEXT_REASON, applies_to=resource_finding(self, endpoint_contexts)
+        )
 
     def _step(
         self,

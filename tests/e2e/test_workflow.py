@@ -50,8 +50,16 @@ def test_new_data_is_trained_deployed_recorded_and_announced(
     assert record.status == "SUCCEEDED", record.cause
     entered = record.states_entered()
     assert entered[:3] == ["CheckData", "HasNewData", "StartTrainingJob"]
-    assert entered[-4:] == ["UpdateParameters", "PruneModels", "NotifyDeployed", "Deployed"]
+    assert entered[-6:] == [
+        "UpdateParameters",
+        "RecordLineage",
+        "WatermarkOutcome",
+        "PruneModels",
+        "NotifyDeployed",
+        "Deployed",
+    ]
     state = record.output
+    assert "lineage_error" not in state
     job_name = state["training"]["job_name"]
     assert job_name.startswith(f"{PIPELINE}-")
     sagemaker = boto3.client("sagemaker")

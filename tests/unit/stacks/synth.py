@@ -23,6 +23,7 @@ STEP_HANDLERS = {
     "DeployModel": "lambdas.deploy_model.handler.lambda_handler",
     "UpdateParameters": "lambdas.update_parameters.handler.lambda_handler",
     "PruneModels": "lambdas.prune_models.handler.lambda_handler",
+    "RecordLineage": "lambdas.record_lineage.handler.lambda_handler",
     "CleanUp": "lambdas.clean_up.handler.lambda_handler",
     "NotifySlack": "lambdas.notify_slack.handler.lambda_handler",
 }

@@ -35,6 +35,7 @@ def test_minimal_pipeline_gets_the_documented_defaults() -> None:
     assert config.data_bucket.create and config.data_bucket.name is None
     assert config.manifest_prefix == "manifests/churn"
     assert config.model_prefix == "models/churn"
+    assert config.runs_prefix == "runs/churn"
     assert config.schedule == "rate(1 day)"
     assert config.window_days == 7
     assert config.algorithm.builtin == "linear-learner"
@@ -191,6 +192,8 @@ def test_ecr_image_uris_are_accepted(uri: str) -> None:
         ({"manifest_prefix": "data/churn/manifests"}, "pipeline 'churn': manifest_prefix 'data/churn/manifests'"),
         ({"model_prefix": "data"}, "pipeline 'churn': model_prefix 'data' overlaps data_prefix"),
         ({"manifest_prefix": "out", "model_prefix": "out/models"}, "pipeline 'churn': model_prefix 'out/models'"),
+        ({"runs_prefix": "models/churn/runs"}, "pipeline 'churn': runs_prefix 'models/churn/runs' overlaps model_"),
+        ({"runs_prefix": "runs/*"}, "pipeline 'churn': runs_prefix must be '/'-separated segments"),
         ({"data_bucket": {"name": "Bad_Bucket"}}, "pipeline 'churn': data_bucket.name must be a valid S3 bucket"),
         ({"data_bucket": {"name": "ab"}}, "pipeline 'churn': data_bucket.name must be a valid S3 bucket"),
         ({"data_bucket": {"name": "a..b"}}, "pipeline 'churn': data_bucket.name must be a valid S3 bucket"),

@@ -107,10 +107,32 @@ ALLOWED_WILDCARDS = (
         r"\*",
         "ListModels and ListEndpointConfigs have no resource types; PruneModels then reads the tags of, and "
         "deletes, only the pipeline's own run resources (by their ARN prefix and pipeline tag).",
+        frozenset({"sagemaker:ListArtifacts", "sagemaker:ListActions", "sagemaker:ListContexts"}),
+        r"\*",
+        "SageMaker's lineage List APIs have no resource types; RecordLineage lists by source URI to find the "
+        "entities SageMaker or an earlier attempt of the run already created.",
+    ),
+    AllowedWildcard(
+        frozenset({"sagemaker:CreateArtifact", "sagemaker:AddAssociation"}),
+        rf"{ARN}:sagemaker:{REGION_ACCOUNT}:artifact/\*",
+        "SageMaker names a lineage artifact by an id it generates when creating it, so no artifact ARN is known "
+        "beforehand.",
+    ),
+    AllowedWildcard(
+        frozenset({"sagemaker:CreateAction", "sagemaker:DescribeAction", "sagemaker:AddAssociation"}),
+        rf"{ARN}:sagemaker:{REGION_ACCOUNT}:action/{PIPELINE_NAMES}-\*",
+        "A run's lineage actions are named after its training job, '<pipeline>-<time>-<hash>-training' and "
+        "'-deployment', known only at run time; the pipeline's prefix is the narrowest pattern.",
+    ),
+    AllowedWildcard(
+        frozenset({"sagemaker:AddAssociation"}),
+        rf"{ARN}:sagemaker:{REGION_ACCOUNT}:context/{PIPELINE_NAMES}-\*",
+        "SageMaker creates an endpoint's lineage context itself, named '<endpoint>-<timestamp>-aws-endpoint'; "
+        "deployments are associated with it, so only the endpoint's own name prefix can scope it.",
     ),
     AllowedWildcard(
         frozenset({"s3:GetObject", "s3:PutObject"}),
-        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(data|raw|manifests|models)/{PIPELINE_NAMES}/\*",
+        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(data|raw|manifests|models|runs)/{PIPELINE_NAMES}/\*",
         "Objects under one of the pipeline's own prefixes: their keys (dated files, run names) are known only "
         "at run time.",
     ),
@@ -197,9 +219,9 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
     ]
-    # One policy per role: the ten steps, SageMaker's, the state machine's and the schedule's, per stack, and
+    # One policy per role: the eleven steps, SageMaker's, the state machine's and the schedule's, per stack, and
     # churn's ApprovalListener.
-    assert len(roles) == 2 * 13 + 1
+    assert len(roles) == 2 * 14 + 1
     assert len(policies) == len(roles)
     assert len(statements) > 50
 

@@ -44,6 +44,10 @@ RESOURCE_STAR_ACTIONS = {
     "ecr:GetAuthorizationToken",
     "sagemaker:ListModels",
     "sagemaker:ListEndpointConfigs",
+    # RecordLineage finds existing lineage entities by source URI; the List APIs have no resource types.
+    "sagemaker:ListArtifacts",
+    "sagemaker:ListActions",
+    "sagemaker:ListContexts",
 }
 
 
@@ -279,6 +283,7 @@ def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(templ
         ("DeployModel", set()),
         ("UpdateParameters", set()),
         ("PruneModels", set()),
+        ("RecordLineage", {"kms:Decrypt", "kms:GenerateDataKey"}),  # writes run records
         ("CleanUp", set()),
         ("NotifySlack", set()),
     ],
@@ -367,6 +372,7 @@ def test_function_runtime_tracing_and_logging(template: Template, step: str) -> 
         ("DeployModel", 60, 256),
         ("UpdateParameters", 60, 256),
         ("PruneModels", 60, 256),
+        ("RecordLineage", 60, 256),
         ("CleanUp", 60, 256),
         ("NotifySlack", 60, 256),
     ],
@@ -428,6 +434,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
         ),
         ("UpdateParameters", {env.WATERMARK_PARAMETER, env.ENDPOINT_NAME}),
         ("PruneModels", {env.PIPELINE_NAME, env.ENDPOINT_NAME, env.WATERMARK_PARAMETER, env.KEEP_LAST}),
+        ("RecordLineage", {env.PIPELINE_NAME, env.DATA_BUCKET, env.RUNS_PREFIX, env.ENDPOINT_NAME}),
         ("CleanUp", {env.PIPELINE_NAME, env.ENDPOINT_NAME}),
         ("NotifySlack", {env.PIPELINE_NAME}),
     ],
@@ -616,6 +623,35 @@ def test_update_parameters_may_read_and_write_the_watermark_only(template: Templ
     assert [flatten(arn) for arn in resources_for(statements, "sagemaker:DescribeEndpoint")] == [
         "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint/demo"
     ]
+
+
+def test_record_lineage_may_write_run_records_and_the_runs_lineage_only(template: Template) -> None:
+    statements = function_statements(template, "RecordLineage")
+    arn = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+    bucket = bucket_arn_ids(template)["data"]
+
+    assert [flatten(a) for a in resources_for(statements, "s3:PutObject")] == [f"<{bucket}.Arn>/runs/demo/*"]
+    assert resources_for(statements, "s3:GetObject") == []
+    assert resources_for(statements, "s3:DeleteObject") == []
+    assert {flatten(a) for a in resources_for(statements, "sagemaker:AddAssociation")} == {
+        f"{arn}artifact/*",
+        f"{arn}action/demo-*",
+        f"{arn}context/demo-*",  # SageMaker's own context of the endpoint, or RecordLineage's
+    }
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:CreateContext")] == [f"{arn}context/demo-endpoint"]
+    assert [flatten(a) for a in resources_for(statements, "sagemaker:CreateAction")] == [f"{arn}action/demo-*"]
+    granted = {a for statement in statements for a in statement["Action"] if a.startswith("sagemaker:")}
+    assert granted == {
+        "sagemaker:ListArtifacts",
+        "sagemaker:ListActions",
+        "sagemaker:ListContexts",
+        "sagemaker:CreateArtifact",
+        "sagemaker:CreateAction",
+        "sagemaker:DescribeAction",
+        "sagemaker:CreateContext",
+        "sagemaker:DescribeContext",
+        "sagemaker:AddAssociation",
+    }
 
 
 def test_clean_up_may_stop_and_delete_only_run_resources_and_the_endpoint(template: Template) -> None:
@@ -816,6 +852,7 @@ def test_outputs_name_what_operators_need(template: Template) -> None:
     assert outputs["DataBucketName"]["Value"] == {"Ref": bucket_arn_ids(template)["data"]}
     assert flatten(outputs["WatermarkParameterName"]["Value"]).startswith("<WatermarkParameter")
     assert outputs["EndpointName"]["Value"] == "demo"
+    assert outputs["RunsPrefix"]["Value"] == "runs/demo"  # where the lineage CLI reads run records
 
 
 def test_resources_are_tagged_with_the_pipeline(custom: Template) -> None:

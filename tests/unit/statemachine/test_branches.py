@@ -34,6 +34,7 @@ STEPS = (
     "RequestApproval",
     "DeployModel",
     "UpdateParameters",
+    "RecordLineage",
     "PruneModels",
     "CleanUp",
     "NotifySlack",
@@ -109,6 +110,7 @@ class ScriptedRun:
             RequestApproval=self.request_approval,
             UpdateParameters=self.update_parameters,
             PruneModels=lambda e: {**e["state"], "pruned": {"keep_last": 5, "deleted_models": []}},
+            RecordLineage=lambda e: {**e["state"], "lineage": {"run_record": "s3://b/runs/churn/churn-1.json"}},
             CleanUp=lambda e: {**e["state"], "clean_up": {"run_id": self.job_name}},
         )
 
@@ -210,9 +212,42 @@ def test_happy_path_polls_until_completed_then_in_service(local_aws: LocalAws, p
     entered = record.states_entered()
     assert entered.count("GetTrainingStatus") == 3
     assert entered.count("GetEndpointStatus") == 4
-    assert entered[-5:] == ["UpdateParameters", "WatermarkOutcome", "PruneModels", "NotifyDeployed", "Deployed"]
+    assert entered[-6:] == [
+        "UpdateParameters",
+        "RecordLineage",
+        "WatermarkOutcome",
+        "PruneModels",
+        "NotifyDeployed",
+        "Deployed",
+    ]
     assert alerts(local_aws) == ["training_started", "training_completed", "deployment_started", "deployed"]
     assert record.output["pruned"]["keep_last"] == 5
+
+
+@pytest.mark.reliability(
+    "fault",
+    "RecordLineage fails after the new model went into service",
+    "The run still succeeds with the watermark moved; the deployed Slack message carries the lineage error",
+)
+def test_a_lineage_failure_never_fails_a_run_whose_model_serves(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    script = ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,))
+    script.install()
+
+    def broken(event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("lineage store unavailable")
+
+    scripted_steps.SCRIPTS["RecordLineage"] = broken
+    record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
+
+    assert record.status == "SUCCEEDED", record.cause
+    assert record.states_entered()[-3:] == ["RecordLineage", "NotifyDeployed", "Deployed"]
+    (deployed,) = [
+        e for name, e in local_aws.functions.invocations if name == "NotifySlack" and e["event"] == "deployed"
+    ]
+    assert deployed["state"]["lineage_error"]["Error"] == "RuntimeError"
+    assert "watermark" in deployed["state"]  # the watermark moved before lineage was attempted
 
 
 @pytest.mark.parametrize(

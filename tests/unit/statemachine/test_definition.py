@@ -37,6 +37,7 @@ def test_placeholders_are_only_function_arns() -> None:
             "DeployModel",
             "UpdateParameters",
             "PruneModels",
+            "RecordLineage",
             "CleanUp",
             "NotifySlack",
         )
@@ -89,6 +90,10 @@ def test_failure_catches_lead_to_the_alert_and_notifications_never_fail_the_run(
         # Housekeeping runs once the new model serves: its failure must not fail the run.
         assert (catch["Next"], state["Next"]) == ("NotifyDeployed", "NotifyDeployed")
         assert catch["ResultPath"] == "$.prune_error"
+    elif name == "RecordLineage":
+        # The model already serves: a lineage failure is reported with the deployment, never fails the run.
+        assert (catch["Next"], state["Next"]) == ("WatermarkOutcome", "WatermarkOutcome")
+        assert catch["ResultPath"] == "$.lineage_error"
     elif name == "CleanUp":
         # A clean-up that fails must not cost the alert, nor replace the failure the alert reports.
         assert (catch["Next"], state["Next"]) == ("NotifyFailure", "NotifyFailure")

@@ -243,3 +243,15 @@ def test_housekeeping_is_not_mentioned_when_it_deleted_nothing(event: Notificati
     message = build_message(event, state=state, execution=EXECUTION, pipeline="churn")
 
     assert not [text for text in block_texts(message.blocks) if ":broom:" in text]
+
+
+@pytest.mark.parametrize("event", [NotificationEvent.DEPLOYED, NotificationEvent.TRAINING_COMPLETED])
+def test_a_lineage_failure_is_mentioned_with_the_deployment_only(event: NotificationEvent) -> None:
+    # GIVEN a run whose RecordLineage failed after the model started serving
+    state = {"lineage_error": {"Error": "AccessDeniedException", "Cause": _lambda_cause("not allowed: CreateArtifact")}}
+
+    message = build_message(event, state=state, execution=EXECUTION, pipeline="churn")
+
+    texts = " ".join(block_texts(message.blocks))
+    mentioned = "Lineage not recorded" in texts and "not allowed: CreateArtifact" in texts
+    assert mentioned is (event is NotificationEvent.DEPLOYED)

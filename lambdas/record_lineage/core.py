@@ -1,0 +1,316 @@
+"""RecordLineage: the run's chain from data files to endpoint, as a run record in S3 and as SageMaker Lineage.
+
+The chain: data files -> manifest -> training job -> model artifact -> model package -> endpoint config ->
+endpoint. The data files are not entities of their own: a window holds thousands of them and the manifest
+already lists them, so the manifest is the one DataSet artifact and the run record points at it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.common import env as names
+from lambdas.common.errors import InvalidStepEventError
+from lambdas.common.events import Execution, format_timestamp
+
+RUN_RECORD_SCHEMA = 1
+# SageMaker's lineage Properties: string values of at most 1,024 characters.
+_PROPERTY_MAX_LENGTH = 1024
+
+
+@dataclass(frozen=True)
+class LineageSettings:
+    pipeline: str
+    bucket: str
+    runs_prefix: str
+    endpoint_name: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> LineageSettings:
+        return cls(
+            pipeline=names.require_str(env, names.PIPELINE_NAME),
+            bucket=names.require_str(env, names.DATA_BUCKET),
+            runs_prefix=names.require_str(env, names.RUNS_PREFIX).strip("/"),
+            endpoint_name=names.require_str(env, names.ENDPOINT_NAME),
+        )
+
+
+def run_record_key(runs_prefix: str, run_id: str) -> str:
+    """Where a run's record lives: keyed by the run's resource name, so the endpoint config leads to it."""
+    return f"{runs_prefix.strip('/')}/{run_id}.json"
+
+
+def build_run_record(
+    state: Mapping[str, Any], execution: Execution, *, settings: LineageSettings, now: datetime
+) -> dict[str, Any]:
+    """The portable record of one run: what it trained on, what it produced and where that serves.
+
+    The file list stays in the manifest (never copied: a window holds thousands of files). Raises
+    InvalidStepEventError when the run or training section is missing.
+    """
+    run, training = _section(state, "run"), _section(state, "training")
+    manifest_uri = run.get("manifest_uri")
+    if not manifest_uri:
+        raise InvalidStepEventError("state field 'run.manifest_uri' is missing: the run wrote no manifest")
+    job_name = str(training["job_name"])
+    run_id = str(run.get("run_id") or job_name)
+    deployment, evaluation, watermark = (_optional_section(state, n) for n in ("deployment", "evaluation", "watermark"))
+    # UpdateParameters says whether the run deployed or was rejected; states from before that say nothing.
+    outcome = str((watermark or {}).get("outcome") or "deployed")
+    return {
+        "schema": RUN_RECORD_SCHEMA,
+        "pipeline": settings.pipeline,
+        "run_id": run_id,
+        "execution": {"id": execution.id, "name": execution.name, "started_at": format_timestamp(execution.start_time)},
+        "recorded_at": format_timestamp(now),
+        "outcome": outcome,
+        "window": {
+            "start": run.get("window_start"),
+            "end": run.get("window_end"),
+            "days": run.get("window_days"),
+            "newest_data_date": run.get("newest_data_date"),
+        },
+        "data": {
+            "manifest_uri": str(manifest_uri),
+            "file_count": run.get("file_count"),
+            "total_bytes": run.get("total_bytes"),
+        },
+        "training": {
+            "job_name": job_name,
+            "job_arn": sagemaker_arn(execution, "training-job", job_name),
+            "model_artifact": training.get("model_artifact"),
+            "metrics": dict(training.get("metrics") or {}),
+        },
+        "model_package": _model_package(evaluation),
+        "deployment": _deployment(deployment, execution, settings.endpoint_name, now)
+        if outcome == "deployed"
+        else None,
+    }
+
+
+def write_run_record(s3: Any, bucket: str, key: str, record: Mapping[str, Any]) -> str:
+    """Write the record (a retried attempt writes the same run's record again); return its S3 URI."""
+    body = json.dumps(record, indent=2, sort_keys=True).encode()
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    return f"s3://{bucket}/{key}"
+
+
+@dataclass(frozen=True)
+class LineageEntities:
+    """The ARNs of the run's SageMaker Lineage entities (None where the run has no such step)."""
+
+    dataset: str
+    training: str
+    model: str
+    model_package: str | None
+    deployment: str | None
+    endpoint: str | None
+    associations: int
+
+    def to_state(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def record_lineage_entities(record: Mapping[str, Any], *, sagemaker: Any) -> LineageEntities:
+    """Create the run's artifacts, actions, endpoint context and their associations; safe to retry.
+
+    Each entity is found by its source URI before one is created (SageMaker creates some by itself, and a
+    retried attempt finds its first attempt's), and an association that already exists counts as made.
+    """
+    run_id, data, training = record["run_id"], record["data"], record["training"]
+    properties = {"pipeline": record["pipeline"], "run_id": run_id, "execution": record["execution"]["name"]}
+    lineage = _Lineage(sagemaker)
+    dataset = lineage.artifact(
+        f"{run_id}-manifest",
+        data["manifest_uri"],
+        "DataSet",
+        {
+            **properties,
+            "file_count": data.get("file_count"),
+            "window_start": record["window"]["start"],
+            "window_end": record["window"]["end"],
+        },
+    )
+    job = lineage.action(f"{run_id}-training", training["job_arn"], "ModelTraining", properties)
+    lineage.associate(dataset, job, "ContributedTo")
+    if not training.get("model_artifact"):
+        raise InvalidStepEventError(f"training job {training['job_name']} reported no model artifact")
+    model = lineage.artifact(
+        f"{run_id}-model", training["model_artifact"], "Model", {**properties, **_metric_properties(training)}
+    )
+    lineage.associate(job, model, "Produced")
+    upstream = model
+    package = record.get("model_package")
+    package_arn = None
+    if package:
+        package_arn = lineage.artifact(
+            f"{run_id}-package",
+            package["arn"],
+            "ModelPackage",
+            {**properties, "version": package.get("version"), "approval_status": package.get("approval_status")},
+        )
+        lineage.associate(model, package_arn, "ContributedTo")
+        upstream = package_arn
+    deployment = record.get("deployment")
+    deployment_arn = endpoint_arn = None
+    if deployment:
+        deployment_arn = lineage.action(
+            f"{run_id}-deployment",
+            deployment["endpoint_config_arn"],
+            "ModelDeployment",
+            {**properties, "endpoint_config": deployment["endpoint_config_name"], "model": deployment["model_name"]},
+        )
+        lineage.associate(upstream, deployment_arn, "ContributedTo")
+        endpoint_arn = lineage.context(
+            endpoint_context_name(deployment["endpoint_name"]),
+            deployment["endpoint_arn"],
+            "Endpoint",
+            {"pipeline": record["pipeline"], "endpoint": deployment["endpoint_name"]},
+        )
+        lineage.associate(deployment_arn, endpoint_arn, "AssociatedWith")
+    return LineageEntities(
+        dataset=dataset,
+        training=job,
+        model=model,
+        model_package=package_arn,
+        deployment=deployment_arn,
+        endpoint=endpoint_arn,
+        associations=lineage.associations,
+    )
+
+
+def endpoint_context_name(endpoint_name: str) -> str:
+    """The name of the Lineage context this workflow creates for an endpoint it has none for."""
+    return f"{endpoint_name}-endpoint"
+
+
+def sagemaker_arn(execution: Execution, resource: str, name: str) -> str:
+    """The ARN of a SageMaker resource in the execution's partition, region and account (names lowercased)."""
+    # arn:<partition>:states:<region>:<account>:execution:<machine>:<name>
+    parts = execution.id.split(":")
+    if len(parts) < 5 or not parts[3] or not parts[4]:
+        raise InvalidStepEventError(f"event field 'execution.id' is not an execution ARN: {execution.id!r}")
+    return f"arn:{parts[1]}:sagemaker:{parts[3]}:{parts[4]}:{resource}/{name.lower()}"
+
+
+class _Lineage:
+    """Find-or-create over SageMaker's lineage APIs, counting the associations made."""
+
+    def __init__(self, sagemaker: Any) -> None:
+        self._sagemaker = sagemaker
+        self.associations = 0
+
+    def artifact(self, name: str, source_uri: str, artifact_type: str, properties: Mapping[str, Any]) -> str:
+        # Artifact names are not unique: only the listing by source URI finds an earlier attempt's.
+        return self._entity("Artifact", name, source_uri, artifact_type, properties, unique_name=False)
+
+    def action(self, name: str, source_uri: str, action_type: str, properties: Mapping[str, Any]) -> str:
+        return self._entity("Action", name, source_uri, action_type, properties, Status="Completed")
+
+    def context(self, name: str, source_uri: str, context_type: str, properties: Mapping[str, Any]) -> str:
+        return self._entity("Context", name, source_uri, context_type, properties)
+
+    def associate(self, source: str, destination: str, association_type: str) -> None:
+        try:
+            self._sagemaker.add_association(
+                SourceArn=source, DestinationArn=destination, AssociationType=association_type
+            )
+        except ClientError as error:
+            if not _already_exists(error):
+                raise
+        self.associations += 1
+
+    def _entity(
+        self,
+        kind: str,
+        name: str,
+        source_uri: str,
+        entity_type: str,
+        properties: Mapping[str, Any],
+        *,
+        unique_name: bool = True,
+        **extra: str,
+    ) -> str:
+        """The ARN of the `kind` (Artifact, Action, Context) of this source and type, created if none exists."""
+        api = kind.lower()
+        listed = getattr(self._sagemaker, f"list_{api}s")(SourceUri=source_uri, **{f"{kind}Type": entity_type})
+        found = listed.get(f"{kind}Summaries", [])
+        if found:
+            return str(found[0][f"{kind}Arn"])
+        try:
+            created = getattr(self._sagemaker, f"create_{api}")(
+                **{f"{kind}Name": name, f"{kind}Type": entity_type},
+                Source={"SourceUri": source_uri},
+                Properties=_properties(properties),
+                **extra,
+            )
+            return str(created[f"{kind}Arn"])
+        except ClientError as error:
+            # Names are unique: an attempt that created it and failed later finds it under the same name.
+            if not (unique_name and _already_exists(error)):
+                raise
+        return str(getattr(self._sagemaker, f"describe_{api}")(**{f"{kind}Name": name})[f"{kind}Arn"])
+
+
+def _already_exists(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    message = error.response.get("Error", {}).get("Message", "")
+    return code == "ResourceInUse" or (code == "ValidationException" and "already exist" in message.lower())
+
+
+def _properties(values: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(v)[:_PROPERTY_MAX_LENGTH] for k, v in values.items() if v is not None}
+
+
+def _metric_properties(training: Mapping[str, Any]) -> dict[str, Any]:
+    # Lineage allows 30 properties per entity: a few metrics at most, prefixed to keep their names apart.
+    metrics = training.get("metrics") or {}
+    return {f"metric:{name}": value for name, value in sorted(metrics.items())[:20]}
+
+
+def _model_package(evaluation: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not evaluation or not evaluation.get("model_package_arn"):
+        return None
+    return {
+        "arn": evaluation["model_package_arn"],
+        "group": evaluation.get("model_package_group"),
+        "version": evaluation.get("model_package_version"),
+        "approval_status": evaluation.get("approval_status"),
+    }
+
+
+def _deployment(
+    deployment: Mapping[str, Any] | None, execution: Execution, endpoint_name: str, now: datetime
+) -> dict[str, Any]:
+    if deployment is None:
+        raise InvalidStepEventError("state field 'deployment' is missing: a deployed run needs its endpoint config")
+    config = str(deployment["endpoint_config_name"])
+    endpoint = str(deployment.get("endpoint_name") or endpoint_name)
+    return {
+        "endpoint_name": endpoint,
+        "endpoint_arn": sagemaker_arn(execution, "endpoint", endpoint),
+        "endpoint_config_name": config,
+        "endpoint_config_arn": sagemaker_arn(execution, "endpoint-config", config),
+        "model_name": str(deployment.get("model_name") or config),
+        "started_at": deployment.get("started_at"),
+        # RecordLineage runs right after UpdateParameters confirmed the endpoint serves this config.
+        "deployed_at": format_timestamp(now),
+    }
+
+
+def _optional_section(state: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    value = state.get(name)
+    return value if isinstance(value, Mapping) else None
+
+
+def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = state.get(name)
+    if not isinstance(value, Mapping):
+        raise InvalidStepEventError(f"state field '{name}' is missing: the step that sets it has not run")
+    return value

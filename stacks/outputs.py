@@ -1,0 +1,19 @@
+"""A pipeline stack's name and outputs: what tools outside the app (the CLI) find a deployed pipeline by.
+
+Kept free of CDK imports so a command line can read it without loading the CDK.
+"""
+
+from __future__ import annotations
+
+STACK_NAME = "SageMakerRetraining-{pipeline}"
+
+STATE_MACHINE_ARN = "StateMachineArn"
+DATA_BUCKET_NAME = "DataBucketName"
+RUNS_PREFIX = "RunsPrefix"
+WATERMARK_PARAMETER_NAME = "WatermarkParameterName"
+ENDPOINT_NAME = "EndpointName"
+
+
+def stack_name(pipeline: str) -> str:
+    """The CloudFormation stack of a pipeline."""
+    return STACK_NAME.format(pipeline=pipeline)
