@@ -85,7 +85,17 @@ def test_each_run_leaves_its_chain_in_sagemaker_lineage(
         lineage = state["lineage"]
         dataset = sagemaker.describe_artifact(ArtifactArn=lineage["dataset"])
         assert dataset["Source"]["SourceUri"] == state["run"]["manifest_uri"]
-        chain = [lineage["dataset"], lineage["training"], lineage["model"], lineage["deployment"], lineage["endpoint"]]
+        # Every trained model is registered (EvaluateModel): its version sits between the model and the deployment.
+        package = sagemaker.describe_artifact(ArtifactArn=lineage["model_package"])
+        assert package["Source"]["SourceUri"] == state["evaluation"]["model_package_arn"]
+        chain = [
+            lineage["dataset"],
+            lineage["training"],
+            lineage["model"],
+            lineage["model_package"],
+            lineage["deployment"],
+            lineage["endpoint"],
+        ]
         for source, destination in pairwise(chain):
             found = sagemaker.list_associations(SourceArn=source, DestinationArn=destination)["AssociationSummaries"]
             assert len(found) == 1, (source, destination)

@@ -77,12 +77,21 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
+    yield from serve(tmp_path, "local_runtime/demo_pipelines.json")
+
+
+@pytest.fixture
+def served_for_review(tmp_path: Path) -> Iterator[Served]:
+    yield from serve(tmp_path, "local_runtime/review_pipelines.json")
+
+
+def serve(tmp_path: Path, config_file: str) -> Iterator[Served]:
     """The serve command in its own process, with stdout in a file (a pipe nobody reads would fill up)."""
     port = free_port()
     log = tmp_path / "serve.log"
     environment = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL", "MOTO_PORT")}
     command = [sys.executable, "-m", "local_runtime", "serve", "--port", str(port), "--no-color"]
-    command += ["--config-file", "local_runtime/demo_pipelines.json"]
+    command += ["--config-file", config_file]
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT, env=environment)
     server = Served(process=process, port=port, log=log)
@@ -133,3 +142,39 @@ def test_serve_runs_executions_started_with_boto3_and_stops_cleanly_on_ctrl_c(se
     assert served.process.wait(timeout=STOP_SECONDS) == 0, served.output()
     assert port_is_free(served.port)
     assert served.output().rstrip().endswith("Stopped."), served.output()
+
+
+def cli(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
+    """A CLI command as the README's walkthrough runs it, in a process of its own."""
+    command = [sys.executable, "-m", "local_runtime", *args, "--pipeline", "demo", "--endpoint-url", served.url]
+    return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_readme_walkthrough_approves_a_model_and_asks_which_files_trained_it(served_for_review: Served) -> None:
+    # GIVEN `make serve CONFIG=local_runtime/review_pipelines.json`, a week of data and a started run
+    served = served_for_review
+    bucket = re.search(r"data bucket\s+(\S+)", served.output())
+    state_machine = re.search(r"state machine\s+(arn:aws:states:\S+)", served.output())
+    assert bucket and state_machine, served.output()
+    days = demo_dataset(days=7, end=today_utc(), prefix="data/demo").files
+    for daily in days:
+        served.client("s3").put_object(Bucket=bucket[1], Key=daily.key, Body=daily.body)
+    sfn = served.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=state_machine[1], name=f"review-{int(time.time())}")["executionArn"]
+
+    # WHEN the model waits for approval, `models` shows it and `approve` approves it
+    wait_for(
+        lambda: "PendingManualApproval" in cli(served, "models").stdout, RUN_SECONDS, "no version waited for approval"
+    )
+    approved = cli(served, "approve", "--reason", "checked the metrics")
+    assert approved.returncode == 0, approved.stderr
+    assert "is now Approved" in approved.stdout
+
+    # THEN the run resumes and deploys, and `lineage files` names exactly the week's files
+    wait_for(
+        lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", RUN_SECONDS, "the run did not end"
+    )
+    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED", served.output()
+    answer = cli(served, "lineage", "files", "--json")
+    assert answer.returncode == 0, answer.stderr
+    assert sorted(json.loads(answer.stdout)["files"]) == sorted(f"s3://{bucket[1]}/{daily.key}" for daily in days)

@@ -107,6 +107,8 @@ ALLOWED_WILDCARDS = (
         r"\*",
         "ListModels and ListEndpointConfigs have no resource types; PruneModels then reads the tags of, and "
         "deletes, only the pipeline's own run resources (by their ARN prefix and pipeline tag).",
+    ),
+    AllowedWildcard(
         frozenset({"sagemaker:ListArtifacts", "sagemaker:ListActions", "sagemaker:ListContexts"}),
         r"\*",
         "SageMaker's lineage List APIs have no resource types; RecordLineage lists by source URI to find the "

@@ -242,7 +242,13 @@ def test_a_lineage_failure_never_fails_a_run_whose_model_serves(
     record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
 
     assert record.status == "SUCCEEDED", record.cause
-    assert record.states_entered()[-3:] == ["RecordLineage", "NotifyDeployed", "Deployed"]
+    assert record.states_entered()[-5:] == [
+        "RecordLineage",
+        "WatermarkOutcome",
+        "PruneModels",
+        "NotifyDeployed",
+        "Deployed",
+    ]
     (deployed,) = [
         e for name, e in local_aws.functions.invocations if name == "NotifySlack" and e["event"] == "deployed"
     ]
@@ -464,9 +470,10 @@ def test_a_model_the_gate_rejects_is_recorded_and_never_deployed(
     assert record.status == "SUCCEEDED"
     entered = record.states_entered()
     assert "DeployModel" not in entered
-    assert entered[-5:] == [
+    assert entered[-6:] == [
         "ModelDecision",
         "UpdateParameters",
+        "RecordLineage",
         "WatermarkOutcome",
         "NotifyModelRejected",
         "ModelRejected",
