@@ -12,6 +12,7 @@ polls as a deployed one with 60 seconds does, 60 times faster.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,10 @@ from typing import Any
 TOLERANCE = 0.25
 # Inside the band the loop polls every 2 intervals: a mean detection lag of one interval.
 BAND_INTERVALS = 2
-# Before the band a wait is at most twice the time already waited, so a job that fails early is still
-# noticed within twice its runtime, and reaching the band takes about log3(band start / interval) polls.
-EARLY_GROWTH = 2
+# Before the band the checks fall at the band's start divided by powers of 3 (the first at least an interval
+# in): reaching the band takes about log3(band start / interval) polls, and a job that fails early is still
+# noticed within 3 times its runtime (or 3 intervals).
+EARLY_RATIO = 3
 # Past 240 waits' worth of time (4 hours at 60 s) a wait grows with the elapsed time, so that a run of
 # days stays far below Step Functions' 25,000 history events: detection lag at most 1/240 of the runtime.
 LONG_RUN_DIVISOR = 240
@@ -59,7 +61,7 @@ def next_poll_seconds(
     else:
         band = Band.around(expected_seconds)
         if waited < band.start:
-            wait = max(interval_seconds, min(EARLY_GROWTH * waited, band.start - waited))
+            wait = max(interval_seconds, _early_check(band.start, waited + interval_seconds) - waited)
         elif waited < band.end:
             wait = max(BAND_INTERVALS * interval_seconds, long_run)
         else:
@@ -68,6 +70,14 @@ def next_poll_seconds(
         # wait_exceeded is `waited > max_wait`: land one second past it, or an interval later at most.
         wait = min(wait, max(interval_seconds, max_wait_seconds + 1 - waited))
     return wait
+
+
+def _early_check(band_start: int, earliest: int) -> int:
+    """The first of band_start, band_start / 3, band_start / 9... that is at least `earliest`, going down."""
+    check = band_start
+    while check // EARLY_RATIO >= earliest:
+        check //= EARLY_RATIO
+    return check
 
 
 def poll_times(
@@ -96,13 +106,23 @@ def poll_times(
 def max_polls(max_wait_seconds: int, *, interval_seconds: int) -> int:
     """The most status checks one loop can make before it gives up at `max_wait_seconds`, with or without history.
 
-    Without history the count is that of a job that never ends. With history every wait is at least as long
-    as without, except the one that lands on the band's start: one more poll at most.
+    Without history the count is that of a job that never ends. With history, past the checks before the band
+    (at most one per power of 3 between the interval and the maximum wait) every wait is at least as long as
+    without: at most that many more.
     """
     never_ends = poll_times(float("inf"), interval_seconds=interval_seconds, max_wait_seconds=max_wait_seconds)
-    return len(never_ends) + 1
+    early = 1
+    while interval_seconds * EARLY_RATIO**early <= max_wait_seconds:
+        early += 1
+    return len(never_ends) + early + 1
 
 
 def positive_seconds(value: Any) -> int | None:
     """A recorded duration, or None when absent or not a positive whole number (e.g. an older watermark)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def expected_seconds(state: Mapping[str, Any], field: str) -> int | None:
+    """The previous run's duration CheckData put in `run` (None: no history, or a run started before it did)."""
+    run = state.get("run")
+    return positive_seconds(run.get(field)) if isinstance(run, Mapping) else None

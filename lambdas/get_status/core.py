@@ -10,7 +10,7 @@ from typing import Any
 from lambdas.common import env as names
 from lambdas.common.events import parse_timestamp
 from lambdas.common.models import DeploymentState, TrainingJobState
-from lambdas.common.polling import next_poll_seconds, positive_seconds
+from lambdas.common.polling import next_poll_seconds
 
 
 @dataclass(frozen=True)
@@ -118,12 +118,6 @@ def endpoint_status(
             max_wait_seconds=settings.max_deployment_wait_seconds,
         ),
     )
-
-
-def expected_seconds(state: Mapping[str, Any], field: str) -> int | None:
-    """The previous run's duration CheckData put in `run` (None: no history, or a run started before it did)."""
-    run = state.get("run")
-    return positive_seconds(run.get(field)) if isinstance(run, Mapping) else None
 
 
 def _seconds_since(timestamp: str, now: datetime) -> int:

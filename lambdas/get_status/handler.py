@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common.clients import clients
 from lambdas.common.errors import InvalidStepEventError, transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.get_status.core import PollSettings, endpoint_status, expected_seconds, training_status
+from lambdas.common.polling import expected_seconds
+from lambdas.get_status.core import PollSettings, endpoint_status, training_status
 
 logger = Logger(service="get_status")
 tracer = Tracer()

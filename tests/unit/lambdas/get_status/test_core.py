@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from lambdas.get_status.core import PollSettings, endpoint_status, expected_seconds, training_status
+from lambdas.common.polling import expected_seconds
+from lambdas.get_status.core import PollSettings, endpoint_status, training_status
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
 SETTINGS = PollSettings(poll_interval_seconds=30, max_training_wait_seconds=3600, max_deployment_wait_seconds=900)
