@@ -146,7 +146,8 @@ def test_deployment_wait_is_measured_from_the_rollouts_start(started_at: str, ex
 
 @pytest.mark.parametrize(
     ("expected", "poll_seconds"),
-    [(None, 30), (7200, 2 * 1800)],  # at 1,800 s: no history polls every interval, history waits 2x the time waited
+    # at 1,800 s: without history every interval; a 2-hour expectation checks next at 5,760 s / 3 = 1,920 s
+    [(None, 30), (7200, 120)],
     ids=["no-history", "expected-2h"],
 )
 def test_the_next_training_wait_follows_the_previous_runs_duration(expected: int | None, poll_seconds: int) -> None:
