@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,19 @@ INTERVAL = 1  # the e2e template's polling.interval_seconds: the deployed scale 
 # A 10-minute training job and a 6-minute deployment, both as long as the previous run's, on the local scale.
 # Each ends on a check the model predicts, so Lambda's latency only delays the checks, never changes their count.
 TRAINING_SECONDS, DEPLOYMENT_SECONDS = 10, 6
+
+
+@pytest.fixture(scope="module")
+def local_aws() -> Iterator[LocalAws]:
+    """A local AWS of this module's own: the session's would start here, before other modules' servers
+    that set MOTO_PORT (which moto's interpreter calls) to theirs and leave it pointing at a stopped one."""
+    with pytest.MonkeyPatch.context() as patch:
+        if "MOTO_PORT" in os.environ:
+            patch.setenv("MOTO_PORT", os.environ["MOTO_PORT"])
+        else:
+            patch.delenv("MOTO_PORT", raising=False)
+        with LocalAws() as aws:
+            yield aws
 
 
 @pytest.fixture
