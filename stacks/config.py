@@ -12,6 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from lambdas.common.polling import max_polls
+
 LINEAR_LEARNER = "linear-learner"
 BUILTIN_ALGORITHMS = (LINEAR_LEARNER,)
 LINEAR_LEARNER_PREDICTOR_TYPES = ("binary_classifier", "multiclass_classifier", "regressor")
@@ -23,7 +25,8 @@ LOG_RETENTION_DAYS = (
 
 # Step Functions fails an execution at 25,000 history events (a hard limit). One poll iteration costs about
 # 10 events (Wait 2 + Task 5 + Choice 2 + margin); the rest of a run about 100. The budget leaves headroom
-# for Retry attempts, which add events too.
+# for Retry attempts, which add events too. How many polls a loop makes at most is the poll policy's
+# (lambdas/common/polling.py): every interval for the first 240 intervals, then a 240th of the time waited.
 HISTORY_EVENTS_PER_POLL = 10
 HISTORY_EVENTS_FIXED = 100
 HISTORY_EVENTS_BUDGET = 20_000
@@ -750,8 +753,8 @@ def _check_rollout_fits(rollout: RolloutConfig, polling: PollingConfig, *, where
 def polls_history_events(polling: PollingConfig, *, interval_seconds: int | None = None) -> int:
     """Estimate the history events of a run that waits the maximum for both training and deployment."""
     interval = interval_seconds or polling.interval_seconds
-    polls = math.ceil(polling.max_training_wait_seconds / interval) + math.ceil(
-        polling.max_deployment_wait_seconds / interval
+    polls = max_polls(polling.max_training_wait_seconds, interval_seconds=interval) + max_polls(
+        polling.max_deployment_wait_seconds, interval_seconds=interval
     )
     return polls * HISTORY_EVENTS_PER_POLL + HISTORY_EVENTS_FIXED
 

@@ -16,6 +16,7 @@ from lambdas.common import env as names
 from lambdas.common.errors import InvalidRunInputError, RetrainingError
 from lambdas.common.events import Execution
 from lambdas.common.names import run_resource_name
+from lambdas.common.polling import positive_seconds
 from lambdas.common.units import human_bytes
 
 MAX_WINDOW_DAYS = 366
@@ -168,6 +169,9 @@ class CheckDataResult:
     list_requests: int
     blocked_by: str | None = None  # the earlier run still going, when this one must not start
     watermark_missing: bool = False  # the parameter was deleted: treated as never trained
+    # The previous run's durations, from the watermark: the poll loops wait less while the job cannot be done.
+    expected_training_seconds: int | None = None
+    expected_deployment_seconds: int | None = None
 
     def to_state(self) -> dict[str, Any]:
         return asdict(self)
@@ -259,6 +263,8 @@ def check_data(
         skipped_keys=[asdict(s) for s in listing.skipped[:MAX_REPORTED_SKIPPED_KEYS]],
         list_requests=listing.requests,
         watermark_missing=not recorded.exists,
+        expected_training_seconds=recorded.training_seconds,
+        expected_deployment_seconds=recorded.deployment_seconds,
     )
 
 
@@ -347,6 +353,8 @@ class RecordedWatermark:
 
     newest: date | None
     exists: bool
+    training_seconds: int | None = None  # how long the last run's training and deployment took
+    deployment_seconds: int | None = None
 
 
 def read_watermark(ssm: Any, parameter: str) -> RecordedWatermark:
@@ -358,8 +366,14 @@ def read_watermark(ssm: Any, parameter: str) -> RecordedWatermark:
             return RecordedWatermark(newest=None, exists=False)
         raise
     try:
-        recorded = json.loads(value).get("newest_data_date")
-        return RecordedWatermark(newest=date.fromisoformat(recorded) if recorded else None, exists=True)
+        parsed = json.loads(value)
+        recorded = parsed.get("newest_data_date")
+        return RecordedWatermark(
+            newest=date.fromisoformat(recorded) if recorded else None,
+            exists=True,
+            training_seconds=positive_seconds(parsed.get("training_seconds")),
+            deployment_seconds=positive_seconds(parsed.get("deployment_seconds")),
+        )
     except (ValueError, AttributeError, TypeError):
         raise InvalidWatermarkError(
             f"parameter {parameter} does not hold a watermark written by this workflow: {value[:200]!r}"

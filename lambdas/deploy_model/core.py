@@ -14,6 +14,7 @@ from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError,
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import DeploymentState
 from lambdas.common.names import run_tags
+from lambdas.common.polling import next_poll_seconds
 
 VARIANT_NAME = "AllTraffic"
 # UpdateEndpoint is refused while the endpoint is changing; these states accept it.
@@ -117,6 +118,7 @@ def deploy_model(
     sagemaker: Any,
     settings: DeploySettings,
     now: datetime,
+    expected_seconds: int | None = None,
 ) -> DeploymentState:
     """Create the model and endpoint config, then create the endpoint or update it in place.
 
@@ -170,7 +172,10 @@ def deploy_model(
         started_at=format_timestamp(now),
         waited_seconds=0,
         wait_exceeded=False,
-        poll_seconds=settings.poll_interval_seconds,
+        # The first wait: the previous deployment's duration (`expected_seconds`) says how long it may be.
+        poll_seconds=next_poll_seconds(
+            0, interval_seconds=settings.poll_interval_seconds, expected_seconds=expected_seconds
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.common.observability import METRICS_NAMESPACE
+from lambdas.common.polling import expected_seconds
 from lambdas.deploy_model.core import DeploySettings, deploy_model
 
 logger = Logger(service="deploy_model")
@@ -34,6 +35,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             sagemaker=clients().sagemaker,
             settings=settings,
             now=datetime.now(UTC),
+            expected_seconds=expected_seconds(step.state, "expected_deployment_seconds"),
         )
     metrics.add_metric(name="DeploymentsStarted", unit=MetricUnit.Count, value=1)
     logger.info("deployment started", extra={"deployment": deployment.to_state()})

@@ -10,6 +10,7 @@ from typing import Any
 from lambdas.common import env as names
 from lambdas.common.events import parse_timestamp
 from lambdas.common.models import DeploymentState, TrainingJobState
+from lambdas.common.polling import next_poll_seconds
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,17 @@ class PollSettings:
 
 
 def training_status(
-    training: Mapping[str, Any], *, sagemaker: Any, settings: PollSettings, now: datetime
+    training: Mapping[str, Any],
+    *,
+    sagemaker: Any,
+    settings: PollSettings,
+    now: datetime,
+    expected_seconds: int | None = None,
 ) -> TrainingJobState:
-    """Describe the training job: status, failure reason, model artifact and final metrics."""
+    """Describe the training job: status, failure reason, model artifact and final metrics.
+
+    `expected_seconds` (the previous run's training time) sets the next wait: see lambdas/common/polling.py.
+    """
     job_name = str(training["job_name"])
     job = sagemaker.describe_training_job(TrainingJobName=job_name)
     status = job["TrainingJobStatus"]
@@ -54,14 +63,26 @@ def training_status(
         started_at=str(training["started_at"]),
         waited_seconds=waited,
         wait_exceeded=waited > settings.max_training_wait_seconds,
-        poll_seconds=settings.poll_interval_seconds,
+        poll_seconds=next_poll_seconds(
+            waited,
+            interval_seconds=settings.poll_interval_seconds,
+            expected_seconds=expected_seconds,
+            max_wait_seconds=settings.max_training_wait_seconds,
+        ),
     )
 
 
 def endpoint_status(
-    deployment: Mapping[str, Any], *, sagemaker: Any, settings: PollSettings, now: datetime
+    deployment: Mapping[str, Any],
+    *,
+    sagemaker: Any,
+    settings: PollSettings,
+    now: datetime,
+    expected_seconds: int | None = None,
 ) -> DeploymentState:
     """Describe the endpoint and tell whether it serves this run's endpoint config.
+
+    `expected_seconds` (the previous run's deployment time) sets the next wait: see lambdas/common/polling.py.
 
     A failed UpdateEndpoint leaves the endpoint InService on the previous config with FailureReason set:
     `serving_new_model` is false then, and the failure reason says so.
@@ -90,7 +111,12 @@ def endpoint_status(
         serving_new_model=serving_new_model,
         waited_seconds=waited,
         wait_exceeded=waited > settings.max_deployment_wait_seconds,
-        poll_seconds=settings.poll_interval_seconds,
+        poll_seconds=next_poll_seconds(
+            waited,
+            interval_seconds=settings.poll_interval_seconds,
+            expected_seconds=expected_seconds,
+            max_wait_seconds=settings.max_deployment_wait_seconds,
+        ),
     )
 
 

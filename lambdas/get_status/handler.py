@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common.clients import clients
 from lambdas.common.errors import InvalidStepEventError, transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.polling import expected_seconds
 from lambdas.get_status.core import PollSettings, endpoint_status, training_status
 
 logger = Logger(service="get_status")
@@ -28,13 +29,21 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     with transient_aws_errors():
         if target == "training":
             training = training_status(
-                step.section("training"), sagemaker=clients().sagemaker, settings=settings, now=now
+                step.section("training"),
+                sagemaker=clients().sagemaker,
+                settings=settings,
+                now=now,
+                expected_seconds=expected_seconds(step.state, "expected_training_seconds"),
             )
             logger.info("training job status", extra={"training": training.to_state()})
             return {**step.state, "training": training.to_state()}
         if target == "endpoint":
             deployment = endpoint_status(
-                step.section("deployment"), sagemaker=clients().sagemaker, settings=settings, now=now
+                step.section("deployment"),
+                sagemaker=clients().sagemaker,
+                settings=settings,
+                now=now,
+                expected_seconds=expected_seconds(step.state, "expected_deployment_seconds"),
             )
             logger.info("endpoint status", extra={"deployment": deployment.to_state()})
             return {**step.state, "deployment": deployment.to_state()}

@@ -14,6 +14,7 @@ from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import TrainingJobState
 from lambdas.common.names import EXECUTION_TAG, execution_tag_value, run_tags
+from lambdas.common.polling import expected_seconds, next_poll_seconds
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,12 @@ def start_training_job(
         started_at=format_timestamp(now),
         waited_seconds=0,
         wait_exceeded=False,
-        poll_seconds=settings.poll_interval_seconds,
+        # The first wait: the previous run's training time (CheckData passes it on) says how long it may be.
+        poll_seconds=next_poll_seconds(
+            0,
+            interval_seconds=settings.poll_interval_seconds,
+            expected_seconds=expected_seconds({"run": run}, "expected_training_seconds"),
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from lambdas.common import env as names
 from lambdas.common.errors import DeploymentNotConfirmedError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.polling import positive_seconds
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,10 @@ def update_parameters(
             "endpoint_name": settings.endpoint_name,
             "endpoint_config_name": config_name,
         }
+        deployment_seconds = _waited(deployment, previous_value.get("deployment_seconds"))
     else:
         serving = {key: previous_value[key] for key in _SERVING_FIELDS if key in previous_value}
+        deployment_seconds = previous_value.get("deployment_seconds")  # nothing deployed: keep the last one
     previous = previous_value.get("newest_data_date")
     raw_evaluation = state.get("evaluation")
     evaluation: Mapping[str, Any] = raw_evaluation if isinstance(raw_evaluation, Mapping) else {}
@@ -99,6 +102,9 @@ def update_parameters(
         "outcome": outcome,
         "model_package_arn": evaluation.get("model_package_arn"),
         **serving,
+        # The next run's poll loops expect its job to take about as long (lambdas/common/polling.py).
+        "training_seconds": _waited(training, previous_value.get("training_seconds")),
+        "deployment_seconds": deployment_seconds,
         "execution_id": execution.id,
         "updated_at": format_timestamp(now),
     }
@@ -120,6 +126,12 @@ def rejected(state: Mapping[str, Any]) -> bool:
     return (isinstance(evaluation, Mapping) and evaluation.get("approval_status") == "Rejected") or (
         isinstance(approval, Mapping) and approval.get("status") == "Rejected"
     )
+
+
+def _waited(section: Mapping[str, Any], fallback: Any) -> Any:
+    """The seconds the loop waited until it saw the job end: its duration, plus at most one poll's lag."""
+    waited = positive_seconds(section.get("waited_seconds"))
+    return waited if waited is not None else fallback
 
 
 def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:

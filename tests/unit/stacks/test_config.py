@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from lambdas.common.polling import max_polls
 from stacks.config import (
     ConfigError,
     PipelineConfig,
@@ -369,14 +370,24 @@ def test_pipelines_must_be_a_non_empty_list(raw: Any) -> None:
 
 
 def test_polling_within_the_history_budget_is_accepted() -> None:
-    # 86400/60 + 3600/60 = 1500 polls: 15,100 events
+    # A day of training polled every 60 s for 4 hours, then every 240th of the time waited, plus the checks a run
+    # with history makes before the expected end: 681 polls at most (lambdas/common/polling.py); an hour of
+    # deployment: 66. (681 + 66) * 10 + 100 = 7,570 events
     config = parse_one()
 
-    assert polls_history_events(config.polling) == 15_100
+    assert polls_history_events(config.polling) == 7_570
+
+
+def test_days_of_training_fit_the_history_budget() -> None:
+    # 72 hours of training at 60 s would be 4,320 polls (43,300 events) with a fixed poll; the policy makes 946 at most
+    config = parse_one(polling={"max_training_wait_seconds": 72 * 3600})
+
+    assert polls_history_events(config.polling) == (max_polls(72 * 3600, interval_seconds=60) + 66) * 10 + 100
+    assert polls_history_events(config.polling) < 12_000
 
 
 def test_polling_over_the_history_budget_names_the_fields_and_suggests_an_interval() -> None:
-    # GIVEN a one-second interval over a day of training: 90,000 polls
+    # GIVEN a one-second interval over a day of training: 240 polls every second, then thousands more
     with pytest.raises(ConfigError) as raised:
         parse_one(polling={"interval_seconds": 1})
 
@@ -385,18 +396,18 @@ def test_polling_over_the_history_budget_names_the_fields_and_suggests_an_interv
     assert "polling.max_deployment_wait_seconds (3600)" in message
     assert "polling.interval_seconds (1)" in message
     assert "25,000" in message
-    # THEN the suggested interval is the shortest that fits: 46 s gives (1879 + 79) * 10 + 100 = 19,680
-    assert message.endswith("set polling.interval_seconds to at least 46")
-    assert parse_one(polling={"interval_seconds": 46}).polling.interval_seconds == 46
+    # THEN the suggested interval is the shortest that fits: 4 s gives (1364 + 589) * 10 + 100 = 19,630
+    assert message.endswith("set polling.interval_seconds to at least 4")
+    assert parse_one(polling={"interval_seconds": 4}).polling.interval_seconds == 4
 
 
 def test_polling_budget_boundary_is_inclusive() -> None:
-    # (1990 + 0) polls of 1 s: 1990 * 10 + 100 = 20,000 events, exactly the budget
-    fits = {"interval_seconds": 1, "max_training_wait_seconds": 1_989, "max_deployment_wait_seconds": 1}
-    assert parse_one(polling=fits).polling.max_training_wait_seconds == 1_989
+    # 1,986 polls at most of a loop that may wait up to 182,658 s, 4 of one of 1 s: exactly 20,000 events
+    fits = {"interval_seconds": 1, "max_training_wait_seconds": 182_658, "max_deployment_wait_seconds": 1}
+    assert parse_one(polling=fits).polling.max_training_wait_seconds == 182_658
 
     with pytest.raises(ConfigError, match=r"polling\.max_training_wait_seconds"):
-        parse_one(polling={**fits, "max_training_wait_seconds": 1_990})
+        parse_one(polling={**fits, "max_training_wait_seconds": 182_659})
 
 
 def test_pipeline_names_must_be_unique() -> None:

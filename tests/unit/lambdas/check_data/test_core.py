@@ -359,3 +359,27 @@ def test_run_input_accepts_the_consoles_default_comment() -> None:
     parsed = RunInput.from_state({"Comment": "Insert your JSON here", "force": True, "window_days": 14})
 
     assert parsed == RunInput(force=True, window_days=14)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        ({"training_seconds": 7200, "deployment_seconds": 600}, (7200, 600)),
+        ({}, (None, None)),  # a watermark written before durations were recorded
+        ({"training_seconds": "7200", "deployment_seconds": 0}, (None, None)),
+    ],
+    ids=["recorded", "older-watermark", "unusable"],
+)
+def test_the_previous_runs_durations_are_passed_on_to_the_poll_loops(
+    s3: Any, ssm: Any, sfn: Any, execution: Execution, recorded: dict[str, Any], expected: tuple[Any, Any]
+) -> None:
+    # GIVEN new data and a watermark that may record how long the last run's training and deployment took
+    put(s3, "data/churn/2026-11-21.csv")
+    value = {"newest_data_date": "2026-11-20", **recorded}
+    ssm.put_parameter(Name=PARAMETER, Value=json.dumps(value), Type="String", Overwrite=True)
+
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
+
+    # THEN the run carries them (or None: poll as without history)
+    assert result.has_new_data
+    assert (result.expected_training_seconds, result.expected_deployment_seconds) == expected

@@ -6,12 +6,13 @@ responses: moto completes everything at once, and these tests are about every st
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from lambdas.common.polling import expected_seconds
 from lambdas.get_status.core import PollSettings, endpoint_status, training_status
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
@@ -141,3 +142,40 @@ def test_deployment_wait_is_measured_from_the_rollouts_start(started_at: str, ex
 
     assert state.status == "SystemUpdating"
     assert state.wait_exceeded is exceeded
+
+
+@pytest.mark.parametrize(
+    ("expected", "poll_seconds"),
+    # at 1,800 s: without history every interval; a 2-hour expectation checks next at 5,760 s / 3 = 1,920 s
+    [(None, 30), (7200, 120)],
+    ids=["no-history", "expected-2h"],
+)
+def test_the_next_training_wait_follows_the_previous_runs_duration(expected: int | None, poll_seconds: int) -> None:
+    sagemaker = RecordedSageMaker(training_job={"TrainingJobStatus": "InProgress"})
+    settings = replace(SETTINGS, max_training_wait_seconds=86_400)
+
+    state = training_status(TRAINING, sagemaker=sagemaker, settings=settings, now=NOW, expected_seconds=expected)
+
+    assert (state.waited_seconds, state.poll_seconds) == (1800, poll_seconds)
+
+
+def test_the_next_deployment_wait_follows_the_previous_runs_duration() -> None:
+    # GIVEN an update 600 s in, whose previous one took 600 s: inside the band, one check every 2 intervals
+    sagemaker = RecordedSageMaker(endpoint={"EndpointStatus": "Updating", "EndpointConfigName": "churn-old"})
+
+    state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW, expected_seconds=600)
+
+    assert (state.waited_seconds, state.poll_seconds) == (600, 60)
+
+
+@pytest.mark.parametrize(
+    ("state", "seconds"),
+    [
+        ({"run": {"expected_training_seconds": 7200}}, 7200),
+        ({"run": {"expected_training_seconds": None}}, None),
+        ({"run": {}}, None),
+        ({}, None),
+    ],
+)
+def test_the_expectation_is_read_from_the_run(state: dict[str, Any], seconds: int | None) -> None:
+    assert expected_seconds(state, "expected_training_seconds") == seconds

@@ -146,3 +146,39 @@ def test_a_rejected_model_moves_the_watermark_and_keeps_naming_what_still_serves
     assert value["training_job_name"] == "churn-2"
     assert value["model_package_arn"] == "arn:pkg/2"
     assert (value["model_name"], value["endpoint_config_name"]) == ("churn-1", "churn-1")
+
+
+def test_records_how_long_training_and_deployment_took_for_the_next_runs_poll_loops(
+    clients: tuple[Any, Any], execution: Execution
+) -> None:
+    # GIVEN the loops saw the job end after 7,260 s and the endpoint after 610 s
+    sagemaker, ssm = clients
+    deployed(sagemaker, execution, "churn-1")
+    state = run_state("churn-1")
+    state["training"]["waited_seconds"] = 7260
+    state["deployment"]["waited_seconds"] = 610
+
+    # WHEN the watermark moves
+    update_parameters(state, execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
+
+    # THEN it records both durations, where the next run's CheckData reads them
+    value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
+    assert (value["training_seconds"], value["deployment_seconds"]) == (7260, 610)
+
+
+def test_a_rejected_run_records_its_training_time_and_keeps_the_last_deployment_time(
+    clients: tuple[Any, Any], execution: Execution
+) -> None:
+    # GIVEN a previous deployment that took 600 s, and a model rejected after 7,000 s of training
+    sagemaker, ssm = clients
+    previous = {"newest_data_date": "2026-11-14", "training_seconds": 6800, "deployment_seconds": 600}
+    ssm.put_parameter(Name=PARAMETER, Value=json.dumps(previous), Type="String", Overwrite=True)
+    state = {**run_state("churn-2"), "evaluation": {"approval_status": "Rejected"}}
+    del state["deployment"]
+    state["training"]["waited_seconds"] = 7000
+
+    update_parameters(state, execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
+
+    # THEN nothing was deployed: the next deployment is still expected to take what the last one took
+    value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
+    assert (value["training_seconds"], value["deployment_seconds"]) == (7000, 600)

@@ -1,0 +1,128 @@
+"""How long the wait/poll loops wait before the next status check: sparse while the job cannot be done yet.
+
+Every poll costs a Wait, a GetStatus invocation and a Choice (three state transitions, nine history events),
+and every second between a job's end and the next poll is a second of stale model. The previous run's
+duration says when the job will most likely end: the loop polls sparsely until the band in which the job
+ends if it takes within `TOLERANCE` of the previous run, densely in that band, and beyond it falls back to
+what it does without history. The function is pure and works on any time scale: every wait is a multiple
+of the configured interval or a fraction of the elapsed time, so a local run with a 1-second interval
+polls as a deployed one with 60 seconds does, 60 times faster.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# A run takes within ±25% of the previous one: it ends between expected / 1.25 and expected / 0.75.
+TOLERANCE = 0.25
+# Inside the band the loop polls every 2 intervals: a mean detection lag of one interval.
+BAND_INTERVALS = 2
+# Before the band the checks fall at the band's start divided by powers of 3 (the first at least an interval
+# in): reaching the band takes about log3(band start / interval) polls, and a job that fails early is still
+# noticed within 3 times its runtime (or 3 intervals).
+EARLY_RATIO = 3
+# Past 240 waits' worth of time (4 hours at 60 s) a wait grows with the elapsed time, so that a run of
+# days stays far below Step Functions' 25,000 history events: detection lag at most 1/240 of the runtime.
+LONG_RUN_DIVISOR = 240
+
+
+@dataclass(frozen=True)
+class Band:
+    """Where a job that takes within TOLERANCE of `expected_seconds` ends: [start, end] seconds."""
+
+    start: int
+    end: int
+
+    @classmethod
+    def around(cls, expected_seconds: int) -> Band:
+        return cls(int(expected_seconds / (1 + TOLERANCE)), math.ceil(expected_seconds / (1 - TOLERANCE)))
+
+
+def next_poll_seconds(
+    waited_seconds: int,
+    *,
+    interval_seconds: int,
+    expected_seconds: int | None = None,
+    max_wait_seconds: int | None = None,
+) -> int:
+    """Seconds to wait before the next status check, `waited_seconds` after the job started.
+
+    `interval_seconds` is the shortest wait; `expected_seconds` the previous run's duration (None: no history,
+    then the loop polls every interval up to LONG_RUN_DIVISOR intervals, as a fixed poll would). The wait never
+    takes the loop more than an interval past `max_wait_seconds`, where the workflow gives up on the job.
+    """
+    waited = max(0, waited_seconds)
+    long_run = max(interval_seconds, waited // LONG_RUN_DIVISOR)
+    if expected_seconds is None or expected_seconds <= 0:
+        wait = long_run
+    else:
+        band = Band.around(expected_seconds)
+        if waited < band.start:
+            wait = max(interval_seconds, _early_check(band.start, waited + interval_seconds) - waited)
+        elif waited < band.end:
+            wait = max(BAND_INTERVALS * interval_seconds, long_run)
+        else:
+            wait = long_run
+    if max_wait_seconds is not None:
+        # wait_exceeded is `waited > max_wait`: land one second past it, or an interval later at most.
+        wait = min(wait, max(interval_seconds, max_wait_seconds + 1 - waited))
+    return wait
+
+
+def _early_check(band_start: int, earliest: int) -> int:
+    """The first of band_start, band_start / 3, band_start / 9... that is at least `earliest`, going down."""
+    check = band_start
+    while check // EARLY_RATIO >= earliest:
+        check //= EARLY_RATIO
+    return check
+
+
+def poll_times(
+    duration_seconds: float,
+    *,
+    interval_seconds: int,
+    expected_seconds: int | None = None,
+    max_wait_seconds: int | None = None,
+) -> list[int]:
+    """The elapsed times at which the loop checks a job that ends after `duration_seconds`, up to the check
+    that sees it ended (or the first past `max_wait_seconds`), with no latency between the steps."""
+    times: list[int] = []
+    waited = 0
+    while True:
+        waited += next_poll_seconds(
+            waited,
+            interval_seconds=interval_seconds,
+            expected_seconds=expected_seconds,
+            max_wait_seconds=max_wait_seconds,
+        )
+        times.append(waited)
+        if waited >= duration_seconds or (max_wait_seconds is not None and waited > max_wait_seconds):
+            return times
+
+
+def max_polls(max_wait_seconds: int, *, interval_seconds: int) -> int:
+    """The most status checks one loop can make before it gives up at `max_wait_seconds`, with or without history.
+
+    Without history the count is that of a job that never ends. With history, past the checks before the band
+    (at most one per power of 3 between the interval and the maximum wait) every wait is at least as long as
+    without: at most that many more.
+    """
+    never_ends = poll_times(float("inf"), interval_seconds=interval_seconds, max_wait_seconds=max_wait_seconds)
+    early = 1
+    while interval_seconds * EARLY_RATIO**early <= max_wait_seconds:
+        early += 1
+    return len(never_ends) + early + 1
+
+
+def positive_seconds(value: Any) -> int | None:
+    """A recorded duration, or None when absent or not a positive whole number (e.g. an older watermark)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def expected_seconds(state: Mapping[str, Any], field: str) -> int | None:
+    """The previous run's duration CheckData put in `run` (None: no history, or a run started before it did)."""
+    run = state.get("run")
+    return positive_seconds(run.get(field)) if isinstance(run, Mapping) else None
