@@ -56,13 +56,20 @@ class ExecutionRecord:
 
 
 def client(aws: LocalAws, service: str, region: str) -> Any:
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=aws.endpoint_url,
-        region_name=region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    """A client of the local AWS, built once per service and region for the server's lifetime.
+
+    Building a client costs more CPU than most calls; a client, once built, is safe to share between threads.
+    """
+    with aws.clients_lock:
+        if (service, region) not in aws.clients:
+            aws.clients[service, region] = boto3.client(  # type: ignore[call-overload]
+                service,
+                endpoint_url=aws.endpoint_url,
+                region_name=region,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+        return aws.clients[service, region]
 
 
 def compress_retries(definition: str, *, max_delay_seconds: int) -> str:

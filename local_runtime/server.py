@@ -73,6 +73,9 @@ class LocalAws:
         self.lineage = LineageStore()
         # Stack name -> its outputs, as CloudFormation's DescribeStacks would answer them on AWS.
         self.stacks: dict[str, dict[str, str]] = {}
+        # Clients of this server by (service, region), see local_runtime.deploy.client: built under the lock.
+        self.clients: dict[tuple[str, str], Any] = {}
+        self.clients_lock = threading.Lock()
         self._server: BaseWSGIServer | None = None
         self._previous_moto_port: str | None = None
         self._thread: threading.Thread | None = None

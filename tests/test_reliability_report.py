@@ -12,6 +12,7 @@ TESTS = Path(__file__).parent
 
 
 def test_the_committed_report_matches_the_tests(request: pytest.FixtureRequest) -> None:
+    # Under pytest-xdist each worker collects the whole suite (and runs its share): the items are all collected.
     items = request.session.items
     on_disk = {str(path.relative_to(TESTS.parent)) for path in TESTS.rglob("test_*.py")}
     collected = {item.nodeid.split("::")[0] for item in items}

@@ -7,6 +7,7 @@ local event bus delivers to the rules' targets.
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ class LocalSageMaker:
         self.workdir = workdir or Path(self._temporary.name)  # type: ignore[union-attr]
         self.faults = faults or Faults()
         self._endpoint_url = ""
+        self._s3_clients: dict[tuple[str, str], Any] = {}
+        self._s3_lock = threading.Lock()
         self.training = TrainingService(
             s3_client_factory=self._s3, workdir=self.workdir, backend=_backend, faults=self.faults
         )
@@ -111,14 +114,20 @@ class LocalSageMaker:
             self._temporary.cleanup()
 
     def _s3(self, region: str) -> Any:
-        # A session per client: boto3's default session is not safe to share between worker threads.
-        return boto3.session.Session().client(  # type: ignore[call-overload]
-            "s3",
-            endpoint_url=self._endpoint_url,
-            region_name=region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        # One client per server and region, built under a lock in a session of its own: boto3 builds clients
+        # unsafely across threads, and a client, once built, is safe to share. Building one costs far more CPU
+        # than a training job's downloads.
+        key = (self._endpoint_url, region)
+        with self._s3_lock:
+            if key not in self._s3_clients:
+                self._s3_clients[key] = boto3.session.Session().client(  # type: ignore[call-overload]
+                    "s3",
+                    endpoint_url=self._endpoint_url,
+                    region_name=region,
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
+                )
+            return self._s3_clients[key]
 
 
 def _backend(region: str) -> Any:

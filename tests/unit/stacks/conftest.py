@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from aws_cdk import App
+from aws_cdk.assertions import Template
 from aws_cdk.cx_api import CloudAssembly
 
 from app import build_app
-from tests.unit.stacks.synth import pipeline, synth_context
+from tests.unit.stacks.synth import pipeline, pipeline_template, synth_context
 
 # Both shapes of a pipeline, so every construct and every conditional branch is checked.
 PIPELINES = [
@@ -55,3 +56,10 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     app = build_app(synth_context(pipelines=PIPELINES), outdir=str(outdir))
     # Synth runs the registered cdk-nag plugins too.
     return Synthesized(app=app, assembly=app.synth())
+
+
+@pytest.fixture(scope="session")
+def demo_template() -> Template:
+    """The demo pipeline of cdk.json (created bucket, Linear Learner, no Slack), synthesized once for the modules
+    that only read it: a synth costs seconds, and a Template is read-only."""
+    return pipeline_template(pipeline())

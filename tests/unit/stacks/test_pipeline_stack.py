@@ -52,9 +52,9 @@ RESOURCE_STAR_ACTIONS = {
 
 
 @pytest.fixture(scope="module")
-def template() -> Template:
+def template(demo_template: Template) -> Template:
     """The demo pipeline of cdk.json: created bucket, Linear Learner, no Slack."""
-    return pipeline_template(pipeline())
+    return demo_template
 
 
 @pytest.fixture(scope="module")

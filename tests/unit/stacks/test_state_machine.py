@@ -18,7 +18,6 @@ from tests.unit.stacks.synth import (
     flatten,
     function_id,
     pipeline,
-    pipeline_template,
     resources_for,
     role_statements,
     synth_context,
@@ -26,8 +25,8 @@ from tests.unit.stacks.synth import (
 
 
 @pytest.fixture(scope="module")
-def template() -> Template:
-    return pipeline_template(pipeline())
+def template(demo_template: Template) -> Template:
+    return demo_template
 
 
 @pytest.fixture(scope="module")
