@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lambdas.common.approvals import APPROVED, PENDING, REJECTED
+from stacks.outputs import model_package_group
 
 # How many versions `models` shows by default: the registry keeps every one ever trained.
 DEFAULT_LISTED = 20
@@ -34,15 +35,13 @@ class ModelVersion:
         return asdict(self)
 
 
-def group_name(pipeline: str) -> str:
-    """The pipeline's model package group (stacks/config.py's PipelineConfig.model_package_group)."""
-    return f"{pipeline}-models"
-
-
 def list_versions(sagemaker: Any, pipeline: str, *, limit: int = DEFAULT_LISTED) -> list[ModelVersion]:
     """The pipeline's newest versions, newest first."""
     listed = sagemaker.list_model_packages(
-        ModelPackageGroupName=group_name(pipeline), SortBy="CreationTime", SortOrder="Descending", MaxResults=limit
+        ModelPackageGroupName=model_package_group(pipeline),
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=limit,
     )
     return [
         _version(sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]))
@@ -60,19 +59,19 @@ def decide(
     if version is None:
         waiting = [v for v in list_versions(sagemaker, pipeline, limit=100) if v.status == PENDING]
         if not waiting:
-            raise ApprovalError(f"no version of {group_name(pipeline)} waits for approval")
+            raise ApprovalError(f"no version of {model_package_group(pipeline)} waits for approval")
         if len(waiting) > 1:
             numbers = ", ".join(str(v.version) for v in waiting)
             raise ApprovalError(
-                f"versions {numbers} of {group_name(pipeline)} wait for approval: name one with --version"
+                f"versions {numbers} of {model_package_group(pipeline)} wait for approval: name one with --version"
             )
         version = waiting[0].version
     arn = _arn(sagemaker, pipeline, version)
     current = _version(sagemaker.describe_model_package(ModelPackageName=arn))
     if current.status != PENDING:
         raise ApprovalError(
-            f"version {version} of {group_name(pipeline)} is {current.status}, not {PENDING}: only a version a run "
-            "waits for can be decided"
+            f"version {version} of {model_package_group(pipeline)} is {current.status}, not {PENDING}: "
+            "only a version a run waits for can be decided"
         )
     update: dict[str, Any] = {"ModelPackageArn": arn, "ModelApprovalStatus": APPROVED if approve else REJECTED}
     if reason:
@@ -82,7 +81,7 @@ def decide(
 
 
 def _arn(sagemaker: Any, pipeline: str, version: int) -> str:
-    group = sagemaker.describe_model_package_group(ModelPackageGroupName=group_name(pipeline))
+    group = sagemaker.describe_model_package_group(ModelPackageGroupName=model_package_group(pipeline))
     arn = str(group["ModelPackageGroupArn"]).replace(":model-package-group/", ":model-package/")
     return f"{arn}/{version}"
 

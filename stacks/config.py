@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lambdas.common.polling import max_polls
+from stacks.outputs import model_package_group
 
 LINEAR_LEARNER = "linear-learner"
 BUILTIN_ALGORITHMS = (LINEAR_LEARNER,)
@@ -264,7 +265,7 @@ class PipelineConfig:
     @property
     def model_package_group(self) -> str:
         """The registry's group of this pipeline's model versions."""
-        return f"{self.name}-models"
+        return model_package_group(self.name)
 
     rollout: RolloutConfig | None = None  # None: a plain UpdateEndpoint (blue/green, all at once, no alarms)
     housekeeping: HousekeepingConfig = field(default_factory=HousekeepingConfig)

@@ -14,6 +14,11 @@ WATERMARK_PARAMETER_NAME = "WatermarkParameterName"
 ENDPOINT_NAME = "EndpointName"
 
 
+def model_package_group(pipeline: str) -> str:
+    """The registry's group of a pipeline's model versions (EvaluateModel creates it on first use)."""
+    return f"{pipeline}-models"
+
+
 def stack_name(pipeline: str) -> str:
     """The CloudFormation stack of a pipeline."""
     return STACK_NAME.format(pipeline=pipeline)

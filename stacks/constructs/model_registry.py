@@ -46,13 +46,8 @@ class ModelRegistry(Construct):
         step.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["sagemaker:CreateModelPackage"], resources=[self.group_arn, self.versions_arn])
         )
-        step.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[self.versions_arn])
-        )
+        self.grant_describe(step)
         step.role.add_to_principal_policy(iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]))
-        acknowledge(
-            step.role, "AwsSolutions-IAM5", VERSIONS_REASON, applies_to=resource_finding(self, self.versions_arn)
-        )
         acknowledge(
             step.role,
             "AwsSolutions-IAM5",
