@@ -102,27 +102,26 @@ def slack() -> Iterator[LocalSlackApi]:
         yield server
 
 
+def pipeline_template(name: str, **governance: Any) -> dict[str, Any]:
+    """The synthesized stack of a small regression pipeline with the given governance settings."""
+    pipeline = {
+        "name": name,
+        "data_prefix": f"data/{name}",
+        "window_days": 2,
+        "hyperparameters": {"predictor_type": "regressor"},
+        "polling": {"interval_seconds": 1, "max_training_wait_seconds": 600, "max_deployment_wait_seconds": 300},
+        "slack": {"channel": CHANNEL, "token_secret_name": SECRET},
+        **governance,
+    }
+    template: dict[str, Any] = synthesize({"pipelines": [pipeline]})[f"SageMakerRetraining-{name}"]
+    return template
+
+
 @pytest.fixture(scope="module")
 def governed(slack: LocalSlackApi) -> Iterator[Governed]:
-    template = synthesize(
-        {
-            "pipelines": [
-                {
-                    "name": PIPELINE,
-                    "data_prefix": f"data/{PIPELINE}",
-                    "window_days": 2,
-                    "hyperparameters": {"predictor_type": "regressor"},
-                    "polling": {
-                        "interval_seconds": 1,
-                        "max_training_wait_seconds": 600,
-                        "max_deployment_wait_seconds": 300,
-                    },
-                    "quality_gate": {"metric": METRIC, "direction": "minimize", "max_regression_percent": 50},
-                    "slack": {"channel": CHANNEL, "token_secret_name": SECRET},
-                }
-            ]
-        }
-    )[STACK]
+    template = pipeline_template(
+        PIPELINE, quality_gate={"metric": METRIC, "direction": "minimize", "max_regression_percent": 50}
+    )
     with LocalRuntime() as runtime:
         pipeline = runtime.deploy_template(
             template, stack_name=STACK, slack=SlackTarget(api_url=slack.base_url, token=TOKEN)
@@ -194,25 +193,7 @@ APPROVAL_TIMEOUT_SECONDS = 6  # local: the template's hours would hold the test 
 @pytest.fixture(scope="module")
 def reviewed(slack: LocalSlackApi) -> Iterator[Governed]:
     """A pipeline whose models wait for a person's approval, deployed in a runtime of its own."""
-    template = synthesize(
-        {
-            "pipelines": [
-                {
-                    "name": REVIEWED,
-                    "data_prefix": f"data/{REVIEWED}",
-                    "window_days": 2,
-                    "hyperparameters": {"predictor_type": "regressor"},
-                    "polling": {
-                        "interval_seconds": 1,
-                        "max_training_wait_seconds": 600,
-                        "max_deployment_wait_seconds": 300,
-                    },
-                    "registry": {"approval": "manual", "approval_timeout_hours": 24},
-                    "slack": {"channel": CHANNEL, "token_secret_name": SECRET},
-                }
-            ]
-        }
-    )[f"SageMakerRetraining-{REVIEWED}"]
+    template = pipeline_template(REVIEWED, registry={"approval": "manual", "approval_timeout_hours": 24})
     with LocalRuntime() as runtime:
         pipeline = runtime.deploy_template(
             template,
