@@ -17,7 +17,8 @@ bursts of load from other processes spread over all of them:
 - with bytecode: a copy of the bundle compiled beforehand, as the runtime's own packages are, and as Python
   runs anywhere a module was imported before. The 400 ms target is checked here.
 - as shipped: the bundle as synthesized, without bytecode (the layer is installed with --no-compile: this
-  machine's Python is not the runtime's, so its .pyc files would be ignored), imported with -B. Lambda's file
+  machine's Python is not the runtime's, so its .pyc files would be ignored; with the runtime's Python on PATH
+  the layer ships its bytecode, see stacks/constructs/lambda_assets.py), imported with -B. Lambda's file
   system is read-only, so this is what a cold start on Lambda does: compile every module of the bundle from
   source. Reported, and noted when over 400 ms: shipping bytecode would need the runtime's Python to bundle.
 The target is checked on the median CPU time of the import: the machine is shared, and while other processes

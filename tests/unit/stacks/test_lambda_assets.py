@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -15,7 +17,9 @@ from stacks.constructs.lambda_assets import (
     RUNTIME_PROVIDED_DISTRIBUTIONS,
     CopyLambdaSources,
     PipInstallLayer,
+    compile_bytecode,
     layer_asset_hash,
+    runtime_python,
 )
 from stacks.paths import DEPENDENCIES_DIR, LAMBDAS_DIR
 from tests.unit.stacks.synth import pipeline, pipeline_template
@@ -142,6 +146,52 @@ def test_layer_hash_changes_with_the_requirements_and_with_how_they_are_installe
     monkeypatch.undo()
     requirements.write_text("slack-sdk==3.48.0\n")
     assert layer_asset_hash(requirements, python_version="3.14") != before
+    assert layer_asset_hash(requirements, python_version="3.14", bytecode=True) != layer_asset_hash(
+        requirements, python_version="3.14"
+    )
+
+
+THIS_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_runtime_python_is_the_named_interpreter_when_it_is_the_runtimes_version() -> None:
+    environ = {lambda_assets.BYTECODE_PYTHON_ENV: sys.executable}
+
+    assert runtime_python(THIS_PYTHON, environ) == sys.executable
+
+
+def test_runtime_python_of_another_version_is_an_error_naming_the_variable() -> None:
+    environ = {lambda_assets.BYTECODE_PYTHON_ENV: sys.executable}
+
+    with pytest.raises(ValueError, match=rf"LAMBDA_BYTECODE_PYTHON=.* is Python {THIS_PYTHON}.* Python 3\.99"):
+        runtime_python("3.99", environ)
+
+
+def test_without_the_runtimes_python_the_layer_is_left_without_bytecode() -> None:
+    # nothing named, and no python3.99 on PATH
+    assert runtime_python("3.99", {}) is None
+
+
+def test_bytecode_is_loaded_without_checking_the_sources(tmp_path: Path) -> None:
+    # GIVEN a package compiled with this interpreter standing in for the runtime's
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 'compiled'\n")
+    compile_bytecode(tmp_path, python=sys.executable)
+    (compiled,) = (package / "__pycache__").glob(f"__init__.{sys.implementation.cache_tag}.pyc")
+
+    # THEN the .pyc is hash-based and unchecked (flags 0b01): zipping loses the sources' timestamps, and a
+    # changed source next to it (which a layer version never has) does not make Python recompile
+    assert int.from_bytes(compiled.read_bytes()[4:8], "little") == 0b01
+    (package / "__init__.py").write_text("VALUE = 'source'\n")
+    loaded = subprocess.run(
+        [sys.executable, "-B", "-c", "import package; print(package.VALUE)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "compiled"
 
 
 def test_the_synthesized_layer_changes_when_its_install_recipe_does(monkeypatch: pytest.MonkeyPatch) -> None:
