@@ -9,12 +9,13 @@ SCAN_VENV := .venv-checkov
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup test lint synth deploy diff destroy clean demo serve reliability-report \
-	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop
+	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop picture
 
 help:
 	@echo "make setup    create .venv from requirements.lock and install the pinned CDK CLI"
 	@echo "make test     lint, type-check and run every test"
 	@echo "make reliability-report   rewrite docs/reliability.md from the tests marked reliability"
+	@echo "make picture  redraw docs/workflow.svg and docs/workflow.png from the ASL (needs Graphviz: apt-get install graphviz)"
 	@echo "make synth    synthesize the CloudFormation templates into cdk.out/"
 	@echo "make deploy   deploy every pipeline's stack (needs AWS credentials)"
 	@echo "make demo     run the workflow on this machine: train and deploy, no new data, retrain with zero downtime"
@@ -42,7 +43,7 @@ node_modules/.installed: package.json package-lock.json
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py stacks lambdas local_runtime bench
+	$(BIN)/mypy app.py stacks statemachine lambdas local_runtime bench
 
 # The scanner's virtualenv first: the compliance tests run checkov on the synthesized templates.
 test: lint $(SCAN_VENV)/.installed
@@ -51,6 +52,10 @@ test: lint $(SCAN_VENV)/.installed
 # docs/reliability.md lists the tests marked `reliability`; a test fails when it is stale.
 reliability-report: $(VENV)/.installed
 	$(BIN)/pytest --collect-only -q --write-reliability-report > /dev/null
+
+# docs/workflow.svg and .png carry the hash of the DOT drawn from the ASL; a test fails when they are stale.
+picture: $(VENV)/.installed
+	$(BIN)/python -m statemachine.picture
 
 # The local runtime needs only the virtualenv: the app is synthesized in-process, without npm or the CDK CLI.
 demo: $(VENV)/.installed

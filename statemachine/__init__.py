@@ -1,0 +1,1 @@
+"""The workflow in Amazon States Language, and the command that draws it."""
