@@ -1,4 +1,4 @@
-"""`python -m local_runtime demo | serve | synth | lineage`: the workflow on this machine, and questions to it."""
+"""`python -m local_runtime demo | serve | synth | runs | lineage | ...`: the workflow here, and questions to it."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
+from uuid import uuid4
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -74,7 +76,10 @@ def _parser() -> _Parser:
         description="Run the retraining workflow on this machine: moto as AWS, SageMaker emulated, a local Slack.",
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{demo,serve,synth,lineage,models,approve,reject}", parser_class=_Parser
+        dest="command",
+        required=True,
+        metavar="{demo,serve,synth,runs,lineage,models,approve,reject}",
+        parser_class=_Parser,
     )
 
     demo = commands.add_parser(
@@ -134,6 +139,7 @@ def _parser() -> _Parser:
         decide.add_argument("--version", type=int, help="the version number (default: the one waiting)")
         decide.add_argument("--reason", help="why, recorded as the version's approval description")
         decide.set_defaults(handler=_decide, approve=name == "approve")
+    _runs_parser(commands)
     _lineage_parser(commands)
     return parser
 
@@ -197,6 +203,166 @@ def _registry_call(call: Any) -> Any:
         raise UsageError(f"AWS answered {error.response['Error'].get('Code')}: {error}") from None
     except BotoCoreError as error:
         raise UsageError(str(error)) from None
+
+
+def _runs_parser(commands: Any) -> None:
+    from local_runtime.runs import MAX_LIST_LIMIT, STATUSES
+
+    runs = commands.add_parser(
+        "runs",
+        help="start, list, show and follow a pipeline's runs (executions), on AWS or in the local runtime",
+        description="A pipeline's runs from the command line: on AWS (--profile/--region, the stack found by the "
+        "pipeline's name) or in the local runtime (--endpoint-url). Every command takes --json.",
+    )
+    actions = runs.add_subparsers(
+        dest="action", required=True, metavar="{start,list,show,follow}", parser_class=_Parser
+    )
+    start = actions.add_parser(
+        "start",
+        help="start a run with the input the console takes, checked as the workflow checks it",
+        description="Start an execution with the input a person would type in the console; the input is checked "
+        "by CheckData's own validation before anything starts. Prints the execution ARN.",
+    )
+    start.add_argument("--force", action="store_true", help="train even if no data is newer than the watermark")
+    start.add_argument("--window-days", type=int, help="days of data to train on (default: the pipeline's)")
+    start.add_argument("--end-date", help="YYYY-MM-DD: the window's last day (default: the newest data)")
+    start.add_argument("--name", help="the execution's name (default: cli-<UTC time>-<random>)")
+    start.add_argument("--follow", action="store_true", help="then follow the run until it ends")
+    listing = actions.add_parser(
+        "list",
+        help="recent runs with status, duration, data window, training job, metric and outcome",
+        description="The newest runs, newest first. One ListExecutions call and one GetExecutionHistory call "
+        "(the newest events only) per run.",
+    )
+    listing.add_argument("--limit", type=int, default=20, help=f"how many runs (1..{MAX_LIST_LIMIT}, default 20)")
+    listing.add_argument("--status", type=str.upper, choices=STATUSES, help="only runs with this status")
+    show = actions.add_parser(
+        "show",
+        help="one run step by step, with the failing state, error and cause of a failed run",
+        description="Each state the run went through, with its start, duration and result or error.",
+    )
+    follow = actions.add_parser(
+        "follow",
+        help="follow a run live until it ends (exit code 1 when it did not succeed)",
+        description="Print each state as it ends, polling with backoff, until the run ends; exit 0 when it "
+        "succeeded, 1 when it failed, timed out or was aborted. With --json, one JSON object per line.",
+    )
+    for command in (show, follow):
+        command.add_argument("execution", help="the execution's ARN, or its name with --pipeline")
+    for command, required in ((start, True), (listing, True), (show, False), (follow, False)):
+        add_target_flags(command, pipeline_required=required)
+        command.add_argument("--json", action="store_true", help="print JSON instead of text")
+        command.set_defaults(handler=_runs)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from local_runtime import runs
+
+    try:
+        target = resolve_target(endpoint_url=args.endpoint_url, profile=args.profile, region=args.region)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
+    try:
+        state_machine = _state_machine_arn(target, args.pipeline) if args.pipeline else None
+        sfn = target.client("stepfunctions")
+        if args.action == "start":
+            return _runs_start(args, sfn, str(state_machine))
+        if args.action == "list":
+            summaries = runs.list_runs(sfn, str(state_machine), limit=args.limit, status=args.status)
+            now = _now()
+            if args.json:
+                _print_json([summary.to_json(now) for summary in summaries])
+            elif not summaries:
+                sys.stdout.write(
+                    f"no runs of pipeline {args.pipeline}" + (f" {args.status}" if args.status else "") + "\n"
+                )
+            else:
+                sys.stdout.write(runs.render_list(summaries, now) + "\n")
+            return 0
+        arn = runs.execution_arn(args.execution, state_machine)
+        if args.action == "show":
+            summary, steps = runs.describe_run(sfn, arn)
+            now = _now()
+            if args.json:
+                _print_json(
+                    {**summary.to_json(now), "input": summary.input, "steps": [runs.step_to_json(s) for s in steps]}
+                )
+            else:
+                sys.stdout.write(runs.render_show(summary, steps, now) + "\n")
+            return 0
+        return _runs_follow(args, sfn, arn)
+    except runs.RunsError as error:
+        raise UsageError(str(error)) from None
+    except TargetError as error:
+        sys.stderr.write(f"{PROGRAM}: runs: {error}\n")
+        return EXIT_FAILED
+    except ClientError as error:
+        message = error.response["Error"].get("Message") or error.response["Error"].get("Code")
+        sys.stderr.write(f"{PROGRAM}: runs: {target.describe()}: {message}\n")
+        return EXIT_FAILED
+    except BotoCoreError as error:
+        sys.stderr.write(f"{PROGRAM}: runs: {target.describe()}: {error}\n")
+        return EXIT_FAILED
+
+
+def _state_machine_arn(target: Any, pipeline: str) -> str:
+    from stacks.outputs import STATE_MACHINE_ARN
+
+    outputs = stack_outputs(target, pipeline)
+    if STATE_MACHINE_ARN not in outputs:
+        raise TargetError(f"stack {stack_name(pipeline)} has no output {STATE_MACHINE_ARN}")
+    return outputs[STATE_MACHINE_ARN]
+
+
+def _runs_start(args: argparse.Namespace, sfn: Any, state_machine: str) -> int:
+    from lambdas.common.errors import InvalidRunInputError
+    from local_runtime import runs
+
+    try:
+        execution_input = runs.run_input(force=args.force, window_days=args.window_days, end_date=args.end_date)
+    except InvalidRunInputError as error:
+        raise UsageError(f"invalid run input: {error}") from None
+    name = runs.check_execution_name(args.name) if args.name else runs.default_execution_name(_now(), uuid4().hex[:6])
+    arn = runs.start_run(sfn, state_machine, name=name, execution_input=execution_input)
+    if args.json:
+        started = {"event": "started", "execution_arn": arn, "name": name, "input": execution_input}
+        sys.stdout.write(json.dumps(started) + "\n" if args.follow else json.dumps(started, indent=2) + "\n")
+    else:
+        sys.stdout.write(arn + "\n")
+    sys.stdout.flush()
+    return _runs_follow(args, sfn, arn) if args.follow else 0
+
+
+def _runs_follow(args: argparse.Namespace, sfn: Any, arn: str) -> int:
+    from local_runtime import runs
+    from local_runtime.progress import StateRun, format_state
+
+    console = Console(sys.stdout)
+
+    def on_state(step: StateRun) -> None:
+        if args.json:
+            console.line(json.dumps({"event": "state", **runs.step_to_json(step)}))
+        else:
+            console.line(format_state(step, color=console.color))
+
+    if not args.json:
+        console.line(f"Following {arn.split(':')[-1]} (Ctrl-C stops following, not the run)")
+    summary, steps = runs.follow_run(sfn, arn, on_state=on_state)
+    now = _now()
+    if args.json:
+        console.line(json.dumps({"event": "ended", **summary.to_json(now)}))
+    else:
+        for line in runs.render_end(summary, steps, now):
+            console.line(line)
+    return 0 if summary.status == "SUCCEEDED" else EXIT_FAILED
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _lineage_parser(commands: Any) -> None:

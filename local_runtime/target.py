@@ -54,9 +54,13 @@ class Target:
         return f"the local runtime at {self.endpoint_url}" if self.is_local else f"AWS ({self.region})"
 
 
-def add_target_flags(parser: argparse.ArgumentParser) -> None:
+def add_target_flags(parser: argparse.ArgumentParser, *, pipeline_required: bool = True) -> None:
     """--endpoint-url, --profile, --region and --pipeline, as every command on a deployed pipeline takes them."""
-    parser.add_argument("--pipeline", required=True, help="the pipeline's name (its stack is SageMakerRetraining-NAME)")
+    parser.add_argument(
+        "--pipeline",
+        required=pipeline_required,
+        help="the pipeline's name (its stack is SageMakerRetraining-NAME)",
+    )
     parser.add_argument(
         "--endpoint-url",
         help="the local runtime started by `make serve` (e.g. http://127.0.0.1:4566); without it, AWS",

@@ -38,7 +38,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([], "the following arguments are required: {demo,serve,synth,lineage,models,approve,reject}"),
+        ([], "the following arguments are required: {demo,serve,synth,runs,lineage,models,approve,reject}"),
         (["deploy"], "invalid choice: 'deploy'"),
         (["demo", "--jsn"], "unrecognized arguments: --jsn"),
         (["serve", "--port", "http"], "argument --port: must be a number, got 'http'"),
@@ -88,4 +88,41 @@ def test_serve_with_an_invalid_configuration_shows_the_config_error(
 def test_help_exits_0_and_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
 
-    assert "{demo,serve,synth,lineage,models,approve,reject}" in capsys.readouterr().out
+    assert "{demo,serve,synth,runs,lineage,models,approve,reject}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["runs"], "the following arguments are required: {start,list,show,follow}"),
+        (["runs", "list"], "the following arguments are required: --pipeline"),
+        (["runs", "list", "--pipeline", "p", "--status", "done"], "argument --status: invalid choice: 'DONE'"),
+        (["runs", "start", "--pipeline", "p", "--window-days", "two"], "argument --window-days: invalid int value"),
+        (
+            ["runs", "show", "cli-1", "--endpoint-url", "http://127.0.0.1:9"],
+            "execution 'cli-1': give --pipeline with an execution name, or the execution's ARN",
+        ),
+        (
+            ["runs", "follow", "arn:aws:states:us-east-1:1:stateMachine:m", "--endpoint-url", "http://127.0.0.1:9"],
+            "arn:aws:states:us-east-1:1:stateMachine:m is not an execution ARN",
+        ),
+        (
+            ["runs", "show", "x", "--endpoint-url", "http://127.0.0.1:9", "--profile", "dev"],
+            "--profile applies to AWS only",
+        ),
+    ],
+)
+def test_runs_arguments_that_cannot_work_exit_2_before_any_call(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+
+    assert message in one_error_line(capsys)
+
+
+def test_runs_against_no_local_runtime_says_where_it_looked(free_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port}"
+
+    assert main(["runs", "list", "--pipeline", "p", "--endpoint-url", url]) == 1
+
+    assert f"no local runtime answers at {url}" in capsys.readouterr().err
