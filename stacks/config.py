@@ -59,6 +59,14 @@ _KMS_KEY_ARN = re.compile(
 )
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{0,256}$")
+# An address SNS can deliver to: one @, no spaces, a dotted domain. SNS checks nothing more at deploy time; the
+# subscription stays pending until its owner confirms it.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+_EMAIL_MAX_LENGTH = 254
+MAX_ALERT_EMAILS = 20
 
 
 class ConfigError(ValueError):
@@ -141,6 +149,13 @@ class SlackConfig:
     channel: str
     token_secret_name: str
     token_kms_key_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Who hears of the pipeline's CloudWatch alarms outside Slack: email addresses, through an SNS topic."""
+
+    email: tuple[str, ...]
 
 
 # SageMaker's metric names: `channel:name` as the algorithm's metric definitions give them.
@@ -269,6 +284,7 @@ class PipelineConfig:
 
     rollout: RolloutConfig | None = None  # None: a plain UpdateEndpoint (blue/green, all at once, no alarms)
     housekeeping: HousekeepingConfig = field(default_factory=HousekeepingConfig)
+    alerts: AlertsConfig | None = None  # None: the alarms exist but notify nobody beyond the console
 
     def __post_init__(self) -> None:
         # Derived defaults; a frozen dataclass sets them through object.__setattr__.
@@ -352,6 +368,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         registry=_registry(fields.object("registry")),
         rollout=_rollout(fields.optional_object("rollout")),
         housekeeping=_housekeeping(fields.object("housekeeping")),
+        alerts=_alerts(fields.optional_object("alerts")),
     )
     fields.reject_unknown(frozenset({"name"}))
     _check_prefixes(config, where=fields.where)
@@ -676,6 +693,26 @@ def _housekeeping(fields: _Fields) -> HousekeepingConfig:
     )
     fields.reject_unknown()
     return config
+
+
+def _alerts(fields: _Fields | None) -> AlertsConfig | None:
+    if fields is None:
+        return None
+    raw = fields.get("email")
+    fields.reject_unknown()
+    if not isinstance(raw, list) or not raw:
+        raise fields.fail("email", f"must be a non-empty list of email addresses, got {_show(raw)}")
+    if len(raw) > MAX_ALERT_EMAILS:
+        raise fields.fail("email", f"may hold at most {MAX_ALERT_EMAILS} addresses, got {len(raw)}")
+    seen: set[str] = set()
+    for position, address in enumerate(raw):
+        label = f"email[{position}]"
+        if not isinstance(address, str) or len(address) > _EMAIL_MAX_LENGTH or not _EMAIL.match(address):
+            raise fields.fail(label, f"must be an email address like ops@example.com, got {_show(address)}")
+        if address.lower() in seen:
+            raise fields.fail(label, f"repeats {address!r}: each address gets one subscription")
+        seen.add(address.lower())
+    return AlertsConfig(email=tuple(raw))
 
 
 def _rollout(fields: _Fields | None) -> RolloutConfig | None:

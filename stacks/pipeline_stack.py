@@ -1,4 +1,4 @@
-"""One stack per pipeline: data, watermark, steps, the workflow that runs them, and its schedule."""
+"""One stack per pipeline: data, watermark, steps, the workflow that runs them, its schedule, alarms and dashboard."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from constructs import Construct
 
 from stacks.algorithms import algorithm_images
 from stacks.config import PipelineConfig
+from stacks.constructs.alarms import AlertTopic, PipelineAlarms
+from stacks.constructs.dashboard import PipelineDashboard
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.encryption import EncryptLogGroups, PipelineKey
 from stacks.constructs.lambda_assets import LambdaAssets
@@ -69,25 +71,39 @@ class PipelineStack(Stack):
         )
         notifications = SlackNotifications(self, "Notifications", config=config, assets=assets)
 
-        workflow = RetrainingStateMachine(
-            self,
-            "Workflow",
-            config=config,
-            steps={
-                "CheckData": steps.check_data,
-                "StartTrainingJob": steps.start_training_job,
-                "GetStatus": steps.get_status,
-                "EvaluateModel": steps.evaluate_model,
-                "RequestApproval": steps.request_approval,
-                "DeployModel": steps.deploy_model,
-                "UpdateParameters": steps.update_parameters,
-                "RecordLineage": steps.record_lineage,
-                "PruneModels": steps.prune_models,
-                "CleanUp": steps.clean_up,
-                "NotifySlack": notifications.notify_slack,
-            },
-        )
+        workflow_steps = {
+            "CheckData": steps.check_data,
+            "StartTrainingJob": steps.start_training_job,
+            "GetStatus": steps.get_status,
+            "EvaluateModel": steps.evaluate_model,
+            "RequestApproval": steps.request_approval,
+            "DeployModel": steps.deploy_model,
+            "UpdateParameters": steps.update_parameters,
+            "RecordLineage": steps.record_lineage,
+            "PruneModels": steps.prune_models,
+            "CleanUp": steps.clean_up,
+            "NotifySlack": notifications.notify_slack,
+        }
+        workflow = RetrainingStateMachine(self, "Workflow", config=config, steps=workflow_steps)
         RetrainingSchedule(self, "Schedule", expression=config.schedule, state_machine=workflow.state_machine)
+
+        functions = {step: function.function for step, function in workflow_steps.items()}
+        if registry.listener is not None:
+            functions["ApprovalListener"] = registry.listener.function
+        topic = None
+        if config.alerts is not None:
+            topic = AlertTopic(self, "Alerts", pipeline=config.name, alerts=config.alerts, key=encryption.key).topic
+        alarms = PipelineAlarms(
+            self, "Alarms", config=config, state_machine=workflow.state_machine, functions=functions, topic=topic
+        )
+        PipelineDashboard(
+            self,
+            "Dashboard",
+            config=config,
+            state_machine=workflow.state_machine,
+            functions=functions,
+            alarms=[*alarms.alarms, *(rollout_alarms.alarms if rollout_alarms is not None else [])],
+        )
 
         CfnOutput(self, STATE_MACHINE_ARN, value=workflow.state_machine_arn)
         CfnOutput(self, DATA_BUCKET_NAME, value=data.bucket.bucket_name)

@@ -1,5 +1,28 @@
-"""Names for Powertools, fixed in code: Powertools reads them when a module is imported, not per call."""
+"""Names for Powertools, fixed in code: Powertools reads them when a module is imported, not per call.
+
+The stack's alarms and dashboard read the same names, so a metric and what watches it cannot drift apart.
+"""
 
 from __future__ import annotations
 
 METRICS_NAMESPACE = "SageMakerRetraining"
+
+# Powertools puts the service (the step's folder name) on every metric; the handlers add the pipeline, so one
+# account's pipelines keep their metrics apart.
+SERVICE_DIMENSION = "service"
+PIPELINE_DIMENSION = "pipeline"
+
+SLACK_NOTIFICATION_FAILED = "SlackNotificationFailed"  # NotifySlack: a message Slack did not take
+
+# One datapoint per run that reached UpdateParameters (lambdas/update_parameters): the dashboard's figures.
+RUN_DATA_FILES = "RunDataFiles"
+RUN_TRAINING_SECONDS = "RunTrainingSeconds"
+RUN_DEPLOYMENT_SECONDS = "RunDeploymentSeconds"
+# The quality gate's metric of a model that went into service, with the metric's name as a dimension.
+DEPLOYED_MODEL_METRIC = "DeployedModelMetric"
+MODEL_METRIC_DIMENSION = "metric"
+
+
+def metric_dimensions(step: str, pipeline: str) -> dict[str, str]:
+    """The dimensions a step's metrics carry: Powertools' service (the step's folder) and the pipeline."""
+    return {SERVICE_DIMENSION: step, PIPELINE_DIMENSION: pipeline}

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common.clients import clients
 from lambdas.common.events import StepEvent
-from lambdas.common.observability import METRICS_NAMESPACE
+from lambdas.common.observability import METRICS_NAMESPACE, PIPELINE_DIMENSION, SLACK_NOTIFICATION_FAILED
 from lambdas.notify_slack.core import NotifyResult, Outcome, SlackSettings, notify
 
 logger = Logger(service="notify_slack")
@@ -23,11 +23,11 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service="notify_slack")
 # quiet even when the function's log level (or the root logger's) is set to DEBUG.
 logging.getLogger("botocore.parsers").setLevel(logging.INFO)
 
-# One metric per outcome, so an alarm on SlackNotificationFailed catches a revoked token or a bad channel.
+# One metric per outcome, so the stack's alarm on SlackNotificationFailed catches a revoked token or a bad channel.
 METRIC_NAMES = {
     Outcome.SENT: "SlackNotificationSent",
     Outcome.SKIPPED: "SlackNotificationSkipped",
-    Outcome.FAILED: "SlackNotificationFailed",
+    Outcome.FAILED: SLACK_NOTIFICATION_FAILED,
 }
 
 
@@ -37,6 +37,9 @@ METRIC_NAMES = {
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = StepEvent.parse(event)
     settings = SlackSettings.from_env(os.environ)
+    if settings.pipeline:
+        # The pipeline's own alarm watches this dimension: another pipeline's failures must not trip it.
+        metrics.add_dimension(name=PIPELINE_DIMENSION, value=settings.pipeline)
     result = notify(step, secretsmanager=clients().secretsmanager, settings=settings)
     _record(result)
     return result.to_payload()

@@ -7,6 +7,7 @@ window is not trained and rejected again every day, and the endpoint keeps servi
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -39,15 +40,33 @@ _SERVING_FIELDS = ("model_name", "endpoint_name", "endpoint_config_name")
 
 
 @dataclass(frozen=True)
+class RunFigures:
+    """What the run measured, for the pipeline's dashboard: this run's own values, None where it has none.
+
+    Unlike the watermark's durations, nothing falls back to an earlier run's value: a chart of runs must not
+    repeat one run's figure as the next run's.
+    """
+
+    file_count: int | None
+    training_seconds: int | None
+    deployment_seconds: int | None  # None when the model was rejected: nothing was deployed
+    model_metric: str | None  # the quality gate's metric, None without a gate or without a deployment
+    model_metric_value: float | None
+
+
+@dataclass(frozen=True)
 class WatermarkUpdate:
     parameter: str
     newest_data_date: str
     previous_date: str | None
     version: int
     outcome: str
+    figures: RunFigures | None = None  # for the handler's metrics; not part of the state
 
     def to_state(self) -> dict[str, Any]:
-        return asdict(self)
+        state = asdict(self)
+        state.pop("figures")
+        return state
 
 
 def update_parameters(
@@ -117,7 +136,33 @@ def update_parameters(
         previous_date=str(previous) if previous else None,
         version=int(response["Version"]),
         outcome=outcome,
+        figures=run_figures(state, outcome=outcome),
     )
+
+
+def run_figures(state: Mapping[str, Any], *, outcome: str) -> RunFigures:
+    """The run's data files, its training and deployment waits and its deployed model's gate metric."""
+    run, training = _section(state, "run"), _section(state, "training")
+    deployed = outcome == DEPLOYED
+    deployment = state.get("deployment") if deployed else None
+    evaluation = state.get("evaluation")
+    metric = value = None
+    if deployed and isinstance(evaluation, Mapping) and evaluation.get("metric") and _finite(evaluation.get("value")):
+        metric, value = str(evaluation["metric"]), float(evaluation["value"])
+    file_count = run.get("file_count")
+    return RunFigures(
+        file_count=file_count if isinstance(file_count, int) and not isinstance(file_count, bool) else None,
+        training_seconds=positive_seconds(training.get("waited_seconds")),
+        deployment_seconds=positive_seconds(deployment.get("waited_seconds"))
+        if isinstance(deployment, Mapping)
+        else None,
+        model_metric=metric,
+        model_metric_value=value,
+    )
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def rejected(state: Mapping[str, Any]) -> bool:

@@ -6,19 +6,30 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.common import env as names
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.common.observability import METRICS_NAMESPACE
-from lambdas.update_parameters.core import WatermarkSettings, update_parameters
+from lambdas.common.observability import (
+    DEPLOYED_MODEL_METRIC,
+    METRICS_NAMESPACE,
+    MODEL_METRIC_DIMENSION,
+    PIPELINE_DIMENSION,
+    RUN_DATA_FILES,
+    RUN_DEPLOYMENT_SECONDS,
+    RUN_TRAINING_SECONDS,
+    metric_dimensions,
+)
+from lambdas.update_parameters.core import RunFigures, WatermarkSettings, update_parameters
 
-logger = Logger(service="update_parameters")
+SERVICE = "update_parameters"
+logger = Logger(service=SERVICE)
 tracer = Tracer()
-metrics = Metrics(namespace=METRICS_NAMESPACE, service="update_parameters")
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 
 
 @logger.inject_lambda_context(correlation_id_path="execution.id")
@@ -27,6 +38,8 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service="update_parameters")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = StepEvent.parse(event)
     settings = WatermarkSettings.from_env(os.environ)
+    pipeline = names.require_str(os.environ, names.PIPELINE_NAME)
+    metrics.add_dimension(name=PIPELINE_DIMENSION, value=pipeline)
     with transient_aws_errors():
         watermark = update_parameters(
             step.state,
@@ -37,5 +50,28 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             now=datetime.now(UTC),
         )
     metrics.add_metric(name="WatermarkAdvanced", unit=MetricUnit.Count, value=1)
+    if watermark.figures is not None:
+        _record(watermark.figures, pipeline)
     logger.info("watermark advanced", extra={"watermark": watermark.to_state()})
     return {**step.state, "watermark": watermark.to_state()}
+
+
+def _record(figures: RunFigures, pipeline: str) -> None:
+    """One datapoint per run for the dashboard; a figure the run does not have is left out, not sent as 0."""
+    for name, unit, value in (
+        (RUN_DATA_FILES, MetricUnit.Count, figures.file_count),
+        (RUN_TRAINING_SECONDS, MetricUnit.Seconds, figures.training_seconds),
+        (RUN_DEPLOYMENT_SECONDS, MetricUnit.Seconds, figures.deployment_seconds),
+    ):
+        if value is not None:
+            metrics.add_metric(name=name, unit=unit, value=value)
+    if figures.model_metric is not None and figures.model_metric_value is not None:
+        # Its own EMF document: the metric's name is a dimension the other figures do not have.
+        with single_metric(
+            name=DEPLOYED_MODEL_METRIC,
+            unit=MetricUnit.NoUnit,
+            value=figures.model_metric_value,
+            namespace=METRICS_NAMESPACE,
+            default_dimensions=metric_dimensions(SERVICE, pipeline),
+        ) as metric:
+            metric.add_dimension(name=MODEL_METRIC_DIMENSION, value=figures.model_metric)

@@ -242,6 +242,7 @@ class WorkflowSteps(Construct):
             "UpdateParameters",
             "update_parameters",
             {
+                env.PIPELINE_NAME: config.name,  # the dimension of its metrics
                 env.WATERMARK_PARAMETER: watermark.parameter_name,
                 env.ENDPOINT_NAME: config.endpoint.name,
             },

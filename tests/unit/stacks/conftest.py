@@ -30,6 +30,7 @@ PIPELINES = [
         quality_gate={"metric": "validation:auc", "direction": "maximize", "threshold": 0.7},
         registry={"approval": "manual", "approval_timeout_hours": 48},
         rollout={"strategy": "canary", "canary_percent": 25, "wait_seconds": 300},
+        alerts={"email": ["ml-ops@example.com"]},
     ),
 ]
 

@@ -58,6 +58,7 @@ def test_minimal_pipeline_gets_the_documented_defaults() -> None:
     assert config.slack is None
     assert config.log_retention_days == 30
     assert config.housekeeping.keep_last == 5
+    assert config.alerts is None
 
 
 def test_housekeeping_keeps_the_configured_number() -> None:
@@ -135,6 +136,15 @@ def test_slack_token_secret_may_name_its_customer_managed_key(key_arn: str) -> N
     )
 
     assert config.slack is not None and config.slack.token_kms_key_arn == key_arn
+
+
+def test_alert_emails_are_kept_in_order() -> None:
+    # GIVEN two addresses for the alarms / WHEN parsed
+    config = parse_one(alerts={"email": ["ops@example.com", "ml-team+alarms@corp.example.co.uk"]})
+
+    # THEN both are kept as given
+    assert config.alerts is not None
+    assert config.alerts.email == ("ops@example.com", "ml-team+alarms@corp.example.co.uk")
 
 
 @pytest.mark.parametrize("predictor_type", ["binary_classifier", "multiclass_classifier", "regressor"])
@@ -312,6 +322,28 @@ def test_ecr_image_uris_are_accepted(uri: str) -> None:
         ({"housekeeping": {"keep_last": True}}, "pipeline 'churn': housekeeping.keep_last must be an integer"),
         ({"housekeeping": {"keep": 3}}, "pipeline 'churn': unknown field 'housekeeping.keep'"),
         ({"housekeeping": 3}, "pipeline 'churn': housekeeping must be an object"),
+        ({"alerts": "ops@example.com"}, "pipeline 'churn': alerts must be an object"),
+        ({"alerts": {}}, "pipeline 'churn': alerts.email must be a non-empty list of email addresses, got null"),
+        ({"alerts": {"email": []}}, "pipeline 'churn': alerts.email must be a non-empty list"),
+        ({"alerts": {"email": "ops@example.com"}}, "pipeline 'churn': alerts.email must be a non-empty list"),
+        ({"alerts": {"email": ["ops"]}}, "pipeline 'churn': alerts.email[0] must be an email address"),
+        ({"alerts": {"email": ["a@example.com", "ops@localhost"]}}, "pipeline 'churn': alerts.email[1] must be"),
+        ({"alerts": {"email": ["ops team@example.com"]}}, "pipeline 'churn': alerts.email[0] must be an email"),
+        ({"alerts": {"email": ["ops@example..com"]}}, "pipeline 'churn': alerts.email[0] must be an email"),
+        (
+            {"alerts": {"email": [7]}},
+            "pipeline 'churn': alerts.email[0] must be an email address like ops@example.com, got 7",
+        ),
+        ({"alerts": {"email": [f"{'a' * 250}@example.com"]}}, "pipeline 'churn': alerts.email[0] must be an email"),
+        (
+            {"alerts": {"email": ["ops@example.com", "OPS@example.com"]}},
+            "pipeline 'churn': alerts.email[1] repeats 'OPS@example.com'",
+        ),
+        (
+            {"alerts": {"email": [f"ops{n}@example.com" for n in range(21)]}},
+            "pipeline 'churn': alerts.email may hold at most 20 addresses, got 21",
+        ),
+        ({"alerts": {"emails": ["ops@example.com"]}}, "pipeline 'churn': unknown field 'alerts.emails'"),
     ],
 )
 def test_invalid_field_is_rejected_naming_pipeline_and_field(fields: dict[str, Any], expected: str) -> None:

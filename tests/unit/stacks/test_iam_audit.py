@@ -343,6 +343,14 @@ def test_key_policies_name_the_key_itself_and_the_account_or_logs_of_this_accoun
             principal = statement["Principal"]
             if "AWS" in principal:
                 assert flatten(principal["AWS"]) == "arn:<AWS::Partition>:iam::<AWS::AccountId>:root"
+            elif principal["Service"] == "cloudwatch.amazonaws.com":
+                # The alarms' email topic is encrypted with the key: CloudWatch publishes to it for this
+                # pipeline's alarms only.
+                assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+                assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+                assert flatten(statement["Condition"]["ArnLike"]["aws:SourceArn"]) == (
+                    f"{ARN}:cloudwatch:{REGION_ACCOUNT}:alarm:{stack.removeprefix('SageMakerRetraining-')}-*"
+                )
             else:
                 assert flatten(principal["Service"]) == "logs.<AWS::Region>.<AWS::URLSuffix>"
                 assert flatten(statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]) == (

@@ -432,7 +432,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
                 env.POLL_INTERVAL_SECONDS,
             },
         ),
-        ("UpdateParameters", {env.WATERMARK_PARAMETER, env.ENDPOINT_NAME}),
+        ("UpdateParameters", {env.PIPELINE_NAME, env.WATERMARK_PARAMETER, env.ENDPOINT_NAME}),
         ("PruneModels", {env.PIPELINE_NAME, env.ENDPOINT_NAME, env.WATERMARK_PARAMETER, env.KEEP_LAST}),
         ("RecordLineage", {env.PIPELINE_NAME, env.DATA_BUCKET, env.RUNS_PREFIX, env.ENDPOINT_NAME}),
         ("CleanUp", {env.PIPELINE_NAME, env.ENDPOINT_NAME}),

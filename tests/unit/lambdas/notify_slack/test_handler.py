@@ -13,7 +13,7 @@ import pytest
 
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
-from lambdas.common.observability import METRICS_NAMESPACE
+from lambdas.common.observability import METRICS_NAMESPACE, SLACK_NOTIFICATION_FAILED, metric_dimensions
 from lambdas.notify_slack import handler as handler_module
 from tests.fakes.slack_api import FakeSlackApi
 
@@ -60,6 +60,18 @@ def _emitted_metrics(output: str) -> dict[str, float]:
                 value = document[metric["Name"]]
                 emitted[metric["Name"]] = sum(value) if isinstance(value, list) else value
     return emitted
+
+
+def _dimensions(output: str, metric_name: str) -> list[dict[str, str]]:
+    """The dimensions of each EMF document that carries the metric."""
+    found = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            for directive in document["_aws"]["CloudWatchMetrics"]:
+                if any(metric["Name"] == metric_name for metric in directive["Metrics"]):
+                    found.extend({name: document[name] for name in names} for names in directive["Dimensions"])
+    return found
 
 
 def _logs(output: str) -> list[dict[str, Any]]:
@@ -117,6 +129,26 @@ def test_handler_reports_a_slack_refusal_without_raising_and_counts_it(
     [warning] = [log for log in _logs(output) if log["level"] == "WARNING"]
     assert warning["detail"] == "slack error: invalid_auth"
     assert "SlackDeliveryError" in warning["exception"]
+
+
+def test_the_failure_metric_carries_the_dimensions_the_stacks_alarm_watches(
+    handler: ModuleType,
+    lambda_context: Any,
+    secretsmanager: Any,
+    token_secret: str,
+    sample_event: SampleEvent,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN a token Slack refuses, in pipeline churn
+    secretsmanager.put_secret_value(SecretId=token_secret, SecretString="xoxb-revoked-token")
+
+    # WHEN a notification fails
+    handler.lambda_handler(sample_event("failed_plain_cause"), lambda_context)
+
+    # THEN the metric is counted under the step and the pipeline: another pipeline's failures stay apart
+    assert _dimensions(capsys.readouterr().out, SLACK_NOTIFICATION_FAILED) == [
+        metric_dimensions("notify_slack", "churn")
+    ]
 
 
 @pytest.mark.parametrize("secret_holds_valid_token", [True, False])

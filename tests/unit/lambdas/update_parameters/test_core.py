@@ -12,7 +12,7 @@ import pytest
 from lambdas.common.errors import DeploymentNotConfirmedError
 from lambdas.common.events import Execution
 from lambdas.deploy_model.core import DeploySettings, deploy_model
-from lambdas.update_parameters.core import WatermarkSettings, update_parameters
+from lambdas.update_parameters.core import RunFigures, WatermarkSettings, run_figures, update_parameters
 
 NOW = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
 PARAMETER = "/sagemaker-retraining/churn/watermark"
@@ -182,3 +182,64 @@ def test_a_rejected_run_records_its_training_time_and_keeps_the_last_deployment_
     # THEN nothing was deployed: the next deployment is still expected to take what the last one took
     value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
     assert (value["training_seconds"], value["deployment_seconds"]) == (7000, 600)
+
+
+# The run's figures for the dashboard
+
+
+def test_a_deployed_run_reports_its_files_durations_and_gate_metric(
+    clients: tuple[Any, Any], execution: Execution
+) -> None:
+    # GIVEN a deployed run whose gate judged validation:auc 0.83, trained for 7,260 s and deployed in 610 s
+    sagemaker, ssm = clients
+    deployed(sagemaker, execution, "churn-1")
+    state = run_state("churn-1")
+    state["training"]["waited_seconds"] = 7260
+    state["deployment"]["waited_seconds"] = 610
+    state["evaluation"] = {"metric": "validation:auc", "value": 0.83, "approval_status": "Approved"}
+
+    # WHEN the watermark moves
+    update = update_parameters(state, execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
+
+    # THEN the figures are this run's, and the state the workflow carries on with does not hold them
+    assert update.figures == RunFigures(
+        file_count=7,
+        training_seconds=7260,
+        deployment_seconds=610,
+        model_metric="validation:auc",
+        model_metric_value=0.83,
+    )
+    assert "figures" not in update.to_state()
+
+
+def test_a_rejected_run_reports_no_deployment_and_no_deployed_metric() -> None:
+    # GIVEN a run whose model the gate rejected, with a previous watermark that knew a deployment time
+    state = {
+        **run_state("churn-2"),
+        "evaluation": {"metric": "validation:auc", "value": 0.41, "approval_status": "Rejected"},
+    }
+    state["training"]["waited_seconds"] = 7000
+
+    # WHEN its figures are taken
+    figures = run_figures(state, outcome="rejected")
+
+    # THEN nothing deployed: no deployment time, no deployed model's metric (and no earlier run's values)
+    assert figures == RunFigures(
+        file_count=7, training_seconds=7000, deployment_seconds=None, model_metric=None, model_metric_value=None
+    )
+
+
+@pytest.mark.parametrize(
+    "evaluation",
+    [None, {"metric": None, "value": None}, {"metric": "validation:auc", "value": float("nan")}],
+    ids=["no evaluation", "no gate", "not a number"],
+)
+def test_a_deployed_run_without_a_gate_value_reports_no_model_metric(evaluation: dict[str, Any] | None) -> None:
+    state = run_state("churn-1")
+    if evaluation is not None:
+        state["evaluation"] = evaluation
+
+    figures = run_figures(state, outcome="deployed")
+
+    assert (figures.model_metric, figures.model_metric_value) == (None, None)
+    assert (figures.file_count, figures.training_seconds, figures.deployment_seconds) == (7, None, None)
