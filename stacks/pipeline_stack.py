@@ -1,4 +1,4 @@
-"""One stack per pipeline: data, watermark, steps, the workflow that runs them, and its schedule."""
+"""One stack per pipeline: data, watermark, steps, the workflow that runs them, its schedule and triggers."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.schedule import RetrainingSchedule
 from stacks.constructs.state_machine import RetrainingStateMachine
 from stacks.constructs.steps import WorkflowSteps
+from stacks.constructs.triggers import RunTriggers
 from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
 from stacks.outputs import (
     DATA_BUCKET_NAME,
@@ -88,6 +89,15 @@ class PipelineStack(Stack):
             },
         )
         RetrainingSchedule(self, "Schedule", expression=config.schedule, state_machine=workflow.state_machine)
+        RunTriggers(
+            self,
+            "Triggers",
+            config=config,
+            state_machine=workflow.state_machine,
+            data=data,
+            assets=assets,
+            key=encryption.key,
+        )
 
         CfnOutput(self, STATE_MACHINE_ARN, value=workflow.state_machine_arn)
         CfnOutput(self, DATA_BUCKET_NAME, value=data.bucket.bucket_name)

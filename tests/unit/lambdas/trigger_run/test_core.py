@@ -10,8 +10,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from lambdas.check_data.core import RunInput
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.trigger_run.core import (
+    RUN_INPUT,
     STARTING_GRACE_SECONDS,
     NewObject,
     PendingRun,
@@ -328,3 +330,9 @@ def test_a_kms_key_is_passed_to_the_schedule(scheduler: Any) -> None:
     trigger_run(new_object(0), scheduler=scheduler, settings=settings, now=at(1))
 
     assert get(scheduler)["KmsKeyArn"] == key
+
+
+@pytest.mark.parametrize("run_input", [RUN_INPUT, {"trigger": "event:" + "a" * 32}])
+def test_the_inputs_triggers_start_runs_with_are_ones_check_data_accepts(run_input: dict[str, str]) -> None:
+    # The new-data schedule's input, and an upstream event's with the longest name config.py allows.
+    assert RunInput.from_state(run_input).trigger == run_input["trigger"]
