@@ -118,6 +118,18 @@ def deploy(
     for bucket in stack.buckets:
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
+    for bucket in stack.eventbridge_buckets:
+        # moto then sends the bucket's object events to EventBridge, whose rules local_runtime.event_bus delivers.
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+    if stack.schedule_groups:
+        scheduler = client(aws, "scheduler", stack.region)
+        for group in stack.schedule_groups:
+            try:
+                scheduler.get_schedule_group(Name=group)
+            except scheduler.exceptions.ResourceNotFoundException:
+                scheduler.create_schedule_group(Name=group)  # moto would replace an existing group and its schedules
     for name, value in stack.parameters.items():
         # Like CloudFormation redeploying an unchanged resource: an existing parameter keeps its value.
         with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):

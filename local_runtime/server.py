@@ -2,7 +2,8 @@
 
 Step Functions executions really run their definition with moto's interpreter, which calls Lambda and
 aws-sdk integrations at http://localhost:$MOTO_PORT: this server, so they reach the functions registered here.
-EventBridge rules deliver to those functions and to state machines through local_runtime.event_bus.
+EventBridge rules deliver to those functions and to state machines through local_runtime.event_bus, and
+EventBridge Scheduler's one-time schedules start executions when due through local_runtime.scheduler.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from local_runtime.faults import Faults
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
 from local_runtime.sagemaker.lineage import LineageStore
+from local_runtime.scheduler import LocalScheduler
 from local_runtime.target import STACKS_PATH  # the deployed stacks' outputs (moto has no stack for them)
 
 FAULTS_PATH = "/_local/faults"  # the runtime's faults over HTTP: see local_runtime.faults
@@ -69,6 +71,8 @@ class LocalAws:
         self.sagemaker = sagemaker
         self.events = events or EventBus()
         self.events.bind(self.functions, self.endpoint_url)
+        self.scheduler = LocalScheduler()
+        self.scheduler.bind(self.endpoint_url)
         # moto has no SageMaker Lineage at all: answered here whether or not SageMaker itself is emulated.
         self.lineage = LineageStore()
         # Stack name -> its outputs, as CloudFormation's DescribeStacks would answer them on AWS.
@@ -103,9 +107,11 @@ class LocalAws:
         self._server = make_server(self.host, self.port, self._wsgi(app), threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws", daemon=True)
         self._thread.start()
+        self.scheduler.start()
         return self
 
     def stop(self) -> None:
+        self.scheduler.stop()
         self.events.detach()
         if self.sagemaker is not None:
             self.sagemaker.shutdown()

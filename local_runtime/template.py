@@ -1,10 +1,11 @@
 """Create what a synthesized pipeline stack describes in the local AWS, from `cdk.out/<stack>.template.json`.
 
 moto's CloudFormation is not a faithful deploy (it drops DefinitionSubstitutions and skips resources), so
-this reads the template itself: it resolves the intrinsic functions the stack uses and creates the bucket,
-the watermark parameter, the functions, the state machine, the EventBridge rules and the rollout's alarms,
-each under the name the template gives it. Rules with an EventPattern are delivered by local_runtime.event_bus
-once deploy.py has put them (and the schedules) into the local EventBridge.
+this reads the template itself: it resolves the intrinsic functions the stack uses and creates the bucket
+(with its EventBridge notifications), the watermark parameter, the functions, the state machine, the EventBridge
+rules, the Scheduler groups and the rollout's alarms, each under the name the template gives it. Rules with an
+EventPattern are delivered by local_runtime.event_bus once deploy.py has put them (and the schedules) into the
+local EventBridge.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class LocalStack:
     region: str
     account: str
     buckets: list[str] = field(default_factory=list)
+    eventbridge_buckets: list[str] = field(default_factory=list)  # buckets that send their object events to EventBridge
+    schedule_groups: list[str] = field(default_factory=list)  # EventBridge Scheduler groups
     parameters: dict[str, str] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
     state_machines: dict[str, tuple[str, str]] = field(default_factory=dict)  # logical id -> (name, definition)
@@ -76,6 +79,11 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind == "AWS::S3::Bucket":
             stack.buckets.append(resolver.physical_id(logical_id))
+            notifications = props.get("NotificationConfiguration", {})
+            if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") is True:
+                stack.eventbridge_buckets.append(resolver.physical_id(logical_id))
+        elif kind == "AWS::Scheduler::ScheduleGroup":
+            stack.schedule_groups.append(resolver.physical_id(logical_id))
         elif kind == "AWS::SSM::Parameter":
             stack.parameters[resolver.resolve(props["Name"])] = resolver.resolve(props["Value"])
         elif kind == "AWS::Lambda::Function":
@@ -159,6 +167,7 @@ class _Resolver:
             "AWS::Events::Rule": "Name",
             "AWS::Events::EventBus": "Name",
             "AWS::CloudWatch::Alarm": "AlarmName",
+            "AWS::Scheduler::ScheduleGroup": "Name",
         }.get(kind)
         if explicit and explicit in props:
             return str(self.resolve(props[explicit]))
@@ -183,6 +192,7 @@ class _Resolver:
             "AWS::Events::Rule": f"arn:aws:events:{region}:{account}:rule/{name}",
             "AWS::Events::EventBus": f"arn:aws:events:{region}:{account}:event-bus/{name}",
             "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+            "AWS::Scheduler::ScheduleGroup": f"arn:aws:scheduler:{region}:{account}:schedule-group/{name}",
         }
         return arns.get(kind, f"arn:aws:local:{region}:{account}:{name}")
 

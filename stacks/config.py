@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lambdas.common.polling import max_polls
+from stacks.event_patterns import pattern_problem
 from stacks.outputs import model_package_group
 
 LINEAR_LEARNER = "linear-learner"
@@ -254,6 +255,42 @@ class HousekeepingConfig:
     keep_last: int = DEFAULT_KEEP_LAST
 
 
+# --- triggers beyond the schedule (stacks/constructs/triggers.py) ---------------------------------------------
+# New data starts a run once uploads have been quiet for quiet_seconds, and at the latest max_delay_seconds
+# after the first object of the burst, so a steady trickle still runs.
+NEW_DATA_QUIET_SECONDS = (1, 86_400)
+NEW_DATA_MAX_DELAY_SECONDS = (1, 7 * 86_400)
+# Names go into the run's trigger ("event:<name>") and the rule's construct id.
+_TRIGGER_NAME = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
+_TRIGGER_NAME_MAX_LENGTH = 32
+MAX_EVENT_TRIGGERS = 10
+
+
+@dataclass(frozen=True)
+class NewDataTriggerConfig:
+    quiet_seconds: int = 300
+    max_delay_seconds: int = 3_600
+
+
+@dataclass(frozen=True)
+class EventTriggerConfig:
+    """An upstream event (an EventBridge pattern) that starts one run per matching event."""
+
+    name: str
+    pattern: Mapping[str, Any]
+
+    @property
+    def trigger(self) -> str:
+        """The run input's `trigger` for runs this event starts."""
+        return f"event:{self.name}"
+
+
+@dataclass(frozen=True)
+class TriggersConfig:
+    new_data: NewDataTriggerConfig | None = None
+    events: tuple[EventTriggerConfig, ...] = ()
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     """One continuously retrained model: its data, algorithm, training, endpoint, schedule and alerts."""
@@ -285,6 +322,7 @@ class PipelineConfig:
     rollout: RolloutConfig | None = None  # None: a plain UpdateEndpoint (blue/green, all at once, no alarms)
     housekeeping: HousekeepingConfig = field(default_factory=HousekeepingConfig)
     alerts: AlertsConfig | None = None  # None: the alarms exist but notify nobody beyond the console
+    triggers: TriggersConfig = field(default_factory=TriggersConfig)
 
     def __post_init__(self) -> None:
         # Derived defaults; a frozen dataclass sets them through object.__setattr__.
@@ -369,6 +407,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         rollout=_rollout(fields.optional_object("rollout")),
         housekeeping=_housekeeping(fields.object("housekeeping")),
         alerts=_alerts(fields.optional_object("alerts")),
+        triggers=_triggers(fields.object("triggers")),
     )
     fields.reject_unknown(frozenset({"name"}))
     _check_prefixes(config, where=fields.where)
@@ -713,6 +752,58 @@ def _alerts(fields: _Fields | None) -> AlertsConfig | None:
             raise fields.fail(label, f"repeats {address!r}: each address gets one subscription")
         seen.add(address.lower())
     return AlertsConfig(email=tuple(raw))
+def _triggers(fields: _Fields) -> TriggersConfig:
+    new_data = fields.optional_object("new_data")
+    raw_events = fields.get("events")
+    fields.reject_unknown()
+    if raw_events is None:
+        raw_events = []
+    if not isinstance(raw_events, list) or len(raw_events) > MAX_EVENT_TRIGGERS:
+        raise fields.fail("events", f"must be a list of at most {MAX_EVENT_TRIGGERS} objects, got {_show(raw_events)}")
+    events: list[EventTriggerConfig] = []
+    for index, raw in enumerate(raw_events):
+        key = f"events[{index}]"
+        if not isinstance(raw, Mapping):
+            raise fields.fail(key, f"must be an object with name and pattern, got {_show(raw)}")
+        events.append(_event_trigger(_Fields(raw, where=fields.where, path=f"{fields.label(key)}.")))
+    names = [event.name for event in events]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise fields.fail(f"events[{index}].name", f"{name!r} is used by another event trigger")
+    return TriggersConfig(new_data=_new_data_trigger(new_data), events=tuple(events))
+
+
+def _new_data_trigger(fields: _Fields | None) -> NewDataTriggerConfig | None:
+    if fields is None:
+        return None
+    low, high = NEW_DATA_QUIET_SECONDS
+    quiet = fields.integer("quiet_seconds", default=300, minimum=low, maximum=high)
+    low, high = NEW_DATA_MAX_DELAY_SECONDS
+    max_delay = fields.integer("max_delay_seconds", default=3_600, minimum=low, maximum=high)
+    fields.reject_unknown()
+    if max_delay < quiet:
+        raise fields.fail(
+            "max_delay_seconds",
+            f"({max_delay}) must be at least {fields.label('quiet_seconds')} ({quiet}): the run starts at the "
+            "latest max_delay_seconds after the first new object, so a shorter delay would cut every quiet period",
+        )
+    return NewDataTriggerConfig(quiet_seconds=quiet, max_delay_seconds=max_delay)
+
+
+def _event_trigger(fields: _Fields) -> EventTriggerConfig:
+    name = fields.string("name")
+    if len(name) > _TRIGGER_NAME_MAX_LENGTH or not _TRIGGER_NAME.match(name):
+        raise fields.fail(
+            "name",
+            f"must be 1 to {_TRIGGER_NAME_MAX_LENGTH} lowercase letters, digits or single hyphens, starting with "
+            f"a letter, got {name!r}",
+        )
+    pattern = fields.get("pattern")
+    fields.reject_unknown()
+    problem = pattern_problem(pattern)
+    if problem:
+        raise fields.fail("pattern", problem)
+    return EventTriggerConfig(name=name, pattern=MappingProxyType(json.loads(json.dumps(pattern))))
 
 
 def _rollout(fields: _Fields | None) -> RolloutConfig | None:

@@ -1,4 +1,5 @@
-"""One stack per pipeline: data, watermark, steps, the workflow that runs them, its schedule, alarms and dashboard."""
+"""One stack per pipeline: data, watermark, steps, the workflow that runs them, its schedule and triggers, alarms and
+a dashboard."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.schedule import RetrainingSchedule
 from stacks.constructs.state_machine import RetrainingStateMachine
 from stacks.constructs.steps import WorkflowSteps
+from stacks.constructs.triggers import RunTriggers
 from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
 from stacks.outputs import (
     DATA_BUCKET_NAME,
@@ -86,10 +88,21 @@ class PipelineStack(Stack):
         }
         workflow = RetrainingStateMachine(self, "Workflow", config=config, steps=workflow_steps)
         RetrainingSchedule(self, "Schedule", expression=config.schedule, state_machine=workflow.state_machine)
+        triggers = RunTriggers(
+            self,
+            "Triggers",
+            config=config,
+            state_machine=workflow.state_machine,
+            data=data,
+            assets=assets,
+            key=encryption.key,
+        )
 
         functions = {step: function.function for step, function in workflow_steps.items()}
         if registry.listener is not None:
             functions["ApprovalListener"] = registry.listener.function
+        if triggers.trigger_run is not None:
+            functions["TriggerRun"] = triggers.trigger_run.function
         topic = None
         if config.alerts is not None:
             topic = AlertTopic(self, "Alerts", pipeline=config.name, alerts=config.alerts, key=encryption.key).topic

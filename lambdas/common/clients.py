@@ -37,6 +37,10 @@ class Clients:
     def secretsmanager(self) -> Any:
         return _client("secretsmanager")
 
+    @property
+    def scheduler(self) -> Any:
+        return _client("scheduler")
+
 
 @cache
 def _client(service: str) -> Any:

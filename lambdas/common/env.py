@@ -48,6 +48,13 @@ SLACK_CHANNEL = "SLACK_CHANNEL"
 SLACK_TOKEN_SECRET_NAME = "SLACK_TOKEN_SECRET_NAME"  # the secret's name, never the token
 SLACK_API_URL = "SLACK_API_URL"  # only set to point slack-sdk at a local Slack-compatible server
 SLACK_TIMEOUT_SECONDS = "SLACK_TIMEOUT_SECONDS"  # optional; the default suits slack.com
+# TriggerRun (new data): the one-time schedule it keeps per pipeline, and what that schedule starts.
+STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+SCHEDULE_GROUP = "SCHEDULE_GROUP"
+SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"  # the role EventBridge Scheduler starts the execution with
+SCHEDULE_KMS_KEY_ARN = "SCHEDULE_KMS_KEY_ARN"  # optional; unset: Scheduler's AWS owned key
+QUIET_SECONDS = "QUIET_SECONDS"
+MAX_DELAY_SECONDS = "MAX_DELAY_SECONDS"
 
 
 def require_str(env: Mapping[str, str], name: str) -> str:

@@ -25,6 +25,7 @@ class DataStore(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
+        self.created = config.data_bucket.create
         self.key: kms.IKey | None
         if config.data_bucket.name is not None:
             # An existing bucket: its policy and encryption are not ours to change, so all access comes from IAM
@@ -77,6 +78,22 @@ class DataStore(Construct):
         )
         acknowledge(bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", BUCKET_REPLICATION_REASON)
         return bucket
+
+    def send_events_to_eventbridge(self) -> bool:
+        """Have S3 send the created bucket's object events to EventBridge; False for an existing bucket.
+
+        Set on the bucket's own NotificationConfiguration: CDK's `event_bridge_enabled` would add a custom resource
+        (a Lambda function and a role with s3:PutBucketNotification) to do what CloudFormation does natively. An
+        existing bucket's notification settings belong to its owner, who turns EventBridge on for it.
+        """
+        if not self.created:
+            return False
+        bucket = self.bucket.node.default_child
+        assert isinstance(bucket, s3.CfnBucket)
+        bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+        )
+        return True
 
     def objects_arn(self, prefix: str) -> str:
         """The ARN of every object under `prefix/`."""

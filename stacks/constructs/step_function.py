@@ -83,7 +83,11 @@ class StepFunction(Construct):
         log_retention_days: int,
         timeout: Duration | None = None,
         memory_size: int = 256,
+        reserved_concurrent_executions: int | None = None,
+        dlq_reason: str = LAMBDA_DLQ_REASON,
     ) -> None:
+        """`reserved_concurrent_executions` caps the function (None: the account's unreserved pool); `dlq_reason`
+        says why it has no dead-letter queue, for a function that is not only invoked by the state machine."""
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self,
@@ -107,6 +111,7 @@ class StepFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             timeout=timeout or Duration.minutes(1),
             memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrent_executions,
             environment={
                 "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
@@ -121,11 +126,14 @@ class StepFunction(Construct):
             applies_to="Resource::*",
         )
         acknowledge(self.role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY_REASON)
-        for rule, check, reason in (
+        unmet = [
             ("NIST.800.53.R5-LambdaConcurrency", "CKV_AWS_115", LAMBDA_CONCURRENCY_REASON),
-            ("NIST.800.53.R5-LambdaDLQ", "CKV_AWS_116", LAMBDA_DLQ_REASON),
+            ("NIST.800.53.R5-LambdaDLQ", "CKV_AWS_116", dlq_reason),
             ("NIST.800.53.R5-LambdaInsideVPC", "CKV_AWS_117", LAMBDA_VPC_REASON),
-        ):
+        ]
+        if reserved_concurrent_executions is not None:
+            unmet.pop(0)
+        for rule, check, reason in unmet:
             acknowledge(self.function, rule, reason)
             skip_checkov(self.function, check, reason)
         skip_checkov(self.function, "CKV_AWS_173", LAMBDA_ENVIRONMENT_KEY_REASON)

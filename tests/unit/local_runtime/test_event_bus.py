@@ -266,6 +266,68 @@ def test_the_deployed_templates_rules_deliver(aws: LocalAws) -> None:
     assert client(aws, "events").list_rules()["Rules"][0]["Name"] == "orders-OnOrder"
 
 
+# deploy.py creates buckets without a location constraint, which S3 takes in us-east-1 only.
+S3_REGION = "us-east-1"
+
+
+def data_template(*, eventbridge: bool) -> dict[str, Any]:
+    """A bucket (sending its object events to EventBridge or not) and a rule on objects created under data/."""
+    bucket: dict[str, Any] = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "uploads"}}
+    if eventbridge:
+        bucket["Properties"]["NotificationConfiguration"] = {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    return {
+        "Resources": {
+            "Data": bucket,
+            "Listener": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"FunctionName": "uploads-listener", "Handler": f"{HANDLERS}.echo"},
+            },
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"DefinitionString": '{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}'},
+            },
+            "OnUpload": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "EventPattern": {
+                        "source": ["aws.s3"],
+                        "detail-type": ["Object Created"],
+                        "detail": {"bucket": {"name": [{"Ref": "Data"}]}, "object": {"key": [{"prefix": "data/"}]}},
+                    },
+                    "Targets": [{"Id": "listener", "Arn": {"Fn::GetAtt": ["Listener", "Arn"]}}],
+                },
+            },
+        }
+    }
+
+
+def test_objects_created_in_a_bucket_with_eventbridge_notifications_reach_the_rules(aws: LocalAws) -> None:
+    # GIVEN a deployed bucket whose template turns EventBridge notifications on
+    deploy(aws, read_stack(data_template(eventbridge=True), stack_name="uploads", region=S3_REGION))
+
+    # WHEN objects are put under the rule's prefix and elsewhere
+    s3 = boto3.client("s3", endpoint_url=aws.endpoint_url, region_name=S3_REGION)
+    s3.put_object(Bucket="uploads", Key="data/2026-05-01.csv", Body=b"1,2\n")
+    s3.put_object(Bucket="uploads", Key="other/2026-05-01.csv", Body=b"1,2\n")
+
+    # THEN the function receives S3's "Object Created" event for the matching object only
+    (event,) = received(aws, "uploads-listener")
+    assert (event["source"], event["detail-type"]) == ("aws.s3", "Object Created")
+    assert event["detail"]["bucket"]["name"] == "uploads"
+    assert event["detail"]["object"]["key"] == "data/2026-05-01.csv"
+    assert ISO_TIME.match(event["time"])
+
+
+def test_a_bucket_without_eventbridge_notifications_sends_no_events(aws: LocalAws) -> None:
+    deploy(aws, read_stack(data_template(eventbridge=False), stack_name="uploads", region=S3_REGION))
+
+    boto3.client("s3", endpoint_url=aws.endpoint_url, region_name=S3_REGION).put_object(
+        Bucket="uploads", Key="data/2026-05-01.csv", Body=b"1,2\n"
+    )
+
+    assert received(aws, "uploads-listener") == []
+
+
 def test_target_input_without_input_settings_is_the_whole_event() -> None:
     event = {"id": "1", "detail": {"a": 1}}
     assert json.loads(target_input({"Arn": LISTENER_ARN}, event)) == event

@@ -93,3 +93,25 @@ def test_a_schedule_stays_a_schedule_and_is_a_rule_too() -> None:
     assert stack.schedules["Nightly"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
     assert stack.rules["Nightly"].schedule_expression == "cron(0 6 * * ? *)"
     assert stack.rules["Nightly"].event_pattern is None
+
+
+def test_buckets_sending_events_to_eventbridge_and_schedule_groups_are_read() -> None:
+    resources = {
+        "Data": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {"NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}},
+        },
+        "Logs": {"Type": "AWS::S3::Bucket", "Properties": {}},
+        "Group": {"Type": "AWS::Scheduler::ScheduleGroup", "Properties": {"Name": "sagemaker-retraining-churn"}},
+        "Trigger": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"Handler": "pkg.handler.main", "Environment": {"Variables": {"GROUP": {"Ref": "Group"}}}},
+        },
+    }
+
+    stack = read_stack({"Resources": resources}, stack_name="s", region=REGION, account=ACCOUNT)
+
+    assert stack.buckets == ["s-data", "s-logs"]
+    assert stack.eventbridge_buckets == ["s-data"]
+    assert stack.schedule_groups == ["sagemaker-retraining-churn"]
+    assert stack.functions["Trigger"].environment == {"GROUP": "sagemaker-retraining-churn"}

@@ -16,7 +16,12 @@ from tests.unit.stacks.synth import pipeline, pipeline_template, synth_context
 
 # Both shapes of a pipeline, so every construct and every conditional branch is checked.
 PIPELINES = [
-    pipeline(),
+    pipeline(
+        triggers={
+            "new_data": {"quiet_seconds": 300, "max_delay_seconds": 3600},
+            "events": [{"name": "features-ready", "pattern": {"source": ["my.etl"], "detail-type": ["Job Succeeded"]}}],
+        }
+    ),
     pipeline(
         name="churn",
         data_bucket={"name": "existing-data-bucket"},
@@ -31,6 +36,12 @@ PIPELINES = [
         registry={"approval": "manual", "approval_timeout_hours": 48},
         rollout={"strategy": "canary", "canary_percent": 25, "wait_seconds": 300},
         alerts={"email": ["ml-ops@example.com"]},
+        triggers={
+            "events": [
+                {"name": "features-ready", "pattern": {"source": ["my.etl"], "detail": {"job": [{"prefix": "feat"}]}}},
+                {"name": "labels-ready", "pattern": {"source": ["my.labels"]}},
+            ]
+        },
     ),
 ]
 

@@ -190,12 +190,16 @@ def test_checkov_skips_sit_in_each_resources_metadata_with_their_reason(synthesi
         if resource["Type"] == "AWS::Lambda::Function"
     ]
 
-    # Eleven steps per stack, and churn's ApprovalListener (it waits for a person's approval).
-    assert len(functions) == 2 * 11 + 1
+    # Eleven steps per stack, churn's ApprovalListener (it waits for a person's approval) and demo's TriggerRun.
+    assert len(functions) == 2 * 11 + 2
     for function in functions:
         skips = function["Metadata"][CHECKOV_METADATA_KEY]["skip"]
-        assert [skip["id"] for skip in skips] == ["CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"]
+        # A function with reserved concurrency (TriggerRun) meets CKV_AWS_115 instead of skipping it.
+        reserved = "ReservedConcurrentExecutions" in function["Properties"]
+        concurrency = [] if reserved else ["CKV_AWS_115"]
+        assert [skip["id"] for skip in skips] == [*concurrency, "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"]
         assert all(len(skip["comment"]) >= 60 for skip in skips)
+    assert sum("ReservedConcurrentExecutions" in function["Properties"] for function in functions) == 1
 
 
 def test_a_checkov_skip_needs_a_cloudformation_resource() -> None:

@@ -221,9 +221,9 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
     ]
-    # One policy per role: the eleven steps, SageMaker's, the state machine's and the schedule's, per stack, and
-    # churn's ApprovalListener.
-    assert len(roles) == 2 * 14 + 1
+    # One policy per role: the eleven steps, SageMaker's, the state machine's and the schedule's, per stack;
+    # churn's ApprovalListener; the upstream events' role in both stacks; demo's TriggerRun and Scheduler roles.
+    assert len(roles) == 2 * 14 + 1 + 2 + 2
     assert len(policies) == len(roles)
     assert len(statements) > 50
 
@@ -290,44 +290,53 @@ def test_the_allowlist_rejects_what_it_does_not_explain(
 # iam:PassRole
 
 
-def sagemaker_role_ids(template: dict[str, Any]) -> list[str]:
+def service_role_ids(template: dict[str, Any], service: str) -> list[str]:
+    """The roles only `service` (sagemaker, scheduler, ...) can assume."""
     return [
         logical_id
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
         and resource["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-        == {"Service": "sagemaker.amazonaws.com"}
+        == {"Service": f"{service}.amazonaws.com"}
     ]
+
+
+# Which policies may pass a role, and to which service: the role assumed by that service and no other.
+ROLE_PASSERS = {
+    "StepsStartTrainingJob": "sagemaker",
+    "StepsDeployModel": "sagemaker",
+    "TriggersTriggerRun": "scheduler",
+}
 
 
 @pytest.mark.reliability(
     "scan",
     "IAM audit: iam:PassRole",
     (
-        "Only StartTrainingJob and DeployModel may pass the SageMaker role, and only to sagemaker.amazonaws.com "
-        "(iam:PassedToService)"
+        "Only StartTrainingJob and DeployModel may pass the SageMaker role, only to sagemaker.amazonaws.com, and only "
+        "TriggerRun the Scheduler role, only to scheduler.amazonaws.com (iam:PassedToService)"
     ),
 )
-def test_pass_role_is_limited_to_the_sagemaker_role_passed_to_sagemaker(synthesized: Synthesized) -> None:
+def test_pass_role_is_limited_to_each_service_role_passed_to_its_service(synthesized: Synthesized) -> None:
     for stack, template in synthesized.templates.items():
-        (sagemaker_role,) = sagemaker_role_ids(template)
         pass_role = [
             (where, statement)
             for where, statement in identity_statements(template)
             if any(fnmatch.fnmatchcase("iam:passrole", action.lower()) for action in actions(statement))
         ]
 
-        # StartTrainingJob and DeployModel pass the role; nothing else can pass any role (`iam:*` or `*` included).
+        # Nothing else can pass any role (`iam:*` or `*` included).
         assert sorted(where for where, _ in pass_role) == [
             policy
             for policy in sorted(template["Resources"])
-            if policy.startswith(("StepsStartTrainingJob", "StepsDeployModel"))
-            and template["Resources"][policy]["Type"] == "AWS::IAM::Policy"
+            if policy.startswith(tuple(ROLE_PASSERS)) and template["Resources"][policy]["Type"] == "AWS::IAM::Policy"
         ], stack
         for where, statement in pass_role:
+            service = next(service for passer, service in ROLE_PASSERS.items() if where.startswith(passer))
+            (role,) = service_role_ids(template, service)
             assert actions(statement) == ["iam:PassRole"], (stack, where)
-            assert statement["Resource"] == {"Fn::GetAtt": [sagemaker_role, "Arn"]}, (stack, where)
-            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+            assert statement["Resource"] == {"Fn::GetAtt": [role, "Arn"]}, (stack, where)
+            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": f"{service}.amazonaws.com"}}
 
 
 # Resource policies
