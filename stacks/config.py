@@ -752,6 +752,8 @@ def _alerts(fields: _Fields | None) -> AlertsConfig | None:
             raise fields.fail(label, f"repeats {address!r}: each address gets one subscription")
         seen.add(address.lower())
     return AlertsConfig(email=tuple(raw))
+
+
 def _triggers(fields: _Fields) -> TriggersConfig:
     new_data = fields.optional_object("new_data")
     raw_events = fields.get("events")
