@@ -18,6 +18,7 @@ from stacks.constructs.rollout_alarms import RolloutAlarms
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.schedule import RetrainingSchedule
 from stacks.constructs.state_machine import RetrainingStateMachine
+from stacks.constructs.status_changes import StatusChangeWake
 from stacks.constructs.steps import WorkflowSteps
 from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
 from stacks.outputs import (
@@ -67,6 +68,7 @@ class PipelineStack(Stack):
             registry=registry,
             rollout_alarms=rollout_alarms,
         )
+        wake = StatusChangeWake(self, "StatusChanges", config=config, assets=assets, data=data)
         notifications = SlackNotifications(self, "Notifications", config=config, assets=assets)
 
         workflow = RetrainingStateMachine(
@@ -77,6 +79,7 @@ class PipelineStack(Stack):
                 "CheckData": steps.check_data,
                 "StartTrainingJob": steps.start_training_job,
                 "GetStatus": steps.get_status,
+                "AwaitStatusChange": wake.await_status_change,
                 "EvaluateModel": steps.evaluate_model,
                 "RequestApproval": steps.request_approval,
                 "DeployModel": steps.deploy_model,

@@ -190,8 +190,9 @@ def test_checkov_skips_sit_in_each_resources_metadata_with_their_reason(synthesi
         if resource["Type"] == "AWS::Lambda::Function"
     ]
 
-    # Eleven steps per stack, and churn's ApprovalListener (it waits for a person's approval).
-    assert len(functions) == 2 * 11 + 1
+    # Twelve steps and the StatusChangeListener per stack, and churn's ApprovalListener (it waits for a person's
+    # approval).
+    assert len(functions) == 2 * 13 + 1
     for function in functions:
         skips = function["Metadata"][CHECKOV_METADATA_KEY]["skip"]
         assert [skip["id"] for skip in skips] == ["CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"]
