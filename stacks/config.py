@@ -26,10 +26,11 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 
 # Step Functions fails an execution at 25,000 history events (a hard limit). One poll iteration costs about
-# 10 events (Wait 2 + Task 5 + Choice 2 + margin); the rest of a run about 100. The budget leaves headroom
-# for Retry attempts, which add events too. How many polls a loop makes at most is the poll policy's
-# (lambdas/common/polling.py): every interval for the first 240 intervals, then a 240th of the time waited.
-HISTORY_EVENTS_PER_POLL = 10
+# 15 events (AwaitStatusChange's callback task 6 + GetStatus 5 + Choice 2 + margin); the rest of a run about
+# 100. The budget leaves headroom for Retry attempts, which add events too. How many polls a loop makes at
+# most is the poll policy's (lambdas/common/polling.py): every 10 intervals for the first 2,400 intervals,
+# then a 240th of the time waited.
+HISTORY_EVENTS_PER_POLL = 15
 HISTORY_EVENTS_FIXED = 100
 HISTORY_EVENTS_BUDGET = 20_000
 
@@ -302,6 +303,7 @@ class PipelineConfig:
     manifest_prefix: str = ""
     model_prefix: str = ""
     approval_prefix: str = ""  # where a run waiting for a person's approval keeps its task token
+    wake_prefix: str = ""  # where a wait/poll loop keeps its task token for SageMaker's state-change event
     runs_prefix: str = ""  # run records (lineage): one JSON per run
     schedule: str = "rate(1 day)"
     window_days: int = 7
@@ -332,6 +334,8 @@ class PipelineConfig:
             object.__setattr__(self, "model_prefix", f"models/{self.name}")
         if not self.approval_prefix:
             object.__setattr__(self, "approval_prefix", f"approvals/{self.name}")
+        if not self.wake_prefix:
+            object.__setattr__(self, "wake_prefix", f"waits/{self.name}")
         if not self.runs_prefix:
             object.__setattr__(self, "runs_prefix", f"runs/{self.name}")
         object.__setattr__(self, "hyperparameters", MappingProxyType(dict(self.hyperparameters)))
@@ -392,6 +396,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         manifest_prefix=fields.prefix("manifest_prefix", default=f"manifests/{name}"),
         model_prefix=fields.prefix("model_prefix", default=f"models/{name}"),
         approval_prefix=fields.prefix("approval_prefix", default=f"approvals/{name}"),
+        wake_prefix=fields.prefix("wake_prefix", default=f"waits/{name}"),
         runs_prefix=fields.prefix("runs_prefix", default=f"runs/{name}"),
         schedule=fields.schedule("schedule", default="rate(1 day)"),
         window_days=fields.integer("window_days", default=7, minimum=1, maximum=366),
@@ -922,6 +927,7 @@ def _check_prefixes(config: PipelineConfig, *, where: str) -> None:
         ("manifest_prefix", config.manifest_prefix),
         ("model_prefix", config.model_prefix),
         ("approval_prefix", config.approval_prefix),
+        ("wake_prefix", config.wake_prefix),
         ("runs_prefix", config.runs_prefix),
     ]
     for position, (key, prefix) in enumerate(named):
@@ -929,7 +935,7 @@ def _check_prefixes(config: PipelineConfig, *, where: str) -> None:
             if _overlaps(prefix, other):
                 raise ConfigError(
                     f"{where}: {other_key} {other!r} overlaps {key} {prefix!r}; "
-                    "the data, manifests, models, approvals and run records need separate prefixes"
+                    "the data, manifests, models, approvals, wait tokens and run records need separate prefixes"
                 )
 
 

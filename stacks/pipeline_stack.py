@@ -21,6 +21,7 @@ from stacks.constructs.rollout_alarms import RolloutAlarms
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.schedule import RetrainingSchedule
 from stacks.constructs.state_machine import RetrainingStateMachine
+from stacks.constructs.status_changes import StatusChangeWake
 from stacks.constructs.steps import WorkflowSteps
 from stacks.constructs.triggers import RunTriggers
 from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
@@ -71,12 +72,14 @@ class PipelineStack(Stack):
             registry=registry,
             rollout_alarms=rollout_alarms,
         )
+        wake = StatusChangeWake(self, "StatusChanges", config=config, assets=assets, data=data)
         notifications = SlackNotifications(self, "Notifications", config=config, assets=assets)
 
         workflow_steps = {
             "CheckData": steps.check_data,
             "StartTrainingJob": steps.start_training_job,
             "GetStatus": steps.get_status,
+            "AwaitStatusChange": wake.await_status_change,
             "EvaluateModel": steps.evaluate_model,
             "RequestApproval": steps.request_approval,
             "DeployModel": steps.deploy_model,
@@ -101,6 +104,7 @@ class PipelineStack(Stack):
         functions = {step: function.function for step, function in workflow_steps.items()}
         if registry.listener is not None:
             functions["ApprovalListener"] = registry.listener.function
+        functions["StatusChangeListener"] = wake.listener.function
         if triggers.trigger_run is not None:
             functions["TriggerRun"] = triggers.trigger_run.function
         topic = None

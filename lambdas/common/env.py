@@ -36,6 +36,7 @@ QUALITY_GATE = "QUALITY_GATE"  # JSON {metric, direction, threshold, max_regress
 APPROVAL_MODE = "APPROVAL_MODE"  # "automatic" or "manual"
 APPROVAL_TIMEOUT_SECONDS = "APPROVAL_TIMEOUT_SECONDS"
 APPROVAL_PREFIX = "APPROVAL_PREFIX"
+WAKE_PREFIX = "WAKE_PREFIX"  # where a wait/poll loop keeps its task token for SageMaker's state-change event
 # Guarded rollout (DeployModel): unset ROLLOUT_STRATEGY means a plain UpdateEndpoint.
 ROLLOUT_STRATEGY = "ROLLOUT_STRATEGY"  # all_at_once, canary or linear
 ROLLOUT_STEP_PERCENT = "ROLLOUT_STEP_PERCENT"  # canary size or linear step, percent of the new fleet's capacity

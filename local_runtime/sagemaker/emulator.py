@@ -1,7 +1,8 @@
 """The SageMaker emulator the local runtime plugs into its server: real training jobs and real endpoints.
 
-It also sends the model registry's EventBridge events (local_runtime.sagemaker.registry_events), which the
-local event bus delivers to the rules' targets.
+It also sends the model registry's EventBridge events (local_runtime.sagemaker.registry_events) and the
+training jobs' and endpoints' state changes (local_runtime.sagemaker.status_events), which the local event bus
+delivers to the rules' targets.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.hosting import HostingService
 from local_runtime.sagemaker.registry_events import ModelPackageEvents
+from local_runtime.sagemaker.status_events import StatusChangeEvents
 from local_runtime.sagemaker.training import TrainingService
 
 ACCOUNT = "123456789012"  # moto's default account: where the server stores what the workflow creates
@@ -49,8 +51,13 @@ class LocalSageMaker:
         self._endpoint_url = ""
         self._s3_clients: dict[tuple[str, str], Any] = {}
         self._s3_lock = threading.Lock()
+        self.status_events = StatusChangeEvents()
         self.training = TrainingService(
-            s3_client_factory=self._s3, workdir=self.workdir, backend=_backend, faults=self.faults
+            s3_client_factory=self._s3,
+            workdir=self.workdir,
+            backend=_backend,
+            faults=self.faults,
+            on_ended=self.status_events.training_job_ended,
         )
         self.hosting = HostingService(
             s3_client_factory=self._s3,
@@ -60,6 +67,7 @@ class LocalSageMaker:
             faults=self.faults,
             cloudwatch=LocalCloudWatch(_cloudwatch_backend),
             time_scale=time_scale,
+            on_status=self.status_events.endpoint_changed,
         )
         self.model_package_events = ModelPackageEvents()
 

@@ -241,6 +241,7 @@ class HostingService:
         faults: Faults | None = None,
         cloudwatch: LocalCloudWatch | None = None,
         time_scale: float = 1.0,
+        on_status: Callable[[str, Any], None] | None = None,
     ) -> None:
         """`faults` can make the next deployments slower or their models fail (see local_runtime.faults).
 
@@ -249,6 +250,7 @@ class HostingService:
         periods: local seconds per AWS second.
         """
         self._faults = faults or Faults()
+        self._on_status = on_status  # (region, moto's endpoint): SageMaker's state-change event
         self._cloudwatch = cloudwatch
         self._time_scale = time_scale
         self._s3 = s3_client_factory
@@ -271,7 +273,7 @@ class HostingService:
         with self._lock:
             previous = self._endpoints.get((region, endpoint_name))
             self._endpoints[(region, endpoint_name)] = endpoint
-            _set_status(record, "Creating")
+            self._set_status(region, record, "Creating")
         if previous is not None:
             self._discard(previous)
         self._start(f"create-{endpoint_name}", self._create, endpoint, record.endpoint_config_name)
@@ -313,8 +315,8 @@ class HostingService:
                 stale, endpoint = endpoint, _Endpoint(region, endpoint_name, record)
                 self._endpoints[(region, endpoint_name)] = endpoint
             now = datetime.now(UTC)
-            record.endpoint_status = "Updating"
             record.failure_reason = None
+            self._set_status(region, record, "Updating")
             record.last_modified_time = now
             if deployment_config:
                 record.last_deployment_config = deployment_config
@@ -454,7 +456,7 @@ class HostingService:
         except DeploymentError as error:
             with self._lock:
                 if self._current(endpoint):
-                    _set_status(endpoint.record, "Failed", failure_reason=_limit(str(error)))
+                    self._set_status(endpoint.region, endpoint.record, "Failed", failure_reason=_limit(str(error)))
             return
         with self._lock:
             if not self._current(endpoint):
@@ -462,7 +464,7 @@ class HostingService:
             else:
                 stale = False
                 endpoint.serving = deployment
-                _set_status(endpoint.record, "InService", failure_reason=None)
+                self._set_status(endpoint.region, endpoint.record, "InService", failure_reason=None)
         if stale:
             deployment.stop()
 
@@ -473,7 +475,7 @@ class HostingService:
             with self._lock:
                 if self._current(endpoint):
                     endpoint.record.pending_deployment_summary = None
-                    _set_status(endpoint.record, "InService", failure_reason=_limit(str(error)))
+                    self._set_status(endpoint.region, endpoint.record, "InService", failure_reason=_limit(str(error)))
             return
         if deployment_config:
             try:
@@ -494,7 +496,7 @@ class HostingService:
                 record.endpoint_config_name = config_name
                 record.production_variants = deployment.variants
                 record.pending_deployment_summary = None
-                _set_status(record, "InService", failure_reason=None)
+                self._set_status(endpoint.region, record, "InService", failure_reason=None)
         if stale:
             deployment.stop()
         elif previous is not None:
@@ -558,13 +560,23 @@ class HostingService:
             endpoint.shifting, endpoint.shifted = None, 0.0
             current = self._current(endpoint)
             if current:
-                _set_status(endpoint.record, "RollingBack")
+                self._set_status(endpoint.region, endpoint.record, "RollingBack")
         deployment.retire(DRAIN_TIMEOUT_SECONDS)
         logger.warning("endpoint %s: %s", endpoint.name, reason)
         with self._lock:
             if current and self._current(endpoint):
                 endpoint.record.pending_deployment_summary = None
-                _set_status(endpoint.record, "InService", failure_reason=_limit(reason))
+                self._set_status(endpoint.region, endpoint.record, "InService", failure_reason=_limit(reason))
+
+    def _set_status(self, region: str, record: Any, status: str, **changes: Any) -> None:
+        """Set the endpoint's status and send SageMaker's state-change event (lost, not raised, if it fails)."""
+        _set_status(record, status, **changes)
+        if self._on_status is None:
+            return
+        try:
+            self._on_status(region, record)
+        except Exception as error:  # EventBridge is best effort; the loop's safety-net checks notice anyway
+            logger.warning("endpoint %s: state-change event not sent: %s", record.endpoint_name, error)
 
     def _current(self, endpoint: _Endpoint) -> bool:
         """Still the endpoint moto holds: not deleted, not re-created, the service not shut down."""

@@ -70,11 +70,14 @@ class TrainingService:
         workdir: Path,
         backend: Callable[[str], Any],
         faults: Faults | None = None,
+        on_ended: Callable[[str, Any], None] | None = None,
     ) -> None:
         """`s3_client_factory(region)` gives an S3 client of the local server; `backend(region)` moto's SageMaker.
 
-        `faults` can make the next jobs fail or stall (see local_runtime.faults).
+        `faults` can make the next jobs fail or stall (see local_runtime.faults). `on_ended(region, job)` is called
+        once a job reaches Completed, Failed or Stopped (SageMaker's state-change event).
         """
+        self._on_ended = on_ended
         self._s3_client_factory = s3_client_factory
         self._workdir = workdir
         self._backend = backend
@@ -96,6 +99,7 @@ class TrainingService:
             s3_client_factory=self._s3_client_factory,
             directory=self._workdir / "training" / job_name,
             fault=self._faults.training_fault(),
+            on_ended=self._on_ended,
         )
         with self._lock:
             previous = self._runs.get((region, job_name))
@@ -335,8 +339,10 @@ class _Run:
         s3_client_factory: Callable[[str], Any],
         directory: Path,
         fault: TrainingFault | None = None,
+        on_ended: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.region = region
+        self._on_ended = on_ended
         self.job = job
         self.request = request
         self.fault = fault
@@ -715,6 +721,7 @@ class _Run:
             self.job.training_job_status = status
             self.job.training_end_time = _now()
             self._transition(secondary, final=True)
+            self._announce()
 
     def _finish_stopped(self) -> None:
         with self._lock:
@@ -724,6 +731,16 @@ class _Run:
             self.job.training_job_status = "Stopped"
             self.job.training_end_time = _now()
             self._transition(reason, final=True)
+            self._announce()
+
+    def _announce(self) -> None:
+        """SageMaker's state-change event for the job's end (never fails the job: EventBridge is best effort)."""
+        if self._on_ended is None:
+            return
+        try:
+            self._on_ended(self.region, self.job)
+        except Exception as error:  # an event that cannot be sent is lost, as on AWS; the loop's safety net checks
+            logger.warning("training job %s: state-change event not sent: %s", self.job.training_job_name, error)
 
     def _set_metric_definitions(self) -> None:
         """Show the definitions that apply (a built-in's own, else the caller's) and compile them."""

@@ -209,7 +209,9 @@ def wait_until_waiting_for_approval(governed: Governed, arn: str) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-        if any(e["type"] == "TaskSubmitted" and "waitForTaskToken" in json.dumps(e, default=str) for e in history):
+        # The poll loops' waits are callback tasks too: the token must be the one WaitForApproval handed out.
+        entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+        if entered and entered[-1] == "WaitForApproval" and history[-1]["type"] == "TaskSubmitted":
             return
         assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
         time.sleep(0.2)

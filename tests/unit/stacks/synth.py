@@ -18,6 +18,7 @@ STEP_HANDLERS = {
     "CheckData": "lambdas.check_data.handler.lambda_handler",
     "StartTrainingJob": "lambdas.start_training_job.handler.lambda_handler",
     "GetStatus": "lambdas.get_status.handler.lambda_handler",
+    "AwaitStatusChange": "lambdas.await_status_change.handler.lambda_handler",
     "EvaluateModel": "lambdas.evaluate_model.handler.lambda_handler",
     "RequestApproval": "lambdas.request_approval.handler.lambda_handler",
     "DeployModel": "lambdas.deploy_model.handler.lambda_handler",
@@ -27,6 +28,12 @@ STEP_HANDLERS = {
     "CleanUp": "lambdas.clean_up.handler.lambda_handler",
     "NotifySlack": "lambdas.notify_slack.handler.lambda_handler",
 }
+
+# Functions outside the state machine's definition: targets of EventBridge rules.
+LISTENER_HANDLERS = {
+    "StatusChangeListener": "lambdas.status_change_listener.handler.lambda_handler",
+}
+FUNCTION_HANDLERS = {**STEP_HANDLERS, **LISTENER_HANDLERS}
 
 
 def synth_context(**extra: Any) -> dict[str, Any]:
@@ -49,7 +56,7 @@ def pipeline_template(raw: dict[str, Any], *, region: str | None = None) -> Temp
 
 def function_id(template: Template, step: str) -> str:
     """The logical id of a step's function, found by its handler."""
-    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": STEP_HANDLERS[step]}})
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": FUNCTION_HANDLERS[step]}})
     assert len(functions) == 1, f"{step}: {sorted(functions)}"
     return next(iter(functions))
 

@@ -402,24 +402,25 @@ def test_pipelines_must_be_a_non_empty_list(raw: Any) -> None:
 
 
 def test_polling_within_the_history_budget_is_accepted() -> None:
-    # A day of training polled every 60 s for 4 hours, then every 240th of the time waited, plus the checks a run
-    # with history makes before the expected end: 681 polls at most (lambdas/common/polling.py); an hour of
-    # deployment: 66. (681 + 66) * 10 + 100 = 7,570 events
+    # A day of training checked every 10 minutes by the safety net, plus the checks a run with history makes
+    # before the expected end: 153 checks at most (lambdas/common/polling.py); an hour of deployment: 12.
+    # (153 + 12) * 15 + 100 = 2,575 events
     config = parse_one()
 
-    assert polls_history_events(config.polling) == 7_570
+    assert polls_history_events(config.polling) == 2_575
 
 
 def test_days_of_training_fit_the_history_budget() -> None:
-    # 72 hours of training at 60 s would be 4,320 polls (43,300 events) with a fixed poll; the policy makes 946 at most
+    # 72 hours of training at 60 s would be 4,320 polls (43,300 events) with a fixed poll; the policy makes 391 at most
     config = parse_one(polling={"max_training_wait_seconds": 72 * 3600})
 
-    assert polls_history_events(config.polling) == (max_polls(72 * 3600, interval_seconds=60) + 66) * 10 + 100
+    deployment = max_polls(3600, interval_seconds=60)
+    assert polls_history_events(config.polling) == (max_polls(72 * 3600, interval_seconds=60) + deployment) * 15 + 100
     assert polls_history_events(config.polling) < 12_000
 
 
 def test_polling_over_the_history_budget_names_the_fields_and_suggests_an_interval() -> None:
-    # GIVEN a one-second interval over a day of training: 240 polls every second, then thousands more
+    # GIVEN a one-second interval over a day of training: a check every 10 s for 24,000 s, then hundreds more
     with pytest.raises(ConfigError) as raised:
         parse_one(polling={"interval_seconds": 1})
 
@@ -428,18 +429,19 @@ def test_polling_over_the_history_budget_names_the_fields_and_suggests_an_interv
     assert "polling.max_deployment_wait_seconds (3600)" in message
     assert "polling.interval_seconds (1)" in message
     assert "25,000" in message
-    # THEN the suggested interval is the shortest that fits: 4 s gives (1364 + 589) * 10 + 100 = 19,630
-    assert message.endswith("set polling.interval_seconds to at least 4")
-    assert parse_one(polling={"interval_seconds": 4}).polling.interval_seconds == 4
+    # THEN the suggested interval is the shortest that fits: 2 s gives 17,215 events (1 s: 22,255)
+    assert message.endswith("set polling.interval_seconds to at least 2")
+    assert parse_one(polling={"interval_seconds": 2}).polling.interval_seconds == 2
 
 
-def test_polling_budget_boundary_is_inclusive() -> None:
-    # 1,986 polls at most of a loop that may wait up to 182,658 s, 4 of one of 1 s: exactly 20,000 events
-    fits = {"interval_seconds": 1, "max_training_wait_seconds": 182_658, "max_deployment_wait_seconds": 1}
-    assert parse_one(polling=fits).polling.max_training_wait_seconds == 182_658
+def test_polling_budget_boundary_is_the_last_check_that_fits() -> None:
+    # 1,323 checks at most of a loop that may wait up to 195,418 s, 3 of one of 1 s: 19,990 events; a second more
+    # adds a check: 20,005
+    fits = {"interval_seconds": 1, "max_training_wait_seconds": 195_418, "max_deployment_wait_seconds": 1}
+    assert parse_one(polling=fits).polling.max_training_wait_seconds == 195_418
 
     with pytest.raises(ConfigError, match=r"polling\.max_training_wait_seconds"):
-        parse_one(polling={**fits, "max_training_wait_seconds": 182_659})
+        parse_one(polling={**fits, "max_training_wait_seconds": 195_419})
 
 
 def test_pipeline_names_must_be_unique() -> None:

@@ -140,9 +140,10 @@ ALLOWED_WILDCARDS = (
     ),
     AllowedWildcard(
         frozenset({"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}),
-        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/approvals/{PIPELINE_NAMES}/\*",
+        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(approvals|waits)/{PIPELINE_NAMES}/\*",
         "A run waiting for approval keeps its task token under the version's number, which SageMaker assigns at "
-        "run time; the token is deleted once the run resumes.",
+        "run time, and a wait/poll loop under its training job's name (known at run time) or the endpoint's; the "
+        "token is deleted once the run resumes.",
     ),
     AllowedWildcard(
         frozenset({"sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"}),
@@ -221,9 +222,10 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
     ]
-    # One policy per role: the eleven steps, SageMaker's, the state machine's and the schedule's, per stack;
-    # churn's ApprovalListener; the upstream events' role in both stacks; demo's TriggerRun and Scheduler roles.
-    assert len(roles) == 2 * 14 + 1 + 2 + 2
+    # One policy per role: the twelve steps, the StatusChangeListener, SageMaker's, the state machine's and the
+    # schedule's, per stack; churn's ApprovalListener; the upstream events' role in both stacks; demo's TriggerRun
+    # and Scheduler roles.
+    assert len(roles) == 2 * 16 + 1 + 2 + 2
     assert len(policies) == len(roles)
     assert len(statements) > 50
 

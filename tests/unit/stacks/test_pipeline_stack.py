@@ -10,6 +10,7 @@ from aws_cdk.assertions import Match, Template
 
 from lambdas.common import env
 from tests.unit.stacks.synth import (
+    FUNCTION_HANDLERS,
     STEP_HANDLERS,
     environment,
     flatten,
@@ -256,7 +257,7 @@ def test_every_log_group_is_encrypted_with_the_key(request: pytest.FixtureReques
     template: Template = request.getfixturevalue(fixture)
     groups = template.find_resources("AWS::Logs::LogGroup")
 
-    assert len(groups) == len(STEP_HANDLERS) + 1  # the functions and the state machine
+    assert len(groups) == len(FUNCTION_HANDLERS) + 1  # the functions and the state machine
     for group in groups.values():
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id(template), "Arn"]}
 
@@ -339,22 +340,22 @@ def test_watermark_parameter_starts_empty(template: Template) -> None:
 
 
 def test_the_functions_share_one_code_asset_and_the_layer(template: Template) -> None:
-    template.resource_count_is("AWS::Lambda::Function", len(STEP_HANDLERS))
+    template.resource_count_is("AWS::Lambda::Function", len(FUNCTION_HANDLERS))
     template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     layer_id = next(iter(template.find_resources("AWS::Lambda::LayerVersion")))
     keys = set()
-    for step in STEP_HANDLERS:
+    for step in FUNCTION_HANDLERS:
         properties = function_properties(template, step)
         assert properties["Layers"] == [{"Ref": layer_id}]
         keys.add(properties["Code"]["S3Key"])
     assert len(keys) == 1
 
 
-@pytest.mark.parametrize("step", sorted(STEP_HANDLERS))
+@pytest.mark.parametrize("step", sorted(FUNCTION_HANDLERS))
 def test_function_runtime_tracing_and_logging(template: Template, step: str) -> None:
     properties = function_properties(template, step)
 
-    assert properties["Handler"] == STEP_HANDLERS[step]
+    assert properties["Handler"] == FUNCTION_HANDLERS[step]
     assert properties["Runtime"] == "python3.14"
     assert properties["Architectures"] == ["x86_64"]
     assert properties["TracingConfig"] == {"Mode": "Active"}
@@ -840,7 +841,7 @@ def test_schedule_starts_the_state_machine_with_the_scheduled_input(template: Te
 def test_every_log_group_keeps_logs_for_the_configured_retention(custom: Template) -> None:
     groups = custom.find_resources("AWS::Logs::LogGroup")
 
-    assert len(groups) == len(STEP_HANDLERS) + 1  # the functions and the state machine
+    assert len(groups) == len(FUNCTION_HANDLERS) + 1  # the functions and the state machine
     assert {group["Properties"]["RetentionInDays"] for group in groups.values()} == {90}
 
 
@@ -864,6 +865,6 @@ def test_resources_are_tagged_with_the_pipeline(custom: Template) -> None:
 
 
 def test_function_ids_are_found_by_handler(template: Template) -> None:
-    assert {function_id(template, step) for step in STEP_HANDLERS} == set(
+    assert {function_id(template, step) for step in FUNCTION_HANDLERS} == set(
         template.find_resources("AWS::Lambda::Function")
     )

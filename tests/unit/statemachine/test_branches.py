@@ -30,6 +30,7 @@ STEPS = (
     "CheckData",
     "StartTrainingJob",
     "GetStatus",
+    "AwaitStatusChange",
     "EvaluateModel",
     "RequestApproval",
     "DeployModel",
@@ -94,14 +95,21 @@ class ScriptedRun:
         job_name: str = "churn-1",
         approval_status: str = "Approved",
         approval_timeout_seconds: int = 60,
+        woken: bool = True,
     ) -> None:
+        """`woken`: AwaitStatusChange returns its token at once (the state-change event came); otherwise every
+        wait ends at its one-second timeout (the safety net)."""
         self.has_new_data, self.job_name = has_new_data, job_name
+        self.woken, self.endpoint_url = woken, ""
+        self.awaited: list[str] = []
         self.approval_status, self.approval_timeout_seconds = approval_status, approval_timeout_seconds
         self.task_tokens: list[str] = []
         self.training, self.endpoint = iter(training), iter(endpoint)
 
-    def install(self) -> None:
+    def install(self, endpoint_url: str = "") -> None:
+        self.endpoint_url = endpoint_url
         scripted_steps.SCRIPTS.update(
+            AwaitStatusChange=self.await_status_change,
             CheckData=self.check_data,
             StartTrainingJob=self.start_training_job,
             GetStatus=self.get_status,
@@ -141,7 +149,7 @@ class ScriptedRun:
         training = {
             "job_name": self.job_name,
             "status": "InProgress",
-            "poll_seconds": 0,
+            "poll_seconds": 1,
             "waited_seconds": 0,
             "wait_exceeded": False,
             "failure_reason": None,
@@ -154,12 +162,19 @@ class ScriptedRun:
             "endpoint_config_name": self.job_name,
             "status": "Updating",
             "serving_new_model": False,
-            "poll_seconds": 0,
+            "poll_seconds": 1,
             "waited_seconds": 0,
             "wait_exceeded": False,
             "failure_reason": None,
         }
         return {**event["state"], "deployment": deployment}
+
+    def await_status_change(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.awaited.append(event["target"])
+        if self.woken:
+            sfn = boto3.client("stepfunctions", endpoint_url=self.endpoint_url)
+            sfn.send_task_success(taskToken=event["task_token"], output=json.dumps({"status": "Completed"}))
+        return {"waiting": not self.woken}
 
     def get_status(self, event: dict[str, Any]) -> dict[str, Any]:
         section = "training" if event["target"] == "training" else "deployment"
@@ -168,7 +183,7 @@ class ScriptedRun:
 
 
 def run(local_aws: LocalAws, pipeline: DeployedPipeline, script: ScriptedRun) -> ExecutionRecord:
-    script.install()
+    script.install(local_aws.endpoint_url)
     return run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
 
 
@@ -224,6 +239,36 @@ def test_happy_path_polls_until_completed_then_in_service(local_aws: LocalAws, p
     assert record.output["pruned"]["keep_last"] == 5
 
 
+def test_a_wait_no_event_wakes_checks_at_its_timeout(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    # GIVEN SageMaker's state-change events never come: every AwaitStatusChange waits out its timeout
+    script = ScriptedRun(training=(status("InProgress"), COMPLETED), endpoint=(IN_SERVICE_NEW,), woken=False)
+
+    record = run(local_aws, pipeline, script)
+
+    # THEN each timeout leads to the status check, as a woken wait does, and the run deploys
+    assert record.status == "SUCCEEDED", record.cause
+    entered = record.states_entered()
+    assert entered.count("WaitForTraining") == entered.count("GetTrainingStatus") == 2
+    assert entered.count("WaitForDeployment") == entered.count("GetEndpointStatus") == 1
+    assert script.awaited == ["training", "training", "endpoint"]
+    assert [e["type"] for e in record.history].count("TaskTimedOut") == 3
+    assert "failure" not in record.output
+
+
+def test_a_wait_that_fails_cleans_up_and_alerts(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    script = ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,))
+    script.install(local_aws.endpoint_url)
+    scripted_steps.SCRIPTS["AwaitStatusChange"] = refused
+
+    record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
+
+    assert record.status == "FAILED"
+    entered = record.states_entered()
+    assert "GetTrainingStatus" not in entered
+    assert entered[entered.index("WaitForTraining") + 1] == "CleanUp"
+    assert "training_started" in alerts(local_aws)
+
+
 @pytest.mark.reliability(
     "fault",
     "RecordLineage fails after the new model went into service",
@@ -233,7 +278,7 @@ def test_a_lineage_failure_never_fails_a_run_whose_model_serves(
     local_aws: LocalAws, pipeline: DeployedPipeline
 ) -> None:
     script = ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,))
-    script.install()
+    script.install(local_aws.endpoint_url)
 
     def broken(event: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("lineage store unavailable")
@@ -395,7 +440,7 @@ def test_a_failing_clean_up_still_alerts_with_the_original_failure(
 ) -> None:
     # GIVEN a run whose training fails and whose clean-up then fails too
     script = ScriptedRun(training=(status("Failed", failure_reason="AlgorithmError: bad label"),))
-    script.install()
+    script.install(local_aws.endpoint_url)
     scripted_steps.SCRIPTS["CleanUp"] = refused
 
     # WHEN the run ends
@@ -417,7 +462,7 @@ def test_a_failing_housekeeping_never_fails_a_run_whose_model_serves(
 ) -> None:
     # GIVEN a deployment that succeeds and a PruneModels refused by SageMaker
     script = ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,))
-    script.install()
+    script.install(local_aws.endpoint_url)
     scripted_steps.SCRIPTS["PruneModels"] = refused
 
     # WHEN the run ends
@@ -492,7 +537,7 @@ def test_an_unknown_approval_status_fails_the_run_after_clean_up(
 
 
 def start(local_aws: LocalAws, pipeline: DeployedPipeline, script: ScriptedRun) -> str:
-    script.install()
+    script.install(local_aws.endpoint_url)
     sfn = boto3.client("stepfunctions", endpoint_url=local_aws.endpoint_url)
     return str(
         sfn.start_execution(stateMachineArn=pipeline.state_machine_arn, name=f"run-{next(_unique)}", input="{}")[

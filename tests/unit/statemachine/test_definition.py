@@ -32,6 +32,7 @@ def test_placeholders_are_only_function_arns() -> None:
             "CheckData",
             "StartTrainingJob",
             "GetStatus",
+            "AwaitStatusChange",
             "EvaluateModel",
             "RequestApproval",
             "DeployModel",

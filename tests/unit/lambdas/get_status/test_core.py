@@ -63,7 +63,7 @@ def test_completed_job_reports_artifact_and_final_metrics() -> None:
     assert state.status == "Completed"
     assert state.model_artifact == "s3://b/models/churn/churn-1/output/model.tar.gz"
     assert state.metrics == {"validation:rmse": 0.25, "train:objective_loss": 0.1}
-    assert (state.waited_seconds, state.wait_exceeded, state.poll_seconds) == (1800, False, 30)
+    assert (state.waited_seconds, state.wait_exceeded, state.poll_seconds) == (1800, False, 300)
 
 
 def test_failed_job_carries_sagemakers_reason() -> None:
@@ -146,8 +146,9 @@ def test_deployment_wait_is_measured_from_the_rollouts_start(started_at: str, ex
 
 @pytest.mark.parametrize(
     ("expected", "poll_seconds"),
-    # at 1,800 s: without history every interval; a 2-hour expectation checks next at 5,760 s / 3 = 1,920 s
-    [(None, 30), (7200, 120)],
+    # at 1,800 s: without history every 10 intervals; a 2-hour expectation checks next at the band's start, 5,760 s
+    # (5,760 s / 3 = 1,920 s is sooner than 10 intervals away)
+    [(None, 300), (7200, 3960)],
     ids=["no-history", "expected-2h"],
 )
 def test_the_next_training_wait_follows_the_previous_runs_duration(expected: int | None, poll_seconds: int) -> None:
@@ -160,12 +161,12 @@ def test_the_next_training_wait_follows_the_previous_runs_duration(expected: int
 
 
 def test_the_next_deployment_wait_follows_the_previous_runs_duration() -> None:
-    # GIVEN an update 600 s in, whose previous one took 600 s: inside the band, one check every 2 intervals
+    # GIVEN an update 600 s in, whose previous one took 600 s: inside the band, the safety net every 10 intervals
     sagemaker = RecordedSageMaker(endpoint={"EndpointStatus": "Updating", "EndpointConfigName": "churn-old"})
 
     state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW, expected_seconds=600)
 
-    assert (state.waited_seconds, state.poll_seconds) == (600, 60)
+    assert (state.waited_seconds, state.poll_seconds) == (600, 300)
 
 
 @pytest.mark.parametrize(

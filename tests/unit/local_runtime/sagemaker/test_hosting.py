@@ -235,6 +235,19 @@ def test_create_endpoint_is_creating_until_the_model_serves(aws: Aws) -> None:
     assert aws.hosting.serving_config(REGION, endpoint) == config
 
 
+def test_an_endpoint_sends_sagemakers_state_change_event_at_each_status(aws: Aws, emulator: LocalSageMaker) -> None:
+    # GIVEN an endpoint created, then updated to a second config
+    endpoint = aws.create_endpoint(aws.register(aws.upload_model(OLD_MODEL)))
+    aws.settle(endpoint)
+    aws.sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=aws.register(aws.upload_model(OLD_MODEL)))
+    aws.settle(endpoint)
+
+    # THEN each status it went through was announced, spelled as SageMaker's events spell it
+    sent = [json.loads(e["Detail"]) for e in emulator.status_events.sent]
+    statuses = [d["EndpointStatus"] for d in sent if d.get("EndpointName") == endpoint]
+    assert statuses == ["CREATING", "IN_SERVICE", "UPDATING", "IN_SERVICE"]
+
+
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [

@@ -376,6 +376,20 @@ def test_an_empty_channel_fails_the_job(sagemaker: Any, s3: Any) -> None:
     assert job["FailureReason"] == "ClientError: channel train has no records: data/2026-11-20.csv hold no CSV rows"
 
 
+def test_a_job_that_ends_sends_sagemakers_state_change_event(server: LocalAws, sagemaker: Any, s3: Any) -> None:
+    # GIVEN a job that will fail (no rows), WHEN it ends
+    manifest = put_manifest(s3, unique("event"), {"data/2026-11-20.csv": b""})
+    name = create_job(sagemaker, channels=[channel("train", manifest)], hyperparameters={"predictor_type": "regressor"})
+    wait_for(sagemaker, name)
+
+    # THEN the emulator sent the event the wait/poll loops' rule matches, once, with the job's name and status
+    assert isinstance(server.sagemaker, LocalSageMaker)
+    sent = [json.loads(e["Detail"]) for e in server.sagemaker.status_events.sent if name in e["Detail"]]
+    assert [(d["TrainingJobName"], d["TrainingJobStatus"]) for d in sent] == [(name, "Failed")]
+    assert "channel train has no records" in sent[0]["FailureReason"]
+    assert int(sent[0]["TrainingEndTime"]) >= int(sent[0]["CreationTime"])
+
+
 def test_an_empty_s3_prefix_fails_the_job_while_downloading(sagemaker: Any) -> None:
     name = create_job(
         sagemaker,

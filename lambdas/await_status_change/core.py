@@ -1,0 +1,86 @@
+"""AwaitStatusChange: park a wait/poll loop until SageMaker's state-change event or the safety-net timeout.
+
+The state machine invokes this step with a task token and a timeout (the loop's `poll_seconds`). The token
+is kept in S3 where StatusChangeListener finds it when SageMaker announces that the training job or endpoint
+reached a state that ends the loop; on the timeout the loop checks anyway (the safety net for a late or lost
+event). Either way GetStatus runs next and decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lambdas.common import env as names
+from lambdas.common import wakeups
+from lambdas.common.errors import InvalidStepEventError
+from lambdas.common.events import Execution, format_timestamp
+
+# GetStatus's `target` names the endpoint loop "endpoint"; the records name what is awaited.
+AWAITED = {"training": wakeups.TRAINING, "endpoint": wakeups.DEPLOYMENT}
+
+
+@dataclass(frozen=True)
+class WakeSettings:
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WakeSettings:
+        return cls(bucket=names.require_str(env, names.DATA_BUCKET), prefix=names.require_str(env, names.WAKE_PREFIX))
+
+
+def awaited_name(target: str, state: Mapping[str, Any]) -> tuple[str, str]:
+    """What the loop waits for: (TRAINING, job name) or (DEPLOYMENT, endpoint name).
+
+    Raises InvalidStepEventError for an unknown target or a state the loop's first step did not set.
+    """
+    if target not in AWAITED:
+        raise InvalidStepEventError(f"event field 'target' must be one of {sorted(AWAITED)}, got {target!r}")
+    awaited = AWAITED[target]
+    section, field = awaited, "job_name" if awaited == wakeups.TRAINING else "endpoint_name"
+    value = state.get(section)
+    name = value.get(field) if isinstance(value, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise InvalidStepEventError(f"state field '{section}.{field}' is missing: the step that sets it has not run")
+    return awaited, name
+
+
+def await_status_change(
+    target: str,
+    state: Mapping[str, Any],
+    execution: Execution,
+    task_token: str,
+    *,
+    s3: Any,
+    sagemaker: Any,
+    stepfunctions: Any,
+    settings: WakeSettings,
+    now: datetime,
+) -> bool:
+    """Keep the token where StatusChangeListener finds it; return True while the loop waits.
+
+    The job or endpoint is described after the token is stored: if it already ended (its event came between
+    the last check and now, and found no token), the loop is woken here at once.
+    """
+    if not task_token:
+        raise InvalidStepEventError("event field 'task_token' is missing: invoke with waitForTaskToken")
+    awaited, name = awaited_name(target, state)
+    record = wakeups.WakeRecord(
+        task_token=task_token,
+        execution_id=execution.id,
+        awaited=awaited,
+        name=name,
+        stored_at=format_timestamp(now),
+    )
+    wakeups.store(s3, settings.bucket, settings.prefix, record)
+    if awaited == wakeups.TRAINING:
+        status = str(sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"])
+    else:
+        status = str(sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"])
+    if not wakeups.has_ended(awaited, status):
+        return True
+    wakeups.wake(stepfunctions, s3, settings.bucket, settings.prefix, record, status)
+    return False

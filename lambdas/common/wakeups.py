@@ -1,0 +1,82 @@
+"""A wait/poll loop woken by SageMaker's state-change events: where its task token is kept, and how it is returned.
+
+AwaitStatusChange keeps the token of the waiting execution in S3 under the awaited training job's or endpoint's
+name; StatusChangeListener receives SageMaker's event and returns the token with SendTaskSuccess, so the loop
+checks the status at once instead of at its next timeout. Whichever of the two sees the job or endpoint in a
+state that ends the loop first wakes the run, so an event sent before the token was stored is not lost. A
+wake-up only brings GetStatus forward: GetStatus decides, so a stale or duplicated event costs one check.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+TRAINING, DEPLOYMENT = "training", "deployment"
+# What each loop waits for to end: the states GetStatus's Choices leave the loop on (TrainingStatus and
+# EndpointStatus in statemachine/retraining.asl.json). An endpoint InService on the previous config also ends it.
+TRAINING_ENDED = frozenset({"Completed", "Failed", "Stopped"})
+ENDPOINT_SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
+# SendTaskSuccess answers these when the execution no longer waits on the token (timed out into the safety-net
+# check, stopped, or already woken): normal, the loop went on without the event.
+_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+@dataclass(frozen=True)
+class WakeRecord:
+    task_token: str
+    execution_id: str
+    awaited: str  # TRAINING or DEPLOYMENT
+    name: str  # the training job's or the endpoint's name
+    stored_at: str
+
+
+def api_status(status: str) -> str:
+    """The API's spelling of a status: SageMaker's endpoint events write `IN_SERVICE` where DescribeEndpoint
+    answers `InService` (its documented example); training job events already use the API's spelling."""
+    return "".join(part.capitalize() for part in status.split("_")) if "_" in status or status.isupper() else status
+
+
+def has_ended(awaited: str, status: str) -> bool:
+    """Tell whether the training job's or endpoint's status ends the loop that awaits it."""
+    return status in (TRAINING_ENDED if awaited == TRAINING else ENDPOINT_SETTLED)
+
+
+def record_key(prefix: str, awaited: str, name: str) -> str:
+    return f"{prefix}/{awaited}/{name}.json"
+
+
+def store(s3: Any, bucket: str, prefix: str, record: WakeRecord) -> None:
+    """Keep the record, replacing the previous check's (one run per pipeline waits at a time)."""
+    s3.put_object(
+        Bucket=bucket,
+        Key=record_key(prefix, record.awaited, record.name),
+        Body=json.dumps(asdict(record)).encode(),
+        ContentType="application/json",
+    )
+
+
+def load(s3: Any, bucket: str, prefix: str, awaited: str, name: str) -> WakeRecord | None:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=record_key(prefix, awaited, name))["Body"].read()
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return None
+        raise
+    return WakeRecord(**json.loads(body))
+
+
+def wake(stepfunctions: Any, s3: Any, bucket: str, prefix: str, record: WakeRecord, status: str) -> bool:
+    """Return the token so the waiting loop checks now, and forget it; False if the loop no longer waits on it."""
+    try:
+        stepfunctions.send_task_success(taskToken=record.task_token, output=json.dumps({"status": status}))
+        woken = True
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in _GONE:
+            raise
+        woken = False
+    s3.delete_object(Bucket=bucket, Key=record_key(prefix, record.awaited, record.name))
+    return woken

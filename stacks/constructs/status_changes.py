@@ -1,0 +1,104 @@
+"""The wait/poll loops woken by SageMaker's own state-change events, with their timeouts as the safety net."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from lambdas.common import env
+from lambdas.common.wakeups import ENDPOINT_SETTLED, TRAINING_ENDED
+from lambdas.status_change_listener.core import ENDPOINT_STATE_CHANGE, TRAINING_JOB_STATE_CHANGE
+from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
+from stacks.compliance import acknowledge, resource_finding
+from stacks.config import PipelineConfig
+from stacks.constructs.data_store import DataStore
+from stacks.constructs.lambda_assets import LambdaAssets
+from stacks.constructs.model_registry import grant_task_response
+from stacks.constructs.step_function import StepFunction
+
+
+def _upper_snake(status: str) -> str:
+    return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(status)).upper()
+
+
+class StatusChangeWake(Construct):
+    """AwaitStatusChange (the loops' wait state) and StatusChangeListener (target of this pipeline's rule).
+
+    AwaitStatusChange keeps the loop's task token under `wake_prefix`; the rule passes SageMaker's state
+    changes of the pipeline's training jobs and endpoint that end a loop to StatusChangeListener, which
+    returns the token. Nothing else changes: GetStatus still decides, and the wait's timeout still checks.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: PipelineConfig, assets: LambdaAssets, data: DataStore
+    ) -> None:
+        super().__init__(scope, construct_id)
+        environment = {env.DATA_BUCKET: data.bucket.bucket_name, env.WAKE_PREFIX: config.wake_prefix}
+        training_jobs = run_resources_arn(self, "training-job", config.name)
+        endpoint = sagemaker_arn(self, "endpoint", config.endpoint.name)
+
+        self.await_status_change = self._function(
+            config, assets, "AwaitStatusChange", "await_status_change", environment
+        )
+        data.grant_put(self.await_status_change.role, config.wake_prefix)
+        data.grant_delete(self.await_status_change.role, config.wake_prefix)
+        self.await_status_change.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeTrainingJob"], resources=[training_jobs])
+        )
+        self.await_status_change.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint"], resources=[endpoint])
+        )
+        acknowledge(
+            self.await_status_change.role,
+            "AwsSolutions-IAM5",
+            RUN_RESOURCE_REASON,
+            applies_to=resource_finding(self, training_jobs),
+        )
+        grant_task_response(self.await_status_change, config)
+
+        self.listener = self._function(config, assets, "StatusChangeListener", "status_change_listener", environment)
+        data.grant_get(self.listener.role, config.wake_prefix)
+        data.grant_delete(self.listener.role, config.wake_prefix)
+        grant_task_response(self.listener, config)
+
+        # SageMaker's documented endpoint event spells statuses IN_SERVICE while the API says InService, and
+        # matching is case-sensitive: both spellings, so a change of spelling cannot silently stop the wake-ups.
+        endpoint_statuses = sorted({*ENDPOINT_SETTLED, *(_upper_snake(s) for s in ENDPOINT_SETTLED)})
+        run_prefix = RUN_RESOURCE_PATTERN.format(pipeline=config.name).removesuffix("*")
+        self.training_rule = self._rule(
+            "TrainingJobRule",
+            f"A training job of pipeline {config.name} ended: wake the run waiting for it",
+            TRAINING_JOB_STATE_CHANGE,
+            {"TrainingJobName": [{"prefix": run_prefix}], "TrainingJobStatus": sorted(TRAINING_ENDED)},
+        )
+        self.endpoint_rule = self._rule(
+            "EndpointRule",
+            f"The endpoint of pipeline {config.name} settled: wake the run waiting for its deployment",
+            ENDPOINT_STATE_CHANGE,
+            {"EndpointName": [config.endpoint.name], "EndpointStatus": endpoint_statuses},
+        )
+
+    def _rule(self, construct_id: str, description: str, detail_type: str, detail: dict[str, Any]) -> events.Rule:
+        return events.Rule(
+            self,
+            construct_id,
+            description=description,
+            event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[detail_type], detail=detail),
+            targets=[targets.LambdaFunction(self.listener.function, retry_attempts=4)],
+        )
+
+    def _function(
+        self, config: PipelineConfig, assets: LambdaAssets, construct_id: str, step: str, environment: dict[str, str]
+    ) -> StepFunction:
+        return StepFunction(
+            self,
+            construct_id,
+            step=step,
+            assets=assets,
+            log_retention_days=config.log_retention_days,
+            environment=environment,
+        )

@@ -1,0 +1,152 @@
+"""AwaitStatusChange: the loop's token is kept for the event, and a job that already ended wakes the loop at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.await_status_change.core import WakeSettings, await_status_change
+from lambdas.common import wakeups
+from lambdas.common.errors import InvalidStepEventError
+from lambdas.common.events import Execution
+from tests.fakes.stepfunctions import TaskTokens
+
+SETTINGS = WakeSettings(bucket="data", prefix="waits/churn")
+NOW = datetime(2026, 11, 22, 6, 30, tzinfo=UTC)
+STATE = {
+    "training": {"job_name": "churn-20261122-0600-abc", "poll_seconds": 600},
+    "deployment": {"endpoint_name": "churn", "poll_seconds": 600},
+}
+
+
+class DescribedSageMaker:
+    """DescribeTrainingJob and DescribeEndpoint answering one status each; records what was described."""
+
+    def __init__(self, *, training: str = "InProgress", endpoint: str = "Updating") -> None:
+        self.training, self.endpoint = training, endpoint
+        self.described: list[str] = []
+
+    def describe_training_job(self, *, TrainingJobName: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        self.described.append(TrainingJobName)
+        return {"TrainingJobName": TrainingJobName, "TrainingJobStatus": self.training}
+
+    def describe_endpoint(self, *, EndpointName: str) -> dict[str, Any]:  # noqa: N803
+        self.described.append(EndpointName)
+        return {"EndpointName": EndpointName, "EndpointStatus": self.endpoint}
+
+
+@pytest.fixture
+def s3(aws: None) -> Any:
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="data")
+    return client
+
+
+@pytest.mark.parametrize(
+    ("target", "awaited", "name"),
+    [("training", "training", "churn-20261122-0600-abc"), ("endpoint", "deployment", "churn")],
+)
+def test_a_running_job_keeps_the_token_for_the_event(
+    s3: Any, execution: Execution, target: str, awaited: str, name: str
+) -> None:
+    sagemaker, tokens = DescribedSageMaker(), TaskTokens("token-1")
+
+    waiting = await_status_change(
+        target,
+        STATE,
+        execution,
+        "token-1",
+        s3=s3,
+        sagemaker=sagemaker,
+        stepfunctions=tokens,
+        settings=SETTINGS,
+        now=NOW,
+    )
+
+    assert waiting is True
+    record = wakeups.load(s3, "data", "waits/churn", awaited, name)
+    assert record is not None and (record.task_token, record.execution_id) == ("token-1", execution.id)
+    assert s3.head_object(Bucket="data", Key=f"waits/churn/{awaited}/{name}.json")
+    assert sagemaker.described == [name] and tokens.resumed == []
+
+
+@pytest.mark.parametrize(
+    ("target", "sagemaker", "status"),
+    [
+        ("training", DescribedSageMaker(training="Completed"), "Completed"),
+        ("training", DescribedSageMaker(training="Stopped"), "Stopped"),
+        ("endpoint", DescribedSageMaker(endpoint="InService"), "InService"),
+        ("endpoint", DescribedSageMaker(endpoint="Failed"), "Failed"),
+    ],
+)
+def test_a_job_that_ended_before_the_token_was_stored_wakes_the_loop_at_once(
+    s3: Any, execution: Execution, target: str, sagemaker: DescribedSageMaker, status: str
+) -> None:
+    # GIVEN the event came between the last check and this wait, when no token was kept
+    tokens = TaskTokens("token-1")
+
+    waiting = await_status_change(
+        target,
+        STATE,
+        execution,
+        "token-1",
+        s3=s3,
+        sagemaker=sagemaker,
+        stepfunctions=tokens,
+        settings=SETTINGS,
+        now=NOW,
+    )
+
+    # THEN the loop goes on to its check now, and the record is gone
+    assert waiting is False
+    assert tokens.resumed == [("token-1", {"status": status})]
+    assert s3.list_objects_v2(Bucket="data").get("KeyCount") == 0
+
+
+@pytest.mark.parametrize("status", ["Stopping", "InProgress"])
+def test_a_training_job_still_running_or_stopping_does_not_wake(s3: Any, execution: Execution, status: str) -> None:
+    tokens = TaskTokens("token-1")
+
+    waiting = await_status_change(
+        "training",
+        STATE,
+        execution,
+        "token-1",
+        s3=s3,
+        sagemaker=DescribedSageMaker(training=status),
+        stepfunctions=tokens,
+        settings=SETTINGS,
+        now=NOW,
+    )
+
+    assert waiting is True and tokens.resumed == []
+
+
+@pytest.mark.parametrize(
+    ("target", "state", "token", "message"),
+    [
+        ("training", STATE, "", "task_token"),
+        ("model", STATE, "token-1", "target"),
+        ("training", {"deployment": STATE["deployment"]}, "token-1", "training.job_name"),
+        ("endpoint", {"training": STATE["training"]}, "token-1", "deployment.endpoint_name"),
+    ],
+)
+def test_a_malformed_event_is_refused_naming_the_field(
+    s3: Any, execution: Execution, target: str, state: dict[str, Any], token: str, message: str
+) -> None:
+    with pytest.raises(InvalidStepEventError, match=message):
+        await_status_change(
+            target,
+            state,
+            execution,
+            token,
+            s3=s3,
+            sagemaker=DescribedSageMaker(),
+            stepfunctions=TaskTokens(),
+            settings=SETTINGS,
+            now=NOW,
+        )
+    assert s3.list_objects_v2(Bucket="data").get("KeyCount") == 0
