@@ -6,7 +6,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -22,7 +23,6 @@ from lambdas.common.observability import (
     RUN_DATA_FILES,
     RUN_DEPLOYMENT_SECONDS,
     RUN_TRAINING_SECONDS,
-    metric_dimensions,
 )
 from lambdas.update_parameters.core import RunFigures, WatermarkSettings, update_parameters
 
@@ -66,12 +66,10 @@ def _record(figures: RunFigures, pipeline: str) -> None:
         if value is not None:
             metrics.add_metric(name=name, unit=unit, value=value)
     if figures.model_metric is not None and figures.model_metric_value is not None:
-        # Its own EMF document: the metric's name is a dimension the other figures do not have.
-        with single_metric(
-            name=DEPLOYED_MODEL_METRIC,
-            unit=MetricUnit.NoUnit,
-            value=figures.model_metric_value,
-            namespace=METRICS_NAMESPACE,
-            default_dimensions=metric_dimensions(SERVICE, pipeline),
-        ) as metric:
-            metric.add_dimension(name=MODEL_METRIC_DIMENSION, value=figures.model_metric)
+        # Its own EMF document: the metric's name is a dimension the other figures do not have. Not single_metric,
+        # which prints even with POWERTOOLS_METRICS_DISABLED (the local runtime's quiet mode).
+        model_metric = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+        model_metric.add_dimension(name=PIPELINE_DIMENSION, value=pipeline)
+        model_metric.add_dimension(name=MODEL_METRIC_DIMENSION, value=figures.model_metric)
+        model_metric.add_metric(name=DEPLOYED_MODEL_METRIC, unit=MetricUnit.NoUnit, value=figures.model_metric_value)
+        model_metric.flush_metrics()

@@ -75,7 +75,9 @@ def test_executions_that_end_badly_raise_an_alarm_at_the_first_one(plain: Templa
 def test_every_function_of_the_pipeline_has_one_errors_alarm_named_after_its_step(alerted: Template) -> None:
     errors = {n: p for n, p in alarms_by_name(alerted).items() if p["MetricName"] == "Errors"}
 
-    assert set(errors) == {f"churn-{step}-errors" for step in [*STEP_HANDLERS, "StatusChangeListener", "ApprovalListener", "TriggerRun"]}
+    assert set(errors) == {
+        f"churn-{step}-errors" for step in [*STEP_HANDLERS, "StatusChangeListener", "ApprovalListener", "TriggerRun"]
+    }
     watched = [p["Dimensions"] for p in errors.values()]
     assert sorted(d[0]["Value"]["Ref"] for d in watched) == sorted(function_ids(alerted))
     for properties in errors.values():

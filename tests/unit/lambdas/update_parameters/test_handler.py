@@ -96,3 +96,23 @@ def test_a_rejected_run_emits_no_deployment_figures(
     # THEN only what the run measured is sent: no deployment time and no deployed model's metric, not zeros
     names_sent = {name for name, *_ in emitted(capsys.readouterr().out)}
     assert names_sent == {"WatermarkAdvanced", "RunDataFiles", "RunTrainingSeconds"}
+
+
+def test_with_metrics_disabled_nothing_is_printed(
+    environment: None,
+    lambda_context: Any,
+    execution: Execution,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a deployed run with a gate metric, and metrics disabled (the local runtime's quiet mode)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    deployed(boto3.client("sagemaker"), execution, "churn-3")
+    state = run_state("churn-3")
+    state["evaluation"] = {"metric": "validation:auc", "value": 0.83, "approval_status": "Approved"}
+
+    # WHEN the Lambda is invoked
+    lambda_handler({"state": state, "execution": EXECUTION}, lambda_context)
+
+    # THEN no EMF document reaches stdout, the model metric's included
+    assert emitted(capsys.readouterr().out) == []
