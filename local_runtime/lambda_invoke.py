@@ -75,7 +75,7 @@ class LocalLambda:
         self.endpoint_url = endpoint_url
         self.faults = faults or Faults()
         self._functions: dict[str, LocalFunction] = {}
-        # Handlers read os.environ per call; one invocation at a time keeps each function's environment its own.
+        # One invocation at a time: handlers share module-level state (cached clients, Powertools' metric set).
         self._lock = threading.Lock()
         self._count = 0
         self.invocations: list[tuple[str, Any]] = []
@@ -164,15 +164,84 @@ def _crashed(request_id: str) -> InvocationResult:
     return InvocationResult(200, json.dumps(body).encode(), "Unhandled")
 
 
+class PerThreadEnviron(os._Environ):  # type: ignore[type-arg]
+    """os.environ with a per-thread overlay: a local invocation sees its function's environment, every other thread
+    the process's.
+
+    Setting and then removing the function's variables in the shared os.environ raced with threads that copy it
+    (botocore building a client, the hosting emulator starting a worker): a key removed between their listing and
+    their reading raised KeyError ('AWS_LAMBDA_FUNCTION_NAME'). The overlay never touches the shared mapping. A value
+    of None in it hides a variable from the invocation.
+    """
+
+    def __init__(self, base: os._Environ) -> None:  # type: ignore[type-arg]
+        data = base._data  # type: ignore[attr-defined]  # the process's environment, shared: putenv stays in step
+        super().__init__(data, base.encodekey, base.decodekey, base.encodevalue, base.decodevalue)
+        self._local = threading.local()
+
+    @property
+    def overlay(self) -> dict[str, str | None] | None:
+        overlay: dict[str, str | None] | None = getattr(self._local, "overlay", None)
+        return overlay
+
+    @overlay.setter
+    def overlay(self, values: dict[str, str | None] | None) -> None:
+        self._local.overlay = values
+
+    def __getitem__(self, key: str) -> str:
+        overlay = self.overlay
+        if overlay is not None and key in overlay:
+            value = overlay[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return str(super().__getitem__(key))
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = self.overlay
+        if overlay is not None:  # what a handler sets lives as long as its invocation, as on Lambda
+            overlay[key] = str(value)
+        else:
+            super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        overlay = self.overlay
+        if overlay is None:
+            super().__delitem__(key)
+            return
+        if key not in self:
+            raise KeyError(key)
+        overlay[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        overlay = self.overlay
+        if overlay is None:
+            yield from super().__iter__()
+            return
+        shown = [key for key in super().__iter__() if key not in overlay]
+        yield from shown
+        yield from (key for key, value in overlay.items() if value is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+
+def per_thread_environ() -> PerThreadEnviron:
+    """Install PerThreadEnviron as os.environ (once; without an overlay it is the process's environment)."""
+    if not isinstance(os.environ, PerThreadEnviron):
+        os.environ = PerThreadEnviron(os.environ)  # noqa: B003 -- a view of the same environment, not a new one
+    return os.environ
+
+
 @contextmanager
 def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    environ = per_thread_environ()
+    outer = environ.overlay
+    environ.overlay = {**(outer or {}), **values}
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        environ.overlay = outer

@@ -1,0 +1,80 @@
+"""The local Lambda's per-invocation environment: the function's variables for its thread only."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from local_runtime.lambda_invoke import _environment, per_thread_environ
+
+VARIABLE = "LOCAL_LAMBDA_TEST_VARIABLE"
+
+
+@pytest.fixture(autouse=True)
+def _absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(VARIABLE, raising=False)
+
+
+def test_an_invocation_sees_its_variables_and_the_process_never_gets_them() -> None:
+    # GIVEN an invocation's environment, entered in this thread
+    seen_elsewhere: list[str | None] = []
+    with _environment({VARIABLE: "inside"}):
+        # WHEN another thread reads the environment meanwhile
+        reader = threading.Thread(target=lambda: seen_elsewhere.append(os.environ.get(VARIABLE)))
+        reader.start()
+        reader.join()
+
+        # THEN this thread sees the variable, as getenv and a copy do; the other thread and the process do not
+        assert os.environ[VARIABLE] == "inside" and os.getenv(VARIABLE) == "inside"
+        assert os.environ.copy()[VARIABLE] == "inside" and VARIABLE in dict(os.environ)
+        assert seen_elsewhere == [None]
+        assert VARIABLE.encode() not in os.environ._data  # type: ignore[attr-defined]
+    assert VARIABLE not in os.environ
+
+
+def test_what_a_handler_sets_or_removes_lasts_as_long_as_its_invocation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCAL_LAMBDA_TEST_KEPT", "process")
+
+    with _environment({}):
+        os.environ[VARIABLE] = "set by the handler"
+        del os.environ["LOCAL_LAMBDA_TEST_KEPT"]
+        assert os.environ[VARIABLE] == "set by the handler"
+        assert "LOCAL_LAMBDA_TEST_KEPT" not in os.environ and "LOCAL_LAMBDA_TEST_KEPT" not in os.environ.copy()
+        with pytest.raises(KeyError):
+            del os.environ["LOCAL_LAMBDA_TEST_KEPT"]
+
+    assert VARIABLE not in os.environ
+    assert os.environ["LOCAL_LAMBDA_TEST_KEPT"] == "process"
+
+
+def test_copying_the_environment_while_invocations_come_and_go_never_fails() -> None:
+    # GIVEN one thread entering and leaving invocations with a variable the process does not have
+    per_thread_environ()
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def invocations() -> None:
+        while not stop.is_set():
+            with _environment({VARIABLE: "x"}):
+                pass
+
+    def copies() -> None:
+        try:
+            for _ in range(20_000):
+                assert VARIABLE not in {**os.environ}
+                os.environ.copy()
+        except BaseException as error:  # the KeyError this used to raise, or the variable leaking
+            failures.append(error)
+        finally:
+            stop.set()
+
+    threads = [threading.Thread(target=invocations), threading.Thread(target=copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # THEN no copy failed or saw the invocation's variable
+    assert failures == []
