@@ -174,10 +174,7 @@ class PerThreadEnviron(os._Environ):  # type: ignore[type-arg]
     of None in it hides a variable from the invocation.
     """
 
-    def __init__(self, base: os._Environ) -> None:  # type: ignore[type-arg]
-        data = base._data  # type: ignore[attr-defined]  # the process's environment, shared: putenv stays in step
-        super().__init__(data, base.encodekey, base.decodekey, base.encodevalue, base.decodevalue)
-        self._local = threading.local()
+    _local: threading.local
 
     @property
     def overlay(self) -> dict[str, str | None] | None:
@@ -230,10 +227,17 @@ class PerThreadEnviron(os._Environ):  # type: ignore[type-arg]
 
 
 def per_thread_environ() -> PerThreadEnviron:
-    """Install PerThreadEnviron as os.environ (once; without an overlay it is the process's environment)."""
-    if not isinstance(os.environ, PerThreadEnviron):
-        os.environ = PerThreadEnviron(os.environ)  # noqa: B003 -- a view of the same environment, not a new one
-    return os.environ
+    """Make os.environ a PerThreadEnviron (once; without an overlay it is the process's environment as before).
+
+    The object itself changes class, not the name os.environ: sessions and providers that kept a reference to it
+    (boto3's default session, botocore's environment provider) see each invocation's variables too.
+    """
+    environ = os.environ
+    if not isinstance(environ, PerThreadEnviron):
+        environ._local = threading.local()  # type: ignore[attr-defined]
+        environ.__class__ = PerThreadEnviron
+    assert isinstance(environ, PerThreadEnviron)
+    return environ
 
 
 @contextmanager
