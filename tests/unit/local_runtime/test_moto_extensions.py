@@ -1,0 +1,60 @@
+"""What the local runtime changes in moto: here, that a definition is parsed once, however often it runs."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import config as moto_config
+
+from local_runtime import moto_extensions
+
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+DEFINITION = json.dumps(
+    {
+        "StartAt": "Name",
+        "States": {
+            "Name": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hello {}', $.who)"}, "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+)
+
+
+def run(sfn: Any, machine: str, who: str) -> dict[str, Any]:
+    arn = sfn.start_execution(stateMachineArn=machine, name=who, input=json.dumps({"who": who}))["executionArn"]
+    for _ in range(200):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return dict(described)
+        time.sleep(0.05)
+    raise AssertionError("the execution did not end")
+
+
+@mock_aws
+def test_executions_of_one_definition_parse_it_once_and_keep_their_own_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN moto running definitions with the interpreter, as the local runtime has it
+    monkeypatch.setitem(moto_config.default_user_config, "stepfunctions", {"execute_state_machine": True})
+    moto_extensions.install()
+    moto_extensions._parse_program.cache_clear()
+    parses: list[str] = []
+    parse = moto_extensions.AmazonStateLanguageParser.parse
+    monkeypatch.setattr(
+        moto_extensions.AmazonStateLanguageParser,
+        "parse",
+        staticmethod(lambda definition: parses.append(definition) or parse(definition)),
+    )
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = sfn.create_state_machine(name="greeter", definition=DEFINITION, roleArn=ROLE)["stateMachineArn"]
+
+    # WHEN the machine runs three times with different input
+    outputs = [json.loads(run(sfn, machine, who)["output"]) for who in ("ann", "bob", "cy")]
+
+    # THEN each execution computed its own output, and the definition was parsed twice: when the machine was
+    # created (moto validates it) and for the first execution; every execution parsed it again before (4 in all)
+    assert outputs == [{"greeting": f"hello {who}"} for who in ("ann", "bob", "cy")]
+    assert parses == [DEFINITION, DEFINITION]
