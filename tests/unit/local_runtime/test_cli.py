@@ -38,7 +38,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([], "the following arguments are required: {demo,serve,synth,runs,lineage,models,approve,reject}"),
+        ([], "the following arguments are required: {demo,serve,synth,runs,lineage,models,approve,reject,predict}"),
         (["deploy"], "invalid choice: 'deploy'"),
         (["demo", "--jsn"], "unrecognized arguments: --jsn"),
         (["serve", "--port", "http"], "argument --port: must be a number, got 'http'"),
@@ -88,7 +88,7 @@ def test_serve_with_an_invalid_configuration_shows_the_config_error(
 def test_help_exits_0_and_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
 
-    assert "{demo,serve,synth,runs,lineage,models,approve,reject}" in capsys.readouterr().out
+    assert "{demo,serve,synth,runs,lineage,models,approve,reject,predict}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
