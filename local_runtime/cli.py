@@ -1,4 +1,4 @@
-"""`python -m local_runtime demo | serve | synth | runs | lineage | ...`: the workflow here, and questions to it."""
+"""`python -m local_runtime demo | serve | runs | lineage | predict | ...`: the workflow here, and questions to it."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def _parser() -> _Parser:
     commands = parser.add_subparsers(
         dest="command",
         required=True,
-        metavar="{demo,serve,synth,runs,lineage,models,approve,reject}",
+        metavar="{demo,serve,synth,runs,lineage,models,approve,reject,predict}",
         parser_class=_Parser,
     )
 
@@ -141,6 +141,7 @@ def _parser() -> _Parser:
         decide.set_defaults(handler=_decide, approve=name == "approve")
     _runs_parser(commands)
     _lineage_parser(commands)
+    _predict_parser(commands)
     return parser
 
 
@@ -391,6 +392,92 @@ def _lineage_parser(commands: Any) -> None:
         add_target_flags(question)
         question.add_argument("--json", action="store_true", help="print the answer as JSON")
         question.set_defaults(handler=_lineage)
+
+
+def _predict_parser(commands: Any) -> None:
+    from local_runtime.predict import DEFAULT_BATCH_SIZE, MAX_PAYLOAD_BYTES
+
+    predict = commands.add_parser(
+        "predict",
+        help="send CSV or JSON records to a pipeline's endpoint and print one prediction per record",
+        description="Read records (CSV rows; or JSON: a list of objects or arrays, or JSON Lines), send them to the "
+        "pipeline's endpoint with InvokeEndpoint in batches (at most --batch-size records and "
+        f"{MAX_PAYLOAD_BYTES} bytes each) and print each record's prediction, in the input's order.",
+    )
+    add_target_flags(predict)
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv", metavar="FILE", help="CSV rows, no header (- reads stdin); sent as text/csv")
+    source.add_argument(
+        "--json-records",
+        metavar="FILE",
+        help='a JSON list of objects or arrays, or JSON Lines (- reads stdin); sent as {"instances": [...]}',
+    )
+    predict.add_argument(
+        "--content-type",
+        help="the request's content type: text/csv, application/json or application/jsonlines "
+        "(default: text/csv for --csv, application/json for --json-records)",
+    )
+    predict.add_argument("--accept", help="the answer's content type to ask for (default: the endpoint's)")
+    predict.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"records per request (default {DEFAULT_BATCH_SIZE})"
+    )
+    predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    predict.set_defaults(handler=_predict)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from local_runtime import predict
+    from stacks.outputs import ENDPOINT_NAME
+
+    flag, path = ("--csv", args.csv) if args.csv is not None else ("--json-records", args.json_records)
+    source = f"{flag} {'stdin' if path == '-' else path}"
+    try:
+        text = _read_input(path, source)
+        records = (predict.read_csv_records if flag == "--csv" else predict.read_json_records)(text, source)
+        content_type = args.content_type or (predict.CSV if flag == "--csv" else predict.JSON)
+        encoding = predict.Encoding.for_content_type(content_type)
+        predict.plan_batches([], encoding, batch_size=args.batch_size)
+        target = resolve_target(endpoint_url=args.endpoint_url, profile=args.profile, region=args.region)
+    except (predict.PredictInputError, TargetError) as error:
+        raise UsageError(str(error)) from None
+    try:
+        outputs = stack_outputs(target, args.pipeline)
+        if ENDPOINT_NAME not in outputs:
+            raise TargetError(f"stack {stack_name(args.pipeline)} has no output {ENDPOINT_NAME}")
+        endpoint = outputs[ENDPOINT_NAME]
+        predict.check_endpoint(target.client("sagemaker"), endpoint, target.describe())
+        results = predict.invoke_batches(
+            target.client("sagemaker-runtime"),
+            endpoint,
+            records,
+            encoding,
+            accept=args.accept,
+            batch_size=args.batch_size,
+        )
+    except predict.PredictInputError as error:
+        raise UsageError(f"{source}: {error}") from None
+    except (TargetError, predict.PredictError) as error:
+        sys.stderr.write(f"{PROGRAM}: predict: {error}\n")
+        return EXIT_FAILED
+    except (ClientError, BotoCoreError) as error:
+        sys.stderr.write(f"{PROGRAM}: predict: {target.describe()}: {error}\n")
+        return EXIT_FAILED
+    if args.json:
+        _print_json(predict.results_to_json(endpoint, results))
+    else:
+        sys.stdout.write(predict.render_table(results) + "\n")
+    return 0
+
+
+def _read_input(path: str, source: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{source}: cannot read it: {error}") from None
 
 
 def _common_flags(parser: argparse.ArgumentParser) -> None:

@@ -38,7 +38,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([], "the following arguments are required: {demo,serve,synth,runs,lineage,models,approve,reject}"),
+        ([], "the following arguments are required: {demo,serve,synth,runs,lineage,models,approve,reject,predict}"),
         (["deploy"], "invalid choice: 'deploy'"),
         (["demo", "--jsn"], "unrecognized arguments: --jsn"),
         (["serve", "--port", "http"], "argument --port: must be a number, got 'http'"),
@@ -88,7 +88,7 @@ def test_serve_with_an_invalid_configuration_shows_the_config_error(
 def test_help_exits_0_and_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
 
-    assert "{demo,serve,synth,runs,lineage,models,approve,reject}" in capsys.readouterr().out
+    assert "{demo,serve,synth,runs,lineage,models,approve,reject,predict}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,29 @@ def test_runs_against_no_local_runtime_says_where_it_looked(free_port: int, caps
     assert main(["runs", "list", "--pipeline", "p", "--endpoint-url", url]) == 1
 
     assert f"no local runtime answers at {url}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["predict", "--pipeline", "p"], "one of the arguments --csv --json-records is required"),
+        (["predict", "--pipeline", "p", "--csv", "no/such.csv"], "--csv no/such.csv: no such file"),
+        (["predict", "--pipeline", "p", "--csv", "{rows}", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (
+            ["predict", "--pipeline", "p", "--csv", "{rows}", "--content-type", "image/png"],
+            "--content-type image/png: the CLI writes text/csv, application/json or application/jsonlines",
+        ),
+        (["predict", "--pipeline", "p", "--json-records", "{rows}"], "line 1: not valid JSON"),
+    ],
+)
+def test_predict_input_that_cannot_work_exits_2_before_any_call(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text("1.0,2.0\n")
+    # An endpoint URL nothing answers on: a call would fail with exit 1, not 2.
+    argv = [arg.replace("{rows}", str(rows)) for arg in argv] + ["--endpoint-url", "http://127.0.0.1:9"]
+
+    assert main(argv) == 2
+
+    assert message in one_error_line(capsys)
