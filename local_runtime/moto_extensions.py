@@ -1,5 +1,8 @@
 """What the workflow needs from moto and moto lacks: UpdateEndpoint, StopTrainingJob, and AWS's error names.
 
+CreateModel keeps InferenceExecutionConfig (moto drops it), so a serial inference pipeline model is described
+as created, and refuses more containers than SageMaker allows.
+
 moto completes jobs and endpoints at once; these follow the same convention: an update switches the
 endpoint to the new config and it is InService again, a stop ends the job Stopped. Registered on moto's
 backend and response classes, so they work in decorator mode and in server mode alike.
@@ -51,6 +54,10 @@ _SERVICE_ERROR_NAMES = {
     "sfn": "Sfn",
 }
 
+# CreateModel's Containers: an inference pipeline has two to fifteen containers (the API's maximum).
+MAX_CONTAINERS = 15
+_EXECUTION_MODES = ("Serial", "Direct")
+
 _installed = False
 
 
@@ -63,6 +70,7 @@ def install() -> None:
     SageMakerModelBackend.stop_training_job = _backend_stop_training_job  # type: ignore[attr-defined]
     SageMakerResponse.update_endpoint = _response_update_endpoint  # type: ignore[attr-defined]
     SageMakerResponse.stop_training_job = _response_stop_training_job  # type: ignore[attr-defined]
+    _keep_inference_execution_config()
     _reject_duplicates("create_model", "_models", "model_name", "Cannot create already existing model {arn}.")
     _reject_duplicates(
         "create_endpoint_config",
@@ -169,6 +177,33 @@ def _response_update_endpoint(self: Any) -> ActionResult:
 def _response_stop_training_job(self: Any) -> EmptyResult:
     self.sagemaker_backend.stop_training_job(self._get_param("TrainingJobName"))
     return EmptyResult()
+
+
+def _keep_inference_execution_config() -> None:
+    """CreateModel checks Containers and InferenceExecutionConfig as SageMaker does and stores the latter."""
+    original = SageMakerResponse.create_model
+
+    def create_model(self: Any) -> ActionResult:
+        containers = self._get_param("Containers") or []
+        config = self._get_param("InferenceExecutionConfig")
+        if len(containers) > MAX_CONTAINERS:
+            raise ValidationError(
+                message=f"1 validation error detected: Value at 'containers' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {MAX_CONTAINERS}"
+            )
+        if config is not None and config.get("Mode") not in _EXECUTION_MODES:
+            raise ValidationError(
+                message=f"1 validation error detected: Value '{config.get('Mode')}' at "
+                f"'inferenceExecutionConfig.mode' failed to satisfy constraint: Member must satisfy enum value "
+                f"set: [{', '.join(_EXECUTION_MODES)}]"
+            )
+        result = original(self)
+        if config is not None:
+            # An attribute of moto's model appears in DescribeModel under its CamelCase name.
+            self.sagemaker_backend._models[self._get_param("ModelName")].inference_execution_config = config
+        return result
+
+    SageMakerResponse.create_model = create_model  # type: ignore[method-assign]
 
 
 def _keep_unchanged_model_package_fields() -> None:

@@ -14,6 +14,13 @@ invocations' metrics (see local_runtime.sagemaker.cloudwatch). An alarm in ALARM
 to the old fleet, the new workers stop, and the endpoint is InService on its old config with FailureReason set.
 Baking periods, the termination wait, the execution timeout and the alarms' periods run on the local time
 scale: `time_scale` seconds here per second of AWS time (LocalRuntime uses 1/60: a minute takes a second).
+
+A serial inference pipeline model (CreateModel with Containers and InferenceExecutionConfig Mode Serial) is served
+by a chain of workers, one per container, all of which must pass /ping. An invocation goes to the first; each
+answer's body and content type are the next one's request, and the last one's answer is returned. Intermediate
+containers are asked with `Accept: */*` (a container picks its answer's type, as SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT
+does in the inference toolkit); the last one gets the caller's Accept. A container's error ends the invocation
+with a ModelError naming that container.
 """
 
 from __future__ import annotations
@@ -61,10 +68,22 @@ class DeploymentError(Exception):
 
 
 class _Worker:
-    """One serving process on a loopback port, for one production variant's model."""
+    """One serving process on a loopback port, for one container of a production variant's model.
 
-    def __init__(self, *, variant: str, process: subprocess.Popen[bytes], port: int, log_path: Path, log: IO[bytes]):
-        self.variant, self.process, self.port, self.log_path = variant, process, port, log_path
+    `name` is how errors name the container: `primary` for a single-container model, as SageMaker words it.
+    """
+
+    def __init__(
+        self,
+        *,
+        variant: str,
+        process: subprocess.Popen[bytes],
+        port: int,
+        log_path: Path,
+        log: IO[bytes],
+        name: str = "primary",
+    ):
+        self.variant, self.process, self.port, self.log_path, self.name = variant, process, port, log_path, name
         self._log = log
 
     @property
@@ -117,6 +136,72 @@ class _Worker:
         self._log.close()
 
 
+class _HopError(Exception):
+    """A container of a chain did not answer: which one, and why."""
+
+    def __init__(self, worker: _Worker, error: OSError) -> None:
+        super().__init__(str(error))
+        self.worker, self.error = worker, error
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: bytes
+    content_type: str
+    worker: _Worker  # the container that answered it: the last one, or the one that failed
+
+
+class _Chain:
+    """A production variant's serving workers, one per container of its model, called in order."""
+
+    def __init__(self, variant: str) -> None:
+        self.variant = variant
+        self.workers: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    @property
+    def url(self) -> str:
+        """The first container's URL: where an invocation enters the chain."""
+        return self.workers[0].url
+
+    def add(self, worker: _Worker) -> bool:
+        """Track a starting worker; False when the chain was stopped meanwhile."""
+        with self._lock:
+            if self._stopped:
+                return False
+            self.workers.append(worker)
+            return True
+
+    def remove(self, worker: _Worker) -> None:
+        with self._lock:
+            self.workers = [w for w in self.workers if w is not worker]
+        worker.stop()
+
+    def post(self, body: bytes, content_type: str, accept: str) -> _Answer:
+        """Invoke the containers in turn; the first error, or the last answer. Raises _HopError."""
+        answer: _Answer | None = None
+        for index, worker in enumerate(self.workers):
+            hop_accept = accept if index == len(self.workers) - 1 else "*/*"
+            try:
+                status, body, content_type = worker.post(body, content_type, hop_accept)
+            except OSError as error:
+                raise _HopError(worker, error) from None
+            answer = _Answer(status, body, content_type, worker)
+            if status >= 400:
+                break
+        assert answer is not None, "a chain has at least one worker"
+        return answer
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            workers = list(self.workers)
+        for worker in workers:
+            worker.stop()
+
+
 class _RolloutAbandonedError(Exception):
     """The endpoint was deleted, re-created or the service shut down during a rollout."""
 
@@ -133,7 +218,7 @@ class _Deployment:
 
     config_name: str
     variants: list[dict[str, Any]]  # DescribeEndpoint's ProductionVariants for this config
-    workers: list[tuple[_Worker, float]] = field(default_factory=list)  # with the variant's weight
+    workers: list[tuple[_Chain, float]] = field(default_factory=list)  # a chain per variant, with its weight
     in_flight: int = 0
     retired: bool = False
     condition: threading.Condition = field(default_factory=threading.Condition)
@@ -150,7 +235,7 @@ class _Deployment:
             self.in_flight -= 1
             self.condition.notify_all()
 
-    def pick(self) -> _Worker:
+    def pick(self) -> _Chain:
         """A worker chosen by variant weight, as SageMaker splits traffic between production variants."""
         if len(self.workers) == 1:
             return self.workers[0][0]
@@ -159,15 +244,15 @@ class _Deployment:
             weights = [1.0] * len(self.workers)
         return random.choices([worker for worker, _ in self.workers], weights=weights)[0]
 
-    def add(self, worker: _Worker, weight: float) -> bool:
-        """Track a starting worker; False when the deployment was stopped meanwhile."""
+    def add(self, worker: _Chain, weight: float) -> bool:
+        """Track a starting chain; False when the deployment was stopped meanwhile."""
         with self.condition:
             if self.retired:
                 return False
             self.workers.append((worker, weight))
             return True
 
-    def remove(self, worker: _Worker) -> None:
+    def remove(self, worker: _Chain) -> None:
         with self.condition:
             self.workers = [(w, weight) for w, weight in self.workers if w is not worker]
         worker.stop()
@@ -370,31 +455,31 @@ class HostingService:
         an error.
         """
         deployment = self._acquire(region, endpoint_name)
-        worker = deployment.pick()
+        chain = deployment.pick()
         started = time.perf_counter()
         try:
-            status, answer, answer_type = worker.post(body, content_type, accept)
-        except OSError as error:
-            self._publish(region, endpoint_name, worker.variant, 500, None)
+            answer = chain.post(body, content_type, accept)
+        except _HopError as failed:
+            self._publish(region, endpoint_name, chain.variant, 500, None)
             raise SageMakerApiError(
                 "ModelError",
-                f'Received server error (500) from primary with message "the container did not answer: {error}". '
-                f"See {worker.log_path} for more information.",
+                f"Received server error (500) from {failed.worker.name} with message "
+                f'"the container did not answer: {failed.error}". See {failed.worker.log_path} for more information.',
                 424,
             ) from None
         finally:
             deployment.release()
-        self._publish(region, endpoint_name, worker.variant, status, (time.perf_counter() - started) * 1e6)
-        if status >= 400:
-            kind = "client" if status < 500 else "server"
-            message = answer.decode("utf-8", "replace")
+        self._publish(region, endpoint_name, chain.variant, answer.status, (time.perf_counter() - started) * 1e6)
+        if answer.status >= 400:
+            kind = "client" if answer.status < 500 else "server"
+            message = answer.body.decode("utf-8", "replace")
             raise SageMakerApiError(
                 "ModelError",
-                f'Received {kind} error ({status}) from primary with message "{message}". '
-                f"See {worker.log_path} for more information.",
+                f'Received {kind} error ({answer.status}) from {answer.worker.name} with message "{message}". '
+                f"See {answer.worker.log_path} for more information.",
                 424,
             )
-        return InvocationResponse(status=200, body=answer, content_type=answer_type)
+        return InvocationResponse(status=200, body=answer.body, content_type=answer.content_type)
 
     def _publish(self, region: str, endpoint_name: str, variant: str, status: int, latency_us: float | None) -> None:
         if self._cloudwatch is not None:
@@ -409,7 +494,10 @@ class HostingService:
             return endpoint.serving.config_name if endpoint and endpoint.serving else None
 
     def serving_url(self, region: str, endpoint_name: str) -> str | None:
-        """The base URL of the worker serving the endpoint's first variant (GET /ping, POST /invocations)."""
+        """The base URL of the worker serving the endpoint's first variant (GET /ping, POST /invocations).
+
+        For a serial inference pipeline, the first container's worker.
+        """
         with self._lock:
             endpoint = self._endpoints.get((region, endpoint_name))
             if endpoint is None or endpoint.serving is None or not endpoint.serving.workers:
@@ -623,6 +711,7 @@ class HostingService:
     def _start_worker(
         self, endpoint: _Endpoint, deployment: _Deployment, config_name: str, variant: dict[str, Any]
     ) -> None:
+        """Start the variant's chain: a worker per container of its model, each health-checked in turn."""
         variant_name = str(variant["VariantName"])
         backend = self._backend(endpoint.region)
         model = backend._models.get(variant.get("ModelName"))
@@ -631,45 +720,74 @@ class HostingService:
                 f"Could not find model '{_arn(backend, 'model', str(variant.get('ModelName')))}' "
                 f"for production variant {variant_name}."
             )
-        container = dict(model.primary_container or (model.containers[0] if model.containers else {}))
-        directory = self._workdir / "hosting" / endpoint.name / config_name / variant_name
-        if directory.exists():
-            shutil.rmtree(directory)
-        model_dir = directory / "model"
-        model_dir.mkdir(parents=True)
-        if container.get("ModelDataUrl"):
-            self._fetch_model(endpoint.region, str(container["ModelDataUrl"]), directory, model_dir)
-        environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
-        failing_status = self._faults.invocation_fault(str(variant.get("ModelName")))
-        if failing_status is not None:
-            environment[serving.INVOCATION_FAULT_ENV] = str(failing_status)
+        containers = _containers(model)
         weight = float(variant.get("InitialVariantWeight") or 0.0)
         timeout = float(variant.get("ContainerStartupHealthCheckTimeoutInSeconds") or self._health_check_timeout)
         deadline = time.monotonic() + timeout
+        directory = self._workdir / "hosting" / endpoint.name / config_name / variant_name
+        if directory.exists():
+            shutil.rmtree(directory)
+        chain = _Chain(variant_name)
+        if not deployment.add(chain, weight):
+            raise DeploymentError("the endpoint was deleted")
+        failing_status = self._faults.invocation_fault(str(variant.get("ModelName")))
+        for index, container in enumerate(containers):
+            name = "primary" if len(containers) == 1 else _hostname(container, index)
+            # A single container's files stay where they always were; a chain's get a directory each.
+            self._start_container(
+                endpoint.region,
+                chain,
+                container,
+                directory if len(containers) == 1 else directory / name,
+                name=name,
+                deadline=deadline,
+                # A scripted fault fails the model's last container: its answer is what the caller sees.
+                failing_status=failing_status if index == len(containers) - 1 else None,
+            )
+
+    def _start_container(
+        self,
+        region: str,
+        chain: _Chain,
+        container: dict[str, Any],
+        directory: Path,
+        *,
+        name: str,
+        deadline: float,
+        failing_status: int | None,
+    ) -> None:
+        variant_name = chain.variant
+        model_dir = directory / "model"
+        model_dir.mkdir(parents=True)
+        if container.get("ModelDataUrl"):
+            self._fetch_model(region, str(container["ModelDataUrl"]), directory, model_dir)
+        environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+        if failing_status is not None:
+            environment[serving.INVOCATION_FAULT_ENV] = str(failing_status)
         for _ in range(_PORT_ATTEMPTS):
             worker = self._spawn(
-                variant_name, str(container.get("Image", "")), model_dir, environment, directory / "worker.log"
+                variant_name, str(container.get("Image", "")), model_dir, environment, directory / "worker.log", name
             )
-            if not deployment.add(worker, weight):
+            if not chain.add(worker):
                 worker.stop()
                 raise DeploymentError("the endpoint was deleted")
             try:
                 worker.wait_healthy(deadline)
                 return
             except _WorkerExitedError as exited:
-                deployment.remove(worker)
+                chain.remove(worker)
                 if exited.code == serving.EXIT_PORT_IN_USE:
                     continue
                 raise self._health_check_failed(variant_name, str(exited), worker) from None
             except DeploymentError as error:
-                deployment.remove(worker)
+                chain.remove(worker)
                 raise self._health_check_failed(variant_name, str(error), worker) from None
         raise DeploymentError(f"no free loopback port for production variant {variant_name}")
 
     @staticmethod
     def _health_check_failed(variant_name: str, detail: str, worker: _Worker) -> DeploymentError:
         return DeploymentError(
-            f"The primary container for production variant {variant_name} did not pass the ping health check: "
+            f"The {worker.name} container for production variant {variant_name} did not pass the ping health check: "
             f"{detail.strip()} (log: {worker.log_path})"
         )
 
@@ -708,7 +826,13 @@ class HostingService:
             return self._s3_clients[region]
 
     def _spawn(
-        self, variant_name: str, image: str, model_dir: Path, environment: dict[str, str], log_path: Path
+        self,
+        variant_name: str,
+        image: str,
+        model_dir: Path,
+        environment: dict[str, str],
+        log_path: Path,
+        name: str = "primary",
     ) -> _Worker:
         port = _free_port()
         env = {**os.environ, **environment}
@@ -719,7 +843,7 @@ class HostingService:
             "--model-dir", str(model_dir), "--image", image, "--port", str(port), "--watch-stdin",
         ]  # fmt: skip
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env)
-        return _Worker(variant=variant_name, process=process, port=port, log_path=log_path, log=log)
+        return _Worker(variant=variant_name, process=process, port=port, log_path=log_path, log=log, name=name)
 
     def _discard(self, endpoint: _Endpoint) -> None:
         with self._lock:
@@ -728,6 +852,27 @@ class HostingService:
             endpoint.serving = endpoint.shifting = None
         for deployment in deployments:
             deployment.stop()
+
+
+def _containers(model: Any) -> list[dict[str, Any]]:
+    """The containers a model's worker chain runs, in order; raise DeploymentError for what cannot be served."""
+    if model.primary_container:
+        return [dict(model.primary_container)]
+    containers = [dict(container) for container in model.containers or []]
+    if not containers:
+        raise DeploymentError(f"The model {model.model_name} has neither a PrimaryContainer nor Containers.")
+    mode = (getattr(model, "inference_execution_config", None) or {}).get("Mode", "Serial")
+    if mode != "Serial" and len(containers) > 1:
+        raise DeploymentError(
+            f"The model {model.model_name} runs its containers in {mode} mode: the local runtime serves serial "
+            "inference pipelines only."
+        )
+    return containers
+
+
+def _hostname(container: dict[str, Any], index: int) -> str:
+    """How errors name a pipeline's container: its ContainerHostname, or its place in the pipeline."""
+    return str(container.get("ContainerHostname") or f"container-{index + 1}")
 
 
 def _set_status(record: Any, status: str, **changes: Any) -> None:

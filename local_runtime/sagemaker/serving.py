@@ -35,6 +35,9 @@ EXIT_PORT_IN_USE = 3
 LINEAR_LEARNER_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/linear-learner([:@][^/]+)?$")
 DEFAULT_PROGRAM = "inference.py"  # what the SageMaker inference toolkit imports when SAGEMAKER_PROGRAM is unset
 PROGRAM_ENV = "SAGEMAKER_PROGRAM"
+# The answer's type when a request accepts anything, as the SageMaker inference toolkit reads it: what a container
+# inside a serial inference pipeline sets, since its answer is the next container's request.
+DEFAULT_ACCEPT_ENV = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
 # Set by the hosting service when a fault is scripted (local_runtime.faults.fail_invocations): every invocation
 # is answered with this HTTP status, while /ping stays healthy, as a model that loads but cannot predict would.
 INVOCATION_FAULT_ENV = "LOCAL_RUNTIME_INVOCATION_FAULT_STATUS"
@@ -352,6 +355,7 @@ def _load_model_server(model_dir: Path, image: str, environ: Mapping[str, str]) 
 
 class _Handler(BaseHTTPRequestHandler):
     model: ModelServer  # set on the subclass make_http_server builds
+    default_accept: str = "*/*"
 
     def do_GET(self) -> None:
         if self.path.split("?", 1)[0] == "/ping":
@@ -366,6 +370,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         content_type = self.headers.get("Content-Type") or "application/octet-stream"
         accept = self.headers.get("Accept") or "*/*"
+        if media_type(accept) == "*/*":
+            accept = self.default_accept
         try:
             answer, answer_type = self.model.invoke(body, content_type, accept)
         except RequestError as error:
@@ -387,9 +393,14 @@ class _Handler(BaseHTTPRequestHandler):
         """Access logs stay quiet (the hosting service pings often); errors are printed where they happen."""
 
 
-def make_http_server(model: ModelServer, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """A threaded HTTP server answering the container contract for `model`; raise OSError when the port is taken."""
-    handler = type("ModelHandler", (_Handler,), {"model": model})
+def make_http_server(
+    model: ModelServer, port: int, host: str = "127.0.0.1", default_accept: str | None = None
+) -> ThreadingHTTPServer:
+    """A threaded HTTP server answering the container contract for `model`; raise OSError when the port is taken.
+
+    `default_accept` stands in for a missing or `*/*` Accept header.
+    """
+    handler = type("ModelHandler", (_Handler,), {"model": model, "default_accept": default_accept or "*/*"})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
@@ -429,7 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"loading the model failed: {_describe(error)}", file=sys.stderr)
         return EXIT_LOAD_FAILED
     try:
-        server = make_http_server(model, args.port, args.host)
+        server = make_http_server(model, args.port, args.host, os.environ.get(DEFAULT_ACCEPT_ENV))
     except OSError as error:
         print(f"cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return EXIT_PORT_IN_USE if error.errno == errno.EADDRINUSE else EXIT_LOAD_FAILED

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import config as moto_config
 
@@ -58,3 +59,57 @@ def test_executions_of_one_definition_parse_it_once_and_keep_their_own_state(mon
     # created (moto validates it) and for the first execution; every execution parsed it again before (4 in all)
     assert outputs == [{"greeting": f"hello {who}"} for who in ("ann", "bob", "cy")]
     assert parses == [DEFINITION, DEFINITION]
+
+
+PIPELINE_CONTAINERS = [
+    {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/preprocess:1", "ModelDataUrl": "s3://m/pre.tar.gz"},
+    {"Image": "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1", "ModelDataUrl": "s3://m/ll.tar.gz"},
+]
+
+
+@mock_aws
+def test_create_model_keeps_a_serial_pipelines_containers_and_execution_mode(aws_env: None) -> None:
+    # GIVEN moto with the local runtime's extensions
+    moto_extensions.install()
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+
+    # WHEN a serial inference pipeline model is created
+    sagemaker.create_model(
+        ModelName="pipeline",
+        Containers=PIPELINE_CONTAINERS,
+        InferenceExecutionConfig={"Mode": "Serial"},
+        ExecutionRoleArn=ROLE,
+    )
+
+    # THEN DescribeModel shows its containers in order and its execution mode
+    described = sagemaker.describe_model(ModelName="pipeline")
+    assert [c["Image"] for c in described["Containers"]] == [c["Image"] for c in PIPELINE_CONTAINERS]
+    assert described["InferenceExecutionConfig"] == {"Mode": "Serial"}
+
+
+@pytest.mark.parametrize(
+    ("containers", "config", "message"),
+    [
+        (PIPELINE_CONTAINERS * 8, {"Mode": "Serial"}, "Member must have length less than or equal to 15"),
+        (PIPELINE_CONTAINERS, {"Mode": "Parallel"}, "Member must satisfy enum value set: [Serial, Direct]"),
+    ],
+    ids=["sixteen-containers", "unknown-mode"],
+)
+@mock_aws
+def test_create_model_refuses_what_sagemaker_refuses(
+    aws_env: None, containers: list[dict[str, str]], config: dict[str, str], message: str
+) -> None:
+    # GIVEN moto with the local runtime's extensions
+    moto_extensions.install()
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+
+    # WHEN a model has too many containers or an unknown execution mode
+    with pytest.raises(ClientError) as raised:
+        sagemaker.create_model(
+            ModelName="pipeline", Containers=containers, InferenceExecutionConfig=config, ExecutionRoleArn=ROLE
+        )
+
+    # THEN it is a ValidationException saying which constraint, and no model is stored
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert message in raised.value.response["Error"]["Message"]
+    assert sagemaker.list_models()["Models"] == []

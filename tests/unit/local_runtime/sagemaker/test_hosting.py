@@ -133,6 +133,25 @@ class Aws:
         )
         return name
 
+    def register_pipeline(self, containers: list[dict[str, Any]]) -> str:
+        """A serial inference pipeline model and an endpoint config of the same new name."""
+        name = f"model-{next(_names)}"
+        self.sagemaker.create_model(
+            ModelName=name, Containers=containers, InferenceExecutionConfig={"Mode": "Serial"}, ExecutionRoleArn=ROLE
+        )
+        self.sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": name,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
+        return name
+
     def create_endpoint(self, config: str) -> str:
         name = f"endpoint-{next(_names)}"
         self.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
@@ -847,3 +866,157 @@ def test_traffic_shifts_follow_the_routing_type(routing: dict[str, Any], shares:
 
     # THEN each step's share of the traffic grows to all of it
     assert [step.share for step in steps] == pytest.approx(shares)
+
+
+# A serial inference pipeline: categories → CLASSIFIER's two features → Linear Learner → a readable label.
+PREPROCESS = """
+import json, os
+
+def model_fn(model_dir):
+    with open(os.path.join(model_dir, "categories.json")) as f:
+        return json.load(f)
+
+def input_fn(body, content_type):
+    return [line.strip() for line in body.decode().splitlines() if line.strip()]
+
+def predict_fn(data, model):
+    unknown = [value for value in data if value not in model]
+    if unknown:
+        raise ValueError(f"unknown category {unknown[0]!r}")
+    return [model[value] for value in data]
+"""
+POSTPROCESS = """
+import json
+
+def model_fn(model_dir):
+    return {0: "no", 1: "yes"}
+
+def input_fn(body, content_type):
+    assert content_type == "application/json", content_type
+    return json.loads(body)["predictions"]
+
+def predict_fn(data, model):
+    return [model[record["predicted_label"]] for record in data]
+
+def output_fn(prediction, accept):
+    return "".join(label + "\\n" for label in prediction), "text/csv"
+"""
+CATEGORIES = {"red": [3.0, 0.0], "blue": [0.0, 3.0]}  # CLASSIFIER: 1 for red, 0 for blue
+
+
+def pipeline_containers(aws: Aws, *, postprocess: str = POSTPROCESS) -> list[dict[str, Any]]:
+    return [
+        {
+            "ContainerHostname": "preprocess",
+            "Image": CUSTOM_IMAGE,
+            "ModelDataUrl": aws.upload({"categories.json": json.dumps(CATEGORIES), "code/inference.py": PREPROCESS}),
+            # The toolkit's default answer type: the features go on as CSV, which Linear Learner reads.
+            "Environment": {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"},
+        },
+        {"Image": LINEAR_LEARNER_IMAGE, "ModelDataUrl": aws.upload_model(CLASSIFIER)},
+        {"Image": CUSTOM_IMAGE, "ModelDataUrl": aws.upload({"code/inference.py": postprocess})},
+    ]
+
+
+def labels(aws: Aws, endpoint: str, records: str) -> tuple[list[str], str]:
+    response = aws.runtime.invoke_endpoint(
+        EndpointName=endpoint, Body=records.encode(), ContentType="text/csv", Accept="text/csv"
+    )
+    return response["Body"].read().decode().split(), response["ContentType"]
+
+
+def test_a_serial_pipeline_turns_raw_records_into_labels_through_each_container(aws: Aws) -> None:
+    # GIVEN an endpoint serving preprocess → Linear Learner → postprocess as one serial inference pipeline model
+    config = aws.register_pipeline(pipeline_containers(aws))
+    endpoint = aws.create_endpoint(config)
+    described = aws.settle(endpoint)
+
+    # WHEN raw category records are invoked
+    answer, content_type = labels(aws, endpoint, "red\nblue\nred\n")
+
+    # THEN each container's answer was the next one's request, and the last one's labels come back
+    assert described["EndpointStatus"] == "InService"
+    assert answer == ["yes", "no", "yes"]
+    assert content_type == "text/csv"
+    # AND DescribeModel shows the pipeline as created
+    model = aws.sagemaker.describe_model(ModelName=config)
+    assert model["InferenceExecutionConfig"] == {"Mode": "Serial"}
+    assert len(model["Containers"]) == 3
+
+
+def test_an_error_in_a_pipelines_first_container_names_that_container(aws: Aws) -> None:
+    # GIVEN a serving pipeline whose preprocessing knows only red and blue
+    endpoint = aws.create_endpoint(aws.register_pipeline(pipeline_containers(aws)))
+    assert aws.settle(endpoint)["EndpointStatus"] == "InService"
+
+    # WHEN a record has a category it has never seen
+    with pytest.raises(ClientError) as raised:
+        labels(aws, endpoint, "green\n")
+
+    # THEN the ModelError relays the first container's error and names it by its hostname
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ModelError"
+    assert error["Message"].startswith(
+        "Received server error (500) from preprocess with message \"ValueError: unknown category 'green'\""
+    )
+    assert "/preprocess/worker.log" in error["Message"]
+
+
+def test_a_pipeline_whose_later_container_cannot_load_ends_failed_naming_it(aws: Aws) -> None:
+    # GIVEN a pipeline whose third container's code cannot load its model
+    broken = "def model_fn(model_dir):\n    raise RuntimeError('no labels')\n"
+    endpoint = aws.create_endpoint(aws.register_pipeline(pipeline_containers(aws, postprocess=broken)))
+
+    # WHEN it is created
+    described = aws.settle(endpoint)
+
+    # THEN it ends Failed: every container must pass /ping, and the reason names the one that did not
+    assert described["EndpointStatus"] == "Failed"
+    assert described["FailureReason"].startswith(
+        "The container-3 container for production variant AllTraffic did not pass the ping health check: "
+        "model_fn in code/inference.py failed: RuntimeError: no labels"
+    )
+
+
+def test_update_from_a_single_container_model_to_a_pipeline_without_downtime(aws: Aws) -> None:
+    # GIVEN an endpoint serving a single-container model that answers every record "legacy"
+    legacy = (
+        "def model_fn(model_dir):\n    return 'legacy'\n"
+        "def input_fn(body, content_type):\n    return body.decode().split()\n"
+        "def predict_fn(data, model):\n    return [model for _ in data]\n"
+        "def output_fn(prediction, accept):\n    return ''.join(p + '\\n' for p in prediction), 'text/csv'\n"
+    )
+    endpoint = aws.create_endpoint(aws.register(aws.upload({"code/inference.py": legacy}), image=CUSTOM_IMAGE))
+    assert aws.settle(endpoint)["EndpointStatus"] == "InService"
+    pipeline = aws.register_pipeline(pipeline_containers(aws))
+    answers: list[str] = []
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def invoke_continuously() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(labels(aws, endpoint, "red\n")[0][0])
+            except Exception as error:
+                errors.append(error)
+
+    client = threading.Thread(target=invoke_continuously)
+    client.start()
+    try:
+        assert wait_for(lambda: len(answers) >= 3)
+
+        # WHEN the endpoint is updated to the pipeline
+        aws.sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=pipeline)
+        settled = aws.settle(endpoint)
+        assert wait_for(lambda: answers[-1] == "yes")
+    finally:
+        stop.set()
+        client.join()
+
+    # THEN it is InService on the pipeline, and every invocation succeeded: legacy answers, then only the pipeline's
+    assert settled["EndpointStatus"] == "InService"
+    assert settled["EndpointConfigName"] == pipeline
+    assert errors == []
+    first_new = answers.index("yes")
+    assert set(answers[:first_new]) == {"legacy"}
+    assert set(answers[first_new:]) == {"yes"}
