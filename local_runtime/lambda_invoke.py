@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from aws_lambda_powertools import Metrics
+
 from local_runtime.faults import Faults
 
 Handler = Callable[[Any, Any], Any]
@@ -131,7 +133,7 @@ class LocalLambda:
             self.invocations.append((function.name, event))
             if fault is not None and not fault.after_side_effects:
                 return _crashed(context.aws_request_id)
-            with _environment({**self._lambda_environment(function), **function.environment}):
+            with _environment({**self._lambda_environment(function), **function.environment}), _fresh_metrics():
                 try:
                     result = function.load()(event, context)
                 except Exception as error:  # Lambda reports every exception the same way
@@ -238,6 +240,17 @@ def per_thread_environ() -> PerThreadEnviron:
         environ.__class__ = PerThreadEnviron
     assert isinstance(environ, PerThreadEnviron)
     return environ
+
+
+@contextmanager
+def _fresh_metrics() -> Iterator[None]:
+    """Forget the Powertools metrics an invocation leaves behind. Its Metrics instances share one set per process,
+    and with POWERTOOLS_METRICS_DISABLED (the local runtime's quiet mode) a flush neither prints nor clears it: the
+    set would grow with every invocation and end up in the next flush that does print."""
+    try:
+        yield
+    finally:
+        Metrics().clear_metrics()
 
 
 @contextmanager

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from aws_lambda_powertools import Metrics
 from moto import mock_aws
 from moto.core import config as moto_config
 
@@ -16,6 +17,13 @@ from tests import reliability_report
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+
+
+@pytest.fixture(autouse=True)
+def _no_metrics_from_earlier_tests() -> None:
+    """Powertools' Metrics instances share one metric set per process: what a test leaves unflushed (a handler
+    that raised, metrics disabled) would otherwise be printed with the next test's EMF documents."""
+    Metrics().clear_metrics()
 
 
 @pytest.fixture

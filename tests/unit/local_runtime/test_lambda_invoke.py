@@ -78,3 +78,22 @@ def test_copying_the_environment_while_invocations_come_and_go_never_fails() -> 
 
     # THEN no copy failed or saw the invocation's variable
     assert failures == []
+
+
+def test_an_invocation_leaves_no_metrics_behind_when_metrics_are_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from local_runtime.lambda_invoke import _fresh_metrics
+
+    # GIVEN metrics disabled, as the local runtime's quiet mode has them, and a handler that adds one and flushes
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    metrics = Metrics(namespace="Test", service="test")
+    with _fresh_metrics():
+        metrics.add_metric(name="Handled", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
+        # Powertools neither printed nor cleared it
+        assert "Handled" in metrics.provider.metric_set
+
+    # THEN nothing is left for the next flush that prints
+    assert not metrics.provider.metric_set
