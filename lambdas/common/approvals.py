@@ -7,16 +7,13 @@ two sees a decided version first resumes the run, so an approval given before th
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from lambdas.common import task_tokens
 
 APPROVED, PENDING, REJECTED = "Approved", "PendingManualApproval", "Rejected"
 DECIDED = frozenset({APPROVED, REJECTED})
-# SendTaskSuccess answers these when the execution no longer waits (timed out, stopped, already resumed).
-_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 
 
 @dataclass(frozen=True)
@@ -45,22 +42,12 @@ def record_key(prefix: str, version: int) -> str:
 
 
 def store(s3: Any, bucket: str, prefix: str, version: int, record: ApprovalRecord) -> None:
-    s3.put_object(
-        Bucket=bucket,
-        Key=record_key(prefix, version),
-        Body=json.dumps(asdict(record)).encode(),
-        ContentType="application/json",
-    )
+    task_tokens.store(s3, bucket, record_key(prefix, version), record)
 
 
 def load(s3: Any, bucket: str, prefix: str, version: int) -> ApprovalRecord | None:
-    try:
-        body = s3.get_object(Bucket=bucket, Key=record_key(prefix, version))["Body"].read()
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return None
-        raise
-    return ApprovalRecord(**json.loads(body))
+    fields = task_tokens.load(s3, bucket, record_key(prefix, version))
+    return None if fields is None else ApprovalRecord(**fields)
 
 
 def decision_of(described: dict[str, Any]) -> Decision | None:
@@ -80,12 +67,5 @@ def resume(
     stepfunctions: Any, s3: Any, bucket: str, prefix: str, version: int, record: ApprovalRecord, decision: Decision
 ) -> bool:
     """Resume the waiting execution with the decision and forget its token; False if it no longer waits."""
-    try:
-        stepfunctions.send_task_success(taskToken=record.task_token, output=json.dumps(decision.to_state()))
-        resumed = True
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in _GONE:
-            raise
-        resumed = False
-    s3.delete_object(Bucket=bucket, Key=record_key(prefix, version))
-    return resumed
+    key = record_key(prefix, version)
+    return task_tokens.send_and_forget(stepfunctions, s3, bucket, key, record.task_token, decision.to_state())

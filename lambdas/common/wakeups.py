@@ -9,20 +9,16 @@ wake-up only brings GetStatus forward: GetStatus decides, so a stale or duplicat
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from lambdas.common import task_tokens
 
 TRAINING, DEPLOYMENT = "training", "deployment"
 # What each loop waits for to end: the states GetStatus's Choices leave the loop on (TrainingStatus and
 # EndpointStatus in statemachine/retraining.asl.json). An endpoint InService on the previous config also ends it.
 TRAINING_ENDED = frozenset({"Completed", "Failed", "Stopped"})
 ENDPOINT_SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
-# SendTaskSuccess answers these when the execution no longer waits on the token (timed out into the safety-net
-# check, stopped, or already woken): normal, the loop went on without the event.
-_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 
 
 @dataclass(frozen=True)
@@ -51,32 +47,16 @@ def record_key(prefix: str, awaited: str, name: str) -> str:
 
 def store(s3: Any, bucket: str, prefix: str, record: WakeRecord) -> None:
     """Keep the record, replacing the previous check's (one run per pipeline waits at a time)."""
-    s3.put_object(
-        Bucket=bucket,
-        Key=record_key(prefix, record.awaited, record.name),
-        Body=json.dumps(asdict(record)).encode(),
-        ContentType="application/json",
-    )
+    task_tokens.store(s3, bucket, record_key(prefix, record.awaited, record.name), record)
 
 
 def load(s3: Any, bucket: str, prefix: str, awaited: str, name: str) -> WakeRecord | None:
-    try:
-        body = s3.get_object(Bucket=bucket, Key=record_key(prefix, awaited, name))["Body"].read()
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return None
-        raise
-    return WakeRecord(**json.loads(body))
+    fields = task_tokens.load(s3, bucket, record_key(prefix, awaited, name))
+    return None if fields is None else WakeRecord(**fields)
 
 
 def wake(stepfunctions: Any, s3: Any, bucket: str, prefix: str, record: WakeRecord, status: str) -> bool:
-    """Return the token so the waiting loop checks now, and forget it; False if the loop no longer waits on it."""
-    try:
-        stepfunctions.send_task_success(taskToken=record.task_token, output=json.dumps({"status": status}))
-        woken = True
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in _GONE:
-            raise
-        woken = False
-    s3.delete_object(Bucket=bucket, Key=record_key(prefix, record.awaited, record.name))
-    return woken
+    """Return the token so the waiting loop checks now, and forget it; False if the loop no longer waits on it
+    (timed out into the safety-net check, stopped, or already woken)."""
+    key = record_key(prefix, record.awaited, record.name)
+    return task_tokens.send_and_forget(stepfunctions, s3, bucket, key, record.task_token, {"status": status})
