@@ -1,8 +1,8 @@
-"""The SageMaker emulator the local runtime plugs into its server: real training jobs and real endpoints.
+"""The SageMaker emulator the local runtime plugs into its server: real training and processing jobs, real endpoints.
 
 It also sends the model registry's EventBridge events (local_runtime.sagemaker.registry_events) and the
-training jobs' and endpoints' state changes (local_runtime.sagemaker.status_events), which the local event bus
-delivers to the rules' targets.
+state changes of training and processing jobs and of endpoints (local_runtime.sagemaker.status_events), which
+the local event bus delivers to the rules' targets.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from local_runtime.faults import Faults
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.hosting import HostingService
+from local_runtime.sagemaker.processing import ProcessingService
 from local_runtime.sagemaker.registry_events import ModelPackageEvents
 from local_runtime.sagemaker.status_events import StatusChangeEvents
 from local_runtime.sagemaker.training import TrainingService
@@ -30,7 +31,7 @@ ACCOUNT = "123456789012"  # moto's default account: where the server stores what
 class LocalSageMaker:
     """Training jobs run the algorithm in a worker; endpoints serve the model from a worker over HTTP."""
 
-    _ANSWERED = frozenset({"StopTrainingJob", "UpdateEndpoint"})
+    _ANSWERED = frozenset({"StopTrainingJob", "StopProcessingJob", "UpdateEndpoint"})
 
     def __init__(
         self,
@@ -59,6 +60,12 @@ class LocalSageMaker:
             faults=self.faults,
             on_ended=self.status_events.training_job_ended,
         )
+        self.processing = ProcessingService(
+            s3_client_factory=self._s3,
+            workdir=self.workdir,
+            backend=_backend,
+            on_ended=self.status_events.processing_job_ended,
+        )
         self.hosting = HostingService(
             s3_client_factory=self._s3,
             workdir=self.workdir,
@@ -86,6 +93,9 @@ class LocalSageMaker:
         if action == "StopTrainingJob":
             self.training.stop(region, _required(params, "TrainingJobName"))
             return {}
+        if action == "StopProcessingJob":
+            self.processing.stop(region, _required(params, "ProcessingJobName"))
+            return {}
         if action == "UpdateEndpoint":
             return self.hosting.update_endpoint(
                 region,
@@ -99,6 +109,9 @@ class LocalSageMaker:
         if action == "CreateTrainingJob":
             # moto keeps neither MetricDefinitions nor Environment as given: the worker reads the request.
             self.training.on_created(region, params["TrainingJobName"], params)
+        elif action == "CreateProcessingJob":
+            # moto keeps neither Environment nor ProcessingResources: the worker reads the request.
+            self.processing.on_created(region, params["ProcessingJobName"], params)
         elif action == "CreateEndpoint":
             self.hosting.on_endpoint_created(region, params["EndpointName"])
         elif action == "DeleteEndpoint":
@@ -117,6 +130,7 @@ class LocalSageMaker:
 
     def shutdown(self) -> None:
         self.training.shutdown()
+        self.processing.shutdown()
         self.hosting.shutdown()
         if self._temporary is not None:
             self._temporary.cleanup()

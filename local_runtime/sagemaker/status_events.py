@@ -2,6 +2,8 @@
 
 - "SageMaker Training Job State Change" when a training job ends (Completed, Failed, Stopped): the detail
   carries DescribeTrainingJob's main fields, times as epoch milliseconds in text, as AWS's documented example.
+- "SageMaker Processing Job State Change" when a processing job ends: DescribeProcessingJob's fields, times as
+  epoch milliseconds (numbers).
 - "SageMaker Endpoint State Change" on every endpoint status change: EndpointStatus spelled `IN_SERVICE`,
   `UPDATING`... as in AWS's documented example (DescribeEndpoint says InService), times as epoch milliseconds.
 
@@ -23,6 +25,7 @@ from local_runtime import event_bus
 SOURCE = "aws.sagemaker"
 TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
+PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
 
 PutEvents = Callable[..., Sequence[Mapping[str, Any]]]
 
@@ -62,6 +65,37 @@ def training_job_detail(job: Any) -> dict[str, Any]:
     return {key: value for key, value in detail.items() if value is not None}
 
 
+def processing_job_detail(job: Any) -> dict[str, Any]:
+    """The event's detail from moto's processing job object: DescribeProcessingJob's fields, times as epoch millis.
+
+    Environment is left out: an event reaches every rule's target, and the job's environment is the caller's.
+    """
+    detail: dict[str, Any] = {
+        "ProcessingJobName": job.processing_job_name,
+        "ProcessingJobArn": job.arn,
+        "ProcessingJobStatus": job.processing_job_status,
+        "FailureReason": getattr(job, "failure_reason", None),
+        "ExitMessage": getattr(job, "exit_message", None),
+        "ProcessingInputs": getattr(job, "processing_inputs", None),
+        "ProcessingOutputConfig": getattr(job, "processing_output_config", None),
+        "ProcessingResources": getattr(job, "processing_resources", None),
+        "StoppingCondition": getattr(job, "stopping_condition", None),
+        "AppSpecification": getattr(job, "app_specification", None),
+        "RoleArn": getattr(job, "role_arn", None),
+        "Tags": {},
+    }
+    for key, attribute in (
+        ("CreationTime", "creation_time"),
+        ("ProcessingStartTime", "processing_start_time"),
+        ("ProcessingEndTime", "processing_end_time"),
+        ("LastModifiedTime", "last_modified_time"),
+    ):
+        millis = epoch_millis(getattr(job, attribute, None))
+        if millis is not None:
+            detail[key] = int(millis)
+    return {key: value for key, value in detail.items() if value is not None}
+
+
 def endpoint_detail(record: Any) -> dict[str, Any]:
     """The event's detail from moto's endpoint object."""
     detail: dict[str, Any] = {
@@ -89,6 +123,9 @@ class StatusChangeEvents:
 
     def training_job_ended(self, region: str, job: Any) -> None:
         self._emit(region, TRAINING_JOB_STATE_CHANGE, training_job_detail(job), job.arn)
+
+    def processing_job_ended(self, region: str, job: Any) -> None:
+        self._emit(region, PROCESSING_JOB_STATE_CHANGE, processing_job_detail(job), job.arn)
 
     def endpoint_changed(self, region: str, record: Any) -> None:
         self._emit(region, ENDPOINT_STATE_CHANGE, endpoint_detail(record), record.arn)
