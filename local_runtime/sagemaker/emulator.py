@@ -1,4 +1,4 @@
-"""The SageMaker emulator the local runtime plugs into its server: real training jobs and real endpoints.
+"""The SageMaker emulator the local runtime plugs into its server: real training jobs, endpoints and transform jobs.
 
 It also sends the model registry's EventBridge events (local_runtime.sagemaker.registry_events) and the
 training jobs' and endpoints' state changes (local_runtime.sagemaker.status_events), which the local event bus
@@ -23,6 +23,7 @@ from local_runtime.sagemaker.hosting import HostingService
 from local_runtime.sagemaker.registry_events import ModelPackageEvents
 from local_runtime.sagemaker.status_events import StatusChangeEvents
 from local_runtime.sagemaker.training import TrainingService
+from local_runtime.sagemaker.transform import TransformService
 
 ACCOUNT = "123456789012"  # moto's default account: where the server stores what the workflow creates
 
@@ -30,7 +31,7 @@ ACCOUNT = "123456789012"  # moto's default account: where the server stores what
 class LocalSageMaker:
     """Training jobs run the algorithm in a worker; endpoints serve the model from a worker over HTTP."""
 
-    _ANSWERED = frozenset({"StopTrainingJob", "UpdateEndpoint"})
+    _ANSWERED = frozenset({"StopTrainingJob", "UpdateEndpoint", "StopTransformJob"})
 
     def __init__(
         self,
@@ -69,6 +70,13 @@ class LocalSageMaker:
             time_scale=time_scale,
             on_status=self.status_events.endpoint_changed,
         )
+        self.transform = TransformService(
+            s3_client_factory=self._s3,
+            workdir=self.workdir,
+            backend=_backend,
+            health_check_timeout_seconds=health_check_timeout_seconds,
+            on_ended=self.status_events.transform_job_ended,
+        )
         self.model_package_events = ModelPackageEvents()
 
     @property
@@ -86,6 +94,9 @@ class LocalSageMaker:
         if action == "StopTrainingJob":
             self.training.stop(region, _required(params, "TrainingJobName"))
             return {}
+        if action == "StopTransformJob":
+            self.transform.stop(region, _required(params, "TransformJobName"))
+            return {}
         if action == "UpdateEndpoint":
             return self.hosting.update_endpoint(
                 region,
@@ -99,6 +110,8 @@ class LocalSageMaker:
         if action == "CreateTrainingJob":
             # moto keeps neither MetricDefinitions nor Environment as given: the worker reads the request.
             self.training.on_created(region, params["TrainingJobName"], params)
+        elif action == "CreateTransformJob":
+            self.transform.on_created(region, params["TransformJobName"])
         elif action == "CreateEndpoint":
             self.hosting.on_endpoint_created(region, params["EndpointName"])
         elif action == "DeleteEndpoint":
@@ -117,6 +130,7 @@ class LocalSageMaker:
 
     def shutdown(self) -> None:
         self.training.shutdown()
+        self.transform.shutdown()
         self.hosting.shutdown()
         if self._temporary is not None:
             self._temporary.cleanup()

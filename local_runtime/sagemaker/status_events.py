@@ -2,6 +2,8 @@
 
 - "SageMaker Training Job State Change" when a training job ends (Completed, Failed, Stopped): the detail
   carries DescribeTrainingJob's main fields, times as epoch milliseconds in text, as AWS's documented example.
+- "SageMaker Transform Job State Change" when a transform job ends (Completed, Failed, Stopped): the detail
+  carries DescribeTransformJob's main fields, times as epoch milliseconds in text, like the training job's.
 - "SageMaker Endpoint State Change" on every endpoint status change: EndpointStatus spelled `IN_SERVICE`,
   `UPDATING`... as in AWS's documented example (DescribeEndpoint says InService), times as epoch milliseconds.
 
@@ -23,6 +25,7 @@ from local_runtime import event_bus
 SOURCE = "aws.sagemaker"
 TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
+TRANSFORM_JOB_STATE_CHANGE = "SageMaker Transform Job State Change"
 
 PutEvents = Callable[..., Sequence[Mapping[str, Any]]]
 
@@ -62,6 +65,30 @@ def training_job_detail(job: Any) -> dict[str, Any]:
     return {key: value for key, value in detail.items() if value is not None}
 
 
+def transform_job_detail(job: Any) -> dict[str, Any]:
+    """The event's detail from moto's transform job object."""
+    detail: dict[str, Any] = {
+        "TransformJobName": job.transform_job_name,
+        "TransformJobArn": job.arn,
+        "TransformJobStatus": job.transform_job_status,
+        "FailureReason": getattr(job, "failure_reason", None) or None,
+        "ModelName": job.model_name,
+        "TransformInput": getattr(job, "transform_input", None),
+        "TransformOutput": getattr(job, "transform_output", None),
+        "TransformResources": getattr(job, "transform_resources", None),
+        "Tags": {},
+    }
+    for key, attribute in (
+        ("CreationTime", "creation_time"),
+        ("TransformStartTime", "transform_start_time"),
+        ("TransformEndTime", "transform_end_time"),
+    ):
+        millis = epoch_millis(getattr(job, attribute, None))
+        if millis is not None:
+            detail[key] = str(int(millis))
+    return {key: value for key, value in detail.items() if value is not None}
+
+
 def endpoint_detail(record: Any) -> dict[str, Any]:
     """The event's detail from moto's endpoint object."""
     detail: dict[str, Any] = {
@@ -89,6 +116,9 @@ class StatusChangeEvents:
 
     def training_job_ended(self, region: str, job: Any) -> None:
         self._emit(region, TRAINING_JOB_STATE_CHANGE, training_job_detail(job), job.arn)
+
+    def transform_job_ended(self, region: str, job: Any) -> None:
+        self._emit(region, TRANSFORM_JOB_STATE_CHANGE, transform_job_detail(job), job.arn)
 
     def endpoint_changed(self, region: str, record: Any) -> None:
         self._emit(region, ENDPOINT_STATE_CHANGE, endpoint_detail(record), record.arn)
