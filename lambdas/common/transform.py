@@ -8,11 +8,15 @@ from typing import Any
 from lambdas.common.names import SAGEMAKER_NAME_PATTERN
 
 DEFAULT_PREDICTIONS_PREFIX = "predictions"
+# The pipeline's data files are label first (training reads them so): the model is sent the other columns.
+DROP_LABEL_FILTER = "$[1:]"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 # CreateTransformJob's MaxPayloadInMB: at most 100; records are batched into requests of this size.
 DEFAULT_MAX_PAYLOAD_MB = 6
 MAX_PAYLOAD_MB_LIMIT = 100
 CSV = "text/csv"
+# One answer line per record: what Linear Learner and the other built-in algorithms write for batch transform.
+JSONLINES = "application/jsonlines"
 
 
 class TransformRequestError(ValueError):
@@ -28,8 +32,9 @@ def transform_job_request(
     instance_type: str = DEFAULT_INSTANCE_TYPE,
     instance_count: int = 1,
     content_type: str = CSV,
-    accept: str | None = CSV,
+    accept: str | None = JSONLINES,
     max_payload_mb: int = DEFAULT_MAX_PAYLOAD_MB,
+    input_filter: str | None = None,
     kms_key_id: str | None = None,
     tags: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
@@ -37,8 +42,10 @@ def transform_job_request(
 
     Each line is a record (SplitType Line) sent in MultiRecord batches of at most `max_payload_mb`, and the answers
     are assembled a line each (AssembleWith Line) into `<output_uri>/<input key relative to the prefix>.out`: one
-    prediction line per input line, as the CSV models of this project answer. Raises TransformRequestError for an
-    invalid job or model name, a URI that is not s3://bucket/..., or counts out of SageMaker's ranges.
+    prediction line per input line, as the CSV models of this project answer. `input_filter` (DataProcessing's
+    InputFilter) picks the columns the model sees: `$[1:]` drops the label of a label-first data file. Raises
+    TransformRequestError for an invalid job or model name, a URI that is not s3://bucket/..., or counts out of
+    SageMaker's ranges.
     """
     for label, name in (("job_name", job_name), ("model_name", model_name)):
         if not SAGEMAKER_NAME_PATTERN.match(name):
@@ -71,6 +78,8 @@ def transform_job_request(
         "TransformOutput": output,
         "TransformResources": {"InstanceType": instance_type, "InstanceCount": instance_count},
     }
+    if input_filter:
+        request["DataProcessing"] = {"InputFilter": input_filter}
     if tags:
         request["Tags"] = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
     return request

@@ -15,15 +15,19 @@ through them, then Completed, Failed or Stopped.
 - An object whose request fails does not stop the others: SageMaker "uploads only the output for successfully
   processed objects" and marks the job Failed; FailureReason names the first failed object and the container's
   error.
-- DataProcessing (InputFilter, JoinSource, OutputFilter) and SplitType RecordIO/TFRecord are not emulated: a job
-  asking for them ends Failed saying so.
+- DataProcessing's InputFilter selects CSV columns before the model sees a record (`$[1:]` drops a label-first
+  file's label; `$[0,2]`, `$[3]`, `$` as SageMaker reads them). JoinSource and OutputFilter, an InputFilter on
+  other content, and SplitType RecordIO/TFRecord are not emulated: a job asking for them ends Failed saying so.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +53,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_PAYLOAD_MB = 6  # CreateTransformJob's default MaxPayloadInMB
 FAILURE_REASON_LIMIT = 1024
 _SPLIT_TYPES = frozenset({"None", "Line"})
+_SLICE = re.compile(r"^\$\[(-?\d*):(-?\d*)\]$")
+_INDEXES = re.compile(r"^\$\[(-?\d+(?:\s*,\s*-?\d+)*)\]$")
 
 
 class _JobFailedError(Exception):
@@ -99,6 +105,43 @@ def plan_requests(records: list[bytes], strategy: str, max_bytes: int) -> Iterat
         size += len(record)
     if batch:
         yield b"".join(batch)
+
+
+def csv_filter(expression: str) -> Callable[[bytes], bytes]:
+    """An InputFilter on CSV records: `$` keeps a record, `$[a:b]` a slice of its columns, `$[i,j]` some of them.
+
+    Raises ValueError for any other JSONPath expression.
+    """
+    expression = expression.strip()
+    if expression == "$":
+        return lambda record: record
+    if match := _SLICE.match(expression):
+        start, stop = (int(part) if part else None for part in match.groups())
+
+        def pick(cells: list[str]) -> list[str]:
+            return cells[start:stop]
+
+    elif match := _INDEXES.match(expression):
+        indexes = [int(part) for part in match.group(1).split(",")]
+
+        def pick(cells: list[str]) -> list[str]:
+            return [cells[index] for index in indexes]
+
+    else:
+        raise ValueError(f"InputFilter {expression} is not emulated: use $, $[a:b] or $[i,j,...]")
+
+    def apply(record: bytes) -> bytes:
+        ending = b"\n" if record.endswith(b"\n") else b""
+        rows = list(csv.reader(io.StringIO(record.decode())))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        try:
+            writer.writerows(pick(cells) for cells in rows if cells)
+        except IndexError:
+            raise ValueError(f"InputFilter {expression} selects a column the record does not have") from None
+        return out.getvalue().encode().removesuffix(b"\n") + ending
+
+    return apply
 
 
 def assemble(answers: list[bytes], assemble_with: str) -> bytes:
@@ -187,6 +230,7 @@ class _Run:
         self._lock = threading.Lock()
         self._stop_requested = False
         self._ended = False
+        self._input_filter: Callable[[bytes], bytes] = lambda record: record
 
     def request_stop(self) -> None:
         with self._lock:
@@ -238,7 +282,7 @@ class _Run:
         filters = {
             key: value
             for key, value in processing.items()
-            if (key, value) not in {("InputFilter", "$"), ("OutputFilter", "$"), ("JoinSource", "None")}
+            if key != "InputFilter" and (key, value) not in {("OutputFilter", "$"), ("JoinSource", "None")}
         }
         if filters:
             raise _JobFailedError(
@@ -249,6 +293,18 @@ class _Run:
             )
         if split_type not in _SPLIT_TYPES:
             raise _JobFailedError(f"ClientError: SplitType {split_type} is not emulated by the local runtime: use Line")
+        expression = processing.get("InputFilter")
+        if expression:
+            content_type = (self.job.transform_input or {}).get("ContentType") or ""
+            if content_type.split(";")[0].strip() != "text/csv" and expression.strip() != "$":
+                raise _JobFailedError(
+                    f"ClientError: InputFilter {expression} on {content_type or 'unknown'} content is not emulated by "
+                    "the local runtime: only text/csv records are filtered"
+                )
+            try:
+                self._input_filter = csv_filter(expression)
+            except ValueError as error:
+                raise _JobFailedError(f"ClientError: {error}") from None
 
     def _objects(self, s3: Any, data_type: str, uri: str) -> list[InputObject]:
         try:
@@ -308,7 +364,11 @@ class _Run:
         max_bytes = int(job.max_payload_in_mb or DEFAULT_MAX_PAYLOAD_MB) * 1024 * 1024
         answers: list[bytes] = []
         answer_type = accept
-        for body in plan_requests(split_records(data, split_type), job.batch_strategy or "MultiRecord", max_bytes):
+        try:
+            records = [self._input_filter(record) for record in split_records(data, split_type)]
+        except (ValueError, UnicodeDecodeError) as error:
+            raise _JobFailedError(str(error)) from None
+        for body in plan_requests(records, job.batch_strategy or "MultiRecord", max_bytes):
             self._checkpoint()
             try:
                 answer = self.chain.post(body, content_type, accept)

@@ -32,7 +32,7 @@ def test_the_request_reads_lines_in_batches_and_assembles_lines() -> None:
     assert request["TransformOutput"] == {
         "S3OutputPath": "s3://data/predictions/daily/",
         "AssembleWith": "Line",
-        "Accept": "text/csv",
+        "Accept": "application/jsonlines",
         "KmsKeyId": "alias/predictions",
     }
     assert request["BatchStrategy"] == "MultiRecord"
@@ -43,13 +43,14 @@ def test_the_request_reads_lines_in_batches_and_assembles_lines() -> None:
 def test_the_request_is_valid_for_botocore() -> None:
     # GIVEN a SageMaker client whose calls are checked against the service model
     client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    request = transform_job_request("job", "model", "s3://b/in/", "s3://b/out/", accept=None)
+    request = transform_job_request("job", "model", "s3://b/in/", "s3://b/out/", accept=None, input_filter="$[1:]")
 
     # WHEN the request is sent / THEN botocore's parameter validation accepts it
     with Stubber(client) as stubber:
         stubber.add_response("create_transform_job", {"TransformJobArn": "arn"}, request)
         client.create_transform_job(**request)
     assert "Accept" not in request["TransformOutput"]
+    assert request["DataProcessing"] == {"InputFilter": "$[1:]"}
     assert "Tags" not in request
 
 

@@ -19,7 +19,7 @@ from botocore.config import Config
 from lambdas.common.transform import transform_job_request
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.sagemaker.status_events import TRANSFORM_JOB_STATE_CHANGE
-from local_runtime.sagemaker.transform import assemble, plan_requests, split_records
+from local_runtime.sagemaker.transform import assemble, csv_filter, plan_requests, split_records
 from local_runtime.server import LocalAws
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -142,7 +142,7 @@ class Aws:
         """Create a transform job; (its name, its output URI)."""
         name = f"job-{next(_names)}"
         output = f"s3://{BUCKET}/output-{name}/"
-        request = transform_job_request(name, model, input_uri, output)
+        request = transform_job_request(name, model, input_uri, output, accept="text/csv")
         request.update(changes)
         self.sagemaker.create_transform_job(**request)
         return name, output
@@ -306,6 +306,31 @@ def test_an_unknown_model_or_empty_prefix_fails_the_job_saying_so(aws: Aws) -> N
     assert f'No S3 objects found under S3 URL "s3://{BUCKET}/nothing-here/"' in aws.finish(empty)["FailureReason"]
 
 
+def test_an_input_filter_drops_a_label_first_files_label(aws: Aws) -> None:
+    # GIVEN a label-first file, as the pipeline's data files are
+    source = aws.put({"day.csv": "9,1,2\n8,3,4\n"})
+
+    # WHEN the job's InputFilter keeps every column but the first
+    name, output = aws.start(aws.model(), source, DataProcessing={"InputFilter": "$[1:]"})
+
+    # THEN the model saw the features only
+    assert aws.finish(name)["TransformJobStatus"] == "Completed"
+    assert aws.read(output, "day.csv.out") == "2.0,4.0\n6.0,8.0\n"
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [("$", b"a,b,c\n"), ("$[1:]", b"b,c\n"), ("$[:-1]", b"a,b\n"), ("$[0, 2]", b"a,c\n"), ("$[1]", b"b\n")],
+)
+def test_csv_input_filters_select_columns(expression: str, expected: bytes) -> None:
+    assert csv_filter(expression)(b"a,b,c\n") == expected
+
+
+def test_an_unsupported_input_filter_is_refused() -> None:
+    with pytest.raises(ValueError, match="is not emulated"):
+        csv_filter("$.features")
+
+
 def test_data_processing_filters_are_refused_clearly(aws: Aws) -> None:
     # GIVEN a job asking to join the input to the output
     source = aws.put({"a.csv": "1\n"})
@@ -321,7 +346,12 @@ def test_the_output_is_encrypted_with_the_kms_key_and_a_manifest_names_the_objec
     manifest_key = source.removeprefix(f"s3://{BUCKET}/") + "list.manifest"
     aws.s3.put_object(Bucket=BUCKET, Key=manifest_key, Body=json.dumps([{"prefix": source}, "b.csv"]).encode())
     request = transform_job_request(
-        f"job-{next(_names)}", aws.model(), f"s3://{BUCKET}/{manifest_key}", f"s3://{BUCKET}/kms/", kms_key_id="alias/k"
+        f"job-{next(_names)}",
+        aws.model(),
+        f"s3://{BUCKET}/{manifest_key}",
+        f"s3://{BUCKET}/kms/",
+        accept="text/csv",
+        kms_key_id="alias/k",
     )
     request["TransformInput"]["DataSource"]["S3DataSource"]["S3DataType"] = "ManifestFile"
 
