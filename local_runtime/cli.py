@@ -1,4 +1,4 @@
-"""`python -m local_runtime demo | serve | runs | lineage | predict | ...`: the workflow here, and questions to it."""
+"""`python -m local_runtime demo | serve | runs | predict | transform | ...`: the workflow here, and questions to it."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def _parser() -> _Parser:
     commands = parser.add_subparsers(
         dest="command",
         required=True,
-        metavar="{demo,serve,synth,runs,lineage,models,approve,reject,predict}",
+        metavar="{demo,serve,synth,runs,lineage,models,approve,reject,predict,transform}",
         parser_class=_Parser,
     )
 
@@ -142,6 +142,7 @@ def _parser() -> _Parser:
     _runs_parser(commands)
     _lineage_parser(commands)
     _predict_parser(commands)
+    _transform_parser(commands)
     return parser
 
 
@@ -717,3 +718,146 @@ def _check_port_free(port: int) -> None:
             probe.bind(("127.0.0.1", port))
         except OSError:
             raise UsageError(f"port {port} is in use: stop what listens there or pick another with --port") from None
+
+
+def _transform_parser(commands: Any) -> None:
+    from lambdas.common.transform import (
+        DEFAULT_INSTANCE_TYPE,
+        DEFAULT_PREDICTIONS_PREFIX,
+        DROP_LABEL_FILTER,
+        JSONLINES,
+    )
+
+    transform = commands.add_parser(
+        "transform",
+        help="run a batch transform job with a pipeline's model over a day's data (or any S3 prefix)",
+        description="Create a SageMaker batch transform job: every object of the input, one CSV record a line, "
+        "through the model the pipeline's endpoint serves (or --model); each object's predictions are written "
+        "as <output>/<name>.out, one line per record. The default output mirrors the input's folder under the "
+        f"predictions prefix ({DEFAULT_PREDICTIONS_PREFIX}/), never inside the pipeline's data prefix.",
+    )
+    add_target_flags(transform)
+    source = transform.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", metavar="S3_URI", help="an S3 object or prefix (s3://bucket/key)")
+    source.add_argument(
+        "--day", metavar="YYYY-MM-DD", help="the day's data under the pipeline's data prefix (either layout)"
+    )
+    transform.add_argument("--output", metavar="S3_URI", help="the job's S3OutputPath (default: see above)")
+    transform.add_argument("--model", help="the SageMaker model (default: the one the pipeline's endpoint serves)")
+    transform.add_argument(
+        "--data-prefix",
+        help="the pipeline's data prefix, for --day (default: the stack's DataPrefix output, when it has one)",
+    )
+    transform.add_argument(
+        "--predictions-prefix",
+        default=DEFAULT_PREDICTIONS_PREFIX,
+        help=f"where default outputs go (default {DEFAULT_PREDICTIONS_PREFIX})",
+    )
+    transform.add_argument(
+        "--input-filter",
+        help=f"DataProcessing InputFilter (default: {DROP_LABEL_FILTER} for --day, whose files are label first; "
+        "none for --input)",
+    )
+    transform.add_argument("--content-type", default="text/csv", help="the records' content type (default text/csv)")
+    transform.add_argument(
+        "--accept",
+        default=JSONLINES,
+        help=f"the predictions' content type (default {JSONLINES}: a JSON answer per record, as Linear Learner "
+        "writes it; text/csv for a pipeline whose last container answers CSV)",
+    )
+    transform.add_argument("--instance-type", default=DEFAULT_INSTANCE_TYPE, help=f"default {DEFAULT_INSTANCE_TYPE}")
+    transform.add_argument("--instance-count", type=int, default=1, help="default 1")
+    transform.add_argument("--kms-key-id", help="encrypt the predictions with this KMS key (SSE-KMS)")
+    transform.add_argument("--wait", action="store_true", help="wait for the job to end; exit 1 unless Completed")
+    transform.add_argument("--json", action="store_true", help="print JSON instead of text")
+    transform.set_defaults(handler=_transform)
+
+
+def _transform(args: argparse.Namespace) -> int:
+    from lambdas.common.transform import (
+        DROP_LABEL_FILTER,
+        TransformRequestError,
+        predictions_uri,
+        split_s3_uri,
+        transform_job_request,
+    )
+    from local_runtime import batch_transform as bt
+    from stacks.outputs import DATA_BUCKET_NAME, ENDPOINT_NAME
+
+    try:
+        day = bt.parse_day(args.day) if args.day else None
+        if args.input:
+            split_s3_uri(args.input)
+        if args.output:
+            split_s3_uri(args.output)
+        target = resolve_target(endpoint_url=args.endpoint_url, profile=args.profile, region=args.region)
+    except (bt.TransformInputError, TransformRequestError, TargetError) as error:
+        raise UsageError(str(error)) from None
+    try:
+        outputs = stack_outputs(target, args.pipeline)
+    except TargetError as error:
+        sys.stderr.write(f"{PROGRAM}: transform: {error}\n")
+        return EXIT_FAILED
+    data_prefix = args.data_prefix or outputs.get(bt.DATA_PREFIX_OUTPUT)
+    s3, sagemaker = target.client("s3"), target.client("sagemaker")
+    try:
+        if day is not None:
+            if not data_prefix:
+                raise bt.TransformInputError(
+                    f"--day needs the pipeline's data prefix: stack {stack_name(args.pipeline)} has no output "
+                    f"{bt.DATA_PREFIX_OUTPUT}, pass --data-prefix"
+                )
+            bucket = outputs[DATA_BUCKET_NAME]
+            input_key = bt.find_day_input(s3, bucket, data_prefix, day)
+        else:
+            bucket, input_key = split_s3_uri(args.input)
+        input_uri = f"s3://{bucket}/{input_key}"
+        output_uri = args.output or predictions_uri(bucket, args.predictions_prefix, input_key, data_prefix=data_prefix)
+        input_filter = args.input_filter if args.input_filter is not None else (DROP_LABEL_FILTER if day else None)
+        model = args.model or bt.serving_model(sagemaker, outputs.get(ENDPOINT_NAME, ""), target.describe())
+        name = bt.transform_job_name(args.pipeline, _now())
+        request = transform_job_request(
+            name,
+            model,
+            input_uri,
+            output_uri,
+            instance_type=args.instance_type,
+            instance_count=args.instance_count,
+            content_type=args.content_type,
+            accept=args.accept,
+            input_filter=input_filter or None,
+            kms_key_id=args.kms_key_id,
+        )
+    except (bt.TransformInputError, TransformRequestError) as error:
+        raise UsageError(str(error)) from None
+    except bt.TransformError as error:
+        sys.stderr.write(f"{PROGRAM}: transform: {error}\n")
+        return EXIT_FAILED
+    except (ClientError, BotoCoreError) as error:
+        sys.stderr.write(f"{PROGRAM}: transform: {target.describe()}: {error}\n")
+        return EXIT_FAILED
+    job = bt.TransformJob(name=name, model=model, input_uri=input_uri, output_uri=output_uri)
+    try:
+        sagemaker.create_transform_job(**request)
+        if args.wait:
+            described = bt.wait_for_job(sagemaker, name, poll_seconds=1.0 if target.is_local else 10.0)
+            job = bt.TransformJob(
+                name=name,
+                model=model,
+                input_uri=input_uri,
+                output_uri=output_uri,
+                status=described["TransformJobStatus"],
+                failure_reason=described.get("FailureReason") or None,
+                outputs=bt.output_objects(s3, output_uri),
+            )
+    except bt.TransformError as error:
+        sys.stderr.write(f"{PROGRAM}: transform: {error}\n")
+        return EXIT_FAILED
+    except (ClientError, BotoCoreError) as error:
+        sys.stderr.write(f"{PROGRAM}: transform: {target.describe()}: {error}\n")
+        return EXIT_FAILED
+    if args.json:
+        _print_json(job.to_json())
+    else:
+        sys.stdout.write(bt.render(job) + "\n")
+    return 0 if job.status in ("Completed", "InProgress") else EXIT_FAILED

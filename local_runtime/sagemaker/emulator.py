@@ -1,7 +1,8 @@
-"""The SageMaker emulator the local runtime plugs into its server: real training and processing jobs, real endpoints.
+"""The SageMaker emulator the local runtime plugs into its server: real training, processing and transform jobs,
+real endpoints.
 
 It also sends the model registry's EventBridge events (local_runtime.sagemaker.registry_events) and the
-state changes of training and processing jobs and of endpoints (local_runtime.sagemaker.status_events), which
+state changes of training, processing and transform jobs and of endpoints (local_runtime.sagemaker.status_events), which
 the local event bus delivers to the rules' targets.
 """
 
@@ -24,6 +25,7 @@ from local_runtime.sagemaker.processing import ProcessingService
 from local_runtime.sagemaker.registry_events import ModelPackageEvents
 from local_runtime.sagemaker.status_events import StatusChangeEvents
 from local_runtime.sagemaker.training import TrainingService
+from local_runtime.sagemaker.transform import TransformService
 
 ACCOUNT = "123456789012"  # moto's default account: where the server stores what the workflow creates
 
@@ -31,7 +33,7 @@ ACCOUNT = "123456789012"  # moto's default account: where the server stores what
 class LocalSageMaker:
     """Training jobs run the algorithm in a worker; endpoints serve the model from a worker over HTTP."""
 
-    _ANSWERED = frozenset({"StopTrainingJob", "StopProcessingJob", "UpdateEndpoint"})
+    _ANSWERED = frozenset({"StopTrainingJob", "StopProcessingJob", "StopTransformJob", "UpdateEndpoint"})
 
     def __init__(
         self,
@@ -76,6 +78,13 @@ class LocalSageMaker:
             time_scale=time_scale,
             on_status=self.status_events.endpoint_changed,
         )
+        self.transform = TransformService(
+            s3_client_factory=self._s3,
+            workdir=self.workdir,
+            backend=_backend,
+            health_check_timeout_seconds=health_check_timeout_seconds,
+            on_ended=self.status_events.transform_job_ended,
+        )
         self.model_package_events = ModelPackageEvents()
 
     @property
@@ -96,6 +105,9 @@ class LocalSageMaker:
         if action == "StopProcessingJob":
             self.processing.stop(region, _required(params, "ProcessingJobName"))
             return {}
+        if action == "StopTransformJob":
+            self.transform.stop(region, _required(params, "TransformJobName"))
+            return {}
         if action == "UpdateEndpoint":
             return self.hosting.update_endpoint(
                 region,
@@ -112,6 +124,8 @@ class LocalSageMaker:
         elif action == "CreateProcessingJob":
             # moto keeps neither Environment nor ProcessingResources: the worker reads the request.
             self.processing.on_created(region, params["ProcessingJobName"], params)
+        elif action == "CreateTransformJob":
+            self.transform.on_created(region, params["TransformJobName"])
         elif action == "CreateEndpoint":
             self.hosting.on_endpoint_created(region, params["EndpointName"])
         elif action == "DeleteEndpoint":
@@ -131,6 +145,7 @@ class LocalSageMaker:
     def shutdown(self) -> None:
         self.training.shutdown()
         self.processing.shutdown()
+        self.transform.shutdown()
         self.hosting.shutdown()
         if self._temporary is not None:
             self._temporary.cleanup()

@@ -136,7 +136,7 @@ class _Worker:
         self._log.close()
 
 
-class _HopError(Exception):
+class HopError(Exception):
     """A container of a chain did not answer: which one, and why."""
 
     def __init__(self, worker: _Worker, error: OSError) -> None:
@@ -152,7 +152,7 @@ class _Answer:
     worker: _Worker  # the container that answered it: the last one, or the one that failed
 
 
-class _Chain:
+class WorkerChain:
     """A production variant's serving workers, one per container of its model, called in order."""
 
     def __init__(self, variant: str) -> None:
@@ -180,14 +180,14 @@ class _Chain:
         worker.stop()
 
     def post(self, body: bytes, content_type: str, accept: str) -> _Answer:
-        """Invoke the containers in turn; the first error, or the last answer. Raises _HopError."""
+        """Invoke the containers in turn; the first error, or the last answer. Raises HopError."""
         answer: _Answer | None = None
         for index, worker in enumerate(self.workers):
             hop_accept = accept if index == len(self.workers) - 1 else "*/*"
             try:
                 status, body, content_type = worker.post(body, content_type, hop_accept)
             except OSError as error:
-                raise _HopError(worker, error) from None
+                raise HopError(worker, error) from None
             answer = _Answer(status, body, content_type, worker)
             if status >= 400:
                 break
@@ -200,6 +200,151 @@ class _Chain:
             workers = list(self.workers)
         for worker in workers:
             worker.stop()
+
+
+class ChainLauncher:
+    """Starts a model's containers as a chain of serving workers: endpoints' variants and transform jobs share it."""
+
+    def __init__(self, *, s3_client_factory: Callable[[str], Any]) -> None:
+        self._s3 = s3_client_factory
+        self._client_lock = threading.Lock()
+        self._s3_clients: dict[str, Any] = {}
+
+    def start(
+        self,
+        region: str,
+        model: Any,
+        chain: WorkerChain,
+        directory: Path,
+        *,
+        subject: str,
+        deadline: float,
+        failing_status: int | None = None,
+    ) -> None:
+        """Start a worker per container of moto's `model` into `chain`, each health-checked in turn.
+
+        `subject` is what errors say the containers serve ("production variant AllTraffic"). Raises DeploymentError
+        (the FailureReason) when a model cannot be served, fetched or pass /ping before `deadline`, or the chain was
+        stopped meanwhile; the workers already started stay in the chain, for its owner to stop.
+        """
+        containers = model_containers(model)
+        if directory.exists():
+            shutil.rmtree(directory)
+        for index, container in enumerate(containers):
+            name = "primary" if len(containers) == 1 else _hostname(container, index)
+            # A single container's files stay where they always were; a chain's get a directory each.
+            self._start_container(
+                region,
+                chain,
+                container,
+                directory if len(containers) == 1 else directory / name,
+                name=name,
+                subject=subject,
+                deadline=deadline,
+                # A scripted fault fails the model's last container: its answer is what the caller sees.
+                failing_status=failing_status if index == len(containers) - 1 else None,
+            )
+
+    def _start_container(
+        self,
+        region: str,
+        chain: WorkerChain,
+        container: dict[str, Any],
+        directory: Path,
+        *,
+        name: str,
+        subject: str,
+        deadline: float,
+        failing_status: int | None,
+    ) -> None:
+        variant_name = chain.variant
+        model_dir = directory / "model"
+        model_dir.mkdir(parents=True)
+        if container.get("ModelDataUrl"):
+            self._fetch_model(region, str(container["ModelDataUrl"]), directory, model_dir)
+        environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+        if failing_status is not None:
+            environment[serving.INVOCATION_FAULT_ENV] = str(failing_status)
+        for _ in range(_PORT_ATTEMPTS):
+            worker = self._spawn(
+                variant_name, str(container.get("Image", "")), model_dir, environment, directory / "worker.log", name
+            )
+            if not chain.add(worker):
+                worker.stop()
+                raise DeploymentError("the endpoint was deleted")
+            try:
+                worker.wait_healthy(deadline)
+                return
+            except _WorkerExitedError as exited:
+                chain.remove(worker)
+                if exited.code == serving.EXIT_PORT_IN_USE:
+                    continue
+                raise _health_check_failed(subject, str(exited), worker) from None
+            except DeploymentError as error:
+                chain.remove(worker)
+                raise _health_check_failed(subject, str(error), worker) from None
+        raise DeploymentError(f"no free loopback port for {subject}")
+
+    def _fetch_model(self, region: str, url: str, directory: Path, model_dir: Path) -> None:
+        """Download model.tar.gz and extract it into model_dir; raise DeploymentError as SageMaker words it."""
+        parsed = urlparse(url)
+        bucket, key = parsed.netloc, parsed.path.lstrip("/")
+        archive = directory / "model.tar.gz"
+        s3 = self._s3_client(region)
+        try:
+            with archive.open("wb") as out:
+                s3.download_fileobj(bucket, key, out)
+        except Exception as error:
+            raise DeploymentError(
+                f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is an "
+                f"object located at the URL and that the role passed to CreateModel has permissions to download "
+                f"the model. ({error})"
+            ) from None
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                tar.extractall(model_dir, filter="data")
+        except (tarfile.TarError, OSError) as error:
+            raise DeploymentError(
+                f'Failed to extract model data archive from URL "{url}". Please ensure that the object located at '
+                f"the URL is a valid tar.gz archive. ({error})"
+            ) from None
+        finally:
+            archive.unlink(missing_ok=True)
+
+    def _s3_client(self, region: str) -> Any:
+        # One client per region, made under a lock: boto3 builds clients unsafely across threads, and a
+        # client, once built, is safe to share.
+        with self._client_lock:
+            if region not in self._s3_clients:
+                self._s3_clients[region] = self._s3(region)
+            return self._s3_clients[region]
+
+    def _spawn(
+        self,
+        variant_name: str,
+        image: str,
+        model_dir: Path,
+        environment: dict[str, str],
+        log_path: Path,
+        name: str = "primary",
+    ) -> _Worker:
+        port = _free_port()
+        env = {**os.environ, **environment}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)
+        log = log_path.open("ab")
+        command = [
+            sys.executable, "-m", "local_runtime.sagemaker.serving",
+            "--model-dir", str(model_dir), "--image", image, "--port", str(port), "--watch-stdin",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env)
+        return _Worker(variant=variant_name, process=process, port=port, log_path=log_path, log=log, name=name)
+
+
+def _health_check_failed(subject: str, detail: str, worker: _Worker) -> DeploymentError:
+    return DeploymentError(
+        f"The {worker.name} container for {subject} did not pass the ping health check: "
+        f"{detail.strip()} (log: {worker.log_path})"
+    )
 
 
 class _RolloutAbandonedError(Exception):
@@ -218,7 +363,7 @@ class _Deployment:
 
     config_name: str
     variants: list[dict[str, Any]]  # DescribeEndpoint's ProductionVariants for this config
-    workers: list[tuple[_Chain, float]] = field(default_factory=list)  # a chain per variant, with its weight
+    workers: list[tuple[WorkerChain, float]] = field(default_factory=list)  # a chain per variant, with its weight
     in_flight: int = 0
     retired: bool = False
     condition: threading.Condition = field(default_factory=threading.Condition)
@@ -235,7 +380,7 @@ class _Deployment:
             self.in_flight -= 1
             self.condition.notify_all()
 
-    def pick(self) -> _Chain:
+    def pick(self) -> WorkerChain:
         """A worker chosen by variant weight, as SageMaker splits traffic between production variants."""
         if len(self.workers) == 1:
             return self.workers[0][0]
@@ -244,7 +389,7 @@ class _Deployment:
             weights = [1.0] * len(self.workers)
         return random.choices([worker for worker, _ in self.workers], weights=weights)[0]
 
-    def add(self, worker: _Chain, weight: float) -> bool:
+    def add(self, worker: WorkerChain, weight: float) -> bool:
         """Track a starting chain; False when the deployment was stopped meanwhile."""
         with self.condition:
             if self.retired:
@@ -252,7 +397,7 @@ class _Deployment:
             self.workers.append((worker, weight))
             return True
 
-    def remove(self, worker: _Chain) -> None:
+    def remove(self, worker: WorkerChain) -> None:
         with self.condition:
             self.workers = [(w, weight) for w, weight in self.workers if w is not worker]
         worker.stop()
@@ -338,14 +483,12 @@ class HostingService:
         self._on_status = on_status  # (region, moto's endpoint): SageMaker's state-change event
         self._cloudwatch = cloudwatch
         self._time_scale = time_scale
-        self._s3 = s3_client_factory
+        self._launcher = ChainLauncher(s3_client_factory=s3_client_factory)
         self._workdir = workdir
         self._backend = backend
         self._health_check_timeout = health_check_timeout_seconds
         self._endpoints: dict[tuple[str, str], _Endpoint] = {}
         self._lock = threading.Lock()
-        self._client_lock = threading.Lock()
-        self._s3_clients: dict[str, Any] = {}
         self._threads: list[threading.Thread] = []
         self._closed = False
 
@@ -459,7 +602,7 @@ class HostingService:
         started = time.perf_counter()
         try:
             answer = chain.post(body, content_type, accept)
-        except _HopError as failed:
+        except HopError as failed:
             self._publish(region, endpoint_name, chain.variant, 500, None)
             raise SageMakerApiError(
                 "ModelError",
@@ -720,130 +863,21 @@ class HostingService:
                 f"Could not find model '{_arn(backend, 'model', str(variant.get('ModelName')))}' "
                 f"for production variant {variant_name}."
             )
-        containers = _containers(model)
         weight = float(variant.get("InitialVariantWeight") or 0.0)
         timeout = float(variant.get("ContainerStartupHealthCheckTimeoutInSeconds") or self._health_check_timeout)
-        deadline = time.monotonic() + timeout
         directory = self._workdir / "hosting" / endpoint.name / config_name / variant_name
-        if directory.exists():
-            shutil.rmtree(directory)
-        chain = _Chain(variant_name)
+        chain = WorkerChain(variant_name)
         if not deployment.add(chain, weight):
             raise DeploymentError("the endpoint was deleted")
-        failing_status = self._faults.invocation_fault(str(variant.get("ModelName")))
-        for index, container in enumerate(containers):
-            name = "primary" if len(containers) == 1 else _hostname(container, index)
-            # A single container's files stay where they always were; a chain's get a directory each.
-            self._start_container(
-                endpoint.region,
-                chain,
-                container,
-                directory if len(containers) == 1 else directory / name,
-                name=name,
-                deadline=deadline,
-                # A scripted fault fails the model's last container: its answer is what the caller sees.
-                failing_status=failing_status if index == len(containers) - 1 else None,
-            )
-
-    def _start_container(
-        self,
-        region: str,
-        chain: _Chain,
-        container: dict[str, Any],
-        directory: Path,
-        *,
-        name: str,
-        deadline: float,
-        failing_status: int | None,
-    ) -> None:
-        variant_name = chain.variant
-        model_dir = directory / "model"
-        model_dir.mkdir(parents=True)
-        if container.get("ModelDataUrl"):
-            self._fetch_model(region, str(container["ModelDataUrl"]), directory, model_dir)
-        environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
-        if failing_status is not None:
-            environment[serving.INVOCATION_FAULT_ENV] = str(failing_status)
-        for _ in range(_PORT_ATTEMPTS):
-            worker = self._spawn(
-                variant_name, str(container.get("Image", "")), model_dir, environment, directory / "worker.log", name
-            )
-            if not chain.add(worker):
-                worker.stop()
-                raise DeploymentError("the endpoint was deleted")
-            try:
-                worker.wait_healthy(deadline)
-                return
-            except _WorkerExitedError as exited:
-                chain.remove(worker)
-                if exited.code == serving.EXIT_PORT_IN_USE:
-                    continue
-                raise self._health_check_failed(variant_name, str(exited), worker) from None
-            except DeploymentError as error:
-                chain.remove(worker)
-                raise self._health_check_failed(variant_name, str(error), worker) from None
-        raise DeploymentError(f"no free loopback port for production variant {variant_name}")
-
-    @staticmethod
-    def _health_check_failed(variant_name: str, detail: str, worker: _Worker) -> DeploymentError:
-        return DeploymentError(
-            f"The {worker.name} container for production variant {variant_name} did not pass the ping health check: "
-            f"{detail.strip()} (log: {worker.log_path})"
+        self._launcher.start(
+            endpoint.region,
+            model,
+            chain,
+            directory,
+            subject=f"production variant {variant_name}",
+            deadline=time.monotonic() + timeout,
+            failing_status=self._faults.invocation_fault(str(variant.get("ModelName"))),
         )
-
-    def _fetch_model(self, region: str, url: str, directory: Path, model_dir: Path) -> None:
-        """Download model.tar.gz and extract it into model_dir; raise DeploymentError as SageMaker words it."""
-        parsed = urlparse(url)
-        bucket, key = parsed.netloc, parsed.path.lstrip("/")
-        archive = directory / "model.tar.gz"
-        s3 = self._s3_client(region)
-        try:
-            with archive.open("wb") as out:
-                s3.download_fileobj(bucket, key, out)
-        except Exception as error:
-            raise DeploymentError(
-                f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is an "
-                f"object located at the URL and that the role passed to CreateModel has permissions to download "
-                f"the model. ({error})"
-            ) from None
-        try:
-            with tarfile.open(archive, "r:*") as tar:
-                tar.extractall(model_dir, filter="data")
-        except (tarfile.TarError, OSError) as error:
-            raise DeploymentError(
-                f'Failed to extract model data archive from URL "{url}". Please ensure that the object located at '
-                f"the URL is a valid tar.gz archive. ({error})"
-            ) from None
-        finally:
-            archive.unlink(missing_ok=True)
-
-    def _s3_client(self, region: str) -> Any:
-        # One client per region, made under a lock: boto3 builds clients unsafely across threads, and a
-        # client, once built, is safe to share.
-        with self._client_lock:
-            if region not in self._s3_clients:
-                self._s3_clients[region] = self._s3(region)
-            return self._s3_clients[region]
-
-    def _spawn(
-        self,
-        variant_name: str,
-        image: str,
-        model_dir: Path,
-        environment: dict[str, str],
-        log_path: Path,
-        name: str = "primary",
-    ) -> _Worker:
-        port = _free_port()
-        env = {**os.environ, **environment}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)
-        log = log_path.open("ab")
-        command = [
-            sys.executable, "-m", "local_runtime.sagemaker.serving",
-            "--model-dir", str(model_dir), "--image", image, "--port", str(port), "--watch-stdin",
-        ]  # fmt: skip
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env)
-        return _Worker(variant=variant_name, process=process, port=port, log_path=log_path, log=log, name=name)
 
     def _discard(self, endpoint: _Endpoint) -> None:
         with self._lock:
@@ -854,7 +888,7 @@ class HostingService:
             deployment.stop()
 
 
-def _containers(model: Any) -> list[dict[str, Any]]:
+def model_containers(model: Any) -> list[dict[str, Any]]:
     """The containers a model's worker chain runs, in order; raise DeploymentError for what cannot be served."""
     if model.primary_container:
         return [dict(model.primary_container)]

@@ -4,6 +4,8 @@
   carries DescribeTrainingJob's main fields, times as epoch milliseconds in text, as AWS's documented example.
 - "SageMaker Processing Job State Change" when a processing job ends: DescribeProcessingJob's fields, times as
   epoch milliseconds (numbers).
+- "SageMaker Transform Job State Change" when a transform job ends (Completed, Failed, Stopped): the detail
+  carries DescribeTransformJob's main fields, times as epoch milliseconds in text, like the training job's.
 - "SageMaker Endpoint State Change" on every endpoint status change: EndpointStatus spelled `IN_SERVICE`,
   `UPDATING`... as in AWS's documented example (DescribeEndpoint says InService), times as epoch milliseconds.
 
@@ -26,6 +28,7 @@ SOURCE = "aws.sagemaker"
 TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
+TRANSFORM_JOB_STATE_CHANGE = "SageMaker Transform Job State Change"
 
 PutEvents = Callable[..., Sequence[Mapping[str, Any]]]
 
@@ -58,6 +61,30 @@ def training_job_detail(job: Any) -> dict[str, Any]:
         ("TrainingStartTime", "training_start_time"),
         ("TrainingEndTime", "training_end_time"),
         ("LastModifiedTime", "last_modified_time"),
+    ):
+        millis = epoch_millis(getattr(job, attribute, None))
+        if millis is not None:
+            detail[key] = str(int(millis))
+    return {key: value for key, value in detail.items() if value is not None}
+
+
+def transform_job_detail(job: Any) -> dict[str, Any]:
+    """The event's detail from moto's transform job object."""
+    detail: dict[str, Any] = {
+        "TransformJobName": job.transform_job_name,
+        "TransformJobArn": job.arn,
+        "TransformJobStatus": job.transform_job_status,
+        "FailureReason": getattr(job, "failure_reason", None) or None,
+        "ModelName": job.model_name,
+        "TransformInput": getattr(job, "transform_input", None),
+        "TransformOutput": getattr(job, "transform_output", None),
+        "TransformResources": getattr(job, "transform_resources", None),
+        "Tags": {},
+    }
+    for key, attribute in (
+        ("CreationTime", "creation_time"),
+        ("TransformStartTime", "transform_start_time"),
+        ("TransformEndTime", "transform_end_time"),
     ):
         millis = epoch_millis(getattr(job, attribute, None))
         if millis is not None:
@@ -126,6 +153,9 @@ class StatusChangeEvents:
 
     def processing_job_ended(self, region: str, job: Any) -> None:
         self._emit(region, PROCESSING_JOB_STATE_CHANGE, processing_job_detail(job), job.arn)
+
+    def transform_job_ended(self, region: str, job: Any) -> None:
+        self._emit(region, TRANSFORM_JOB_STATE_CHANGE, transform_job_detail(job), job.arn)
 
     def endpoint_changed(self, region: str, record: Any) -> None:
         self._emit(region, ENDPOINT_STATE_CHANGE, endpoint_detail(record), record.arn)

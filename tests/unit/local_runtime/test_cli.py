@@ -38,7 +38,11 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([], "the following arguments are required: {demo,serve,synth,runs,lineage,models,approve,reject,predict}"),
+        (
+            [],
+            "the following arguments are required: "
+            "{demo,serve,synth,runs,lineage,models,approve,reject,predict,transform}",
+        ),
         (["deploy"], "invalid choice: 'deploy'"),
         (["demo", "--jsn"], "unrecognized arguments: --jsn"),
         (["serve", "--port", "http"], "argument --port: must be a number, got 'http'"),
@@ -88,7 +92,7 @@ def test_serve_with_an_invalid_configuration_shows_the_config_error(
 def test_help_exits_0_and_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
 
-    assert "{demo,serve,synth,runs,lineage,models,approve,reject,predict}" in capsys.readouterr().out
+    assert "{demo,serve,synth,runs,lineage,models,approve,reject,predict,transform}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -150,5 +154,24 @@ def test_predict_input_that_cannot_work_exits_2_before_any_call(
     argv = [arg.replace("{rows}", str(rows)) for arg in argv] + ["--endpoint-url", "http://127.0.0.1:9"]
 
     assert main(argv) == 2
+
+    assert message in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["transform", "--pipeline", "p"], "one of the arguments --input --day is required"),
+        (["transform", "--pipeline", "p", "--day", "2024-13-01"], "--day '2024-13-01': month must be in 1..12"),
+        (["transform", "--pipeline", "p", "--day", "yesterday"], "--day 'yesterday': expected YYYY-MM-DD"),
+        (["transform", "--pipeline", "p", "--input", "data/x.csv"], "'data/x.csv' is not an S3 URI"),
+        (["transform", "--pipeline", "p", "--input", "s3://b/x.csv", "--output", "b/out"], "'b/out' is not an S3 URI"),
+    ],
+)
+def test_transform_input_that_cannot_work_exits_2_before_any_call(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An endpoint URL nothing answers on: a call would fail with exit 1, not 2.
+    assert main([*argv, "--endpoint-url", "http://127.0.0.1:9"]) == 2
 
     assert message in one_error_line(capsys)

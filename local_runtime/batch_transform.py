@@ -1,0 +1,160 @@
+"""Batch transform from the command line: a day's data (or any S3 prefix) through the pipeline's model, into S3.
+
+Calls that take the clients as arguments (`find_day_input`, `serving_model`, `start_job`, `wait_for_job`,
+`output_objects`) and the job's request from lambdas.common.transform, which the workflow will share. The CLI in
+local_runtime.cli is a thin layer over them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.common.names import run_resource_prefix
+from lambdas.common.transform import split_s3_uri
+
+# The stack output that names the pipeline's data prefix, once the stacks publish it; until then --data-prefix.
+DATA_PREFIX_OUTPUT = "DataPrefix"
+TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
+DEFAULT_POLL_SECONDS = 2.0
+DEFAULT_WAIT_SECONDS = 3600.0
+
+
+class TransformInputError(Exception):
+    """The command cannot start a job as asked (no such day, a bad URI); the message says what is missing."""
+
+
+class TransformError(Exception):
+    """The job cannot run or did not succeed: no endpoint to take the model from, or the job failed."""
+
+
+@dataclass(frozen=True)
+class TransformJob:
+    name: str
+    model: str
+    input_uri: str
+    output_uri: str
+    status: str = "InProgress"
+    failure_reason: str | None = None
+    outputs: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "job": self.name,
+            "model": self.model,
+            "input": self.input_uri,
+            "output": self.output_uri,
+            "status": self.status,
+        }
+        if self.failure_reason:
+            answer["failure_reason"] = self.failure_reason
+        if self.outputs:
+            answer["outputs"] = list(self.outputs)
+        return answer
+
+
+def find_day_input(s3: Any, bucket: str, data_prefix: str, day: date) -> str:
+    """The S3 key of a day's data in either layout CheckData reads: `<prefix>/YYYY-MM-DD.csv` (a file) or
+    `<prefix>/dt=YYYY-MM-DD/` (a folder of .csv files, returned with its `/`).
+
+    Raises TransformInputError when the day has neither, or both (which one to transform would be a guess).
+    """
+    base = f"{data_prefix.strip('/')}/"
+    flat = f"{base}{day.isoformat()}.csv"
+    hive = f"{base}dt={day.isoformat()}/"
+    has_flat = bool(s3.list_objects_v2(Bucket=bucket, Prefix=flat, MaxKeys=1).get("KeyCount"))
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=hive).get("Contents", [])
+    has_hive = any(item["Key"].endswith(".csv") for item in listed)
+    if has_flat and has_hive:
+        raise TransformInputError(
+            f"day {day} has data in both layouts (s3://{bucket}/{flat} and s3://{bucket}/{hive}): pass --input"
+        )
+    if has_flat:
+        return flat
+    if has_hive:
+        return hive
+    raise TransformInputError(
+        f"no data for {day}: neither s3://{bucket}/{flat} nor .csv files under s3://{bucket}/{hive}"
+    )
+
+
+def serving_model(sagemaker: Any, endpoint: str, where: str) -> str:
+    """The model the endpoint serves now (its config's first production variant's); raise TransformError when the
+    endpoint does not exist in `where`."""
+    try:
+        described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    except ClientError as error:
+        message = str(error.response["Error"].get("Message") or "")
+        if "not find" in message or "not found" in message:
+            raise TransformError(
+                f"endpoint {endpoint} does not exist in {where}: no run has deployed a model yet (or pass --model)"
+            ) from None
+        raise
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    return str(config["ProductionVariants"][0]["ModelName"])
+
+
+def transform_job_name(pipeline: str, now: datetime) -> str:
+    """`<pipeline>-transform-YYYYMMDDHHMMSS`, cut to SageMaker's 63 characters."""
+    stamp = now.strftime("%Y%m%d%H%M%S")
+    stem = run_resource_prefix(pipeline)[: 63 - len("transform-") - len(stamp)]
+    return f"{stem}transform-{stamp}"
+
+
+def wait_for_job(
+    sagemaker: Any,
+    name: str,
+    *,
+    poll_seconds: float = DEFAULT_POLL_SECONDS,
+    timeout_seconds: float = DEFAULT_WAIT_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """DescribeTransformJob once the job is Completed, Failed or Stopped; raise TransformError on timeout."""
+    deadline = clock() + timeout_seconds
+    while True:
+        described: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
+        if described["TransformJobStatus"] in TERMINAL_STATUSES:
+            return described
+        if clock() > deadline:
+            raise TransformError(f"transform job {name} is still {described['TransformJobStatus']} after waiting")
+        sleep(poll_seconds)
+
+
+def output_objects(s3: Any, output_uri: str) -> tuple[str, ...]:
+    """The `.out` objects under the job's output path, as s3:// URIs."""
+    bucket, prefix = split_s3_uri(output_uri)
+    found: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found += [f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", []) if item["Key"].endswith(".out")]
+    return tuple(sorted(found))
+
+
+def parse_day(text: str) -> date:
+    """`YYYY-MM-DD`; raise TransformInputError otherwise."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise TransformInputError(f"--day {text!r}: expected YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise TransformInputError(f"--day {text!r}: {error}") from None
+
+
+def render(job: TransformJob) -> str:
+    """What the command prints: the job, where it reads and writes, and how it ended."""
+    lines = [
+        f"transform job {job.name}: {job.status}",
+        f"  model   {job.model}",
+        f"  input   {job.input_uri}",
+        f"  output  {job.output_uri}",
+    ]
+    if job.failure_reason:
+        lines.append(f"  reason  {job.failure_reason}")
+    lines += [f"  wrote   {uri}" for uri in job.outputs]
+    return "\n".join(lines)

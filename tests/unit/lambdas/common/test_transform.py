@@ -1,0 +1,117 @@
+"""The batch transform request and where its predictions go."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from lambdas.common.transform import TransformRequestError, output_key, predictions_uri, transform_job_request
+
+
+def test_the_request_reads_lines_in_batches_and_assembles_lines() -> None:
+    # WHEN a request is built with a KMS key and tags
+    request = transform_job_request(
+        "churn-20240501",
+        "churn-model-1",
+        "s3://data/daily/2024-05-01.csv",
+        "s3://data/predictions/daily/",
+        instance_type="ml.c5.xlarge",
+        instance_count=2,
+        kms_key_id="alias/predictions",
+        tags=[{"Key": "pipeline", "Value": "churn"}],
+    )
+
+    # THEN CSV lines go in as records and come out a line each, encrypted, on the given instances
+    assert request["TransformInput"] == {
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://data/daily/2024-05-01.csv"}},
+        "ContentType": "text/csv",
+        "SplitType": "Line",
+        "CompressionType": "None",
+    }
+    assert request["TransformOutput"] == {
+        "S3OutputPath": "s3://data/predictions/daily/",
+        "AssembleWith": "Line",
+        "Accept": "application/jsonlines",
+        "KmsKeyId": "alias/predictions",
+    }
+    assert request["BatchStrategy"] == "MultiRecord"
+    assert request["TransformResources"] == {"InstanceType": "ml.c5.xlarge", "InstanceCount": 2}
+    assert request["Tags"] == [{"Key": "pipeline", "Value": "churn"}]
+
+
+def test_the_request_is_valid_for_botocore() -> None:
+    # GIVEN a SageMaker client whose calls are checked against the service model
+    client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    request = transform_job_request("job", "model", "s3://b/in/", "s3://b/out/", accept=None, input_filter="$[1:]")
+
+    # WHEN the request is sent / THEN botocore's parameter validation accepts it
+    with Stubber(client) as stubber:
+        stubber.add_response("create_transform_job", {"TransformJobArn": "arn"}, request)
+        client.create_transform_job(**request)
+    assert "Accept" not in request["TransformOutput"]
+    assert request["DataProcessing"] == {"InputFilter": "$[1:]"}
+    assert "Tags" not in request
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"job_name": "bad_name"}, "job_name"),
+        ({"model_name": "-model"}, "model_name"),
+        ({"input_uri": "data/in.csv"}, "data/in.csv"),
+        ({"output_uri": "s3:///out"}, "s3:///out"),
+        ({"instance_count": 0}, "instance_count"),
+        ({"max_payload_mb": 101}, "max_payload_mb"),
+    ],
+)
+def test_invalid_arguments_are_refused_naming_them(arguments: dict[str, object], named: str) -> None:
+    given: dict[str, object] = {
+        "job_name": "job",
+        "model_name": "model",
+        "input_uri": "s3://b/in/",
+        "output_uri": "s3://b/out/",
+    }
+    given.update(arguments)
+    with pytest.raises(TransformRequestError, match=named):
+        transform_job_request(**given)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("input_key", "expected"),
+    [
+        ("daily/2024-05-01.csv", "s3://bucket/predictions/daily/"),
+        ("daily/dt=2024-05-01/", "s3://bucket/predictions/daily/dt=2024-05-01/"),
+        ("top.csv", "s3://bucket/predictions/"),
+    ],
+)
+def test_predictions_mirror_the_inputs_folder_under_the_predictions_prefix(input_key: str, expected: str) -> None:
+    assert predictions_uri("bucket", "predictions/", input_key, data_prefix="daily") == expected
+
+
+@pytest.mark.parametrize(("predictions", "data"), [("daily", "daily"), ("daily/predictions", "daily"), ("a", "a/b")])
+def test_predictions_never_go_inside_the_data_prefix(predictions: str, data: str) -> None:
+    # The new-data trigger and the training window read everything under the data prefix.
+    with pytest.raises(TransformRequestError, match="overlap"):
+        predictions_uri("bucket", predictions, f"{data}/2024-05-01.csv", data_prefix=data)
+
+
+def test_a_prefix_sharing_only_a_name_start_is_not_inside() -> None:
+    assert (
+        predictions_uri("b", "daily-predictions", "daily/x.csv", data_prefix="daily")
+        == "s3://b/daily-predictions/daily/"
+    )
+
+
+@pytest.mark.parametrize(
+    ("input_prefix", "input_key", "expected"),
+    [
+        ("in/2024-05-01.csv", "in/2024-05-01.csv", "out/2024-05-01.csv.out"),
+        ("in/", "in/sub/a.csv", "out/sub/a.csv.out"),
+        ("in/da", "in/day/a.csv", "out/day/a.csv.out"),
+    ],
+)
+def test_each_object_is_written_below_the_output_path_by_its_key_below_the_prefixs_folder(
+    input_prefix: str, input_key: str, expected: str
+) -> None:
+    assert output_key("s3://b/out/", input_prefix, input_key) == expected
