@@ -16,6 +16,8 @@ from stacks.config import LINEAR_LEARNER, ConfigError, PipelineConfig
 
 # Copied from the SageMaker Python SDK (see "source" in the file): the registry account differs per region.
 LINEAR_LEARNER_REGISTRIES_FILE = Path(__file__).parent / "data" / "linear_learner_registries.json"
+# The same, for SageMaker's scikit-learn image: the preprocessing is fitted and served with one version.
+SCIKIT_LEARN_REGISTRIES_FILE = Path(__file__).parent / "data" / "sklearn_registries.json"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,17 @@ class AlgorithmImages:
 @cache
 def linear_learner_registries() -> RegistryTable:
     """Load the region → registry account table of the Linear Learner image."""
-    document: dict[str, Any] = json.loads(LINEAR_LEARNER_REGISTRIES_FILE.read_text())
+    return _registries(LINEAR_LEARNER_REGISTRIES_FILE)
+
+
+@cache
+def scikit_learn_registries() -> RegistryTable:
+    """Load the region → registry account table of SageMaker's scikit-learn image."""
+    return _registries(SCIKIT_LEARN_REGISTRIES_FILE)
+
+
+def _registries(path: Path) -> RegistryTable:
+    document: dict[str, Any] = json.loads(path.read_text())
     return RegistryTable(
         repository=document["repository"],
         tag=document["tag"],
@@ -57,18 +69,40 @@ def algorithm_images(scope: Construct, config: PipelineConfig) -> AlgorithmImage
     return AlgorithmImages(training=image, inference=image)
 
 
+def preprocessing_image(scope: Construct, config: PipelineConfig) -> str:
+    """The image that fits and serves the pipeline's preprocessing: the caller's, or SageMaker's scikit-learn."""
+    preprocessing = config.preprocessing
+    if preprocessing is None:
+        raise ValueError(f"pipeline {config.name!r} has no preprocessing")
+    if preprocessing.image is not None:
+        return preprocessing.image.uri
+    return _builtin_image(
+        scope,
+        scikit_learn_registries(),
+        mapping_id="ScikitLearnRegistries",
+        missing=f"pipeline {config.name!r}: region {{region}} has no scikit-learn image in "
+        f"{SCIKIT_LEARN_REGISTRIES_FILE.name}; set preprocessing.image_uri to an image of your own",
+    )
+
+
 def _linear_learner_image(scope: Construct, *, pipeline: str) -> str:
-    table = linear_learner_registries()
+    return _builtin_image(
+        scope,
+        linear_learner_registries(),
+        mapping_id="LinearLearnerRegistries",
+        missing=f"pipeline {pipeline!r}: region {{region}} has no Linear Learner image in "
+        f"{LINEAR_LEARNER_REGISTRIES_FILE.name}; set algorithm.image_uri to an image of your own",
+    )
+
+
+def _builtin_image(scope: Construct, table: RegistryTable, *, mapping_id: str, missing: str) -> str:
     region = Stack.of(scope).region
     if not Token.is_unresolved(region) and region not in table.accounts:
-        raise ConfigError(
-            f"pipeline {pipeline!r}: region {region} has no Linear Learner image in "
-            f"{LINEAR_LEARNER_REGISTRIES_FILE.name}; set algorithm.image_uri to an image of your own"
-        )
+        raise ConfigError(missing.format(region=region))
     # An environment-agnostic stack learns its region at deploy time: look the account up there.
     registries = CfnMapping(
         scope,
-        "LinearLearnerRegistries",
+        mapping_id,
         mapping={name: {"account": account} for name, account in table.accounts.items()},
         lazy=True,
     )

@@ -110,6 +110,30 @@ class AlgorithmConfig:
         return tuple(image for image in (self.image, self.inference_image) if image is not None)
 
 
+# A script in the preprocessing source directory: a plain file name, run as `python3 <name>` from that directory.
+_SCRIPT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
+
+
+@dataclass(frozen=True)
+class PreprocessingConfig:
+    """The user's preprocessing: fitted on the window's raw data in a SageMaker Processing job every run.
+
+    `source_dir` (relative to the project root) holds `entry_point`, which fits the transformation, writes the
+    transformed training data and the fitted artifact, and serves as the first container of the pipeline model.
+    `postprocess_entry_point`, in the same directory, serves as the last container (a class index back to its
+    label, say). `image` defaults to SageMaker's scikit-learn image, the same version for fitting and serving.
+    """
+
+    source_dir: str
+    entry_point: str = "preprocess.py"
+    postprocess_entry_point: str | None = None
+    image: EcrImage | None = None
+    instance_type: str = "ml.m5.large"
+    volume_size_gb: int = 30
+    max_runtime_seconds: int = 3_600
+    output_prefix: str = ""  # the transformed data and fitted artifact of each run: <prefix>/<run id>/
+
+
 # One GetObject per file when StartTrainingJob checks the data, within its 15 minutes (see its validation
 # module); and CheckData lists 1,000 keys per request.
 DEFAULT_MAX_FILES_PER_RUN = 100_000
@@ -325,6 +349,7 @@ class PipelineConfig:
     housekeeping: HousekeepingConfig = field(default_factory=HousekeepingConfig)
     alerts: AlertsConfig | None = None  # None: the alarms exist but notify nobody beyond the console
     triggers: TriggersConfig = field(default_factory=TriggersConfig)
+    preprocessing: PreprocessingConfig | None = None  # None: the algorithm trains on the raw data as it is
 
     def __post_init__(self) -> None:
         # Derived defaults; a frozen dataclass sets them through object.__setattr__.
@@ -413,6 +438,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         housekeeping=_housekeeping(fields.object("housekeeping")),
         alerts=_alerts(fields.optional_object("alerts")),
         triggers=_triggers(fields.object("triggers")),
+        preprocessing=_preprocessing(fields.optional_object("preprocessing"), pipeline=name),
     )
     fields.reject_unknown(frozenset({"name"}))
     _check_prefixes(config, where=fields.where)
@@ -642,6 +668,35 @@ def _training(fields: _Fields) -> TrainingConfig:
         max_files_per_run=fields.integer(
             "max_files_per_run", default=DEFAULT_MAX_FILES_PER_RUN, minimum=1, maximum=MAX_FILES_PER_RUN_LIMIT
         ),
+    )
+    fields.reject_unknown()
+    return config
+
+
+def _preprocessing(fields: _Fields | None, *, pipeline: str) -> PreprocessingConfig | None:
+    if fields is None:
+        return None
+    source_dir = fields.string("source_dir", required=True)
+    if source_dir.startswith("/") or ".." in source_dir.split("/"):
+        raise fields.fail("source_dir", f"must be a directory inside the project, got {_show(source_dir)}")
+    script_rule = "a Python file name like preprocess.py (no directories)"
+    entry_point = fields.matching("entry_point", _SCRIPT_NAME, script_rule, default="preprocess.py")
+    postprocess = fields.get("postprocess_entry_point")
+    if postprocess is not None:
+        postprocess = fields.matching("postprocess_entry_point", _SCRIPT_NAME, script_rule)
+    image_uri = fields.get("image_uri")
+    config = PreprocessingConfig(
+        source_dir=source_dir.rstrip("/"),
+        entry_point=entry_point,
+        postprocess_entry_point=postprocess,
+        image=_ecr_image(fields, "image_uri", image_uri) if image_uri is not None else None,
+        instance_type=fields.matching(
+            "instance_type", _INSTANCE_TYPE, "an instance type like ml.m5.large", default="ml.m5.large"
+        ),
+        volume_size_gb=fields.integer("volume_size_gb", default=30, minimum=1, maximum=16_384),
+        # CreateProcessingJob's StoppingCondition allows up to 7 days.
+        max_runtime_seconds=fields.integer("max_runtime_seconds", default=3_600, minimum=1, maximum=604_800),
+        output_prefix=fields.prefix("output_prefix", default=f"preprocessed/{pipeline}"),
     )
     fields.reject_unknown()
     return config
@@ -930,12 +985,15 @@ def _check_prefixes(config: PipelineConfig, *, where: str) -> None:
         ("wake_prefix", config.wake_prefix),
         ("runs_prefix", config.runs_prefix),
     ]
+    if config.preprocessing is not None:
+        named.append(("preprocessing.output_prefix", config.preprocessing.output_prefix))
     for position, (key, prefix) in enumerate(named):
         for other_key, other in named[position + 1 :]:
             if _overlaps(prefix, other):
                 raise ConfigError(
                     f"{where}: {other_key} {other!r} overlaps {key} {prefix!r}; "
-                    "the data, manifests, models, approvals, wait tokens and run records need separate prefixes"
+                    "the data, manifests, models, approvals, wait tokens, run records and preprocessed data need "
+                    "separate prefixes"
                 )
 
 

@@ -17,6 +17,7 @@ from stacks.constructs.encryption import EncryptLogGroups, PipelineKey
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.model_registry import ModelRegistry
 from stacks.constructs.notifications import SlackNotifications
+from stacks.constructs.preprocessing import PreprocessingCode
 from stacks.constructs.rollout_alarms import RolloutAlarms
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.schedule import RetrainingSchedule
@@ -58,6 +59,11 @@ class PipelineStack(Stack):
             # SageMaker's guardrail docs ask that the execution role may describe the rollback alarms too.
             rollout_alarms.grant_describe(sagemaker.role)
 
+        preprocessing = (
+            PreprocessingCode(self, "Preprocessing", config=config, data=data, sagemaker=sagemaker)
+            if config.preprocessing is not None
+            else None
+        )
         assets = LambdaAssets(self, "LambdaAssets")
         registry = ModelRegistry(self, "Registry", config=config, assets=assets, data=data)
         steps = WorkflowSteps(
@@ -71,12 +77,14 @@ class PipelineStack(Stack):
             sagemaker=sagemaker,
             registry=registry,
             rollout_alarms=rollout_alarms,
+            preprocessing=preprocessing,
         )
         wake = StatusChangeWake(self, "StatusChanges", config=config, assets=assets, data=data)
         notifications = SlackNotifications(self, "Notifications", config=config, assets=assets)
 
         workflow_steps = {
             "CheckData": steps.check_data,
+            "StartPreprocessing": steps.start_preprocessing,
             "StartTrainingJob": steps.start_training_job,
             "GetStatus": steps.get_status,
             "AwaitStatusChange": wake.await_status_change,

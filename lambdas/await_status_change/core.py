@@ -19,7 +19,9 @@ from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 
 # GetStatus's `target` names the endpoint loop "endpoint"; the records name what is awaited.
-AWAITED = {"training": wakeups.TRAINING, "endpoint": wakeups.DEPLOYMENT}
+AWAITED = {"training": wakeups.TRAINING, "endpoint": wakeups.DEPLOYMENT, "preprocessing": wakeups.PREPROCESSING}
+# The state section each loop's first step sets, and the field naming what it waits for.
+_NAME_FIELD = {wakeups.TRAINING: "job_name", wakeups.DEPLOYMENT: "endpoint_name", wakeups.PREPROCESSING: "job_name"}
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,14 @@ class WakeSettings:
 
 
 def awaited_name(target: str, state: Mapping[str, Any]) -> tuple[str, str]:
-    """What the loop waits for: (TRAINING, job name) or (DEPLOYMENT, endpoint name).
+    """What the loop waits for: (TRAINING or PREPROCESSING, job name) or (DEPLOYMENT, endpoint name).
 
     Raises InvalidStepEventError for an unknown target or a state the loop's first step did not set.
     """
     if target not in AWAITED:
         raise InvalidStepEventError(f"event field 'target' must be one of {sorted(AWAITED)}, got {target!r}")
     awaited = AWAITED[target]
-    section, field = awaited, "job_name" if awaited == wakeups.TRAINING else "endpoint_name"
+    section, field = awaited, _NAME_FIELD[awaited]
     value = state.get(section)
     name = value.get(field) if isinstance(value, Mapping) else None
     if not isinstance(name, str) or not name:
@@ -78,6 +80,8 @@ def await_status_change(
     wakeups.store(s3, settings.bucket, settings.prefix, record)
     if awaited == wakeups.TRAINING:
         status = str(sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"])
+    elif awaited == wakeups.PREPROCESSING:
+        status = str(sagemaker.describe_processing_job(ProcessingJobName=name)["ProcessingJobStatus"])
     else:
         status = str(sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"])
     if not wakeups.has_ended(awaited, status):

@@ -58,6 +58,8 @@ class CheckDataSettings:
     max_files_per_run: int | None = None
     # The Slack token's secret, checked to exist before a run starts (None: Slack is not configured).
     slack_token_secret_name: str | None = None
+    # The pipeline fits its preprocessing before training: the run goes to StartPreprocessing first.
+    preprocess: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CheckDataSettings:
@@ -71,6 +73,7 @@ class CheckDataSettings:
             volume_size_gb=names.require_int(env, names.TRAINING_VOLUME_SIZE_GB),
             max_files_per_run=names.require_int(env, names.MAX_FILES_PER_RUN),
             slack_token_secret_name=names.optional_str(env, names.SLACK_TOKEN_SECRET_NAME),
+            preprocess=names.optional_str(env, names.PREPROCESSING) is not None,
         )
 
 
@@ -172,6 +175,7 @@ class CheckDataResult:
     # The previous run's durations, from the watermark: the poll loops wait less while the job cannot be done.
     expected_training_seconds: int | None = None
     expected_deployment_seconds: int | None = None
+    preprocess: bool = False  # the run fits the pipeline's preprocessing before it trains
 
     def to_state(self) -> dict[str, Any]:
         return asdict(self)
@@ -265,6 +269,7 @@ def check_data(
         watermark_missing=not recorded.exists,
         expected_training_seconds=recorded.training_seconds,
         expected_deployment_seconds=recorded.deployment_seconds,
+        preprocess=settings.preprocess,
     )
 
 

@@ -1,4 +1,5 @@
-"""CleanUp: after a failed run, stop its training job and remove the model and endpoint config nobody serves."""
+"""CleanUp: after a failed run, stop its processing and training jobs and remove the model and endpoint config
+nobody serves."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 from lambdas.common import env as names
 from lambdas.common.events import Execution
-from lambdas.common.names import EXECUTION_TAG, execution_tag_value, run_resource_name
-from lambdas.common.sagemaker import describe_or_none
+from lambdas.common.names import execution_tag_value, run_resource_name
+from lambdas.common.sagemaker import describe_or_none, started_by
 
 _RUNNING = frozenset({"InProgress"})
 
@@ -18,12 +19,14 @@ _RUNNING = frozenset({"InProgress"})
 class CleanUpSettings:
     pipeline: str
     endpoint_name: str
+    preprocess: bool = False  # the pipeline's runs start a processing job before training
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CleanUpSettings:
         return cls(
             pipeline=names.require_str(env, names.PIPELINE_NAME),
             endpoint_name=names.require_str(env, names.ENDPOINT_NAME),
+            preprocess=names.optional_str(env, names.PREPROCESSING) is not None,
         )
 
 
@@ -32,6 +35,7 @@ class CleanUpReport:
     """What the clean-up did with each of the run's resources, for the execution's history and the alert."""
 
     run_id: str
+    stopped_processing_job: str | None = None
     stopped_training_job: str | None = None
     deleted_model: str | None = None
     deleted_endpoint_config: str | None = None
@@ -52,6 +56,8 @@ def clean_up(execution: Execution, *, sagemaker: Any, settings: CleanUpSettings)
     """
     run_id = run_resource_name(settings.pipeline, execution)
     report = CleanUpReport(run_id=run_id)
+    if settings.preprocess:
+        _stop_processing_job(sagemaker, run_id, execution, report)
     _stop_training_job(sagemaker, run_id, execution, report)
 
     endpoint = describe_or_none(lambda: sagemaker.describe_endpoint(EndpointName=settings.endpoint_name))
@@ -79,15 +85,35 @@ def clean_up(execution: Execution, *, sagemaker: Any, settings: CleanUpSettings)
 
 def _stop_training_job(sagemaker: Any, job_name: str, execution: Execution, report: CleanUpReport) -> None:
     job = describe_or_none(lambda: sagemaker.describe_training_job(TrainingJobName=job_name))
-    if job is None or job.get("TrainingJobStatus") not in _RUNNING:
-        return
-    tags = sagemaker.list_tags(ResourceArn=job["TrainingJobArn"]).get("Tags", [])
-    owner = next((t["Value"] for t in tags if t["Key"] == EXECUTION_TAG), None)
+    if _stoppable(sagemaker, job, "training job", job_name, "TrainingJob", execution, report):
+        sagemaker.stop_training_job(TrainingJobName=job_name)
+        report.stopped_training_job = job_name
+
+
+def _stop_processing_job(sagemaker: Any, job_name: str, execution: Execution, report: CleanUpReport) -> None:
+    job = describe_or_none(lambda: sagemaker.describe_processing_job(ProcessingJobName=job_name))
+    if _stoppable(sagemaker, job, "processing job", job_name, "ProcessingJob", execution, report):
+        sagemaker.stop_processing_job(ProcessingJobName=job_name)
+        report.stopped_processing_job = job_name
+
+
+def _stoppable(
+    sagemaker: Any,
+    job: Mapping[str, Any] | None,
+    what: str,
+    job_name: str,
+    field_stem: str,
+    execution: Execution,
+    report: CleanUpReport,
+) -> bool:
+    """A job of this run still running: stop it. One another execution started is kept, and the report says so."""
+    if job is None or job.get(f"{field_stem}Status") not in _RUNNING:
+        return False
+    owner = started_by(sagemaker, job[f"{field_stem}Arn"])
     if owner != execution_tag_value(execution):
-        report.kept.append(f"training job {job_name}: started by {owner or 'someone else'}, not by this run")
-        return
-    sagemaker.stop_training_job(TrainingJobName=job_name)
-    report.stopped_training_job = job_name
+        report.kept.append(f"{what} {job_name}: started by {owner or 'someone else'}, not by this run")
+        return False
+    return True
 
 
 def _configs_in_use(endpoint: Mapping[str, Any] | None) -> set[str]:

@@ -1,4 +1,4 @@
-"""State sections more than one step reads or writes: the training job and the deployment."""
+"""State sections more than one step reads or writes: the preprocessing job, the training job and the deployment."""
 
 from __future__ import annotations
 
@@ -7,6 +7,35 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lambdas.common.errors import InvalidStepEventError
+
+
+@dataclass(frozen=True)
+class PreprocessingState:
+    """What the workflow knows about the run's processing job; GetStatus returns the same shape, updated.
+
+    `training_data_uri` is where the job writes the transformed training data, `model_artifact` the fitted
+    preprocessing (model.tar.gz) that the pipeline model's first and last containers serve.
+    """
+
+    job_name: str
+    status: str
+    failure_reason: str | None
+    training_data_uri: str
+    model_artifact: str
+    started_at: str
+    waited_seconds: int
+    wait_exceeded: bool
+    poll_seconds: int
+
+    @classmethod
+    def from_state(cls, raw: Mapping[str, Any]) -> PreprocessingState:
+        missing = [f for f in cls.__dataclass_fields__ if f not in raw]
+        if missing:
+            raise InvalidStepEventError(f"state field 'preprocessing' lacks {', '.join(missing)}")
+        return cls(**{f: raw[f] for f in cls.__dataclass_fields__})
+
+    def to_state(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""SageMaker answers the steps share: which errors mean "no such resource"."""
+"""SageMaker answers the steps share: which errors mean "no such resource", and which execution started a job."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from lambdas.common.errors import ResourceConflictError
+from lambdas.common.events import Execution
+from lambdas.common.names import EXECUTION_TAG, execution_tag_value
 
 # SageMaker answers "not found" for models, endpoint configs and endpoints with a ValidationException
 # ("Could not find ...").
@@ -26,3 +30,18 @@ def describe_or_none(call: Callable[..., Any]) -> dict[str, Any] | None:
             return None
         raise
     return result
+
+
+def started_by(sagemaker: Any, resource_arn: str) -> str | None:
+    """The execution (its tag value) that created a run's job, None when it carries no such tag."""
+    tags = sagemaker.list_tags(ResourceArn=resource_arn).get("Tags", [])
+    return next((t["Value"] for t in tags if t["Key"] == EXECUTION_TAG), None)
+
+
+def check_started_by(sagemaker: Any, what: str, resource_arn: str, execution: Execution) -> None:
+    """Raise ResourceConflictError unless `execution` created the resource (`what` names it in the message)."""
+    owner = started_by(sagemaker, resource_arn)
+    if owner != execution_tag_value(execution):
+        raise ResourceConflictError(
+            f"{what} already exists and was started by {owner or 'someone else'}, not by this execution"
+        )

@@ -14,9 +14,10 @@ from typing import Any
 
 from lambdas.common import task_tokens
 
-TRAINING, DEPLOYMENT = "training", "deployment"
-# What each loop waits for to end: the states GetStatus's Choices leave the loop on (TrainingStatus and
-# EndpointStatus in statemachine/retraining.asl.json). An endpoint InService on the previous config also ends it.
+TRAINING, DEPLOYMENT, PREPROCESSING = "training", "deployment", "preprocessing"
+# What each loop waits for to end: the states GetStatus's Choices leave the loop on (PreprocessingStatus,
+# TrainingStatus and EndpointStatus in statemachine/retraining.asl.json). An endpoint InService on the previous
+# config also ends it. Processing jobs end in the same states as training jobs.
 TRAINING_ENDED = frozenset({"Completed", "Failed", "Stopped"})
 ENDPOINT_SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
 
@@ -25,8 +26,8 @@ ENDPOINT_SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRoll
 class WakeRecord:
     task_token: str
     execution_id: str
-    awaited: str  # TRAINING or DEPLOYMENT
-    name: str  # the training job's or the endpoint's name
+    awaited: str  # TRAINING, DEPLOYMENT or PREPROCESSING
+    name: str  # the training or processing job's or the endpoint's name
     stored_at: str
 
 
@@ -38,7 +39,7 @@ def api_status(status: str) -> str:
 
 def has_ended(awaited: str, status: str) -> bool:
     """Tell whether the training job's or endpoint's status ends the loop that awaits it."""
-    return status in (TRAINING_ENDED if awaited == TRAINING else ENDPOINT_SETTLED)
+    return status in (ENDPOINT_SETTLED if awaited == DEPLOYMENT else TRAINING_ENDED)
 
 
 def record_key(prefix: str, awaited: str, name: str) -> str:

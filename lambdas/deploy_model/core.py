@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.inference import ServingPreprocessing, create_model_arguments, serving_containers
 from lambdas.common.models import DeploymentState
 from lambdas.common.names import run_tags
 from lambdas.common.polling import next_poll_seconds
@@ -96,6 +97,7 @@ class DeploySettings:
     role_arn: str
     poll_interval_seconds: int
     rollout: RolloutSettings | None = None
+    preprocessing: ServingPreprocessing | None = None  # None: a single-container model
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeploySettings:
@@ -108,6 +110,7 @@ class DeploySettings:
             role_arn=names.require_str(env, names.SAGEMAKER_ROLE_ARN),
             poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
             rollout=RolloutSettings.from_env(env),
+            preprocessing=ServingPreprocessing.from_env(env),
         )
 
 
@@ -119,8 +122,12 @@ def deploy_model(
     settings: DeploySettings,
     now: datetime,
     expected_seconds: int | None = None,
+    state: Mapping[str, Any] | None = None,
 ) -> DeploymentState:
     """Create the model and endpoint config, then create the endpoint or update it in place.
+
+    With preprocessing the model is a serial inference pipeline: the run's fitted preprocessing (from the
+    `preprocessing` section of `state`), the algorithm, and the postprocessing when configured.
 
     UpdateEndpoint keeps the old model serving until the new one is healthy, so the endpoint never stops
     answering. With a rollout configured the update shifts traffic in steps, bakes after each, and SageMaker
@@ -135,11 +142,12 @@ def deploy_model(
         )
     name = str(training["job_name"])
     tags = run_tags(settings.pipeline, execution)
+    containers = serving_containers(state or {}, str(artifact), settings.image, settings.preprocessing)
     _create_if_absent(
         lambda: sagemaker.describe_model(ModelName=name),
         lambda: sagemaker.create_model(
             ModelName=name,
-            PrimaryContainer={"Image": settings.image, "ModelDataUrl": artifact},
+            **create_model_arguments(containers),
             ExecutionRoleArn=settings.role_arn,
             Tags=tags,
         ),

@@ -36,6 +36,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             settings=settings,
             now=datetime.now(UTC),
             expected_seconds=expected_seconds(step.state, "expected_deployment_seconds"),
+            state=step.state,
         )
     metrics.add_metric(name="DeploymentsStarted", unit=MetricUnit.Count, value=1)
     logger.info("deployment started", extra={"deployment": deployment.to_state()})

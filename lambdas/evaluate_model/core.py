@@ -19,6 +19,7 @@ from lambdas.common import env as names
 from lambdas.common.approvals import APPROVED, PENDING, REJECTED
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError, MetricMissingError
 from lambdas.common.events import Execution
+from lambdas.common.inference import ServingPreprocessing, serving_containers
 
 __all__ = ["APPROVED", "PENDING", "REJECTED", "EvaluateSettings", "QualityGate", "evaluate_model", "judge"]
 MINIMIZE, MAXIMIZE = "minimize", "maximize"
@@ -66,6 +67,7 @@ class EvaluateSettings:
     manual_approval: bool
     approval_timeout_seconds: int
     gate: QualityGate | None
+    preprocessing: ServingPreprocessing | None = None  # None: the model is served alone
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EvaluateSettings:
@@ -81,6 +83,7 @@ class EvaluateSettings:
             manual_approval=mode == "manual",
             approval_timeout_seconds=names.require_int(env, names.APPROVAL_TIMEOUT_SECONDS),
             gate=QualityGate.from_json(raw_gate, variable=names.QUALITY_GATE) if raw_gate else None,
+            preprocessing=ServingPreprocessing.from_env(env),
         )
 
 
@@ -182,7 +185,10 @@ def evaluate_model(
             ModelPackageGroupName=settings.model_package_group,
             ModelPackageDescription=_description(execution, run, verdict),
             InferenceSpecification={
-                "Containers": [{"Image": settings.inference_image, "ModelDataUrl": str(artifact)}],
+                # The same containers DeployModel serves: with preprocessing, the whole inference pipeline.
+                "Containers": serving_containers(
+                    state, str(artifact), settings.inference_image, settings.preprocessing
+                ),
                 "SupportedContentTypes": CONTENT_TYPES,
                 "SupportedResponseMIMETypes": RESPONSE_TYPES,
             },

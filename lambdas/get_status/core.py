@@ -9,7 +9,7 @@ from typing import Any
 
 from lambdas.common import env as names
 from lambdas.common.events import parse_timestamp
-from lambdas.common.models import DeploymentState, TrainingJobState
+from lambdas.common.models import DeploymentState, PreprocessingState, TrainingJobState
 from lambdas.common.polling import next_poll_seconds
 
 
@@ -18,14 +18,51 @@ class PollSettings:
     poll_interval_seconds: int
     max_training_wait_seconds: int
     max_deployment_wait_seconds: int
+    max_preprocessing_wait_seconds: int | None = None  # None: the pipeline has no preprocessing
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PollSettings:
+        preprocessing = names.optional_str(env, names.MAX_PREPROCESSING_WAIT_SECONDS)
         return cls(
             poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
             max_training_wait_seconds=names.require_int(env, names.MAX_TRAINING_WAIT_SECONDS),
             max_deployment_wait_seconds=names.require_int(env, names.MAX_DEPLOYMENT_WAIT_SECONDS),
+            max_preprocessing_wait_seconds=None
+            if preprocessing is None
+            else names.require_int(env, names.MAX_PREPROCESSING_WAIT_SECONDS),
         )
+
+
+def preprocessing_status(
+    preprocessing: Mapping[str, Any], *, sagemaker: Any, settings: PollSettings, now: datetime
+) -> PreprocessingState:
+    """Describe the processing job: its status and, when it did not complete, why.
+
+    SageMaker stops a job at its MaxRuntimeInSeconds itself; the wait limit is the workflow's safety margin
+    beyond that, for a job stuck in Stopping.
+    """
+    current = PreprocessingState.from_state(preprocessing)
+    job = sagemaker.describe_processing_job(ProcessingJobName=current.job_name)
+    status = job["ProcessingJobStatus"]
+    failure_reason = job.get("FailureReason") or job.get("ExitMessage")
+    if status == "Stopped" and not failure_reason:
+        failure_reason = (
+            f"processing job {current.job_name} was stopped; a job that reaches its maximum runtime ends this way"
+        )
+    elif status == "Failed" and not failure_reason:
+        failure_reason = f"processing job {current.job_name} failed without a reason from SageMaker"
+    elif status in ("Failed", "Stopped"):
+        failure_reason = f"processing job {current.job_name} {status.lower()}: {failure_reason}"
+    waited = _seconds_since(current.started_at, now)
+    limit = settings.max_preprocessing_wait_seconds
+    return replace(
+        current,
+        status=status,
+        failure_reason=failure_reason if status in ("Failed", "Stopped") else None,
+        waited_seconds=waited,
+        wait_exceeded=limit is not None and waited > limit,
+        poll_seconds=next_poll_seconds(waited, interval_seconds=settings.poll_interval_seconds, max_wait_seconds=limit),
+    )
 
 
 def training_status(

@@ -1,4 +1,5 @@
-"""Lambda entry point of GetStatus: `target` says whether to describe the training job or the endpoint."""
+"""Lambda entry point of GetStatus: `target` says whether to describe the processing job, the training job or the
+endpoint."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from lambdas.common.clients import clients
 from lambdas.common.errors import InvalidStepEventError, transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.common.polling import expected_seconds
-from lambdas.get_status.core import PollSettings, endpoint_status, training_status
+from lambdas.get_status.core import PollSettings, endpoint_status, preprocessing_status, training_status
 
 logger = Logger(service="get_status")
 tracer = Tracer()
@@ -27,6 +28,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     target = step.params.get("target")
     now = datetime.now(UTC)
     with transient_aws_errors():
+        if target == "preprocessing":
+            preprocessing = preprocessing_status(
+                step.section("preprocessing"), sagemaker=clients().sagemaker, settings=settings, now=now
+            )
+            logger.info("processing job status", extra={"preprocessing": preprocessing.to_state()})
+            return {**step.state, "preprocessing": preprocessing.to_state()}
         if target == "training":
             training = training_status(
                 step.section("training"),
@@ -47,4 +54,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             )
             logger.info("endpoint status", extra={"deployment": deployment.to_state()})
             return {**step.state, "deployment": deployment.to_state()}
-    raise InvalidStepEventError(f"event field 'target' must be 'training' or 'endpoint', got {target!r}")
+    raise InvalidStepEventError(
+        f"event field 'target' must be 'preprocessing', 'training' or 'endpoint', got {target!r}"
+    )

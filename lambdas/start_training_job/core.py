@@ -10,11 +10,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lambdas.common import env as names
-from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import TrainingJobState
-from lambdas.common.names import EXECUTION_TAG, execution_tag_value, run_tags
+from lambdas.common.names import run_tags
 from lambdas.common.polling import expected_seconds, next_poll_seconds
+from lambdas.common.sagemaker import check_started_by, describe_or_none
 
 
 @dataclass(frozen=True)
@@ -58,24 +58,28 @@ def start_training_job(
     settings: TrainingSettings,
     now: datetime,
     validate: Callable[[str], object] | None = None,
+    preprocessed_data_uri: str | None = None,
 ) -> TrainingJobState:
     """Create the training job named after the run, or adopt it when a retried attempt already created it.
 
-    `validate` is called with the manifest's URI before the job is created, and only then: a retried
-    attempt that adopts the job does not check the data again. Whatever it raises stops the run before
-    any training starts. Raises ResourceConflictError if a job of that name exists but was started by
-    another execution.
+    The job trains on the run's manifest, or on `preprocessed_data_uri` (the prefix where the run's
+    preprocessing wrote the transformed data) when the pipeline has preprocessing. `validate` is called with
+    that data's URI before the job is created, and only then: a retried attempt that adopts the job does not
+    check the data again. Whatever it raises stops the run before any training starts. Raises
+    ResourceConflictError if a job of that name exists but was started by another execution.
     """
     job_name = str(run["run_id"])
-    manifest_uri = str(run["manifest_uri"])
-    request = training_job_request(job_name, manifest_uri, execution, settings)
+    data_uri = preprocessed_data_uri or str(run["manifest_uri"])
+    request = training_job_request(
+        job_name, data_uri, execution, settings, data_type="S3Prefix" if preprocessed_data_uri else "ManifestFile"
+    )
     # Look first, so a retried attempt adopts the job its first attempt started; the create still treats
     # "already exists" as adoption for the race in which the first attempt's create lands late.
     if _job_exists(sagemaker, job_name):
         _check_owned_by(sagemaker, job_name, execution)
     else:
         if validate is not None:
-            validate(manifest_uri)
+            validate(data_uri)
         try:
             sagemaker.create_training_job(**request)
         except ClientError as error:
@@ -102,9 +106,14 @@ def start_training_job(
 
 
 def training_job_request(
-    job_name: str, manifest_uri: str, execution: Execution, settings: TrainingSettings
+    job_name: str,
+    data_uri: str,
+    execution: Execution,
+    settings: TrainingSettings,
+    *,
+    data_type: str = "ManifestFile",
 ) -> dict[str, Any]:
-    """Build CreateTrainingJob's request: one `train` channel read from the run's manifest."""
+    """Build CreateTrainingJob's request: one `train` channel read from the run's manifest (or a prefix)."""
     return {
         "TrainingJobName": job_name,
         "AlgorithmSpecification": {"TrainingImage": settings.image, "TrainingInputMode": "File"},
@@ -115,8 +124,8 @@ def training_job_request(
                 "ChannelName": "train",
                 "DataSource": {
                     "S3DataSource": {
-                        "S3DataType": "ManifestFile",
-                        "S3Uri": manifest_uri,
+                        "S3DataType": data_type,
+                        "S3Uri": data_uri,
                         "S3DataDistributionType": "FullyReplicated",
                     }
                 },
@@ -141,21 +150,9 @@ def _already_exists(error: ClientError) -> bool:
 
 
 def _job_exists(sagemaker: Any, job_name: str) -> bool:
-    try:
-        sagemaker.describe_training_job(TrainingJobName=job_name)
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ValidationException":
-            return False  # SageMaker's answer for "Requested resource not found"
-        raise
-    return True
+    return describe_or_none(lambda: sagemaker.describe_training_job(TrainingJobName=job_name)) is not None
 
 
 def _check_owned_by(sagemaker: Any, job_name: str, execution: Execution) -> None:
     job = sagemaker.describe_training_job(TrainingJobName=job_name)
-    tags = sagemaker.list_tags(ResourceArn=job["TrainingJobArn"]).get("Tags", [])
-    owner = next((t["Value"] for t in tags if t["Key"] == EXECUTION_TAG), None)
-    if owner != execution_tag_value(execution):
-        raise ResourceConflictError(
-            f"training job {job_name} already exists and was started by {owner or 'someone else'}, "
-            f"not by this execution"
-        )
+    check_started_by(sagemaker, f"training job {job_name}", job["TrainingJobArn"], execution)

@@ -18,7 +18,7 @@ from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.common.observability import METRICS_NAMESPACE
 from lambdas.start_training_job.core import TrainingSettings, start_training_job
-from lambdas.start_training_job.validation import validate_training_data
+from lambdas.start_training_job.validation import validate_preprocessed_data, validate_training_data
 
 logger = Logger(service="start_training_job")
 tracer = Tracer()
@@ -34,6 +34,8 @@ VALIDATION_RESERVE_SECONDS = 15
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = StepEvent.parse(event)
     settings = TrainingSettings.from_env(os.environ)
+    preprocessing = step.state.get("preprocessing")
+    preprocessed = str(preprocessing["training_data_uri"]) if isinstance(preprocessing, dict) else None
     with transient_aws_errors():
         training = start_training_job(
             step.section("run"),
@@ -41,21 +43,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             sagemaker=clients().sagemaker,
             settings=settings,
             now=datetime.now(UTC),
-            validate=_validator(context) if settings.validate_data else None,
+            validate=_validator(context, preprocessed=preprocessed is not None) if settings.validate_data else None,
+            preprocessed_data_uri=preprocessed,
         )
     metrics.add_metric(name="TrainingJobsStarted", unit=MetricUnit.Count, value=1)
     logger.info("training job started", extra={"training": training.to_state()})
     return {**step.state, "training": training.to_state()}
 
 
-def _validator(context: LambdaContext) -> Callable[[str], None]:
+def _validator(context: LambdaContext, *, preprocessed: bool) -> Callable[[str], None]:
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - VALIDATION_RESERVE_SECONDS
+    check = validate_preprocessed_data if preprocessed else validate_training_data
 
-    def validate(manifest_uri: str) -> None:
+    def validate(data_uri: str) -> None:
         started = time.monotonic()
-        summary = validate_training_data(clients().s3, manifest_uri, deadline=deadline)
+        summary = check(clients().s3, data_uri, deadline=deadline)
         seconds = round(time.monotonic() - started, 2)
         metrics.add_metric(name="TrainingRowsValidated", unit=MetricUnit.Count, value=summary.rows)
-        logger.info("training data checked", extra={"manifest": manifest_uri, "seconds": seconds, **asdict(summary)})
+        logger.info("training data checked", extra={"data": data_uri, "seconds": seconds, **asdict(summary)})
 
     return validate

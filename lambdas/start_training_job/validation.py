@@ -109,14 +109,38 @@ def validate_training_data(
     DataValidationTimeoutError past the deadline.
     """
     bucket, keys = read_manifest(s3, manifest_uri)
-    checks = _check_all(s3, bucket, keys, manifest_uri, deadline=deadline, workers=workers)
+    return _validate(s3, bucket, keys, f"the manifest {manifest_uri}", deadline=deadline, workers=workers)
+
+
+def validate_preprocessed_data(
+    s3: Any, prefix_uri: str, *, deadline: float | None = None, workers: int = WORKERS
+) -> DataSummary:
+    """Check every object the preprocessing wrote under `prefix_uri`, as validate_training_data does.
+
+    Raises InvalidTrainingDataError when it wrote none: the user's entry point must write CSV files.
+    """
+    bucket, prefix = _split_uri(prefix_uri)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []) if not item["Key"].endswith("/"))
+    if not keys:
+        raise InvalidTrainingDataError(
+            f"the preprocessing wrote no training data under {prefix_uri}: its entry point must write CSV files "
+            "(label first, no header) to the directory named by TRAINING_DATA_DIR"
+        )
+    return _validate(s3, bucket, keys, f"the preprocessed data {prefix_uri}", deadline=deadline, workers=workers)
+
+
+def _validate(
+    s3: Any, bucket: str, keys: Sequence[str], source: str, *, deadline: float | None, workers: int
+) -> DataSummary:
+    checks = _check_all(s3, bucket, keys, source, deadline=deadline, workers=workers)
     missing = [check.uri for check in checks if check.missing]
     if missing:
-        raise DataObjectMissingError(_missing_message(missing, len(checks), manifest_uri))
+        raise DataObjectMissingError(_missing_message(missing, len(checks), source))
     _check_columns_across_files(checks)
     problems = [check.problem for check in checks if check.problem]
     if problems:
-        raise InvalidTrainingDataError(_problems_message(problems, len(checks), manifest_uri))
+        raise InvalidTrainingDataError(_problems_message(problems, len(checks), source))
     return DataSummary(
         files=len(checks),
         rows=sum(check.rows for check in checks),
@@ -152,7 +176,7 @@ def read_manifest(s3: Any, manifest_uri: str) -> tuple[str, list[str]]:
 
 
 def _check_all(
-    s3: Any, bucket: str, keys: Sequence[str], manifest_uri: str, *, deadline: float | None, workers: int
+    s3: Any, bucket: str, keys: Sequence[str], source: str, *, deadline: float | None, workers: int
 ) -> list[FileCheck]:
     checks: list[FileCheck | None] = [None] * len(keys)
     cancelled = threading.Event()
@@ -170,7 +194,7 @@ def _check_all(
             done = [check for check in checks if check is not None]
             read = sum(check.bytes for check in done)
             raise DataValidationTimeoutError(
-                f"checked {len(done)} of {len(keys)} files ({human_bytes(read)}) of the manifest {manifest_uri} "
+                f"checked {len(done)} of {len(keys)} files ({human_bytes(read)}) of {source} "
                 "before the function's time ran out; shorten the window or set training.validate_data to false"
             ) from None
         except BaseException:
@@ -346,28 +370,28 @@ def _check_columns_across_files(checks: Sequence[FileCheck]) -> None:
             )
 
 
-def _problems_message(problems: Sequence[str], files: int, manifest_uri: str) -> str:
+def _problems_message(problems: Sequence[str], files: int, source: str) -> str:
     shown = problems[:MAX_REPORTED_PROBLEMS]
     verb = "is" if len(problems) == 1 else "are"
     more = f", the first {len(shown)}" if len(problems) > len(shown) else ""
     header = (
-        f"{len(problems)} of {files} files of the manifest {manifest_uri} {verb} not valid training data (CSV "
+        f"{len(problems)} of {files} files of {source} {verb} not valid training data (CSV "
         f"of numbers, label first, no header, as many columns in every row){more}:"
     )
     return _bounded("\n".join([header, *(f"- {problem}" for problem in shown)]))
 
 
-def _missing_message(missing: Sequence[str], files: int, manifest_uri: str) -> str:
+def _missing_message(missing: Sequence[str], files: int, source: str) -> str:
     if len(missing) == 1:
         return _bounded(
-            f"{missing[0]} was deleted after CheckData listed it in the manifest {manifest_uri} ({files} files); "
+            f"{missing[0]} was deleted after CheckData listed it in {source} ({files} files); "
             "restore it or start a new run, which lists the window again"
         )
     shown = missing[:MAX_REPORTED_PROBLEMS]
     more = f", the first {len(shown)}" if len(missing) > len(shown) else ""
     listed = "\n".join(f"- {uri}" for uri in shown)
     return _bounded(
-        f"{len(missing)} of {files} files of the manifest {manifest_uri} were deleted after CheckData listed "
+        f"{len(missing)} of {files} files of {source} were deleted after CheckData listed "
         f"them; restore them or start a new run, which lists the window again{more}:\n{listed}"
     )
 

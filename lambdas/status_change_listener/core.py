@@ -1,5 +1,5 @@
-"""StatusChangeListener: SageMaker says a training job or endpoint reached a state that ends a wait/poll loop;
-wake the run that waits for it, so it checks now rather than at its safety-net timeout."""
+"""StatusChangeListener: SageMaker says a processing or training job or an endpoint reached a state that ends a
+wait/poll loop; wake the run that waits for it, so it checks now rather than at its safety-net timeout."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from lambdas.common import wakeups
 
 TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
+PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
 # detail-type -> (what the loop awaits, the detail's name field, its status field), as SageMaker sends them.
 _EVENTS = {
     TRAINING_JOB_STATE_CHANGE: (wakeups.TRAINING, "TrainingJobName", "TrainingJobStatus"),
     ENDPOINT_STATE_CHANGE: (wakeups.DEPLOYMENT, "EndpointName", "EndpointStatus"),
+    PROCESSING_JOB_STATE_CHANGE: (wakeups.PREPROCESSING, "ProcessingJobName", "ProcessingJobStatus"),
 }
 
 
@@ -27,7 +29,7 @@ def on_status_change(event: Mapping[str, Any], *, s3: Any, stepfunctions: Any, s
     """
     kind = _EVENTS.get(str(event.get("detail-type")))
     if kind is None:
-        return f"ignored: not a training job or endpoint state change ({event.get('detail-type')})"
+        return f"ignored: not a job or endpoint state change ({event.get('detail-type')})"
     awaited, name_field, status_field = kind
     detail = event.get("detail") or {}
     name, status = detail.get(name_field), wakeups.api_status(str(detail.get(status_field, "")))

@@ -71,6 +71,8 @@ class SageMakerExecutionRole(Construct):
         )
 
         images = config.algorithm.ecr_images
+        if config.preprocessing is not None and config.preprocessing.image is not None:
+            images = (*images, config.preprocessing.image)
         if images:
             self.role.add_to_policy(
                 iam.PolicyStatement(

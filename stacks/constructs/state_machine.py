@@ -96,6 +96,14 @@ class RetrainingStateMachine(Construct):
             iam.PolicyStatement(actions=["sagemaker:StopTrainingJob"], resources=[training_jobs])
         )
         acknowledge(role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, training_jobs))
+        if config.preprocessing is not None:
+            processing_jobs = run_resources_arn(self, "processing-job", config.name)
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["sagemaker:StopProcessingJob"], resources=[processing_jobs])
+            )
+            acknowledge(
+                role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, processing_jobs)
+            )
         # ... and rejects a model version nobody approved within the approval timeout.
         versions = sagemaker_arn(self, "model-package", f"{config.model_package_group}/*")
         role.add_to_principal_policy(

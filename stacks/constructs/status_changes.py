@@ -11,7 +11,11 @@ from constructs import Construct
 
 from lambdas.common import env
 from lambdas.common.wakeups import ENDPOINT_SETTLED, TRAINING_ENDED
-from lambdas.status_change_listener.core import ENDPOINT_STATE_CHANGE, TRAINING_JOB_STATE_CHANGE
+from lambdas.status_change_listener.core import (
+    ENDPOINT_STATE_CHANGE,
+    PROCESSING_JOB_STATE_CHANGE,
+    TRAINING_JOB_STATE_CHANGE,
+)
 from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
 from stacks.config import PipelineConfig
@@ -58,6 +62,17 @@ class StatusChangeWake(Construct):
             RUN_RESOURCE_REASON,
             applies_to=resource_finding(self, training_jobs),
         )
+        if config.preprocessing is not None:
+            processing_jobs = run_resources_arn(self, "processing-job", config.name)
+            self.await_status_change.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["sagemaker:DescribeProcessingJob"], resources=[processing_jobs])
+            )
+            acknowledge(
+                self.await_status_change.role,
+                "AwsSolutions-IAM5",
+                RUN_RESOURCE_REASON,
+                applies_to=resource_finding(self, processing_jobs),
+            )
         grant_task_response(self.await_status_change, config)
 
         self.listener = self._function(config, assets, "StatusChangeListener", "status_change_listener", environment)
@@ -81,6 +96,14 @@ class StatusChangeWake(Construct):
             ENDPOINT_STATE_CHANGE,
             {"EndpointName": [config.endpoint.name], "EndpointStatus": endpoint_statuses},
         )
+        if config.preprocessing is not None:
+            # Processing jobs end in the training jobs' states (Completed, Failed, Stopped).
+            self.processing_rule = self._rule(
+                "ProcessingJobRule",
+                f"A processing job of pipeline {config.name} ended: wake the run waiting for it",
+                PROCESSING_JOB_STATE_CHANGE,
+                {"ProcessingJobName": [{"prefix": run_prefix}], "ProcessingJobStatus": sorted(TRAINING_ENDED)},
+            )
 
     def _rule(self, construct_id: str, description: str, detail_type: str, detail: dict[str, Any]) -> events.Rule:
         return events.Rule(

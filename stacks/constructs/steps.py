@@ -19,6 +19,7 @@ from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.model_registry import ModelRegistry, grant_task_response
+from stacks.constructs.preprocessing import PreprocessingCode
 from stacks.constructs.rollout_alarms import RolloutAlarms
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.state_machine import STATE_MACHINE_NAME
@@ -40,11 +41,13 @@ LINEAGE_CONTEXT_REASON = (
 )
 # Lambda gives a function one full vCPU at 1,769 MB.
 VALIDATING_MEMORY_MB = 1769
+# SageMaker stops a processing job at its MaxRuntimeInSeconds; the workflow stops waiting this much later.
+PREPROCESSING_WAIT_MARGIN_SECONDS = 900
 
 
 class WorkflowSteps(Construct):
-    """CheckData, StartTrainingJob, GetStatus, EvaluateModel, RequestApproval, DeployModel, UpdateParameters,
-    RecordLineage, PruneModels and, after a failure, CleanUp."""
+    """CheckData, StartPreprocessing, StartTrainingJob, GetStatus, EvaluateModel, RequestApproval, DeployModel,
+    UpdateParameters, RecordLineage, PruneModels and, after a failure, CleanUp."""
 
     def __init__(
         self,
@@ -59,11 +62,15 @@ class WorkflowSteps(Construct):
         sagemaker: SageMakerExecutionRole,
         registry: ModelRegistry,
         rollout_alarms: RolloutAlarms | None = None,
+        preprocessing: PreprocessingCode | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         self._assets = assets
+        # The steps that start, wait for, train on or serve the preprocessing know it by this one variable.
+        preprocessing_env = {env.PREPROCESSING: preprocessing.spec_json()} if preprocessing is not None else {}
         training_jobs = run_resources_arn(self, "training-job", config.name)
+        processing_jobs = run_resources_arn(self, "processing-job", config.name)
         models = run_resources_arn(self, "model", config.name)
         endpoint_configs = run_resources_arn(self, "endpoint-config", config.name)
         endpoint = sagemaker_arn(self, "endpoint", config.endpoint.name)
@@ -82,6 +89,7 @@ class WorkflowSteps(Construct):
                 # The limits the run's manifest must fit, checked from the listing.
                 env.TRAINING_VOLUME_SIZE_GB: str(config.training.volume_size_gb),
                 env.MAX_FILES_PER_RUN: str(config.training.max_files_per_run),
+                **preprocessing_env,
             },
             timeout=Duration.minutes(5),  # lists a window of data files and writes the run's manifest
             memory_size=1024,
@@ -123,6 +131,32 @@ class WorkflowSteps(Construct):
                 ],
             )
 
+        # Always there, so the definition is the same for every pipeline; only a pipeline with preprocessing
+        # routes runs to it (CheckData's `preprocess`), and only then may it start processing jobs.
+        self.start_preprocessing = self._step(
+            "StartPreprocessing",
+            "start_preprocessing",
+            {
+                env.PIPELINE_NAME: config.name,
+                env.DATA_BUCKET: data.bucket.bucket_name,
+                env.SAGEMAKER_ROLE_ARN: sagemaker.role_arn,
+                env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
+                **preprocessing_env,
+            },
+        )
+        if preprocessing is not None:
+            self._allow_run_resources(
+                self.start_preprocessing,
+                [
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                ],
+                [processing_jobs],
+            )
+            sagemaker.grant_pass_role(self.start_preprocessing.role)
+
         self.start_training_job = self._step(
             "StartTrainingJob",
             "start_training_job",
@@ -139,6 +173,7 @@ class WorkflowSteps(Construct):
                 env.HYPERPARAMETERS: json.dumps(dict(config.hyperparameters), sort_keys=True),
                 env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
                 env.VALIDATE_DATA: "true" if config.training.validate_data else "false",
+                **preprocessing_env,
             },
             # Checking the data streams every file of the window: Lambda's longest timeout, and the memory
             # that buys a full vCPU (the check is CPU-bound; its memory use does not grow with the files).
@@ -148,6 +183,10 @@ class WorkflowSteps(Construct):
         if config.training.validate_data:
             data.grant_get(self.start_training_job.role, config.data_prefix)
             data.grant_get(self.start_training_job.role, config.manifest_prefix)
+            if config.preprocessing is not None:
+                # It checks the preprocessed data instead: every file the run's processing job wrote.
+                data.grant_list(self.start_training_job.role, config.preprocessing.output_prefix)
+                data.grant_get(self.start_training_job.role, config.preprocessing.output_prefix)
         self._allow_run_resources(
             self.start_training_job,
             # ListTags: a retried attempt checks that an existing job of this name is its own run's.
@@ -168,9 +207,20 @@ class WorkflowSteps(Construct):
                 env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
                 env.MAX_TRAINING_WAIT_SECONDS: str(polling.max_training_wait_seconds),
                 env.MAX_DEPLOYMENT_WAIT_SECONDS: str(polling.max_deployment_wait_seconds),
+                **(
+                    {
+                        env.MAX_PREPROCESSING_WAIT_SECONDS: str(
+                            config.preprocessing.max_runtime_seconds + PREPROCESSING_WAIT_MARGIN_SECONDS
+                        )
+                    }
+                    if config.preprocessing is not None
+                    else {}
+                ),
             },
         )
         self._allow_run_resources(self.get_status, ["sagemaker:DescribeTrainingJob"], [training_jobs])
+        if preprocessing is not None:
+            self._allow_run_resources(self.get_status, ["sagemaker:DescribeProcessingJob"], [processing_jobs])
         self._allow(self.get_status, ["sagemaker:DescribeEndpoint"], [endpoint])
 
         self.evaluate_model = self._step(
@@ -184,6 +234,7 @@ class WorkflowSteps(Construct):
                 env.APPROVAL_MODE: config.registry.approval,
                 env.APPROVAL_TIMEOUT_SECONDS: str(config.registry.approval_timeout_hours * 3600),
                 **({env.QUALITY_GATE: quality_gate_json(config)} if config.quality_gate else {}),
+                **preprocessing_env,
             },
         )
         registry.grant_register(self.evaluate_model)
@@ -213,6 +264,7 @@ class WorkflowSteps(Construct):
                 env.INFERENCE_IMAGE: images.inference,
                 env.SAGEMAKER_ROLE_ARN: sagemaker.role_arn,
                 env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
+                **preprocessing_env,
             },
         )
         self._allow_run_resources(
@@ -270,13 +322,19 @@ class WorkflowSteps(Construct):
         self.clean_up = self._step(
             "CleanUp",
             "clean_up",
-            {env.PIPELINE_NAME: config.name, env.ENDPOINT_NAME: config.endpoint.name},
+            {env.PIPELINE_NAME: config.name, env.ENDPOINT_NAME: config.endpoint.name, **preprocessing_env},
         )
         self._allow_run_resources(
             self.clean_up,
             ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags"],
             [training_jobs],
         )
+        if preprocessing is not None:
+            self._allow_run_resources(
+                self.clean_up,
+                ["sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:ListTags"],
+                [processing_jobs],
+            )
         self._allow_run_resources(self.clean_up, ["sagemaker:DescribeModel", "sagemaker:DeleteModel"], [models])
         # The endpoint's current config may be any earlier run's: it is described to find the model it serves.
         self._allow_run_resources(

@@ -16,6 +16,7 @@ SKIP_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 
 STEP_HANDLERS = {
     "CheckData": "lambdas.check_data.handler.lambda_handler",
+    "StartPreprocessing": "lambdas.start_preprocessing.handler.lambda_handler",
     "StartTrainingJob": "lambdas.start_training_job.handler.lambda_handler",
     "GetStatus": "lambdas.get_status.handler.lambda_handler",
     "AwaitStatusChange": "lambdas.await_status_change.handler.lambda_handler",

@@ -30,6 +30,7 @@ def test_placeholders_are_only_function_arns() -> None:
         f"{step}FunctionArn"
         for step in (
             "CheckData",
+            "StartPreprocessing",
             "StartTrainingJob",
             "GetStatus",
             "AwaitStatusChange",

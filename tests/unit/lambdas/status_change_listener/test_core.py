@@ -116,4 +116,4 @@ def test_other_events_are_ignored(s3: Any) -> None:
         settings=SETTINGS,
     )
 
-    assert outcome.startswith("ignored: not a training job or endpoint state change")
+    assert outcome.startswith("ignored: not a job or endpoint state change")
