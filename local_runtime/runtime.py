@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -16,7 +17,7 @@ from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.server import LocalAws
-from local_runtime.template import read_stack
+from local_runtime.template import FILE_ASSETS_METADATA, read_stack
 
 DEFAULT_REGION = "us-east-1"
 LOCAL_POLL_INTERVAL_SECONDS = "1"
@@ -122,7 +123,36 @@ def synthesize(context: Mapping[str, Any] | None = None) -> dict[str, dict[str, 
     silence_jsii()
     full_context = {**cdk_json_context(), "aws:cdk:bundling-stacks": [], **(context or {})}
     assembly = build_app(full_context).synth()
-    return {stack.stack_name: stack.template for stack in assembly.stacks}
+    templates = {}
+    for stack in assembly.stacks:
+        template = dict(stack.template)
+        assets = file_assets(Path(assembly.directory), stack.id)
+        if assets:
+            template["Metadata"] = {**template.get("Metadata", {}), FILE_ASSETS_METADATA: assets}
+        templates[stack.stack_name] = template
+    return templates
+
+
+def file_assets(assembly_dir: Path, artifact_id: str) -> list[dict[str, str]]:
+    """The stack's file assets from its asset manifest: not its Lambda code (zip assets, which run from this tree)
+    nor the template itself (which the local runtime reads directly)."""
+    manifest = assembly_dir / f"{artifact_id}.assets.json"
+    if not manifest.is_file():
+        return []
+    assets = []
+    for entry in json.loads(manifest.read_text()).get("files", {}).values():
+        source = entry.get("source", {})
+        if source.get("packaging") != "file" or source.get("path", "").endswith(".template.json"):
+            continue
+        for destination in entry.get("destinations", {}).values():
+            assets.append(
+                {
+                    "bucket": destination["bucketName"],
+                    "key": destination["objectKey"],
+                    "path": str(assembly_dir / source["path"]),
+                }
+            )
+    return assets
 
 
 def silence_jsii() -> None:

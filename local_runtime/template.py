@@ -20,6 +20,9 @@ from typing import Any
 from local_runtime.lambda_invoke import LocalFunction
 
 ACCOUNT = "123456789012"
+# Where synthesize() notes the stack's file assets (the CDK CLI would publish them to the bootstrap bucket):
+# [{"bucket": <bucketName as the asset manifest writes it>, "key": <objectKey>, "path": <file in the assembly>}].
+FILE_ASSETS_METADATA = "local_runtime:file_assets"
 
 
 # Resource types whose Ref is their ARN rather than their name.
@@ -60,6 +63,7 @@ class LocalStack:
     rules: dict[str, EventRule] = field(default_factory=dict)  # logical id -> every rule, schedules included
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> alarm properties
     outputs: dict[str, str] = field(default_factory=dict)
+    file_assets: list[tuple[str, str, Path]] = field(default_factory=list)  # (bucket, key, file) to publish
 
     def state_machine_arn(self, name: str) -> str:
         return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
@@ -112,6 +116,9 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
             stack.alarms[logical_id] = {**resolver.resolve(props), "AlarmName": resolver.physical_id(logical_id)}
     for output_name, output in template.get("Outputs", {}).items():
         stack.outputs[output_name] = str(resolver.resolve(output["Value"]))
+    for asset in template.get("Metadata", {}).get(FILE_ASSETS_METADATA, []):
+        bucket = resolver.resolve({"Fn::Sub": asset["bucket"]})
+        stack.file_assets.append((str(bucket), str(asset["key"]), Path(asset["path"])))
     return stack
 
 

@@ -1,0 +1,100 @@
+"""The churn example's dataset: raw customer records with categories and gaps, generated here (never downloaded).
+
+Each day is a CSV file with a header row, as an application would export it: categorical fields as text, some
+fields empty, the label `churn` as `churns` or `stays`. Churn follows a fixed logistic rule of the fields, so a
+model can learn it. A seeded generator makes every file the same from run to run and machine to machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+HEADER = ("churn", "plan", "region", "device", "monthly_spend", "tenure_months")
+FIELDS = HEADER[1:]  # a raw request's columns, in order: what the endpoint takes
+PLANS = ("basic", "plus", "pro")
+REGIONS = ("north", "south", "east", "west")
+DEVICES = ("android", "ios", "web")
+_PLAN_EFFECT = {"basic": 1.0, "plus": 0.0, "pro": -1.0, "enterprise": -2.0}
+_DEVICE_EFFECT = {"android": 0.3, "ios": -0.3, "web": 0.5, "": 0.0}
+_MISSING_RATE = 0.05
+_SEED = 20_261_122
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One day of raw records, as it lands in S3: `<prefix>/YYYY-MM-DD.csv`."""
+
+    day: date
+    key: str
+    body: bytes
+    rows: int
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as an application sends it: the fields, in FIELDS order, as text ("" when missing)."""
+
+    values: tuple[str, ...]
+    churn: str
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(self.values)
+        return out.getvalue()
+
+    def json(self) -> dict[str, str]:
+        return dict(zip(FIELDS, self.values, strict=True))
+
+
+def churn_days(
+    *, days: int, end: date, prefix: str, rows_per_day: int = 80, plans: Sequence[str] = PLANS, seed: int = _SEED
+) -> tuple[RawFile, ...]:
+    """`days` daily files ending on `end` (inclusive), oldest first; `plans` are the plan values that occur."""
+    if days < 1 or rows_per_day < 1:
+        raise ValueError(f"days and rows_per_day must be positive, got {days} and {rows_per_day}")
+    files = []
+    for offset in range(days):
+        day = end - timedelta(days=days - 1 - offset)
+        generator = np.random.default_rng([seed, day.toordinal(), len(plans)])
+        records = [_record(generator, plans) for _ in range(rows_per_day)]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows((record.churn, *record.values) for record in records)
+        files.append(
+            RawFile(
+                day=day,
+                key=f"{prefix.strip('/')}/{day.isoformat()}.csv",
+                body=out.getvalue().encode(),
+                rows=len(records),
+            )
+        )
+    return tuple(files)
+
+
+def sample_records(count: int, *, plans: Sequence[str] = PLANS, seed: int = _SEED + 1) -> tuple[RawRecord, ...]:
+    """Records no training file holds: what the examples send to the endpoint."""
+    generator = np.random.default_rng(seed)
+    return tuple(_record(generator, plans) for _ in range(count))
+
+
+def _record(generator: np.random.Generator, plans: Sequence[str]) -> RawRecord:
+    plan = str(generator.choice(list(plans)))
+    region = str(generator.choice(list(REGIONS)))
+    device = str(generator.choice(list(DEVICES)))
+    spend = round(float(generator.gamma(4.0, 12.0)), 2)
+    tenure = int(generator.integers(1, 60))
+    score = _PLAN_EFFECT.get(plan, 0.0) + _DEVICE_EFFECT[device] + 0.02 * (spend - 48) - 0.05 * (tenure - 30)
+    churn = "churns" if generator.random() < 1 / (1 + math.exp(-score)) else "stays"
+    values = [plan, region, device, f"{spend:.2f}", str(tenure)]
+    for index in (2, 3):  # device and monthly_spend are sometimes not recorded
+        if generator.random() < _MISSING_RATE:
+            values[index] = ""
+    return RawRecord(values=tuple(values), churn=churn)

@@ -1,0 +1,241 @@
+"""A pipeline with preprocessing, through the local runtime: raw categorical records in, readable labels out.
+
+The churn example (examples/churn) fits its scikit-learn preprocessing in each run's processing job, trains Linear
+Learner on the transformed data and deploys preprocess → Linear Learner → postprocess as one endpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pytest
+
+from local_runtime.churn_data import FIELDS, churn_days, sample_records
+from local_runtime.demo import QUIET_FUNCTIONS
+from local_runtime.deploy import DeployedPipeline, wait_for_execution
+from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
+from local_runtime.sagemaker.serving import load_server
+from local_runtime.slack_api import LocalSlackApi
+
+pytestmark = pytest.mark.e2e
+
+CONFIG_FILE = "examples/churn/pipelines.json"
+STACK = "SageMakerRetraining-churn"
+TOKEN, CHANNEL = "xoxb-churn-e2e", "#ml-alerts"
+FIRST_END, NEW_DAY = date(2026, 3, 7), date(2026, 3, 8)
+PREFIX = "data/churn"
+
+
+@dataclass
+class Churn:
+    runtime: LocalRuntime
+    pipeline: DeployedPipeline
+    runs: list[str] = field(default_factory=list)
+
+    @property
+    def bucket(self) -> str:
+        return self.pipeline.stack.outputs["DataBucketName"]
+
+    @property
+    def endpoint(self) -> str:
+        return self.pipeline.stack.outputs["EndpointName"]
+
+    def client(self, service: str) -> Any:
+        return self.runtime.client(service)
+
+    def run(self, end: date) -> dict[str, Any]:
+        """One run on the window ending `end`; the execution's final state."""
+        arn = self.client("stepfunctions").start_execution(
+            stateMachineArn=self.pipeline.state_machine_arn,
+            name=f"churn-{uuid.uuid4().hex[:8]}",
+            input=json.dumps({"trigger": "manual", "end_date": end.isoformat()}),
+        )["executionArn"]
+        record = wait_for_execution(self.runtime.aws, arn, region=self.runtime.region, timeout_seconds=240)
+        assert record.status == "SUCCEEDED", record.cause
+        self.runs.append(arn)
+        output: dict[str, Any] = json.loads(self.client("stepfunctions").describe_execution(executionArn=arn)["output"])
+        return output
+
+    def invoke(self, body: str, content_type: str = "text/csv", accept: str | None = None) -> str:
+        extra = {"Accept": accept} if accept else {}
+        answer = self.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName=self.endpoint, ContentType=content_type, Body=body.encode(), **extra
+        )
+        return str(answer["Body"].read().decode())
+
+    def serving_container(self, model_name: str, index: int, into: Path) -> Any:
+        """Load the model's `index`th container as its serving worker does: its artifact, image and environment."""
+        container = self.client("sagemaker").describe_model(ModelName=model_name)["Containers"][index]
+        bucket, key = container["ModelDataUrl"].removeprefix("s3://").split("/", 1)
+        body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        into.mkdir(parents=True)
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
+            archive.extractall(into, filter="data")
+        return load_server(into, container["Image"], container.get("Environment", {}))
+
+
+@pytest.fixture(scope="module")
+def churn() -> Iterator[Churn]:
+    template = synthesize({"config_file": CONFIG_FILE})[STACK]
+    with LocalSlackApi(valid_token=TOKEN, channels=(CHANNEL,)) as slack, LocalRuntime() as runtime:
+        pipeline = runtime.deploy_template(
+            template,
+            stack_name=STACK,
+            slack=SlackTarget(api_url=slack.base_url, token=TOKEN),
+            function_environment=QUIET_FUNCTIONS,
+        )
+        churn = Churn(runtime, pipeline)
+        for raw in churn_days(days=7, end=FIRST_END, prefix=PREFIX):
+            churn.client("s3").put_object(Bucket=churn.bucket, Key=raw.key, Body=raw.body)
+        yield churn
+
+
+@pytest.fixture(scope="module")
+def first_run(churn: Churn) -> dict[str, Any]:
+    return churn.run(FIRST_END)
+
+
+def test_the_run_fits_the_preprocessing_and_deploys_a_three_container_pipeline(
+    churn: Churn, first_run: dict[str, Any]
+) -> None:
+    # GIVEN a run of the churn pipeline on seven days of raw records (WHEN: the fixture)
+    preprocessing = first_run["preprocessing"]
+    model = churn.client("sagemaker").describe_model(ModelName=first_run["deployment"]["model_name"])
+
+    # THEN its processing job completed and wrote the transformed data and the fitted artifact of the run
+    job = churn.client("sagemaker").describe_processing_job(ProcessingJobName=preprocessing["job_name"])
+    assert job["ProcessingJobStatus"] == "Completed"
+    assert preprocessing["model_artifact"].endswith(
+        f"preprocessed/churn/{first_run['run']['run_id']}/model/model.tar.gz"
+    )
+    # ... the training job trained on the transformed data, not on the raw files
+    training = churn.client("sagemaker").describe_training_job(TrainingJobName=first_run["training"]["job_name"])
+    source = training["InputDataConfig"][0]["DataSource"]["S3DataSource"]
+    assert (source["S3DataType"], source["S3Uri"]) == ("S3Prefix", preprocessing["training_data_uri"])
+    # ... and the endpoint serves preprocess -> Linear Learner -> postprocess, in series
+    assert [c["ContainerHostname"] for c in model["Containers"]] == ["preprocess", "model", "postprocess"]
+    assert model["InferenceExecutionConfig"] == {"Mode": "Serial"}
+    assert model["Containers"][0]["ModelDataUrl"] == preprocessing["model_artifact"]
+    assert model["Containers"][1]["ModelDataUrl"] == first_run["training"]["model_artifact"]
+
+
+def test_raw_categorical_records_in_readable_labels_out(churn: Churn, first_run: dict[str, Any]) -> None:
+    # GIVEN raw records the model never saw, one with a field missing, as CSV and as JSON lines
+    records = sample_records(200)
+    with_gap = "plus,north,,,12"
+
+    # WHEN they are sent to the endpoint as they are
+    csv_answer = churn.invoke("\n".join([*(r.csv() for r in records), with_gap]) + "\n")
+    json_answer = churn.invoke("".join(json.dumps(r.json()) + "\n" for r in records[:3]), "application/jsonlines")
+
+    # THEN every record gets a label of the training data's, with its probability
+    answers = [json.loads(line) for line in csv_answer.splitlines()]
+    assert len(answers) == len(records) + 1
+    assert {a["label"] for a in answers} == {"churns", "stays"}
+    assert all(0.5 <= a["probability"] <= 1 for a in answers)
+    # ... the same records sent as JSON get the same answers
+    assert [json.loads(line) for line in json_answer.splitlines()] == answers[:3]
+    # ... and the model learned the rule behind the data: better than always answering the majority label
+    correct = sum(a["label"] == r.churn for a, r in zip(answers, records, strict=False))
+    majority = max(sum(r.churn == label for r in records) for label in ("churns", "stays"))
+    assert correct > majority
+
+
+def test_a_raw_row_yields_the_same_features_at_training_and_at_inference(
+    churn: Churn, first_run: dict[str, Any], tmp_path: Path
+) -> None:
+    # GIVEN the transformed training data the run's processing job wrote, and the raw rows it read (in file order)
+    preprocessing = first_run["preprocessing"]
+    bucket, prefix = preprocessing["training_data_uri"].removeprefix("s3://").split("/", 1)
+    s3 = churn.client("s3")
+    trained = s3.get_object(Bucket=bucket, Key=f"{prefix}train.csv")["Body"].read().decode().splitlines()
+    raw_rows = []
+    for raw in churn_days(days=7, end=FIRST_END, prefix=PREFIX):
+        body = s3.get_object(Bucket=churn.bucket, Key=raw.key)["Body"].read().decode()
+        raw_rows += [row[1:] for row in list(csv.reader(io.StringIO(body)))[1:]]  # no header, no label
+
+    # WHEN the same raw rows go through the deployed model's first container, as live requests do
+    preprocess = churn.serving_container(first_run["deployment"]["model_name"], 0, tmp_path / "preprocess")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(raw_rows)
+    body, content_type = preprocess.invoke(out.getvalue().encode(), "text/csv", "text/csv")
+
+    # THEN each row's features are exactly the ones training saw for it, label column aside
+    served = body.decode().splitlines()
+    assert content_type == "text/csv"
+    assert len(served) == len(trained) == len(raw_rows)
+    assert served == [line.split(",", 1)[1] for line in trained]
+
+
+def test_a_new_category_in_the_window_deploys_preprocessing_that_knows_it_with_zero_downtime(
+    churn: Churn, first_run: dict[str, Any], tmp_path: Path
+) -> None:
+    # GIVEN a new day of data in which a plan never seen before appears
+    (new_day,) = churn_days(days=1, end=NEW_DAY, prefix=PREFIX, plans=("basic", "plus", "pro", "enterprise"))
+    assert b"enterprise" in new_day.body
+    churn.client("s3").put_object(Bucket=churn.bucket, Key=new_day.key, Body=new_day.body)
+    old_model = first_run["deployment"]["model_name"]
+    enterprise_row = "enterprise,west,ios,80.00,40"
+
+    # WHEN the next run retrains while an application keeps sending raw records
+    failures: list[str] = []
+    answered = 0
+    stop = threading.Event()
+
+    def application() -> None:
+        nonlocal answered
+        while not stop.is_set():
+            try:
+                churn.invoke("plus,north,android,35.50,12\n" + enterprise_row + "\n")
+                answered += 1
+            except Exception as error:  # any failed invocation is downtime
+                failures.append(repr(error))
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=application, daemon=True)
+    thread.start()
+    try:
+        second = churn.run(NEW_DAY)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+    # THEN no request failed while the endpoint switched to the new pipeline model
+    assert failures == []
+    assert answered > 0
+    new_model = second["deployment"]["model_name"]
+    assert new_model != old_model
+    endpoint = churn.client("sagemaker").describe_endpoint(EndpointName=churn.endpoint)
+    assert endpoint["EndpointConfigName"] == second["deployment"]["endpoint_config_name"]
+    # ... the new run's preprocessing knows the new plan, the old one did not
+    old = churn.serving_container(old_model, 0, tmp_path / "old")
+    new = churn.serving_container(new_model, 0, tmp_path / "new")
+    old_plans = old.model["transformer"].named_transformers_["categories"].categories_[0]
+    new_plans = new.model["transformer"].named_transformers_["categories"].categories_[0]
+    assert "enterprise" not in list(old_plans) and "enterprise" in list(new_plans)
+    # ... so the new endpoint encodes the new plan as its own feature, where the old one saw no plan at all
+    old_features = [
+        float(v) for v in old.invoke(enterprise_row.encode(), "text/csv", "text/csv")[0].decode().split(",")
+    ]
+    new_features = [
+        float(v) for v in new.invoke(enterprise_row.encode(), "text/csv", "text/csv")[0].decode().split(",")
+    ]
+    assert sum(old_features[: len(old_plans)]) == 0.0
+    assert new_features[list(new_plans).index("enterprise")] == 1.0
+    assert len(new_features) == len(old_features) + 1
+    # ... and the artifact on disk says the same as the loaded one
+    fitted = joblib.load(tmp_path / "new" / "model.joblib")
+    assert list(fitted["transformer"].named_transformers_["categories"].categories_[0]) == list(new_plans)
+    assert FIELDS[0] == "plan"
