@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import botocore.session
 import pytest
 from aws_lambda_powertools import Metrics
 from moto import mock_aws
@@ -17,6 +19,10 @@ from tests import reliability_report
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+
+# moto starts every test with a new boto3 session, and each session's loader parsed the service models and endpoint
+# files again (about 0.1 s per client): one loader per data path for the whole process, as in a long-lived session.
+botocore.session.create_loader = functools.cache(botocore.session.create_loader)  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
