@@ -12,16 +12,12 @@ import numpy as np
 import pytest
 
 from local_runtime.cli import main
-from local_runtime.demo import QUIET_FUNCTIONS
 from local_runtime.deploy import DeployedPipeline, wait_for_execution
-from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
-from local_runtime.slack_api import LocalSlackApi
+from local_runtime.runtime import LocalRuntime
+from tests.e2e.quiet_pipeline import PIPELINE, STACK, deployed_quiet_pipeline
 
 pytestmark = pytest.mark.e2e
 
-PIPELINE = "predict"
-STACK = f"SageMakerRetraining-{PIPELINE}"
-TOKEN, CHANNEL, SECRET = "xoxb-predict-e2e", "#ml-alerts", "predict/slack-bot"
 DAYS = (date(2026, 3, 1), date(2026, 3, 2))
 
 
@@ -66,23 +62,7 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[Deployed]:
-    config = {
-        "name": PIPELINE,
-        "data_prefix": f"data/{PIPELINE}",
-        "window_days": 2,
-        "hyperparameters": {"predictor_type": "regressor"},
-        "polling": {"interval_seconds": 1, "max_training_wait_seconds": 600, "max_deployment_wait_seconds": 300},
-        "slack": {"channel": CHANNEL, "token_secret_name": SECRET},
-    }
-    template = synthesize({"pipelines": [config]})[STACK]
-    with LocalSlackApi(valid_token=TOKEN, channels=(CHANNEL,)) as slack, LocalRuntime() as runtime:
-        pipeline = runtime.deploy_template(
-            template,
-            stack_name=STACK,
-            slack=SlackTarget(api_url=slack.base_url, token=TOKEN),
-            # The functions run in this process: their logs would mix with the command's output.
-            function_environment=QUIET_FUNCTIONS,
-        )
+    with deployed_quiet_pipeline() as (runtime, pipeline):
         yield Deployed(runtime, pipeline)
 
 

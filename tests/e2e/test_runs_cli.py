@@ -10,18 +10,13 @@ import numpy as np
 import pytest
 
 from local_runtime.cli import main
-from local_runtime.demo import QUIET_FUNCTIONS
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
 from local_runtime.progress import state_runs
-from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
-from local_runtime.slack_api import LocalSlackApi
+from local_runtime.runtime import LocalRuntime
+from tests.e2e.quiet_pipeline import METRIC, PIPELINE, deployed_quiet_pipeline
 
 pytestmark = pytest.mark.e2e
 
-PIPELINE = "ops"
-STACK = f"SageMakerRetraining-{PIPELINE}"
-TOKEN, CHANNEL, SECRET = "xoxb-ops-e2e", "#ml-alerts", "ops/slack-bot"
-METRIC = "train:objective_loss:final"
 FIRST_DAY = date(2026, 3, 1)
 TRAINING_FAILURE = "AlgorithmError: the algorithm ran out of memory (local fault)"
 
@@ -71,24 +66,7 @@ class Pipeline:
 
 @pytest.fixture(scope="module")
 def pipeline() -> Iterator[Pipeline]:
-    config = {
-        "name": PIPELINE,
-        "data_prefix": f"data/{PIPELINE}",
-        "window_days": 2,
-        "hyperparameters": {"predictor_type": "regressor"},
-        "polling": {"interval_seconds": 1, "max_training_wait_seconds": 600, "max_deployment_wait_seconds": 300},
-        "slack": {"channel": CHANNEL, "token_secret_name": SECRET},
-        "quality_gate": {"metric": METRIC, "direction": "minimize", "max_regression_percent": 50},
-    }
-    template = synthesize({"pipelines": [config]})[STACK]
-    with LocalSlackApi(valid_token=TOKEN, channels=(CHANNEL,)) as slack, LocalRuntime() as runtime:
-        deployed = runtime.deploy_template(
-            template,
-            stack_name=STACK,
-            slack=SlackTarget(api_url=slack.base_url, token=TOKEN),
-            # The functions run in this process: their logs would mix with the command's output.
-            function_environment=QUIET_FUNCTIONS,
-        )
+    with deployed_quiet_pipeline() as (runtime, deployed):
         yield Pipeline(runtime, deployed)
 
 
