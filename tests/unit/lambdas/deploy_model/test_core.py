@@ -12,6 +12,7 @@ import pytest
 from lambdas.common import env
 from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution
+from lambdas.common.inference import ServingPreprocessing
 from lambdas.deploy_model.core import DeploySettings, RolloutSettings, deploy_model
 from tests.fakes.sagemaker import EndpointInStatus, EndpointUpdating
 
@@ -220,3 +221,67 @@ def test_without_a_strategy_there_is_no_rollout() -> None:
 def test_a_malformed_rollout_environment_names_the_variable(changes: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         RolloutSettings.from_env({**ROLLOUT_ENVIRONMENT, **changes})
+
+
+FITTED = "s3://b/preprocessed/churn/churn-1/model/model.tar.gz"
+SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+
+def test_with_preprocessing_the_model_is_a_serial_pipeline_of_the_runs_fitted_artifact(
+    sagemaker: Any, execution: Execution
+) -> None:
+    # GIVEN a pipeline that pre- and postprocesses, and a run that fitted its preprocessing
+    settings = replace(
+        SETTINGS,
+        preprocessing=ServingPreprocessing(
+            image=SKLEARN, entry_point="preprocess.py", postprocess_entry_point="postprocess.py"
+        ),
+    )
+    state = {"preprocessing": {"job_name": "churn-1", "model_artifact": FITTED}}
+
+    # WHEN the model is deployed
+    deploy_model(training("churn-1"), execution, sagemaker=sagemaker, settings=settings, now=NOW, state=state)
+
+    # THEN CreateModel got the three containers, run serially, and no primary container
+    model = sagemaker.describe_model(ModelName="churn-1")
+    assert [c["ContainerHostname"] for c in model["Containers"]] == ["preprocess", "model", "postprocess"]
+    assert [c["ModelDataUrl"] for c in model["Containers"]] == [
+        FITTED,
+        "s3://b/models/churn/churn-1/output/model.tar.gz",
+        FITTED,
+    ]
+    assert model["InferenceExecutionConfig"] == {"Mode": "Serial"}
+    assert not model.get("PrimaryContainer")  # moto describes a model created without one as {}
+
+
+def test_with_preprocessing_a_run_without_its_artifact_deploys_nothing(sagemaker: Any, execution: Execution) -> None:
+    settings = replace(
+        SETTINGS, preprocessing=ServingPreprocessing(image=SKLEARN, entry_point="p.py", postprocess_entry_point=None)
+    )
+
+    with pytest.raises(InvalidStepEventError, match="preprocessing"):
+        deploy_model(training("churn-1"), execution, sagemaker=sagemaker, settings=settings, now=NOW, state={})
+
+    assert sagemaker.list_models()["Models"] == []
+
+
+def test_the_settings_read_preprocessing_from_the_environment() -> None:
+    environment = {
+        env.PIPELINE_NAME: "churn",
+        env.ENDPOINT_NAME: "churn",
+        env.ENDPOINT_INSTANCE_TYPE: "ml.m5.large",
+        env.ENDPOINT_INSTANCE_COUNT: "2",
+        env.INFERENCE_IMAGE: SETTINGS.image,
+        env.SAGEMAKER_ROLE_ARN: SETTINGS.role_arn,
+        env.POLL_INTERVAL_SECONDS: "30",
+    }
+
+    without = DeploySettings.from_env(environment)
+    with_it = DeploySettings.from_env(
+        {**environment, env.PREPROCESSING: '{"image": "img", "entry_point": "preprocess.py"}'}
+    )
+
+    assert without.preprocessing is None
+    assert with_it.preprocessing == ServingPreprocessing(
+        image="img", entry_point="preprocess.py", postprocess_entry_point=None
+    )

@@ -11,6 +11,7 @@ import pytest
 
 from lambdas.common.errors import ConfigurationError, MetricMissingError
 from lambdas.common.events import Execution
+from lambdas.common.inference import ServingPreprocessing, serving_containers
 from lambdas.evaluate_model.core import (
     APPROVED,
     PENDING,
@@ -231,3 +232,26 @@ def test_metadata_values_keep_to_the_characters_sagemaker_accepts(execution: Exe
 
     assert metadata["manifest_uri"] == "s3://b/k _1_.manifest"
     assert "metric:train:loss___" in metadata
+
+
+def test_with_preprocessing_the_version_registers_the_pipeline_deploy_model_serves(
+    sagemaker: Any, execution: Execution
+) -> None:
+    # GIVEN a pipeline with preprocessing and a run that fitted it
+    serving = ServingPreprocessing(
+        image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+        entry_point="preprocess.py",
+        postprocess_entry_point="postprocess.py",
+    )
+    settings = replace(SETTINGS, gate=None, preprocessing=serving)
+    given = {**state("churn-2", 0.4), "preprocessing": {"model_artifact": "s3://bucket/pre/churn-2/model.tar.gz"}}
+
+    # WHEN the model is registered
+    evaluation = evaluate_model(given, execution, sagemaker=sagemaker, settings=settings)
+
+    # THEN the version holds the very containers DeployModel creates the model from
+    described = sagemaker.describe_model_package(ModelPackageName=evaluation.model_package_arn)
+    registered = described["InferenceSpecification"]["Containers"]
+    expected = serving_containers(given, given["training"]["model_artifact"], settings.inference_image, serving)
+    assert [c["ContainerHostname"] for c in expected] == ["preprocess", "model", "postprocess"]
+    assert [(c["Image"], c["ModelDataUrl"]) for c in registered] == [(c["Image"], c["ModelDataUrl"]) for c in expected]
