@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lambdas.common.polling import expected_seconds
-from lambdas.get_status.core import PollSettings, endpoint_status, training_status
+from lambdas.get_status.core import PollSettings, endpoint_status, preprocessing_status, training_status
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
 SETTINGS = PollSettings(poll_interval_seconds=30, max_training_wait_seconds=3600, max_deployment_wait_seconds=900)
@@ -37,12 +37,16 @@ DEPLOYMENT = {
 class RecordedSageMaker:
     training_job: dict[str, Any] = field(default_factory=dict)
     endpoint: dict[str, Any] = field(default_factory=dict)
+    processing_job: dict[str, Any] = field(default_factory=dict)
 
     def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
         return {"TrainingJobName": TrainingJobName, **self.training_job}
 
     def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:  # noqa: N803
         return {"EndpointName": EndpointName, **self.endpoint}
+
+    def describe_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:  # noqa: N803
+        return {"ProcessingJobName": ProcessingJobName, **self.processing_job}
 
 
 def test_completed_job_reports_artifact_and_final_metrics() -> None:
@@ -180,3 +184,100 @@ def test_the_next_deployment_wait_follows_the_previous_runs_duration() -> None:
 )
 def test_the_expectation_is_read_from_the_run(state: dict[str, Any], seconds: int | None) -> None:
     assert expected_seconds(state, "expected_training_seconds") == seconds
+
+
+PREPROCESSING_SETTINGS = replace(SETTINGS, max_preprocessing_wait_seconds=2400)
+PREPROCESSING = {
+    "job_name": "churn-1",
+    "status": "InProgress",
+    "failure_reason": None,
+    "training_data_uri": "s3://b/preprocessed/churn/churn-1/train/",
+    "model_artifact": "s3://b/preprocessed/churn/churn-1/model/model.tar.gz",
+    "started_at": "2026-11-22T07:30:00.000Z",
+    "waited_seconds": 0,
+    "wait_exceeded": False,
+    "poll_seconds": 300,
+}
+
+
+def test_completed_processing_job_keeps_its_outputs_and_measures_the_wait() -> None:
+    # GIVEN a processing job that completed
+    sagemaker = RecordedSageMaker(processing_job={"ProcessingJobStatus": "Completed", "ExitMessage": "done"})
+
+    # WHEN its status is asked 30 minutes after it started
+    state = preprocessing_status(PREPROCESSING, sagemaker=sagemaker, settings=PREPROCESSING_SETTINGS, now=NOW)
+
+    # THEN it completed with no failure (SageMaker's exit message is not one), where StartPreprocessing said
+    assert (state.status, state.failure_reason) == ("Completed", None)
+    assert (state.training_data_uri, state.model_artifact) == (
+        PREPROCESSING["training_data_uri"],
+        PREPROCESSING["model_artifact"],
+    )
+    assert (state.waited_seconds, state.wait_exceeded, state.poll_seconds) == (1800, False, 300)
+
+
+@pytest.mark.parametrize(
+    ("job", "reason"),
+    [
+        (
+            {"ProcessingJobStatus": "Failed", "FailureReason": "AlgorithmError: KeyError 'plan'"},
+            "processing job churn-1 failed: AlgorithmError: KeyError 'plan'",
+        ),
+        (
+            {"ProcessingJobStatus": "Failed", "ExitMessage": "python3 exited with 1"},
+            "processing job churn-1 failed: python3 exited with 1",
+        ),
+        ({"ProcessingJobStatus": "Failed"}, "processing job churn-1 failed without a reason from SageMaker"),
+        (
+            {"ProcessingJobStatus": "Stopped"},
+            "processing job churn-1 was stopped; a job that reaches its maximum runtime ends this way",
+        ),
+        (
+            {"ProcessingJobStatus": "Stopped", "FailureReason": "stopped by CleanUp"},
+            "processing job churn-1 stopped: stopped by CleanUp",
+        ),
+    ],
+    ids=["failed-with-reason", "failed-with-exit-message", "failed-without-reason", "stopped", "stopped-with-reason"],
+)
+def test_a_processing_job_that_did_not_complete_says_why(job: dict[str, Any], reason: str) -> None:
+    sagemaker = RecordedSageMaker(processing_job=job)
+
+    state = preprocessing_status(PREPROCESSING, sagemaker=sagemaker, settings=PREPROCESSING_SETTINGS, now=NOW)
+
+    assert (state.status, state.failure_reason) == (job["ProcessingJobStatus"], reason)
+
+
+@pytest.mark.parametrize(
+    ("started_at", "waited", "exceeded", "poll_seconds"),
+    [
+        # 100 s before the limit: the next check lands one second past it, not a safety-net interval later
+        ("2026-11-22T07:21:40.000Z", 2300, False, 101),
+        ("2026-11-22T07:19:59.000Z", 2401, True, 30),
+    ],
+    ids=["near-the-limit", "past-the-limit"],
+)
+def test_a_processing_job_running_past_the_maximum_wait_is_flagged(
+    started_at: str, waited: int, exceeded: bool, poll_seconds: int
+) -> None:
+    sagemaker = RecordedSageMaker(processing_job={"ProcessingJobStatus": "InProgress", "FailureReason": "stale"})
+
+    state = preprocessing_status(
+        {**PREPROCESSING, "started_at": started_at},
+        sagemaker=sagemaker,
+        settings=PREPROCESSING_SETTINGS,
+        now=NOW,
+    )
+
+    assert (state.status, state.failure_reason) == ("InProgress", None)
+    assert (state.waited_seconds, state.wait_exceeded, state.poll_seconds) == (waited, exceeded, poll_seconds)
+
+
+def test_the_preprocessing_wait_limit_is_read_only_when_set() -> None:
+    environment = {
+        "POLL_INTERVAL_SECONDS": "30",
+        "MAX_TRAINING_WAIT_SECONDS": "3600",
+        "MAX_DEPLOYMENT_WAIT_SECONDS": "900",
+    }
+
+    assert PollSettings.from_env(environment) == SETTINGS
+    assert PollSettings.from_env({**environment, "MAX_PREPROCESSING_WAIT_SECONDS": "2400"}) == PREPROCESSING_SETTINGS
