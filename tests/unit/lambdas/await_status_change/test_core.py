@@ -19,15 +19,23 @@ NOW = datetime(2026, 11, 22, 6, 30, tzinfo=UTC)
 STATE = {
     "training": {"job_name": "churn-20261122-0600-abc", "poll_seconds": 600},
     "deployment": {"endpoint_name": "churn", "poll_seconds": 600},
+    "preprocessing": {"job_name": "churn-20261122-0600-pre", "poll_seconds": 600},
 }
 
 
 class DescribedSageMaker:
-    """DescribeTrainingJob and DescribeEndpoint answering one status each; records what was described."""
+    """DescribeTrainingJob, DescribeProcessingJob and DescribeEndpoint answering one status each; records what was
+    described."""
 
-    def __init__(self, *, training: str = "InProgress", endpoint: str = "Updating") -> None:
-        self.training, self.endpoint = training, endpoint
+    def __init__(
+        self, *, training: str = "InProgress", endpoint: str = "Updating", processing: str = "InProgress"
+    ) -> None:
+        self.training, self.endpoint, self.processing = training, endpoint, processing
         self.described: list[str] = []
+
+    def describe_processing_job(self, *, ProcessingJobName: str) -> dict[str, Any]:  # noqa: N803
+        self.described.append(ProcessingJobName)
+        return {"ProcessingJobName": ProcessingJobName, "ProcessingJobStatus": self.processing}
 
     def describe_training_job(self, *, TrainingJobName: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
         self.described.append(TrainingJobName)
@@ -47,7 +55,11 @@ def s3(aws: None) -> Any:
 
 @pytest.mark.parametrize(
     ("target", "awaited", "name"),
-    [("training", "training", "churn-20261122-0600-abc"), ("endpoint", "deployment", "churn")],
+    [
+        ("training", "training", "churn-20261122-0600-abc"),
+        ("endpoint", "deployment", "churn"),
+        ("preprocessing", "preprocessing", "churn-20261122-0600-pre"),
+    ],
 )
 def test_a_running_job_keeps_the_token_for_the_event(
     s3: Any, execution: Execution, target: str, awaited: str, name: str
@@ -80,6 +92,9 @@ def test_a_running_job_keeps_the_token_for_the_event(
         ("training", DescribedSageMaker(training="Stopped"), "Stopped"),
         ("endpoint", DescribedSageMaker(endpoint="InService"), "InService"),
         ("endpoint", DescribedSageMaker(endpoint="Failed"), "Failed"),
+        ("preprocessing", DescribedSageMaker(processing="Completed"), "Completed"),
+        ("preprocessing", DescribedSageMaker(processing="Failed"), "Failed"),
+        ("preprocessing", DescribedSageMaker(processing="Stopped"), "Stopped"),
     ],
 )
 def test_a_job_that_ended_before_the_token_was_stored_wakes_the_loop_at_once(
@@ -107,16 +122,17 @@ def test_a_job_that_ended_before_the_token_was_stored_wakes_the_loop_at_once(
 
 
 @pytest.mark.parametrize("status", ["Stopping", "InProgress"])
-def test_a_training_job_still_running_or_stopping_does_not_wake(s3: Any, execution: Execution, status: str) -> None:
+@pytest.mark.parametrize("target", ["training", "preprocessing"])
+def test_a_job_still_running_or_stopping_does_not_wake(s3: Any, execution: Execution, target: str, status: str) -> None:
     tokens = TaskTokens("token-1")
 
     waiting = await_status_change(
-        "training",
+        target,
         STATE,
         execution,
         "token-1",
         s3=s3,
-        sagemaker=DescribedSageMaker(training=status),
+        sagemaker=DescribedSageMaker(training=status, processing=status),
         stepfunctions=tokens,
         settings=SETTINGS,
         now=NOW,
@@ -132,6 +148,7 @@ def test_a_training_job_still_running_or_stopping_does_not_wake(s3: Any, executi
         ("model", STATE, "token-1", "target"),
         ("training", {"deployment": STATE["deployment"]}, "token-1", "training.job_name"),
         ("endpoint", {"training": STATE["training"]}, "token-1", "deployment.endpoint_name"),
+        ("preprocessing", {"training": STATE["training"]}, "token-1", "preprocessing.job_name"),
     ],
 )
 def test_a_malformed_event_is_refused_naming_the_field(

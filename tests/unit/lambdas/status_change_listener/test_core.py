@@ -43,6 +43,8 @@ def s3(aws: None) -> Any:
     [
         ("training_job_state_change", "training", JOB, {"TrainingJobStatus": "Completed"}, "Completed"),
         ("training_job_state_change", "training", JOB, {"TrainingJobStatus": "Failed"}, "Failed"),
+        ("processing_job_state_change", "preprocessing", JOB, {"ProcessingJobStatus": "Completed"}, "Completed"),
+        ("processing_job_state_change", "preprocessing", JOB, {"ProcessingJobStatus": "Stopped"}, "Stopped"),
         ("endpoint_state_change", "deployment", "churn", {"EndpointStatus": "IN_SERVICE"}, "InService"),
         (
             "endpoint_state_change",
@@ -93,12 +95,15 @@ def test_an_event_no_run_waits_for_is_ignored(s3: Any) -> None:
     [
         ("training_job_state_change", {"TrainingJobStatus": "InProgress"}),
         ("training_job_state_change", {"TrainingJobStatus": "Stopping"}),
+        ("processing_job_state_change", {"ProcessingJobStatus": "InProgress"}),
+        ("processing_job_state_change", {"ProcessingJobStatus": "Stopping"}),
         ("endpoint_state_change", {"EndpointStatus": "UPDATING"}),
         ("endpoint_state_change", {"EndpointStatus": "ROLLING_BACK"}),
     ],
 )
 def test_a_state_that_does_not_end_the_loop_wakes_nothing(s3: Any, sample: str, detail: dict[str, Any]) -> None:
     keep(s3, "training", JOB)
+    keep(s3, "preprocessing", JOB)
     keep(s3, "deployment", "churn")
     tokens = TaskTokens("token-1")
 
@@ -117,3 +122,17 @@ def test_other_events_are_ignored(s3: Any) -> None:
     )
 
     assert outcome.startswith("ignored: not a job or endpoint state change")
+
+
+def test_a_processing_event_wakes_the_preprocessing_loop_not_the_training_loop_of_the_same_name(s3: Any) -> None:
+    # GIVEN both loops of a run wait on jobs of one name (the run id names both jobs), with different tokens
+    keep(s3, "training", JOB, token="training-token")
+    keep(s3, "preprocessing", JOB, token="preprocessing-token")
+    tokens = TaskTokens("training-token", "preprocessing-token")
+
+    # WHEN the processing job completes
+    on_status_change(event("processing_job_state_change"), s3=s3, stepfunctions=tokens, settings=SETTINGS)
+
+    # THEN only the preprocessing loop wakes
+    assert tokens.resumed == [("preprocessing-token", {"status": "Completed"})]
+    assert wakeups.load(s3, "data", "waits/churn", "training", JOB) is not None
