@@ -128,3 +128,28 @@ def test_a_retried_attempt_adopts_the_job_without_checking_the_data_again(sagema
     # THEN it adopts the job and does not check again
     assert again.job_name == RUN["run_id"]
     assert validate.checked == []
+
+
+def test_with_preprocessing_the_job_trains_on_the_transformed_data_checked_first(
+    sagemaker: Any, execution: Execution
+) -> None:
+    # GIVEN the prefix where the run's preprocessing wrote the transformed training data
+    preprocessed = "s3://churn-data/preprocessed/churn/churn-20261122060000-abcdef12/train/"
+    validate = RecordingValidator()
+
+    # WHEN the training job starts
+    start_training_job(
+        RUN,
+        execution,
+        sagemaker=sagemaker,
+        settings=SETTINGS,
+        now=NOW,
+        validate=validate,
+        preprocessed_data_uri=preprocessed,
+    )
+
+    # THEN that data, not the raw manifest, was checked and is the train channel, read as a prefix
+    assert validate.checked == [preprocessed]
+    job = sagemaker.describe_training_job(TrainingJobName=RUN["run_id"])
+    source = job["InputDataConfig"][0]["DataSource"]["S3DataSource"]
+    assert (source["S3DataType"], source["S3Uri"]) == ("S3Prefix", preprocessed)

@@ -105,3 +105,40 @@ def test_an_unreadable_switch_names_the_variable(
 
     with pytest.raises(ConfigurationError, match="VALIDATE_DATA must be true or false"):
         lambda_handler(EVENT, lambda_context)
+
+
+PREPROCESSED_PREFIX = "preprocessed/churn/churn-20261122060000-abcdef12/train/"
+PREPROCESSED_EVENT = {
+    **EVENT,
+    "state": {
+        **EVENT["state"],
+        "preprocessing": {
+            "job_name": "churn-20261122060000-abcdef12",
+            "training_data_uri": f"s3://{BUCKET}/{PREPROCESSED_PREFIX}",
+        },
+    },
+}
+
+
+def test_with_preprocessing_the_transformed_data_is_checked_and_trained_on(
+    environment: Any, lambda_context: Any
+) -> None:
+    # GIVEN raw data that is not numeric (the preprocessing's job) and its transformed, numeric output
+    put_data(environment, b"yes,basic,12.5\n")
+    environment.put_object(Bucket=BUCKET, Key=f"{PREPROCESSED_PREFIX}part-0.csv", Body=b"1,0,1,0.5\n")
+
+    # WHEN the step runs after the preprocessing
+    lambda_handler(PREPROCESSED_EVENT, lambda_context)
+
+    # THEN the job trains on the transformed data
+    job = boto3.client("sagemaker").describe_training_job(TrainingJobName="churn-20261122060000-abcdef12")
+    assert job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{BUCKET}/{PREPROCESSED_PREFIX}"
+
+
+def test_with_preprocessing_bad_transformed_data_fails_naming_it(environment: Any, lambda_context: Any) -> None:
+    environment.put_object(Bucket=BUCKET, Key=f"{PREPROCESSED_PREFIX}part-0.csv", Body=b"1,0,1,0.5\n1,0,x,0.5\n")
+
+    with pytest.raises(InvalidTrainingDataError, match=re.escape(f"the preprocessed data s3://{BUCKET}/")):
+        lambda_handler(PREPROCESSED_EVENT, lambda_context)
+
+    assert training_jobs() == []

@@ -247,3 +247,39 @@ def test_past_the_deadline_the_check_stops_with_a_clear_error(s3: Any) -> None:
 
     assert str(raised.value).startswith(f"checked 0 of 5 files (0 bytes) of the manifest {MANIFEST}")
     assert "training.validate_data" in str(raised.value)
+
+
+PREPROCESSED = f"s3://{BUCKET}/preprocessed/churn/run-1/train/"
+
+
+def test_preprocessed_data_is_every_file_under_its_prefix(s3: Any) -> None:
+    # GIVEN the files the preprocessing wrote, and a folder marker S3 consoles create
+    for key in ("part-0.csv", "part-1.csv", "nested/part-2.csv"):
+        s3.put_object(Bucket=BUCKET, Key=f"preprocessed/churn/run-1/train/{key}", Body=GOOD)
+    s3.put_object(Bucket=BUCKET, Key="preprocessed/churn/run-1/train/nested/", Body=b"")
+
+    # WHEN it is checked / THEN every file counts, the marker does not
+    summary = validation.validate_preprocessed_data(s3, PREPROCESSED)
+
+    assert (summary.files, summary.rows) == (3, 6)
+
+
+def test_preprocessing_that_wrote_nothing_is_told_where_to_write(s3: Any) -> None:
+    # GIVEN another run's data next to this run's empty prefix
+    s3.put_object(Bucket=BUCKET, Key="preprocessed/churn/run-10/train/part-0.csv", Body=GOOD)
+
+    with pytest.raises(InvalidTrainingDataError, match="TRAINING_DATA_DIR") as raised:
+        validation.validate_preprocessed_data(s3, PREPROCESSED)
+
+    assert PREPROCESSED in str(raised.value)
+
+
+def test_a_bad_row_of_the_preprocessed_data_names_it_and_the_file(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="preprocessed/churn/run-1/train/part-0.csv", Body=b"1.0,2.0\n1.0,yes\n")
+
+    with pytest.raises(InvalidTrainingDataError) as raised:
+        validation.validate_preprocessed_data(s3, PREPROCESSED)
+
+    message = str(raised.value)
+    assert f"1 of 1 files of the preprocessed data {PREPROCESSED} is not valid training data" in message
+    assert f"{PREPROCESSED}part-0.csv line 2" in message
