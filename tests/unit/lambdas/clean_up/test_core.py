@@ -14,6 +14,7 @@ from lambdas.clean_up.core import CleanUpSettings, clean_up
 from lambdas.common.events import Execution
 from lambdas.common.names import run_resource_name
 from lambdas.deploy_model.core import DeploySettings, deploy_model
+from lambdas.start_preprocessing.core import PreprocessingSettings, start_preprocessing
 from lambdas.start_training_job.core import TrainingSettings, start_training_job, training_job_request
 from tests.conftest import ACCOUNT, REGION
 from tests.fakes.sagemaker import EndpointUpdating
@@ -188,3 +189,72 @@ def test_a_run_that_created_nothing_is_a_no_op_and_a_retry_changes_nothing(
     for report in (again, nothing):
         assert (report.stopped_training_job, report.deleted_model, report.deleted_endpoint_config) == (None, None, None)
     assert names(sagemaker) == ({serving}, {serving})
+
+
+PREPROCESSING = PreprocessingSettings(
+    pipeline="churn",
+    bucket="data",
+    output_prefix="preprocessed/churn",
+    code_uri="s3://assets/source.tar.gz",
+    entry_point="preprocess.py",
+    image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+    instance_type="ml.m5.large",
+    volume_size_gb=30,
+    max_runtime_seconds=3600,
+    role_arn=DEPLOY.role_arn,
+    poll_interval_seconds=30,
+)
+PREPROCESSING_SETTINGS = replace(SETTINGS, preprocess=True)
+
+
+def start_processing(sagemaker: Any, execution: Execution, *, started_by: Execution | None = None) -> str:
+    """The run's processing job, running (moto completes jobs at once), created by `started_by` (default: the run)."""
+    run = {"run_id": run_resource_name("churn", execution), "manifest_uri": "s3://data/manifests/m.manifest"}
+    start_preprocessing(run, started_by or execution, sagemaker=sagemaker, settings=PREPROCESSING, now=NOW)
+    sagemaker_backends[ACCOUNT][REGION].processing_jobs[run["run_id"]].processing_job_status = "InProgress"
+    return run["run_id"]
+
+
+def processing_status(sagemaker: Any, job: str) -> str:
+    return str(sagemaker.describe_processing_job(ProcessingJobName=job)["ProcessingJobStatus"])
+
+
+def test_the_run_processing_job_still_running_is_stopped(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN a run of a pipeline with preprocessing that failed while its processing job ran
+    job = start_processing(sagemaker, execution)
+
+    # WHEN it is cleaned up
+    report = clean_up(execution, sagemaker=sagemaker, settings=PREPROCESSING_SETTINGS)
+
+    # THEN the job is stopped and the report says so
+    assert processing_status(sagemaker, job) == "Stopped"
+    assert report.stopped_processing_job == job
+    assert report.kept == []
+
+
+def test_a_processing_job_started_by_another_execution_is_kept(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN a running processing job with this run's name that another execution created
+    job = start_processing(sagemaker, execution, started_by=other_run(execution, "elsewhere"))
+
+    report = clean_up(execution, sagemaker=sagemaker, settings=PREPROCESSING_SETTINGS)
+
+    assert processing_status(sagemaker, job) == "InProgress"
+    assert report.stopped_processing_job is None
+    assert report.kept == [f"processing job {job}: started by {other_run(execution, 'elsewhere').id}, not by this run"]
+
+
+def test_without_preprocessing_no_processing_job_is_looked_at(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN a running processing job of the run's name, in a pipeline without preprocessing
+    job = start_processing(sagemaker, execution)
+
+    report = clean_up(execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    assert processing_status(sagemaker, job) == "InProgress"
+    assert report.stopped_processing_job is None
+
+
+def test_the_settings_know_preprocessing_from_its_variable() -> None:
+    environment = {"PIPELINE_NAME": "churn", "ENDPOINT_NAME": "churn"}
+
+    assert CleanUpSettings.from_env(environment) == SETTINGS
+    assert CleanUpSettings.from_env({**environment, "PREPROCESSING": '{"image": "img"}'}) == PREPROCESSING_SETTINGS
