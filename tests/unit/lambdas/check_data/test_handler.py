@@ -100,3 +100,26 @@ def test_warns_only_when_the_watermark_parameter_is_gone(
 
     assert state["run"]["watermark_missing"] is deleted
     assert ("watermark parameter not found" in caplog.text) is warned
+
+
+@pytest.mark.parametrize(
+    ("preprocessing", "preprocess"),
+    [(None, False), ('{"image": "img", "entry_point": "preprocess.py"}', True)],
+    ids=["without-preprocessing", "with-preprocessing"],
+)
+def test_the_run_fits_its_preprocessing_first_iff_the_pipeline_has_one(
+    environment: None,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    preprocessing: str | None,
+    preprocess: bool,
+) -> None:
+    # GIVEN a pipeline with or without the PREPROCESSING variable
+    if preprocessing is not None:
+        monkeypatch.setenv("PREPROCESSING", preprocessing)
+
+    # WHEN the run is checked
+    state = lambda_handler({"state": {"trigger": "schedule"}, "execution": EXECUTION}, lambda_context)
+
+    # THEN the state tells the state machine's Choice which step comes next
+    assert state["run"]["preprocess"] is preprocess
