@@ -28,6 +28,7 @@ REGION, ACCOUNT = "us-east-1", "123456789012"
 ASL = (Path(__file__).parents[3] / "statemachine" / "retraining.asl.json").read_text()
 STEPS = (
     "CheckData",
+    "StartPreprocessing",
     "StartTrainingJob",
     "GetStatus",
     "AwaitStatusChange",
@@ -84,7 +85,8 @@ def pipeline(local_aws: LocalAws, aws_env: None) -> DeployedPipeline:
 
 
 class ScriptedRun:
-    """Answers of CheckData, StartTrainingJob, GetStatus, DeployModel and UpdateParameters for one run."""
+    """Answers of CheckData, StartPreprocessing, StartTrainingJob, GetStatus, DeployModel and UpdateParameters for
+    one run."""
 
     def __init__(
         self,
@@ -96,21 +98,25 @@ class ScriptedRun:
         approval_status: str = "Approved",
         approval_timeout_seconds: int = 60,
         woken: bool = True,
+        preprocessing: tuple[dict[str, Any], ...] | None = None,
     ) -> None:
         """`woken`: AwaitStatusChange returns its token at once (the state-change event came); otherwise every
-        wait ends at its one-second timeout (the safety net)."""
+        wait ends at its one-second timeout (the safety net). `preprocessing`: the pipeline has preprocessing, and
+        these are GetStatus' answers about its processing job."""
         self.has_new_data, self.job_name = has_new_data, job_name
         self.woken, self.endpoint_url = woken, ""
         self.awaited: list[str] = []
         self.approval_status, self.approval_timeout_seconds = approval_status, approval_timeout_seconds
         self.task_tokens: list[str] = []
         self.training, self.endpoint = iter(training), iter(endpoint)
+        self.preprocess, self.preprocessing = preprocessing is not None, iter(preprocessing or ())
 
     def install(self, endpoint_url: str = "") -> None:
         self.endpoint_url = endpoint_url
         scripted_steps.SCRIPTS.update(
             AwaitStatusChange=self.await_status_change,
             CheckData=self.check_data,
+            StartPreprocessing=self.start_preprocessing,
             StartTrainingJob=self.start_training_job,
             GetStatus=self.get_status,
             DeployModel=self.deploy_model,
@@ -143,7 +149,19 @@ class ScriptedRun:
         return {**state, "watermark": watermark}
 
     def check_data(self, event: dict[str, Any]) -> dict[str, Any]:
-        return {"run": {"pipeline": "churn", "run_id": self.job_name, "has_new_data": self.has_new_data}}
+        run = {"pipeline": "churn", "run_id": self.job_name, "has_new_data": self.has_new_data}
+        return {"run": {**run, "preprocess": self.preprocess}}
+
+    def start_preprocessing(self, event: dict[str, Any]) -> dict[str, Any]:
+        preprocessing = {
+            "job_name": self.job_name,
+            "status": "InProgress",
+            "poll_seconds": 1,
+            "waited_seconds": 0,
+            "wait_exceeded": False,
+            "failure_reason": None,
+        }
+        return {**event["state"], "preprocessing": preprocessing}
 
     def start_training_job(self, event: dict[str, Any]) -> dict[str, Any]:
         training = {
@@ -177,8 +195,8 @@ class ScriptedRun:
         return {"waiting": not self.woken}
 
     def get_status(self, event: dict[str, Any]) -> dict[str, Any]:
-        section = "training" if event["target"] == "training" else "deployment"
-        answer = next(self.training if section == "training" else self.endpoint)
+        section = {"training": "training", "preprocessing": "preprocessing"}.get(event["target"], "deployment")
+        answer = next({"training": self.training, "preprocessing": self.preprocessing}.get(section, self.endpoint))
         return {**event["state"], section: {**event["state"][section], **answer}}
 
 
@@ -237,6 +255,106 @@ def test_happy_path_polls_until_completed_then_in_service(local_aws: LocalAws, p
     ]
     assert alerts(local_aws) == ["training_started", "training_completed", "deployment_started", "deployed"]
     assert record.output["pruned"]["keep_last"] == 5
+
+
+def test_with_preprocessing_the_run_trains_once_its_processing_job_completed(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    # GIVEN a pipeline with preprocessing whose processing job runs a while
+    script = ScriptedRun(
+        preprocessing=(status("InProgress"), status("Completed")),
+        training=(COMPLETED,),
+        endpoint=(IN_SERVICE_NEW,),
+    )
+
+    record = run(local_aws, pipeline, script)
+
+    # THEN the job is awaited like training, and training starts only after it completed
+    assert record.status == "SUCCEEDED", record.cause
+    entered = record.states_entered()
+    assert entered[:3] == ["CheckData", "HasNewData", "StartPreprocessing"]
+    assert entered.count("GetPreprocessingStatus") == entered.count("WaitForPreprocessing") == 2
+    last_check = len(entered) - 1 - entered[::-1].index("PreprocessingStatus")
+    assert entered[last_check + 1] == "StartTrainingJob"
+    assert script.awaited[:2] == ["preprocessing", "preprocessing"]
+    assert record.output["preprocessing"]["status"] == "Completed"
+
+
+def test_without_preprocessing_the_run_trains_on_the_raw_data(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,)))
+
+    assert record.status == "SUCCEEDED", record.cause
+    assert record.states_entered()[:3] == ["CheckData", "HasNewData", "StartTrainingJob"]
+    assert not [state for state in record.states_entered() if "Preprocessing" in state]
+
+
+def test_with_preprocessing_and_no_new_data_nothing_starts(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(has_new_data=False, preprocessing=()))
+
+    assert record.status == "SUCCEEDED"
+    assert record.states_entered() == ["CheckData", "HasNewData", "NotifyNoNewData", "NoNewData"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "cause"),
+    [
+        (
+            status("Failed", failure_reason="processing job churn-1 failed: AlgorithmError: bad column"),
+            "PreprocessingFailed",
+            "processing job churn-1 failed: AlgorithmError: bad column",
+        ),
+        (
+            status("Stopped", failure_reason="processing job churn-1 was stopped"),
+            "PreprocessingFailed",
+            "processing job churn-1 was stopped",
+        ),
+        (
+            status("Deleting"),
+            "UnexpectedPreprocessingStatus",
+            "processing job churn-1 reported an unexpected status: Deleting",
+        ),
+    ],
+    ids=["failed", "stopped", "unexpected"],
+)
+def test_preprocessing_that_does_not_complete_fails_the_run_before_training(
+    local_aws: LocalAws, pipeline: DeployedPipeline, answer: dict[str, Any], error: str, cause: str
+) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(preprocessing=(answer,)))
+
+    assert (record.status, record.error, record.cause) == ("FAILED", error, cause)
+    assert record.states_entered()[-3:] == ["CleanUp", "NotifyFailure", "RunFailed"]
+    assert "StartTrainingJob" not in record.states_entered()
+
+
+def test_preprocessing_past_the_maximum_wait_is_stopped_and_fails(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    # GIVEN a processing job SageMaker reports InProgress
+    sagemaker = boto3.client("sagemaker", endpoint_url=local_aws.endpoint_url)
+    job_name = f"churn-prep-timeout-{next(_unique)}"
+    sagemaker.create_processing_job(
+        ProcessingJobName=job_name,
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/sm",
+        AppSpecification={"ImageUri": "img"},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+    )
+    sagemaker_backends[ACCOUNT][REGION].processing_jobs[job_name].processing_job_status = "InProgress"
+    script = ScriptedRun(
+        job_name=job_name, preprocessing=(status("InProgress", wait_exceeded=True, waited_seconds=960),)
+    )
+
+    # WHEN the poll loop sees the maximum wait exceeded
+    record = run(local_aws, pipeline, script)
+
+    # THEN the job is stopped through the aws-sdk integration and the run fails with the cause, before training
+    assert (record.status, record.error) == ("FAILED", "PreprocessingTimedOut")
+    assert record.cause == (
+        f"processing job {job_name} was still InProgress after 960 s, more than the maximum wait; it was stopped"
+    )
+    assert "StopProcessingJob" in record.states_entered()
+    assert "StartTrainingJob" not in record.states_entered()
+    assert sagemaker.describe_processing_job(ProcessingJobName=job_name)["ProcessingJobStatus"] == "Stopped"
 
 
 def test_a_wait_no_event_wakes_checks_at_its_timeout(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
