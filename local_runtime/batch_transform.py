@@ -16,11 +16,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.common import transform
 from lambdas.common.names import run_resource_prefix
 from lambdas.common.transform import split_s3_uri
+from stacks.outputs import DATA_PREFIX
 
 # The stack output that names the pipeline's data prefix, once the stacks publish it; until then --data-prefix.
-DATA_PREFIX_OUTPUT = "DataPrefix"
+DATA_PREFIX_OUTPUT = DATA_PREFIX  # older stacks lack it: --data-prefix then
 TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
 DEFAULT_POLL_SECONDS = 2.0
 DEFAULT_WAIT_SECONDS = 3600.0
@@ -60,28 +62,11 @@ class TransformJob:
 
 
 def find_day_input(s3: Any, bucket: str, data_prefix: str, day: date) -> str:
-    """The S3 key of a day's data in either layout CheckData reads: `<prefix>/YYYY-MM-DD.csv` (a file) or
-    `<prefix>/dt=YYYY-MM-DD/` (a folder of .csv files, returned with its `/`).
-
-    Raises TransformInputError when the day has neither, or both (which one to transform would be a guess).
-    """
-    base = f"{data_prefix.strip('/')}/"
-    flat = f"{base}{day.isoformat()}.csv"
-    hive = f"{base}dt={day.isoformat()}/"
-    has_flat = bool(s3.list_objects_v2(Bucket=bucket, Prefix=flat, MaxKeys=1).get("KeyCount"))
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=hive).get("Contents", [])
-    has_hive = any(item["Key"].endswith(".csv") for item in listed)
-    if has_flat and has_hive:
-        raise TransformInputError(
-            f"day {day} has data in both layouts (s3://{bucket}/{flat} and s3://{bucket}/{hive}): pass --input"
-        )
-    if has_flat:
-        return flat
-    if has_hive:
-        return hive
-    raise TransformInputError(
-        f"no data for {day}: neither s3://{bucket}/{flat} nor .csv files under s3://{bucket}/{hive}"
-    )
+    """The day's data in either layout (lambdas.common.transform.find_day_input); raise TransformInputError."""
+    try:
+        return transform.find_day_input(s3, bucket, data_prefix, day)
+    except transform.TransformRequestError as error:
+        raise TransformInputError(f"{error}; pass --input") from None
 
 
 def serving_model(sagemaker: Any, endpoint: str, where: str) -> str:

@@ -134,6 +134,25 @@ class PreprocessingConfig:
     output_prefix: str = ""  # the transformed data and fitted artifact of each run: <prefix>/<run id>/
 
 
+@dataclass(frozen=True)
+class BatchTransformConfig:
+    """After each deployment, a transform job runs the newest day's data through the deployed model.
+
+    Predictions go under `predictions_prefix`, mirroring the data's keys (`<prefix>/<data key>.out`).
+    `input_filter` (DataProcessing.InputFilter) picks the columns the model is sent: the data files are label
+    first, so by default the label is dropped; null sends whole records.
+    """
+
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    predictions_prefix: str = "predictions"
+    input_filter: str | None = "$[1:]"
+    content_type: str = "text/csv"
+    accept: str | None = "application/jsonlines"
+    max_payload_mb: int = 6
+    max_wait_seconds: int = 3_600
+
+
 # One GetObject per file when StartTrainingJob checks the data, within its 15 minutes (see its validation
 # module); and CheckData lists 1,000 keys per request.
 DEFAULT_MAX_FILES_PER_RUN = 100_000
@@ -350,6 +369,7 @@ class PipelineConfig:
     alerts: AlertsConfig | None = None  # None: the alarms exist but notify nobody beyond the console
     triggers: TriggersConfig = field(default_factory=TriggersConfig)
     preprocessing: PreprocessingConfig | None = None  # None: the algorithm trains on the raw data as it is
+    batch_transform: BatchTransformConfig | None = None  # None: no transform job after deploying
 
     def __post_init__(self) -> None:
         # Derived defaults; a frozen dataclass sets them through object.__setattr__.
@@ -439,6 +459,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
         alerts=_alerts(fields.optional_object("alerts")),
         triggers=_triggers(fields.object("triggers")),
         preprocessing=_preprocessing(fields.optional_object("preprocessing"), pipeline=name),
+        batch_transform=_batch_transform(fields.optional_object("batch_transform")),
     )
     fields.reject_unknown(frozenset({"name"}))
     _check_prefixes(config, where=fields.where)
@@ -697,6 +718,42 @@ def _preprocessing(fields: _Fields | None, *, pipeline: str) -> PreprocessingCon
         # CreateProcessingJob's StoppingCondition allows up to 7 days.
         max_runtime_seconds=fields.integer("max_runtime_seconds", default=3_600, minimum=1, maximum=604_800),
         output_prefix=fields.prefix("output_prefix", default=f"preprocessed/{pipeline}"),
+    )
+    fields.reject_unknown()
+    return config
+
+
+_MEDIA_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]+$")
+
+
+def _batch_transform(fields: _Fields | None) -> BatchTransformConfig | None:
+    if fields is None:
+        return None
+    # Both may be null on purpose, so an absent key (the default) differs from null (none).
+    input_filter, accept = fields.get("input_filter"), fields.get("accept")
+    if "input_filter" not in fields.raw:
+        input_filter = "$[1:]"
+    if "accept" not in fields.raw:
+        accept = "application/jsonlines"
+    if input_filter is not None and (not isinstance(input_filter, str) or not input_filter.startswith("$")):
+        raise fields.fail(
+            "input_filter",
+            f'must be a JSONPath like "$[1:]" (or null to send whole records), got {_show(input_filter)}',
+        )
+    if accept is not None and (not isinstance(accept, str) or not _MEDIA_TYPE.match(accept)):
+        raise fields.fail("accept", f"must be a media type like application/jsonlines (or null), got {_show(accept)}")
+    config = BatchTransformConfig(
+        instance_type=fields.matching(
+            "instance_type", _INSTANCE_TYPE, "an instance type like ml.m5.large", default="ml.m5.large"
+        ),
+        instance_count=fields.integer("instance_count", default=1, minimum=1, maximum=100),
+        predictions_prefix=fields.prefix("predictions_prefix", default="predictions"),
+        input_filter=input_filter,
+        content_type=fields.matching("content_type", _MEDIA_TYPE, "a media type like text/csv", default="text/csv"),
+        accept=accept,
+        # CreateTransformJob's MaxPayloadInMB: 0 to 100; 0 sends records one by one without a limit (not offered).
+        max_payload_mb=fields.integer("max_payload_mb", default=6, minimum=1, maximum=100),
+        max_wait_seconds=fields.integer("max_wait_seconds", default=3_600, minimum=1, maximum=31_536_000),
     )
     fields.reject_unknown()
     return config
@@ -987,13 +1044,15 @@ def _check_prefixes(config: PipelineConfig, *, where: str) -> None:
     ]
     if config.preprocessing is not None:
         named.append(("preprocessing.output_prefix", config.preprocessing.output_prefix))
+    if config.batch_transform is not None:
+        named.append(("batch_transform.predictions_prefix", config.batch_transform.predictions_prefix))
     for position, (key, prefix) in enumerate(named):
         for other_key, other in named[position + 1 :]:
             if _overlaps(prefix, other):
                 raise ConfigError(
                     f"{where}: {other_key} {other!r} overlaps {key} {prefix!r}; "
-                    "the data, manifests, models, approvals, wait tokens, run records and preprocessed data need "
-                    "separate prefixes"
+                    "the data, manifests, models, approvals, wait tokens, run records, preprocessed data and "
+                    "predictions need separate prefixes"
                 )
 
 

@@ -9,6 +9,7 @@ STACK_NAME = "SageMakerRetraining-{pipeline}"
 
 STATE_MACHINE_ARN = "StateMachineArn"
 DATA_BUCKET_NAME = "DataBucketName"
+DATA_PREFIX = "DataPrefix"
 RUNS_PREFIX = "RunsPrefix"
 WATERMARK_PARAMETER_NAME = "WatermarkParameterName"
 ENDPOINT_NAME = "EndpointName"

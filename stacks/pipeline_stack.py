@@ -28,6 +28,7 @@ from stacks.constructs.triggers import RunTriggers
 from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
 from stacks.outputs import (
     DATA_BUCKET_NAME,
+    DATA_PREFIX,
     ENDPOINT_NAME,
     RUNS_PREFIX,
     STACK_NAME,
@@ -91,6 +92,7 @@ class PipelineStack(Stack):
             "EvaluateModel": steps.evaluate_model,
             "RequestApproval": steps.request_approval,
             "DeployModel": steps.deploy_model,
+            "StartBatchTransform": steps.start_batch_transform,
             "UpdateParameters": steps.update_parameters,
             "RecordLineage": steps.record_lineage,
             "PruneModels": steps.prune_models,
@@ -132,6 +134,7 @@ class PipelineStack(Stack):
 
         CfnOutput(self, STATE_MACHINE_ARN, value=workflow.state_machine_arn)
         CfnOutput(self, DATA_BUCKET_NAME, value=data.bucket.bucket_name)
+        CfnOutput(self, DATA_PREFIX, value=config.data_prefix)
         CfnOutput(self, RUNS_PREFIX, value=config.runs_prefix)
         CfnOutput(self, WATERMARK_PARAMETER_NAME, value=watermark.parameter_name)
         CfnOutput(self, ENDPOINT_NAME, value=config.endpoint.name)

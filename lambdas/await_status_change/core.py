@@ -19,9 +19,19 @@ from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 
 # GetStatus's `target` names the endpoint loop "endpoint"; the records name what is awaited.
-AWAITED = {"training": wakeups.TRAINING, "endpoint": wakeups.DEPLOYMENT, "preprocessing": wakeups.PREPROCESSING}
-# The state section each loop's first step sets, and the field naming what it waits for.
-_NAME_FIELD = {wakeups.TRAINING: "job_name", wakeups.DEPLOYMENT: "endpoint_name", wakeups.PREPROCESSING: "job_name"}
+AWAITED = {
+    "training": wakeups.TRAINING,
+    "endpoint": wakeups.DEPLOYMENT,
+    "preprocessing": wakeups.PREPROCESSING,
+    "transform": wakeups.TRANSFORM,
+}
+# The field of the loop's state section (named as what it awaits) that names the job or endpoint.
+_NAME_FIELD = {
+    wakeups.TRAINING: "job_name",
+    wakeups.DEPLOYMENT: "endpoint_name",
+    wakeups.PREPROCESSING: "job_name",
+    wakeups.TRANSFORM: "job_name",
+}
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,7 @@ class WakeSettings:
 
 
 def awaited_name(target: str, state: Mapping[str, Any]) -> tuple[str, str]:
-    """What the loop waits for: (TRAINING or PREPROCESSING, job name) or (DEPLOYMENT, endpoint name).
+    """What the loop waits for: (TRAINING, PREPROCESSING or TRANSFORM, job name) or (DEPLOYMENT, endpoint name).
 
     Raises InvalidStepEventError for an unknown target or a state the loop's first step did not set.
     """
@@ -82,6 +92,8 @@ def await_status_change(
         status = str(sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"])
     elif awaited == wakeups.PREPROCESSING:
         status = str(sagemaker.describe_processing_job(ProcessingJobName=name)["ProcessingJobStatus"])
+    elif awaited == wakeups.TRANSFORM:
+        status = str(sagemaker.describe_transform_job(TransformJobName=name)["TransformJobStatus"])
     else:
         status = str(sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"])
     if not wakeups.has_ended(awaited, status):

@@ -60,6 +60,8 @@ class CheckDataSettings:
     slack_token_secret_name: str | None = None
     # The pipeline fits its preprocessing before training: the run goes to StartPreprocessing first.
     preprocess: bool = False
+    # After deploying, the run transforms the newest day's data with the new model.
+    batch_transform: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CheckDataSettings:
@@ -74,6 +76,7 @@ class CheckDataSettings:
             max_files_per_run=names.require_int(env, names.MAX_FILES_PER_RUN),
             slack_token_secret_name=names.optional_str(env, names.SLACK_TOKEN_SECRET_NAME),
             preprocess=names.optional_str(env, names.PREPROCESSING) is not None,
+            batch_transform=names.optional_str(env, names.BATCH_TRANSFORM) is not None,
         )
 
 
@@ -176,6 +179,7 @@ class CheckDataResult:
     expected_training_seconds: int | None = None
     expected_deployment_seconds: int | None = None
     preprocess: bool = False  # the run fits the pipeline's preprocessing before it trains
+    batch_transform: bool = False  # after deploying, the run transforms the newest day's data
 
     def to_state(self) -> dict[str, Any]:
         return asdict(self)
@@ -270,6 +274,7 @@ def check_data(
         expected_training_seconds=recorded.training_seconds,
         expected_deployment_seconds=recorded.deployment_seconds,
         preprocess=settings.preprocess,
+        batch_transform=settings.batch_transform,
     )
 
 

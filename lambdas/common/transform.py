@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from lambdas.common.names import SAGEMAKER_NAME_PATTERN
@@ -113,6 +114,32 @@ def output_key(output_uri: str, input_prefix: str, input_key: str) -> str:
     base = input_prefix[: input_prefix.rfind("/") + 1]
     relative = input_key[len(base) :] if input_key.startswith(base) else input_key.rsplit("/", 1)[-1]
     return f"{output_prefix.rstrip('/')}/{relative}.out".lstrip("/")
+
+
+def find_day_input(s3: Any, bucket: str, data_prefix: str, day: date) -> str:
+    """The S3 key of a day's data in either layout CheckData reads: `<prefix>/YYYY-MM-DD.csv` (a file) or
+    `<prefix>/dt=YYYY-MM-DD/` (a folder of .csv files, returned with its `/`).
+
+    Raises TransformRequestError when the day has neither, or both (which one to transform would be a guess).
+    """
+    base = f"{data_prefix.strip('/')}/"
+    flat = f"{base}{day.isoformat()}.csv"
+    hive = f"{base}dt={day.isoformat()}/"
+    has_flat = bool(s3.list_objects_v2(Bucket=bucket, Prefix=flat, MaxKeys=1).get("KeyCount"))
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=hive).get("Contents", [])
+    has_hive = any(item["Key"].endswith(".csv") for item in listed)
+    if has_flat and has_hive:
+        raise TransformRequestError(
+            f"day {day} has data in both layouts (s3://{bucket}/{flat} and s3://{bucket}/{hive}): "
+            "which one to transform would be a guess"
+        )
+    if has_flat:
+        return flat
+    if has_hive:
+        return hive
+    raise TransformRequestError(
+        f"no data for {day}: neither s3://{bucket}/{flat} nor .csv files under s3://{bucket}/{hive}"
+    )
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

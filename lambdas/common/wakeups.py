@@ -14,10 +14,11 @@ from typing import Any
 
 from lambdas.common import task_tokens
 
-TRAINING, DEPLOYMENT, PREPROCESSING = "training", "deployment", "preprocessing"
+# What a loop awaits, named as the state section that holds it.
+TRAINING, DEPLOYMENT, PREPROCESSING, TRANSFORM = "training", "deployment", "preprocessing", "batch_transform"
 # What each loop waits for to end: the states GetStatus's Choices leave the loop on (PreprocessingStatus,
 # TrainingStatus and EndpointStatus in statemachine/retraining.asl.json). An endpoint InService on the previous
-# config also ends it. Processing jobs end in the same states as training jobs.
+# config also ends it. Processing and transform jobs end in the same states as training jobs.
 TRAINING_ENDED = frozenset({"Completed", "Failed", "Stopped"})
 ENDPOINT_SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
 
@@ -26,8 +27,8 @@ ENDPOINT_SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRoll
 class WakeRecord:
     task_token: str
     execution_id: str
-    awaited: str  # TRAINING, DEPLOYMENT or PREPROCESSING
-    name: str  # the training or processing job's or the endpoint's name
+    awaited: str  # TRAINING, DEPLOYMENT, PREPROCESSING or TRANSFORM
+    name: str  # the job's or the endpoint's name
     stored_at: str
 
 

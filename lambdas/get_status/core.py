@@ -9,7 +9,7 @@ from typing import Any
 
 from lambdas.common import env as names
 from lambdas.common.events import parse_timestamp
-from lambdas.common.models import DeploymentState, PreprocessingState, TrainingJobState
+from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
 from lambdas.common.polling import next_poll_seconds
 
 
@@ -19,10 +19,12 @@ class PollSettings:
     max_training_wait_seconds: int
     max_deployment_wait_seconds: int
     max_preprocessing_wait_seconds: int | None = None  # None: the pipeline has no preprocessing
+    max_batch_transform_wait_seconds: int | None = None  # None: the pipeline runs no batch transform
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PollSettings:
         preprocessing = names.optional_str(env, names.MAX_PREPROCESSING_WAIT_SECONDS)
+        transform = names.optional_str(env, names.MAX_BATCH_TRANSFORM_WAIT_SECONDS)
         return cls(
             poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
             max_training_wait_seconds=names.require_int(env, names.MAX_TRAINING_WAIT_SECONDS),
@@ -30,6 +32,9 @@ class PollSettings:
             max_preprocessing_wait_seconds=None
             if preprocessing is None
             else names.require_int(env, names.MAX_PREPROCESSING_WAIT_SECONDS),
+            max_batch_transform_wait_seconds=None
+            if transform is None
+            else names.require_int(env, names.MAX_BATCH_TRANSFORM_WAIT_SECONDS),
         )
 
 
@@ -59,6 +64,29 @@ def preprocessing_status(
         current,
         status=status,
         failure_reason=failure_reason if status in ("Failed", "Stopped") else None,
+        waited_seconds=waited,
+        wait_exceeded=limit is not None and waited > limit,
+        poll_seconds=next_poll_seconds(waited, interval_seconds=settings.poll_interval_seconds, max_wait_seconds=limit),
+    )
+
+
+def batch_transform_status(
+    batch_transform: Mapping[str, Any], *, sagemaker: Any, settings: PollSettings, now: datetime
+) -> BatchTransformState:
+    """Describe the transform job: its status and, when it did not complete, why."""
+    current = BatchTransformState.from_state(batch_transform)
+    job = sagemaker.describe_transform_job(TransformJobName=current.job_name)
+    status = job["TransformJobStatus"]
+    failure_reason = None
+    if status in ("Failed", "Stopped"):
+        reason = job.get("FailureReason") or "SageMaker gave no reason"
+        failure_reason = f"transform job {current.job_name} over {current.input_uri} {status.lower()}: {reason}"
+    waited = _seconds_since(current.started_at, now)
+    limit = settings.max_batch_transform_wait_seconds
+    return replace(
+        current,
+        status=status,
+        failure_reason=failure_reason,
         waited_seconds=waited,
         wait_exceeded=limit is not None and waited > limit,
         poll_seconds=next_poll_seconds(waited, interval_seconds=settings.poll_interval_seconds, max_wait_seconds=limit),

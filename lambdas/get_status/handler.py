@@ -1,5 +1,5 @@
-"""Lambda entry point of GetStatus: `target` says whether to describe the processing job, the training job or the
-endpoint."""
+"""Lambda entry point of GetStatus: `target` says whether to describe the processing, training or transform job or
+the endpoint."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from lambdas.common.clients import clients
 from lambdas.common.errors import InvalidStepEventError, transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.common.polling import expected_seconds
-from lambdas.get_status.core import PollSettings, endpoint_status, preprocessing_status, training_status
+from lambdas.get_status.core import (
+    PollSettings,
+    batch_transform_status,
+    endpoint_status,
+    preprocessing_status,
+    training_status,
+)
 
 logger = Logger(service="get_status")
 tracer = Tracer()
@@ -34,6 +40,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             )
             logger.info("processing job status", extra={"preprocessing": preprocessing.to_state()})
             return {**step.state, "preprocessing": preprocessing.to_state()}
+        if target == "transform":
+            transform = batch_transform_status(
+                step.section("batch_transform"), sagemaker=clients().sagemaker, settings=settings, now=now
+            )
+            logger.info("transform job status", extra={"batch_transform": transform.to_state()})
+            return {**step.state, "batch_transform": transform.to_state()}
         if target == "training":
             training = training_status(
                 step.section("training"),
@@ -55,5 +67,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("endpoint status", extra={"deployment": deployment.to_state()})
             return {**step.state, "deployment": deployment.to_state()}
     raise InvalidStepEventError(
-        f"event field 'target' must be 'preprocessing', 'training' or 'endpoint', got {target!r}"
+        f"event field 'target' must be 'preprocessing', 'training', 'endpoint' or 'transform', got {target!r}"
     )

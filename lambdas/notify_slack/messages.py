@@ -36,6 +36,8 @@ class NotificationEvent(StrEnum):
     TRAINING_COMPLETED = "training_completed"
     DEPLOYMENT_STARTED = "deployment_started"
     DEPLOYED = "deployed"
+    BATCH_TRANSFORM_COMPLETED = "batch_transform_completed"
+    BATCH_TRANSFORM_FAILED = "batch_transform_failed"
     MODEL_REJECTED = "model_rejected"
     APPROVAL_REQUESTED = "approval_requested"
     APPROVAL_TIMED_OUT = "approval_timed_out"
@@ -50,6 +52,8 @@ _STAGES = {
     NotificationEvent.TRAINING_COMPLETED: "GetTrainingStatus",
     NotificationEvent.DEPLOYMENT_STARTED: "DeployModel",
     NotificationEvent.DEPLOYED: "UpdateParameters",
+    NotificationEvent.BATCH_TRANSFORM_COMPLETED: "GetBatchTransformStatus",
+    NotificationEvent.BATCH_TRANSFORM_FAILED: "GetBatchTransformStatus",
     NotificationEvent.MODEL_REJECTED: "EvaluateModel",
     NotificationEvent.APPROVAL_REQUESTED: "EvaluateModel",
     NotificationEvent.APPROVAL_TIMED_OUT: "WaitForApproval",
@@ -62,6 +66,8 @@ _HEADLINES = {
     NotificationEvent.TRAINING_COMPLETED: (":white_check_mark:", "training completed"),
     NotificationEvent.DEPLOYMENT_STARTED: (":rocket:", "deployment started"),
     NotificationEvent.DEPLOYED: (":tada:", "new model deployed"),
+    NotificationEvent.BATCH_TRANSFORM_COMPLETED: (":card_file_box:", "predictions for the newest day written"),
+    NotificationEvent.BATCH_TRANSFORM_FAILED: (":warning:", "batch transform failed, the new model serves regardless"),
     NotificationEvent.MODEL_REJECTED: (":no_entry:", "new model rejected, the current one keeps serving"),
     NotificationEvent.APPROVAL_REQUESTED: (":raised_hand:", "new model waits for approval"),
     NotificationEvent.APPROVAL_TIMED_OUT: (":hourglass:", "nobody approved the new model in time"),
@@ -76,6 +82,8 @@ _DEFAULT_STATUS = {
     NotificationEvent.TRAINING_COMPLETED: "Completed",
     NotificationEvent.DEPLOYMENT_STARTED: "Updating",
     NotificationEvent.DEPLOYED: "InService",
+    NotificationEvent.BATCH_TRANSFORM_COMPLETED: "Completed",
+    NotificationEvent.BATCH_TRANSFORM_FAILED: "Failed",
     NotificationEvent.MODEL_REJECTED: "Rejected",
     NotificationEvent.APPROVAL_REQUESTED: "PendingManualApproval",
     NotificationEvent.APPROVAL_TIMED_OUT: "Rejected: approval timed out",
@@ -188,6 +196,10 @@ def build_message(
         blocks.append(_mrkdwn_section(housekeeping))
     if event is NotificationEvent.DEPLOYED and (lineage := _lineage_error_text(state)) is not None:
         blocks.append(_mrkdwn_section(lineage))
+    if event is NotificationEvent.BATCH_TRANSFORM_COMPLETED:
+        blocks.append(_mrkdwn_section(_predictions_text(_section(state, "batch_transform"))))
+    if event is NotificationEvent.BATCH_TRANSFORM_FAILED:
+        blocks.append(_mrkdwn_section(_transform_error_text(state)))
     started = execution.start_time.strftime("%Y-%m-%d %H:%M UTC")
     blocks.append(
         {
@@ -365,6 +377,32 @@ def _housekeeping_text(state: Mapping[str, Any]) -> str | None:
         return None
     kept = f", kept the newest {pruned['keep_last']}" if _int(pruned.get("keep_last")) is not None else ""
     return f":broom: Housekeeping deleted {' and '.join(counts)}{kept}"
+
+
+def _predictions_text(transform: Mapping[str, Any]) -> str:
+    """Where the transform job read the day's data and wrote its predictions."""
+    job = _text(transform.get("job_name")) or "the transform job"
+    day = _text(transform.get("day")) or "the newest day"
+    source, target = _text(transform.get("input_uri")), _text(transform.get("output_uri"))
+    text = f":card_file_box: Transform job {_code(job)} ran the model over {_escape(day)}"
+    if source:
+        text += f" ({_code(source)})"
+    if target:
+        text += f"; predictions in {_code(target)}"
+    return _truncate(text, SECTION_TEXT_MAX)
+
+
+def _transform_error_text(state: Mapping[str, Any]) -> str:
+    """Why the batch transform after the deployment failed; the deployment and the watermark stand."""
+    error = _section(state, "transform_error")
+    name = _text(error.get("Error")) or UNKNOWN_ERROR
+    cause = _truncate(readable_cause(error.get("Cause")) or "no cause reported", CAUSE_IN_MESSAGE_MAX)
+    job = _text(_section(state, "batch_transform").get("job_name"))
+    where = f" (transform job {_code(job)})" if job else ""
+    return (
+        f":warning: *Batch transform failed*{where} ({_escape(name)}): {_escape(cause)}\n"
+        "The new model is deployed and the watermark recorded; this run's predictions are missing or incomplete."
+    )
 
 
 def _lineage_error_text(state: Mapping[str, Any]) -> str | None:

@@ -1,5 +1,5 @@
-"""StatusChangeListener: SageMaker says a processing or training job or an endpoint reached a state that ends a
-wait/poll loop; wake the run that waits for it, so it checks now rather than at its safety-net timeout."""
+"""StatusChangeListener: SageMaker says a processing, training or transform job or an endpoint reached a state
+that ends a wait/poll loop; wake the run that waits for it, so it checks now rather than at its safety-net timeout."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from lambdas.common import wakeups
 TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
+TRANSFORM_JOB_STATE_CHANGE = "SageMaker Transform Job State Change"
 # detail-type -> (what the loop awaits, the detail's name field, its status field), as SageMaker sends them.
 _EVENTS = {
     TRAINING_JOB_STATE_CHANGE: (wakeups.TRAINING, "TrainingJobName", "TrainingJobStatus"),
     ENDPOINT_STATE_CHANGE: (wakeups.DEPLOYMENT, "EndpointName", "EndpointStatus"),
     PROCESSING_JOB_STATE_CHANGE: (wakeups.PREPROCESSING, "ProcessingJobName", "ProcessingJobStatus"),
+    TRANSFORM_JOB_STATE_CHANGE: (wakeups.TRANSFORM, "TransformJobName", "TransformJobStatus"),
 }
 
 

@@ -30,6 +30,9 @@ class SageMakerExecutionRole(Construct):
         data.grant_put(self.role, config.model_prefix)
         # The same role is the model's execution role: the endpoint downloads model.tar.gz with it.
         data.grant_get(self.role, config.model_prefix)
+        if config.batch_transform is not None:
+            # A transform job reads the newest day's data (above) and writes its predictions.
+            data.grant_put(self.role, config.batch_transform.predictions_prefix)
 
         sagemaker_logs = stack.format_arn(
             service="logs",

@@ -104,6 +104,14 @@ class RetrainingStateMachine(Construct):
             acknowledge(
                 role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, processing_jobs)
             )
+        if config.batch_transform is not None:
+            transform_jobs = run_resources_arn(self, "transform-job", config.name)
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["sagemaker:StopTransformJob"], resources=[transform_jobs])
+            )
+            acknowledge(
+                role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, transform_jobs)
+            )
         # ... and rejects a model version nobody approved within the approval timeout.
         versions = sagemaker_arn(self, "model-package", f"{config.model_package_group}/*")
         role.add_to_principal_policy(

@@ -15,6 +15,7 @@ from lambdas.status_change_listener.core import (
     ENDPOINT_STATE_CHANGE,
     PROCESSING_JOB_STATE_CHANGE,
     TRAINING_JOB_STATE_CHANGE,
+    TRANSFORM_JOB_STATE_CHANGE,
 )
 from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
@@ -73,6 +74,17 @@ class StatusChangeWake(Construct):
                 RUN_RESOURCE_REASON,
                 applies_to=resource_finding(self, processing_jobs),
             )
+        if config.batch_transform is not None:
+            transform_jobs = run_resources_arn(self, "transform-job", config.name)
+            self.await_status_change.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["sagemaker:DescribeTransformJob"], resources=[transform_jobs])
+            )
+            acknowledge(
+                self.await_status_change.role,
+                "AwsSolutions-IAM5",
+                RUN_RESOURCE_REASON,
+                applies_to=resource_finding(self, transform_jobs),
+            )
         grant_task_response(self.await_status_change, config)
 
         self.listener = self._function(config, assets, "StatusChangeListener", "status_change_listener", environment)
@@ -103,6 +115,13 @@ class StatusChangeWake(Construct):
                 f"A processing job of pipeline {config.name} ended: wake the run waiting for it",
                 PROCESSING_JOB_STATE_CHANGE,
                 {"ProcessingJobName": [{"prefix": run_prefix}], "ProcessingJobStatus": sorted(TRAINING_ENDED)},
+            )
+        if config.batch_transform is not None:
+            self.transform_rule = self._rule(
+                "TransformJobRule",
+                f"A transform job of pipeline {config.name} ended: wake the run waiting for it",
+                TRANSFORM_JOB_STATE_CHANGE,
+                {"TransformJobName": [{"prefix": run_prefix}], "TransformJobStatus": sorted(TRAINING_ENDED)},
             )
 
     def _rule(self, construct_id: str, description: str, detail_type: str, detail: dict[str, Any]) -> events.Rule:

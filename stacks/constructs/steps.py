@@ -71,6 +71,8 @@ class WorkflowSteps(Construct):
         preprocessing_env = {env.PREPROCESSING: preprocessing.spec_json()} if preprocessing is not None else {}
         training_jobs = run_resources_arn(self, "training-job", config.name)
         processing_jobs = run_resources_arn(self, "processing-job", config.name)
+        transform_jobs = run_resources_arn(self, "transform-job", config.name)
+        transform_env = {env.BATCH_TRANSFORM: batch_transform_json(config)} if config.batch_transform else {}
         models = run_resources_arn(self, "model", config.name)
         endpoint_configs = run_resources_arn(self, "endpoint-config", config.name)
         endpoint = sagemaker_arn(self, "endpoint", config.endpoint.name)
@@ -90,6 +92,7 @@ class WorkflowSteps(Construct):
                 env.TRAINING_VOLUME_SIZE_GB: str(config.training.volume_size_gb),
                 env.MAX_FILES_PER_RUN: str(config.training.max_files_per_run),
                 **preprocessing_env,
+                **transform_env,
             },
             timeout=Duration.minutes(5),  # lists a window of data files and writes the run's manifest
             memory_size=1024,
@@ -216,11 +219,18 @@ class WorkflowSteps(Construct):
                     if config.preprocessing is not None
                     else {}
                 ),
+                **(
+                    {env.MAX_BATCH_TRANSFORM_WAIT_SECONDS: str(config.batch_transform.max_wait_seconds)}
+                    if config.batch_transform is not None
+                    else {}
+                ),
             },
         )
         self._allow_run_resources(self.get_status, ["sagemaker:DescribeTrainingJob"], [training_jobs])
         if preprocessing is not None:
             self._allow_run_resources(self.get_status, ["sagemaker:DescribeProcessingJob"], [processing_jobs])
+        if config.batch_transform is not None:
+            self._allow_run_resources(self.get_status, ["sagemaker:DescribeTransformJob"], [transform_jobs])
         self._allow(self.get_status, ["sagemaker:DescribeEndpoint"], [endpoint])
 
         self.evaluate_model = self._step(
@@ -302,6 +312,34 @@ class WorkflowSteps(Construct):
         watermark.grant_get(self.update_parameters.role)
         watermark.grant_put(self.update_parameters.role)
         self._allow(self.update_parameters, ["sagemaker:DescribeEndpoint"], [endpoint])
+
+        # Like StartPreprocessing: always there, reached only when the pipeline configures a batch transform.
+        self.start_batch_transform = self._step(
+            "StartBatchTransform",
+            "start_batch_transform",
+            {
+                env.PIPELINE_NAME: config.name,
+                env.DATA_BUCKET: data.bucket.bucket_name,
+                env.DATA_PREFIX: config.data_prefix,
+                env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
+                **transform_env,
+            },
+        )
+        if config.batch_transform is not None:
+            # It finds the newest day's data (a file or a dt= folder) by listing.
+            data.grant_list(self.start_batch_transform.role, config.data_prefix)
+            self._allow_run_resources(
+                self.start_batch_transform,
+                [
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                ],
+                [transform_jobs],
+            )
+            # The job runs the run's model, which the endpoint just deployed.
+            self._allow_run_resources(self.start_batch_transform, ["sagemaker:CreateTransformJob"], [models])
 
         self.prune_models = self._prune_models(watermark, models, endpoint_configs, endpoint)
         self.record_lineage = self._step(
@@ -452,6 +490,25 @@ class WorkflowSteps(Construct):
         self._allow(step, actions, resources)
         for arn in resources:
             acknowledge(step.role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, arn))
+
+
+def batch_transform_json(config: PipelineConfig) -> str:
+    """The BATCH_TRANSFORM variable: the transform job's settings."""
+    transform = config.batch_transform
+    if transform is None:
+        raise ValueError(f"pipeline {config.name!r} runs no batch transform")
+    return json.dumps(
+        {
+            "predictions_prefix": transform.predictions_prefix,
+            "instance_type": transform.instance_type,
+            "instance_count": transform.instance_count,
+            "content_type": transform.content_type,
+            "accept": transform.accept,
+            "input_filter": transform.input_filter,
+            "max_payload_mb": transform.max_payload_mb,
+        },
+        sort_keys=True,
+    )
 
 
 def quality_gate_json(config: PipelineConfig) -> str:

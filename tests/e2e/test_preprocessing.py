@@ -24,7 +24,7 @@ import pytest
 
 from local_runtime.churn_data import FIELDS, churn_days, sample_records
 from local_runtime.demo import QUIET_FUNCTIONS
-from local_runtime.deploy import DeployedPipeline, wait_for_execution
+from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
 from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
 from local_runtime.sagemaker.serving import load_server
 from local_runtime.slack_api import LocalSlackApi
@@ -42,6 +42,7 @@ PREFIX = "data/churn"
 class Churn:
     runtime: LocalRuntime
     pipeline: DeployedPipeline
+    slack: LocalSlackApi
     runs: list[str] = field(default_factory=list)
 
     @property
@@ -56,7 +57,11 @@ class Churn:
         return self.runtime.client(service)
 
     def run(self, end: date) -> dict[str, Any]:
-        """One run on the window ending `end`; the execution's final state."""
+        """One run on the window ending `end`, which must succeed; the execution's final state."""
+        output: dict[str, Any] = self.run_record(end).output
+        return output
+
+    def run_record(self, end: date) -> ExecutionRecord:
         arn = self.client("stepfunctions").start_execution(
             stateMachineArn=self.pipeline.state_machine_arn,
             name=f"churn-{uuid.uuid4().hex[:8]}",
@@ -65,8 +70,7 @@ class Churn:
         record = wait_for_execution(self.runtime.aws, arn, region=self.runtime.region, timeout_seconds=240)
         assert record.status == "SUCCEEDED", record.cause
         self.runs.append(arn)
-        output: dict[str, Any] = json.loads(self.client("stepfunctions").describe_execution(executionArn=arn)["output"])
-        return output
+        return record
 
     def invoke(self, body: str, content_type: str = "text/csv", accept: str | None = None) -> str:
         extra = {"Accept": accept} if accept else {}
@@ -96,7 +100,7 @@ def churn() -> Iterator[Churn]:
             slack=SlackTarget(api_url=slack.base_url, token=TOKEN),
             function_environment=QUIET_FUNCTIONS,
         )
-        churn = Churn(runtime, pipeline)
+        churn = Churn(runtime, pipeline, slack)
         for raw in churn_days(days=7, end=FIRST_END, prefix=PREFIX):
             churn.client("s3").put_object(Bucket=churn.bucket, Key=raw.key, Body=raw.body)
         yield churn
@@ -179,6 +183,37 @@ def test_a_raw_row_yields_the_same_features_at_training_and_at_inference(
     assert served == [line.split(",", 1)[1] for line in trained]
 
 
+def test_after_deploying_the_run_transforms_the_newest_days_raw_file_with_the_pipeline_model(
+    churn: Churn, first_run: dict[str, Any]
+) -> None:
+    # GIVEN the run's batch transform (after the deployment) over the window's newest day
+    transform = first_run["batch_transform"]
+    job = churn.client("sagemaker").describe_transform_job(TransformJobName=transform["job_name"])
+    day_key = f"{PREFIX}/{FIRST_END.isoformat()}.csv"
+
+    # THEN it ran the deployed pipeline model over that day's raw file, as exported (header, label first)
+    assert job["TransformJobStatus"] == "Completed"
+    assert job["ModelName"] == first_run["deployment"]["model_name"]
+    assert transform["input_uri"] == f"s3://{churn.bucket}/{day_key}"
+    # ... wrote the predictions beside it under the predictions prefix, never among the data
+    assert transform["output_uri"] == f"s3://{churn.bucket}/predictions/{PREFIX}/"
+    out = churn.client("s3").get_object(Bucket=churn.bucket, Key=f"predictions/{day_key}.out")["Body"].read()
+    assert not churn.client("s3").list_objects_v2(Bucket=churn.bucket, Prefix=f"{PREFIX}/").get("KeyCount", 0) > 7
+    # ... one answer per record, each the endpoint's answer for that raw record
+    raw = churn.client("s3").get_object(Bucket=churn.bucket, Key=day_key)["Body"].read().decode()
+    records = [row[1:] for row in list(csv.reader(io.StringIO(raw)))[1:]]
+    body = io.StringIO()
+    csv.writer(body, lineterminator="\n").writerows(records)
+    expected = [json.loads(line) for line in churn.invoke(body.getvalue()).splitlines()]
+    assert [json.loads(line) for line in out.decode().splitlines()] == expected
+    # ... and the team heard of it in Slack, after the deployment: the message names the predictions
+    texts = [message.block_text for message in churn.slack.messages]
+    deployed = next(i for i, text in enumerate(texts) if "new model deployed" in text)
+    written = next(i for i, text in enumerate(texts) if "predictions for the newest day written" in text)
+    assert deployed < written
+    assert f"s3://{churn.bucket}/predictions/{PREFIX}/" in texts[written]
+
+
 def test_a_new_category_in_the_window_deploys_preprocessing_that_knows_it_with_zero_downtime(
     churn: Churn, first_run: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -239,3 +274,31 @@ def test_a_new_category_in_the_window_deploys_preprocessing_that_knows_it_with_z
     fitted = joblib.load(tmp_path / "new" / "model.joblib")
     assert list(fitted["transformer"].named_transformers_["categories"].categories_[0]) == list(new_plans)
     assert FIELDS[0] == "plan"
+
+
+def test_a_failed_batch_transform_is_reported_and_the_deployment_stands(churn: Churn) -> None:
+    # GIVEN a newest day whose data sits in both layouts, so which file to transform would be a guess
+    (day,) = churn_days(days=1, end=date(2026, 3, 9), prefix=PREFIX)
+    s3 = churn.client("s3")
+    s3.put_object(Bucket=churn.bucket, Key=day.key, Body=day.body)
+    s3.put_object(Bucket=churn.bucket, Key=f"{PREFIX}/dt=2026-03-09/part-0.csv", Body=day.body)
+    sent = len(churn.slack.messages)
+
+    # WHEN the next run trains on it and deploys
+    record = churn.run_record(date(2026, 3, 9))
+
+    # THEN the transform failed before any job started, and the run still ended Deployed
+    output = record.output
+    assert output["transform_error"]["Error"] == "TransformRequestError"
+    assert "both layouts" in output["transform_error"]["Cause"]
+    entered = record.states_entered()
+    assert entered[-3:] == ["StartBatchTransform", "NotifyBatchTransformFailed", "Deployed"]
+    # ... the model it trained serves, and the watermark moved to the new day: the deployment stands
+    endpoint = churn.client("sagemaker").describe_endpoint(EndpointName=churn.endpoint)
+    assert endpoint["EndpointConfigName"] == output["deployment"]["endpoint_config_name"]
+    assert output["watermark"]["newest_data_date"] == "2026-03-09"
+    # ... and Slack says what failed, after saying the model was deployed
+    texts = [message.block_text for message in churn.slack.messages[sent:]]
+    assert "new model deployed" in texts[-2]
+    assert "batch transform failed, the new model serves regardless" in texts[-1]
+    assert "TransformRequestError" in texts[-1] and "both layouts" in texts[-1]

@@ -23,6 +23,7 @@ STEP_HANDLERS = {
     "EvaluateModel": "lambdas.evaluate_model.handler.lambda_handler",
     "RequestApproval": "lambdas.request_approval.handler.lambda_handler",
     "DeployModel": "lambdas.deploy_model.handler.lambda_handler",
+    "StartBatchTransform": "lambdas.start_batch_transform.handler.lambda_handler",
     "UpdateParameters": "lambdas.update_parameters.handler.lambda_handler",
     "PruneModels": "lambdas.prune_models.handler.lambda_handler",
     "RecordLineage": "lambdas.record_lineage.handler.lambda_handler",

@@ -222,10 +222,10 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
     ]
-    # One policy per role: the thirteen steps, the StatusChangeListener, SageMaker's, the state machine's and the
+    # One policy per role: the fourteen steps, the StatusChangeListener, SageMaker's, the state machine's and the
     # schedule's, per stack; churn's ApprovalListener; the upstream events' role in both stacks; demo's TriggerRun
     # and Scheduler roles.
-    assert len(roles) == 2 * 17 + 1 + 2 + 2
+    assert len(roles) == 2 * 18 + 1 + 2 + 2
     assert len(policies) == len(roles)
     assert len(statements) > 50
 

@@ -245,12 +245,13 @@ def test_happy_path_polls_until_completed_then_in_service(local_aws: LocalAws, p
     entered = record.states_entered()
     assert entered.count("GetTrainingStatus") == 3
     assert entered.count("GetEndpointStatus") == 4
-    assert entered[-6:] == [
+    assert entered[-7:] == [
         "UpdateParameters",
         "RecordLineage",
         "WatermarkOutcome",
         "PruneModels",
         "NotifyDeployed",
+        "TransformAfterDeploy",  # no batch transform configured: straight on
         "Deployed",
     ]
     assert alerts(local_aws) == ["training_started", "training_completed", "deployment_started", "deployed"]
@@ -405,11 +406,12 @@ def test_a_lineage_failure_never_fails_a_run_whose_model_serves(
     record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
 
     assert record.status == "SUCCEEDED", record.cause
-    assert record.states_entered()[-5:] == [
+    assert record.states_entered()[-6:] == [
         "RecordLineage",
         "WatermarkOutcome",
         "PruneModels",
         "NotifyDeployed",
+        "TransformAfterDeploy",
         "Deployed",
     ]
     (deployed,) = [
@@ -588,7 +590,7 @@ def test_a_failing_housekeeping_never_fails_a_run_whose_model_serves(
 
     # THEN it succeeded, the error is recorded and Slack heard of the deployment
     assert record.status == "SUCCEEDED", record.cause
-    assert record.states_entered()[-3:] == ["PruneModels", "NotifyDeployed", "Deployed"]
+    assert record.states_entered()[-4:] == ["PruneModels", "NotifyDeployed", "TransformAfterDeploy", "Deployed"]
     assert record.output["prune_error"]["Error"] == "AccessDeniedError"
     assert "pruned" not in record.output
     assert alerts(local_aws)[-1] == "deployed"

@@ -37,6 +37,7 @@ def test_placeholders_are_only_function_arns() -> None:
             "EvaluateModel",
             "RequestApproval",
             "DeployModel",
+            "StartBatchTransform",
             "UpdateParameters",
             "PruneModels",
             "RecordLineage",
@@ -96,6 +97,11 @@ def test_failure_catches_lead_to_the_alert_and_notifications_never_fail_the_run(
         # The model already serves: a lineage failure is reported with the deployment, never fails the run.
         assert (catch["Next"], state["Next"]) == ("WatermarkOutcome", "WatermarkOutcome")
         assert catch["ResultPath"] == "$.lineage_error"
+    elif name in ("StartBatchTransform", "GetBatchTransformStatus"):
+        # The transform runs once the new model serves: its failure is reported, never fails the run.
+        assert catch["Next"] == "NotifyBatchTransformFailed"
+        assert catch["ResultPath"] == "$.transform_error"
+        assert STATES["NotifyBatchTransformFailed"]["Next"] == "Deployed"
     elif name == "CleanUp":
         # A clean-up that fails must not cost the alert, nor replace the failure the alert reports.
         assert (catch["Next"], state["Next"]) == ("NotifyFailure", "NotifyFailure")
