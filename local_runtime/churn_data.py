@@ -3,18 +3,26 @@
 Each day is a CSV file with a header row, as an application would export it: categorical fields as text, some
 fields empty, the label `churn` as `churns` or `stays`. Churn follows a fixed logistic rule of the fields, so a
 model can learn it. A seeded generator makes every file the same from run to run and machine to machine.
+
+`python -m local_runtime.churn_data --pipeline churn --endpoint-url URL` uploads a week of it to the pipeline's
+data prefix (the README's raw-records example).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+
+from local_runtime.target import TargetError, add_target_flags, resolve_target, stack_outputs
+from stacks.outputs import DATA_BUCKET_NAME, DATA_PREFIX
 
 HEADER = ("churn", "plan", "region", "device", "monthly_spend", "tenure_months")
 FIELDS = HEADER[1:]  # a raw request's columns, in order: what the endpoint takes
@@ -98,3 +106,42 @@ def _record(generator: np.random.Generator, plans: Sequence[str]) -> RawRecord:
         if generator.random() < _MISSING_RATE:
             values[index] = ""
     return RawRecord(values=tuple(values), churn=churn)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Upload `--days` daily files ending `--end` to the pipeline's data prefix; exit 1 when it cannot."""
+    parser = argparse.ArgumentParser(
+        prog="python -m local_runtime.churn_data",
+        description="Upload the churn example's raw daily files (generated, seeded) to a pipeline's data prefix.",
+    )
+    add_target_flags(parser)
+    parser.add_argument("--days", type=int, default=7, help="how many days of files (default 7)")
+    parser.add_argument("--end", type=date.fromisoformat, help="YYYY-MM-DD: the last day (default: today, UTC)")
+    parser.add_argument(
+        "--plans",
+        default=",".join(PLANS),
+        help=f"the plan values that occur, comma-separated (default {','.join(PLANS)}; add one to see it learned)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        target = resolve_target(endpoint_url=args.endpoint_url, profile=args.profile, region=args.region)
+        outputs = stack_outputs(target, args.pipeline)
+        bucket, prefix = outputs[DATA_BUCKET_NAME], outputs[DATA_PREFIX]
+    except (TargetError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    end = args.end or datetime.now(UTC).date()
+    plans = tuple(plan.strip() for plan in args.plans.split(",") if plan.strip())
+    files = churn_days(days=args.days, end=end, prefix=prefix, plans=plans)
+    s3 = target.client("s3")
+    for raw in files:
+        s3.put_object(Bucket=bucket, Key=raw.key, Body=raw.body)
+    print(
+        f"uploaded {len(files)} days ({sum(f.rows for f in files)} records, {files[0].day} to {files[-1].day}) "
+        f"to s3://{bucket}/{prefix}/"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

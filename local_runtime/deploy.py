@@ -118,12 +118,12 @@ def deploy(
     for bucket in stack.buckets:
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
-    for bucket, key, path in stack.file_assets:
+    for bucket, key, body in stack.file_assets:
         # What `cdk deploy` publishes to the bootstrap bucket before the stack reads it (the preprocessing's source).
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
             existing.add(bucket)
-        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
     for bucket in stack.eventbridge_buckets:
         # moto then sends the bucket's object events to EventBridge, whose rules local_runtime.event_bus delivers.
         s3.put_bucket_notification_configuration(

@@ -208,6 +208,32 @@ def _endpoint_status(run: StateRun) -> str:
     return status
 
 
+def _start_preprocessing(run: StateRun) -> str:
+    preprocessing = _section(run.output, "preprocessing")
+    return f"processing job {preprocessing['job_name']}" if preprocessing.get("job_name") else ""
+
+
+def _preprocessing_status(run: StateRun) -> str:
+    preprocessing = _section(run.output, "preprocessing")
+    status = str(preprocessing.get("status") or "")
+    if preprocessing.get("failure_reason"):
+        return f"{status}: {preprocessing['failure_reason']}"
+    return f"{status}, training data {preprocessing.get('training_data_uri')}" if status == "Completed" else status
+
+
+def _start_transform(run: StateRun) -> str:
+    transform = _section(run.output, "batch_transform")
+    return f"transform job {transform['job_name']} over {transform.get('day')}" if transform.get("job_name") else ""
+
+
+def _transform_status(run: StateRun) -> str:
+    transform = _section(run.output, "batch_transform")
+    status = str(transform.get("status") or "")
+    if transform.get("failure_reason"):
+        return f"{status}: {transform['failure_reason']}"
+    return f"{status}, predictions in {transform.get('output_uri')}" if status == "Completed" else status
+
+
 def _watermark(run: StateRun) -> str:
     watermark = _section(run.output, "watermark")
     if not watermark:
@@ -221,6 +247,7 @@ def _clean_up(run: StateRun) -> str:
     removed = [
         f"{kind} {report[key]}"
         for kind, key in (
+            ("stopped processing job", "stopped_processing_job"),
             ("stopped training job", "stopped_training_job"),
             ("deleted endpoint", "deleted_endpoint"),
             ("deleted endpoint config", "deleted_endpoint_config"),
@@ -259,9 +286,10 @@ def _facts_by_kind(run: StateRun) -> Callable[[StateRun], str]:
 
 
 def _recorded_failure(run: StateRun) -> str:
-    """A Pass state on a failure path writes {Error, Cause} under `failure`: show it."""
+    """A Pass state on a failure path writes {Error, Cause} under `failure` (or `transform_error`): show it."""
     failure = _section(run.output, "failure")
-    for detail in failure.values():
+    transform_error = _section(run.output, "transform_error")
+    for detail in [*failure.values(), transform_error]:
         if isinstance(detail, Mapping) and detail.get("Error"):
             return f"{detail['Error']}: {detail.get('Cause')}"
     return ""
@@ -269,6 +297,8 @@ def _recorded_failure(run: StateRun) -> str:
 
 _FACTS: dict[str, Callable[[StateRun], str]] = {
     "CheckData": _check_data,
+    "StartPreprocessing": _start_preprocessing,
+    "GetPreprocessingStatus": _preprocessing_status,
     "StartTrainingJob": _start_training,
     "GetTrainingStatus": _training_status,
     "EvaluateModel": _evaluation,
@@ -277,6 +307,8 @@ _FACTS: dict[str, Callable[[StateRun], str]] = {
     "GetEndpointStatus": _endpoint_status,
     "UpdateParameters": _watermark,
     "PruneModels": _prune,
+    "StartBatchTransform": _start_transform,
+    "GetBatchTransformStatus": _transform_status,
     "CleanUp": _clean_up,
 }
 

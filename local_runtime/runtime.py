@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -145,11 +146,14 @@ def file_assets(assembly_dir: Path, artifact_id: str) -> list[dict[str, str]]:
         if source.get("packaging") != "file" or source.get("path", "").endswith(".template.json"):
             continue
         for destination in entry.get("destinations", {}).values():
+            # The content, not the path: the assembly is a temporary directory that may be gone (or in another
+            # process, for `serve`) by the time the stack is deployed.
+            body = (assembly_dir / source["path"]).read_bytes()
             assets.append(
                 {
                     "bucket": destination["bucketName"],
                     "key": destination["objectKey"],
-                    "path": str(assembly_dir / source["path"]),
+                    "body_base64": base64.b64encode(body).decode(),
                 }
             )
     return assets

@@ -10,6 +10,7 @@ local EventBridge.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from local_runtime.lambda_invoke import LocalFunction
 
 ACCOUNT = "123456789012"
 # Where synthesize() notes the stack's file assets (the CDK CLI would publish them to the bootstrap bucket):
-# [{"bucket": <bucketName as the asset manifest writes it>, "key": <objectKey>, "path": <file in the assembly>}].
+# [{"bucket": <bucketName as the asset manifest writes it>, "key": <objectKey>, "body_base64": <the file>}].
 FILE_ASSETS_METADATA = "local_runtime:file_assets"
 
 
@@ -63,7 +64,7 @@ class LocalStack:
     rules: dict[str, EventRule] = field(default_factory=dict)  # logical id -> every rule, schedules included
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> alarm properties
     outputs: dict[str, str] = field(default_factory=dict)
-    file_assets: list[tuple[str, str, Path]] = field(default_factory=list)  # (bucket, key, file) to publish
+    file_assets: list[tuple[str, str, bytes]] = field(default_factory=list)  # (bucket, key, content) to publish
 
     def state_machine_arn(self, name: str) -> str:
         return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
@@ -118,7 +119,7 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
         stack.outputs[output_name] = str(resolver.resolve(output["Value"]))
     for asset in template.get("Metadata", {}).get(FILE_ASSETS_METADATA, []):
         bucket = resolver.resolve({"Fn::Sub": asset["bucket"]})
-        stack.file_assets.append((str(bucket), str(asset["key"]), Path(asset["path"])))
+        stack.file_assets.append((str(bucket), str(asset["key"]), base64.b64decode(asset["body_base64"])))
     return stack
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
+import subprocess
 import tarfile
 import threading
 import time
@@ -22,6 +24,7 @@ from typing import Any
 import joblib
 import pytest
 
+from local_runtime import churn_data, cli
 from local_runtime.churn_data import FIELDS, churn_days, sample_records
 from local_runtime.demo import QUIET_FUNCTIONS
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
@@ -302,3 +305,57 @@ def test_a_failed_batch_transform_is_reported_and_the_deployment_stands(churn: C
     assert "new model deployed" in texts[-2]
     assert "batch transform failed, the new model serves regardless" in texts[-1]
     assert "TransformRequestError" in texts[-1] and "both layouts" in texts[-1]
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def readme_example() -> list[str]:
+    """The commands of the README's raw-records example, in order (without the `$ `)."""
+    text = README.read_text()
+    start = text.index("<!-- raw-records-example")
+    block = text[text.index("```", start) + 3 : text.index("```", text.index("```", start) + 3)]
+    return [line[2:] for line in block.splitlines() if line.startswith("$ ")]
+
+
+def test_the_readme_raw_records_example_runs_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the README's commands, and a fresh churn pipeline served locally (what `make serve CONFIG=...` does)
+    commands = readme_example()
+    assert (
+        commands[0]
+        == "make serve CONFIG=examples/churn/pipelines.json          # terminal 1: the local AWS on 127.0.0.1:4566"
+    )
+    template = synthesize({"config_file": CONFIG_FILE})[STACK]
+    monkeypatch.chdir(tmp_path)
+    with LocalSlackApi(valid_token=TOKEN, channels=(CHANNEL,)) as slack, LocalRuntime() as runtime:
+        runtime.deploy_template(
+            template,
+            stack_name=STACK,
+            slack=SlackTarget(api_url=slack.base_url, token=TOKEN),
+            function_environment=QUIET_FUNCTIONS,
+        )
+        outputs = []
+        # WHEN each later command runs as written, against this local AWS
+        for command in commands[1:]:
+            if command.startswith("printf "):
+                subprocess.run(command, shell=True, check=True, cwd=tmp_path)
+                continue
+            args = shlex.split(command.replace("http://127.0.0.1:4566", runtime.endpoint_url))
+            assert args[:2] == ["python", "-m"], command
+            entry = churn_data.main if args[2] == "local_runtime.churn_data" else cli.main
+            code = entry(args[3:])
+            outputs.append(capsys.readouterr().out)
+            # THEN every command succeeds
+            assert code == 0, (command, outputs[-1])
+
+    # ... the data went up, the run fitted the preprocessing, trained, deployed and transformed, and the endpoint
+    # answered the raw records with labels
+    uploaded, followed, predicted = outputs
+    assert uploaded.startswith("uploaded 7 days (560 records")
+    assert "✓ StartPreprocessing" in followed and "SUCCEEDED: deployed" in followed
+    assert "predictions in s3://" in followed
+    rows = [line for line in predicted.splitlines() if line.strip()[:1].isdigit()]
+    assert len(rows) == 3
+    assert all('"label": "churns"' in row or '"label": "stays"' in row for row in rows)
