@@ -40,7 +40,7 @@ EXECUTION_EVENTS = 2  # ExecutionStarted and ExecutionSucceeded
 DEPLOYED_PATH = (
     "CheckData", "HasNewData", "StartTrainingJob", "NotifyTrainingStarted", "NotifyTrainingCompleted",
     "EvaluateModel", "ModelDecision", "DeployModel", "NotifyDeploymentStarted", "UpdateParameters",
-    "RecordLineage", "WatermarkOutcome", "PruneModels", "NotifyDeployed", "Deployed",
+    "RecordLineage", "WatermarkOutcome", "PruneModels", "NotifyDeployed", "TransformAfterDeploy", "Deployed",
 )  # fmt: skip
 LOOP_STATES = {"training": ("WaitForTraining", "GetTrainingStatus", "TrainingStatus"),
                "deployment": ("WaitForDeployment", "GetEndpointStatus", "EndpointStatus")}  # fmt: skip

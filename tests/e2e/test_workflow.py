@@ -50,12 +50,13 @@ def test_new_data_is_trained_deployed_recorded_and_announced(
     assert record.status == "SUCCEEDED", record.cause
     entered = record.states_entered()
     assert entered[:3] == ["CheckData", "HasNewData", "StartTrainingJob"]
-    assert entered[-6:] == [
+    assert entered[-7:] == [
         "UpdateParameters",
         "RecordLineage",
         "WatermarkOutcome",
         "PruneModels",
         "NotifyDeployed",
+        "TransformAfterDeploy",  # this pipeline runs no batch transform
         "Deployed",
     ]
     state = record.output
