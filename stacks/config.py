@@ -33,6 +33,8 @@ LOG_RETENTION_DAYS = (
 HISTORY_EVENTS_PER_POLL = 15
 HISTORY_EVENTS_FIXED = 100
 HISTORY_EVENTS_BUDGET = 20_000
+# SageMaker stops a processing job at its MaxRuntimeInSeconds; the workflow stops waiting this much later.
+PREPROCESSING_WAIT_MARGIN_SECONDS = 900
 
 # Single hyphens only: run names derive from the pipeline name, and IAM scopes them by the prefix "<name>-".
 _PIPELINE_NAME = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
@@ -463,7 +465,7 @@ def parse_pipeline(raw: Any, *, index: int = 0) -> PipelineConfig:
     )
     fields.reject_unknown(frozenset({"name"}))
     _check_prefixes(config, where=fields.where)
-    _check_history_budget(config.polling, where=fields.where)
+    _check_history_budget(config.polling, where=fields.where, waits=other_waits(config))
     if config.rollout is not None:
         _check_rollout_fits(config.rollout, config.polling, where=fields.where)
     return config
@@ -998,24 +1000,36 @@ def _check_rollout_fits(rollout: RolloutConfig, polling: PollingConfig, *, where
     )
 
 
-def polls_history_events(polling: PollingConfig, *, interval_seconds: int | None = None) -> int:
-    """Estimate the history events of a run that waits the maximum for both training and deployment."""
+def polls_history_events(
+    polling: PollingConfig, *, interval_seconds: int | None = None, other_waits: Sequence[int] = ()
+) -> int:
+    """Estimate the history events of a run that waits the maximum for training, deployment and `other_waits`
+    (the preprocessing and batch transform loops' maximum waits, when the pipeline has them)."""
     interval = interval_seconds or polling.interval_seconds
-    polls = max_polls(polling.max_training_wait_seconds, interval_seconds=interval) + max_polls(
-        polling.max_deployment_wait_seconds, interval_seconds=interval
-    )
+    waits = (polling.max_training_wait_seconds, polling.max_deployment_wait_seconds, *other_waits)
+    polls = sum(max_polls(wait, interval_seconds=interval) for wait in waits)
     return polls * HISTORY_EVENTS_PER_POLL + HISTORY_EVENTS_FIXED
 
 
-def _check_history_budget(polling: PollingConfig, *, where: str) -> None:
-    events = polls_history_events(polling)
+def other_waits(config: PipelineConfig) -> tuple[int, ...]:
+    """The maximum waits of the pipeline's optional loops: preprocessing, then batch transform."""
+    waits = []
+    if config.preprocessing is not None:
+        waits.append(config.preprocessing.max_runtime_seconds + PREPROCESSING_WAIT_MARGIN_SECONDS)
+    if config.batch_transform is not None:
+        waits.append(config.batch_transform.max_wait_seconds)
+    return tuple(waits)
+
+
+def _check_history_budget(polling: PollingConfig, *, where: str, waits: Sequence[int] = ()) -> None:
+    events = polls_history_events(polling, other_waits=waits)
     if events <= HISTORY_EVENTS_BUDGET:
         return
     shortest = next(
         (
             interval
             for interval in range(polling.interval_seconds + 1, 3_601)
-            if polls_history_events(polling, interval_seconds=interval) <= HISTORY_EVENTS_BUDGET
+            if polls_history_events(polling, interval_seconds=interval, other_waits=waits) <= HISTORY_EVENTS_BUDGET
         ),
         None,
     )
@@ -1026,7 +1040,9 @@ def _check_history_budget(polling: PollingConfig, *, where: str) -> None:
     )
     raise ConfigError(
         f"{where}: polling.max_training_wait_seconds ({polling.max_training_wait_seconds}) and "
-        f"polling.max_deployment_wait_seconds ({polling.max_deployment_wait_seconds}) polled every "
+        f"polling.max_deployment_wait_seconds ({polling.max_deployment_wait_seconds})"
+        + (f" and the preprocessing or batch transform loops' ({', '.join(map(str, waits))} s)" if waits else "")
+        + " polled every "
         f"polling.interval_seconds ({polling.interval_seconds}) could take about {events} Step Functions "
         f"history events, more than the budget of {HISTORY_EVENTS_BUDGET} under the hard limit of 25,000 "
         f"per execution: {advice}"

@@ -15,7 +15,7 @@ from lambdas.record_lineage.core import endpoint_context_name
 from stacks.algorithms import AlgorithmImages
 from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
-from stacks.config import PipelineConfig
+from stacks.config import PREPROCESSING_WAIT_MARGIN_SECONDS, PipelineConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.model_registry import ModelRegistry, grant_task_response
@@ -41,8 +41,6 @@ LINEAGE_CONTEXT_REASON = (
 )
 # Lambda gives a function one full vCPU at 1,769 MB.
 VALIDATING_MEMORY_MB = 1769
-# SageMaker stops a processing job at its MaxRuntimeInSeconds; the workflow stops waiting this much later.
-PREPROCESSING_WAIT_MARGIN_SECONDS = 900
 
 
 class WorkflowSteps(Construct):

@@ -434,6 +434,25 @@ def test_polling_over_the_history_budget_names_the_fields_and_suggests_an_interv
     assert parse_one(polling={"interval_seconds": 2}).polling.interval_seconds == 2
 
 
+def test_the_preprocessing_and_batch_transform_loops_count_against_the_history_budget() -> None:
+    # GIVEN a 2 s interval, which fits training and deployment alone (17,215 events), and a batch transform that may
+    # be waited for a day too
+    two_seconds = {"interval_seconds": 2}
+    assert parse_one(polling=two_seconds).polling.interval_seconds == 2
+
+    # WHEN the pipeline adds the transform's loop
+    with pytest.raises(ConfigError) as raised:
+        parse_one(polling=two_seconds, batch_transform={"max_wait_seconds": 86_400})
+
+    # THEN its wait counts, and the message names it and the interval that fits all three loops
+    message = str(raised.value)
+    assert "the preprocessing or batch transform loops' (86400 s)" in message
+    shortest = int(message.rsplit(" ", 1)[-1])
+    config = parse_one(polling={"interval_seconds": shortest}, batch_transform={"max_wait_seconds": 86_400})
+    assert polls_history_events(config.polling, other_waits=(86_400,)) <= 20_000
+    assert polls_history_events(config.polling, interval_seconds=shortest - 1, other_waits=(86_400,)) > 20_000
+
+
 def test_polling_budget_boundary_is_the_last_check_that_fits() -> None:
     # 1,323 checks at most of a loop that may wait up to 195,418 s, 3 of one of 1 s: 19,990 events; a second more
     # adds a check: 20,005

@@ -14,9 +14,8 @@ from aws_cdk.assertions import Template
 
 from lambdas.common import env
 from stacks.algorithms import scikit_learn_registries
-from stacks.config import ConfigError, parse_pipeline
+from stacks.config import PREPROCESSING_WAIT_MARGIN_SECONDS, ConfigError, parse_pipeline
 from stacks.constructs.preprocessing import check_source_dir, pack_source
-from stacks.constructs.steps import PREPROCESSING_WAIT_MARGIN_SECONDS
 from tests.unit.stacks.synth import (
     STEP_HANDLERS,
     environment,
