@@ -36,6 +36,12 @@ PIPELINES = [
         registry={"approval": "manual", "approval_timeout_hours": 48},
         rollout={"strategy": "canary", "canary_percent": 25, "wait_seconds": 300},
         alerts={"email": ["ml-ops@example.com"]},
+        preprocessing={
+            "source_dir": "examples/churn/preprocessing",
+            "postprocess_entry_point": "postprocess.py",
+            "image_uri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/sklearn:1.2",
+        },
+        batch_transform={"predictions_prefix": "predictions/churn"},
         triggers={
             "events": [
                 {"name": "features-ready", "pattern": {"source": ["my.etl"], "detail": {"job": [{"prefix": "feat"}]}}},

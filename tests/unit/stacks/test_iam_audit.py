@@ -85,6 +85,12 @@ ALLOWED_WILDCARDS = (
                 "sagemaker:CreateTrainingJob",
                 "sagemaker:DescribeTrainingJob",
                 "sagemaker:StopTrainingJob",
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTransformJob",
                 "sagemaker:CreateModel",
                 "sagemaker:DescribeModel",
                 "sagemaker:CreateEndpointConfig",
@@ -97,8 +103,10 @@ ALLOWED_WILDCARDS = (
                 "sagemaker:DeleteEndpointConfig",
             }
         ),
-        rf"{ARN}:sagemaker:{REGION_ACCOUNT}:(training-job|model|endpoint-config)/{PIPELINE_NAMES}-\*",
-        "Each run names its training job, model and endpoint config '<pipeline>-<time>-<hash>' at run time; "
+        rf"{ARN}:sagemaker:{REGION_ACCOUNT}:(training-job|processing-job|transform-job|model|endpoint-config)/"
+        rf"{PIPELINE_NAMES}-\*",
+        "Each run names its processing, training and transform jobs, model and endpoint config "
+        "'<pipeline>-<time>-<hash>' at run time; "
         "the pipeline's own prefix is the narrowest pattern that holds them (CleanUp deletes only the failed "
         "run's, by its name).",
     ),
@@ -134,7 +142,8 @@ ALLOWED_WILDCARDS = (
     ),
     AllowedWildcard(
         frozenset({"s3:GetObject", "s3:PutObject"}),
-        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(data|raw|manifests|models|runs)/{PIPELINE_NAMES}/\*",
+        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(data|raw|manifests|models|runs|preprocessed|"
+        rf"predictions)/{PIPELINE_NAMES}/\*",
         "Objects under one of the pipeline's own prefixes: their keys (dated files, run names) are known only "
         "at run time.",
     ),
@@ -303,8 +312,17 @@ def service_role_ids(template: dict[str, Any], service: str) -> list[str]:
     ]
 
 
+def has_preprocessing(template: dict[str, Any]) -> bool:
+    return any(
+        "PREPROCESSING" in resource["Properties"].get("Environment", {}).get("Variables", {})
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    )
+
+
 # Which policies may pass a role, and to which service: the role assumed by that service and no other.
 ROLE_PASSERS = {
+    "StepsStartPreprocessing": "sagemaker",
     "StepsStartTrainingJob": "sagemaker",
     "StepsDeployModel": "sagemaker",
     "TriggersTriggerRun": "scheduler",
@@ -315,8 +333,9 @@ ROLE_PASSERS = {
     "scan",
     "IAM audit: iam:PassRole",
     (
-        "Only StartTrainingJob and DeployModel may pass the SageMaker role, only to sagemaker.amazonaws.com, and only "
-        "TriggerRun the Scheduler role, only to scheduler.amazonaws.com (iam:PassedToService)"
+        "Only StartPreprocessing, StartTrainingJob and DeployModel may pass the SageMaker role, only to "
+        "sagemaker.amazonaws.com, and only TriggerRun the Scheduler role, only to scheduler.amazonaws.com "
+        "(iam:PassedToService)"
     ),
 )
 def test_pass_role_is_limited_to_each_service_role_passed_to_its_service(synthesized: Synthesized) -> None:
@@ -327,11 +346,12 @@ def test_pass_role_is_limited_to_each_service_role_passed_to_its_service(synthes
             if any(fnmatch.fnmatchcase("iam:passrole", action.lower()) for action in actions(statement))
         ]
 
-        # Nothing else can pass any role (`iam:*` or `*` included).
+        # Nothing else can pass any role (`iam:*` or `*` included); StartPreprocessing only with preprocessing.
+        passers = tuple(p for p in ROLE_PASSERS if p != "StepsStartPreprocessing" or has_preprocessing(template))
         assert sorted(where for where, _ in pass_role) == [
             policy
             for policy in sorted(template["Resources"])
-            if policy.startswith(tuple(ROLE_PASSERS)) and template["Resources"][policy]["Type"] == "AWS::IAM::Policy"
+            if policy.startswith(passers) and template["Resources"][policy]["Type"] == "AWS::IAM::Policy"
         ], stack
         for where, statement in pass_role:
             service = next(service for passer, service in ROLE_PASSERS.items() if where.startswith(passer))
