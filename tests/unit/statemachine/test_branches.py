@@ -16,8 +16,11 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.core.responses import EmptyResult
 from moto.sagemaker.models import sagemaker_backends
+from moto.sagemaker.responses import SageMakerResponse
 
+from lambdas.common.transform import TransformRequestError
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution, wait_for_execution
 from local_runtime.lambda_invoke import LocalFunction
 from local_runtime.server import LocalAws
@@ -35,6 +38,7 @@ STEPS = (
     "EvaluateModel",
     "RequestApproval",
     "DeployModel",
+    "StartBatchTransform",
     "UpdateParameters",
     "RecordLineage",
     "PruneModels",
@@ -99,10 +103,12 @@ class ScriptedRun:
         approval_timeout_seconds: int = 60,
         woken: bool = True,
         preprocessing: tuple[dict[str, Any], ...] | None = None,
+        batch_transform: tuple[dict[str, Any], ...] | None = None,
     ) -> None:
         """`woken`: AwaitStatusChange returns its token at once (the state-change event came); otherwise every
         wait ends at its one-second timeout (the safety net). `preprocessing`: the pipeline has preprocessing, and
-        these are GetStatus' answers about its processing job."""
+        these are GetStatus' answers about its processing job. `batch_transform`: the pipeline runs a batch transform
+        after deploying, and these are GetStatus' answers about its transform job."""
         self.has_new_data, self.job_name = has_new_data, job_name
         self.woken, self.endpoint_url = woken, ""
         self.awaited: list[str] = []
@@ -110,6 +116,7 @@ class ScriptedRun:
         self.task_tokens: list[str] = []
         self.training, self.endpoint = iter(training), iter(endpoint)
         self.preprocess, self.preprocessing = preprocessing is not None, iter(preprocessing or ())
+        self.transforms, self.batch_transform = batch_transform is not None, iter(batch_transform or ())
 
     def install(self, endpoint_url: str = "") -> None:
         self.endpoint_url = endpoint_url
@@ -118,6 +125,7 @@ class ScriptedRun:
             CheckData=self.check_data,
             StartPreprocessing=self.start_preprocessing,
             StartTrainingJob=self.start_training_job,
+            StartBatchTransform=self.start_batch_transform,
             GetStatus=self.get_status,
             DeployModel=self.deploy_model,
             EvaluateModel=self.evaluate_model,
@@ -150,7 +158,7 @@ class ScriptedRun:
 
     def check_data(self, event: dict[str, Any]) -> dict[str, Any]:
         run = {"pipeline": "churn", "run_id": self.job_name, "has_new_data": self.has_new_data}
-        return {"run": {**run, "preprocess": self.preprocess}}
+        return {"run": {**run, "preprocess": self.preprocess, "batch_transform": self.transforms}}
 
     def start_preprocessing(self, event: dict[str, Any]) -> dict[str, Any]:
         preprocessing = {
@@ -162,6 +170,20 @@ class ScriptedRun:
             "failure_reason": None,
         }
         return {**event["state"], "preprocessing": preprocessing}
+
+    def start_batch_transform(self, event: dict[str, Any]) -> dict[str, Any]:
+        batch_transform = {
+            "job_name": self.job_name,
+            "status": "InProgress",
+            "day": "2026-11-21",
+            "input_uri": "s3://b/daily/churn/2026-11-21.csv",
+            "output_uri": "s3://b/predictions/daily/churn/",
+            "poll_seconds": 1,
+            "waited_seconds": 0,
+            "wait_exceeded": False,
+            "failure_reason": None,
+        }
+        return {**event["state"], "batch_transform": batch_transform}
 
     def start_training_job(self, event: dict[str, Any]) -> dict[str, Any]:
         training = {
@@ -195,8 +217,15 @@ class ScriptedRun:
         return {"waiting": not self.woken}
 
     def get_status(self, event: dict[str, Any]) -> dict[str, Any]:
-        section = {"training": "training", "preprocessing": "preprocessing"}.get(event["target"], "deployment")
-        answer = next({"training": self.training, "preprocessing": self.preprocessing}.get(section, self.endpoint))
+        section = {"training": "training", "preprocessing": "preprocessing", "transform": "batch_transform"}.get(
+            event["target"], "deployment"
+        )
+        answers = {
+            "training": self.training,
+            "preprocessing": self.preprocessing,
+            "batch_transform": self.batch_transform,
+        }
+        answer = next(answers.get(section, self.endpoint))
         return {**event["state"], section: {**event["state"][section], **answer}}
 
 
@@ -722,3 +751,147 @@ def test_a_run_nobody_approves_in_time_rejects_the_version_and_ends_without_depl
     described = sagemaker.describe_model_package(ModelPackageName=MODEL_PACKAGE_ARN)
     assert described["ModelApprovalStatus"] == "Rejected"
     assert "approval timeout" in described["ApprovalDescription"]
+
+
+DEPLOYED_TAIL = ["UpdateParameters", "RecordLineage", "WatermarkOutcome", "PruneModels", "NotifyDeployed"]
+
+
+def test_a_batch_transform_after_deploying_is_awaited_and_announced(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    # GIVEN a pipeline with a batch transform whose job runs a while
+    script = ScriptedRun(
+        training=(COMPLETED,),
+        endpoint=(IN_SERVICE_NEW,),
+        batch_transform=(status("InProgress"), status("Completed")),
+    )
+
+    record = run(local_aws, pipeline, script)
+
+    # THEN after the deployment is announced the job is started and awaited until it completed, then announced
+    assert record.status == "SUCCEEDED", record.cause
+    entered = record.states_entered()
+    start = entered.index("StartBatchTransform")
+    assert entered[start - 2 : start] == ["NotifyDeployed", "TransformAfterDeploy"]
+    assert entered.count("WaitForBatchTransform") == entered.count("GetBatchTransformStatus") == 2
+    assert entered[-3:] == ["BatchTransformStatus", "NotifyBatchTransformed", "Deployed"]
+    assert script.awaited[-2:] == ["transform", "transform"]
+    assert alerts(local_aws)[-2:] == ["deployed", "batch_transform_completed"]
+    assert record.output["batch_transform"]["status"] == "Completed"
+    assert "transform_error" not in record.output
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "cause"),
+    [
+        (
+            status("Failed", failure_reason="transform job churn-1 over s3://b/x.csv failed: ClientError"),
+            "BatchTransformFailed",
+            "transform job churn-1 over s3://b/x.csv failed: ClientError",
+        ),
+        (
+            status("Stopped", failure_reason="transform job churn-1 over s3://b/x.csv stopped: by hand"),
+            "BatchTransformFailed",
+            "transform job churn-1 over s3://b/x.csv stopped: by hand",
+        ),
+        (
+            status("Deleting"),
+            "UnexpectedBatchTransformStatus",
+            "transform job churn-1 reported an unexpected status: Deleting",
+        ),
+    ],
+    ids=["failed", "stopped", "unexpected"],
+)
+def test_a_batch_transform_that_does_not_complete_is_reported_and_the_run_still_ends_deployed(
+    local_aws: LocalAws, pipeline: DeployedPipeline, answer: dict[str, Any], error: str, cause: str
+) -> None:
+    script = ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,), batch_transform=(answer,))
+
+    record = run(local_aws, pipeline, script)
+
+    # THEN the model serves and the watermark moved: the failure is a warning, never CleanUp or a failed run
+    assert record.status == "SUCCEEDED", record.cause
+    assert record.output["transform_error"] == {"Error": error, "Cause": cause}
+    assert record.states_entered()[-2:] == ["NotifyBatchTransformFailed", "Deployed"]
+    assert "CleanUp" not in record.states_entered()
+    assert alerts(local_aws)[-2:] == ["deployed", "batch_transform_failed"]
+    assert record.output["watermark"]["outcome"] == "deployed"
+
+
+def test_a_batch_transform_that_cannot_start_is_reported_and_the_run_still_ends_deployed(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    # GIVEN a newest day whose data is gone by the time the transform starts
+    script = ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,), batch_transform=())
+    script.install(local_aws.endpoint_url)
+
+    def no_data(event: dict[str, Any]) -> dict[str, Any]:
+        raise TransformRequestError("no data for 2026-11-21")
+
+    scripted_steps.SCRIPTS["StartBatchTransform"] = no_data
+
+    record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
+
+    assert record.status == "SUCCEEDED", record.cause
+    assert record.output["transform_error"]["Error"] == "TransformRequestError"
+    assert "no data for 2026-11-21" in record.output["transform_error"]["Cause"]
+    assert record.states_entered()[-3:] == ["StartBatchTransform", "NotifyBatchTransformFailed", "Deployed"]
+    assert "WaitForBatchTransform" not in record.states_entered()
+
+
+def _stop_transform_job(self: Any) -> EmptyResult:
+    """StopTransformJob, which moto lacks (the local runtime's SageMaker emulator answers it): the job stops."""
+    job = self.sagemaker_backend.transform_jobs[self._get_param("TransformJobName")]
+    job.transform_job_status = "Stopped"
+    return EmptyResult()
+
+
+def test_a_batch_transform_past_the_maximum_wait_is_stopped_and_reported(
+    local_aws: LocalAws, pipeline: DeployedPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a transform job SageMaker reports InProgress
+    monkeypatch.setattr(SageMakerResponse, "stop_transform_job", _stop_transform_job, raising=False)
+    sagemaker = boto3.client("sagemaker", endpoint_url=local_aws.endpoint_url)
+    job_name = f"churn-transform-timeout-{next(_unique)}"
+    sagemaker.create_transform_job(
+        TransformJobName=job_name,
+        ModelName="churn-model",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/daily/x.csv"}}},
+        TransformOutput={"S3OutputPath": "s3://b/predictions/daily/"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    sagemaker_backends[ACCOUNT][REGION].transform_jobs[job_name].transform_job_status = "InProgress"
+    script = ScriptedRun(
+        job_name=job_name,
+        training=(COMPLETED,),
+        endpoint=(IN_SERVICE_NEW,),
+        batch_transform=(status("InProgress", wait_exceeded=True, waited_seconds=3700),),
+    )
+
+    # WHEN the poll loop sees the maximum wait exceeded
+    record = run(local_aws, pipeline, script)
+
+    # THEN the job is stopped through the aws-sdk integration, reported, and the run still ends Deployed
+    assert record.status == "SUCCEEDED", record.cause
+    assert record.output["transform_error"] == {
+        "Error": "BatchTransformTimedOut",
+        "Cause": f"transform job {job_name} was still InProgress after 3700 s, more than the maximum wait; "
+        "it was stopped",
+    }
+    assert record.states_entered()[-4:] == [
+        "StopTransformJob",
+        "BatchTransformTimedOut",
+        "NotifyBatchTransformFailed",
+        "Deployed",
+    ]
+    assert sagemaker.describe_transform_job(TransformJobName=job_name)["TransformJobStatus"] == "Stopped"
+
+
+def test_without_a_batch_transform_the_run_ends_deployed_after_the_announcement(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,)))
+
+    assert record.status == "SUCCEEDED", record.cause
+    assert record.states_entered()[-7:] == [*DEPLOYED_TAIL, "TransformAfterDeploy", "Deployed"]
+    assert not [state for state in record.states_entered() if "BatchTransform" in state]

@@ -20,18 +20,28 @@ STATE = {
     "training": {"job_name": "churn-20261122-0600-abc", "poll_seconds": 600},
     "deployment": {"endpoint_name": "churn", "poll_seconds": 600},
     "preprocessing": {"job_name": "churn-20261122-0600-pre", "poll_seconds": 600},
+    "batch_transform": {"job_name": "churn-20261122-0600-bt", "poll_seconds": 600},
 }
 
 
 class DescribedSageMaker:
-    """DescribeTrainingJob, DescribeProcessingJob and DescribeEndpoint answering one status each; records what was
-    described."""
+    """DescribeTrainingJob, DescribeProcessingJob, DescribeTransformJob and DescribeEndpoint answering one status
+    each; records what was described."""
 
     def __init__(
-        self, *, training: str = "InProgress", endpoint: str = "Updating", processing: str = "InProgress"
+        self,
+        *,
+        training: str = "InProgress",
+        endpoint: str = "Updating",
+        processing: str = "InProgress",
+        transform: str = "InProgress",
     ) -> None:
-        self.training, self.endpoint, self.processing = training, endpoint, processing
+        self.training, self.endpoint, self.processing, self.transform = training, endpoint, processing, transform
         self.described: list[str] = []
+
+    def describe_transform_job(self, *, TransformJobName: str) -> dict[str, Any]:  # noqa: N803
+        self.described.append(TransformJobName)
+        return {"TransformJobName": TransformJobName, "TransformJobStatus": self.transform}
 
     def describe_processing_job(self, *, ProcessingJobName: str) -> dict[str, Any]:  # noqa: N803
         self.described.append(ProcessingJobName)
@@ -59,6 +69,7 @@ def s3(aws: None) -> Any:
         ("training", "training", "churn-20261122-0600-abc"),
         ("endpoint", "deployment", "churn"),
         ("preprocessing", "preprocessing", "churn-20261122-0600-pre"),
+        ("transform", "batch_transform", "churn-20261122-0600-bt"),
     ],
 )
 def test_a_running_job_keeps_the_token_for_the_event(
@@ -95,6 +106,9 @@ def test_a_running_job_keeps_the_token_for_the_event(
         ("preprocessing", DescribedSageMaker(processing="Completed"), "Completed"),
         ("preprocessing", DescribedSageMaker(processing="Failed"), "Failed"),
         ("preprocessing", DescribedSageMaker(processing="Stopped"), "Stopped"),
+        ("transform", DescribedSageMaker(transform="Completed"), "Completed"),
+        ("transform", DescribedSageMaker(transform="Failed"), "Failed"),
+        ("transform", DescribedSageMaker(transform="Stopped"), "Stopped"),
     ],
 )
 def test_a_job_that_ended_before_the_token_was_stored_wakes_the_loop_at_once(
@@ -122,7 +136,7 @@ def test_a_job_that_ended_before_the_token_was_stored_wakes_the_loop_at_once(
 
 
 @pytest.mark.parametrize("status", ["Stopping", "InProgress"])
-@pytest.mark.parametrize("target", ["training", "preprocessing"])
+@pytest.mark.parametrize("target", ["training", "preprocessing", "transform"])
 def test_a_job_still_running_or_stopping_does_not_wake(s3: Any, execution: Execution, target: str, status: str) -> None:
     tokens = TaskTokens("token-1")
 
@@ -132,7 +146,7 @@ def test_a_job_still_running_or_stopping_does_not_wake(s3: Any, execution: Execu
         execution,
         "token-1",
         s3=s3,
-        sagemaker=DescribedSageMaker(training=status, processing=status),
+        sagemaker=DescribedSageMaker(training=status, processing=status, transform=status),
         stepfunctions=tokens,
         settings=SETTINGS,
         now=NOW,
@@ -149,6 +163,7 @@ def test_a_job_still_running_or_stopping_does_not_wake(s3: Any, execution: Execu
         ("training", {"deployment": STATE["deployment"]}, "token-1", "training.job_name"),
         ("endpoint", {"training": STATE["training"]}, "token-1", "deployment.endpoint_name"),
         ("preprocessing", {"training": STATE["training"]}, "token-1", "preprocessing.job_name"),
+        ("transform", {"deployment": STATE["deployment"]}, "token-1", "batch_transform.job_name"),
     ],
 )
 def test_a_malformed_event_is_refused_naming_the_field(

@@ -123,3 +123,27 @@ def test_the_run_fits_its_preprocessing_first_iff_the_pipeline_has_one(
 
     # THEN the state tells the state machine's Choice which step comes next
     assert state["run"]["preprocess"] is preprocess
+
+
+@pytest.mark.parametrize(
+    ("batch_transform", "transforms"),
+    [(None, False), ('{"predictions_prefix": "predictions", "instance_type": "ml.m5.large"}', True)],
+    ids=["without-batch-transform", "with-batch-transform"],
+)
+def test_the_run_transforms_after_deploying_iff_the_pipeline_has_a_batch_transform(
+    environment: None,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_transform: str | None,
+    transforms: bool,
+) -> None:
+    # GIVEN a pipeline with or without the BATCH_TRANSFORM variable (and without preprocessing)
+    if batch_transform is not None:
+        monkeypatch.setenv("BATCH_TRANSFORM", batch_transform)
+
+    # WHEN the run is checked
+    state = lambda_handler({"state": {"trigger": "schedule"}, "execution": EXECUTION}, lambda_context)
+
+    # THEN the state tells TransformAfterDeploy whether StartBatchTransform comes after NotifyDeployed
+    assert state["run"]["batch_transform"] is transforms
+    assert state["run"]["preprocess"] is False

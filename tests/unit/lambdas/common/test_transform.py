@@ -1,12 +1,21 @@
-"""The batch transform request and where its predictions go."""
+"""The batch transform request, the day's data it reads and where its predictions go."""
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lambdas.common.transform import TransformRequestError, output_key, predictions_uri, transform_job_request
+from lambdas.common.transform import (
+    TransformRequestError,
+    find_day_input,
+    output_key,
+    predictions_uri,
+    transform_job_request,
+)
 
 
 def test_the_request_reads_lines_in_batches_and_assembles_lines() -> None:
@@ -115,3 +124,59 @@ def test_each_object_is_written_below_the_output_path_by_its_key_below_the_prefi
     input_prefix: str, input_key: str, expected: str
 ) -> None:
     assert output_key("s3://b/out/", input_prefix, input_key) == expected
+
+
+DAY = date(2024, 5, 1)
+
+
+@pytest.fixture
+def s3(aws: None) -> Any:
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="data")
+    return client
+
+
+def _put(s3: Any, *keys: str) -> None:
+    for key in keys:
+        s3.put_object(Bucket="data", Key=key, Body=b"1,a\n")
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (("daily/2024-05-01.csv", "daily/2024-04-30.csv"), "daily/2024-05-01.csv"),
+        (("daily/dt=2024-05-01/part-0.csv", "daily/dt=2024-05-01/_SUCCESS"), "daily/dt=2024-05-01/"),
+        # a folder of another day, or the flat file of another day, is not this day's
+        (("daily/dt=2024-05-01/a.csv", "daily/2024-04-30.csv"), "daily/dt=2024-05-01/"),
+    ],
+    ids=["day-file", "dt-folder", "dt-folder-beside-another-days-file"],
+)
+def test_the_days_data_is_found_as_a_file_or_as_a_dt_folder(s3: Any, keys: tuple[str, ...], expected: str) -> None:
+    # GIVEN the day's data in one of the layouts CheckData reads
+    _put(s3, *keys)
+
+    # WHEN it is looked for, under a prefix given with slashes / THEN the file's key or the folder's (with its /)
+    assert find_day_input(s3, "data", "/daily/", DAY) == expected
+
+
+def test_a_day_in_both_layouts_is_refused_naming_both(s3: Any) -> None:
+    _put(s3, "daily/2024-05-01.csv", "daily/dt=2024-05-01/part-0.csv")
+
+    with pytest.raises(TransformRequestError, match="both layouts") as raised:
+        find_day_input(s3, "data", "daily", DAY)
+    assert "s3://data/daily/2024-05-01.csv" in str(raised.value)
+    assert "s3://data/daily/dt=2024-05-01/" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [(), ("daily/2024-04-30.csv", "other/2024-05-01.csv"), ("daily/dt=2024-05-01/_SUCCESS",)],
+    ids=["empty", "other-day-or-prefix", "dt-folder-without-csv"],
+)
+def test_a_day_without_data_is_refused_saying_where_it_looked(s3: Any, keys: tuple[str, ...]) -> None:
+    _put(s3, *keys)
+
+    with pytest.raises(TransformRequestError, match="no data for 2024-05-01") as raised:
+        find_day_input(s3, "data", "daily", DAY)
+    assert "s3://data/daily/2024-05-01.csv" in str(raised.value)
+    assert "s3://data/daily/dt=2024-05-01/" in str(raised.value)

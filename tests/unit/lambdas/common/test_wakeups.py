@@ -7,7 +7,7 @@ import pytest
 from lambdas.common import wakeups
 
 
-@pytest.mark.parametrize("awaited", [wakeups.TRAINING, wakeups.PREPROCESSING])
+@pytest.mark.parametrize("awaited", [wakeups.TRAINING, wakeups.PREPROCESSING, wakeups.TRANSFORM])
 @pytest.mark.parametrize(
     ("status", "ended"),
     [("Completed", True), ("Failed", True), ("Stopped", True), ("InProgress", False), ("Stopping", False)],
@@ -27,6 +27,13 @@ def test_the_preprocessing_and_training_records_of_one_run_are_kept_apart() -> N
         wakeups.record_key("waits/churn", wakeups.PREPROCESSING, "churn-1") == "waits/churn/preprocessing/churn-1.json"
     )
     assert wakeups.record_key("waits/churn", wakeups.TRAINING, "churn-1") == "waits/churn/training/churn-1.json"
+
+
+def test_the_transform_loop_is_named_as_its_state_section_and_kept_apart() -> None:
+    # AwaitStatusChange reads the job's name from the state section the kind names
+    assert wakeups.TRANSFORM == "batch_transform"
+    assert wakeups.record_key("waits/churn", wakeups.TRANSFORM, "churn-1") == "waits/churn/batch_transform/churn-1.json"
+    assert len({wakeups.TRAINING, wakeups.DEPLOYMENT, wakeups.PREPROCESSING, wakeups.TRANSFORM}) == 4
 
 
 @pytest.mark.parametrize(

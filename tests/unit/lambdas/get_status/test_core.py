@@ -12,8 +12,15 @@ from typing import Any
 
 import pytest
 
+from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.polling import expected_seconds
-from lambdas.get_status.core import PollSettings, endpoint_status, preprocessing_status, training_status
+from lambdas.get_status.core import (
+    PollSettings,
+    batch_transform_status,
+    endpoint_status,
+    preprocessing_status,
+    training_status,
+)
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
 SETTINGS = PollSettings(poll_interval_seconds=30, max_training_wait_seconds=3600, max_deployment_wait_seconds=900)
@@ -38,6 +45,7 @@ class RecordedSageMaker:
     training_job: dict[str, Any] = field(default_factory=dict)
     endpoint: dict[str, Any] = field(default_factory=dict)
     processing_job: dict[str, Any] = field(default_factory=dict)
+    transform_job: dict[str, Any] = field(default_factory=dict)
 
     def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
         return {"TrainingJobName": TrainingJobName, **self.training_job}
@@ -47,6 +55,9 @@ class RecordedSageMaker:
 
     def describe_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:  # noqa: N803
         return {"ProcessingJobName": ProcessingJobName, **self.processing_job}
+
+    def describe_transform_job(self, TransformJobName: str) -> dict[str, Any]:  # noqa: N803
+        return {"TransformJobName": TransformJobName, **self.transform_job}
 
 
 def test_completed_job_reports_artifact_and_final_metrics() -> None:
@@ -281,3 +292,109 @@ def test_the_preprocessing_wait_limit_is_read_only_when_set() -> None:
 
     assert PollSettings.from_env(environment) == SETTINGS
     assert PollSettings.from_env({**environment, "MAX_PREPROCESSING_WAIT_SECONDS": "2400"}) == PREPROCESSING_SETTINGS
+
+
+TRANSFORM_SETTINGS = replace(SETTINGS, max_batch_transform_wait_seconds=2400)
+TRANSFORM = {
+    "job_name": "churn-1",
+    "status": "InProgress",
+    "failure_reason": None,
+    "day": "2026-11-21",
+    "input_uri": "s3://b/daily/2026-11-21.csv",
+    "output_uri": "s3://b/predictions/daily/",
+    "started_at": "2026-11-22T07:30:00.000Z",
+    "waited_seconds": 0,
+    "wait_exceeded": False,
+    "poll_seconds": 600,
+}
+
+
+def test_completed_transform_job_keeps_where_it_read_and_wrote_and_measures_the_wait() -> None:
+    # GIVEN a transform job that completed (a stale reason is not a failure)
+    sagemaker = RecordedSageMaker(transform_job={"TransformJobStatus": "Completed", "FailureReason": "stale"})
+
+    # WHEN its status is asked 30 minutes after it started
+    state = batch_transform_status(TRANSFORM, sagemaker=sagemaker, settings=TRANSFORM_SETTINGS, now=NOW)
+
+    # THEN it completed with no failure, its day, input and output as StartBatchTransform said
+    assert (state.status, state.failure_reason) == ("Completed", None)
+    assert (state.day, state.input_uri, state.output_uri) == (
+        TRANSFORM["day"],
+        TRANSFORM["input_uri"],
+        TRANSFORM["output_uri"],
+    )
+    assert (state.waited_seconds, state.wait_exceeded, state.poll_seconds) == (1800, False, 300)
+
+
+@pytest.mark.parametrize(
+    ("job", "reason"),
+    [
+        (
+            {"TransformJobStatus": "Failed", "FailureReason": "ClientError: See job logs"},
+            "transform job churn-1 over s3://b/daily/2026-11-21.csv failed: ClientError: See job logs",
+        ),
+        (
+            {"TransformJobStatus": "Failed"},
+            "transform job churn-1 over s3://b/daily/2026-11-21.csv failed: SageMaker gave no reason",
+        ),
+        (
+            {"TransformJobStatus": "Stopped", "FailureReason": "stopped past the wait"},
+            "transform job churn-1 over s3://b/daily/2026-11-21.csv stopped: stopped past the wait",
+        ),
+        (
+            {"TransformJobStatus": "Stopped", "FailureReason": ""},
+            "transform job churn-1 over s3://b/daily/2026-11-21.csv stopped: SageMaker gave no reason",
+        ),
+    ],
+    ids=["failed-with-reason", "failed-without-reason", "stopped-with-reason", "stopped-with-empty-reason"],
+)
+def test_a_transform_job_that_did_not_complete_says_which_and_why(job: dict[str, Any], reason: str) -> None:
+    sagemaker = RecordedSageMaker(transform_job=job)
+
+    state = batch_transform_status(TRANSFORM, sagemaker=sagemaker, settings=TRANSFORM_SETTINGS, now=NOW)
+
+    assert (state.status, state.failure_reason) == (job["TransformJobStatus"], reason)
+
+
+@pytest.mark.parametrize(
+    ("settings", "started_at", "waited", "exceeded", "poll_seconds"),
+    [
+        (TRANSFORM_SETTINGS, "2026-11-22T07:21:40.000Z", 2300, False, 101),
+        (TRANSFORM_SETTINGS, "2026-11-22T07:19:59.000Z", 2401, True, 30),
+        # without a limit (a stack that did not set one) the wait is never exceeded
+        (SETTINGS, "2026-11-22T05:00:00.000Z", 10800, False, 300),
+    ],
+    ids=["near-the-limit", "past-the-limit", "no-limit"],
+)
+def test_a_transform_job_running_past_the_maximum_wait_is_flagged(
+    settings: PollSettings, started_at: str, waited: int, exceeded: bool, poll_seconds: int
+) -> None:
+    sagemaker = RecordedSageMaker(transform_job={"TransformJobStatus": "InProgress"})
+
+    state = batch_transform_status(
+        {**TRANSFORM, "started_at": started_at}, sagemaker=sagemaker, settings=settings, now=NOW
+    )
+
+    assert (state.status, state.failure_reason) == ("InProgress", None)
+    assert (state.waited_seconds, state.wait_exceeded, state.poll_seconds) == (waited, exceeded, poll_seconds)
+
+
+def test_a_transform_section_missing_fields_is_an_invalid_event_naming_them() -> None:
+    with pytest.raises(InvalidStepEventError, match="'batch_transform' lacks input_uri, output_uri"):
+        batch_transform_status(
+            {k: v for k, v in TRANSFORM.items() if k not in ("input_uri", "output_uri")},
+            sagemaker=RecordedSageMaker(),
+            settings=TRANSFORM_SETTINGS,
+            now=NOW,
+        )
+
+
+def test_the_batch_transform_wait_limit_is_read_only_when_set() -> None:
+    environment = {
+        "POLL_INTERVAL_SECONDS": "30",
+        "MAX_TRAINING_WAIT_SECONDS": "3600",
+        "MAX_DEPLOYMENT_WAIT_SECONDS": "900",
+    }
+
+    assert PollSettings.from_env(environment) == SETTINGS
+    assert PollSettings.from_env({**environment, "MAX_BATCH_TRANSFORM_WAIT_SECONDS": "2400"}) == TRANSFORM_SETTINGS

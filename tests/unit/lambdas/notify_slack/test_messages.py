@@ -255,3 +255,105 @@ def test_a_lineage_failure_is_mentioned_with_the_deployment_only(event: Notifica
     texts = " ".join(block_texts(message.blocks))
     mentioned = "Lineage not recorded" in texts and "not allowed: CreateArtifact" in texts
     assert mentioned is (event is NotificationEvent.DEPLOYED)
+
+
+TRANSFORMED_STATE = {
+    "deployment": {"endpoint_name": "churn", "model_name": "churn-new", "action": "update", "status": "InService"},
+    "batch_transform": {
+        "job_name": "churn-20261122060000-abcdef12",
+        "status": "Completed",
+        "day": "2026-11-21",
+        "input_uri": "s3://churn-data/daily/churn/2026-11-21.csv",
+        "output_uri": "s3://churn-data/predictions/daily/churn/",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("event", "headline", "status"),
+    [
+        (NotificationEvent.BATCH_TRANSFORM_COMPLETED, "churn: predictions for the newest day written", "Completed"),
+        (
+            NotificationEvent.BATCH_TRANSFORM_FAILED,
+            "churn: batch transform failed, the new model serves regardless",
+            "Failed",
+        ),
+    ],
+    ids=["completed", "failed"],
+)
+def test_the_transform_messages_say_what_happened_at_which_stage(
+    event: NotificationEvent, headline: str, status: str
+) -> None:
+    message = build_message(event, state=TRANSFORMED_STATE, execution=EXECUTION, pipeline="churn")
+
+    [header] = [block["text"]["text"] for block in message.blocks if block["type"] == "header"]
+    assert header.endswith(headline)
+    [fields] = [block["fields"] for block in message.blocks if "fields" in block]
+    facts = dict(field["text"].split("\n", 1) for field in fields)
+    assert facts["*Stage*"] == "`GetBatchTransformStatus`"
+    assert facts["*Status*"] == status
+    assert facts["*Model*"] == "`churn-new`"
+
+
+def test_the_completed_transform_says_which_day_went_through_which_job_and_where_the_predictions_are() -> None:
+    message = build_message(
+        NotificationEvent.BATCH_TRANSFORM_COMPLETED, state=TRANSFORMED_STATE, execution=EXECUTION, pipeline="churn"
+    )
+
+    [text] = [text for text in block_texts(message.blocks) if "Transform job" in text]
+    assert text == (
+        ":card_file_box: Transform job `churn-20261122060000-abcdef12` ran the model over 2026-11-21 "
+        "(`s3://churn-data/daily/churn/2026-11-21.csv`); predictions in `s3://churn-data/predictions/daily/churn/`"
+    )
+    assert "Batch transform failed" not in " ".join(block_texts(message.blocks))
+
+
+def test_a_completed_transform_without_its_section_still_says_something() -> None:
+    message = build_message(NotificationEvent.BATCH_TRANSFORM_COMPLETED, state={}, execution=EXECUTION, pipeline="c")
+
+    [text] = [text for text in block_texts(message.blocks) if "Transform job" in text]
+    assert text.endswith("ran the model over the newest day")
+
+
+@pytest.mark.parametrize(
+    ("transform_error", "named", "cause"),
+    [
+        (
+            {"Error": "TransformJobFailed", "Cause": "transform job churn-1 over s3://b/d.csv failed: ClientError"},
+            "TransformJobFailed",
+            "transform job churn-1 over s3://b/d.csv failed: ClientError",
+        ),
+        (
+            {"Error": "TransformRequestError", "Cause": _lambda_cause("no data for 2026-11-21")},
+            "TransformRequestError",
+            "no data for 2026-11-21",
+        ),
+        ({}, "UnknownError", "no cause reported"),
+    ],
+    ids=["job-failed", "lambda-error", "nothing-recorded"],
+)
+def test_a_failed_transform_names_the_error_and_its_cause_and_says_the_model_serves(
+    transform_error: dict[str, Any], named: str, cause: str
+) -> None:
+    # GIVEN a run whose transform failed after the deployment, the error kept in transform_error
+    state = {**TRANSFORMED_STATE, "transform_error": transform_error}
+
+    message = build_message(
+        NotificationEvent.BATCH_TRANSFORM_FAILED, state=state, execution=EXECUTION, pipeline="churn"
+    )
+
+    [text] = [text for text in block_texts(message.blocks) if "Batch transform failed" in text]
+    assert text.startswith(
+        f":warning: *Batch transform failed* (transform job `churn-20261122060000-abcdef12`) ({named}): {cause}\n"
+    )
+    assert "The new model is deployed and the watermark recorded" in text
+    assert not [text for text in block_texts(message.blocks) if "predictions in" in text]
+
+
+def test_a_transform_failure_before_the_job_existed_names_no_job() -> None:
+    state = {"transform_error": {"Error": "ResourceConflictError", "Cause": "started by another execution"}}
+
+    message = build_message(NotificationEvent.BATCH_TRANSFORM_FAILED, state=state, execution=EXECUTION, pipeline="c")
+
+    [text] = [text for text in block_texts(message.blocks) if "Batch transform failed" in text]
+    assert text.startswith(":warning: *Batch transform failed* (ResourceConflictError): started by another execution")

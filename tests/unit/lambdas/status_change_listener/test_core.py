@@ -45,6 +45,9 @@ def s3(aws: None) -> Any:
         ("training_job_state_change", "training", JOB, {"TrainingJobStatus": "Failed"}, "Failed"),
         ("processing_job_state_change", "preprocessing", JOB, {"ProcessingJobStatus": "Completed"}, "Completed"),
         ("processing_job_state_change", "preprocessing", JOB, {"ProcessingJobStatus": "Stopped"}, "Stopped"),
+        ("transform_job_state_change", "batch_transform", JOB, {"TransformJobStatus": "Completed"}, "Completed"),
+        ("transform_job_state_change", "batch_transform", JOB, {"TransformJobStatus": "Failed"}, "Failed"),
+        ("transform_job_state_change", "batch_transform", JOB, {"TransformJobStatus": "Stopped"}, "Stopped"),
         ("endpoint_state_change", "deployment", "churn", {"EndpointStatus": "IN_SERVICE"}, "InService"),
         (
             "endpoint_state_change",
@@ -97,6 +100,8 @@ def test_an_event_no_run_waits_for_is_ignored(s3: Any) -> None:
         ("training_job_state_change", {"TrainingJobStatus": "Stopping"}),
         ("processing_job_state_change", {"ProcessingJobStatus": "InProgress"}),
         ("processing_job_state_change", {"ProcessingJobStatus": "Stopping"}),
+        ("transform_job_state_change", {"TransformJobStatus": "InProgress"}),
+        ("transform_job_state_change", {"TransformJobStatus": "Stopping"}),
         ("endpoint_state_change", {"EndpointStatus": "UPDATING"}),
         ("endpoint_state_change", {"EndpointStatus": "ROLLING_BACK"}),
     ],
@@ -104,6 +109,7 @@ def test_an_event_no_run_waits_for_is_ignored(s3: Any) -> None:
 def test_a_state_that_does_not_end_the_loop_wakes_nothing(s3: Any, sample: str, detail: dict[str, Any]) -> None:
     keep(s3, "training", JOB)
     keep(s3, "preprocessing", JOB)
+    keep(s3, "batch_transform", JOB)
     keep(s3, "deployment", "churn")
     tokens = TaskTokens("token-1")
 
@@ -136,3 +142,21 @@ def test_a_processing_event_wakes_the_preprocessing_loop_not_the_training_loop_o
     # THEN only the preprocessing loop wakes
     assert tokens.resumed == [("preprocessing-token", {"status": "Completed"})]
     assert wakeups.load(s3, "data", "waits/churn", "training", JOB) is not None
+
+
+def test_a_transform_event_wakes_the_transform_loop_not_the_other_loops_of_the_same_name(s3: Any) -> None:
+    # GIVEN the run id names the run's processing, training and transform jobs, each loop with its own token
+    keep(s3, "preprocessing", JOB, token="preprocessing-token")
+    keep(s3, "training", JOB, token="training-token")
+    keep(s3, "batch_transform", JOB, token="transform-token")
+    tokens = TaskTokens("preprocessing-token", "training-token", "transform-token")
+
+    # WHEN the transform job completes
+    outcome = on_status_change(event("transform_job_state_change"), s3=s3, stepfunctions=tokens, settings=SETTINGS)
+
+    # THEN only the transform loop wakes; the other records stay
+    assert outcome == f"woke arn:execution:run-1: {JOB} Completed"
+    assert tokens.resumed == [("transform-token", {"status": "Completed"})]
+    assert wakeups.load(s3, "data", "waits/churn", "batch_transform", JOB) is None
+    assert wakeups.load(s3, "data", "waits/churn", "training", JOB) is not None
+    assert wakeups.load(s3, "data", "waits/churn", "preprocessing", JOB) is not None
