@@ -125,7 +125,8 @@ def find_day_input(s3: Any, bucket: str, data_prefix: str, day: date) -> str:
     base = f"{data_prefix.strip('/')}/"
     flat = f"{base}{day.isoformat()}.csv"
     hive = f"{base}dt={day.isoformat()}/"
-    has_flat = bool(s3.list_objects_v2(Bucket=bucket, Prefix=flat, MaxKeys=1).get("KeyCount"))
+    # The exact key: `2026-11-21.csv.tmp` beside nothing else is not the day's file.
+    has_flat = any(item["Key"] == flat for item in s3.list_objects_v2(Bucket=bucket, Prefix=flat).get("Contents", []))
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=hive).get("Contents", [])
     has_hive = any(item["Key"].endswith(".csv") for item in listed)
     if has_flat and has_hive:

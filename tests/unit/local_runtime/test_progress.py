@@ -179,6 +179,47 @@ def test_deployment_states_show_the_action_the_status_and_the_watermark() -> Non
     ]
 
 
+def test_preprocessing_and_batch_transform_states_name_their_jobs_and_where_the_outputs_are() -> None:
+    preprocessing = {"job_name": JOB, "status": "Completed", "training_data_uri": "s3://b/preprocessed/demo/r/train/"}
+    transform = {"job_name": JOB, "day": "2026-11-22", "status": "Completed", "output_uri": "s3://b/predictions/d/"}
+    history = (
+        History()
+        .task("StartPreprocessing", {"preprocessing": {**preprocessing, "status": "InProgress"}})
+        .task("GetPreprocessingStatus", {"preprocessing": preprocessing})
+        .task("StartBatchTransform", {"batch_transform": {**transform, "status": "InProgress"}})
+        .task("GetBatchTransformStatus", {"batch_transform": transform})
+    )
+
+    runs, _ = state_runs(history.events)
+
+    assert [state_facts(run) for run in runs] == [
+        f"processing job {JOB}",
+        "Completed, training data s3://b/preprocessed/demo/r/train/",
+        f"transform job {JOB} over 2026-11-22",
+        "Completed, predictions in s3://b/predictions/d/",
+    ]
+
+
+def test_failed_preprocessing_and_transform_show_why() -> None:
+    failed_job = {"job_name": JOB, "status": "Failed", "failure_reason": "AlgorithmError: exit code 1"}
+    transform_error = {"Error": "BatchTransformFailed", "Cause": "transform job x failed: bad record"}
+    history = (
+        History()
+        .task("GetPreprocessingStatus", {"preprocessing": failed_job})
+        .task("GetBatchTransformStatus", {"batch_transform": failed_job})
+        .enter("Pass", "BatchTransformFailed")
+        .exit("Pass", "BatchTransformFailed", {"transform_error": transform_error})
+    )
+
+    runs, _ = state_runs(history.events)
+
+    assert [state_facts(run) for run in runs] == [
+        "Failed: AlgorithmError: exit code 1",
+        "Failed: AlgorithmError: exit code 1",
+        "BatchTransformFailed: transform job x failed: bad record",
+    ]
+
+
 def test_a_notification_that_was_not_posted_says_why() -> None:
     payload = {"delivered": False, "detail": "slack error: invalid_auth"}
     history = History().task("NotifyDeployed", {}, payload=payload)

@@ -180,3 +180,14 @@ def test_a_day_without_data_is_refused_saying_where_it_looked(s3: Any, keys: tup
         find_day_input(s3, "data", "daily", DAY)
     assert "s3://data/daily/2024-05-01.csv" in str(raised.value)
     assert "s3://data/daily/dt=2024-05-01/" in str(raised.value)
+
+
+def test_a_sibling_of_the_day_file_alone_is_not_the_days_data(aws: None) -> None:
+    # GIVEN only a temporary copy next to where the day's file would be
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="siblings")
+    s3.put_object(Bucket="siblings", Key="data/2026-11-21.csv.tmp", Body=b"1,2\n")
+
+    # WHEN the day is looked for, THEN there is no data for it
+    with pytest.raises(TransformRequestError, match="no data for 2026-11-21"):
+        find_day_input(s3, "siblings", "data", date(2026, 11, 21))
