@@ -55,10 +55,23 @@ def test_executions_of_one_definition_parse_it_once_and_keep_their_own_state(mon
     # WHEN the machine runs three times with different input
     outputs = [json.loads(run(sfn, machine, who)["output"]) for who in ("ann", "bob", "cy")]
 
-    # THEN each execution computed its own output, and the definition was parsed twice: when the machine was
-    # created (moto validates it) and for the first execution; every execution parsed it again before (4 in all)
+    # THEN each execution computed its own output, and the definition was parsed once: when the machine was
+    # created (moto validates it), a parse the executions reuse; before, each execution parsed it again (4 in all)
     assert outputs == [{"greeting": f"hello {who}"} for who in ("ann", "bob", "cy")]
-    assert parses == [DEFINITION, DEFINITION]
+    assert parses == [DEFINITION]
+
+
+@mock_aws
+def test_an_invalid_definition_is_still_refused_as_moto_words_it(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(moto_config.default_user_config, "stepfunctions", {"execute_state_machine": True})
+    moto_extensions.install()
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+
+    # (moto answers a parse error with an empty error code and the parser's message, with or without the extensions)
+    with pytest.raises(ClientError, match="ASLParserException"):
+        sfn.create_state_machine(name="broken", definition='{"StartAt": "Nowhere", "States": {', roleArn=ROLE)
 
 
 PIPELINE_CONTAINERS = [
