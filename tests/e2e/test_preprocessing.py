@@ -94,8 +94,15 @@ class Churn:
 
 
 @pytest.fixture(scope="module")
-def churn() -> Iterator[Churn]:
-    template = synthesize({"config_file": CONFIG_FILE})[STACK]
+def churn_template() -> dict[str, Any]:
+    """The example's stack, synthesized once for the module (a synth costs seconds of CPU)."""
+    template: dict[str, Any] = synthesize({"config_file": CONFIG_FILE})[STACK]
+    return template
+
+
+@pytest.fixture(scope="module")
+def churn(churn_template: dict[str, Any]) -> Iterator[Churn]:
+    template = churn_template
     with LocalSlackApi(valid_token=TOKEN, channels=(CHANNEL,)) as slack, LocalRuntime() as runtime:
         pipeline = runtime.deploy_template(
             template,
@@ -319,7 +326,10 @@ def readme_example() -> list[str]:
 
 
 def test_the_readme_raw_records_example_runs_as_written(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    churn_template: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN the README's commands, and a fresh churn pipeline served locally (what `make serve CONFIG=...` does)
     commands = readme_example()
@@ -327,7 +337,7 @@ def test_the_readme_raw_records_example_runs_as_written(
         commands[0]
         == "make serve CONFIG=examples/churn/pipelines.json          # terminal 1: the local AWS on 127.0.0.1:4566"
     )
-    template = synthesize({"config_file": CONFIG_FILE})[STACK]
+    template = churn_template
     monkeypatch.chdir(tmp_path)
     with LocalSlackApi(valid_token=TOKEN, channels=(CHANNEL,)) as slack, LocalRuntime() as runtime:
         runtime.deploy_template(
