@@ -15,27 +15,22 @@ their directories from Environment or arguments, as the workflow's do (RAW_DATA_
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local_runtime.sagemaker import jobs
 from local_runtime.sagemaker.api import SageMakerApiError
-from local_runtime.sagemaker.training import split_s3_uri
+from local_runtime.sagemaker.jobs import split_s3_uri
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +39,6 @@ CONTAINER_ROOT = "/opt/ml/processing"  # every input's and output's LocalPath is
 # SageMaker's convention: the container writes a message to /opt/ml/output/message, ExitMessage keeps its first KB.
 MESSAGE_FILE = "/opt/ml/output/message"
 MESSAGE_LIMIT = 1024
-FAILURE_REASON_LIMIT = 1024  # DescribeProcessingJob's FailureReason is at most 1024 characters
-STDERR_TAIL_LINES = 10
-_READER_JOIN_SECONDS = 5.0
 # A container path: /opt/ml/processing or /opt/ml/output, alone or followed by a path, anywhere in a string.
 _CONTAINER_PATH = re.compile(r"/opt/ml/(processing|output)(?![\w.-])")
 
@@ -122,15 +114,7 @@ class ProcessingService:
         for run in runs:
             run.request_stop("the local runtime shut down")
         for run in runs:
-            run.join(_READER_JOIN_SECONDS * 2)
-
-
-class _JobFailedError(Exception):
-    """Ends the job Failed with this FailureReason."""
-
-
-class _InterruptedError(Exception):
-    """The job was stopped (StopProcessingJob, MaxRuntimeInSeconds or shutdown) before it finished."""
+            run.join(jobs.READER_JOIN_SECONDS * 2)
 
 
 @dataclass(frozen=True)
@@ -192,29 +176,7 @@ def prefix_objects(s3: Any, uri: str) -> Iterator[tuple[str, str, str]]:
                 yield bucket, key, key[len(parent) :]
 
 
-def manifest_objects(body: bytes, uri: str) -> list[tuple[str, str, str]]:
-    """(bucket, key, relative path) of the entries of SageMaker's manifest `[{"prefix": "s3://b/p/"}, "rel", ...]`.
-
-    Raises ValueError naming what is wrong with the manifest.
-    """
-    try:
-        manifest = json.loads(body)
-    except ValueError as error:
-        raise ValueError(f"the manifest {uri} is not JSON: {error}") from error
-    valid = (
-        isinstance(manifest, list)
-        and manifest
-        and isinstance(manifest[0], dict)
-        and isinstance(manifest[0].get("prefix"), str)
-        and all(isinstance(entry, str) and entry for entry in manifest[1:])
-    )
-    if not valid:
-        raise ValueError(f'the manifest {uri} must be a JSON list [{{"prefix": "s3://bucket/prefix/"}}, "key", ...]')
-    bucket, prefix = split_s3_uri(manifest[0]["prefix"])
-    return [(bucket, prefix + relative, relative) for relative in manifest[1:]]
-
-
-class _Run:
+class _Run(jobs.JobWorker):
     """One processing job: the worker thread, its subprocess and the moto object it keeps up to date."""
 
     def __init__(
@@ -233,23 +195,12 @@ class _Run:
         self.paths = ContainerPaths(directory)
         self._s3_client_factory = s3_client_factory
         self._on_ended = on_ended
-        self._lock = threading.RLock()
-        self._log_lock = threading.Lock()
-        self._stop_reason: str | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._thread = threading.Thread(target=self._work, name=f"processing-{job.processing_job_name}", daemon=True)
-        self._timer: threading.Timer | None = None
-        self._log: IO[str] | None = None
-        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
+        super().__init__(thread_name=f"processing-{job.processing_job_name}")
 
     def start(self) -> None:
         """Take the moto object back to InProgress at once, then run the job in the worker."""
         job = self.job
-        now = _now()
+        now = jobs.now()
         with self._lock:
             # Every attribute the worker sets exists before DescribeProcessingJob can read the object: a new
             # attribute appearing while moto iterates the object's __dict__ would break that request. moto
@@ -263,17 +214,7 @@ class _Run:
             job.exit_message = None
             job.last_modified_time = now
         max_runtime = (job.stopping_condition or {}).get("MaxRuntimeInSeconds")
-        if max_runtime:
-            self._timer = threading.Timer(
-                float(max_runtime), self.request_stop, args=(f"MaxRuntimeInSeconds ({max_runtime}) exceeded",)
-            )
-            self._timer.daemon = True
-            self._timer.start()
-        self._thread.start()
-
-    def join(self, timeout: float | None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        self._start_worker(max_runtime, f"MaxRuntimeInSeconds ({max_runtime}) exceeded")
 
     def request_stop(self, reason: str) -> bool:
         """Move an InProgress job to Stopping and kill its process; False when the job is not InProgress."""
@@ -282,10 +223,8 @@ class _Run:
                 return False
             self._stop_reason = reason
             self.job.processing_job_status = "Stopping"
-            self.job.last_modified_time = _now()
-            process = self._process
-        if process is not None:
-            _kill(process)
+            self.job.last_modified_time = jobs.now()
+        self._kill_running()
         return True
 
     # --- the worker ---
@@ -293,20 +232,15 @@ class _Run:
     def _work(self) -> None:
         try:
             self._execute()
-        except _InterruptedError:
+        except jobs.JobInterruptedError:
             self._finish("Stopped")
-        except _JobFailedError as failure:
-            self._finish("Failed", failure_reason=_truncate(str(failure)))
+        except jobs.JobFailedError as failure:
+            self._finish("Failed", failure_reason=jobs.truncate(str(failure)))
         except Exception as error:  # the job must end, whatever went wrong in the runtime itself
             logger.exception("processing job %s: the local runtime failed", self.job.processing_job_name)
-            self._finish("Failed", failure_reason=_truncate(f"InternalServerError: {error}"))
+            self._finish("Failed", failure_reason=jobs.truncate(f"InternalServerError: {error}"))
         finally:
-            if self._timer is not None:
-                self._timer.cancel()
-            with self._log_lock:
-                if self._log is not None:
-                    self._log.close()
-                    self._log = None
+            self._close()
 
     def _execute(self) -> None:
         root = self.paths.root
@@ -317,12 +251,12 @@ class _Run:
         self._log = (root / LOG_FILE).open("a", encoding="utf-8")
         with self._lock:
             self._checkpoint()
-            self.job.processing_start_time = _now()
+            self.job.processing_start_time = jobs.now()
             self.job.last_modified_time = self.job.processing_start_time
         try:
             command = [self.paths.map(part) for part in container_command(self.job.app_specification or {})]
         except ValueError as error:
-            raise _JobFailedError(f"ClientError: {error}") from error
+            raise jobs.JobFailedError(f"ClientError: {error}") from error
         outputs = self._output_directories()
         s3 = self._s3_client_factory(self.region)
         for processing_input in self.job.processing_inputs or []:
@@ -333,7 +267,7 @@ class _Run:
         returncode = self._run_process(command)
         self._checkpoint()
         if returncode != 0:
-            raise _JobFailedError(self._failure_reason(returncode))
+            raise jobs.JobFailedError(self._failure_reason(returncode))
         self._upload(s3, outputs)
         self._finish("Completed")
 
@@ -343,58 +277,58 @@ class _Run:
             name = output.get("OutputName", "?")
             s3_output = output.get("S3Output")
             if s3_output is None:
-                raise _JobFailedError(f"ClientError: output {name}: only S3Output outputs are supported locally")
+                raise jobs.JobFailedError(f"ClientError: output {name}: only S3Output outputs are supported locally")
             try:
                 split_s3_uri(s3_output.get("S3Uri", ""))
                 directories[name] = self.paths.local(s3_output.get("LocalPath", ""))
             except ValueError as error:
-                raise _JobFailedError(f"ClientError: output {name}: {error}") from error
+                raise jobs.JobFailedError(f"ClientError: output {name}: {error}") from error
         return directories
 
     def _download_input(self, s3: Any, processing_input: Mapping[str, Any]) -> None:
         name = processing_input.get("InputName", "?")
         source = processing_input.get("S3Input")
         if source is None:
-            raise _JobFailedError(f"ClientError: input {name}: only S3Input inputs are supported locally")
+            raise jobs.JobFailedError(f"ClientError: input {name}: only S3Input inputs are supported locally")
         if source.get("S3InputMode", "File") != "File":
-            raise _JobFailedError(f"ClientError: input {name}: Pipe input mode is not supported locally; use File")
+            raise jobs.JobFailedError(f"ClientError: input {name}: Pipe input mode is not supported locally; use File")
         if source.get("S3CompressionType", "None") != "None":
-            raise _JobFailedError(f"ClientError: input {name}: S3CompressionType Gzip is not supported locally")
+            raise jobs.JobFailedError(f"ClientError: input {name}: S3CompressionType Gzip is not supported locally")
         data_type, uri = source.get("S3DataType", "S3Prefix"), source.get("S3Uri", "")
         try:
             split_s3_uri(uri)
             target = self.paths.local(source.get("LocalPath", ""))
         except ValueError as error:
-            raise _JobFailedError(f"ClientError: input {name}: {error}") from error
+            raise jobs.JobFailedError(f"ClientError: input {name}: {error}") from error
         target.mkdir(parents=True, exist_ok=True)
         try:
             if data_type == "S3Prefix":
                 objects = list(prefix_objects(s3, uri))
                 if not objects:
-                    raise _JobFailedError(
+                    raise jobs.JobFailedError(
                         f'ClientError: input {name}: No S3 objects found under S3 URL "{uri}". Please ensure that the '
                         f"bucket exists in the selected region ({self.region}) and that objects exist under that "
                         "S3 prefix."
                     )
             elif data_type == "ManifestFile":
                 bucket, key = split_s3_uri(uri)
-                objects = manifest_objects(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), uri)
+                objects = jobs.manifest_objects(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), uri)
             else:
-                raise _JobFailedError(f"ClientError: input {name}: S3DataType {data_type} is not supported locally")
+                raise jobs.JobFailedError(f"ClientError: input {name}: S3DataType {data_type} is not supported locally")
         except (ClientError, BotoCoreError) as error:
-            raise _JobFailedError(f"ClientError: input {name}: cannot read {uri}: {error}") from error
+            raise jobs.JobFailedError(f"ClientError: input {name}: cannot read {uri}: {error}") from error
         except ValueError as error:
-            raise _JobFailedError(f"ClientError: input {name}: {error}") from error
+            raise jobs.JobFailedError(f"ClientError: input {name}: {error}") from error
         listed = f" (listed in the manifest {uri})" if data_type == "ManifestFile" else ""
         for bucket, key, relative in objects:
             self._checkpoint()
             destination = (target / relative).resolve()
             if not destination.is_relative_to(target):
-                raise _JobFailedError(f"ClientError: input {name}: {relative} points outside its LocalPath")
+                raise jobs.JobFailedError(f"ClientError: input {name}: {relative} points outside its LocalPath")
             try:
-                _download(s3, bucket, key, destination)
+                jobs.download(s3, bucket, key, destination)
             except (ClientError, BotoCoreError) as error:
-                raise _JobFailedError(
+                raise jobs.JobFailedError(
                     f"ClientError: input {name}: cannot download s3://{bucket}/{key}{listed}: {error}"
                 ) from error
         self._note(f"input {name}: {len(objects)} files from {uri} ({data_type}) into {target}")
@@ -410,51 +344,10 @@ class _Run:
             **{key: self.paths.map(str(value)) for key, value in (self.job.environment or {}).items()},
             "PATH": os.pathsep.join([interpreter_dir, os.environ.get("PATH", os.defpath)]),
         }
-        with self._lock:
-            self._checkpoint()
-            self._note(f"running {' '.join(command)}")
-            try:
-                process = subprocess.Popen(
-                    list(command),
-                    cwd=self.paths.root,
-                    env=environment,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,  # its own process group: a stop kills the children too
-                )
-            except OSError as error:
-                raise _JobFailedError(f"ClientError: cannot run the entrypoint {command[0]}: {error}") from error
-            self._process = process
-        assert process.stdout is not None and process.stderr is not None
-        readers = [
-            threading.Thread(target=self._read, args=(process.stdout, False), daemon=True),
-            threading.Thread(target=self._read, args=(process.stderr, True), daemon=True),
-        ]
-        for reader in readers:
-            reader.start()
-        returncode = process.wait()
-        for reader in readers:
-            reader.join(_READER_JOIN_SECONDS)
-        with self._lock:
-            self._process = None
-        return returncode
-
-    def _read(self, stream: IO[bytes], is_stderr: bool) -> None:
-        for raw in iter(stream.readline, b""):
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            with self._log_lock:
-                if self._log is not None:
-                    self._log.write(line + "\n")
-                    self._log.flush()
-                if is_stderr and line.strip():
-                    self._stderr_tail.append(line)
-        stream.close()
+        return self._run_logged(command, cwd=self.paths.root, environment=environment, launch_failure="the entrypoint")
 
     def _failure_reason(self, returncode: int) -> str:
-        with self._log_lock:
-            tail = "\n".join(self._stderr_tail)
-        exit_status = f"killed by signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
+        tail, exit_status = self._stderr_tail_text(), self._exit_status(returncode)
         return f"AlgorithmError: {exit_status}: {tail}" if tail else f"AlgorithmError: {exit_status}"
 
     def _upload(self, s3: Any, directories: Mapping[str, Path]) -> None:
@@ -475,16 +368,12 @@ class _Run:
                 try:
                     s3.upload_file(str(path), bucket, key, ExtraArgs=extra or None)
                 except (ClientError, BotoCoreError) as error:
-                    raise _JobFailedError(
+                    raise jobs.JobFailedError(
                         f"ClientError: output {name}: cannot upload to s3://{bucket}/{key}: {error}"
                     ) from error
             self._note(f"output {name}: {len(files)} files uploaded to {s3_output['S3Uri']}")
 
     # --- status bookkeeping (moto's object is read by request threads: reassign, never mutate in place) ---
-
-    def _checkpoint(self) -> None:
-        if self._stop_reason is not None:
-            raise _InterruptedError(self._stop_reason)
 
     def _finish(self, status: str, *, failure_reason: str | None = None) -> None:
         with self._lock:
@@ -496,7 +385,7 @@ class _Run:
             exit_message, message_error = self._exit_message()
             if message_error is not None and status == "Completed":
                 status, failure_reason = "Failed", message_error
-            now = _now()
+            now = jobs.now()
             self.job.exit_message = exit_message
             self.job.failure_reason = failure_reason
             self.job.processing_end_time = now
@@ -524,33 +413,3 @@ class _Run:
             self._on_ended(self.region, self.job)
         except Exception as error:  # an event that cannot be sent is lost, as on AWS
             logger.warning("processing job %s: state-change event not sent: %s", self.job.processing_job_name, error)
-
-    def _note(self, message: str) -> None:
-        """A line of the runtime's own in the job's log."""
-        with self._log_lock:
-            if self._log is not None:
-                self._log.write(f"[local-runtime] {message}\n")
-                self._log.flush()
-
-
-def _download(s3: Any, bucket: str, key: str, destination: Path) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    with destination.open("wb") as file:
-        shutil.copyfileobj(body, file)
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    """Kill the process and its children; SageMaker's grace period buys nothing locally."""
-    if process.poll() is None:
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def _truncate(reason: str) -> str:
-    return reason if len(reason) <= FAILURE_REASON_LIMIT else reason[: FAILURE_REASON_LIMIT - 3] + "..."
-
-
-def _now() -> datetime:
-    # Naive UTC, as moto stores its own times: ListProcessingJobs compares them with its (naive) time filters.
-    return datetime.now(UTC).replace(tzinfo=None)

@@ -11,26 +11,24 @@ import logging
 import os
 import re
 import shutil
-import signal
-import subprocess
 import tarfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 import local_runtime
 from local_runtime.faults import Faults, TrainingFault
-from local_runtime.sagemaker import containers
+from local_runtime.sagemaker import containers, jobs
 from local_runtime.sagemaker.api import SageMakerApiError
 from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageError
+from local_runtime.sagemaker.jobs import split_s3_uri
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +36,6 @@ HOST = "algo-1"
 INSTANCE_GROUP = "homogeneousCluster"
 LOG_FILE = "training.log"  # in the job's output/ directory
 FAILURE_FILE = "failure"  # SageMaker's convention: the algorithm writes its failure reason to /opt/ml/output/failure
-FAILURE_REASON_LIMIT = 1024  # DescribeTrainingJob's FailureReason is at most 1024 characters
-STDERR_TAIL_LINES = 10
-_READER_JOIN_SECONDS = 5.0
 _STALL_POLL_SECONDS = 0.05  # how soon a stalled job notices it was stopped
 # The first metric definition moto fills in on every job, overwriting the caller's.
 _MOTO_CANNED_METRIC = "test:dcg"
@@ -138,18 +133,10 @@ class TrainingService:
         for run in runs:
             run.request_stop(STOPPED)
         for run in runs:
-            run.join(_READER_JOIN_SECONDS * 2)
+            run.join(jobs.READER_JOIN_SECONDS * 2)
 
     def _account(self, region: str) -> str:
         return str(getattr(self._backend(region), "account_id", "123456789012"))
-
-
-class _JobFailedError(Exception):
-    """Ends the job Failed with this FailureReason."""
-
-
-class _InterruptedError(Exception):
-    """The job was stopped (StopTrainingJob, MaxRuntimeInSeconds or shutdown) before it finished."""
 
 
 @dataclass(frozen=True)
@@ -319,15 +306,7 @@ def artifact_location(output_path: str, job_name: str, file_name: str) -> tuple[
     return bucket, key
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """(bucket, key) of `s3://bucket/key`; raise ValueError for anything else."""
-    match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)
-    if match is None:
-        raise ValueError(f"not an S3 URI: {uri!r}")
-    return match[1], match[2]
-
-
-class _Run:
+class _Run(jobs.JobWorker):
     """One training job: the worker thread, its subprocess and the moto object it keeps up to date."""
 
     def __init__(
@@ -348,22 +327,11 @@ class _Run:
         self.fault = fault
         self.layout = JobLayout(directory)
         self._s3_client_factory = s3_client_factory
-        self._lock = threading.RLock()
-        self._log_lock = threading.Lock()
-        self._stop_reason: str | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._thread = threading.Thread(target=self._work, name=f"training-{job.training_job_name}", daemon=True)
-        self._timer: threading.Timer | None = None
-        self._log: IO[str] | None = None
-        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        super().__init__(thread_name=f"training-{job.training_job_name}")
         self._metrics: dict[str, tuple[float, datetime]] = {}
         self._container: TrainingContainer | None = None
         self._image_error: UnknownImageError | None = None
         self._definitions: list[tuple[str, re.Pattern[str]]] = []
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     def start(self) -> None:
         """Take the moto object back to InProgress/Starting at once, then run the job in the worker."""
@@ -374,7 +342,7 @@ class _Run:
         except UnknownImageError as error:
             self._image_error = error
         self._set_metric_definitions()
-        now = _now()
+        now = jobs.now()
         with self._lock:
             # Every attribute the worker sets exists before DescribeTrainingJob can read the object: a new
             # attribute appearing while moto iterates the object's __dict__ would break that request.
@@ -389,16 +357,7 @@ class _Run:
             job.training_start_time = None
             job.training_end_time = None
             job.last_modified_time = now
-        max_runtime = (job.stopping_condition or {}).get("MaxRuntimeInSeconds")
-        if max_runtime:
-            self._timer = threading.Timer(float(max_runtime), self.request_stop, args=(MAX_RUNTIME_EXCEEDED,))
-            self._timer.daemon = True
-            self._timer.start()
-        self._thread.start()
-
-    def join(self, timeout: float | None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        self._start_worker((job.stopping_condition or {}).get("MaxRuntimeInSeconds"), MAX_RUNTIME_EXCEEDED)
 
     def request_stop(self, reason: str) -> bool:
         """Move an InProgress job to Stopping and kill its process; False when the job is not InProgress."""
@@ -408,9 +367,7 @@ class _Run:
             self._stop_reason = reason
             self.job.training_job_status = "Stopping"
             self._transition("Stopping")
-            process = self._process
-        if process is not None:
-            _kill(process)
+        self._kill_running()
         return True
 
     # --- the worker ---
@@ -418,33 +375,28 @@ class _Run:
     def _work(self) -> None:
         try:
             self._execute()
-        except _InterruptedError:
+        except jobs.JobInterruptedError:
             self._finish_stopped()
-        except _JobFailedError as failure:
+        except jobs.JobFailedError as failure:
             self._finish("Failed", "Failed", failure_reason=str(failure))
         except Exception as error:  # the job must end, whatever went wrong in the runtime itself
             logger.exception("training job %s: the local runtime failed", self.job.training_job_name)
-            self._finish("Failed", "Failed", failure_reason=_truncate(f"InternalServerError: {error}"))
+            self._finish("Failed", "Failed", failure_reason=jobs.truncate(f"InternalServerError: {error}"))
         finally:
-            if self._timer is not None:
-                self._timer.cancel()
-            with self._log_lock:
-                if self._log is not None:
-                    self._log.close()
-                    self._log = None
+            self._close()
 
     def _execute(self) -> None:
         layout = self.layout
         layout.create()
         self._log = (layout.output / LOG_FILE).open("a", encoding="utf-8")
         if self._image_error is not None:
-            raise _JobFailedError(_truncate(f"ClientError: {self._image_error}"))
+            raise jobs.JobFailedError(jobs.truncate(f"ClientError: {self._image_error}"))
         container = self._container
         assert container is not None
         self._write_config()
         with self._lock:
             self._checkpoint()
-            self.job.training_start_time = _now()
+            self.job.training_start_time = jobs.now()
             self._transition("Downloading")
         s3 = self._s3_client_factory(self.region)
         for channel in self.job.input_data_config or []:
@@ -457,7 +409,7 @@ class _Run:
         returncode = self._run_process(container)
         self._checkpoint()
         if returncode != 0:
-            raise _JobFailedError(self._failure_reason(returncode, container))
+            raise jobs.JobFailedError(self._failure_reason(returncode, container))
         self._transition_if_running("Uploading")
         artifacts = self._upload(s3)
         with self._lock:
@@ -471,7 +423,7 @@ class _Run:
             return
         self._note(f"fault injected: {self.fault.kind}")
         if self.fault.kind == "fail":
-            raise _JobFailedError(_truncate(self.fault.reason))
+            raise jobs.JobFailedError(jobs.truncate(self.fault.reason))
         while True:
             self._checkpoint()
             time.sleep(_STALL_POLL_SECONDS)
@@ -488,21 +440,23 @@ class _Run:
         name = channel["ChannelName"]
         mode = channel.get("InputMode") or (self.job.algorithm_specification or {}).get("TrainingInputMode", "File")
         if mode == "Pipe":
-            raise _JobFailedError(f"ClientError: channel {name}: Pipe input mode is not supported locally; use File")
+            raise jobs.JobFailedError(
+                f"ClientError: channel {name}: Pipe input mode is not supported locally; use File"
+            )
         source = channel.get("DataSource", {}).get("S3DataSource")
         if source is None:
-            raise _JobFailedError(f"ClientError: channel {name}: only S3DataSource channels are supported locally")
+            raise jobs.JobFailedError(f"ClientError: channel {name}: only S3DataSource channels are supported locally")
         data_type, uri = source.get("S3DataType", "S3Prefix"), source["S3Uri"]
         try:
             split_s3_uri(uri)
         except ValueError as error:
-            raise _JobFailedError(f"ClientError: channel {name}: {error}") from error
+            raise jobs.JobFailedError(f"ClientError: channel {name}: {error}") from error
         target = self.layout.channel(name)
         target.mkdir(parents=True, exist_ok=True)
         if data_type == "S3Prefix":
             objects = list(self._prefix_objects(s3, uri))
             if not objects:
-                raise _JobFailedError(
+                raise jobs.JobFailedError(
                     f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please '
                     f"ensure that the bucket exists in the selected region ({self.region}) and that objects exist "
                     "under that S3 prefix."
@@ -510,17 +464,19 @@ class _Run:
         elif data_type == "ManifestFile":
             objects = self._manifest_objects(s3, uri)
         else:
-            raise _JobFailedError(f"ClientError: channel {name}: S3DataType {data_type} is not supported locally")
+            raise jobs.JobFailedError(f"ClientError: channel {name}: S3DataType {data_type} is not supported locally")
         listed = f" (listed in the manifest {uri})" if data_type == "ManifestFile" else ""
         for bucket, key, relative in objects:
             self._checkpoint()
             destination = (target / relative).resolve()
             if not destination.is_relative_to(target.resolve()):
-                raise _JobFailedError(f"ClientError: channel {name}: {relative} points outside the channel directory")
+                raise jobs.JobFailedError(
+                    f"ClientError: channel {name}: {relative} points outside the channel directory"
+                )
             try:
-                _download(s3, bucket, key, destination)
+                jobs.download(s3, bucket, key, destination)
             except (ClientError, BotoCoreError) as error:
-                raise _JobFailedError(
+                raise jobs.JobFailedError(
                     f"ClientError: channel {name}: cannot download s3://{bucket}/{key}{listed}: {error}"
                 ) from error
         self._note(f"channel {name}: {len(objects)} files from {uri} ({data_type})")
@@ -535,7 +491,7 @@ class _Run:
                     if not item["Key"].endswith("/"):
                         yield bucket, item["Key"], item["Key"][len(base) :]
         except ClientError as error:
-            raise _JobFailedError(f"ClientError: cannot list {uri}: {error}") from error
+            raise jobs.JobFailedError(f"ClientError: cannot list {uri}: {error}") from error
 
     def _manifest_objects(self, s3: Any, uri: str) -> list[tuple[str, str, str]]:
         """The objects a manifest lists: `[{"prefix": "s3://bucket/p/"}, "relative/key", ...]`."""
@@ -543,28 +499,11 @@ class _Run:
         try:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as error:
-            raise _JobFailedError(f"ClientError: cannot read the manifest {uri}: {error}") from error
+            raise jobs.JobFailedError(f"ClientError: cannot read the manifest {uri}: {error}") from error
         try:
-            manifest = json.loads(body)
+            return jobs.manifest_objects(body, uri)
         except ValueError as error:
-            raise _JobFailedError(f"ClientError: the manifest {uri} is not JSON: {error}") from error
-        valid = (
-            isinstance(manifest, list)
-            and manifest
-            and isinstance(manifest[0], dict)
-            and isinstance(manifest[0].get("prefix"), str)
-            and all(isinstance(entry, str) and entry for entry in manifest[1:])
-        )
-        if not valid:
-            raise _JobFailedError(
-                f'ClientError: the manifest {uri} must be a JSON list [{{"prefix": "s3://bucket/prefix/"}}, '
-                '"relative/key", ...]'
-            )
-        try:
-            prefix_bucket, prefix = split_s3_uri(manifest[0]["prefix"])
-        except ValueError as error:
-            raise _JobFailedError(f"ClientError: the manifest {uri}: {error}") from error
-        return [(prefix_bucket, prefix + relative, relative) for relative in manifest[1:]]
+            raise jobs.JobFailedError(f"ClientError: {error}") from error
 
     def _download_code(self, s3: Any, container: TrainingContainer) -> None:
         """Fetch and unpack the submit directory (a tar.gz on S3) into code/, as the toolkit does."""
@@ -574,18 +513,22 @@ class _Run:
         archive = self.layout.root / "sourcedir.tar.gz"
         try:
             bucket, key = split_s3_uri(uri)
-            _download(s3, bucket, key, archive)
+            jobs.download(s3, bucket, key, archive)
             with tarfile.open(archive, "r:*") as tar:
                 tar.extractall(code, filter="data")
         except ValueError as error:
-            raise _JobFailedError(f"ClientError: sagemaker_submit_directory must be an S3 URI: {error}") from error
+            raise jobs.JobFailedError(f"ClientError: sagemaker_submit_directory must be an S3 URI: {error}") from error
         except (ClientError, BotoCoreError) as error:
-            raise _JobFailedError(f"ClientError: cannot download sagemaker_submit_directory {uri}: {error}") from error
+            raise jobs.JobFailedError(
+                f"ClientError: cannot download sagemaker_submit_directory {uri}: {error}"
+            ) from error
         except tarfile.TarError as error:
-            raise _JobFailedError(f"ClientError: sagemaker_submit_directory {uri} is not a tar.gz: {error}") from error
+            raise jobs.JobFailedError(
+                f"ClientError: sagemaker_submit_directory {uri} is not a tar.gz: {error}"
+            ) from error
         program = container.program or ""
         if not (code / program).is_file():
-            raise _JobFailedError(f"ClientError: the entry point {program} is not in {uri}")
+            raise jobs.JobFailedError(f"ClientError: the entry point {program} is not in {uri}")
         if (code / "requirements.txt").exists():
             self._note("requirements.txt found: the local runtime does not install it (the venv's packages apply)")
 
@@ -606,62 +549,25 @@ class _Run:
             ),
             "PYTHONPATH": os.pathsep.join(python_path),
         }
-        with self._lock:
-            self._checkpoint()
-            self._note(f"running {' '.join(container.command)}")
-            process = subprocess.Popen(
-                list(container.command),
-                cwd=layout.code if script else layout.root,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,  # its own process group: a stop kills the children too
-            )
-            self._process = process
-        assert process.stdout is not None and process.stderr is not None
-        readers = [
-            threading.Thread(target=self._read, args=(process.stdout, False), daemon=True),
-            threading.Thread(target=self._read, args=(process.stderr, True), daemon=True),
-        ]
-        for reader in readers:
-            reader.start()
-        returncode = process.wait()
-        for reader in readers:
-            reader.join(_READER_JOIN_SECONDS)
-        with self._lock:
-            self._process = None
-        return returncode
+        return self._run_logged(container.command, cwd=layout.code if script else layout.root, environment=environment)
 
-    def _read(self, stream: IO[bytes], is_stderr: bool) -> None:
-        for raw in iter(stream.readline, b""):
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            now = _now()
-            with self._log_lock:
-                if self._log is not None:
-                    self._log.write(line + "\n")
-                    self._log.flush()
-                if is_stderr and line.strip():
-                    self._stderr_tail.append(line)
-                for name, pattern in self._definitions:
-                    match = pattern.search(line)
-                    if match is not None:
-                        with suppress(ValueError, IndexError, TypeError):
-                            self._metrics[name] = (float(match.group(1)), now)
-        stream.close()
+    def _on_line(self, line: str, seen: datetime) -> None:
+        for name, pattern in self._definitions:
+            match = pattern.search(line)
+            if match is not None:
+                with suppress(ValueError, IndexError, TypeError):
+                    self._metrics[name] = (float(match.group(1)), seen)
 
     def _failure_reason(self, returncode: int, container: TrainingContainer) -> str:
         failure_file = self.layout.output / FAILURE_FILE
         with suppress(OSError, UnicodeDecodeError):
             written = failure_file.read_text().strip()
             if written:
-                return _truncate(written)
-        with self._log_lock:
-            tail = "\n".join(self._stderr_tail)
-        exit_status = f"killed by signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
+                return jobs.truncate(written)
+        tail, exit_status = self._stderr_tail_text(), self._exit_status(returncode)
         if container.kind == containers.SCRIPT:
-            return _truncate(f'AlgorithmError: ExecuteUserScriptError: {exit_status}, ErrorMessage "{tail}"')
-        return _truncate(f"AlgorithmError: {exit_status}: {tail}" if tail else f"AlgorithmError: {exit_status}")
+            return jobs.truncate(f'AlgorithmError: ExecuteUserScriptError: {exit_status}, ErrorMessage "{tail}"')
+        return jobs.truncate(f"AlgorithmError: {exit_status}: {tail}" if tail else f"AlgorithmError: {exit_status}")
 
     def _upload(self, s3: Any) -> dict[str, str]:
         """model/ as model.tar.gz and, when the algorithm wrote any, output/data/ as output.tar.gz."""
@@ -670,7 +576,7 @@ class _Run:
         try:
             bucket, key = artifact_location(output_path, name, "model.tar.gz")
         except ValueError as error:
-            raise _JobFailedError(f"ClientError: OutputDataConfig.S3OutputPath: {error}") from error
+            raise jobs.JobFailedError(f"ClientError: OutputDataConfig.S3OutputPath: {error}") from error
         archive = _tar_gz(self.layout.model, self.layout.root / "model.tar.gz")
         try:
             s3.upload_file(str(archive), bucket, key)
@@ -680,19 +586,17 @@ class _Run:
                     str(_tar_gz(self.layout.output_data, self.layout.root / "output.tar.gz")), data_bucket, data_key
                 )
         except (ClientError, BotoCoreError) as error:
-            raise _JobFailedError(f"ClientError: cannot upload the model to s3://{bucket}/{key}: {error}") from error
+            raise jobs.JobFailedError(
+                f"ClientError: cannot upload the model to s3://{bucket}/{key}: {error}"
+            ) from error
         self._note(f"model uploaded to s3://{bucket}/{key}")
         return {"S3ModelArtifacts": f"s3://{bucket}/{key}"}
 
     # --- status bookkeeping (moto's object is read by request threads: reassign, never mutate in place) ---
 
-    def _checkpoint(self) -> None:
-        if self._stop_reason is not None:
-            raise _InterruptedError(self._stop_reason)
-
     def _transition(self, status: str, message: str | None = None, *, final: bool = False) -> None:
         with self._lock:
-            now = _now()
+            now = jobs.now()
             transitions = [dict(entry) for entry in self.job.secondary_status_transitions or []]
             if transitions and "EndTime" not in transitions[-1]:
                 transitions[-1]["EndTime"] = now
@@ -719,7 +623,7 @@ class _Run:
             self._set_final_metrics()
             self.job.failure_reason = failure_reason
             self.job.training_job_status = status
-            self.job.training_end_time = _now()
+            self.job.training_end_time = jobs.now()
             self._transition(secondary, final=True)
             self._announce()
 
@@ -729,7 +633,7 @@ class _Run:
             self._note(f"stopped: {reason}")
             self._set_final_metrics()
             self.job.training_job_status = "Stopped"
-            self.job.training_end_time = _now()
+            self.job.training_end_time = jobs.now()
             self._transition(reason, final=True)
             self._announce()
 
@@ -776,20 +680,6 @@ class _Run:
             if name in metrics
         ] or None
 
-    def _note(self, message: str) -> None:
-        """A line of the runtime's own in the job's log."""
-        with self._log_lock:
-            if self._log is not None:
-                self._log.write(f"[local-runtime] {message}\n")
-                self._log.flush()
-
-
-def _download(s3: Any, bucket: str, key: str, destination: Path) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    with destination.open("wb") as file:
-        shutil.copyfileobj(body, file)
-
 
 def _tar_gz(directory: Path, archive: Path) -> Path:
     with tarfile.open(archive, "w:gz") as tar:
@@ -798,21 +688,5 @@ def _tar_gz(directory: Path, archive: Path) -> Path:
     return archive
 
 
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    """Kill the process and its children; SageMaker's 120-second grace period buys nothing locally."""
-    if process.poll() is None:
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 def _env_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def _truncate(reason: str) -> str:
-    return reason if len(reason) <= FAILURE_REASON_LIMIT else reason[: FAILURE_REASON_LIMIT - 3] + "..."
-
-
-def _now() -> datetime:
-    # Naive UTC, as moto stores its own times: ListTrainingJobs compares them with its (naive) time filters.
-    return datetime.now(UTC).replace(tzinfo=None)
