@@ -39,6 +39,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.common.transform import output_key, split_s3_uri
+from local_runtime.sagemaker import jobs
 from local_runtime.sagemaker.api import SageMakerApiError
 from local_runtime.sagemaker.hosting import (
     DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
@@ -51,7 +52,6 @@ from local_runtime.sagemaker.hosting import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_PAYLOAD_MB = 6  # CreateTransformJob's default MaxPayloadInMB
-FAILURE_REASON_LIMIT = 1024
 _SPLIT_TYPES = frozenset({"None", "Line"})
 _SLICE = re.compile(r"^\$\[(-?\d*):(-?\d*)\]$")
 _INDEXES = re.compile(r"^\$\[(-?\d+(?:\s*,\s*-?\d+)*)\]$")
@@ -426,7 +426,7 @@ class _Run:
             self._ended = True
             now = _now()
             self.job.transform_job_status = status
-            self.job.failure_reason = _limit(failure_reason) if failure_reason else None
+            self.job.failure_reason = jobs.truncate(failure_reason) if failure_reason else None
             self.job.transform_end_time = self.job.last_modified_time = now
         if failure_reason:
             logger.warning("transform job %s failed: %s", self.name, failure_reason)
@@ -441,10 +441,6 @@ class _Run:
 def _arn(job: Any, kind: str, name: str) -> str:
     prefix = str(job.arn).split(":transform-job/")[0]
     return f"{prefix}:{kind}/{name}"
-
-
-def _limit(reason: str) -> str:
-    return reason if len(reason) <= FAILURE_REASON_LIMIT else reason[: FAILURE_REASON_LIMIT - 3] + "..."
 
 
 def _now() -> datetime:
