@@ -213,25 +213,22 @@ def _start_preprocessing(run: StateRun) -> str:
     return f"processing job {preprocessing['job_name']}" if preprocessing.get("job_name") else ""
 
 
-def _preprocessing_status(run: StateRun) -> str:
-    preprocessing = _section(run.output, "preprocessing")
-    status = str(preprocessing.get("status") or "")
-    if preprocessing.get("failure_reason"):
-        return f"{status}: {preprocessing['failure_reason']}"
-    return f"{status}, training data {preprocessing.get('training_data_uri')}" if status == "Completed" else status
+def _job_status(section: str, completed: str, output_field: str) -> Callable[[StateRun], str]:
+    """A GetStatus line for a job's section: its status, why it failed, or where a completed job's output is."""
+
+    def facts(run: StateRun) -> str:
+        job = _section(run.output, section)
+        status = str(job.get("status") or "")
+        if job.get("failure_reason"):
+            return f"{status}: {job['failure_reason']}"
+        return f"{status}, {completed} {job.get(output_field)}" if status == "Completed" else status
+
+    return facts
 
 
 def _start_transform(run: StateRun) -> str:
     transform = _section(run.output, "batch_transform")
     return f"transform job {transform['job_name']} over {transform.get('day')}" if transform.get("job_name") else ""
-
-
-def _transform_status(run: StateRun) -> str:
-    transform = _section(run.output, "batch_transform")
-    status = str(transform.get("status") or "")
-    if transform.get("failure_reason"):
-        return f"{status}: {transform['failure_reason']}"
-    return f"{status}, predictions in {transform.get('output_uri')}" if status == "Completed" else status
 
 
 def _watermark(run: StateRun) -> str:
@@ -298,7 +295,7 @@ def _recorded_failure(run: StateRun) -> str:
 _FACTS: dict[str, Callable[[StateRun], str]] = {
     "CheckData": _check_data,
     "StartPreprocessing": _start_preprocessing,
-    "GetPreprocessingStatus": _preprocessing_status,
+    "GetPreprocessingStatus": _job_status("preprocessing", "training data", "training_data_uri"),
     "StartTrainingJob": _start_training,
     "GetTrainingStatus": _training_status,
     "EvaluateModel": _evaluation,
@@ -308,7 +305,7 @@ _FACTS: dict[str, Callable[[StateRun], str]] = {
     "UpdateParameters": _watermark,
     "PruneModels": _prune,
     "StartBatchTransform": _start_transform,
-    "GetBatchTransformStatus": _transform_status,
+    "GetBatchTransformStatus": _job_status("batch_transform", "predictions in", "output_uri"),
     "CleanUp": _clean_up,
 }
 
