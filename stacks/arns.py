@@ -5,6 +5,8 @@ from __future__ import annotations
 from aws_cdk import Stack
 from constructs import IConstruct
 
+from stacks.config import PipelineConfig
+
 # lambdas/common/names.py names each run's training job, model and endpoint config "<pipeline>-<stamp>-<hash>".
 RUN_RESOURCE_PATTERN = "{pipeline}-*"
 RUN_RESOURCE_REASON = (
@@ -27,3 +29,14 @@ def sagemaker_arn(scope: IConstruct, resource: str, name: str) -> str:
 def run_resources_arn(scope: IConstruct, resource: str, pipeline: str) -> str:
     """The ARN pattern of every `resource` (training-job, model, endpoint-config) the pipeline's runs create."""
     return sagemaker_arn(scope, resource, RUN_RESOURCE_PATTERN.format(pipeline=pipeline))
+
+
+def optional_run_jobs(config: PipelineConfig) -> list[tuple[str, str]]:
+    """The jobs a pipeline's runs start besides training, as (ARN resource type, API noun): the preprocessing's
+    processing job and the batch transform's transform job, when configured."""
+    jobs = []
+    if config.preprocessing is not None:
+        jobs.append(("processing-job", "ProcessingJob"))
+    if config.batch_transform is not None:
+        jobs.append(("transform-job", "TransformJob"))
+    return jobs

@@ -135,6 +135,11 @@ class PreprocessingConfig:
     max_runtime_seconds: int = 3_600
     output_prefix: str = ""  # the transformed data and fitted artifact of each run: <prefix>/<run id>/
 
+    @property
+    def max_wait_seconds(self) -> int:
+        """How long the run waits for the job: SageMaker stops it at max_runtime_seconds, the margin covers Stopping."""
+        return self.max_runtime_seconds + PREPROCESSING_WAIT_MARGIN_SECONDS
+
 
 @dataclass(frozen=True)
 class BatchTransformConfig:
@@ -1015,7 +1020,7 @@ def other_waits(config: PipelineConfig) -> tuple[int, ...]:
     """The maximum waits of the pipeline's optional loops: preprocessing, then batch transform."""
     waits = []
     if config.preprocessing is not None:
-        waits.append(config.preprocessing.max_runtime_seconds + PREPROCESSING_WAIT_MARGIN_SECONDS)
+        waits.append(config.preprocessing.max_wait_seconds)
     if config.batch_transform is not None:
         waits.append(config.batch_transform.max_wait_seconds)
     return tuple(waits)

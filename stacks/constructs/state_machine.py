@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.arns import RUN_RESOURCE_REASON, VERSIONS_REASON, run_resources_arn, sagemaker_arn
+from stacks.arns import RUN_RESOURCE_REASON, VERSIONS_REASON, optional_run_jobs, run_resources_arn, sagemaker_arn
 from stacks.compliance import INLINE_POLICY_REASON, acknowledge, resource_finding
 from stacks.config import PipelineConfig
 from stacks.constructs.step_function import StepFunction, log_group
@@ -96,22 +96,10 @@ class RetrainingStateMachine(Construct):
             iam.PolicyStatement(actions=["sagemaker:StopTrainingJob"], resources=[training_jobs])
         )
         acknowledge(role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, training_jobs))
-        if config.preprocessing is not None:
-            processing_jobs = run_resources_arn(self, "processing-job", config.name)
-            role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["sagemaker:StopProcessingJob"], resources=[processing_jobs])
-            )
-            acknowledge(
-                role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, processing_jobs)
-            )
-        if config.batch_transform is not None:
-            transform_jobs = run_resources_arn(self, "transform-job", config.name)
-            role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["sagemaker:StopTransformJob"], resources=[transform_jobs])
-            )
-            acknowledge(
-                role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, transform_jobs)
-            )
+        for resource, noun in optional_run_jobs(config):  # and the processing and transform jobs, likewise
+            jobs = run_resources_arn(self, resource, config.name)
+            role.add_to_principal_policy(iam.PolicyStatement(actions=[f"sagemaker:Stop{noun}"], resources=[jobs]))
+            acknowledge(role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(self, jobs))
         # ... and rejects a model version nobody approved within the approval timeout.
         versions = sagemaker_arn(self, "model-package", f"{config.model_package_group}/*")
         role.add_to_principal_policy(

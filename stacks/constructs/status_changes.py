@@ -17,7 +17,7 @@ from lambdas.status_change_listener.core import (
     TRAINING_JOB_STATE_CHANGE,
     TRANSFORM_JOB_STATE_CHANGE,
 )
-from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
+from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, optional_run_jobs, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
 from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
@@ -63,27 +63,16 @@ class StatusChangeWake(Construct):
             RUN_RESOURCE_REASON,
             applies_to=resource_finding(self, training_jobs),
         )
-        if config.preprocessing is not None:
-            processing_jobs = run_resources_arn(self, "processing-job", config.name)
+        for resource, noun in optional_run_jobs(config):
+            jobs = run_resources_arn(self, resource, config.name)
             self.await_status_change.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["sagemaker:DescribeProcessingJob"], resources=[processing_jobs])
+                iam.PolicyStatement(actions=[f"sagemaker:Describe{noun}"], resources=[jobs])
             )
             acknowledge(
                 self.await_status_change.role,
                 "AwsSolutions-IAM5",
                 RUN_RESOURCE_REASON,
-                applies_to=resource_finding(self, processing_jobs),
-            )
-        if config.batch_transform is not None:
-            transform_jobs = run_resources_arn(self, "transform-job", config.name)
-            self.await_status_change.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["sagemaker:DescribeTransformJob"], resources=[transform_jobs])
-            )
-            acknowledge(
-                self.await_status_change.role,
-                "AwsSolutions-IAM5",
-                RUN_RESOURCE_REASON,
-                applies_to=resource_finding(self, transform_jobs),
+                applies_to=resource_finding(self, jobs),
             )
         grant_task_response(self.await_status_change, config)
 

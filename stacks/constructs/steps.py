@@ -13,9 +13,9 @@ from lambdas.common import env
 from lambdas.common.names import PIPELINE_TAG
 from lambdas.record_lineage.core import endpoint_context_name
 from stacks.algorithms import AlgorithmImages
-from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
+from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, optional_run_jobs, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
-from stacks.config import PREPROCESSING_WAIT_MARGIN_SECONDS, PipelineConfig
+from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.model_registry import ModelRegistry, grant_task_response
@@ -209,11 +209,7 @@ class WorkflowSteps(Construct):
                 env.MAX_TRAINING_WAIT_SECONDS: str(polling.max_training_wait_seconds),
                 env.MAX_DEPLOYMENT_WAIT_SECONDS: str(polling.max_deployment_wait_seconds),
                 **(
-                    {
-                        env.MAX_PREPROCESSING_WAIT_SECONDS: str(
-                            config.preprocessing.max_runtime_seconds + PREPROCESSING_WAIT_MARGIN_SECONDS
-                        )
-                    }
+                    {env.MAX_PREPROCESSING_WAIT_SECONDS: str(config.preprocessing.max_wait_seconds)}
                     if config.preprocessing is not None
                     else {}
                 ),
@@ -225,10 +221,10 @@ class WorkflowSteps(Construct):
             },
         )
         self._allow_run_resources(self.get_status, ["sagemaker:DescribeTrainingJob"], [training_jobs])
-        if preprocessing is not None:
-            self._allow_run_resources(self.get_status, ["sagemaker:DescribeProcessingJob"], [processing_jobs])
-        if config.batch_transform is not None:
-            self._allow_run_resources(self.get_status, ["sagemaker:DescribeTransformJob"], [transform_jobs])
+        for resource, noun in optional_run_jobs(config):
+            self._allow_run_resources(
+                self.get_status, [f"sagemaker:Describe{noun}"], [run_resources_arn(self, resource, config.name)]
+            )
         self._allow(self.get_status, ["sagemaker:DescribeEndpoint"], [endpoint])
 
         self.evaluate_model = self._step(
