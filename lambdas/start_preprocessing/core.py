@@ -95,17 +95,19 @@ def start_preprocessing(
     """
     job_name = str(run["run_id"])
     request = processing_job_request(job_name, str(run["manifest_uri"]), execution, settings)
-    if _job_exists(sagemaker, job_name):
-        _check_owned_by(sagemaker, job_name, execution)
-    else:
+    existing = _describe(sagemaker, job_name)
+    if existing is None:
         try:
             sagemaker.create_processing_job(**request)
         except ClientError as error:
+            # The race in which a retried attempt's create lands after the first attempt's: adopt that job.
             if error.response["Error"]["Code"] not in ("ResourceInUse", "ValidationException"):
                 raise
-            if not _job_exists(sagemaker, job_name):
+            existing = _describe(sagemaker, job_name)
+            if existing is None:
                 raise
-            _check_owned_by(sagemaker, job_name, execution)
+    if existing is not None:
+        check_started_by(sagemaker, f"processing job {job_name}", existing["ProcessingJobArn"], execution)
     output = run_output_uri(settings.bucket, settings.output_prefix, job_name)
     return PreprocessingState(
         job_name=job_name,
@@ -208,10 +210,5 @@ def _field(spec: Mapping[str, Any], key: str) -> str:
     return str(value)
 
 
-def _job_exists(sagemaker: Any, job_name: str) -> bool:
-    return describe_or_none(lambda: sagemaker.describe_processing_job(ProcessingJobName=job_name)) is not None
-
-
-def _check_owned_by(sagemaker: Any, job_name: str, execution: Execution) -> None:
-    job = sagemaker.describe_processing_job(ProcessingJobName=job_name)
-    check_started_by(sagemaker, f"processing job {job_name}", job["ProcessingJobArn"], execution)
+def _describe(sagemaker: Any, job_name: str) -> dict[str, Any] | None:
+    return describe_or_none(lambda: sagemaker.describe_processing_job(ProcessingJobName=job_name))
