@@ -25,6 +25,13 @@ AWAITED = {
     "preprocessing": wakeups.PREPROCESSING,
     "transform": wakeups.TRANSFORM,
 }
+# How each awaited job or endpoint is described: the call, the parameter naming it, the status field.
+_DESCRIBE = {
+    wakeups.TRAINING: ("describe_training_job", "TrainingJobName", "TrainingJobStatus"),
+    wakeups.DEPLOYMENT: ("describe_endpoint", "EndpointName", "EndpointStatus"),
+    wakeups.PREPROCESSING: ("describe_processing_job", "ProcessingJobName", "ProcessingJobStatus"),
+    wakeups.TRANSFORM: ("describe_transform_job", "TransformJobName", "TransformJobStatus"),
+}
 # The field of the loop's state section (named as what it awaits) that names the job or endpoint.
 _NAME_FIELD = {
     wakeups.TRAINING: "job_name",
@@ -88,14 +95,8 @@ def await_status_change(
         stored_at=format_timestamp(now),
     )
     wakeups.store(s3, settings.bucket, settings.prefix, record)
-    if awaited == wakeups.TRAINING:
-        status = str(sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"])
-    elif awaited == wakeups.PREPROCESSING:
-        status = str(sagemaker.describe_processing_job(ProcessingJobName=name)["ProcessingJobStatus"])
-    elif awaited == wakeups.TRANSFORM:
-        status = str(sagemaker.describe_transform_job(TransformJobName=name)["TransformJobStatus"])
-    else:
-        status = str(sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"])
+    method, parameter, field = _DESCRIBE[awaited]
+    status = str(getattr(sagemaker, method)(**{parameter: name})[field])
     if not wakeups.has_ended(awaited, status):
         return True
     wakeups.wake(stepfunctions, s3, settings.bucket, settings.prefix, record, status)
