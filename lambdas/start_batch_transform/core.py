@@ -84,13 +84,14 @@ def start_batch_transform(
     ResourceConflictError when a job of this name was started by another execution.
     """
     run, deployment = state.get("run"), state.get("deployment")
-    day = run.get("newest_data_date") if isinstance(run, Mapping) else None
+    run = run if isinstance(run, Mapping) else {}
+    day = run.get("newest_data_date")
     model = deployment.get("model_name") if isinstance(deployment, Mapping) else None
     if not day or not model:
         raise InvalidStepEventError(
             "state fields 'run.newest_data_date' and 'deployment.model_name' are needed: the run deployed nothing"
         )
-    job_name = str(run["run_id"])  # type: ignore[index]
+    job_name = str(run["run_id"])
     existing = describe_or_none(lambda: sagemaker.describe_transform_job(TransformJobName=job_name))
     if existing is not None:
         check_started_by(sagemaker, f"transform job {job_name}", existing["TransformJobArn"], execution)
