@@ -17,6 +17,11 @@ program, and the variable references it assigns), about 0.6 s of CPU for ours, w
 fault suite. Both depend on the definition's
 text alone, and no parsed component keeps state between evaluations (an execution's state lives in its own
 Environment), so each definition is parsed once per process.
+
+The interpreter also built a new boto3 client for every Lambda task and aws-sdk task it ran (about 50 ms of CPU
+each, a twentieth of the test suite's CPU). A client depends only on the region, the service and where calls go
+(moto's port, or its in-process interceptor), and clients are safe to share between threads, so each of those is
+built once.
 """
 
 from __future__ import annotations
@@ -27,11 +32,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from moto.core.models import botocore_stubber
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeTrainingJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
+from moto.settings import moto_server_port
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk,
 )
@@ -39,11 +48,14 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_analyser import (
     VariableReferencesStaticAnalyser,
 )
+from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 # Definitions parsed once per process: a test session deploys a handful of distinct ones.
 _PARSED_DEFINITIONS = 32
+# Interpreter clients kept: a few services in a region or two, for each local server a process starts.
+_INTERPRETER_CLIENTS = 64
 
 # Step Functions' PascalCase service names (the AWS SDK for Java v2 client names) where capitalizing the first
 # letter of the ARN's service name is not enough.
@@ -94,6 +106,9 @@ def install() -> None:
     ExecutionWorker._get_evaluation_entrypoint = _parsed_program  # type: ignore[method-assign]
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign,assignment]
     VariableReferencesStaticAnalyser.process_and_get = staticmethod(_variable_references)  # type: ignore[method-assign,assignment]
+    # The tasks the workflow runs: Lambda invocations and aws-sdk integrations (each module imported the function).
+    for module in (lambda_eval_utils, state_task_service_aws_sdk):
+        module.__dict__["boto_client_for"] = _interpreter_client
     _installed = True
 
 
@@ -131,6 +146,20 @@ def _variable_references(definition: str) -> Any:
 @functools.lru_cache(maxsize=_PARSED_DEFINITIONS)
 def _cached_variable_references(definition: str) -> Any:
     return _analyse_variable_references(definition)
+
+
+def _interpreter_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's client for a task, built once: like moto's, it does not use the state's credentials."""
+    return _cached_interpreter_client(region, service, botocore_stubber.enabled, moto_server_port())
+
+
+@functools.lru_cache(maxsize=_INTERPRETER_CLIENTS)
+def _cached_interpreter_client(region: str, service: str, intercepted: bool, port: str) -> Any:
+    # moto reads whether calls are intercepted and the port when it builds the client: they are part of the key.
+    return _new_interpreter_client(region, service)
+
+
+_new_interpreter_client = boto_client.boto_client_for
 
 
 def _service_error_name(service_name: str) -> str:

@@ -1,4 +1,5 @@
-"""What the local runtime changes in moto: here, that a definition is parsed once, however often it runs."""
+"""What the local runtime changes in moto: a definition parsed once, however often it runs, and the clients of its
+tasks built once; the SageMaker operations and checks moto lacks."""
 
 from __future__ import annotations
 
@@ -72,6 +73,69 @@ def test_an_invalid_definition_is_still_refused_as_moto_words_it(
     # (moto answers a parse error with an empty error code and the parser's message, with or without the extensions)
     with pytest.raises(ClientError, match="ASLParserException"):
         sfn.create_state_machine(name="broken", definition='{"StartAt": "Nowhere", "States": {', roleArn=ROLE)
+
+
+SDK_TASKS = json.dumps(
+    {
+        "StartAt": "Remember",
+        "States": {
+            "Remember": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ssm:putParameter",
+                "Parameters": {
+                    "Name.$": "States.Format('/seen/{}', $.who)",
+                    "Value": "seen",
+                    "Type": "String",
+                    "Overwrite": True,
+                },
+                "ResultPath": None,
+                "Next": "Recall",
+            },
+            "Recall": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
+                "Parameters": {"Name.$": "States.Format('/seen/{}', $.who)"},
+                "ResultSelector": {"value.$": "$.Parameter.Value"},
+                "Next": "Buckets",
+            },
+            "Buckets": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:listBuckets",
+                "ResultSelector": {"count.$": "States.ArrayLength($.Buckets)"},
+                "ResultPath": "$.buckets",
+                "End": True,
+            },
+        },
+    }
+)
+
+
+@mock_aws
+def test_the_interpreter_builds_a_tasks_client_once_per_service_and_region(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN moto running definitions with the interpreter, counting the clients it builds for tasks
+    monkeypatch.setitem(moto_config.default_user_config, "stepfunctions", {"execute_state_machine": True})
+    moto_extensions.install()
+    moto_extensions._cached_interpreter_client.cache_clear()
+    built: list[tuple[str, str]] = []
+    new_client = moto_extensions._new_interpreter_client
+    monkeypatch.setattr(
+        moto_extensions,
+        "_new_interpreter_client",
+        lambda region, service: built.append((region, service)) or new_client(region, service),
+    )
+    boto3.client("s3").create_bucket(Bucket="data")
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(name="tasks", definition=SDK_TASKS, roleArn=ROLE)["stateMachineArn"]
+
+    # WHEN it runs twice: three aws-sdk tasks each, two of them on SSM
+    results = [run(sfn, machine, who) for who in ("ann", "bob")]
+
+    # THEN each task did its work, and one client per service served all six (moto built one per task)
+    assert [result["status"] for result in results] == ["SUCCEEDED", "SUCCEEDED"], results
+    assert [json.loads(result["output"]) for result in results] == [{"value": "seen", "buckets": {"count": 1}}] * 2
+    assert sorted(built) == [("us-east-1", "s3"), ("us-east-1", "ssm")]
 
 
 PIPELINE_CONTAINERS = [
