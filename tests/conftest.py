@@ -113,17 +113,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 # worker takes the next file in collection order when it runs low: started first, none of them is left as the one
 # file a worker still runs while the others are done. Files not listed keep their order after these.
 SLOWEST_FILES_FIRST = (
-    "tests/e2e/test_serve.py",
     "tests/e2e/test_faults.py",
-    "tests/e2e/test_poll_loop.py",
-    "tests/e2e/test_governance.py",
-    "tests/e2e/test_triggers.py",
-    "tests/unit/stacks/test_compliance.py",
-    "tests/unit/test_app.py",
-    "tests/unit/bench/test_list_everything.py",
-    "tests/unit/lambdas/check_data/test_core.py",
-    "tests/e2e/test_demo.py",
+    "tests/e2e/test_serve.py",
     "tests/e2e/test_local_runtime.py",
+    "tests/e2e/test_poll_loop.py",
+    "tests/e2e/test_preprocessing.py",
+    "tests/e2e/test_triggers.py",
+    "tests/unit/local_runtime/sagemaker/test_hosting.py",
+    "tests/unit/stacks/test_compliance.py",
+    "tests/e2e/test_governance.py",
+    "tests/e2e/test_rollout.py",
+    "tests/unit/statemachine/test_branches.py",
+    "tests/unit/test_app.py",
+    "tests/unit/stacks/test_pipeline_stack.py",
+    "tests/e2e/test_runs_cli.py",
+    "tests/unit/stacks/test_lambda_assets.py",
+    "tests/unit/local_runtime/test_lambda_invoke.py",
+    "tests/unit/lambdas/notify_slack/test_core.py",
+    "tests/unit/bench/test_list_everything.py",
+    "tests/unit/stacks/test_preprocessing.py",
 )
 
 
