@@ -32,7 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     An environment with PYTHONDONTWRITEBYTECODE (container images often set it) made each of the suite's processes
     (the workers, and the hundred-odd training, serving and CLI processes they start) compile the project from
-    source: about 30 s of CPU in a fresh clone. The .pyc files go to the ignored `__pycache__` folders; the code
+    source: about 20 s of CPU in a fresh clone. The .pyc files go to the ignored `__pycache__` folders; the code
     assets leave them out. Set here, before pytest-xdist starts its workers, so that they and what they start
     inherit it.
     """
