@@ -75,9 +75,8 @@ def start_training_job(
     )
     # Look first, so a retried attempt adopts the job its first attempt started; the create still treats
     # "already exists" as adoption for the race in which the first attempt's create lands late.
-    if _job_exists(sagemaker, job_name):
-        _check_owned_by(sagemaker, job_name, execution)
-    else:
+    existing = _describe(sagemaker, job_name)
+    if existing is None:
         if validate is not None:
             validate(data_uri)
         try:
@@ -85,7 +84,11 @@ def start_training_job(
         except ClientError as error:
             if not _already_exists(error):
                 raise
-            _check_owned_by(sagemaker, job_name, execution)
+            existing = _describe(sagemaker, job_name)
+            if existing is None:
+                raise
+    if existing is not None:
+        check_started_by(sagemaker, f"training job {job_name}", existing["TrainingJobArn"], execution)
     return TrainingJobState(
         job_name=job_name,
         status="InProgress",
@@ -149,10 +152,5 @@ def _already_exists(error: ClientError) -> bool:
     return code == "ResourceInUse" or (code == "ValidationException" and "already exist" in message)
 
 
-def _job_exists(sagemaker: Any, job_name: str) -> bool:
-    return describe_or_none(lambda: sagemaker.describe_training_job(TrainingJobName=job_name)) is not None
-
-
-def _check_owned_by(sagemaker: Any, job_name: str, execution: Execution) -> None:
-    job = sagemaker.describe_training_job(TrainingJobName=job_name)
-    check_started_by(sagemaker, f"training job {job_name}", job["TrainingJobArn"], execution)
+def _describe(sagemaker: Any, job_name: str) -> dict[str, Any] | None:
+    return describe_or_none(lambda: sagemaker.describe_training_job(TrainingJobName=job_name))

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution
@@ -67,6 +68,58 @@ def test_retried_attempt_adopts_the_job_instead_of_starting_a_second(sagemaker: 
     again = start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert again.job_name == RUN["run_id"]
+    assert len(sagemaker.list_training_jobs()["TrainingJobSummaries"]) == 1
+
+
+class CountedDescribes:
+    """The SageMaker client, counting DescribeTrainingJob; with `hide_first`, the first describe answers "not
+    found", as when the first attempt's create lands between this attempt's look and its own create."""
+
+    def __init__(self, sagemaker: Any, *, hide_first: bool = False) -> None:
+        self._sagemaker = sagemaker
+        self._hide_first = hide_first
+        self.describes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sagemaker, name)
+
+    def describe_training_job(self, **arguments: Any) -> Any:
+        self.describes += 1
+        if self._hide_first and self.describes == 1:
+            raise ClientError({"Error": {"Code": "ResourceNotFound", "Message": "not found"}}, "DescribeTrainingJob")
+        return self._sagemaker.describe_training_job(**arguments)
+
+
+def test_a_retried_attempt_describes_the_job_it_adopts_once(sagemaker: Any, execution: Execution) -> None:
+    start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    counted = CountedDescribes(sagemaker)
+
+    start_training_job(RUN, execution, sagemaker=counted, settings=SETTINGS, now=NOW)
+
+    assert counted.describes == 1
+
+
+@pytest.mark.parametrize("owner", ["this execution", "another execution"])
+def test_a_job_created_between_the_look_and_the_create_is_adopted_if_this_execution_started_it(
+    sagemaker: Any, execution: Execution, owner: str
+) -> None:
+    # GIVEN a job of the run's name that the look did not see (the first attempt's create landed late)
+    first = (
+        execution if owner == "this execution" else Execution(execution.id + "-other", "other", execution.start_time)
+    )
+    start_training_job(RUN, first, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    late = CountedDescribes(sagemaker, hide_first=True)
+
+    # WHEN this attempt's create is refused as a duplicate
+    if owner == "another execution":
+        with pytest.raises(ResourceConflictError, match=RUN["run_id"]):
+            start_training_job(RUN, execution, sagemaker=late, settings=SETTINGS, now=NOW)
+    else:
+        state = start_training_job(RUN, execution, sagemaker=late, settings=SETTINGS, now=NOW)
+        assert state.job_name == RUN["run_id"]
+
+    # THEN the job was described again to see who started it, and there is still one job
+    assert late.describes == 2
     assert len(sagemaker.list_training_jobs()["TrainingJobSummaries"]) == 1
 
 
