@@ -99,6 +99,15 @@ class _CancelledError(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _Listing:
+    """What the checked files are, who listed them, and what brings back one that was deleted since."""
+
+    source: str
+    listed_by: str
+    remedy: str  # "{them}" becomes "it" or "them"
+
+
 def validate_training_data(
     s3: Any, manifest_uri: str, *, deadline: float | None = None, workers: int = WORKERS
 ) -> DataSummary:
@@ -109,7 +118,10 @@ def validate_training_data(
     DataValidationTimeoutError past the deadline.
     """
     bucket, keys = read_manifest(s3, manifest_uri)
-    return _validate(s3, bucket, keys, f"the manifest {manifest_uri}", deadline=deadline, workers=workers)
+    listing = _Listing(
+        f"the manifest {manifest_uri}", "CheckData", "restore {them} or start a new run, which lists the window again"
+    )
+    return _validate(s3, bucket, keys, listing, deadline=deadline, workers=workers)
 
 
 def validate_preprocessed_data(
@@ -127,16 +139,23 @@ def validate_preprocessed_data(
             f"the preprocessing wrote no training data under {prefix_uri}: its entry point must write CSV files "
             "(label first, no header) to the directory named by TRAINING_DATA_DIR"
         )
-    return _validate(s3, bucket, keys, f"the preprocessed data {prefix_uri}", deadline=deadline, workers=workers)
+    # Listed a moment ago by this check: a file gone since then was deleted by someone else while the run went on.
+    listing = _Listing(
+        f"the preprocessed data {prefix_uri}",
+        "StartTrainingJob",
+        "start a new run, which preprocesses the window again",
+    )
+    return _validate(s3, bucket, keys, listing, deadline=deadline, workers=workers)
 
 
 def _validate(
-    s3: Any, bucket: str, keys: Sequence[str], source: str, *, deadline: float | None, workers: int
+    s3: Any, bucket: str, keys: Sequence[str], listing: _Listing, *, deadline: float | None, workers: int
 ) -> DataSummary:
+    source = listing.source
     checks = _check_all(s3, bucket, keys, source, deadline=deadline, workers=workers)
     missing = [check.uri for check in checks if check.missing]
     if missing:
-        raise DataObjectMissingError(_missing_message(missing, len(checks), source))
+        raise DataObjectMissingError(_missing_message(missing, len(checks), listing))
     _check_columns_across_files(checks)
     problems = [check.problem for check in checks if check.problem]
     if problems:
@@ -381,18 +400,18 @@ def _problems_message(problems: Sequence[str], files: int, source: str) -> str:
     return _bounded("\n".join([header, *(f"- {problem}" for problem in shown)]))
 
 
-def _missing_message(missing: Sequence[str], files: int, source: str) -> str:
+def _missing_message(missing: Sequence[str], files: int, listing: _Listing) -> str:
     if len(missing) == 1:
         return _bounded(
-            f"{missing[0]} was deleted after CheckData listed it in {source} ({files} files); "
-            "restore it or start a new run, which lists the window again"
+            f"{missing[0]} was deleted after {listing.listed_by} listed it in {listing.source} ({files} files); "
+            + listing.remedy.format(them="it")
         )
     shown = missing[:MAX_REPORTED_PROBLEMS]
     more = f", the first {len(shown)}" if len(missing) > len(shown) else ""
     listed = "\n".join(f"- {uri}" for uri in shown)
     return _bounded(
-        f"{len(missing)} of {files} files of {source} were deleted after CheckData listed "
-        f"them; restore them or start a new run, which lists the window again{more}:\n{listed}"
+        f"{len(missing)} of {files} files of {listing.source} were deleted after {listing.listed_by} listed "
+        f"them; {listing.remedy.format(them='them')}{more}:\n{listed}"
     )
 
 

@@ -283,3 +283,41 @@ def test_a_bad_row_of_the_preprocessed_data_names_it_and_the_file(s3: Any) -> No
     message = str(raised.value)
     assert f"1 of 1 files of the preprocessed data {PREPROCESSED} is not valid training data" in message
     assert f"{PREPROCESSED}part-0.csv line 2" in message
+
+
+class ListsAGoneFile:
+    """The S3 client, whose listing still shows a file deleted right after it: the reads find it gone."""
+
+    def __init__(self, s3: Any, gone_key: str) -> None:
+        self._s3 = s3
+        self._gone_key = gone_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+    def get_paginator(self, operation: str) -> Any:
+        paginator = self._s3.get_paginator(operation)
+        gone = {"Key": self._gone_key, "Size": len(GOOD)}
+
+        class WithTheGoneFile:
+            @staticmethod
+            def paginate(**arguments: Any) -> Any:
+                for page in paginator.paginate(**arguments):
+                    yield {**page, "Contents": [*page.get("Contents", []), gone]}
+
+        return WithTheGoneFile()
+
+
+def test_a_preprocessed_file_deleted_during_the_check_names_who_listed_it_and_how_to_recover(s3: Any) -> None:
+    # GIVEN the preprocessing's two files, one of them deleted between the check's listing and its reads
+    s3.put_object(Bucket=BUCKET, Key="preprocessed/churn/run-1/train/part-0.csv", Body=GOOD)
+    listed = ListsAGoneFile(s3, "preprocessed/churn/run-1/train/part-1.csv")
+
+    with pytest.raises(DataObjectMissingError) as raised:
+        validation.validate_preprocessed_data(listed, PREPROCESSED)
+
+    # THEN the message names the file and this step's listing (CheckData never listed it), and a run that redoes it
+    assert str(raised.value) == (
+        f"{PREPROCESSED}part-1.csv was deleted after StartTrainingJob listed it in the preprocessed data "
+        f"{PREPROCESSED} (2 files); start a new run, which preprocesses the window again"
+    )
