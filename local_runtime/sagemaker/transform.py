@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 import logging
 import re
 import threading
@@ -330,15 +329,17 @@ class _Run:
         return found
 
     def _manifest_objects(self, s3: Any, bucket: str, key: str, uri: str) -> list[InputObject]:
-        """`[{"prefix": "s3://bucket/p/"}, "relative/key", ...]`: outputs are named by the relative keys."""
+        """`[{"prefix": "s3://bucket/p/"}, "relative/key", ...]`, read as training and processing read it (each
+        object is the prefix followed by its relative key); outputs are named by the relative keys."""
         try:
-            manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-            prefix_bucket, prefix = split_s3_uri(manifest[0]["prefix"])
-            relatives = [str(entry) for entry in manifest[1:]]
-        except (ClientError, BotoCoreError, ValueError, LookupError, TypeError) as error:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as error:
             raise _JobFailedError(f"ClientError: cannot read the manifest {uri}: {error}") from None
-        base = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-        return [InputObject(prefix_bucket, base + relative, base) for relative in relatives]
+        try:
+            entries = jobs.manifest_objects(body, uri)
+        except ValueError as error:
+            raise _JobFailedError(f"ClientError: {error}") from None
+        return [InputObject(entry_bucket, key, key.removesuffix(relative)) for entry_bucket, key, relative in entries]
 
     def _start_chain(self, model: Any) -> None:
         deadline = time.monotonic() + self.service._health_check_timeout

@@ -366,6 +366,29 @@ def test_the_output_is_encrypted_with_the_kms_key_and_a_manifest_names_the_objec
     assert aws.keys(f"s3://{BUCKET}/kms/") == ["b.csv.out"]
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[{", "is not JSON"),
+        (b'["a.csv"]', 'must be a JSON list [{"prefix": "s3://bucket/prefix/"}, "relative/key", ...]'),
+    ],
+)
+def test_a_manifest_sagemaker_would_not_read_fails_the_job_naming_it(aws: Aws, body: bytes, reason: str) -> None:
+    # GIVEN a manifest that is not SageMaker's manifest format
+    source = aws.put({"a.csv": "1\n"})
+    manifest_uri = f"{source}bad.manifest"
+    aws.s3.put_object(Bucket=BUCKET, Key=manifest_uri.removeprefix(f"s3://{BUCKET}/"), Body=body)
+    request = transform_job_request(f"job-{next(_names)}", aws.model(), manifest_uri, f"s3://{BUCKET}/out/")
+    request["TransformInput"]["DataSource"]["S3DataSource"]["S3DataType"] = "ManifestFile"
+
+    # WHEN the job runs / THEN it fails, naming the manifest and what is wrong with it
+    aws.sagemaker.create_transform_job(**request)
+    described = aws.finish(request["TransformJobName"])
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"].startswith(f"ClientError: the manifest {manifest_uri} ")
+    assert reason in described["FailureReason"]
+
+
 def test_records_split_batched_and_assembled() -> None:
     # GIVEN three line records of 4 bytes each
     records = split_records(b"1,2\n\n3,4\n5,6\n", "Line")
