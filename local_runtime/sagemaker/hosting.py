@@ -48,12 +48,12 @@ from local_runtime.faults import Faults
 from local_runtime.sagemaker import serving
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
+from local_runtime.sagemaker.jobs import truncate
 
 DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 30.0
 # InvokeEndpoint gives the container 60 seconds to answer.
 INVOCATION_TIMEOUT_SECONDS = 60.0
 DRAIN_TIMEOUT_SECONDS = INVOCATION_TIMEOUT_SECONDS
-FAILURE_REASON_LIMIT = 1024  # DescribeEndpoint's FailureReason is at most 1024 characters
 _CHANGING = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 _PORT_ATTEMPTS = 3
 _BAKE_TICK_SECONDS = 0.1  # how often a baking period evaluates its alarms
@@ -687,7 +687,7 @@ class HostingService:
         except DeploymentError as error:
             with self._lock:
                 if self._current(endpoint):
-                    self._set_status(endpoint.region, endpoint.record, "Failed", failure_reason=_limit(str(error)))
+                    self._set_status(endpoint.region, endpoint.record, "Failed", failure_reason=truncate(str(error)))
             return
         with self._lock:
             if not self._current(endpoint):
@@ -706,7 +706,7 @@ class HostingService:
             with self._lock:
                 if self._current(endpoint):
                     endpoint.record.pending_deployment_summary = None
-                    self._set_status(endpoint.region, endpoint.record, "InService", failure_reason=_limit(str(error)))
+                    self._set_status(endpoint.region, endpoint.record, "InService", failure_reason=truncate(str(error)))
             return
         if deployment_config:
             try:
@@ -797,7 +797,7 @@ class HostingService:
         with self._lock:
             if current and self._current(endpoint):
                 endpoint.record.pending_deployment_summary = None
-                self._set_status(endpoint.region, endpoint.record, "InService", failure_reason=_limit(reason))
+                self._set_status(endpoint.region, endpoint.record, "InService", failure_reason=truncate(reason))
 
     def _set_status(self, region: str, record: Any, status: str, **changes: Any) -> None:
         """Set the endpoint's status and send SageMaker's state-change event (lost, not raised, if it fails)."""
@@ -914,10 +914,6 @@ def _set_status(record: Any, status: str, **changes: Any) -> None:
     for name, value in changes.items():
         setattr(record, name, value)
     record.last_modified_time = datetime.now(UTC)
-
-
-def _limit(reason: str) -> str:
-    return reason if len(reason) <= FAILURE_REASON_LIMIT else reason[: FAILURE_REASON_LIMIT - 3] + "..."
 
 
 def _arn(backend: Any, kind: str, name: str) -> str:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-FAILURE_REASON_LIMIT = 1024  # DescribeTrainingJob's and DescribeProcessingJob's FailureReason: 1024 characters
+FAILURE_REASON_LIMIT = 1024  # FailureReason of a Describe of a job or an endpoint: at most 1024 characters
 STDERR_TAIL_LINES = 10
 READER_JOIN_SECONDS = 5.0
 
