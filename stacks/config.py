@@ -1016,6 +1016,23 @@ def polls_history_events(
     return polls * HISTORY_EVENTS_PER_POLL + HISTORY_EVENTS_FIXED
 
 
+# Step Functions ends a Standard workflow's execution after one year at most.
+MAX_EXECUTION_SECONDS = 31_536_000
+# What a run spends beyond its waits: the Lambda steps, their retries, stopping a job that ran past its wait.
+RUN_STEPS_MARGIN_SECONDS = 6 * 3_600
+
+
+def run_timeout_seconds(config: PipelineConfig) -> int:
+    """The longest a run can take: every wait at its maximum (the optional loops and a person's approval too) plus
+    the steps' margin. The state machine's TimeoutSeconds: a run stuck past it by a fault ends TimedOut, which the
+    runs-timed-out alarm reports, instead of running for Step Functions' year."""
+    waits = config.polling.max_training_wait_seconds + config.polling.max_deployment_wait_seconds
+    waits += sum(other_waits(config))
+    if config.registry.manual:
+        waits += config.registry.approval_timeout_hours * 3_600
+    return min(waits + RUN_STEPS_MARGIN_SECONDS, MAX_EXECUTION_SECONDS)
+
+
 def other_waits(config: PipelineConfig) -> tuple[int, ...]:
     """The maximum waits of the pipeline's optional loops: preprocessing, then batch transform."""
     waits = []

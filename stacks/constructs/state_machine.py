@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,7 +13,7 @@ from constructs import Construct
 
 from stacks.arns import RUN_RESOURCE_REASON, VERSIONS_REASON, optional_run_jobs, run_resources_arn, sagemaker_arn
 from stacks.compliance import INLINE_POLICY_REASON, acknowledge, resource_finding
-from stacks.config import PipelineConfig
+from stacks.config import PipelineConfig, run_timeout_seconds
 from stacks.constructs.step_function import StepFunction, log_group
 from stacks.paths import STATE_MACHINE_ASL
 
@@ -40,6 +41,15 @@ def check_substitutions(definition: str, substitutions: Mapping[str, str], *, so
         )
 
 
+def with_run_timeout(definition: str, seconds: int) -> str:
+    """The definition with a top-level TimeoutSeconds, added as the first field: the file's text stays as it is
+    after it (CDK's timeout property does not reach a definition given as a string)."""
+    if "TimeoutSeconds" in json.loads(definition):
+        raise ValueError("the definition sets its own TimeoutSeconds: the stack derives it from the pipeline's waits")
+    opening = definition.index("{") + 1
+    return f'{definition[:opening]}\n  "TimeoutSeconds": {seconds},{definition[opening:]}'
+
+
 class RetrainingStateMachine(Construct):
     """A Standard state machine, fully logged and traced, allowed to invoke exactly the given steps."""
 
@@ -58,7 +68,7 @@ class RetrainingStateMachine(Construct):
         """
         super().__init__(scope, construct_id)
         definition_file = definition_file or STATE_MACHINE_ASL
-        definition = definition_file.read_text()
+        definition = with_run_timeout(definition_file.read_text(), run_timeout_seconds(config))
         substitutions = {f"{name}FunctionArn": step.function_arn for name, step in steps.items()}
         check_substitutions(definition, substitutions, source=definition_file)
 

@@ -17,6 +17,7 @@ from stacks.config import (
     parse_pipeline,
     parse_pipelines,
     polls_history_events,
+    run_timeout_seconds,
 )
 
 
@@ -417,6 +418,31 @@ def test_days_of_training_fit_the_history_budget() -> None:
     deployment = max_polls(3600, interval_seconds=60)
     assert polls_history_events(config.polling) == (max_polls(72 * 3600, interval_seconds=60) + deployment) * 15 + 100
     assert polls_history_events(config.polling) < 12_000
+
+
+def test_a_runs_timeout_is_every_wait_at_its_maximum_plus_six_hours_for_the_steps() -> None:
+    # a day of training and an hour of deployment (the defaults), then 6 h for the steps and their retries
+    assert run_timeout_seconds(parse_one()) == 86_400 + 3_600 + 6 * 3_600
+    # the optional loops and a person's approval add their maximum waits (preprocessing: its runtime + 15 minutes)
+    everything = parse_one(
+        preprocessing={"source_dir": "examples/churn/preprocessing", "max_runtime_seconds": 1_800},
+        batch_transform={"max_wait_seconds": 2_400},
+        registry={"approval": "manual", "approval_timeout_hours": 48},
+    )
+    assert run_timeout_seconds(everything) == 86_400 + 3_600 + (1_800 + 900) + 2_400 + 48 * 3_600 + 6 * 3_600
+    # an automatic approval never waits
+    assert run_timeout_seconds(parse_one(registry={"approval": "automatic", "approval_timeout_hours": 48})) == (
+        86_400 + 3_600 + 6 * 3_600
+    )
+
+
+def test_a_runs_timeout_is_at_most_step_functions_year() -> None:
+    config = parse_one(
+        polling={"interval_seconds": 3_600, "max_training_wait_seconds": 31_536_000},
+        registry={"approval": "manual", "approval_timeout_hours": 8_760},
+    )
+
+    assert run_timeout_seconds(config) == 31_536_000
 
 
 def test_polling_over_the_history_budget_names_the_fields_and_suggests_an_interval() -> None:

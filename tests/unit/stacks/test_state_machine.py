@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,12 @@ from aws_cdk.assertions import Template
 
 from stacks.config import parse_pipeline
 from stacks.constructs import state_machine as state_machine_module
-from stacks.constructs.state_machine import PlaceholderMismatchError, check_substitutions, placeholders
+from stacks.constructs.state_machine import (
+    PlaceholderMismatchError,
+    check_substitutions,
+    placeholders,
+    with_run_timeout,
+)
 from stacks.paths import STATE_MACHINE_ASL
 from stacks.pipeline_stack import PipelineStack
 from tests.unit.stacks.synth import (
@@ -36,8 +42,18 @@ def properties(template: Template) -> dict[str, object]:
     return props
 
 
-def test_definition_is_the_asl_file_verbatim(properties: dict[str, object]) -> None:
-    assert properties["DefinitionString"] == STATE_MACHINE_ASL.read_text()
+def test_definition_is_the_asl_file_verbatim_with_the_runs_timeout_first(properties: dict[str, object]) -> None:
+    # The demo pipeline: a day of training, an hour of deployment, automatic approval; 6 h for the steps
+    timeout = 86_400 + 3_600 + 6 * 3_600
+    definition = str(properties["DefinitionString"])
+
+    assert json.loads(definition)["TimeoutSeconds"] == timeout
+    assert definition == STATE_MACHINE_ASL.read_text().replace("{", f'{{\n  "TimeoutSeconds": {timeout},', 1)
+
+
+def test_a_definition_with_its_own_timeout_is_refused() -> None:
+    with pytest.raises(ValueError, match="sets its own TimeoutSeconds"):
+        with_run_timeout('{"TimeoutSeconds": 60, "StartAt": "A", "States": {}}', 3_600)
 
 
 def test_each_placeholder_is_bound_to_its_steps_function(template: Template, properties: dict[str, object]) -> None:

@@ -25,6 +25,7 @@ from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_executio
 from local_runtime.lambda_invoke import LocalFunction
 from local_runtime.server import LocalAws
 from local_runtime.template import LocalStack
+from stacks.constructs.state_machine import with_run_timeout
 from tests.unit.statemachine import scripted_steps
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -74,7 +75,12 @@ def local_aws() -> Iterator[LocalAws]:
 
 @pytest.fixture
 def pipeline(local_aws: LocalAws, aws_env: None) -> DeployedPipeline:
-    definition = ASL
+    return create_machine(local_aws, ASL)
+
+
+def create_machine(local_aws: LocalAws, asl: str) -> DeployedPipeline:
+    """A state machine of the definition with the scripted steps' ARNs, and the scripts of earlier tests cleared."""
+    definition = asl
     for step in STEPS:
         definition = definition.replace("${" + step + "FunctionArn}", arn(step))
     sfn = boto3.client("stepfunctions", endpoint_url=local_aws.endpoint_url)
@@ -401,6 +407,23 @@ def test_a_wait_no_event_wakes_checks_at_its_timeout(local_aws: LocalAws, pipeli
     assert script.awaited == ["training", "training", "endpoint"]
     assert [e["type"] for e in record.history].count("TaskTimedOut") == 3
     assert "failure" not in record.output
+
+
+def test_a_run_stuck_past_the_machines_timeout_ends_timed_out_without_recording(
+    local_aws: LocalAws, aws_env: None
+) -> None:
+    # GIVEN the definition as the stack deploys it, its run timeout shortened to 3 s, and a training job that never
+    # ends while the loop's own maximum is far away (a fault the waits do not bound)
+    stuck = create_machine(local_aws, with_run_timeout(ASL, 3))
+    script = ScriptedRun(training=(status("InProgress"),) * 100, woken=False)
+
+    record = run(local_aws, stuck, script)
+
+    # THEN Step Functions ends the execution TimedOut (what the runs-timed-out alarm counts), mid-loop, and the
+    # watermark is never recorded
+    assert record.status == "TIMED_OUT", record.status
+    assert "GetTrainingStatus" in record.states_entered()
+    assert "UpdateParameters" not in record.states_entered()
 
 
 def test_a_wait_that_fails_cleans_up_and_alerts(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
