@@ -1023,11 +1023,12 @@ RUN_STEPS_MARGIN_SECONDS = 6 * 3_600
 
 
 def run_timeout_seconds(config: PipelineConfig) -> int:
-    """The longest a run can take: every wait at its maximum (the optional loops and a person's approval too) plus
-    the steps' margin. The state machine's TimeoutSeconds: a run stuck past it by a fault ends TimedOut, which the
+    """The longest a run can take: every wait at its maximum (the optional loops and a person's approval too), an
+    interval more for each loop (its last check may land up to an interval past the maximum), plus the steps'
+    margin. The state machine's TimeoutSeconds: a run kept going past it by a fault ends TimedOut, which the
     runs-timed-out alarm reports, instead of running for Step Functions' year."""
-    waits = config.polling.max_training_wait_seconds + config.polling.max_deployment_wait_seconds
-    waits += sum(other_waits(config))
+    loops = (config.polling.max_training_wait_seconds, config.polling.max_deployment_wait_seconds, *other_waits(config))
+    waits = sum(loops) + len(loops) * config.polling.interval_seconds
     if config.registry.manual:
         waits += config.registry.approval_timeout_hours * 3_600
     return min(waits + RUN_STEPS_MARGIN_SECONDS, MAX_EXECUTION_SECONDS)

@@ -330,7 +330,8 @@ class _Run:
 
     def _manifest_objects(self, s3: Any, bucket: str, key: str, uri: str) -> list[InputObject]:
         """`[{"prefix": "s3://bucket/p/"}, "relative/key", ...]`, read as training and processing read it (each
-        object is the prefix followed by its relative key); outputs are named by the relative keys."""
+        object is the prefix followed by its relative key); outputs are named as for an S3Prefix of the manifest's
+        prefix: by the key below the prefix's folder, which is the relative key when the prefix ends in `/`."""
         try:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except (ClientError, BotoCoreError) as error:

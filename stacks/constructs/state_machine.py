@@ -44,7 +44,10 @@ def check_substitutions(definition: str, substitutions: Mapping[str, str], *, so
 def with_run_timeout(definition: str, seconds: int) -> str:
     """The definition with a top-level TimeoutSeconds, added as the first field: the file's text stays as it is
     after it (CDK's timeout property does not reach a definition given as a string)."""
-    if "TimeoutSeconds" in json.loads(definition):
+    parsed = json.loads(definition)
+    if not isinstance(parsed, dict) or "StartAt" not in parsed:
+        raise ValueError("the definition is not a state machine: a JSON object with StartAt and States")
+    if "TimeoutSeconds" in parsed:
         raise ValueError("the definition sets its own TimeoutSeconds: the stack derives it from the pipeline's waits")
     opening = definition.index("{") + 1
     return f'{definition[:opening]}\n  "TimeoutSeconds": {seconds},{definition[opening:]}'

@@ -421,18 +421,22 @@ def test_days_of_training_fit_the_history_budget() -> None:
 
 
 def test_a_runs_timeout_is_every_wait_at_its_maximum_plus_six_hours_for_the_steps() -> None:
-    # a day of training and an hour of deployment (the defaults), then 6 h for the steps and their retries
-    assert run_timeout_seconds(parse_one()) == 86_400 + 3_600 + 6 * 3_600
+    # a day of training and an hour of deployment (the defaults), an interval (60 s) more for each loop's last
+    # check, then 6 h for the steps and their retries
+    assert run_timeout_seconds(parse_one()) == 86_400 + 3_600 + 2 * 60 + 6 * 3_600
     # the optional loops and a person's approval add their maximum waits (preprocessing: its runtime + 15 minutes)
     everything = parse_one(
         preprocessing={"source_dir": "examples/churn/preprocessing", "max_runtime_seconds": 1_800},
         batch_transform={"max_wait_seconds": 2_400},
         registry={"approval": "manual", "approval_timeout_hours": 48},
+        polling={"interval_seconds": 300},
     )
-    assert run_timeout_seconds(everything) == 86_400 + 3_600 + (1_800 + 900) + 2_400 + 48 * 3_600 + 6 * 3_600
+    assert run_timeout_seconds(everything) == (
+        86_400 + 3_600 + (1_800 + 900) + 2_400 + 4 * 300 + 48 * 3_600 + 6 * 3_600
+    )
     # an automatic approval never waits
     assert run_timeout_seconds(parse_one(registry={"approval": "automatic", "approval_timeout_hours": 48})) == (
-        86_400 + 3_600 + 6 * 3_600
+        86_400 + 3_600 + 2 * 60 + 6 * 3_600
     )
 
 

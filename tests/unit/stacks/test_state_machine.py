@@ -43,17 +43,25 @@ def properties(template: Template) -> dict[str, object]:
 
 
 def test_definition_is_the_asl_file_verbatim_with_the_runs_timeout_first(properties: dict[str, object]) -> None:
-    # The demo pipeline: a day of training, an hour of deployment, automatic approval; 6 h for the steps
-    timeout = 86_400 + 3_600 + 6 * 3_600
+    # The demo pipeline: a day of training, an hour of deployment, a 60 s interval each, automatic approval; 6 h
+    timeout = 86_400 + 3_600 + 2 * 60 + 6 * 3_600
     definition = str(properties["DefinitionString"])
 
     assert json.loads(definition)["TimeoutSeconds"] == timeout
     assert definition == STATE_MACHINE_ASL.read_text().replace("{", f'{{\n  "TimeoutSeconds": {timeout},', 1)
 
 
-def test_a_definition_with_its_own_timeout_is_refused() -> None:
-    with pytest.raises(ValueError, match="sets its own TimeoutSeconds"):
-        with_run_timeout('{"TimeoutSeconds": 60, "StartAt": "A", "States": {}}', 3_600)
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ('{"TimeoutSeconds": 60, "StartAt": "A", "States": {}}', "sets its own TimeoutSeconds"),
+        ("{}", "is not a state machine"),
+        ('[{"StartAt": "A"}]', "is not a state machine"),
+    ],
+)
+def test_a_definition_the_timeout_cannot_be_added_to_is_refused(definition: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        with_run_timeout(definition, 3_600)
 
 
 def test_each_placeholder_is_bound_to_its_steps_function(template: Template, properties: dict[str, object]) -> None:

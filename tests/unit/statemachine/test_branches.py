@@ -409,6 +409,18 @@ def test_a_wait_no_event_wakes_checks_at_its_timeout(local_aws: LocalAws, pipeli
     assert "failure" not in record.output
 
 
+def settle(local_aws: LocalAws, quiet_seconds: float = 1.5, within_seconds: float = 10.0) -> None:
+    """Return once no step has been invoked for `quiet_seconds`."""
+    deadline = time.monotonic() + within_seconds
+    seen, since = len(local_aws.functions.invocations), time.monotonic()
+    while time.monotonic() - since < quiet_seconds:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"steps were still invoked {within_seconds} s after the execution ended")
+        time.sleep(0.1)
+        if len(local_aws.functions.invocations) != seen:
+            seen, since = len(local_aws.functions.invocations), time.monotonic()
+
+
 def test_a_run_stuck_past_the_machines_timeout_ends_timed_out_without_recording(
     local_aws: LocalAws, aws_env: None
 ) -> None:
@@ -424,6 +436,9 @@ def test_a_run_stuck_past_the_machines_timeout_ends_timed_out_without_recording(
     assert record.status == "TIMED_OUT", record.status
     assert "GetTrainingStatus" in record.states_entered()
     assert "UpdateParameters" not in record.states_entered()
+    # (moto marks the execution at once and lets the state in progress finish: wait for its last call, which must
+    # not land among the next test's)
+    settle(local_aws)
 
 
 def test_a_wait_that_fails_cleans_up_and_alerts(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
