@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 
-from lambdas.common import clients as lambda_clients
 from local_runtime.server import LocalAws
 from local_runtime.template import LocalStack
 
@@ -146,7 +145,6 @@ def deploy(
             # PutMetricAlarm takes the template's properties as they are (and overwrites an existing alarm).
             cloudwatch.put_metric_alarm(**alarm)
     extra = {**_LOCAL_FUNCTION_ENVIRONMENT, **(function_environment or {})}
-    lambda_clients._client.cache_clear()  # clients made for another server must not be reused
     for function in stack.functions.values():
         aws.register_function(replace(function, environment={**function.environment, **extra}))
     if len(stack.state_machines) != 1:

@@ -14,7 +14,6 @@ from aws_lambda_powertools import Metrics
 from moto import mock_aws
 from moto.core import config as moto_config
 
-from lambdas.common import clients as clients_module
 from lambdas.common.events import Execution
 from local_runtime import moto_extensions
 from tests import reliability_report
@@ -48,8 +47,11 @@ def _no_metrics_from_earlier_tests() -> None:
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Credentials and region that can reach nothing real, and no boto3 clients cached from other tests."""
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials and region that can reach nothing real.
+
+    The handlers' cached clients are kept between tests: they are cached by service, region and endpoint, and moto
+    intercepts a client's calls whenever a test mocks AWS, whenever the client was built."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -63,9 +65,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    clients_module._client.cache_clear()
-    yield
-    clients_module._client.cache_clear()
 
 
 @pytest.fixture

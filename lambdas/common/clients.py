@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -11,6 +12,8 @@ from botocore.config import Config
 
 # Standard mode retries throttling and 5xx with backoff before a step gives up.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+# What boto3 reads from the environment to decide where a client's calls go.
+_WHERE_CALLS_GO = ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL")
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,15 @@ class Clients:
         return _client("scheduler")
 
 
-@cache
 def _client(service: str) -> Any:
+    # Keyed by where the calls go as well: the local runtime runs these handlers against servers that come and go
+    # in one process (on Lambda they are fixed for the container's life).
+    where = tuple(os.environ.get(name) for name in _WHERE_CALLS_GO)
+    return _client_for(service, where)
+
+
+@cache
+def _client_for(service: str, where: tuple[str | None, ...]) -> Any:
     return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
 
 
