@@ -58,15 +58,11 @@ def preprocessing_status(
         failure_reason = f"processing job {current.job_name} failed without a reason from SageMaker"
     elif status in ("Failed", "Stopped"):
         failure_reason = f"processing job {current.job_name} {status.lower()}: {failure_reason}"
-    waited = _seconds_since(current.started_at, now)
-    limit = settings.max_preprocessing_wait_seconds
     return replace(
         current,
         status=status,
         failure_reason=failure_reason if status in ("Failed", "Stopped") else None,
-        waited_seconds=waited,
-        wait_exceeded=limit is not None and waited > limit,
-        poll_seconds=next_poll_seconds(waited, interval_seconds=settings.poll_interval_seconds, max_wait_seconds=limit),
+        **_wait_progress(current.started_at, now, settings, settings.max_preprocessing_wait_seconds),
     )
 
 
@@ -81,15 +77,11 @@ def batch_transform_status(
     if status in ("Failed", "Stopped"):
         reason = job.get("FailureReason") or "SageMaker gave no reason"
         failure_reason = f"transform job {current.job_name} over {current.input_uri} {status.lower()}: {reason}"
-    waited = _seconds_since(current.started_at, now)
-    limit = settings.max_batch_transform_wait_seconds
     return replace(
         current,
         status=status,
         failure_reason=failure_reason,
-        waited_seconds=waited,
-        wait_exceeded=limit is not None and waited > limit,
-        poll_seconds=next_poll_seconds(waited, interval_seconds=settings.poll_interval_seconds, max_wait_seconds=limit),
+        **_wait_progress(current.started_at, now, settings, settings.max_batch_transform_wait_seconds),
     )
 
 
@@ -108,7 +100,6 @@ def training_status(
     job_name = str(training["job_name"])
     job = sagemaker.describe_training_job(TrainingJobName=job_name)
     status = job["TrainingJobStatus"]
-    waited = _seconds_since(str(training["started_at"]), now)
     failure_reason = job.get("FailureReason")
     if status == "Stopped" and not failure_reason:
         # A job that reaches MaxRuntimeInSeconds ends Stopped with no FailureReason.
@@ -126,13 +117,8 @@ def training_status(
         model_artifact=job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
         metrics={m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])},
         started_at=str(training["started_at"]),
-        waited_seconds=waited,
-        wait_exceeded=waited > settings.max_training_wait_seconds,
-        poll_seconds=next_poll_seconds(
-            waited,
-            interval_seconds=settings.poll_interval_seconds,
-            expected_seconds=expected_seconds,
-            max_wait_seconds=settings.max_training_wait_seconds,
+        **_wait_progress(
+            str(training["started_at"]), now, settings, settings.max_training_wait_seconds, expected_seconds
         ),
     )
 
@@ -168,21 +154,34 @@ def endpoint_status(
         failure_reason = f"endpoint {current.endpoint_name} is {status}" + (
             f": {failure_reason}" if failure_reason else ""
         )
-    waited = _seconds_since(current.started_at, now)
     return replace(
         current,
         status=status,
         failure_reason=failure_reason,
         serving_new_model=serving_new_model,
-        waited_seconds=waited,
-        wait_exceeded=waited > settings.max_deployment_wait_seconds,
-        poll_seconds=next_poll_seconds(
+        **_wait_progress(current.started_at, now, settings, settings.max_deployment_wait_seconds, expected_seconds),
+    )
+
+
+def _wait_progress(
+    started_at: str,
+    now: datetime,
+    settings: PollSettings,
+    max_wait_seconds: int | None,
+    expected_seconds: int | None = None,
+) -> dict[str, Any]:
+    """A loop's waited_seconds, whether that is past its maximum (None: no maximum), and its next poll_seconds."""
+    waited = _seconds_since(started_at, now)
+    return {
+        "waited_seconds": waited,
+        "wait_exceeded": max_wait_seconds is not None and waited > max_wait_seconds,
+        "poll_seconds": next_poll_seconds(
             waited,
             interval_seconds=settings.poll_interval_seconds,
             expected_seconds=expected_seconds,
-            max_wait_seconds=settings.max_deployment_wait_seconds,
+            max_wait_seconds=max_wait_seconds,
         ),
-    )
+    }
 
 
 def _seconds_since(timestamp: str, now: datetime) -> int:
