@@ -20,7 +20,7 @@ help:
 	@echo "make deploy   deploy every pipeline's stack (needs AWS credentials)"
 	@echo "make demo     run the workflow on this machine: train and deploy, no new data, retrain with zero downtime"
 	@echo "make serve    deploy the pipelines locally and serve the AWS APIs on 127.0.0.1:\$$PORT (4566) until Ctrl-C"
-	@echo "              (CONFIG=local_runtime/demo_pipelines.json serves the demo pipeline instead of cdk.json's)"
+	@echo "              (CONFIG=demo/pipelines.json serves the demo pipeline instead of cdk.json's)"
 	@echo "make bench    run every benchmark of the README's Performance section (about 13 minutes);"
 	@echo "              one at a time: bench-check-data, bench-cold-start, bench-build, bench-demo, bench-poll-loop"
 
@@ -43,7 +43,7 @@ node_modules/.installed: package.json package-lock.json
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py stacks statemachine lambdas local_runtime bench
+	$(BIN)/mypy app.py stacks statemachine lambdas local_runtime operator_cli demo bench
 
 # The scanner's virtualenv first: the compliance tests run checkov on the synthesized templates.
 test: lint $(SCAN_VENV)/.installed

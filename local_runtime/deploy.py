@@ -13,6 +13,8 @@ import boto3
 
 from local_runtime.server import LocalAws
 from local_runtime.template import LocalStack
+from operator_cli.executions import ExecutionRecord as ExecutionRecord
+from operator_cli.executions import execution_history
 
 # Given to every function on top of its template environment: there is no X-Ray daemon to send traces to.
 _LOCAL_FUNCTION_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "1"}
@@ -25,33 +27,6 @@ LOCAL_RETRY_INTERVAL_SECONDS = 1
 class DeployedPipeline:
     stack: LocalStack
     state_machine_arn: str
-
-
-@dataclass(frozen=True)
-class ExecutionRecord:
-    arn: str
-    status: str
-    output: Any
-    error: str | None
-    cause: str | None
-    history: list[dict[str, Any]]
-
-    @classmethod
-    def from_description(cls, described: Mapping[str, Any], history: list[dict[str, Any]]) -> ExecutionRecord:
-        """Build the record from DescribeExecution's answer and the execution's history."""
-        output = described.get("output")
-        return cls(
-            arn=described["executionArn"],
-            status=described["status"],
-            output=json.loads(output) if output else None,
-            error=described.get("error"),
-            cause=described.get("cause"),
-            history=history,
-        )
-
-    def states_entered(self) -> list[str]:
-        """Names of the states the execution entered, in order."""
-        return [event[key]["name"] for event in self.history for key in event if key == "stateEnteredEventDetails"]
 
 
 def client(aws: LocalAws, service: str, region: str) -> Any:
@@ -216,18 +191,6 @@ def wait_for_execution(aws: LocalAws, arn: str, *, region: str, timeout_seconds:
             raise TimeoutError(f"execution {arn} still running after {timeout_seconds} s")
         time.sleep(0.1)
     return ExecutionRecord.from_description(described, execution_history(sfn, arn))
-
-
-def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
-    """Every event of the execution, oldest first."""
-    events: list[dict[str, Any]] = []
-    arguments: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**arguments)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        arguments["nextToken"] = page["nextToken"]
 
 
 def fire_schedule(aws: LocalAws, pipeline: DeployedPipeline, *, name: str) -> str:

@@ -29,6 +29,11 @@ LOCAL_RETRY_MAX_DELAY_SECONDS = 2
 # second, for baking periods, the termination wait, the execution timeout and the rollback alarms' periods alike,
 # so a 5-minute canary bake takes 5 s and its alarms still see one-"minute" periods of several invocations.
 LOCAL_TIME_SCALE = 1 / 60
+LOCAL_SLACK_TOKEN = "xoxb-local-runtime"  # what the local Slack server accepts; never a real token
+SLACK_TOKEN_VARIABLE = "SLACK_BOT_TOKEN"  # set it (and optionally SLACK_CHANNEL) to post to real Slack
+SLACK_CHANNEL_VARIABLE = "SLACK_CHANNEL"
+# The Lambdas log JSON to stdout (Powertools) and print metrics as EMF: fine in CloudWatch, noise here.
+QUIET_FUNCTIONS = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
 
 
 @dataclass

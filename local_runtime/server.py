@@ -32,7 +32,7 @@ from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
 from local_runtime.sagemaker.lineage import LineageStore
 from local_runtime.scheduler import LocalScheduler
-from local_runtime.target import STACKS_PATH  # the deployed stacks' outputs (moto has no stack for them)
+from operator_cli.target import STACKS_PATH  # the deployed stacks' outputs (moto has no stack for them)
 
 FAULTS_PATH = "/_local/faults"  # the runtime's faults over HTTP: see local_runtime.faults
 INVOKE_ENDPOINT_PATH = re.compile(r"^/endpoints/(?P<endpoint>[^/]+)/invocations/?$")

@@ -17,6 +17,7 @@ from moto.core import config as moto_config
 from lambdas.common.events import Execution
 from local_runtime import moto_extensions
 from tests import reliability_report
+from tests.local_aws import moto_aws  # noqa: F401 (a fixture: the local AWS for a module's tests)
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from local_runtime.demo import QUIET_FUNCTIONS
 from local_runtime.deploy import DeployedPipeline
-from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
+from local_runtime.runtime import QUIET_FUNCTIONS, LocalRuntime, SlackTarget, synthesize
 from local_runtime.slack_api import LocalSlackApi
 
 PIPELINE = "ops"

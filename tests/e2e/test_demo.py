@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from local_runtime.demo import DemoSummary, run_demo
-from local_runtime.demo_data import today_utc
-from local_runtime.progress import Console
+from demo.data import today_utc
+from demo.story import DemoSummary, run_demo
+from operator_cli.progress import Console
 
 pytestmark = pytest.mark.e2e
 

@@ -24,13 +24,13 @@ from typing import Any
 import joblib
 import pytest
 
-from local_runtime import churn_data, cli
-from local_runtime.churn_data import FIELDS, churn_days, sample_records
-from local_runtime.demo import QUIET_FUNCTIONS
+from demo import churn_data
+from demo.churn_data import FIELDS, churn_days, sample_records
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
-from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
+from local_runtime.runtime import QUIET_FUNCTIONS, LocalRuntime, SlackTarget, synthesize
 from local_runtime.sagemaker.serving import load_server
 from local_runtime.slack_api import LocalSlackApi
+from operator_cli import cli as operator
 
 pytestmark = pytest.mark.e2e
 
@@ -353,9 +353,11 @@ def test_the_readme_raw_records_example_runs_as_written(
                 subprocess.run(command, shell=True, check=True, cwd=tmp_path)
                 continue
             args = shlex.split(command.replace("http://127.0.0.1:4566", runtime.endpoint_url))
-            assert args[:2] == ["python", "-m"], command
-            entry = churn_data.main if args[2] == "local_runtime.churn_data" else cli.main
-            code = entry(args[3:])
+            # The console script's entry point, or a module run with python -m: the same main() in-process.
+            entries = {("python", "-m", "demo.churn_data"): churn_data.main, ("sagemaker-retraining",): operator.main}
+            prefix = next((prefix for prefix in entries if tuple(args[: len(prefix)]) == prefix), None)
+            assert prefix is not None, command
+            code = entries[prefix](args[len(prefix) :])
             outputs.append(capsys.readouterr().out)
             # THEN every command succeeds
             assert code == 0, (command, outputs[-1])

@@ -19,8 +19,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local_runtime.approvals import list_versions
-from local_runtime.demo_data import demo_dataset, today_utc
+from demo.data import demo_dataset, today_utc
+from operator_cli.approvals import list_versions
 
 pytestmark = pytest.mark.e2e
 
@@ -79,12 +79,12 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    yield from serve(tmp_path, "local_runtime/demo_pipelines.json")
+    yield from serve(tmp_path, "demo/pipelines.json")
 
 
 @pytest.fixture
 def served_for_review(tmp_path: Path) -> Iterator[Served]:
-    yield from serve(tmp_path, "local_runtime/review_pipelines.json")
+    yield from serve(tmp_path, "demo/review_pipelines.json")
 
 
 def serve(tmp_path: Path, config_file: str) -> Iterator[Served]:
@@ -162,7 +162,7 @@ def waiting_versions(served: Served) -> int:
 
 
 def test_the_readme_walkthrough_approves_a_model_and_asks_which_files_trained_it(served_for_review: Served) -> None:
-    # GIVEN `make serve CONFIG=local_runtime/review_pipelines.json`, a week of data and a started run
+    # GIVEN `make serve CONFIG=demo/review_pipelines.json`, a week of data and a started run
     served = served_for_review
     bucket = re.search(r"data bucket\s+(\S+)", served.output())
     state_machine = re.search(r"state machine\s+(arn:aws:states:\S+)", served.output())

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from local_runtime.cli import main
-from local_runtime.demo import QUIET_FUNCTIONS
 from local_runtime.deploy import wait_for_execution
-from local_runtime.runtime import LocalRuntime, synthesize
+from local_runtime.runtime import QUIET_FUNCTIONS, LocalRuntime, synthesize
 
 pytestmark = pytest.mark.e2e
 

@@ -40,8 +40,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
     [
         (
             [],
-            "the following arguments are required: "
-            "{demo,serve,synth,runs,lineage,models,approve,reject,predict,transform}",
+            "the following arguments are required: {demo,serve,synth}",
         ),
         (["deploy"], "invalid choice: 'deploy'"),
         (["demo", "--jsn"], "unrecognized arguments: --jsn"),
@@ -92,86 +91,20 @@ def test_serve_with_an_invalid_configuration_shows_the_config_error(
 def test_help_exits_0_and_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
 
-    assert "{demo,serve,synth,runs,lineage,models,approve,reject,predict,transform}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "{demo,serve,synth}" in out
+    assert "sagemaker-retraining --help" in out
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["runs"], "the following arguments are required: {start,list,show,follow}"),
-        (["runs", "list"], "the following arguments are required: --pipeline"),
-        (["runs", "list", "--pipeline", "p", "--status", "done"], "argument --status: invalid choice: 'DONE'"),
-        (["runs", "start", "--pipeline", "p", "--window-days", "two"], "argument --window-days: invalid int value"),
-        (
-            ["runs", "show", "cli-1", "--endpoint-url", "http://127.0.0.1:9"],
-            "execution 'cli-1': give --pipeline with an execution name, or the execution's ARN",
-        ),
-        (
-            ["runs", "follow", "arn:aws:states:us-east-1:1:stateMachine:m", "--endpoint-url", "http://127.0.0.1:9"],
-            "arn:aws:states:us-east-1:1:stateMachine:m is not an execution ARN",
-        ),
-        (
-            ["runs", "show", "x", "--endpoint-url", "http://127.0.0.1:9", "--profile", "dev"],
-            "--profile applies to AWS only",
-        ),
-    ],
-)
-def test_runs_arguments_that_cannot_work_exit_2_before_any_call(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+def test_an_operator_command_is_passed_on_to_sagemaker_retraining_with_a_note(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(argv) == 2
+    # GIVEN a script written before the operator's commands moved to `sagemaker-retraining`
+    # WHEN it runs one through the local runtime's entry point
+    code = main(["runs", "list"])
 
-    assert message in one_error_line(capsys)
-
-
-def test_runs_against_no_local_runtime_says_where_it_looked(free_port: int, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"http://127.0.0.1:{free_port}"
-
-    assert main(["runs", "list", "--pipeline", "p", "--endpoint-url", url]) == 1
-
-    assert f"no local runtime answers at {url}" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["predict", "--pipeline", "p"], "one of the arguments --csv --json-records is required"),
-        (["predict", "--pipeline", "p", "--csv", "no/such.csv"], "--csv no/such.csv: no such file"),
-        (["predict", "--pipeline", "p", "--csv", "{rows}", "--batch-size", "0"], "--batch-size must be at least 1"),
-        (
-            ["predict", "--pipeline", "p", "--csv", "{rows}", "--content-type", "image/png"],
-            "--content-type image/png: the CLI writes text/csv, application/json or application/jsonlines",
-        ),
-        (["predict", "--pipeline", "p", "--json-records", "{rows}"], "line 1: not valid JSON"),
-    ],
-)
-def test_predict_input_that_cannot_work_exits_2_before_any_call(
-    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    rows = tmp_path / "rows.csv"
-    rows.write_text("1.0,2.0\n")
-    # An endpoint URL nothing answers on: a call would fail with exit 1, not 2.
-    argv = [arg.replace("{rows}", str(rows)) for arg in argv] + ["--endpoint-url", "http://127.0.0.1:9"]
-
-    assert main(argv) == 2
-
-    assert message in one_error_line(capsys)
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["transform", "--pipeline", "p"], "one of the arguments --input --day is required"),
-        (["transform", "--pipeline", "p", "--day", "2024-13-01"], "--day '2024-13-01': month must be in 1..12"),
-        (["transform", "--pipeline", "p", "--day", "yesterday"], "--day 'yesterday': expected YYYY-MM-DD"),
-        (["transform", "--pipeline", "p", "--input", "data/x.csv"], "'data/x.csv' is not an S3 URI"),
-        (["transform", "--pipeline", "p", "--input", "s3://b/x.csv", "--output", "b/out"], "'b/out' is not an S3 URI"),
-    ],
-)
-def test_transform_input_that_cannot_work_exits_2_before_any_call(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # An endpoint URL nothing answers on: a call would fail with exit 1, not 2.
-    assert main([*argv, "--endpoint-url", "http://127.0.0.1:9"]) == 2
-
-    assert message in one_error_line(capsys)
+    # THEN the command runs as sagemaker-retraining's (its own usage error, exit 2) after a note naming the new home
+    assert code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("python -m local_runtime runs: the operator's commands are `sagemaker-retraining`'s")
+    assert err[1] == "sagemaker-retraining: error: the following arguments are required: --pipeline"

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_runtime.server import LocalAws
-from tests.unit.local_runtime.conftest import local_client
+from tests.local_aws import local_client
 
 REGION = "us-east-1"  # the region local_client uses
 _unique = count()

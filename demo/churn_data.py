@@ -4,7 +4,7 @@ Each day is a CSV file with a header row, as an application would export it: cat
 fields empty, the label `churn` as `churns` or `stays`. Churn follows a fixed logistic rule of the fields, so a
 model can learn it. A seeded generator makes every file the same from run to run and machine to machine.
 
-`python -m local_runtime.churn_data --pipeline churn --endpoint-url URL` uploads a week of it to the pipeline's
+`python -m demo.churn_data --pipeline churn --endpoint-url URL` uploads a week of it to the pipeline's
 data prefix (the README's raw-records example).
 """
 
@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from local_runtime.target import TargetError, add_target_flags, resolve_target, stack_outputs
+from operator_cli.target import TargetError, add_target_flags, resolve_target, stack_outputs
 from stacks.outputs import DATA_BUCKET_NAME, DATA_PREFIX
 
 HEADER = ("churn", "plan", "region", "device", "monthly_spend", "tenure_months")
@@ -111,7 +111,7 @@ def _record(generator: np.random.Generator, plans: Sequence[str]) -> RawRecord:
 def main(argv: Sequence[str] | None = None) -> int:
     """Upload `--days` daily files ending `--end` to the pipeline's data prefix; exit 1 when it cannot."""
     parser = argparse.ArgumentParser(
-        prog="python -m local_runtime.churn_data",
+        prog="python -m demo.churn_data",
         description="Upload the churn example's raw daily files (generated, seeded) to a pipeline's data prefix.",
     )
     add_target_flags(parser)

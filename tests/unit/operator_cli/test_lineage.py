@@ -13,11 +13,11 @@ from lambdas.check_data.core import DataFile, write_manifest
 from lambdas.common.events import Execution
 from lambdas.common.names import run_resource_name
 from lambdas.record_lineage.core import LineageSettings, build_run_record, run_record_key, write_run_record
-from local_runtime import lineage
 from local_runtime.cli import main
 from local_runtime.server import LocalAws
-from local_runtime.target import TargetError, resolve_target, stack_outputs
-from tests.unit.local_runtime.conftest import local_client
+from operator_cli import lineage
+from operator_cli.target import TargetError, resolve_target, stack_outputs
+from tests.local_aws import local_client
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 _unique = count()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local_runtime.predict import (
+from operator_cli.predict import (
     CSV,
     JSON,
     JSONLINES,

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from local_runtime.demo_data import HELD_OUT_ROWS, DemoDataset, demo_dataset
+from demo.data import HELD_OUT_ROWS, DemoDataset, demo_dataset
 
 END = date(2026, 11, 22)
 DIABETES_ROWS, DIABETES_FEATURES = 442, 10

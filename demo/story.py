@@ -14,18 +14,20 @@ import queue
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from local_runtime.demo_data import DemoDataset, LabeledRow, demo_dataset, today_utc
-from local_runtime.progress import (
+from demo.data import DemoDataset, LabeledRow, demo_dataset, today_utc
+from local_runtime.runtime import LOCAL_SLACK_TOKEN, QUIET_FUNCTIONS
+from local_runtime.slack_api import LocalSlackApi, ReceivedMessage, render_message
+from local_runtime.terminal import show_message, slack_channels
+from operator_cli.progress import (
     Console,
     StateRun,
     follow_execution,
@@ -33,16 +35,8 @@ from local_runtime.progress import (
     state_runs,
     states_summary,
 )
-from local_runtime.slack_api import LocalSlackApi, ReceivedMessage, render_message
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEMO_CONFIG_FILE = "local_runtime/demo_pipelines.json"  # relative to the project root, as the app reads it
-LOCAL_SLACK_TOKEN = "xoxb-local-runtime"  # what the local Slack server accepts; never a real token
-SLACK_TOKEN_VARIABLE = "SLACK_BOT_TOKEN"  # set it (and optionally SLACK_CHANNEL) to post to real Slack
-SLACK_CHANNEL_VARIABLE = "SLACK_CHANNEL"
-
-# The Lambdas log JSON to stdout (Powertools) and print metrics as EMF: fine in CloudWatch, noise here.
-QUIET_FUNCTIONS = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+DEMO_CONFIG_FILE = "demo/pipelines.json"  # relative to the project root, as the app reads it
 RUN_TIMEOUT_SECONDS = 180
 _INVOKE_PAUSE_SECONDS = 0.05
 
@@ -189,7 +183,7 @@ def run_demo(
     phases = _Phases(summary.phases)
     end = today or today_utc()
 
-    console.line(_bold(console, "SageMaker continuous training, on this machine"))
+    console.line(console.bold("SageMaker continuous training, on this machine"))
     with ExitStack() as cleanup:
         with phases("boot"):
             runtime = cleanup.enter_context(LocalRuntime(emulate_sagemaker=emulate_sagemaker))
@@ -235,7 +229,7 @@ def run_demo(
 
         def scheduled_run(label: str, title: str, expected_end: str) -> list[StateRun]:
             console.line()
-            console.line(_bold(console, f"({label}) {title}"))
+            console.line(console.bold(f"({label}) {title}"))
             with phases(f"run_{label}"):
                 arn = fire_schedule(runtime.aws, pipeline, name=f"scheduled-{label}-{int(time.time())}")
                 try:
@@ -390,19 +384,7 @@ class _Slack:
 
 
 def _start_slack(console: Console, template: Mapping[str, Any], *, token: str | None, channel: str | None) -> _Slack:
-    return _Slack(console, token=token, channel=channel, channels=_channels(template))
-
-
-def show_message(console: Console, *, indent: str = "  ") -> Callable[[ReceivedMessage], None]:
-    """A callback for the Slack server that prints each message: its header, then its facts indented."""
-
-    def show(message: ReceivedMessage) -> None:
-        lines = render_message(message)
-        console.line(f"{indent}💬 {lines[0]}")
-        for line in lines[1:3]:
-            console.line(f"{indent}   {_dim(console, line)}")
-
-    return show
+    return _Slack(console, token=token, channel=channel, channels=slack_channels({"stack": template}))
 
 
 def _warm_up(runtime: Any) -> None:
@@ -423,15 +405,6 @@ def _warm_up(runtime: Any) -> None:
     runtime.client("sagemaker-runtime")
     for module in ("aws_lambda_powertools", "aws_lambda_powertools.metrics", "slack_sdk", "sklearn.datasets"):
         importlib.import_module(module)
-
-
-def _channels(template: Mapping[str, Any]) -> set[str]:
-    channels = set()
-    for resource in template.get("Resources", {}).values():
-        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
-        if isinstance(variables.get("SLACK_CHANNEL"), str):
-            channels.add(variables["SLACK_CHANNEL"])
-    return channels
 
 
 def _single_stack(templates: Mapping[str, Any]) -> tuple[str, Any]:
@@ -548,7 +521,7 @@ def _describe(runtime: Any, settings: _Settings, summary: DemoSummary) -> None:
 
 def _print_summary(console: Console, summary: DemoSummary, old_prediction: float | None) -> None:
     console.line()
-    console.line(_bold(console, "Summary"))
+    console.line(console.bold("Summary"))
     rows: list[tuple[str, str]] = []
     for run in summary.runs:
         action = f", endpoint {run.action}d" if run.action else ""
@@ -581,11 +554,3 @@ def _print_summary(console: Console, summary: DemoSummary, old_prediction: float
     rows.append(("wall time", f"{summary.total_seconds:.1f} s ({phases})"))
     for label, value in rows:
         console.line(f"  {label:<14} {value}")
-
-
-def _bold(console: Console, text: str) -> str:
-    return f"\033[1m{text}\033[0m" if console.color else text
-
-
-def _dim(console: Console, text: str) -> str:
-    return f"\033[2m{text}\033[0m" if console.color else text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from local_runtime.deploy import ExecutionRecord, execution_history
+from operator_cli.executions import ExecutionRecord, execution_history
 
 POLL_SECONDS = 0.2
 NAME_WIDTH = 25
@@ -315,13 +316,24 @@ class Console:
 
     def __init__(self, stream: TextIO, *, color: bool | None = None) -> None:
         self.stream = stream
-        self.color = stream.isatty() if color is None else color
+        self.color = wants_color(stream) if color is None else color
         self._lock = threading.Lock()
 
     def line(self, text: str = "") -> None:
         with self._lock:
             self.stream.write(text + "\n")
             self.stream.flush()
+
+    def bold(self, text: str) -> str:
+        return f"\033[1m{text}\033[0m" if self.color else text
+
+    def dim(self, text: str) -> str:
+        return f"\033[2m{text}\033[0m" if self.color else text
+
+
+def wants_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set to anything but the empty string (https://no-color.org)."""
+    return stream.isatty() and not environ.get("NO_COLOR")
 
 
 def follow_execution(

@@ -22,8 +22,8 @@ from typing import Any
 
 from lambdas.check_data.core import RunInput
 from lambdas.notify_slack.messages import failure_report, readable_cause
-from local_runtime.deploy import execution_history
-from local_runtime.progress import StateRun, state_facts, state_runs
+from operator_cli.executions import execution_history
+from operator_cli.progress import StateRun, state_facts, state_runs
 
 TAIL_EVENTS = 25
 MAX_LIST_LIMIT = 1000  # ListExecutions' maxResults

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from local_runtime.churn_data import FIELDS, HEADER, PLANS, churn_days, main, sample_records
+from demo.churn_data import FIELDS, HEADER, PLANS, churn_days, main, sample_records
 from local_runtime.server import LocalAws
-from tests.unit.local_runtime.conftest import local_client
+from tests.local_aws import local_client
 
 END = date(2026, 11, 22)
 

@@ -1,4 +1,5 @@
-"""The local AWS server without the SageMaker emulator (moto answers SageMaker; lineage is the server's own)."""
+"""The local AWS server without the SageMaker emulator (moto answers SageMaker; lineage is the server's own), for
+the tests of the local runtime, the operator's command line and the demo's data (a fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from local_runtime.progress import Console, StateRun, format_state, state_facts, state_runs, states_summary
+from operator_cli.progress import Console, StateRun, format_state, state_facts, state_runs, states_summary
 
 START = datetime(2026, 11, 22, 2, 56, 38, tzinfo=UTC)
 JOB = "demo-20261122025638-42f58ea9"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from lambdas.common.errors import InvalidRunInputError
-from local_runtime.progress import StateRun
-from local_runtime.runs import (
+from operator_cli.progress import StateRun
+from operator_cli.runs import (
     TAIL_EVENTS,
     Backoff,
     Failure,
@@ -30,7 +30,7 @@ from local_runtime.runs import (
     summarize,
     table,
 )
-from tests.unit.local_runtime.test_progress import JOB, RUN, START, TRAINING, History, deployed_run_start
+from tests.unit.operator_cli.test_progress import JOB, RUN, START, TRAINING, History, deployed_run_start
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:sagemaker-retraining-churn"
 ARN = "arn:aws:states:us-east-1:123456789012:execution:sagemaker-retraining-churn:run-1"

@@ -1,0 +1,47 @@
+"""An execution as Step Functions reports it: its description and every event of its history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    arn: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]]
+
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any], history: list[dict[str, Any]]) -> ExecutionRecord:
+        """Build the record from DescribeExecution's answer and the execution's history."""
+        output = described.get("output")
+        return cls(
+            arn=described["executionArn"],
+            status=described["status"],
+            output=json.loads(output) if output else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            history=history,
+        )
+
+    def states_entered(self) -> list[str]:
+        """Names of the states the execution entered, in order."""
+        return [event[key]["name"] for event in self.history for key in event if key == "stateEnteredEventDetails"]
+
+
+def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    """Every event of the execution, oldest first."""
+    events: list[dict[str, Any]] = []
+    arguments: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**arguments)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            return events
+        arguments["nextToken"] = page["nextToken"]
