@@ -8,12 +8,13 @@ BIN := $(VENV)/bin
 SCAN_VENV := .venv-checkov
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup test lint synth deploy diff destroy clean demo serve reliability-report \
+.PHONY: help setup lock test lint synth deploy diff destroy clean demo serve reliability-report \
 	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop picture
 
 help:
 	@echo "make setup    create .venv from requirements.lock and install the pinned CDK CLI"
 	@echo "make test     lint, type-check and run every test"
+	@echo "make lock     re-resolve requirements.lock and requirements-scan.lock from pyproject.toml (keeps current pins)"
 	@echo "make reliability-report   rewrite docs/reliability.md from the tests marked reliability"
 	@echo "make picture  redraw docs/workflow.svg and docs/workflow.png from the ASL (needs Graphviz: apt-get install graphviz)"
 	@echo "make synth    synthesize the CloudFormation templates into cdk.out/"
@@ -21,24 +22,36 @@ help:
 	@echo "make demo     run the workflow on this machine: train and deploy, no new data, retrain with zero downtime"
 	@echo "make serve    deploy the pipelines locally and serve the AWS APIs on 127.0.0.1:\$$PORT (4566) until Ctrl-C"
 	@echo "              (CONFIG=demo/pipelines.json serves the demo pipeline instead of cdk.json's)"
+	@echo "              then, from another terminal: .venv/bin/sagemaker-retraining runs list --pipeline demo --endpoint-url http://127.0.0.1:4566"
 	@echo "make bench    run every benchmark of the README's Performance section (about 13 minutes);"
 	@echo "              one at a time: bench-check-data, bench-cold-start, bench-build, bench-demo, bench-poll-loop"
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.lock
+# The lock first (every distribution pinned and hashed), then the project itself, editable and without resolving
+# anything again: its console script (sagemaker-retraining) and its packages on the virtualenv's path.
+$(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@
 
 $(SCAN_VENV)/.installed: requirements-scan.lock
 	$(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.lock
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-scan.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# uv resolves for the oldest Python we support and keeps the pins already in the lock unless pyproject.toml moves
+# them.
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml --extra local --group dev --python-version 3.11 \
+		--generate-hashes --quiet --no-header --output-file requirements.lock
+	$(BIN)/uv pip compile --group pyproject.toml:scan --python-version 3.11.5 \
+		--generate-hashes --quiet --no-header --output-file requirements-scan.lock
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -19,10 +19,18 @@ from tests.unit.stacks.synth import SKIP_BUNDLING, pipeline, synth_context
 
 
 def run_app(context: dict[str, Any], outdir: Path) -> subprocess.CompletedProcess[str]:
-    """Run `python app.py` the way the CDK CLI does: context and output directory in the environment."""
-    environ = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)}
+    """Run cdk.json's "app" the way the CDK CLI does: through the shell, in the project's folder, context and output
+    directory in the environment; and as `npx cdk` runs it for someone who never activated the virtualenv: no
+    virtualenv on PATH and none in VIRTUAL_ENV."""
+    command = json.loads((PROJECT_ROOT / "cdk.json").read_text())["app"]
+    virtualenv = str(Path(sys.prefix))
+    path = os.pathsep.join(
+        entry for entry in os.environ.get("PATH", "").split(os.pathsep) if not entry.startswith(virtualenv)
+    )
+    environ = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    environ |= {"PATH": path, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)}
     return subprocess.run(
-        [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=120
+        command, shell=True, cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=120, check=False
     )
 
 
@@ -54,7 +62,8 @@ def test_default_context_synthesizes_the_demo_stack(tmp_path: Path) -> None:
 def test_cdk_json_holds_one_demo_pipeline() -> None:
     document = json.loads((PROJECT_ROOT / "cdk.json").read_text())
 
-    assert document["app"] == "python3 app.py"
+    # The project's virtualenv (made by `make setup`), so `npx cdk synth|deploy` needs nothing activated.
+    assert document["app"] == ".venv/bin/python app.py"
     assert [raw["name"] for raw in document["context"]["pipelines"]] == ["demo"]
     assert "slack" not in document["context"]["pipelines"][0]
 
