@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pytest
 
 from demo.data import today_utc
-from demo.story import DemoSummary, run_demo
+from demo.story import run_demo
+from demo.summary import DemoSummary
 from operator_cli.progress import Console
 
 pytestmark = pytest.mark.e2e
