@@ -14,7 +14,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help:
 	@echo "make setup    create .venv from requirements.lock and install the pinned CDK CLI"
 	@echo "make test     lint, type-check and run every test"
-	@echo "make lock     re-resolve requirements.lock and requirements-scan.lock from pyproject.toml (keeps current pins)"
+	@echo "make lock     re-resolve the locks: requirements.lock and requirements-scan.lock from pyproject.toml,"
+	@echo "              lambdas/dependencies/requirements.lock for the functions' runtime (keeps current pins)"
 	@echo "make reliability-report   rewrite docs/reliability.md from the tests marked reliability"
 	@echo "make picture  redraw docs/workflow.svg and docs/workflow.png from the ASL (needs Graphviz: apt-get install graphviz)"
 	@echo "make synth    synthesize the CloudFormation templates into cdk.out/"
@@ -46,12 +47,13 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # uv resolves for the oldest Python we support and keeps the pins already in the lock unless pyproject.toml moves
-# them.
+# them; the Lambda layer's lock is resolved for the functions' runtime and platform (stacks/layer_lock.py).
 lock: $(VENV)/.installed
 	$(BIN)/uv pip compile pyproject.toml --extra local --group dev --python-version 3.11 \
 		--generate-hashes --quiet --no-header --output-file requirements.lock
 	$(BIN)/uv pip compile --group pyproject.toml:scan --python-version 3.11.5 \
 		--generate-hashes --quiet --no-header --output-file requirements-scan.lock
+	$(BIN)/python -m stacks.layer_lock
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

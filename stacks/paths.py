@@ -8,3 +8,5 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = PROJECT_ROOT / "lambdas"
 DEPENDENCIES_DIR = LAMBDAS_DIR / "dependencies"
 STATE_MACHINE_ASL = PROJECT_ROOT / "statemachine" / "retraining.asl.json"
+LAYER_REQUIREMENTS = DEPENDENCIES_DIR / "requirements.txt"
+LAYER_LOCK = DEPENDENCIES_DIR / "requirements.lock"

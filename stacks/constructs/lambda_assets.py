@@ -18,7 +18,7 @@ from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.paths import DEPENDENCIES_DIR, LAMBDAS_DIR
+from stacks.paths import DEPENDENCIES_DIR, LAMBDAS_DIR, LAYER_LOCK
 
 # The newest Python runtime aws-cdk-lib knows, which is the only one cdk-nag's AwsSolutions-L1 accepts.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -61,7 +61,13 @@ class CopyLambdaSources:
 
 @jsii.implements(ILocalBundling)
 class PipInstallLayer:
-    """pip-install a requirements file into `<output>/python` for the Lambda runtime's platform."""
+    """pip-install a lock file into `<output>/python` for the Lambda runtime's platform.
+
+    The lock (lambdas/dependencies/requirements.lock, written by `make lock`) pins and hashes every distribution
+    the layer holds, resolved for the runtime's Python and platform: pip installs exactly those files, checks
+    their hashes and resolves nothing, so a new release of a transitive dependency never reaches a deployment
+    unreviewed.
+    """
 
     def __init__(self, requirements: Path, *, python_version: str, bytecode_python: str | None = None) -> None:
         self._requirements = requirements
@@ -77,6 +83,8 @@ class PipInstallLayer:
                 "-m",
                 "pip",
                 "install",
+                "--require-hashes",
+                "--no-deps",
                 "--requirement",
                 str(self._requirements),
                 "--target",
@@ -180,19 +188,19 @@ class LambdaAssets(Construct):
         self.layer = lambda_.LayerVersion(
             self,
             "Dependencies",
-            description="Python dependencies of the retraining steps (lambdas/dependencies/requirements.txt)",
+            description="Python dependencies of the retraining steps (lambdas/dependencies/requirements.lock)",
             code=lambda_.Code.from_asset(
                 str(DEPENDENCIES_DIR),
                 asset_hash_type=AssetHashType.CUSTOM,
                 asset_hash=layer_asset_hash(
-                    DEPENDENCIES_DIR / "requirements.txt",
+                    LAYER_LOCK,
                     python_version=python_version,
                     bytecode=bytecode_python is not None,
                 ),
                 bundling=BundlingOptions(
                     image=RUNTIME.bundling_image,
                     local=PipInstallLayer(
-                        DEPENDENCIES_DIR / "requirements.txt",
+                        LAYER_LOCK,
                         python_version=python_version,
                         bytecode_python=bytecode_python,
                     ),
@@ -206,7 +214,7 @@ class LambdaAssets(Construct):
 def layer_asset_hash(requirements: Path, *, python_version: str, bytecode: bool = False) -> str:
     """The layer's asset hash: its requirements and how they are installed.
 
-    A source hash would cover requirements.txt only: a change to what the bundling leaves out or targets would
+    A source hash would cover the lock only: a change to what the bundling leaves out or targets would
     keep the hash, so a kept cdk.out, and the asset already uploaded under that hash, would go on serving the
     old layer. Bundled again when, and only when, one of these changes.
     """

@@ -21,7 +21,7 @@ from stacks.constructs.lambda_assets import (
     layer_asset_hash,
     runtime_python,
 )
-from stacks.paths import DEPENDENCIES_DIR, LAMBDAS_DIR
+from stacks.paths import LAMBDAS_DIR, LAYER_LOCK
 from tests.unit.stacks.synth import pipeline, pipeline_template
 
 LAYER_SIZE_LIMIT = 15 * 1024 * 1024
@@ -35,7 +35,7 @@ def tree_size(root: Path) -> int:
 def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The layer bundled for real, once: pip downloads the runtime's wheels from PyPI (a few seconds)."""
     output = tmp_path_factory.mktemp("layer")
-    bundler = PipInstallLayer(DEPENDENCIES_DIR / "requirements.txt", python_version=RUNTIME.name.removeprefix("python"))
+    bundler = PipInstallLayer(LAYER_LOCK, python_version=RUNTIME.name.removeprefix("python"))
     assert bundler.try_bundle(str(output))
     return output
 
