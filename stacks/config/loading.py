@@ -17,6 +17,8 @@ from stacks.config.messages import config_error
 from stacks.config.pipeline import PIPELINE_NAME_RULE, PipelineConfig, PipelineName
 from stacks.show import show
 
+# A pipelines file may name its JSON Schema (schema/pipelines.schema.json) so editors validate it.
+SCHEMA_KEY = "$schema"
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{0,256}$")
 _PIPELINE_NAME = TypeAdapter(PipelineName)
@@ -35,9 +37,9 @@ def load_app_config(
 ) -> AppConfig:
     """Build the app's configuration from the context keys `pipelines`, `config_file` and `tags`.
 
-    `config_file` names a JSON file, relative to `project_root`, holding `{"pipelines": [...]}`; when set it
-    replaces the `pipelines` list (so `cdk synth -c config_file=prod.json` works although cdk.json holds an
-    example list). Raises ConfigError naming the pipeline and the field of the first
+    `config_file` names a JSON file, relative to `project_root`, holding `{"pipelines": [...]}` (and optionally
+    its `"$schema"`); when set it replaces the `pipelines` list (so `cdk synth -c config_file=prod.json` works
+    although cdk.json holds an example list). Raises ConfigError naming the pipeline and the field of the first
     problem found.
     """
     if config_file is not None:
@@ -125,6 +127,8 @@ def _read_config_file(config_file: Any, project_root: Path) -> Any:
         raise ConfigError(f"config_file {config_file!r}: no such file under {project_root}") from None
     except json.JSONDecodeError as error:
         raise ConfigError(f"config_file {config_file!r}: invalid JSON: {error}") from None
-    if not isinstance(document, Mapping) or set(document) != {"pipelines"}:
-        raise ConfigError(f'config_file {config_file!r}: must hold exactly {{"pipelines": [...]}}')
+    if not isinstance(document, Mapping) or set(document) - {SCHEMA_KEY} != {"pipelines"}:
+        raise ConfigError(
+            f'config_file {config_file!r}: must hold exactly {{"pipelines": [...]}} (and optionally "{SCHEMA_KEY}")'
+        )
     return document["pipelines"]
