@@ -44,7 +44,7 @@ class Rule:
 class Section(BaseModel):
     """A section of a pipeline's configuration: immutable, and refusing fields it does not know."""
 
-    # Python's re, as the patterns were written for (and as JSON Schema's ECMA-262 patterns read them).
+    # Python's re, so each pattern matches what it matched when the parser called re.match itself.
     model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
     # What the section must be when it is given as something else, as "must be <rule>".
     rule: ClassVar[str] = "an object"
@@ -55,7 +55,7 @@ class Section(BaseModel):
         """A JSON null where the field takes none means its default, as leaving the field out does."""
         if not isinstance(data, Mapping):
             return data
-        fields = {key: field for name, field in cls.model_fields.items() for key in (name, field.alias) if key}
+        fields = {field.alias or name: field for name, field in cls.model_fields.items()}
         return {
             key: value
             for key, value in data.items()
