@@ -9,7 +9,7 @@ SCAN_VENV := .venv-checkov
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup lock test lint synth deploy diff destroy clean demo serve reliability-report \
-	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop picture
+	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop picture schema
 
 help:
 	@echo "make setup    create .venv from requirements.lock and install the pinned CDK CLI"
@@ -18,6 +18,7 @@ help:
 	@echo "              lambdas/dependencies/requirements.lock for the functions' runtime (keeps current pins)"
 	@echo "make reliability-report   rewrite docs/reliability.md from the tests marked reliability"
 	@echo "make picture  redraw docs/workflow.svg and docs/workflow.png from the ASL (needs Graphviz: apt-get install graphviz)"
+	@echo "make schema   rewrite schema/pipelines.schema.json, the JSON Schema of a pipelines file, from stacks/config/"
 	@echo "make synth    synthesize the CloudFormation templates into cdk.out/"
 	@echo "make deploy   deploy every pipeline's stack (needs AWS credentials)"
 	@echo "make demo     run the workflow on this machine: train and deploy, no new data, retrain with zero downtime"
@@ -71,6 +72,10 @@ reliability-report: $(VENV)/.installed
 # docs/workflow.svg and .png carry the hash of the DOT drawn from the ASL; a test fails when they are stale.
 picture: $(VENV)/.installed
 	$(BIN)/python -m statemachine.picture
+
+# schema/pipelines.schema.json is generated from the config's models; a test fails when it is stale.
+schema: $(VENV)/.installed
+	$(BIN)/python -m stacks.config.schema
 
 # The local runtime needs only the virtualenv: the app is synthesized in-process, without npm or the CDK CLI.
 demo: $(VENV)/.installed

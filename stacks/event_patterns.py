@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from stacks.show import show
+
 # The fields of every EventBridge event (its envelope); anything an upstream job adds sits under `detail`.
 EVENT_FIELDS = frozenset(
     {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail", "replay-name"}
@@ -25,7 +27,7 @@ def pattern_problem(pattern: Any) -> str | None:
     filters, or (below the envelope) a nested object of the same kind; `$or` takes a list of such objects.
     """
     if not isinstance(pattern, Mapping) or not pattern:
-        return f"must be a non-empty JSON object of event fields, got {_show(pattern)}"
+        return f"must be a non-empty JSON object of event fields, got {show(pattern)}"
     unknown = sorted(str(key) for key in pattern if key not in EVENT_FIELDS and key != "$or")
     if unknown:
         allowed = ", ".join(sorted(EVENT_FIELDS))
@@ -53,7 +55,7 @@ def _object_problem(node: Mapping[str, Any], *, path: str, top: bool = False) ->
         elif isinstance(value, list):
             problem = _values_problem(value, where=where)
         else:
-            problem = f"{where} must be a list of values or an object, got {_show(value)}"
+            problem = f"{where} must be a list of values or an object, got {show(value)}"
         if problem:
             return problem
     return None
@@ -61,10 +63,10 @@ def _object_problem(node: Mapping[str, Any], *, path: str, top: bool = False) ->
 
 def _or_problem(value: Any, *, where: str) -> str | None:
     if not isinstance(value, list) or len(value) < 2:
-        return f"{where} must be a list of at least two patterns, got {_show(value)}"
+        return f"{where} must be a list of at least two patterns, got {show(value)}"
     for index, branch in enumerate(value):
         if not isinstance(branch, Mapping) or not branch:
-            return f"{where}[{index}] must be a non-empty object, got {_show(branch)}"
+            return f"{where}[{index}] must be a non-empty object, got {show(branch)}"
         problem = _object_problem(branch, path=f"{where}[{index}].")
         if problem:
             return problem
@@ -78,15 +80,7 @@ def _values_problem(values: list[Any], *, where: str) -> str | None:
         if isinstance(value, Mapping):
             if len(value) != 1 or next(iter(value)) not in CONTENT_FILTERS:
                 filters = ", ".join(sorted(CONTENT_FILTERS))
-                return f"{where} holds {_show(value)}: a content filter is an object with one of {filters}"
+                return f"{where} holds {show(value)}: a content filter is an object with one of {filters}"
         elif not (value is None or isinstance(value, str | int | float | bool)):
-            return f"{where} holds {_show(value)}: values are strings, numbers, booleans, null or content filters"
+            return f"{where} holds {show(value)}: values are strings, numbers, booleans, null or content filters"
     return None
-
-
-def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."

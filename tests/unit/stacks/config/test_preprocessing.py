@@ -23,7 +23,6 @@ def test_only_the_source_directory_is_required_and_the_rest_takes_the_documented
         source_dir="examples/churn/preprocessing",
         entry_point="preprocess.py",
         postprocess_entry_point=None,
-        image=None,
         instance_type="ml.m5.large",
         volume_size_gb=30,
         max_runtime_seconds=3_600,

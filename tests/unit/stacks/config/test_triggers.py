@@ -74,7 +74,7 @@ def test_triggers_are_read_as_given() -> None:
             {"events": [{"name": "ready", "pattern": FEATURES}, {"name": "ready", "pattern": FEATURES}]},
             "triggers.events[1].name 'ready' is used by another event trigger",
         ),
-        ({"events": [{"name": "ready"}]}, "triggers.events[0].pattern must be a non-empty JSON object"),
+        ({"events": [{"name": "ready"}]}, "triggers.events[0].pattern is required: a non-empty JSON object"),
         ({"events": [{"name": "ready", "pattern": {}}]}, "triggers.events[0].pattern must be a non-empty JSON object"),
         (
             {"events": [{"name": "ready", "pattern": {"state": ["SUCCEEDED"]}}]},

@@ -1,0 +1,177 @@
+"""One pipeline's configuration: its sections, the defaults it derives from its name, and the rules across them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StrictInt, ValidationInfo, field_validator, model_validator
+
+from stacks.config.alerts import AlertsConfig
+from stacks.config.algorithm import AlgorithmConfig, Hyperparameters, with_algorithm_defaults
+from stacks.config.batch_transform import BatchTransformConfig
+from stacks.config.data_bucket import DataBucketConfig
+from stacks.config.endpoint import EndpointConfig
+from stacks.config.errors import FieldError
+from stacks.config.fields import Prefix, Rule, Section
+from stacks.config.governance import QualityGateConfig, RegistryConfig
+from stacks.config.housekeeping import HousekeepingConfig
+from stacks.config.polling import PollingConfig
+from stacks.config.preprocessing import PreprocessingConfig
+from stacks.config.rollout import RolloutConfig
+from stacks.config.schedule import Schedule
+from stacks.config.slack import SlackConfig
+from stacks.config.training import TrainingConfig
+from stacks.config.triggers import TriggersConfig
+from stacks.history_budget import history_budget_problem, other_waits
+from stacks.outputs import model_package_group
+
+# Single hyphens only: run names derive from the pipeline name, and IAM scopes them by the prefix "<name>-".
+_PIPELINE_NAME = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
+_PIPELINE_NAME_MAX_LENGTH = 32
+PIPELINE_NAME_RULE = (
+    f"1 to {_PIPELINE_NAME_MAX_LENGTH} lowercase letters, digits or single hyphens, starting with a letter and "
+    "ending with a letter or digit"
+)
+PipelineName = Annotated[
+    str, Field(pattern=_PIPELINE_NAME.pattern, max_length=_PIPELINE_NAME_MAX_LENGTH), Rule(PIPELINE_NAME_RULE)
+]
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+_RETENTION_RULE = f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}"
+
+
+def _retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(f"must be {_RETENTION_RULE}, got {days}")
+    return days
+
+
+LogRetentionDays = Annotated[
+    StrictInt,
+    AfterValidator(_retention),
+    Field(json_schema_extra={"enum": list(LOG_RETENTION_DAYS)}),
+    Rule(_RETENTION_RULE),
+]
+
+
+def _named_after(prefix: str) -> Any:
+    """A prefix's default: `<prefix>/<pipeline name>`."""
+    return Field(
+        default_factory=lambda data: f"{prefix}/{data['name']}",
+        description=f"an S3 key prefix; default: {prefix}/<name>",
+    )
+
+
+class PipelineConfig(Section):
+    """One continuously retrained model: its data, algorithm, training, endpoint, schedule and alerts."""
+
+    name: PipelineName
+    data_bucket: DataBucketConfig = Field(default_factory=DataBucketConfig)
+    data_prefix: Prefix
+    manifest_prefix: Prefix = _named_after("manifests")
+    model_prefix: Prefix = _named_after("models")
+    # where a run waiting for a person's approval keeps its task token
+    approval_prefix: Prefix = _named_after("approvals")
+    # where a wait/poll loop keeps its task token for SageMaker's state-change event
+    wake_prefix: Prefix = _named_after("waits")
+    runs_prefix: Prefix = _named_after("runs")  # run records (lineage): one JSON per run
+    schedule: Schedule = "rate(1 day)"
+    window_days: StrictInt = Field(default=7, ge=1, le=366)
+    algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig)
+    hyperparameters: Hyperparameters = Field(default_factory=dict, validate_default=True)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    # the endpoint's name defaults to the pipeline's (filled in by _named_after_the_pipeline)
+    endpoint: EndpointConfig = Field(default_factory=dict, validate_default=True)
+    polling: PollingConfig = Field(default_factory=PollingConfig)
+    slack: SlackConfig | None = None
+    log_retention_days: LogRetentionDays = 30
+    quality_gate: QualityGateConfig | None = None
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    rollout: RolloutConfig | None = None  # None: a plain UpdateEndpoint (blue/green, all at once, no alarms)
+    housekeeping: HousekeepingConfig = Field(default_factory=HousekeepingConfig)
+    alerts: AlertsConfig | None = None  # None: the alarms exist but notify nobody beyond the console
+    triggers: TriggersConfig = Field(default_factory=TriggersConfig)
+    preprocessing: PreprocessingConfig | None = None  # None: the algorithm trains on the raw data as it is
+    batch_transform: BatchTransformConfig | None = None  # None: no transform job after deploying
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _algorithm_defaults(cls, hyperparameters: Mapping[str, str], info: ValidationInfo) -> Mapping[str, str]:
+        algorithm = info.data.get("algorithm")
+        return hyperparameters if algorithm is None else with_algorithm_defaults(hyperparameters, algorithm)
+
+    @field_validator("endpoint", "preprocessing", mode="before")
+    @classmethod
+    def _named_after_the_pipeline(cls, section: Any, info: ValidationInfo) -> Any:
+        """The endpoint is the pipeline's name, the preprocessed data under preprocessed/<name>, unless given."""
+        defaults = {"endpoint": ("name", "{}"), "preprocessing": ("output_prefix", "preprocessed/{}")}
+        key, template = defaults[str(info.field_name)]
+        name = info.data.get("name")
+        if isinstance(section, Mapping) and section.get(key) is None and name is not None:
+            return {**section, key: template.format(name)}
+        return section
+
+    @model_validator(mode="after")
+    def _fits_together(self) -> PipelineConfig:
+        _check_prefixes(self)
+        problem = history_budget_problem(self.polling, waits=other_waits(self))
+        if problem:
+            raise ValueError(problem)
+        if self.rollout is not None:
+            _check_rollout_fits(self.rollout, self.polling)
+        return self
+
+    @property
+    def model_package_group(self) -> str:
+        """The registry's group of this pipeline's model versions."""
+        return model_package_group(self.name)
+
+
+def _check_prefixes(config: PipelineConfig) -> None:
+    named = [
+        ("data_prefix", config.data_prefix),
+        ("manifest_prefix", config.manifest_prefix),
+        ("model_prefix", config.model_prefix),
+        ("approval_prefix", config.approval_prefix),
+        ("wake_prefix", config.wake_prefix),
+        ("runs_prefix", config.runs_prefix),
+    ]
+    if config.preprocessing is not None:
+        named.append(("preprocessing.output_prefix", config.preprocessing.output_prefix))
+    if config.batch_transform is not None:
+        named.append(("batch_transform.predictions_prefix", config.batch_transform.predictions_prefix))
+    for position, (key, prefix) in enumerate(named):
+        for other_key, other in named[position + 1 :]:
+            if _overlaps(prefix, other):
+                raise FieldError(
+                    other_key,
+                    f"{other!r} overlaps {key} {prefix!r}; the data, manifests, models, approvals, wait tokens, run "
+                    "records, preprocessed data and predictions need separate prefixes",
+                )
+
+
+def _overlaps(first: str, second: str) -> bool:
+    """Tell whether one key prefix contains the other, comparing whole path segments."""
+    a, b = first.split("/"), second.split("/")
+    shorter = min(len(a), len(b))
+    return a[:shorter] == b[:shorter]
+
+
+def _check_rollout_fits(rollout: RolloutConfig, polling: PollingConfig) -> None:
+    """The run must wait for a rollout longer than the rollout takes, or it times out while SageMaker bakes."""
+    if polling.max_deployment_wait_seconds > rollout.total_wait_seconds:
+        return
+    raise FieldError(
+        "polling.max_deployment_wait_seconds",
+        f"({polling.max_deployment_wait_seconds}) must be larger than the rollout's waits ({rollout.baking_periods} "
+        f"baking period(s) of rollout.wait_seconds ({rollout.wait_seconds}) plus rollout.termination_wait_seconds "
+        f"({rollout.termination_wait_seconds}) = {rollout.total_wait_seconds} s), or every guarded deployment ends "
+        "DeploymentTimedOut",
+    )
