@@ -43,7 +43,7 @@ node_modules/.installed: package.json package-lock.json
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py stacks statemachine lambdas local_runtime bench
+	$(BIN)/mypy app.py stacks statemachine lambdas local_runtime bench contract
 
 # The scanner's virtualenv first: the compliance tests run checkov on the synthesized templates.
 test: lint $(SCAN_VENV)/.installed

@@ -21,6 +21,7 @@ from uuid import uuid4
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract.outputs import stack_name
 from local_runtime.demo import (
     LOCAL_SLACK_TOKEN,
     PROJECT_ROOT,
@@ -34,7 +35,6 @@ from local_runtime.demo import (
 from local_runtime.progress import Console, ExecutionWatcher
 from local_runtime.runtime import silence_jsii
 from local_runtime.target import TargetError, add_target_flags, resolve_target, stack_outputs
-from stacks.outputs import stack_name
 
 PROGRAM = "python -m local_runtime"
 DEFAULT_PORT = 4566
@@ -308,7 +308,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _state_machine_arn(target: Any, pipeline: str) -> str:
-    from stacks.outputs import STATE_MACHINE_ARN
+    from contract.outputs import STATE_MACHINE_ARN
 
     outputs = stack_outputs(target, pipeline)
     if STATE_MACHINE_ARN not in outputs:
@@ -427,8 +427,8 @@ def _predict_parser(commands: Any) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from contract.outputs import ENDPOINT_NAME
     from local_runtime import predict
-    from stacks.outputs import ENDPOINT_NAME
 
     flag, path = ("--csv", args.csv) if args.csv is not None else ("--json-records", args.json_records)
     source = f"{flag} {'stdin' if path == '-' else path}"
@@ -774,6 +774,7 @@ def _transform_parser(commands: Any) -> None:
 
 
 def _transform(args: argparse.Namespace) -> int:
+    from contract.outputs import DATA_BUCKET_NAME, ENDPOINT_NAME
     from lambdas.common.transform import (
         DROP_LABEL_FILTER,
         TransformRequestError,
@@ -782,7 +783,6 @@ def _transform(args: argparse.Namespace) -> int:
         transform_job_request,
     )
     from local_runtime import batch_transform as bt
-    from stacks.outputs import DATA_BUCKET_NAME, ENDPOINT_NAME
 
     try:
         day = bt.parse_day(args.day) if args.day else None

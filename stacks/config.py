@@ -12,9 +12,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from lambdas.common.polling import max_polls
+from contract.outputs import model_package_group
+from contract.polling import max_polls
 from stacks.event_patterns import pattern_problem
-from stacks.outputs import model_package_group
 
 LINEAR_LEARNER = "linear-learner"
 BUILTIN_ALGORITHMS = (LINEAR_LEARNER,)
@@ -28,7 +28,7 @@ LOG_RETENTION_DAYS = (
 # Step Functions fails an execution at 25,000 history events (a hard limit). One poll iteration costs about
 # 15 events (AwaitStatusChange's callback task 6 + GetStatus 5 + Choice 2 + margin); the rest of a run about
 # 100. The budget leaves headroom for Retry attempts, which add events too. How many polls a loop makes at
-# most is the poll policy's (lambdas/common/polling.py): every 10 intervals for the first 2,400 intervals,
+# most is the poll policy's (contract/polling.py): every 10 intervals for the first 2,400 intervals,
 # then a 240th of the time waited.
 HISTORY_EVENTS_PER_POLL = 15
 HISTORY_EVENTS_FIXED = 100

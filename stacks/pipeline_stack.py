@@ -8,6 +8,15 @@ from typing import Any
 from aws_cdk import Aspects, CfnOutput, Stack, Tags
 from constructs import Construct
 
+from contract.outputs import (
+    DATA_BUCKET_NAME,
+    DATA_PREFIX,
+    ENDPOINT_NAME,
+    RUNS_PREFIX,
+    STACK_NAME,
+    STATE_MACHINE_ARN,
+    WATERMARK_PARAMETER_NAME,
+)
 from stacks.algorithms import algorithm_images
 from stacks.config import PipelineConfig
 from stacks.constructs.alarms import AlertTopic, PipelineAlarms
@@ -26,15 +35,6 @@ from stacks.constructs.status_changes import StatusChangeWake
 from stacks.constructs.steps import WorkflowSteps
 from stacks.constructs.triggers import RunTriggers
 from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
-from stacks.outputs import (
-    DATA_BUCKET_NAME,
-    DATA_PREFIX,
-    ENDPOINT_NAME,
-    RUNS_PREFIX,
-    STACK_NAME,
-    STATE_MACHINE_ARN,
-    WATERMARK_PARAMETER_NAME,
-)
 
 __all__ = ["STACK_NAME", "PipelineStack"]
 

@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from lambdas.common import env
+from contract import env
 from stacks.config import PipelineConfig
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.step_function import StepFunction

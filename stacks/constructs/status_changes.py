@@ -9,11 +9,12 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from lambdas.common import env
-from lambdas.common.wakeups import ENDPOINT_SETTLED, TRAINING_ENDED
-from lambdas.status_change_listener.core import (
+from contract import env
+from contract.events import (
+    ENDPOINT_SETTLED,
     ENDPOINT_STATE_CHANGE,
     PROCESSING_JOB_STATE_CHANGE,
+    TRAINING_ENDED,
     TRAINING_JOB_STATE_CHANGE,
     TRANSFORM_JOB_STATE_CHANGE,
 )

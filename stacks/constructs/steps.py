@@ -9,9 +9,8 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from lambdas.common import env
-from lambdas.common.names import PIPELINE_TAG
-from lambdas.record_lineage.core import endpoint_context_name
+from contract import env
+from contract.names import PIPELINE_TAG, endpoint_context_name
 from stacks.algorithms import AlgorithmImages
 from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, optional_run_jobs, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
