@@ -59,7 +59,7 @@ lock: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py stacks statemachine lambdas local_runtime operator_cli demo bench
+	$(BIN)/mypy app.py contract stacks statemachine lambdas local_runtime operator_cli demo bench
 
 # The scanner's virtualenv first: the compliance tests run checkov on the synthesized templates.
 test: lint $(SCAN_VENV)/.installed

@@ -1,4 +1,4 @@
-"""Simulate the wait/poll loops (lambdas/common/polling.py), woken by SageMaker's events, against a fixed 60 s poll.
+"""Simulate the wait/poll loops (contract/polling.py), woken by SageMaker's events, against a fixed 60 s poll.
 
 Each loop waits in AwaitStatusChange (a callback task) until SageMaker's state-change event wakes it through
 StatusChangeListener, or until its timeout, the safety-net check; GetStatus then decides. Per check: AwaitStatusChange,
@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.event_latency import local_event_latencies
 from bench.report import table, verdict
-from lambdas.common.polling import poll_times, woken_poll_times
+from contract.polling import poll_times, woken_poll_times
 
 INTERVAL = 60
 # SageMaker's events reach EventBridge "in near real time" (its documentation gives no figure) and EventBridge

@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from contract.outputs import DATA_BUCKET_NAME, DATA_PREFIX
 from operator_cli.target import TargetError, add_target_flags, resolve_target, stack_outputs
-from stacks.outputs import DATA_BUCKET_NAME, DATA_PREFIX
 
 HEADER = ("churn", "plan", "region", "device", "monthly_spend", "tenure_months")
 FIELDS = HEADER[1:]  # a raw request's columns, in order: what the endpoint takes

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from contract.outputs import stack_name
 from local_runtime.runtime import (
     LOCAL_SLACK_TOKEN,
     QUIET_FUNCTIONS,
@@ -33,7 +34,6 @@ from operator_cli import cli as operator
 from operator_cli.commands.common import PROGRAM as OPERATOR_PROGRAM
 from operator_cli.commands.common import Parser, UsageError, run
 from operator_cli.progress import Console, ExecutionWatcher
-from stacks.outputs import stack_name
 from stacks.paths import PROJECT_ROOT
 
 PROGRAM = "python -m local_runtime"

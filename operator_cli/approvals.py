@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lambdas.common.approvals import APPROVED, PENDING, REJECTED
-from stacks.outputs import model_package_group
+from contract.events import APPROVED, PENDING, REJECTED
+from contract.outputs import model_package_group
 
 # How many versions `models` shows by default: the registry keeps every one ever trained.
 DEFAULT_LISTED = 20

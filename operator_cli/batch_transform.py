@@ -16,10 +16,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.outputs import DATA_PREFIX
 from lambdas.common import transform
 from lambdas.common.names import run_resource_prefix
 from lambdas.common.transform import split_s3_uri
-from stacks.outputs import DATA_PREFIX
 
 # The stack output that names the pipeline's data prefix, once the stacks publish it; until then --data-prefix.
 DATA_PREFIX_OUTPUT = DATA_PREFIX  # older stacks lack it: --data-prefix then

@@ -15,8 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.outputs import DATA_BUCKET_NAME, ENDPOINT_NAME, RUNS_PREFIX
 from lambdas.record_lineage.core import run_record_key
-from stacks.outputs import DATA_BUCKET_NAME, ENDPOINT_NAME, RUNS_PREFIX
 
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+from contract import steps
 from operator_cli.executions import ExecutionRecord, execution_history
 
 POLL_SECONDS = 0.2
@@ -276,7 +277,7 @@ def _notification(run: StateRun) -> str:
 
 
 def _facts_by_kind(run: StateRun) -> Callable[[StateRun], str]:
-    if run.name.startswith("Notify"):
+    if run.name in steps.NOTIFY_SLACK.states:
         return _notification
     if run.kind == "Pass":
         return _recorded_failure
@@ -294,20 +295,20 @@ def _recorded_failure(run: StateRun) -> str:
 
 
 _FACTS: dict[str, Callable[[StateRun], str]] = {
-    "CheckData": _check_data,
-    "StartPreprocessing": _start_preprocessing,
+    steps.CHECK_DATA.state: _check_data,
+    steps.START_PREPROCESSING.state: _start_preprocessing,
     "GetPreprocessingStatus": _job_status("preprocessing", "training data", "training_data_uri"),
-    "StartTrainingJob": _start_training,
+    steps.START_TRAINING_JOB.state: _start_training,
     "GetTrainingStatus": _training_status,
-    "EvaluateModel": _evaluation,
-    "WaitForApproval": _approval,
-    "DeployModel": _deploy,
+    steps.EVALUATE_MODEL.state: _evaluation,
+    steps.REQUEST_APPROVAL.state: _approval,
+    steps.DEPLOY_MODEL.state: _deploy,
     "GetEndpointStatus": _endpoint_status,
-    "UpdateParameters": _watermark,
-    "PruneModels": _prune,
-    "StartBatchTransform": _start_transform,
+    steps.UPDATE_PARAMETERS.state: _watermark,
+    steps.PRUNE_MODELS.state: _prune,
+    steps.START_BATCH_TRANSFORM.state: _start_transform,
     "GetBatchTransformStatus": _job_status("batch_transform", "predictions in", "output_uri"),
-    "CleanUp": _clean_up,
+    steps.CLEAN_UP.state: _clean_up,
 }
 
 

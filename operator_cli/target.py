@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stacks.outputs import stack_name
+from contract.outputs import stack_name
 
 LOCAL_REGION = "us-east-1"
 STACKS_PATH = "/_local/stacks"

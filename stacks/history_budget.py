@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lambdas.common.polling import max_polls
+from contract.polling import max_polls
 
 if TYPE_CHECKING:
     from stacks.config import PipelineConfig, PollingConfig
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # Step Functions fails an execution at 25,000 history events (a hard limit). One poll iteration costs about
 # 15 events (AwaitStatusChange's callback task 6 + GetStatus 5 + Choice 2 + margin); the rest of a run about
 # 100. The budget leaves headroom for Retry attempts, which add events too. How many polls a loop makes at
-# most is the poll policy's (lambdas/common/polling.py): every 10 intervals for the first 2,400 intervals,
+# most is the poll policy's (contract/polling.py): every 10 intervals for the first 2,400 intervals,
 # then a 240th of the time waited.
 HISTORY_EVENTS_PER_POLL = 15
 HISTORY_EVENTS_FIXED = 100

@@ -8,25 +8,7 @@ from typing import Any
 from aws_cdk import Aspects, CfnOutput, Stack, Tags
 from constructs import Construct
 
-from stacks.algorithms import algorithm_images
-from stacks.config import PipelineConfig
-from stacks.constructs.alarms import AlertTopic, PipelineAlarms
-from stacks.constructs.dashboard import PipelineDashboard
-from stacks.constructs.data_store import DataStore
-from stacks.constructs.encryption import EncryptLogGroups, PipelineKey
-from stacks.constructs.lambda_assets import LambdaAssets
-from stacks.constructs.model_registry import ModelRegistry
-from stacks.constructs.notifications import SlackNotifications
-from stacks.constructs.preprocessing import PreprocessingCode
-from stacks.constructs.rollout_alarms import RolloutAlarms
-from stacks.constructs.sagemaker_role import SageMakerExecutionRole
-from stacks.constructs.schedule import RetrainingSchedule
-from stacks.constructs.state_machine import RetrainingStateMachine
-from stacks.constructs.status_changes import StatusChangeWake
-from stacks.constructs.steps import WorkflowSteps
-from stacks.constructs.triggers import RunTriggers
-from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
-from stacks.outputs import (
+from contract.outputs import (
     DATA_BUCKET_NAME,
     DATA_PREFIX,
     ENDPOINT_NAME,
@@ -35,6 +17,23 @@ from stacks.outputs import (
     STATE_MACHINE_ARN,
     WATERMARK_PARAMETER_NAME,
 )
+from stacks.algorithms import algorithm_images
+from stacks.config import PipelineConfig
+from stacks.constructs.alarms import AlertTopic, PipelineAlarms
+from stacks.constructs.dashboard import PipelineDashboard
+from stacks.constructs.data_store import DataStore
+from stacks.constructs.encryption import EncryptLogGroups, PipelineKey
+from stacks.constructs.lambda_assets import LambdaAssets
+from stacks.constructs.model_registry import ModelRegistry
+from stacks.constructs.preprocessing import PreprocessingCode
+from stacks.constructs.rollout_alarms import RolloutAlarms
+from stacks.constructs.sagemaker_role import SageMakerExecutionRole
+from stacks.constructs.schedule import RetrainingSchedule
+from stacks.constructs.state_machine import RetrainingStateMachine
+from stacks.constructs.status_changes import StatusChangeWake
+from stacks.constructs.steps import StepResources, WorkflowSteps
+from stacks.constructs.triggers import RunTriggers
+from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
 
 __all__ = ["STACK_NAME", "PipelineStack"]
 
@@ -67,39 +66,24 @@ class PipelineStack(Stack):
         )
         assets = LambdaAssets(self, "LambdaAssets")
         registry = ModelRegistry(self, "Registry", config=config, assets=assets, data=data)
+        # Before the steps: AwaitStatusChange is built under it (stacks/constructs/steps/await_status_change.py).
+        wake = StatusChangeWake(self, "StatusChanges", config=config, assets=assets, data=data)
         steps = WorkflowSteps(
             self,
             "Steps",
-            config=config,
-            assets=assets,
-            data=data,
-            watermark=watermark,
-            images=algorithm_images(self, config),
-            sagemaker=sagemaker,
-            registry=registry,
-            rollout_alarms=rollout_alarms,
-            preprocessing=preprocessing,
+            resources=StepResources(
+                config=config,
+                assets=assets,
+                data=data,
+                watermark=watermark,
+                images=algorithm_images(self, config),
+                sagemaker=sagemaker,
+                registry=registry,
+                rollout_alarms=rollout_alarms,
+                preprocessing=preprocessing,
+            ),
         )
-        wake = StatusChangeWake(self, "StatusChanges", config=config, assets=assets, data=data)
-        notifications = SlackNotifications(self, "Notifications", config=config, assets=assets)
-
-        workflow_steps = {
-            "CheckData": steps.check_data,
-            "StartPreprocessing": steps.start_preprocessing,
-            "StartTrainingJob": steps.start_training_job,
-            "GetStatus": steps.get_status,
-            "AwaitStatusChange": wake.await_status_change,
-            "EvaluateModel": steps.evaluate_model,
-            "RequestApproval": steps.request_approval,
-            "DeployModel": steps.deploy_model,
-            "StartBatchTransform": steps.start_batch_transform,
-            "UpdateParameters": steps.update_parameters,
-            "RecordLineage": steps.record_lineage,
-            "PruneModels": steps.prune_models,
-            "CleanUp": steps.clean_up,
-            "NotifySlack": notifications.notify_slack,
-        }
-        workflow = RetrainingStateMachine(self, "Workflow", config=config, steps=workflow_steps)
+        workflow = RetrainingStateMachine(self, "Workflow", config=config, steps=steps.functions)
         RetrainingSchedule(self, "Schedule", expression=config.schedule, state_machine=workflow.state_machine)
         triggers = RunTriggers(
             self,
@@ -111,7 +95,7 @@ class PipelineStack(Stack):
             key=encryption.key,
         )
 
-        functions = {step: function.function for step, function in workflow_steps.items()}
+        functions = {step.name: function.function for step, function in steps.functions.items()}
         if registry.listener is not None:
             functions["ApprovalListener"] = registry.listener.function
         functions["StatusChangeListener"] = wake.listener.function

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from contract.events import MODEL_PACKAGE_STATE_CHANGE
 from lambdas.common import approvals
 from lambdas.request_approval.core import ApprovalSettings
-
-MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 
 
 def on_state_change(

@@ -9,12 +9,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract.metrics import METRICS_NAMESPACE
 from lambdas.check_data.core import CheckDataSettings, RunInput, check_data
 from lambdas.check_data.preflight import require_slack_secret
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.common.observability import METRICS_NAMESPACE
 
 logger = Logger(service="check_data")
 tracer = Tracer()

@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from contract.events import DECIDED
 from lambdas.common import task_tokens
-
-APPROVED, PENDING, REJECTED = "Approved", "PendingManualApproval", "Rejected"
-DECIDED = frozenset({APPROVED, REJECTED})
 
 
 @dataclass(frozen=True)

@@ -1,67 +1,13 @@
-"""Names of the environment variables the stack sets on the functions, and typed readers for them."""
+"""Typed readers of the environment variables, whose names (contract/env.py) are re-exported here: a core reads
+`names.require_str(env, names.DATA_BUCKET)` from one module."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 
+from contract.env import *  # noqa: F403  (the names; the stack sets them from the same module)
 from lambdas.common.errors import ConfigurationError
-
-PIPELINE_NAME = "PIPELINE_NAME"
-DATA_BUCKET = "DATA_BUCKET"
-DATA_PREFIX = "DATA_PREFIX"
-MANIFEST_PREFIX = "MANIFEST_PREFIX"
-MODEL_PREFIX = "MODEL_PREFIX"
-RUNS_PREFIX = "RUNS_PREFIX"
-WATERMARK_PARAMETER = "WATERMARK_PARAMETER"
-WINDOW_DAYS = "WINDOW_DAYS"
-TRAINING_IMAGE = "TRAINING_IMAGE"
-INFERENCE_IMAGE = "INFERENCE_IMAGE"
-SAGEMAKER_ROLE_ARN = "SAGEMAKER_ROLE_ARN"
-TRAINING_INSTANCE_TYPE = "TRAINING_INSTANCE_TYPE"
-TRAINING_INSTANCE_COUNT = "TRAINING_INSTANCE_COUNT"
-TRAINING_VOLUME_SIZE_GB = "TRAINING_VOLUME_SIZE_GB"
-TRAINING_MAX_RUNTIME_SECONDS = "TRAINING_MAX_RUNTIME_SECONDS"
-MAX_FILES_PER_RUN = "MAX_FILES_PER_RUN"
-VALIDATE_DATA = "VALIDATE_DATA"  # "true" or "false"
-HYPERPARAMETERS = "HYPERPARAMETERS"
-# Preprocessing (StartPreprocessing, StartTrainingJob, DeployModel): JSON of the processing job's settings; unset: none.
-PREPROCESSING = "PREPROCESSING"
-MAX_PREPROCESSING_WAIT_SECONDS = "MAX_PREPROCESSING_WAIT_SECONDS"
-# Batch transform after deployment (CheckData, StartBatchTransform): JSON of the job's settings; unset: none.
-BATCH_TRANSFORM = "BATCH_TRANSFORM"
-MAX_BATCH_TRANSFORM_WAIT_SECONDS = "MAX_BATCH_TRANSFORM_WAIT_SECONDS"
-ENDPOINT_NAME = "ENDPOINT_NAME"
-ENDPOINT_INSTANCE_TYPE = "ENDPOINT_INSTANCE_TYPE"
-ENDPOINT_INSTANCE_COUNT = "ENDPOINT_INSTANCE_COUNT"
-POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
-MAX_TRAINING_WAIT_SECONDS = "MAX_TRAINING_WAIT_SECONDS"
-MAX_DEPLOYMENT_WAIT_SECONDS = "MAX_DEPLOYMENT_WAIT_SECONDS"
-MODEL_PACKAGE_GROUP = "MODEL_PACKAGE_GROUP"
-QUALITY_GATE = "QUALITY_GATE"  # JSON {metric, direction, threshold, max_regression_percent}; unset: no gate
-APPROVAL_MODE = "APPROVAL_MODE"  # "automatic" or "manual"
-APPROVAL_TIMEOUT_SECONDS = "APPROVAL_TIMEOUT_SECONDS"
-APPROVAL_PREFIX = "APPROVAL_PREFIX"
-WAKE_PREFIX = "WAKE_PREFIX"  # where a wait/poll loop keeps its task token for SageMaker's state-change event
-# Guarded rollout (DeployModel): unset ROLLOUT_STRATEGY means a plain UpdateEndpoint.
-ROLLOUT_STRATEGY = "ROLLOUT_STRATEGY"  # all_at_once, canary or linear
-ROLLOUT_STEP_PERCENT = "ROLLOUT_STEP_PERCENT"  # canary size or linear step, percent of the new fleet's capacity
-ROLLOUT_WAIT_SECONDS = "ROLLOUT_WAIT_SECONDS"  # each baking period
-ROLLOUT_TERMINATION_WAIT_SECONDS = "ROLLOUT_TERMINATION_WAIT_SECONDS"
-ROLLOUT_MAX_EXECUTION_SECONDS = "ROLLOUT_MAX_EXECUTION_SECONDS"  # optional
-ROLLOUT_ALARM_NAMES = "ROLLOUT_ALARM_NAMES"  # comma-separated CloudWatch alarm names
-KEEP_LAST = "KEEP_LAST"  # housekeeping: how many of the pipeline's models and endpoint configs to keep
-SLACK_CHANNEL = "SLACK_CHANNEL"
-SLACK_TOKEN_SECRET_NAME = "SLACK_TOKEN_SECRET_NAME"  # the secret's name, never the token
-SLACK_API_URL = "SLACK_API_URL"  # only set to point slack-sdk at a local Slack-compatible server
-SLACK_TIMEOUT_SECONDS = "SLACK_TIMEOUT_SECONDS"  # optional; the default suits slack.com
-# TriggerRun (new data): the one-time schedule it keeps per pipeline, and what that schedule starts.
-STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
-SCHEDULE_GROUP = "SCHEDULE_GROUP"
-SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"  # the role EventBridge Scheduler starts the execution with
-SCHEDULE_KMS_KEY_ARN = "SCHEDULE_KMS_KEY_ARN"  # optional; unset: Scheduler's AWS owned key
-QUIET_SECONDS = "QUIET_SECONDS"
-MAX_DELAY_SECONDS = "MAX_DELAY_SECONDS"
 
 
 def require_str(env: Mapping[str, str], name: str) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 
+from contract.names import EXECUTION_TAG, PIPELINE_TAG
 from lambdas.common.events import Execution
 
 # SageMaker: training job, model, endpoint config and endpoint names.
 SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 SAGEMAKER_NAME_MAX_LENGTH = 63
 _SUFFIX_LENGTH = 1 + 14 + 1 + 8  # -YYYYMMDDHHMMSS-<hash>
-EXECUTION_TAG = "sagemaker-retraining:execution"
-PIPELINE_TAG = "sagemaker-retraining:pipeline"
 _TAG_VALUE_MAX_LENGTH = 256
 
 

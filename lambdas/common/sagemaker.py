@@ -7,9 +7,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.names import EXECUTION_TAG
 from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution
-from lambdas.common.names import EXECUTION_TAG, execution_tag_value
+from lambdas.common.names import execution_tag_value
 
 # SageMaker answers "not found" for models, endpoint configs and endpoints with a ValidationException
 # ("Could not find ...").

@@ -12,15 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from contract.events import ENDPOINT_SETTLED, TRAINING_ENDED
 from lambdas.common import task_tokens
 
 # What a loop awaits, named as the state section that holds it.
 TRAINING, DEPLOYMENT, PREPROCESSING, TRANSFORM = "training", "deployment", "preprocessing", "batch_transform"
-# What each loop waits for to end: the states GetStatus's Choices leave the loop on (PreprocessingStatus,
-# TrainingStatus and EndpointStatus in statemachine/retraining.asl.json). An endpoint InService on the previous
-# config also ends it. Processing and transform jobs end in the same states as training jobs.
-TRAINING_ENDED = frozenset({"Completed", "Failed", "Stopped"})
-ENDPOINT_SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
 
 
 @dataclass(frozen=True)

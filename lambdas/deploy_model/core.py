@@ -9,15 +9,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.names import VARIANT_NAME
+from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.inference import ServingPreprocessing, create_model_arguments, serving_containers
 from lambdas.common.models import DeploymentState
 from lambdas.common.names import run_tags
-from lambdas.common.polling import next_poll_seconds
 
-VARIANT_NAME = "AllTraffic"
 # UpdateEndpoint is refused while the endpoint is changing; these states accept it.
 _UPDATABLE = frozenset({"InService"})
 _CHANGING = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})

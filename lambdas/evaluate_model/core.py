@@ -15,8 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.events import APPROVED, PENDING, REJECTED
 from lambdas.common import env as names
-from lambdas.common.approvals import APPROVED, PENDING, REJECTED
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError, MetricMissingError
 from lambdas.common.events import Execution
 from lambdas.common.inference import ServingPreprocessing, serving_containers

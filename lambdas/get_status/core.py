@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.events import parse_timestamp
 from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
-from lambdas.common.polling import next_poll_seconds
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def training_status(
 ) -> TrainingJobState:
     """Describe the training job: status, failure reason, model artifact and final metrics.
 
-    `expected_seconds` (the previous run's training time) sets the next wait: see lambdas/common/polling.py.
+    `expected_seconds` (the previous run's training time) sets the next wait: see contract/polling.py.
     """
     job_name = str(training["job_name"])
     job = sagemaker.describe_training_job(TrainingJobName=job_name)
@@ -133,7 +133,7 @@ def endpoint_status(
 ) -> DeploymentState:
     """Describe the endpoint and tell whether it serves this run's endpoint config.
 
-    `expected_seconds` (the previous run's deployment time) sets the next wait: see lambdas/common/polling.py.
+    `expected_seconds` (the previous run's deployment time) sets the next wait: see contract/polling.py.
 
     A failed UpdateEndpoint leaves the endpoint InService on the previous config with FailureReason set:
     `serving_new_model` is false then, and the failure reason says so.

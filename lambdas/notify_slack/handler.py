@@ -10,9 +10,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract.metrics import METRICS_NAMESPACE, PIPELINE_DIMENSION, SLACK_NOTIFICATION_FAILED
 from lambdas.common.clients import clients
 from lambdas.common.events import StepEvent
-from lambdas.common.observability import METRICS_NAMESPACE, PIPELINE_DIMENSION, SLACK_NOTIFICATION_FAILED
 from lambdas.notify_slack.core import NotifyResult, Outcome, SlackSettings, notify
 
 logger = Logger(service="notify_slack")

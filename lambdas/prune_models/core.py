@@ -23,8 +23,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.names import PIPELINE_TAG
 from lambdas.common import env as names
-from lambdas.common.names import PIPELINE_TAG, run_resource_prefix
+from lambdas.common.names import run_resource_prefix
 from lambdas.common.sagemaker import describe_or_none, is_not_found
 
 # The most ListModels and ListEndpointConfigs return per page.

@@ -9,10 +9,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.common.observability import METRICS_NAMESPACE
 from lambdas.prune_models.core import PruneSettings, prune_models
 
 logger = Logger(service="prune_models")

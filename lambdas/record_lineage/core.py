@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.names import endpoint_context_name
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
@@ -183,11 +184,6 @@ def record_lineage_entities(record: Mapping[str, Any], *, sagemaker: Any) -> Lin
         endpoint=endpoint_arn,
         associations=lineage.associations,
     )
-
-
-def endpoint_context_name(endpoint_name: str) -> str:
-    """The name of the Lineage context this workflow creates for an endpoint it has none for."""
-    return f"{endpoint_name}-endpoint"
 
 
 def sagemaker_arn(execution: Execution, resource: str, name: str) -> str:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import BatchTransformState
 from lambdas.common.names import run_tags
-from lambdas.common.polling import next_poll_seconds
 from lambdas.common.sagemaker import check_started_by, describe_or_none
 from lambdas.common.transform import find_day_input, predictions_uri, transform_job_request
 

@@ -17,12 +17,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import PreprocessingState
 from lambdas.common.names import run_tags
-from lambdas.common.polling import next_poll_seconds
 from lambdas.common.sagemaker import check_started_by, describe_or_none
 
 # Where SageMaker Processing mounts inputs and collects outputs inside the container.

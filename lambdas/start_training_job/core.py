@@ -9,11 +9,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import TrainingJobState
 from lambdas.common.names import run_tags
-from lambdas.common.polling import expected_seconds, next_poll_seconds
+from lambdas.common.polling import expected_seconds
 from lambdas.common.sagemaker import check_started_by, describe_or_none
 
 

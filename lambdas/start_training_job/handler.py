@@ -13,10 +13,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.common.observability import METRICS_NAMESPACE
 from lambdas.start_training_job.core import TrainingSettings, start_training_job
 from lambdas.start_training_job.validation import validate_preprocessed_data, validate_training_data
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from contract.events import (
+    ENDPOINT_STATE_CHANGE,
+    PROCESSING_JOB_STATE_CHANGE,
+    TRAINING_JOB_STATE_CHANGE,
+    TRANSFORM_JOB_STATE_CHANGE,
+)
 from lambdas.await_status_change.core import WakeSettings
 from lambdas.common import wakeups
 
-TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
-ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
-PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
-TRANSFORM_JOB_STATE_CHANGE = "SageMaker Transform Job State Change"
 # detail-type -> (what the loop awaits, the detail's name field, its status field), as SageMaker sends them.
 _EVENTS = {
     TRAINING_JOB_STATE_CHANGE: (wakeups.TRAINING, "TrainingJobName", "TrainingJobStatus"),

@@ -19,12 +19,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.names import SCHEDULE_NAME
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError, RetrainingError
 
 NEW_DATA_TRIGGER = "new-data"
 RUN_INPUT = {"trigger": NEW_DATA_TRIGGER}
-SCHEDULE_NAME = "{pipeline}-new-data"
 # Scheduler takes at() in whole seconds; a run is never scheduled closer to now than this.
 MIN_LEAD_SECONDS = 1
 # A schedule whose time passed less than this long ago is starting its run (Scheduler invokes, then deletes it):

@@ -121,7 +121,7 @@ def update_parameters(
         "outcome": outcome,
         "model_package_arn": evaluation.get("model_package_arn"),
         **serving,
-        # The next run's poll loops expect its job to take about as long (lambdas/common/polling.py).
+        # The next run's poll loops expect its job to take about as long (contract/polling.py).
         "training_seconds": _waited(training, previous_value.get("training_seconds")),
         "deployment_seconds": deployment_seconds,
         "execution_id": execution.id,

@@ -10,11 +10,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.common import env as names
-from lambdas.common.clients import clients
-from lambdas.common.errors import transient_aws_errors
-from lambdas.common.events import StepEvent
-from lambdas.common.observability import (
+from contract.metrics import (
     DEPLOYED_MODEL_METRIC,
     METRICS_NAMESPACE,
     MODEL_METRIC_DIMENSION,
@@ -23,6 +19,10 @@ from lambdas.common.observability import (
     RUN_DEPLOYMENT_SECONDS,
     RUN_TRAINING_SECONDS,
 )
+from lambdas.common import env as names
+from lambdas.common.clients import clients
+from lambdas.common.errors import transient_aws_errors
+from lambdas.common.events import StepEvent
 from lambdas.update_parameters.core import RunFigures, WatermarkSettings, update_parameters
 
 SERVICE = "update_parameters"

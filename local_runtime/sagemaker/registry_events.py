@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from contract.events import MODEL_PACKAGE_STATE_CHANGE
 from local_runtime import event_bus
 
 SOURCE = "aws.sagemaker"
-DETAIL_TYPE = "SageMaker Model Package State Change"
 
 # The fields of AWS's example event (the rest of DescribeModelPackage's answer is not sent), plus those a
 # package only has when given: its name (unversioned), description, approval note and metadata.
@@ -78,7 +78,7 @@ class ModelPackageEvents:
         detail = state_change_detail(description)
         entry = {
             "Source": SOURCE,
-            "DetailType": DETAIL_TYPE,
+            "DetailType": MODEL_PACKAGE_STATE_CHANGE,
             "Detail": json.dumps(detail, default=str),
             "Resources": [detail["ModelPackageArn"]],
         }

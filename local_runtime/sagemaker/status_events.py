@@ -22,13 +22,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from contract.events import (
+    ENDPOINT_STATE_CHANGE,
+    PROCESSING_JOB_STATE_CHANGE,
+    TRAINING_JOB_STATE_CHANGE,
+    TRANSFORM_JOB_STATE_CHANGE,
+)
 from local_runtime import event_bus
 
 SOURCE = "aws.sagemaker"
-TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
-ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
-PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
-TRANSFORM_JOB_STATE_CHANGE = "SageMaker Transform Job State Change"
 
 PutEvents = Callable[..., Sequence[Mapping[str, Any]]]
 

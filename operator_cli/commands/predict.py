@@ -9,10 +9,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract.outputs import ENDPOINT_NAME, stack_name
 from operator_cli import predict
 from operator_cli.commands.common import UsageError, failed, print_json, target_of
 from operator_cli.target import TargetError, add_target_flags, stack_outputs
-from stacks.outputs import ENDPOINT_NAME, stack_name
 
 
 def add_parsers(commands: Any) -> None:

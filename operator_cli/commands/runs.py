@@ -10,12 +10,12 @@ from uuid import uuid4
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract.outputs import STATE_MACHINE_ARN, stack_name
 from lambdas.common.errors import InvalidRunInputError
 from operator_cli import runs
 from operator_cli.commands.common import EXIT_FAILED, Parser, UsageError, failed, now, print_json, target_of
 from operator_cli.progress import Console, StateRun, format_state
 from operator_cli.target import Target, TargetError, add_target_flags, stack_outputs
-from stacks.outputs import STATE_MACHINE_ARN, stack_name
 
 
 def add_parsers(commands: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract.outputs import DATA_BUCKET_NAME, ENDPOINT_NAME, stack_name
 from lambdas.common.transform import (
     DEFAULT_INSTANCE_TYPE,
     DEFAULT_PREDICTIONS_PREFIX,
@@ -22,7 +23,6 @@ from lambdas.common.transform import (
 from operator_cli import batch_transform as bt
 from operator_cli.commands.common import EXIT_FAILED, UsageError, failed, now, print_json, target_of
 from operator_cli.target import Target, TargetError, add_target_flags, stack_outputs
-from stacks.outputs import DATA_BUCKET_NAME, ENDPOINT_NAME, stack_name
 
 
 def add_parsers(commands: Any) -> None:

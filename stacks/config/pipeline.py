@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictInt, ValidationInfo, field_validator, model_validator
 
+from contract.outputs import model_package_group
 from stacks.config.alerts import AlertsConfig
 from stacks.config.algorithm import AlgorithmConfig, Hyperparameters, with_algorithm_defaults
 from stacks.config.batch_transform import BatchTransformConfig
@@ -25,7 +26,6 @@ from stacks.config.slack import SlackConfig
 from stacks.config.training import TrainingConfig
 from stacks.config.triggers import TriggersConfig
 from stacks.history_budget import history_budget_problem, other_waits
-from stacks.outputs import model_package_group
 
 # Single hyphens only: run names derive from the pipeline name, and IAM scopes them by the prefix "<name>-".
 _PIPELINE_NAME = re.compile(r"^[a-z](?:-?[a-z0-9])*$")

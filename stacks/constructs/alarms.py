@@ -16,7 +16,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from lambdas.common.observability import METRICS_NAMESPACE, SLACK_NOTIFICATION_FAILED, metric_dimensions
+from contract.metrics import METRICS_NAMESPACE, SLACK_NOTIFICATION_FAILED, metric_dimensions
 from stacks.compliance import acknowledge
 from stacks.config import AlertsConfig, PipelineConfig
 

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from lambdas.common.observability import (
+from contract.metrics import (
     DEPLOYED_MODEL_METRIC,
     METRICS_NAMESPACE,
     MODEL_METRIC_DIMENSION,

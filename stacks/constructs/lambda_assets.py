@@ -1,4 +1,5 @@
-"""The steps' code asset and dependencies layer, bundled on this machine (no Docker engine needed)."""
+"""The steps' code asset (`lambdas/` and the `contract/` they import) and dependencies layer, bundled on this
+machine (no Docker engine needed)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, FileSystem, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.paths import DEPENDENCIES_DIR, LAMBDAS_DIR, LAYER_LOCK
+from stacks.paths import CODE_SOURCES, DEPENDENCIES_DIR, LAMBDAS_DIR, LAYER_LOCK
 
 # The newest Python runtime aws-cdk-lib knows, which is the only one cdk-nag's AwsSolutions-L1 accepts.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -43,19 +44,16 @@ CODE_EXCLUDES = ("dependencies", "dependencies/**", "**/__pycache__", "**/*.pyc"
 
 @jsii.implements(ILocalBundling)
 class CopyLambdaSources:
-    """Copy `lambdas/` into `<output>/lambdas/`, so handlers import as `lambdas.<step>.handler`."""
+    """Copy each source package (`lambdas/`, `contract/`) into `<output>/<its name>/`, so handlers import as
+    `lambdas.<step>.handler` and find the contract beside them, as on Lambda's task root."""
 
-    def __init__(self, source: Path) -> None:
-        self._source = source
+    def __init__(self, *sources: Path) -> None:
+        self._sources = sources
 
     # jsii passes the BundlingOptions struct positionally: accept whatever follows the output directory.
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
-        shutil.copytree(
-            self._source,
-            Path(output_dir) / self._source.name,
-            ignore=_ignore_for_code(self._source),
-            dirs_exist_ok=True,
-        )
+        for source in self._sources:
+            shutil.copytree(source, Path(output_dir) / source.name, ignore=_ignore_for_code(source), dirs_exist_ok=True)
         return True
 
 
@@ -176,12 +174,14 @@ class LambdaAssets(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        # One AssetCode bound to several functions of a stack makes a single asset.
+        # One AssetCode bound to several functions of a stack makes a single asset. Its hash covers every source
+        # package it holds: a source hash of lambdas/ alone would keep serving an old contract.
         self.code = lambda_.Code.from_asset(
             str(LAMBDAS_DIR),
-            asset_hash_type=AssetHashType.SOURCE,
+            asset_hash_type=AssetHashType.CUSTOM,
+            asset_hash=code_asset_hash(CODE_SOURCES),
             exclude=list(CODE_EXCLUDES),
-            bundling=BundlingOptions(image=RUNTIME.bundling_image, local=CopyLambdaSources(LAMBDAS_DIR)),
+            bundling=BundlingOptions(image=RUNTIME.bundling_image, local=CopyLambdaSources(*CODE_SOURCES)),
         )
         python_version = RUNTIME.name.removeprefix("python")
         bytecode_python = runtime_python(python_version)
@@ -209,6 +209,12 @@ class LambdaAssets(Construct):
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
         )
+
+
+def code_asset_hash(sources: Sequence[Path]) -> str:
+    """The code asset's hash: CDK's fingerprint of each source package, without bytecode or the layer's input."""
+    fingerprints = {source.name: FileSystem.fingerprint(str(source), exclude=list(CODE_EXCLUDES)) for source in sources}
+    return hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode()).hexdigest()
 
 
 def layer_asset_hash(requirements: Path, *, python_version: str, bytecode: bool = False) -> str:

@@ -8,8 +8,8 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from lambdas.common import env
-from lambdas.common.approvals import APPROVED, REJECTED
+from contract import env
+from contract.events import APPROVED, MODEL_PACKAGE_STATE_CHANGE, REJECTED
 from stacks.arns import VERSIONS_REASON, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
 from stacks.config import PipelineConfig
@@ -17,8 +17,6 @@ from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
-
-MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 
 
 class ModelRegistry(Construct):

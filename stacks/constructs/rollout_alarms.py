@@ -7,7 +7,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from lambdas.deploy_model.core import VARIANT_NAME
+from contract.names import VARIANT_NAME
 from stacks.compliance import acknowledge
 from stacks.config import ROLLOUT_ALARM_PERIOD_SECONDS, RolloutConfig
 

@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from contract.steps import Step
 from stacks.arns import RUN_RESOURCE_REASON, VERSIONS_REASON, optional_run_jobs, run_resources_arn, sagemaker_arn
 from stacks.compliance import INLINE_POLICY_REASON, acknowledge, resource_finding
 from stacks.config import PipelineConfig, run_timeout_seconds
@@ -62,17 +63,17 @@ class RetrainingStateMachine(Construct):
         construct_id: str,
         *,
         config: PipelineConfig,
-        steps: Mapping[str, StepFunction],
+        steps: Mapping[Step, StepFunction],
         definition_file: Path | None = None,
     ) -> None:
-        """`steps` maps the ASL's state-family names (CheckData, ...) to the functions behind them.
+        """`steps` maps the registry's steps (contract/steps.py) to their functions; each fills its placeholder.
 
         Raises PlaceholderMismatchError when the definition's placeholders and the steps differ.
         """
         super().__init__(scope, construct_id)
         definition_file = definition_file or STATE_MACHINE_ASL
         definition = with_run_timeout(definition_file.read_text(), run_timeout_seconds(config))
-        substitutions = {f"{name}FunctionArn": step.function_arn for name, step in steps.items()}
+        substitutions = {step.placeholder: function.function_arn for step, function in steps.items()}
         check_substitutions(definition, substitutions, source=definition_file)
 
         name = STATE_MACHINE_NAME.format(pipeline=config.name)
@@ -94,14 +95,14 @@ class RetrainingStateMachine(Construct):
         )
         role = self.state_machine.role
         acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY_REASON)
-        for step_name, step in steps.items():
-            step.function.grant_invoke(self.state_machine)
+        for step, function in steps.items():
+            function.function.grant_invoke(self.state_machine)
             acknowledge(
                 role,
                 "AwsSolutions-IAM5",
-                f"lambda:InvokeFunction on '<{step_name} ARN>:*' covers the versions and aliases of this one "
+                f"lambda:InvokeFunction on '<{step.name} ARN>:*' covers the versions and aliases of this one "
                 "function (grant_invoke's standard pair); no other function matches.",
-                applies_to=resource_finding(self, f"{step.function_arn}:*"),
+                applies_to=resource_finding(self, f"{function.function_arn}:*"),
             )
         # The ASL stops a training job that ran past the pipeline's maximum wait (aws-sdk integration).
         training_jobs = run_resources_arn(self, "training-job", config.name)

@@ -6,19 +6,18 @@ from typing import Any
 
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from lambdas.common import env
-from lambdas.common.wakeups import ENDPOINT_SETTLED, TRAINING_ENDED
-from lambdas.status_change_listener.core import (
+from contract import env
+from contract.events import (
+    ENDPOINT_SETTLED,
     ENDPOINT_STATE_CHANGE,
     PROCESSING_JOB_STATE_CHANGE,
+    TRAINING_ENDED,
     TRAINING_JOB_STATE_CHANGE,
     TRANSFORM_JOB_STATE_CHANGE,
 )
-from stacks.arns import RUN_RESOURCE_PATTERN, RUN_RESOURCE_REASON, optional_run_jobs, run_resources_arn, sagemaker_arn
-from stacks.compliance import acknowledge, resource_finding
+from stacks.arns import RUN_RESOURCE_PATTERN
 from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
@@ -31,7 +30,8 @@ def _upper_snake(status: str) -> str:
 
 
 class StatusChangeWake(Construct):
-    """AwaitStatusChange (the loops' wait state) and StatusChangeListener (target of this pipeline's rule).
+    """StatusChangeListener (target of this pipeline's rules) and the rules; AwaitStatusChange, the loops' wait
+    state, is a step of the registry (stacks/constructs/steps/await_status_change.py) built under this construct.
 
     AwaitStatusChange keeps the loop's task token under `wake_prefix`; the rule passes SageMaker's state
     changes of the pipeline's training jobs and endpoint that end a loop to StatusChangeListener, which
@@ -43,40 +43,14 @@ class StatusChangeWake(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         environment = {env.DATA_BUCKET: data.bucket.bucket_name, env.WAKE_PREFIX: config.wake_prefix}
-        training_jobs = run_resources_arn(self, "training-job", config.name)
-        endpoint = sagemaker_arn(self, "endpoint", config.endpoint.name)
-
-        self.await_status_change = self._function(
-            config, assets, "AwaitStatusChange", "await_status_change", environment
+        self.listener = StepFunction(
+            self,
+            "StatusChangeListener",
+            step="status_change_listener",
+            assets=assets,
+            log_retention_days=config.log_retention_days,
+            environment=environment,
         )
-        data.grant_put(self.await_status_change.role, config.wake_prefix)
-        data.grant_delete(self.await_status_change.role, config.wake_prefix)
-        self.await_status_change.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:DescribeTrainingJob"], resources=[training_jobs])
-        )
-        self.await_status_change.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint"], resources=[endpoint])
-        )
-        acknowledge(
-            self.await_status_change.role,
-            "AwsSolutions-IAM5",
-            RUN_RESOURCE_REASON,
-            applies_to=resource_finding(self, training_jobs),
-        )
-        for resource, noun in optional_run_jobs(config):
-            jobs = run_resources_arn(self, resource, config.name)
-            self.await_status_change.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=[f"sagemaker:Describe{noun}"], resources=[jobs])
-            )
-            acknowledge(
-                self.await_status_change.role,
-                "AwsSolutions-IAM5",
-                RUN_RESOURCE_REASON,
-                applies_to=resource_finding(self, jobs),
-            )
-        grant_task_response(self.await_status_change, config)
-
-        self.listener = self._function(config, assets, "StatusChangeListener", "status_change_listener", environment)
         data.grant_get(self.listener.role, config.wake_prefix)
         data.grant_delete(self.listener.role, config.wake_prefix)
         grant_task_response(self.listener, config)
@@ -120,16 +94,4 @@ class StatusChangeWake(Construct):
             description=description,
             event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[detail_type], detail=detail),
             targets=[targets.LambdaFunction(self.listener.function, retry_attempts=4)],
-        )
-
-    def _function(
-        self, config: PipelineConfig, assets: LambdaAssets, construct_id: str, step: str, environment: dict[str, str]
-    ) -> StepFunction:
-        return StepFunction(
-            self,
-            construct_id,
-            step=step,
-            assets=assets,
-            log_retention_days=config.log_retention_days,
-            environment=environment,
         )

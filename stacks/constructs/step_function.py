@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from contract.metrics import METRICS_NAMESPACE
 from stacks.compliance import (
     INLINE_POLICY_REASON,
     LAMBDA_CONCURRENCY_REASON,
@@ -22,7 +23,6 @@ from stacks.compliance import (
 from stacks.constructs.lambda_assets import ARCHITECTURE, RUNTIME, LambdaAssets
 
 POWERTOOLS_SERVICE_NAME = "sagemaker-retraining"
-POWERTOOLS_METRICS_NAMESPACE = "SageMakerRetraining"
 
 RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -114,7 +114,7 @@ class StepFunction(Construct):
             reserved_concurrent_executions=reserved_concurrent_executions,
             environment={
                 "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 **environment,
             },
         )

@@ -13,8 +13,8 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from lambdas.common import env
-from lambdas.trigger_run.core import SCHEDULE_NAME
+from contract import env
+from contract.names import SCHEDULE_NAME
 from stacks.compliance import INLINE_POLICY_REASON, acknowledge
 from stacks.config import EventTriggerConfig, NewDataTriggerConfig, PipelineConfig
 from stacks.constructs.data_store import DataStore

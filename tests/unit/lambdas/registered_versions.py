@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from lambdas.common.approvals import PENDING
+from contract.events import PENDING
 from lambdas.common.events import Execution
 from lambdas.evaluate_model.core import evaluate_model
 from tests.unit.lambdas.evaluate_model.test_core import SETTINGS, state

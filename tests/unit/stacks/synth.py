@@ -8,28 +8,15 @@ from aws_cdk import App, Environment
 from aws_cdk.assertions import Template
 
 from app import cdk_json_context
+from contract.steps import WORKFLOW_STEPS
 from stacks.config import parse_pipeline
 from stacks.pipeline_stack import PipelineStack
 
 # Stacks matching none of these patterns skip asset bundling: no pip install in template tests.
 SKIP_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 
-STEP_HANDLERS = {
-    "CheckData": "lambdas.check_data.handler.lambda_handler",
-    "StartPreprocessing": "lambdas.start_preprocessing.handler.lambda_handler",
-    "StartTrainingJob": "lambdas.start_training_job.handler.lambda_handler",
-    "GetStatus": "lambdas.get_status.handler.lambda_handler",
-    "AwaitStatusChange": "lambdas.await_status_change.handler.lambda_handler",
-    "EvaluateModel": "lambdas.evaluate_model.handler.lambda_handler",
-    "RequestApproval": "lambdas.request_approval.handler.lambda_handler",
-    "DeployModel": "lambdas.deploy_model.handler.lambda_handler",
-    "StartBatchTransform": "lambdas.start_batch_transform.handler.lambda_handler",
-    "UpdateParameters": "lambdas.update_parameters.handler.lambda_handler",
-    "PruneModels": "lambdas.prune_models.handler.lambda_handler",
-    "RecordLineage": "lambdas.record_lineage.handler.lambda_handler",
-    "CleanUp": "lambdas.clean_up.handler.lambda_handler",
-    "NotifySlack": "lambdas.notify_slack.handler.lambda_handler",
-}
+# The workflow's steps, from the registry.
+STEP_HANDLERS = {step.name: step.handler for step in WORKFLOW_STEPS}
 
 # Functions outside the state machine's definition: targets of EventBridge rules.
 LISTENER_HANDLERS = {

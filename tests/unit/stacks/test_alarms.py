@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from lambdas.common.observability import METRICS_NAMESPACE
+from contract.metrics import METRICS_NAMESPACE
 from tests.unit.stacks.synth import STEP_HANDLERS, flatten, pipeline, pipeline_template
 
 SLACK = {"channel": "#ml-alerts", "token_secret_name": "slack/ml-bot"}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from lambdas.common.observability import METRICS_NAMESPACE
+from contract.metrics import METRICS_NAMESPACE
 from tests.unit.stacks.synth import STEP_HANDLERS, flatten, function_id, pipeline, pipeline_template
 
 GATE = {"metric": "validation:auc", "direction": "maximize", "threshold": 0.7}

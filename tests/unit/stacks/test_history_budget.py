@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.common.polling import max_polls
+from contract.polling import max_polls
 from stacks.config import ConfigError
 from stacks.history_budget import (
     PREPROCESSING_WAIT_MARGIN_SECONDS,
@@ -18,7 +18,7 @@ from tests.unit.stacks.config.raw import parse_one
 
 def test_polling_within_the_history_budget_is_accepted() -> None:
     # A day of training checked every 10 minutes by the safety net, plus the checks a run with history makes
-    # before the expected end: 153 checks at most (lambdas/common/polling.py); an hour of deployment: 12.
+    # before the expected end: 153 checks at most (contract/polling.py); an hour of deployment: 12.
     # (153 + 12) * 15 + 100 = 2,575 events
     config = parse_one()
 

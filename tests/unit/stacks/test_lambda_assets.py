@@ -17,11 +17,12 @@ from stacks.constructs.lambda_assets import (
     RUNTIME_PROVIDED_DISTRIBUTIONS,
     CopyLambdaSources,
     PipInstallLayer,
+    code_asset_hash,
     compile_bytecode,
     layer_asset_hash,
     runtime_python,
 )
-from stacks.paths import LAMBDAS_DIR, LAYER_LOCK
+from stacks.paths import CODE_SOURCES, CONTRACT_DIR, LAMBDAS_DIR, LAYER_LOCK
 from tests.unit.stacks.synth import pipeline, pipeline_template
 
 LAYER_SIZE_LIMIT = 15 * 1024 * 1024
@@ -103,11 +104,37 @@ def test_code_asset_drops_the_layer_input_and_bytecode(tmp_path: Path) -> None:
 
 
 def test_code_asset_of_the_project_lets_handlers_import_as_lambdas_steps(tmp_path: Path) -> None:
-    assert CopyLambdaSources(LAMBDAS_DIR).try_bundle(str(tmp_path))
+    assert CopyLambdaSources(*CODE_SOURCES).try_bundle(str(tmp_path))
 
     assert (tmp_path / "lambdas" / "__init__.py").is_file()
     assert (tmp_path / "lambdas" / "common" / "env.py").is_file()
+    assert (tmp_path / "contract" / "env.py").is_file()
     assert not (tmp_path / "lambdas" / "dependencies").exists()
+
+
+def test_every_handler_imports_from_the_code_asset_alone(tmp_path: Path) -> None:
+    # GIVEN the code asset as Lambda unpacks it into its task root
+    assert CopyLambdaSources(*CODE_SOURCES).try_bundle(str(tmp_path))
+    handlers = sorted(f"lambdas.{path.parent.name}.handler" for path in LAMBDAS_DIR.glob("*/handler.py"))
+
+    # WHEN each handler is imported with the task root first on the path and the project nowhere on it
+    probe = (
+        "import importlib, sys; sys.path.insert(0, sys.argv[1]); "
+        "[importlib.import_module(name) for name in sys.argv[2:]]; "
+        "import contract, lambdas; print(contract.__file__); print(lambdas.__file__)"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(tmp_path), *handlers],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "1"},
+    )
+
+    # THEN every handler and the contract it imports load from the asset
+    assert imported.returncode == 0, imported.stderr
+    assert len(handlers) > 10
+    assert all(Path(line).is_relative_to(tmp_path) for line in imported.stdout.split()), imported.stdout
 
 
 def test_code_asset_hash_ignores_bytecode_and_the_layer_input(tmp_path: Path) -> None:
@@ -128,6 +155,20 @@ def test_code_asset_hash_ignores_bytecode_and_the_layer_input(tmp_path: Path) ->
     assert FileSystem.fingerprint(str(source), exclude=list(CODE_EXCLUDES)) == before
     (source / "common" / "env.py").write_text("A = 2\n")
     assert FileSystem.fingerprint(str(source), exclude=list(CODE_EXCLUDES)) != before
+
+
+def test_code_asset_hash_changes_with_the_contract_as_with_the_handlers(tmp_path: Path) -> None:
+    # GIVEN the code asset's hash over a lambdas/ and a contract/ package
+    lambdas, contract = tmp_path / "lambdas", tmp_path / "contract"
+    for package in (lambdas, contract):
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+    before = code_asset_hash([lambdas, contract])
+
+    # WHEN only the contract changes, THEN so does the hash: the functions get the new names
+    (contract / "env.py").write_text('DATA_BUCKET = "DATA_BUCKET"\n')
+    assert code_asset_hash([lambdas, contract]) != before
+    assert code_asset_hash(CODE_SOURCES) == code_asset_hash((LAMBDAS_DIR, CONTRACT_DIR))
 
 
 def test_layer_hash_changes_with_the_requirements_and_with_how_they_are_installed(

@@ -20,6 +20,7 @@ from moto.core.responses import EmptyResult
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
+from contract.steps import NOTIFY_SLACK, WORKFLOW_STEPS
 from lambdas.common.transform import TransformRequestError
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution, wait_for_execution
 from local_runtime.lambda_invoke import LocalFunction
@@ -30,22 +31,6 @@ from tests.unit.statemachine import scripted_steps
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 ASL = (Path(__file__).parents[3] / "statemachine" / "retraining.asl.json").read_text()
-STEPS = (
-    "CheckData",
-    "StartPreprocessing",
-    "StartTrainingJob",
-    "GetStatus",
-    "AwaitStatusChange",
-    "EvaluateModel",
-    "RequestApproval",
-    "DeployModel",
-    "StartBatchTransform",
-    "UpdateParameters",
-    "RecordLineage",
-    "PruneModels",
-    "CleanUp",
-    "NotifySlack",
-)
 _unique = count()
 MODEL_PACKAGE_GROUP = "churn-models"
 MODEL_PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{MODEL_PACKAGE_GROUP}/1"
@@ -60,13 +45,16 @@ def local_aws() -> Iterator[LocalAws]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with LocalAws() as aws:
-        for step in STEPS[:-1]:
-            aws.register_function(LocalFunction(step, arn(step), "tests.unit.statemachine.scripted_steps.handler"))
+        for step in WORKFLOW_STEPS:
+            if step is not NOTIFY_SLACK:
+                aws.register_function(
+                    LocalFunction(step.name, arn(step.name), "tests.unit.statemachine.scripted_steps.handler")
+                )
         aws.register_function(
             LocalFunction(
-                "NotifySlack",
-                arn("NotifySlack"),
-                "lambdas.notify_slack.handler.lambda_handler",
+                NOTIFY_SLACK.name,
+                arn(NOTIFY_SLACK.name),
+                NOTIFY_SLACK.handler,
                 {"PIPELINE_NAME": "churn", "POWERTOOLS_TRACE_DISABLED": "1", "AWS_DEFAULT_REGION": REGION},
             )
         )
@@ -81,8 +69,8 @@ def pipeline(local_aws: LocalAws, aws_env: None) -> DeployedPipeline:
 def create_machine(local_aws: LocalAws, asl: str) -> DeployedPipeline:
     """A state machine of the definition with the scripted steps' ARNs, and the scripts of earlier tests cleared."""
     definition = asl
-    for step in STEPS:
-        definition = definition.replace("${" + step + "FunctionArn}", arn(step))
+    for step in WORKFLOW_STEPS:
+        definition = definition.replace("${" + step.placeholder + "}", arn(step.name))
     sfn = boto3.client("stepfunctions", endpoint_url=local_aws.endpoint_url)
     name = f"branches-{next(_unique)}"
     machine = sfn.create_state_machine(name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn")[

@@ -7,7 +7,8 @@ from typing import Any
 import boto3
 import pytest
 
-from lambdas.approval_listener.core import MODEL_PACKAGE_STATE_CHANGE, on_state_change
+from contract.events import MODEL_PACKAGE_STATE_CHANGE, PENDING
+from lambdas.approval_listener.core import on_state_change
 from lambdas.common import approvals
 from lambdas.common.events import Execution
 from lambdas.request_approval.core import ApprovalSettings, request_approval
@@ -35,7 +36,7 @@ def state_change(evaluation: dict[str, Any], status: str) -> dict[str, Any]:
 def waiting_run(aws: None, execution: Execution) -> tuple[Any, Any, TaskTokens, dict[str, Any]]:
     s3, sagemaker = boto3.client("s3"), boto3.client("sagemaker")
     s3.create_bucket(Bucket="data")
-    evaluation = registered_version(sagemaker, approvals.PENDING)
+    evaluation = registered_version(sagemaker, PENDING)
     tokens = TaskTokens("token-1")
     request_approval(
         evaluation,

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from contract.metrics import METRICS_NAMESPACE, SLACK_NOTIFICATION_FAILED, metric_dimensions
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
-from lambdas.common.observability import METRICS_NAMESPACE, SLACK_NOTIFICATION_FAILED, metric_dimensions
 from lambdas.notify_slack import handler as handler_module
 from tests.fakes.slack_api import FakeSlackApi
 

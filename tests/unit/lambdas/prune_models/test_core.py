@@ -11,8 +11,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from contract.names import PIPELINE_TAG
 from lambdas.common.events import Execution
-from lambdas.common.names import PIPELINE_TAG, run_resource_name
+from lambdas.common.names import run_resource_name
 from lambdas.deploy_model.core import DeploySettings, deploy_model
 from lambdas.prune_models.core import (
     NEWEST,

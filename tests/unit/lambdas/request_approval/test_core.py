@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
+from contract.events import PENDING
 from lambdas.common import approvals
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution
@@ -26,7 +27,7 @@ def s3(aws: None) -> Any:
 
 def test_a_pending_version_keeps_the_token_under_its_number_and_waits(s3: Any, execution: Execution) -> None:
     sagemaker = boto3.client("sagemaker")
-    evaluation = registered_version(sagemaker, approvals.PENDING)
+    evaluation = registered_version(sagemaker, PENDING)
     tokens = TaskTokens("token-1")
 
     waiting = request_approval(
@@ -49,7 +50,7 @@ def test_a_pending_version_keeps_the_token_under_its_number_and_waits(s3: Any, e
 
 def test_a_version_decided_before_the_token_was_kept_resumes_the_run_at_once(s3: Any, execution: Execution) -> None:
     sagemaker = boto3.client("sagemaker")
-    evaluation = registered_version(sagemaker, approvals.PENDING)
+    evaluation = registered_version(sagemaker, PENDING)
     sagemaker.update_model_package(
         ModelPackageArn=evaluation["model_package_arn"], ModelApprovalStatus="Rejected", ApprovalDescription="no"
     )

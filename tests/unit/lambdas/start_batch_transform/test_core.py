@@ -11,9 +11,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from contract.names import EXECUTION_TAG
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError, ResourceConflictError
 from lambdas.common.events import Execution
-from lambdas.common.names import EXECUTION_TAG
 from lambdas.common.transform import TransformRequestError
 from lambdas.start_batch_transform.core import BatchTransformSettings, start_batch_transform
 

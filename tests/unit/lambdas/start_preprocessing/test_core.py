@@ -10,9 +10,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from contract.names import EXECUTION_TAG
 from lambdas.common.errors import ConfigurationError, ResourceConflictError
 from lambdas.common.events import Execution
-from lambdas.common.names import EXECUTION_TAG
 from lambdas.start_preprocessing.core import (
     CODE_DIR,
     RAW_DATA_DIR,

@@ -9,9 +9,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from contract.names import EXECUTION_TAG
 from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution
-from lambdas.common.names import EXECUTION_TAG
 from lambdas.start_training_job.core import TrainingSettings, start_training_job
 from lambdas.start_training_job.validation import InvalidTrainingDataError
 

@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
+from contract.metrics import METRICS_NAMESPACE, metric_dimensions
 from lambdas.common import env as names
 from lambdas.common.events import Execution
-from lambdas.common.observability import METRICS_NAMESPACE, metric_dimensions
 from lambdas.update_parameters.handler import lambda_handler
 from tests.unit.lambdas.update_parameters.test_core import PARAMETER, deployed, run_state
 

@@ -16,9 +16,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from contract.events import TRANSFORM_JOB_STATE_CHANGE
 from lambdas.common.transform import transform_job_request
 from local_runtime.sagemaker.emulator import LocalSageMaker
-from local_runtime.sagemaker.status_events import TRANSFORM_JOB_STATE_CHANGE
 from local_runtime.sagemaker.transform import assemble, csv_filter, plan_requests, split_records
 from local_runtime.server import LocalAws
 

@@ -6,14 +6,8 @@ import math
 
 import pytest
 
-from lambdas.common.polling import (
-    Band,
-    max_polls,
-    next_poll_seconds,
-    poll_times,
-    positive_seconds,
-    woken_poll_times,
-)
+from contract.polling import Band, max_polls, next_poll_seconds, poll_times, woken_poll_times
+from lambdas.common.polling import positive_seconds
 
 MINUTE, HOUR = 60, 3600
 

@@ -1,6 +1,7 @@
-"""Names for Powertools, fixed in code: Powertools reads them when a module is imported, not per call.
+"""The functions' metrics: namespace, names and dimensions, which the stack's alarms and dashboard watch.
 
-The stack's alarms and dashboard read the same names, so a metric and what watches it cannot drift apart.
+Fixed in code rather than passed in the environment: Powertools reads them when a module is imported, not per
+call. One module for both sides, so a metric and what watches it cannot drift apart.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""A pipeline stack's name and outputs: what tools outside the app (the CLI) find a deployed pipeline by.
-
-Kept free of CDK imports so a command line can read it without loading the CDK.
-"""
+"""A pipeline stack's name and outputs: what tools outside the app (the CLI) find a deployed pipeline by."""
 
 from __future__ import annotations
 

@@ -1,0 +1,21 @@
+"""EventBridge detail-types the stack's rules match and the functions receive, and the statuses they carry."""
+
+from __future__ import annotations
+
+# SageMaker's state-change events: the wait/poll loops are woken by them (StatusChangeListener).
+TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
+ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
+PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
+TRANSFORM_JOB_STATE_CHANGE = "SageMaker Transform Job State Change"
+# The model registry's: a decided approval resumes the run waiting for it (ApprovalListener).
+MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+
+# What each loop waits for to end: the states GetStatus's Choices leave the loop on (PreprocessingStatus,
+# TrainingStatus and EndpointStatus in statemachine/retraining.asl.json). An endpoint InService on the previous
+# config also ends it. Processing and transform jobs end in the same states as training jobs.
+TRAINING_ENDED = frozenset({"Completed", "Failed", "Stopped"})
+ENDPOINT_SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
+
+# A model version's ModelApprovalStatus.
+APPROVED, PENDING, REJECTED = "Approved", "PendingManualApproval", "Rejected"
+DECIDED = frozenset({APPROVED, REJECTED})

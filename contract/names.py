@@ -1,0 +1,19 @@
+"""Names and tag keys that the stack's grants and the functions' calls must agree on."""
+
+from __future__ import annotations
+
+# Tags every SageMaker resource of a run carries (lambdas/common/names.py): PruneModels may delete only what
+# carries its pipeline's tag, and the stack's policy conditions on the same key.
+PIPELINE_TAG = "sagemaker-retraining:pipeline"
+EXECUTION_TAG = "sagemaker-retraining:execution"
+
+# The one production variant DeployModel creates; the rollout alarms watch its metrics.
+VARIANT_NAME = "AllTraffic"
+
+# TriggerRun's one-time schedule in the pipeline's schedule group (the stack grants on its ARN).
+SCHEDULE_NAME = "{pipeline}-new-data"
+
+
+def endpoint_context_name(endpoint_name: str) -> str:
+    """The name of the Lineage context this workflow creates for an endpoint it has none for."""
+    return f"{endpoint_name}-endpoint"

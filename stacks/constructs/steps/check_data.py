@@ -1,0 +1,67 @@
+"""CheckData: lists the window's data files, writes the run's manifest and refuses a run that could not finish."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from contract import env
+from contract.steps import CHECK_DATA
+from stacks.constructs.state_machine import STATE_MACHINE_NAME
+from stacks.constructs.step_function import StepFunction
+from stacks.constructs.steps.shared import StepResources, step_function
+
+
+def build(scope: Construct, resources: StepResources) -> StepFunction:
+    config, data, watermark = resources.config, resources.data, resources.watermark
+    step = step_function(
+        scope,
+        CHECK_DATA,
+        resources,
+        {
+            env.PIPELINE_NAME: config.name,
+            env.DATA_BUCKET: data.bucket.bucket_name,
+            env.DATA_PREFIX: config.data_prefix,
+            env.MANIFEST_PREFIX: config.manifest_prefix,
+            env.WATERMARK_PARAMETER: watermark.parameter_name,
+            env.WINDOW_DAYS: str(config.window_days),
+            # The limits the run's manifest must fit, checked from the listing.
+            env.TRAINING_VOLUME_SIZE_GB: str(config.training.volume_size_gb),
+            env.MAX_FILES_PER_RUN: str(config.training.max_files_per_run),
+            **resources.preprocessing_env(),
+            **resources.transform_env(),
+        },
+        timeout=Duration.minutes(5),  # lists a window of data files and writes the run's manifest
+        memory_size=1024,
+    )
+    data.grant_list(step.role, config.data_prefix)
+    data.grant_put(step.role, config.manifest_prefix)
+    # A retried attempt finds its manifest already written (PutObject with If-None-Match) and reads it back.
+    data.grant_get(step.role, config.manifest_prefix)
+    watermark.grant_get(step.role)
+    stack = Stack.of(scope)
+    # The overlapping-run guard lists this pipeline's running executions. The ARN is built from the
+    # machine's fixed name: a reference to the state machine would be circular, it references the steps.
+    iam.Grant.add_to_principal(
+        grantee=step.role,
+        actions=["states:ListExecutions"],
+        resource_arns=[colon_arn(stack, "states", "stateMachine", STATE_MACHINE_NAME.format(pipeline=config.name))],
+    )
+    if config.slack is not None:
+        # CheckData refuses to start a run whose alerts could not be sent; it reads the secret's metadata only.
+        step.function.add_environment(env.SLACK_TOKEN_SECRET_NAME, config.slack.token_secret_name)
+        iam.Grant.add_to_principal(
+            grantee=step.role,
+            actions=["secretsmanager:DescribeSecret"],
+            # Secrets Manager appends six random characters to a secret's name in its ARN.
+            resource_arns=[colon_arn(stack, "secretsmanager", "secret", f"{config.slack.token_secret_name}-??????")],
+        )
+    return step
+
+
+def colon_arn(stack: Stack, service: str, resource: str, name: str) -> str:
+    """`arn:...:<resource>:<name>`, the form Step Functions and Secrets Manager ARNs take."""
+    return stack.format_arn(
+        service=service, resource=resource, resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )

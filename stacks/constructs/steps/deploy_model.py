@@ -1,0 +1,70 @@
+"""DeployModel: creates the run's model and endpoint config and updates the endpoint, guarded when configured."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from contract import env
+from contract.steps import DEPLOY_MODEL
+from stacks.config import PipelineConfig
+from stacks.constructs.rollout_alarms import RolloutAlarms
+from stacks.constructs.step_function import StepFunction
+from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
+
+
+def build(scope: Construct, resources: StepResources) -> StepFunction:
+    config = resources.config
+    step = step_function(
+        scope,
+        DEPLOY_MODEL,
+        resources,
+        {
+            env.PIPELINE_NAME: config.name,
+            env.ENDPOINT_NAME: config.endpoint.name,
+            env.ENDPOINT_INSTANCE_TYPE: config.endpoint.instance_type,
+            env.ENDPOINT_INSTANCE_COUNT: str(config.endpoint.instance_count),
+            env.INFERENCE_IMAGE: resources.images.inference,
+            env.SAGEMAKER_ROLE_ARN: resources.sagemaker.role_arn,
+            env.POLL_INTERVAL_SECONDS: str(config.polling.interval_seconds),
+            **resources.preprocessing_env(),
+        },
+    )
+    arns = RunArns.of(scope, config)
+    allow_run_resources(step, ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"], [arns.models])
+    allow_run_resources(
+        step,
+        ["sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig", "sagemaker:AddTags"],
+        [arns.endpoint_configs],
+    )
+    allow(
+        step,
+        ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint", "sagemaker:AddTags"],
+        [arns.endpoint],
+    )
+    # IAM authorizes CreateEndpoint and UpdateEndpoint on the endpoint config they name as well.
+    allow_run_resources(step, ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"], [arns.endpoint_configs])
+    resources.sagemaker.grant_pass_role(step.role)
+    if resources.rollout_alarms is not None:
+        guard_rollout(step, config, resources.rollout_alarms)
+    return step
+
+
+def guard_rollout(step: StepFunction, config: PipelineConfig, alarms: RolloutAlarms) -> None:
+    """DeployModel asks UpdateEndpoint for the configured traffic shifting and rollback on these alarms."""
+    rollout = config.rollout
+    if rollout is None:
+        raise ValueError(f"pipeline {config.name!r}: rollout alarms without a rollout config")
+    variables = {
+        env.ROLLOUT_STRATEGY: rollout.strategy,
+        env.ROLLOUT_WAIT_SECONDS: str(rollout.wait_seconds),
+        env.ROLLOUT_TERMINATION_WAIT_SECONDS: str(rollout.termination_wait_seconds),
+        env.ROLLOUT_ALARM_NAMES: ",".join(alarms.alarm_names),
+    }
+    size = rollout.canary_percent or rollout.linear_step_percent
+    if size is not None:
+        variables[env.ROLLOUT_STEP_PERCENT] = str(size)
+    if rollout.max_execution_seconds is not None:
+        variables[env.ROLLOUT_MAX_EXECUTION_SECONDS] = str(rollout.max_execution_seconds)
+    for name, value in variables.items():
+        step.function.add_environment(name, value)
+    alarms.grant_describe(step.role)

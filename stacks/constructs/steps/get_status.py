@@ -1,0 +1,45 @@
+"""GetStatus: one function for every wait loop's status check (preprocessing, training, endpoint, batch transform).
+
+Each loop's ASL state (GetPreprocessingStatus, GetTrainingStatus, GetEndpointStatus, GetBatchTransformStatus)
+invokes it; it describes the job or endpoint, decides whether the loop ends, and computes the next wait.
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from contract import env
+from contract.steps import GET_STATUS
+from stacks.arns import optional_run_jobs, run_resources_arn
+from stacks.constructs.step_function import StepFunction
+from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
+
+
+def build(scope: Construct, resources: StepResources) -> StepFunction:
+    config, polling = resources.config, resources.config.polling
+    step = step_function(
+        scope,
+        GET_STATUS,
+        resources,
+        {
+            env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
+            env.MAX_TRAINING_WAIT_SECONDS: str(polling.max_training_wait_seconds),
+            env.MAX_DEPLOYMENT_WAIT_SECONDS: str(polling.max_deployment_wait_seconds),
+            **(
+                {env.MAX_PREPROCESSING_WAIT_SECONDS: str(config.preprocessing.max_wait_seconds)}
+                if config.preprocessing is not None
+                else {}
+            ),
+            **(
+                {env.MAX_BATCH_TRANSFORM_WAIT_SECONDS: str(config.batch_transform.max_wait_seconds)}
+                if config.batch_transform is not None
+                else {}
+            ),
+        },
+    )
+    arns = RunArns.of(scope, config)
+    allow_run_resources(step, ["sagemaker:DescribeTrainingJob"], [arns.training_jobs])
+    for resource, noun in optional_run_jobs(config):
+        allow_run_resources(step, [f"sagemaker:Describe{noun}"], [run_resources_arn(scope, resource, config.name)])
+    allow(step, ["sagemaker:DescribeEndpoint"], [arns.endpoint])
+    return step

@@ -1,0 +1,46 @@
+"""StartBatchTransform: scores the newest day's data with the model just deployed, in a transform job.
+
+Like StartPreprocessing: always deployed, reached only when the pipeline configures a batch transform.
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from contract import env
+from contract.steps import START_BATCH_TRANSFORM
+from stacks.constructs.step_function import StepFunction
+from stacks.constructs.steps.shared import RunArns, StepResources, allow_run_resources, step_function
+
+
+def build(scope: Construct, resources: StepResources) -> StepFunction:
+    config, data = resources.config, resources.data
+    step = step_function(
+        scope,
+        START_BATCH_TRANSFORM,
+        resources,
+        {
+            env.PIPELINE_NAME: config.name,
+            env.DATA_BUCKET: data.bucket.bucket_name,
+            env.DATA_PREFIX: config.data_prefix,
+            env.POLL_INTERVAL_SECONDS: str(config.polling.interval_seconds),
+            **resources.transform_env(),
+        },
+    )
+    if config.batch_transform is not None:
+        arns = RunArns.of(scope, config)
+        # It finds the newest day's data (a file or a dt= folder) by listing.
+        data.grant_list(step.role, config.data_prefix)
+        allow_run_resources(
+            step,
+            [
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+            ],
+            [arns.transform_jobs],
+        )
+        # The job runs the run's model, which the endpoint just deployed.
+        allow_run_resources(step, ["sagemaker:CreateTransformJob"], [arns.models])
+    return step
