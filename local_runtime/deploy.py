@@ -87,7 +87,30 @@ def deploy(
 
     With `retry_max_delay_seconds`, the state machine's retries wait on the local time scale (compress_retries).
     """
-    s3, ssm = client(aws, "s3", stack.region), client(aws, "ssm", stack.region)
+    _create_buckets(aws, stack)
+    _create_schedule_groups(aws, stack)
+    ssm = client(aws, "ssm", stack.region)
+    for name, value in stack.parameters.items():
+        # Like CloudFormation redeploying an unchanged resource: an existing parameter keeps its value.
+        with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):
+            ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=False)
+    if stack.alarms:
+        cloudwatch = client(aws, "cloudwatch", stack.region)
+        for alarm in stack.alarms.values():
+            # PutMetricAlarm takes the template's properties as they are (and overwrites an existing alarm).
+            cloudwatch.put_metric_alarm(**alarm)
+    extra = {**_LOCAL_FUNCTION_ENVIRONMENT, **(function_environment or {})}
+    for function in stack.functions.values():
+        aws.register_function(replace(function, environment={**function.environment, **extra}))
+    arn = _put_state_machine(aws, stack, retry_max_delay_seconds=retry_max_delay_seconds)
+    put_rules(aws, stack)
+    aws.stacks[stack.name] = dict(stack.outputs)  # what DescribeStacks answers on AWS, for the CLI
+    return DeployedPipeline(stack=stack, state_machine_arn=arn)
+
+
+def _create_buckets(aws: LocalAws, stack: LocalStack) -> None:
+    """The stack's buckets, the file assets `cdk deploy` would publish, and the buckets that notify EventBridge."""
+    s3 = client(aws, "s3", stack.region)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for bucket in stack.buckets:
         if bucket not in existing:
@@ -103,25 +126,21 @@ def deploy(
         s3.put_bucket_notification_configuration(
             Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
-    if stack.schedule_groups:
-        scheduler = client(aws, "scheduler", stack.region)
-        for group in stack.schedule_groups:
-            try:
-                scheduler.get_schedule_group(Name=group)
-            except scheduler.exceptions.ResourceNotFoundException:
-                scheduler.create_schedule_group(Name=group)  # moto would replace an existing group and its schedules
-    for name, value in stack.parameters.items():
-        # Like CloudFormation redeploying an unchanged resource: an existing parameter keeps its value.
-        with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):
-            ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=False)
-    if stack.alarms:
-        cloudwatch = client(aws, "cloudwatch", stack.region)
-        for alarm in stack.alarms.values():
-            # PutMetricAlarm takes the template's properties as they are (and overwrites an existing alarm).
-            cloudwatch.put_metric_alarm(**alarm)
-    extra = {**_LOCAL_FUNCTION_ENVIRONMENT, **(function_environment or {})}
-    for function in stack.functions.values():
-        aws.register_function(replace(function, environment={**function.environment, **extra}))
+
+
+def _create_schedule_groups(aws: LocalAws, stack: LocalStack) -> None:
+    if not stack.schedule_groups:
+        return
+    scheduler = client(aws, "scheduler", stack.region)
+    for group in stack.schedule_groups:
+        try:
+            scheduler.get_schedule_group(Name=group)
+        except scheduler.exceptions.ResourceNotFoundException:
+            scheduler.create_schedule_group(Name=group)  # moto would replace an existing group and its schedules
+
+
+def _put_state_machine(aws: LocalAws, stack: LocalStack, *, retry_max_delay_seconds: int | None) -> str:
+    """Create the stack's one state machine, or update its definition; its ARN."""
     if len(stack.state_machines) != 1:
         raise ValueError(f"stack {stack.name} defines {len(stack.state_machines)} state machines, expected 1")
     ((name, definition),) = stack.state_machines.values()
@@ -135,9 +154,7 @@ def deploy(
     except sfn.exceptions.StateMachineDoesNotExist:
         role = f"arn:aws:iam::{stack.account}:role/{name}-role"
         arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
-    put_rules(aws, stack)
-    aws.stacks[stack.name] = dict(stack.outputs)  # what DescribeStacks answers on AWS, for the CLI
-    return DeployedPipeline(stack=stack, state_machine_arn=arn)
+    return arn
 
 
 def put_rules(aws: LocalAws, stack: LocalStack) -> None:

@@ -33,5 +33,7 @@ def test_rows_render_as_one_table_per_kind_with_pipes_escaped() -> None:
 
     text = render(rows)
 
-    assert "## Faults injected" in text and "## Bad input tried" in text and "## Scans" not in text
+    assert "## Faults injected" in text
+    assert "## Bad input tried" in text
+    assert "## Scans" not in text
     assert "| Lambda throttled | retried \\| completes | `tests/e2e/test_x.py::test_a` |" in text

@@ -174,7 +174,8 @@ class JobWorker:
                     raise
                 raise JobFailedError(f"ClientError: cannot run {launch_failure} {command[0]}: {error}") from error
             self._process = process
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
         readers = [
             threading.Thread(target=self._read, args=(process.stdout, False), daemon=True),
             threading.Thread(target=self._read, args=(process.stderr, True), daemon=True),

@@ -40,7 +40,7 @@ def demo() -> Iterator[Demo]:
             patch.delenv(name, raising=False)
         # Handlers' loggers and metrics live for the whole process: left as the other tests expect them.
         summary = run_demo(Console(stream, color=False), emulate_sagemaker=EMULATED, quiet_functions=False)
-    yield Demo(summary=summary, output=stream.getvalue())
+    return Demo(summary=summary, output=stream.getvalue())
 
 
 def test_the_story_runs_as_told(demo: Demo) -> None:
@@ -55,7 +55,8 @@ def test_the_story_runs_as_told(demo: Demo) -> None:
 def test_the_endpoint_serves_the_last_training_job_and_the_watermark_records_it(demo: Demo) -> None:
     summary = demo.summary
 
-    assert summary.training_job is not None and summary.training_job.startswith("demo-")
+    assert summary.training_job is not None
+    assert summary.training_job.startswith("demo-")
     assert summary.training_status == "Completed"
     assert (summary.endpoint, summary.endpoint_status) == ("demo", "InService")
     assert summary.endpoint_config == summary.training_job

@@ -217,7 +217,9 @@ def assert_survived(
         assert_deployed(bench, record, run.run_id)
     else:
         assert (record.status, record.error) == ("FAILED", case.error), record.cause
-        assert case.cause is not None and record.cause is not None and case.cause in record.cause, record.cause
+        assert case.cause is not None
+        assert record.cause is not None
+        assert case.cause in record.cause, record.cause
         # the watermark did not move, and the old model kept serving
         assert bench.watermark() == before
         assert_serving(bench, before["endpoint_config_name"])
@@ -300,8 +302,10 @@ def assert_slack(case: FaultCase, run: FaultRun, messages: list[ReceivedMessage]
         assert "deployed" in texts[-1]
     else:
         alert = texts[-1]
-        assert case.error in alert and "run failed" in alert
-        assert case.cause is not None and case.cause in alert
+        assert case.error in alert
+        assert "run failed" in alert
+        assert case.cause is not None
+        assert case.cause in alert
 
 
 def run_id(record: ExecutionRecord) -> str:

@@ -167,7 +167,8 @@ def test_undated_keys_and_empty_files_are_skipped_and_reported(
     # THEN it trains on the good files only, and says which keys it skipped and why
     assert record.status == "SUCCEEDED", record.cause
     run = record.output["run"]
-    assert run["file_count"] == 3 and run["skipped_count"] == 3
+    assert run["file_count"] == 3
+    assert run["skipped_count"] == 3
     reasons = {entry["key"]: entry["reason"] for entry in run["skipped_keys"]}
     assert set(reasons) == set(odd)
     assert all(reasons[key].startswith(reason) for key, (_, reason) in odd.items())
@@ -261,13 +262,15 @@ def test_a_malformed_row_fails_the_run_before_training_naming_the_file_and_line(
     assert (record.status, record.error) == ("FAILED", "InvalidTrainingDataError")
     assert record.cause is not None
     assert f"{bad_file} line 2: expected 3 columns (like line 1), found 2" in record.cause
-    assert "StartTrainingJob" in record.states_entered() and "NotifyTrainingStarted" not in record.states_entered()
+    assert "StartTrainingJob" in record.states_entered()
+    assert "NotifyTrainingStarted" not in record.states_entered()
     assert training_jobs(runtime) == []
     # and nothing is lost: the watermark stays, the manifest CheckData wrote is kept
     assert watermark(runtime, pipeline) == before
     assert len(manifests(runtime, pipeline)) == 1
     alert = slack.messages[-1].block_text
-    assert "InvalidTrainingDataError" in alert and f"{day(1)}.csv line 2" in alert
+    assert "InvalidTrainingDataError" in alert
+    assert f"{day(1)}.csv line 2" in alert
 
 
 def manifests(runtime: LocalRuntime, pipeline: DeployedPipeline) -> list[str]:
@@ -295,7 +298,8 @@ def test_a_window_with_more_files_than_a_run_may_take_fails_before_writing_anyth
 
     # THEN CheckData refuses the run naming the count and the field; no manifest, no job, same watermark
     assert (record.status, record.error) == ("FAILED", "ManifestTooLargeError")
-    assert record.cause is not None and "holds 2 files" in record.cause
+    assert record.cause is not None
+    assert "holds 2 files" in record.cause
     assert "training.max_files_per_run" in record.cause
     assert manifests(runtime, pipeline) == []
     assert training_jobs(runtime) == []
@@ -323,7 +327,9 @@ def test_without_the_data_check_bad_data_fails_inside_the_training_job(
 
     # THEN the job starts and fails, its FailureReason naming the file and line; the watermark stays
     assert (record.status, record.error) == ("FAILED", "TrainingJobFailed")
-    assert record.cause is not None and f"{day(1)}.csv" in record.cause and "line 2" in record.cause
+    assert record.cause is not None
+    assert f"{day(1)}.csv" in record.cause
+    assert "line 2" in record.cause
     assert len(training_jobs(runtime)) == 1
     assert watermark(runtime, pipeline) == before
     assert "TrainingJobFailed" in slack.messages[-1].block_text
@@ -363,7 +369,8 @@ def test_a_file_deleted_after_checkdata_fails_the_run_and_restoring_it_trains(
 
     # THEN it fails naming the deleted object, before any training job; the watermark stays
     assert (record.status, record.error) == ("FAILED", "DataObjectMissingError")
-    assert record.cause is not None and f"s3://{bucket}/{key} was deleted after CheckData listed it" in record.cause
+    assert record.cause is not None
+    assert f"s3://{bucket}/{key} was deleted after CheckData listed it" in record.cause
     assert training_jobs(runtime) == []
     assert watermark(runtime, pipeline) == before
     assert "DataObjectMissingError" in slack.messages[-1].block_text
@@ -447,7 +454,8 @@ def test_a_missing_slack_secret_stops_the_run_before_training_and_nothing_is_los
     # THEN it fails naming the secret and the field, before any training job, with the watermark unchanged
     assert (record.status, record.error) == ("FAILED", "SlackSecretMissingError")
     assert record.cause is not None
-    assert "'local/slack-bot'" in record.cause and "slack.token_secret_name" in record.cause
+    assert "'local/slack-bot'" in record.cause
+    assert "slack.token_secret_name" in record.cause
     assert runtime.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
     assert watermark(runtime, pipeline) == before
     assert slack.messages == []
@@ -533,7 +541,8 @@ def test_housekeeping_keeps_the_configured_number_of_models_and_the_endpoint_kee
     }
     assert all("prune_error" not in r.output for r in records)
     housekeeping = [m.block_text for m in slack.messages if "Housekeeping" in m.block_text]
-    assert len(housekeeping) == 2 and "deleted 1 old model and 1 endpoint config" in housekeeping[-1]
+    assert len(housekeeping) == 2
+    assert "deleted 1 old model and 1 endpoint config" in housekeeping[-1]
     # the model packages and artifacts stay: the S3 model of the first run is still there
     artifact = records[0].output["training"]["model_artifact"]
     bucket, key = artifact.removeprefix("s3://").split("/", 1)

@@ -179,7 +179,8 @@ def test_a_run_whose_events_are_lost_ends_through_the_safety_net_checks(
     assert entered.count("GetEndpointStatus") == len(deployment) == 2
     assert len(record.history) == run_history_events(len(training), len(deployment))
     assert [e["type"] for e in record.history].count("TaskTimedOut") == len(training) + len(deployment)
-    assert listener_invocations(local_aws) == 0 and len(slow_sagemaker.events.dropped) == 2
+    assert listener_invocations(local_aws) == 0
+    assert len(slow_sagemaker.events.dropped) == 2
     # the end was noticed at the safety-net check: the lag of a lost event
     training_lag = (entered_at(record, "GetTrainingStatus")[-1] - slow_sagemaker.ended["training"]).total_seconds()
     assert training_lag >= training[-1] - TRAINING_SECONDS - 1

@@ -110,7 +110,8 @@ def test_predictions_are_the_endpoints_answers_one_per_record_in_batches(
     assert [row["input"] for row in printed["predictions"]] == [row.split(",") for row in rows]
     assert [row["prediction"] for row in printed["predictions"]] == [answer["score"] for answer in direct]
     assert [row["answer"] for row in printed["predictions"]] == direct
-    assert printed["endpoint"] == served.endpoint and printed["unsplit_answers"] == []
+    assert printed["endpoint"] == served.endpoint
+    assert printed["unsplit_answers"] == []
     # 3 + 3 + 1 records, then the direct invocation
     assert served.invocations_since(start) == 4
 

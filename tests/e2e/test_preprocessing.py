@@ -269,7 +269,8 @@ def test_a_new_category_in_the_window_deploys_preprocessing_that_knows_it_with_z
     new = churn.serving_container(new_model, 0, tmp_path / "new")
     old_plans = old.model["transformer"].named_transformers_["categories"].categories_[0]
     new_plans = new.model["transformer"].named_transformers_["categories"].categories_[0]
-    assert "enterprise" not in list(old_plans) and "enterprise" in list(new_plans)
+    assert "enterprise" not in list(old_plans)
+    assert "enterprise" in list(new_plans)
     # ... so the new endpoint encodes the new plan as its own feature, where the old one saw no plan at all
     old_features = [
         float(v) for v in old.invoke(enterprise_row.encode(), "text/csv", "text/csv")[0].decode().split(",")
@@ -311,7 +312,8 @@ def test_a_failed_batch_transform_is_reported_and_the_deployment_stands(churn: C
     texts = [message.block_text for message in churn.slack.messages[sent:]]
     assert "new model deployed" in texts[-2]
     assert "batch transform failed, the new model serves regardless" in texts[-1]
-    assert "TransformRequestError" in texts[-1] and "both layouts" in texts[-1]
+    assert "TransformRequestError" in texts[-1]
+    assert "both layouts" in texts[-1]
 
 
 README = Path(__file__).parents[2] / "README.md"
@@ -366,7 +368,8 @@ def test_the_readme_raw_records_example_runs_as_written(
     # answered the raw records with labels
     uploaded, followed, predicted = outputs
     assert uploaded.startswith("uploaded 7 days (560 records")
-    assert "✓ StartPreprocessing" in followed and "SUCCEEDED: deployed" in followed
+    assert "✓ StartPreprocessing" in followed
+    assert "SUCCEEDED: deployed" in followed
     assert "predictions in s3://" in followed
     rows = [line for line in predicted.splitlines() if line.strip()[:1].isdigit()]
     assert len(rows) == 3

@@ -161,22 +161,28 @@ def test_a_canary_whose_model_answers_5xx_is_rolled_back_and_the_old_model_keeps
     alarm = runtime.client("cloudwatch").describe_alarms(AlarmNames=[ERRORS_ALARM])["MetricAlarms"][0]
     assert alarm["StateValue"] == "ALARM"
     # AND the old model answered everything else, unchanged, before, during and after the rollback
-    assert traffic.predictions and set(traffic.predictions) == {old_prediction}
+    assert traffic.predictions
+    assert set(traffic.predictions) == {old_prediction}
     assert predict(runtime) == old_prediction
     endpoint = runtime.client("sagemaker").describe_endpoint(EndpointName=PIPELINE)
     assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
         "InService",
         served_before["endpoint_config_name"],
     )
-    assert "rolled back" in endpoint["FailureReason"] and ERRORS_ALARM in endpoint["FailureReason"]
+    assert "rolled back" in endpoint["FailureReason"]
+    assert ERRORS_ALARM in endpoint["FailureReason"]
     assert endpoint["LastDeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
     # AND the run ends as a failed deployment, alerting with the rollback, and the watermark does not move
     assert (record.status, record.error) == ("FAILED", "DeploymentFailed")
-    assert record.cause is not None and "rolled back" in record.cause and ERRORS_ALARM in record.cause
+    assert record.cause is not None
+    assert "rolled back" in record.cause
+    assert ERRORS_ALARM in record.cause
     assert record.states_entered()[-3:] == ["CleanUp", "NotifyFailure", "RunFailed"]
     assert watermark(runtime, pipeline) == served_before
     alert = slack.messages[-1].block_text
-    assert "DeploymentFailed" in alert and "rolled back" in alert and ERRORS_ALARM in alert
+    assert "DeploymentFailed" in alert
+    assert "rolled back" in alert
+    assert ERRORS_ALARM in alert
 
 
 def test_a_canary_of_a_healthy_model_completes(
@@ -192,8 +198,10 @@ def test_a_canary_of_a_healthy_model_completes(
     # THEN nothing failed, both bakes were waited (2 x 5 s locally), and the new model serves
     assert record.status == "SUCCEEDED", record.cause
     assert time.monotonic() - started >= 10
-    assert traffic.errors == [] and len(traffic.predictions) > 10
-    assert "Updating" in traffic.statuses and "RollingBack" not in traffic.statuses
+    assert traffic.errors == []
+    assert len(traffic.predictions) > 10
+    assert "Updating" in traffic.statuses
+    assert "RollingBack" not in traffic.statuses
     alarms = runtime.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{PIPELINE}-rollout-")["MetricAlarms"]
     assert {a["AlarmName"]: a["StateValue"] for a in alarms} == {
         ERRORS_ALARM: "OK",

@@ -81,7 +81,8 @@ def test_start_runs_the_input_the_console_takes_and_prints_the_execution_arn(
     arn = pipeline.start(capsys, "--window-days", "2", "--name", "first-run")
 
     # THEN the ARN names the execution, whose input is what the console takes, and the run deploys
-    assert arn.startswith("arn:aws:states:us-east-1:") and arn.endswith(":execution:sagemaker-retraining-ops:first-run")
+    assert arn.startswith("arn:aws:states:us-east-1:")
+    assert arn.endswith(":execution:sagemaker-retraining-ops:first-run")
     described = pipeline.runtime.client("stepfunctions").describe_execution(executionArn=arn)
     assert json.loads(described["input"]) == {"trigger": "cli", "window_days": 2, "end_date": end}
     record = pipeline.wait(arn)
@@ -171,7 +172,8 @@ def test_a_failed_run_is_shown_step_by_step_with_the_failing_state_error_and_cau
     rows = [line.split()[1] for line in lines[header + 1 :] if line.startswith(("✓", "✗", "◆"))]
     steps, _ = state_runs(record.history)
     assert rows == [step.name for step in steps]
-    assert rows[:2] == ["CheckData", "HasNewData"] and rows[-1] == "RunFailed"
+    assert rows[:2] == ["CheckData", "HasNewData"]
+    assert rows[-1] == "RunFailed"
     assert "Failed at GetTrainingStatus\n  error  TrainingJobFailed\n  cause  " in out
     assert TRAINING_FAILURE in out.split("Failed at GetTrainingStatus")[1]
 
@@ -220,7 +222,8 @@ def test_list_shows_recent_runs_with_window_job_metric_and_outcome(
         deployed.output["run"]["window_start"],
         deployed.output["run"]["window_end"],
     )
-    assert nothing["training_job"] is None and nothing["window_end"] == deployed.output["run"]["window_end"]
+    assert nothing["training_job"] is None
+    assert nothing["window_end"] == deployed.output["run"]["window_end"]
     assert failure["failure"]["error"] == "NoDataInWindowError"
     assert all(run["duration_seconds"] > 0 for run in listed)
 

@@ -278,9 +278,11 @@ def test_a_run_whose_notifications_slack_refuses_logs_the_failure_without_the_to
 
     # THEN the failure is logged, and the token is in none of it
     assert record.status == "SUCCEEDED"
-    assert deployment.slack.request_count >= 1 and deployment.slack.messages == []
+    assert deployment.slack.request_count >= 1
+    assert deployment.slack.messages == []
     warnings = [r for r in capture.records() if r.levelno == logging.WARNING and r.name == "notify_slack"]
-    assert warnings and all(r.exc_info for r in warnings)
+    assert warnings
+    assert all(r.exc_info for r in warnings)
     assert "invalid_auth" in capture.stdout
     assert_debug_logs_were_captured(capture)
     assert find_leaks(run_leaves_behind(deployment, capture, record, described), TOKEN) == []
@@ -327,9 +329,11 @@ def test_canary_the_scan_finds_the_token_when_botocore_may_log_the_secrets_respo
         parser.setLevel(guarded_level)
 
     # THEN the GetSecretValue response body, token inside, is found in the log records
-    assert record.status == "SUCCEEDED" and len(deployment.slack.messages) == 1
+    assert record.status == "SUCCEEDED"
+    assert len(deployment.slack.messages) == 1
     leaks = find_leaks(run_leaves_behind(deployment, capture, record, described), TOKEN)
-    assert leaks and all(leak.startswith("log records: ") for leak in leaks), leaks
+    assert leaks
+    assert all(leak.startswith("log records: ") for leak in leaks), leaks
 
 
 def test_canary_the_scan_finds_a_token_a_powertools_logger_prints(

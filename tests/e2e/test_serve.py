@@ -114,7 +114,8 @@ def test_serve_runs_executions_started_with_boto3_and_stops_cleanly_on_ctrl_c(se
     output = served.output()
     bucket = re.search(r"data bucket\s+(\S+)", output)
     state_machine = re.search(r"state machine\s+(arn:aws:states:\S+)", output)
-    assert bucket and state_machine, output
+    assert bucket, output
+    assert state_machine, output
     s3, sfn, ssm = served.client("s3"), served.client("stepfunctions"), served.client("ssm")
 
     # WHEN a week of data is uploaded and a run started, with plain boto3
@@ -166,7 +167,8 @@ def test_the_readme_walkthrough_approves_a_model_and_asks_which_files_trained_it
     served = served_for_review
     bucket = re.search(r"data bucket\s+(\S+)", served.output())
     state_machine = re.search(r"state machine\s+(arn:aws:states:\S+)", served.output())
-    assert bucket and state_machine, served.output()
+    assert bucket, served.output()
+    assert state_machine, served.output()
     days = demo_dataset(days=7, end=today_utc(), prefix="data/demo").files
     for daily in days:
         served.client("s3").put_object(Bucket=bucket[1], Key=daily.key, Body=daily.body)

@@ -121,12 +121,14 @@ def test_invalid_manual_input_fails_at_once_with_an_alert_naming_the_field(
     record = run(local_aws, pipeline, {"force": "yes"})
 
     assert (record.status, record.error) == ("FAILED", "InvalidRunInputError")
-    assert record.cause is not None and "'force'" in record.cause
+    assert record.cause is not None
+    assert "'force'" in record.cause
     assert record.states_entered() == ["CheckData", "CleanUp", "NotifyFailure", "RunFailed"]
     assert boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
     assert watermark(pipeline) == before
     (alert,) = slack.messages
-    assert "InvalidRunInputError" in alert.block_text and "force" in alert.block_text
+    assert "InvalidRunInputError" in alert.block_text
+    assert "force" in alert.block_text
 
 
 @pytest.mark.reliability(

@@ -35,7 +35,9 @@ def test_schedule_event_reads_the_window_ending_on_the_last_day() -> None:
     step = StepEvent.parse(step_event(latest, "sagemaker-retraining-bench", "run-1"))
     run_input = RunInput.from_state(step.state)
 
-    assert step.execution.start_time.date() == LAST_DAY and run_input.end_date is None and not run_input.force
+    assert step.execution.start_time.date() == LAST_DAY
+    assert run_input.end_date is None
+    assert not run_input.force
     assert step.execution.id.endswith(":execution:sagemaker-retraining-bench:run-1")
 
 
@@ -44,7 +46,8 @@ def test_backfill_event_names_its_end_date_and_forces_the_run() -> None:
 
     run_input = RunInput.from_state(StepEvent.parse(step_event(backfill, "machine", "run-2")).state)
 
-    assert run_input.end_date == backfill.end and run_input.force
+    assert run_input.end_date == backfill.end
+    assert run_input.force
 
 
 def test_load_puts_the_history_under_the_prefix_and_clear_removes_only_it(aws: None) -> None:
@@ -118,7 +121,8 @@ def test_merge_pools_the_calls_of_several_processes() -> None:
 
     assert merged.s3_requests == [5] * 6
     assert merged.s3_operations == {"s3:ListObjectsV2": 24, "s3:PutObject": 6}
-    assert merged.cold_walls == [1.0, 1.4] and len(merged.warm_walls) == 4
+    assert merged.cold_walls == [1.0, 1.4]
+    assert len(merged.warm_walls) == 4
     assert merged.warm_wall == pytest.approx((0.505 + 0.7) / 2)
     assert merged.peak_rss_mb == 80.0
 

@@ -45,8 +45,10 @@ def test_functions_are_read_with_their_code_and_layer_directories(tmp_path: Path
 
     (function,) = functions_of(template(), tmp_path)
 
-    assert function.step == "check_data" and function.module == "lambdas.check_data.handler"
-    assert function.code == tmp_path / "asset.aaa" and function.layers == (tmp_path / "asset.bbb",)
+    assert function.step == "check_data"
+    assert function.module == "lambdas.check_data.handler"
+    assert function.code == tmp_path / "asset.aaa"
+    assert function.layers == (tmp_path / "asset.bbb",)
     assert function.bundle_bytes() == 6 + 1000
     assert function.memory_mb == 1024
     assert function.environment["POWERTOOLS_SERVICE_NAME"] == "retraining"
@@ -72,7 +74,8 @@ def test_runtime_packages_are_boto3_and_its_dependencies_by_import_name() -> Non
     modules = top_level_modules(RUNTIME_PROVIDED_DISTRIBUTIONS)
 
     assert {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"} <= set(modules)
-    assert "aws_lambda_powertools" not in modules and "moto" not in modules
+    assert "aws_lambda_powertools" not in modules
+    assert "moto" not in modules
 
 
 def test_origins_must_be_where_lambda_loads_them(tmp_path: Path) -> None:

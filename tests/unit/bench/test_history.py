@@ -20,7 +20,8 @@ def test_history_has_its_size_over_two_years_and_the_same_window_at_every_size(l
 
     assert history.size == len(keys) == size
     assert len(set(keys)) == size
-    assert len(history.objects_per_day) == HISTORY_DAYS and max(history.objects_per_day) == LAST_DAY
+    assert len(history.objects_per_day) == HISTORY_DAYS
+    assert max(history.objects_per_day) == LAST_DAY
     for window in windows(LAST_DAY):
         assert history.objects_in(window) == WINDOW_DAYS * OBJECTS_PER_WINDOW_DAY == 2_002
 
@@ -48,8 +49,10 @@ def test_keys_follow_their_layout() -> None:
     assert all(_HIVE_KEY.match(key) for key in dt)
     assert sum(1 for key in mixed if _FLAT_KEY.match(key)) == HISTORY_DAYS
     assert all(_FLAT_KEY.match(key) or _HIVE_KEY.match(key) for key in mixed)
-    assert len(flat) == HISTORY_DAYS and all(_FLAT_KEY.match(key) for key in flat)
-    assert "2026-11-22.csv" in flat and "dt=2026-11-22/part-00285.csv" in dt
+    assert len(flat) == HISTORY_DAYS
+    assert all(_FLAT_KEY.match(key) for key in flat)
+    assert "2026-11-22.csv" in flat
+    assert "dt=2026-11-22/part-00285.csv" in dt
 
 
 def test_rejects_an_unknown_layout_or_too_few_objects() -> None:

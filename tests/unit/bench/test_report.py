@@ -25,5 +25,5 @@ def test_table_refuses_a_row_of_the_wrong_width() -> None:
 
 def test_median_of_nothing_is_an_error_not_zero() -> None:
     assert median([3.0, 1.0, 2.0]) == 2.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="median of no values"):
         median([])

@@ -41,7 +41,7 @@ def s3(aws: None) -> Iterator[Any]:
     backend = s3_backends[ACCOUNT]["aws"]
     for key in random_keys(seed=7):  # straight into the backend: 400 PUTs per test would take seconds
         backend.put_object(BUCKET, key, b"1\n")
-    yield client
+    return client
 
 
 def all_pages(s3: Any, **kwargs: Any) -> list[tuple[list[str], bool]]:
@@ -90,7 +90,8 @@ def test_index_follows_keys_added_and_removed_between_listings(s3: Any) -> None:
 
     keys = [key for page, _ in after for key in page]
     assert keys[0] == "data/a/0000-new.csv"
-    assert before[0][0][1] not in keys and before[0][0][2] not in keys
+    assert before[0][0][1] not in keys
+    assert before[0][0][2] not in keys
     assert len(keys) == sum(len(page) for page, _ in before) - 1
 
 
@@ -130,5 +131,6 @@ def test_put_object_adds_to_the_index_without_rebuilding_it(s3: Any) -> None:
         s3.put_object(Bucket=BUCKET, Key="data/a/2026-12-31.csv", Body=b"1\n")
 
         assert sorted_key_names(bucket) is index  # the same list, grown in place
-        assert len(index) == count + 1 and index == sorted(index)
+        assert len(index) == count + 1
+        assert index == sorted(index)
         assert "data/a/2026-12-31.csv" in all_pages(s3, Prefix="data/a/2026-12")[0][0]

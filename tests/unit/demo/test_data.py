@@ -46,7 +46,8 @@ def test_rows_are_label_first_without_a_header(dataset: DemoDataset) -> None:
     assert len(values) == 1 + DIABETES_FEATURES
     # The diabetes target is a disease progression score from 25 to 346; the features are scaled near 0.
     labels = [row[0] for f in dataset.files for row in rows(f.body)]
-    assert min(labels) >= 25 and max(labels) <= 346
+    assert min(labels) >= 25
+    assert max(labels) <= 346
     assert all(abs(value) < 1 for f in dataset.files for row in rows(f.body) for value in row[1:])
 
 

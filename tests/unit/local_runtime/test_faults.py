@@ -124,7 +124,8 @@ def test_a_fault_without_a_count_fires_until_cleared() -> None:
     fired = [faults.lambda_fault("a-step-function", "arn") is not None for _ in range(5)]
     faults.clear()
 
-    assert all(fired) and fault.fired == 5
+    assert all(fired)
+    assert fault.fired == 5
     assert faults.lambda_fault("a-step-function", "arn") is None
     assert faults.armed == []
 
@@ -183,7 +184,8 @@ def test_faults_are_scripted_listed_and_cleared_over_http(local_aws: LocalAws, f
     assert created.status_code == 201
     assert created.json() == {"description": f"throttle Lambda {FUNCTION}", "times": 1, "fired": 0}
     assert listed == {"faults": [{"description": f"throttle Lambda {FUNCTION}", "times": 1, "fired": 1}]}
-    assert cleared == {"faults": []} and faults.armed == []
+    assert cleared == {"faults": []}
+    assert faults.armed == []
 
 
 @pytest.mark.parametrize(

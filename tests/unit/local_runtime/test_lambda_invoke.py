@@ -28,8 +28,10 @@ def test_an_invocation_sees_its_variables_and_the_process_never_gets_them() -> N
         reader.join()
 
         # THEN this thread sees the variable, as getenv and a copy do; the other thread and the process do not
-        assert os.environ[VARIABLE] == "inside" and os.getenv(VARIABLE) == "inside"
-        assert os.environ.copy()[VARIABLE] == "inside" and VARIABLE in dict(os.environ)
+        assert os.environ[VARIABLE] == "inside"
+        assert os.getenv(VARIABLE) == "inside"
+        assert os.environ.copy()[VARIABLE] == "inside"
+        assert VARIABLE in dict(os.environ)
         assert seen_elsewhere == [None]
         assert VARIABLE.encode() not in os.environ._data  # type: ignore[attr-defined]
     assert VARIABLE not in os.environ
@@ -42,7 +44,8 @@ def test_what_a_handler_sets_or_removes_lasts_as_long_as_its_invocation(monkeypa
         os.environ[VARIABLE] = "set by the handler"
         del os.environ["LOCAL_LAMBDA_TEST_KEPT"]
         assert os.environ[VARIABLE] == "set by the handler"
-        assert "LOCAL_LAMBDA_TEST_KEPT" not in os.environ and "LOCAL_LAMBDA_TEST_KEPT" not in os.environ.copy()
+        assert "LOCAL_LAMBDA_TEST_KEPT" not in os.environ
+        assert "LOCAL_LAMBDA_TEST_KEPT" not in os.environ.copy()
         with pytest.raises(KeyError):
             del os.environ["LOCAL_LAMBDA_TEST_KEPT"]
 

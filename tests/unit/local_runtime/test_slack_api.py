@@ -35,7 +35,8 @@ def test_a_rate_limit_answers_429_with_retry_after_then_posts(slack: LocalSlackA
 
     assert (limited.status_code, limited.headers["Retry-After"], limited.json()["error"]) == (429, "3", "ratelimited")
     assert accepted.json()["ok"] is True
-    assert fault.fired == 1 and len(slack.messages) == 1
+    assert fault.fired == 1
+    assert len(slack.messages) == 1
 
 
 def test_a_rejected_token_answers_invalid_auth_until_cleared(slack: LocalSlackApi) -> None:
@@ -74,4 +75,5 @@ def test_a_delay_longer_than_the_clients_timeout_times_it_out_and_still_posts(sl
     while not slack.messages:
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    assert fault.fired == 1 and slack.request_count == 1
+    assert fault.fired == 1
+    assert slack.request_count == 1

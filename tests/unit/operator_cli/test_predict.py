@@ -241,7 +241,8 @@ def test_an_answer_that_cannot_be_split_per_record_is_none(body: bytes, content_
 def test_a_label_is_shown_with_its_score() -> None:
     predictions = parse_answer(b'{"predictions": [{"score": 0.93, "predicted_label": 1}]}', JSON, 1)
 
-    assert predictions is not None and predictions[0].shown() == "1 (score 0.93)"
+    assert predictions is not None
+    assert predictions[0].shown() == "1 (score 0.93)"
 
 
 # Invoking

@@ -254,7 +254,8 @@ def test_follow_reports_each_state_once_in_order_and_backs_off_while_nothing_end
 
     # THEN every state was reported once, in order, waiting longer while nothing ended
     assert seen == [run.name for run in runs]
-    assert seen[0] == "CheckData" and seen[-1] == "Deployed"
+    assert seen[0] == "CheckData"
+    assert seen[-1] == "Deployed"
     assert seen.count("CheckData") == 1
     assert sleeps == [1, 2, 3]
     assert summary.outcome == "deployed"

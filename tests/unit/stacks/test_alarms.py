@@ -117,7 +117,8 @@ def test_without_alert_emails_there_is_no_topic_and_no_action(plain: Template) -
     plain.resource_count_is("AWS::SNS::Topic", 0)
     plain.resource_count_is("AWS::SNS::Subscription", 0)
     for name, properties in alarms_by_name(plain).items():
-        assert "AlarmActions" not in properties and "OKActions" not in properties, name
+        assert "AlarmActions" not in properties, name
+        assert "OKActions" not in properties, name
 
 
 def test_alert_emails_subscribe_to_an_encrypted_topic(alerted: Template) -> None:

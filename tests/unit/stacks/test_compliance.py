@@ -88,7 +88,8 @@ def test_each_suppression_is_scoped_to_one_finding_on_one_resource(synthesized: 
         # one rule of a registered pack, and for the granular IAM rules one finding of it
         assert finding.startswith(NAG_RULE_PREFIXES), finding
         if finding.startswith(("AwsSolutions-IAM4", "AwsSolutions-IAM5")):
-            assert finding.endswith("]") and ("[Resource::" in finding or "[Action::" in finding), finding
+            assert finding.endswith("]"), finding
+            assert "[Resource::" in finding or "[Action::" in finding, finding
         # with a reason a reviewer can check
         assert len(reason) >= 60, (path, finding, reason)
 

@@ -44,7 +44,8 @@ def test_valid_patterns_pass(pattern: dict[str, Any]) -> None:
 def test_invalid_patterns_are_explained(pattern: Any, problem: str) -> None:
     found = pattern_problem(pattern)
 
-    assert found is not None and problem in found
+    assert found is not None
+    assert problem in found
 
 
 def test_a_pattern_longer_than_eventbridge_takes_is_refused() -> None:
@@ -52,4 +53,5 @@ def test_a_pattern_longer_than_eventbridge_takes_is_refused() -> None:
 
     found = pattern_problem(pattern)
 
-    assert found is not None and f"more than EventBridge's {MAX_PATTERN_CHARACTERS}" in found
+    assert found is not None
+    assert f"more than EventBridge's {MAX_PATTERN_CHARACTERS}" in found

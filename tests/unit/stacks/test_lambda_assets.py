@@ -50,7 +50,8 @@ def test_layer_holds_the_dependencies_under_python(layer: Path) -> None:
 def test_layer_leaves_the_runtimes_own_sdk_to_the_runtime(layer: Path) -> None:
     python = layer / "python"
 
-    assert not list(python.glob("botocore*")) and not list(python.glob("boto3*"))
+    assert not list(python.glob("botocore*"))
+    assert not list(python.glob("boto3*"))
     assert not (python / "bin").exists()
 
 
@@ -70,7 +71,8 @@ def test_layer_leaves_the_sdks_dependencies_to_the_runtime(layer: Path) -> None:
 
 
 def test_layer_ships_no_bytecode_and_stays_small(layer: Path) -> None:
-    assert not list(layer.rglob("*.pyc")) and not list(layer.rglob("__pycache__"))
+    assert not list(layer.rglob("*.pyc"))
+    assert not list(layer.rglob("__pycache__"))
     assert tree_size(layer) < LAYER_SIZE_LIMIT, tree_size(layer)
 
 
@@ -78,9 +80,8 @@ def test_layer_wheels_target_the_lambda_runtime(layer: Path) -> None:
     # wrapt is the one compiled dependency: its extension must be built for the runtime's CPython on Linux
     extensions = [path.name for path in (layer / "python" / "wrapt").glob("*.so")]
 
-    assert extensions and all(
-        f"cpython-{RUNTIME.name.removeprefix('python').replace('.', '')}" in name for name in extensions
-    )
+    assert extensions
+    assert all(f"cpython-{RUNTIME.name.removeprefix('python').replace('.', '')}" in name for name in extensions)
     assert all("x86_64-linux-gnu" in name for name in extensions)
 
 

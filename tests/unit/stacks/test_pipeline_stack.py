@@ -108,7 +108,8 @@ def bucket_arn_ids(template: Template) -> dict[str, str]:
     buckets = template.find_resources("AWS::S3::Bucket")
     data = [bucket_id for bucket_id, bucket in buckets.items() if "LoggingConfiguration" in bucket["Properties"]]
     logs = [bucket_id for bucket_id in buckets if bucket_id not in data]
-    assert len(data) == 1 and len(logs) == 1
+    assert len(data) == 1
+    assert len(logs) == 1
     return {"data": data[0], "logs": logs[0]}
 
 
@@ -267,7 +268,8 @@ def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(templ
 
     (logs_statement,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
     assert flatten(logs_statement["Principal"]["Service"]) == "logs.<AWS::Region>.<AWS::URLSuffix>"
-    assert "kms:GenerateDataKey" in logs_statement["Action"] and "kms:Decrypt" in logs_statement["Action"]
+    assert "kms:GenerateDataKey" in logs_statement["Action"]
+    assert "kms:Decrypt" in logs_statement["Action"]
     assert not [action for action in logs_statement["Action"] if "*" in action or "Create" in action]
     assert flatten(logs_statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]) == (
         "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*"
@@ -781,7 +783,9 @@ def test_slack_secret_is_named_and_granted_never_given(custom: Template) -> None
     ]
     custom.resource_count_is("AWS::SecretsManager::Secret", 0)
     text = json.dumps(custom.to_json())
-    assert "xoxb-" not in text and "SecretString" not in text and "resolve:secretsmanager" not in text
+    assert "xoxb-" not in text
+    assert "SecretString" not in text
+    assert "resolve:secretsmanager" not in text
 
 
 def test_check_data_may_see_that_the_slack_secret_exists_but_not_read_it(custom: Template) -> None:

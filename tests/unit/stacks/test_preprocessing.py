@@ -91,7 +91,8 @@ def test_the_variable_holds_the_job_and_serving_settings(template: Template) -> 
         "max_runtime_seconds": 600,
         "output_prefix": "preprocessed/churn",
     }
-    assert settings["code_uri"].endswith(".gz'}") and "s3://cdk-" in settings["code_uri"]
+    assert settings["code_uri"].endswith(".gz'}")
+    assert "s3://cdk-" in settings["code_uri"]
     # An environment-agnostic stack finds the scikit-learn image's account in a per-region mapping.
     assert settings["image"] == (
         "<FindInMap <AWS::Region>>.dkr.ecr.<AWS::Region>.<AWS::URLSuffix>/sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -145,7 +146,8 @@ def test_the_sagemaker_role_reads_exactly_the_source_object(template: Template) 
 
     readable = [flatten(arn) for arn in resources_for(statements, "s3:GetObject")]
     assets = [arn for arn in readable if "cdk-" in arn and "assets" in arn]
-    assert len(assets) == 1 and assets[0].endswith(f"/{object_key}"), assets
+    assert len(assets) == 1, assets
+    assert assets[0].endswith(f"/{object_key}"), assets
     assert "*" not in assets[0]
 
 
@@ -285,7 +287,8 @@ def test_the_source_archive_is_reproducible_and_holds_only_the_sources(tmp_path:
         assert {m.name: m.mode for m in members}["preprocess.py"] == 0o755
         assert {m.name: m.mode for m in members}["helpers.py"] == 0o644
         extracted = tar.extractfile("preprocess.py")
-        assert extracted is not None and extracted.read() == b"print('fit')\n"
+        assert extracted is not None
+        assert extracted.read() == b"print('fit')\n"
 
 
 def test_the_archive_changes_with_the_code(tmp_path: Path) -> None:

@@ -64,7 +64,8 @@ def test_the_listener_may_only_read_and_delete_tokens_and_return_them(template: 
         "states:SendTaskHeartbeat",
     }
     s3 = [flatten(s["Resource"]) for s in statements if set(s["Action"]) & {"s3:GetObject", "s3:DeleteObject"}]
-    assert s3 and all(resource.endswith("/waits/churn/*") for resource in s3)
+    assert s3
+    assert all(resource.endswith("/waits/churn/*") for resource in s3)
 
 
 def test_await_status_change_describes_only_the_pipelines_jobs_and_endpoint(template: Template) -> None:
@@ -76,4 +77,5 @@ def test_await_status_change_describes_only_the_pipelines_jobs_and_endpoint(temp
         if set(s["Action"]) & {"sagemaker:DescribeTrainingJob", "sagemaker:DescribeEndpoint"}
     }
     assert {r.rsplit(":", 1)[-1] for r in described} == {"training-job/churn-*", "endpoint/churn-live"}
-    assert "s3:PutObject" in actions(statements) and "states:SendTaskSuccess" in actions(statements)
+    assert "s3:PutObject" in actions(statements)
+    assert "states:SendTaskSuccess" in actions(statements)

@@ -773,7 +773,8 @@ def test_a_run_nobody_approves_in_time_rejects_the_version_and_ends_without_depl
     assert record.status == "SUCCEEDED"
     entered = record.states_entered()
     assert entered[-4:] == ["WaitForApproval", "ExpireApproval", "NotifyApprovalTimedOut", "ApprovalTimedOut"]
-    assert "UpdateParameters" not in entered and "DeployModel" not in entered
+    assert "UpdateParameters" not in entered
+    assert "DeployModel" not in entered
     described = sagemaker.describe_model_package(ModelPackageName=MODEL_PACKAGE_ARN)
     assert described["ModelApprovalStatus"] == "Rejected"
     assert "approval timeout" in described["ApprovalDescription"]

@@ -11,7 +11,8 @@ SOURCE_DIR = Path(__file__).parents[4] / "examples" / "churn" / "preprocessing"
 
 def load(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"churn_example_{name}", SOURCE_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -35,7 +35,8 @@ def test_a_record_becomes_categories_as_text_and_numbers_as_floats() -> None:
 def test_a_missing_number_is_left_for_the_imputer() -> None:
     row = preprocess.parse_record({"plan": "basic", "monthly_spend": " ", "tenure_months": None}, "record 1")
 
-    assert math.isnan(row[3]) and math.isnan(row[4])
+    assert math.isnan(row[3])
+    assert math.isnan(row[4])
 
 
 @pytest.mark.parametrize(
@@ -56,7 +57,8 @@ def test_csv_requests_skip_a_header_row_and_keep_the_fields_order() -> None:
     records = preprocess.input_fn(body.encode(), "text/csv; charset=utf-8")
 
     assert [r[:3] for r in records] == [["basic", "north", "ios"], ["premium", "south", "web"]]
-    assert records[0][3:] == [20.5, 3.0] and math.isnan(records[1][3])
+    assert records[0][3:] == [20.5, 3.0]
+    assert math.isnan(records[1][3])
 
 
 def test_a_csv_record_with_the_wrong_number_of_fields_is_named() -> None:
@@ -88,7 +90,8 @@ def test_json_requests_are_a_list_or_one_object_per_line(body: str, content_type
     records = preprocess.input_fn(body, content_type)
 
     assert records[0][:4] == ["basic", "north", "ios", 20.5]
-    assert records[1][:3] == ["premium", "south", "web"] and math.isnan(records[1][3])
+    assert records[1][:3] == ["premium", "south", "web"]
+    assert math.isnan(records[1][3])
     assert len(records) == 2
 
 

@@ -91,9 +91,11 @@ def test_a_running_job_keeps_the_token_for_the_event(
 
     assert waiting is True
     record = wakeups.load(s3, "data", "waits/churn", awaited, name)
-    assert record is not None and (record.task_token, record.execution_id) == ("token-1", execution.id)
+    assert record is not None
+    assert (record.task_token, record.execution_id) == ("token-1", execution.id)
     assert s3.head_object(Bucket="data", Key=f"waits/churn/{awaited}/{name}.json")
-    assert sagemaker.described == [name] and tokens.resumed == []
+    assert sagemaker.described == [name]
+    assert tokens.resumed == []
 
 
 @pytest.mark.parametrize(
@@ -152,7 +154,8 @@ def test_a_job_still_running_or_stopping_does_not_wake(s3: Any, execution: Execu
         now=NOW,
     )
 
-    assert waiting is True and tokens.resumed == []
+    assert waiting is True
+    assert tokens.resumed == []
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def s3(aws: None) -> Any:
 def ssm(aws: None) -> Iterator[Any]:
     client = boto3.client("ssm")
     client.put_parameter(Name=PARAMETER, Value=json.dumps({"newest_data_date": None}), Type="String")
-    yield client
+    return client
 
 
 @pytest.fixture
@@ -100,7 +100,8 @@ def test_finds_only_the_files_inside_the_window(s3: Any, ssm: Any, sfn: Any, exe
     assert (result.window_start, result.window_end) == ("2026-11-16", "2026-11-22")
     expected = sorted(k for d in range(16, 23) for k in layout(f"2026-11-{d:02d}"))
     assert result.file_count == len(expected)
-    assert result.has_new_data and result.newest_data_date == "2026-11-22"
+    assert result.has_new_data
+    assert result.newest_data_date == "2026-11-22"
     assert result.manifest_uri is not None
     entries = manifest(s3, result.manifest_uri)
     assert entries[0] == {"prefix": f"s3://{BUCKET}/data/churn/"}
@@ -140,7 +141,8 @@ def test_new_data_after_the_watermark_trains_on_the_whole_window(
 
     result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
-    assert result.has_new_data and result.watermark_date == "2026-11-20"
+    assert result.has_new_data
+    assert result.watermark_date == "2026-11-20"
     assert result.file_count == 2  # the window, not only the days after the watermark
 
 
@@ -150,7 +152,8 @@ def test_force_trains_even_without_new_data(s3: Any, ssm: Any, sfn: Any, executi
 
     result = check_data(RunInput(force=True), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
-    assert result.has_new_data and result.forced
+    assert result.has_new_data
+    assert result.forced
 
 
 def test_forced_run_with_an_empty_window_fails_naming_the_window(
@@ -165,7 +168,8 @@ def test_forced_run_with_an_empty_window_fails_naming_the_window(
 def test_empty_window_without_force_is_no_new_data(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
     result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
-    assert not result.has_new_data and result.file_count == 0
+    assert not result.has_new_data
+    assert result.file_count == 0
     assert result.reason == "no data files between 2026-11-16 and 2026-11-22"
 
 
@@ -178,7 +182,8 @@ def test_window_and_end_date_overrides(s3: Any, ssm: Any, sfn: Any, execution: E
     )
 
     assert (result.window_start, result.window_end, result.window_days) == ("2026-11-08", "2026-11-10", 3)
-    assert result.file_count == 3 and result.newest_data_date == "2026-11-10"
+    assert result.file_count == 3
+    assert result.newest_data_date == "2026-11-10"
 
 
 def test_keys_without_a_date_and_empty_files_are_skipped_and_reported(
@@ -209,7 +214,8 @@ def test_deleted_watermark_parameter_means_never_trained(s3: Any, ssm: Any, sfn:
 
     result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
-    assert result.has_new_data and result.watermark_date is None
+    assert result.has_new_data
+    assert result.watermark_date is None
     assert result.reason == "never trained before"
     assert result.watermark_missing
 
@@ -277,7 +283,8 @@ def test_a_run_without_new_data_is_not_refused_by_the_limits(s3: Any, ssm: Any, 
 
     result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=replace(SETTINGS, max_files_per_run=1))
 
-    assert not result.has_new_data and result.manifest_uri is None
+    assert not result.has_new_data
+    assert result.manifest_uri is None
 
 
 def files_of(*sizes: int) -> list[DataFile]:

@@ -33,7 +33,8 @@ def test_a_missing_secret_fails_naming_it_and_the_field(secretsmanager: Any) -> 
     with pytest.raises(SlackSecretMissingError) as raised:
         require_slack_secret(secretsmanager, "slack/bot")
 
-    assert "'slack/bot'" in str(raised.value) and "slack.token_secret_name" in str(raised.value)
+    assert "'slack/bot'" in str(raised.value)
+    assert "slack.token_secret_name" in str(raised.value)
 
 
 def test_a_secret_scheduled_for_deletion_counts_as_missing(secretsmanager: Any) -> None:

@@ -110,7 +110,8 @@ def test_a_config_the_endpoint_is_still_switching_to_is_kept(sagemaker: Any, exe
     report = clean_up(execution, sagemaker=EndpointUpdating(sagemaker, serving, pending), settings=SETTINGS)
 
     assert names(sagemaker) == ({serving, pending}, {serving, pending})
-    assert report.deleted_model is None and report.deleted_endpoint_config is None
+    assert report.deleted_model is None
+    assert report.deleted_endpoint_config is None
 
 
 def test_an_endpoint_whose_first_creation_failed_is_removed_with_the_run(sagemaker: Any, execution: Execution) -> None:

@@ -99,7 +99,8 @@ def test_stopped_job_explains_the_maximum_runtime() -> None:
     state = training_status(TRAINING, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert state.status == "Stopped"
-    assert state.failure_reason is not None and "MaxRuntimeExceeded" in state.failure_reason
+    assert state.failure_reason is not None
+    assert "MaxRuntimeExceeded" in state.failure_reason
 
 
 def test_job_running_past_the_maximum_wait_is_flagged() -> None:
@@ -132,9 +133,11 @@ def test_endpoint_back_in_service_on_the_old_config_is_a_failed_deployment() -> 
 
     state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
-    assert state.status == "InService" and not state.serving_new_model
+    assert state.status == "InService"
+    assert not state.serving_new_model
     assert state.failure_reason is not None
-    assert "churn-old" in state.failure_reason and "ping health check" in state.failure_reason
+    assert "churn-old" in state.failure_reason
+    assert "ping health check" in state.failure_reason
 
 
 @pytest.mark.parametrize("status", ["Failed", "OutOfService", "UpdateRollbackFailed"])

@@ -86,7 +86,8 @@ def test_each_event_posts_a_block_kit_message_with_its_facts(
     for fact in facts:
         assert fact in message.block_text
     assert message.button_urls == [CONSOLE_URL]
-    assert message.text is not None and CONSOLE_URL in message.text
+    assert message.text is not None
+    assert CONSOLE_URL in message.text
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,8 @@ def test_failed_event_without_a_failure_section_reports_an_unknown_error(
 
     # THEN the run still fails with a named error and a cause, never null
     assert payload["error"] == "UnknownError"
-    assert isinstance(payload["cause"], str) and payload["cause"]
+    assert isinstance(payload["cause"], str)
+    assert payload["cause"]
     assert payload["delivered"] is True
 
 

@@ -138,7 +138,8 @@ def test_an_old_config_the_endpoint_serves_is_kept_with_its_model(
 
     # THEN the served config and model stay though they are the oldest
     models, configs = names(sagemaker)
-    assert first in models and first in configs
+    assert first in models
+    assert first in configs
     assert report.kept[first] == SERVING
     assert report.deleted_models == report.deleted_endpoint_configs == [runs[1][0]]
 
@@ -154,7 +155,8 @@ def test_a_config_the_endpoint_is_switching_to_is_kept_with_its_model(
     report = prune_models(runs[-1][1], sagemaker=updating, ssm=ssm, settings=SETTINGS)
 
     models, configs = names(sagemaker)
-    assert first in models and first in configs
+    assert first in models
+    assert first in configs
     assert report.kept[first] == PENDING
 
 
@@ -214,7 +216,8 @@ def test_other_pipelines_and_untagged_resources_with_the_prefix_are_never_touche
 
     # THEN only churn's own oldest two are deleted; the others neither go nor take a place among the newest
     models, configs = names(sagemaker)
-    assert foreign <= models and set(others) <= configs
+    assert foreign <= models
+    assert set(others) <= configs
     assert sorted(report.deleted_models) == sorted(name for name, _ in runs[:2])
     assert not foreign & set(report.kept)
 

@@ -60,7 +60,8 @@ EVALUATION = {
 def test_the_record_names_every_link_of_the_chain_but_not_the_files(execution: Execution) -> None:
     record = build_run_record(deployed_state(), execution, settings=SETTINGS, now=NOW)
 
-    assert record["run_id"] == RUN and record["outcome"] == "deployed"
+    assert record["run_id"] == RUN
+    assert record["outcome"] == "deployed"
     assert record["execution"] == {"id": execution.id, "name": "run-1", "started_at": "2026-11-22T06:00:00.000Z"}
     assert record["window"] == {"start": "2026-11-15", "end": "2026-11-21", "days": 7, "newest_data_date": "2026-11-21"}
     assert record["data"]["manifest_uri"] == f"s3://data/manifests/churn/{RUN}.manifest"
@@ -195,6 +196,7 @@ def test_a_rejected_run_has_lineage_up_to_its_model_package(execution: Execution
 
     entities = record_lineage_entities(build_run_record(state, execution, settings=SETTINGS, now=NOW), sagemaker=client)
 
-    assert entities.deployment is None and entities.endpoint is None
+    assert entities.deployment is None
+    assert entities.endpoint is None
     assert ("Model", "ModelPackage", "ContributedTo") in associations(client)
     assert client.list_contexts()["ContextSummaries"] == []

@@ -115,7 +115,8 @@ def test_a_state_that_does_not_end_the_loop_wakes_nothing(s3: Any, sample: str, 
 
     outcome = on_status_change(event(sample, **detail), s3=s3, stepfunctions=tokens, settings=SETTINGS)
 
-    assert outcome.startswith("ignored:") and "does not end the loop" in outcome
+    assert outcome.startswith("ignored:")
+    assert "does not end the loop" in outcome
     assert tokens.resumed == []
 
 

@@ -66,8 +66,10 @@ def test_a_binary_classifier_predicts_a_probability_and_a_label() -> None:
 
     positive, negative, boundary = model.predict(np.array([[1.0], [-1.0], [0.0]]))
 
-    assert positive["predicted_label"] == 1.0 and positive["score"] == pytest.approx(1 / (1 + np.exp(-4.0)))
-    assert negative["predicted_label"] == 0.0 and negative["score"] == pytest.approx(1 / (1 + np.exp(4.0)))
+    assert positive["predicted_label"] == 1.0
+    assert positive["score"] == pytest.approx(1 / (1 + np.exp(-4.0)))
+    assert negative["predicted_label"] == 0.0
+    assert negative["score"] == pytest.approx(1 / (1 + np.exp(4.0)))
     assert boundary == {"score": 0.5, "predicted_label": 1.0}
 
 
@@ -140,7 +142,8 @@ def test_l1_drives_the_weights_of_useless_features_to_zero() -> None:
 
     model = fit(Dataset(features, labels), Hyperparameters(predictor_type="regressor", l1=0.05))
 
-    assert model.weights[1] == 0.0 and model.weights[2] == 0.0
+    assert model.weights[1] == 0.0
+    assert model.weights[2] == 0.0
     assert model.weights[0] > 1.0
 
 

@@ -33,7 +33,8 @@ def test_an_error_within_the_period_puts_the_alarm_in_alarm() -> None:
     state = evaluate_alarm(ERRORS, [(ago(30), 0.0), (ago(20), 1.0)], now=NOW, time_scale=1.0)
 
     assert state.value == "ALARM"
-    assert "[1]" in state.reason and "greater than the threshold (0)" in state.reason
+    assert "[1]" in state.reason
+    assert "greater than the threshold (0)" in state.reason
 
 
 def test_errors_older_than_the_evaluated_periods_do_not_count() -> None:

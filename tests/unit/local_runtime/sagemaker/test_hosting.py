@@ -345,7 +345,8 @@ def test_update_switches_to_the_new_model_without_downtime(aws: Aws) -> None:
     assert updating["PendingDeploymentSummary"]["EndpointConfigName"] == new_config
     assert settled["EndpointStatus"] == "InService"
     assert settled["EndpointConfigName"] == new_config
-    assert "FailureReason" not in settled and "PendingDeploymentSummary" not in settled
+    assert "FailureReason" not in settled
+    assert "PendingDeploymentSummary" not in settled
     # AND every invocation succeeded: the old model's answers (during the update too), then only the new model's
     assert errors == []
     assert OLD_SCORE in scores[answered_before_update:]
@@ -614,7 +615,8 @@ def test_delete_endpoint_stops_its_worker(aws: Aws) -> None:
     # GIVEN an endpoint in service
     endpoint, _ = aws.serve(OLD_MODEL)
     worker = aws.hosting.serving_url(REGION, endpoint)
-    assert worker is not None and answers_ping(worker)
+    assert worker is not None
+    assert answers_ping(worker)
 
     # WHEN it is deleted
     aws.sagemaker.delete_endpoint(EndpointName=endpoint)
@@ -697,7 +699,8 @@ def test_the_workflows_deploy_and_poll_see_the_endpoint_created_then_updated(aws
     assert after_create[0].status == "Creating"
     assert (after_create[-1].status, after_create[-1].serving_new_model) == ("InService", True)
     assert (updated.action, updated.status) == ("update", "Updating")
-    assert after_update[0].status == "Updating" and not after_update[0].serving_new_model
+    assert after_update[0].status == "Updating"
+    assert not after_update[0].serving_new_model
     assert (after_update[-1].status, after_update[-1].serving_new_model) == ("InService", True)
     assert after_update[-1].failure_reason is None
     # AND the endpoint answers with the second run's model
@@ -822,16 +825,20 @@ def test_a_canary_whose_alarm_fires_is_rolled_back_to_the_old_fleet(aws: Aws, em
 
     # THEN the canary's 500s were answered as ModelError and fired the alarm, well before the bake ended
     assert fault.fired == 1
-    assert client.errors and all("ModelError" in error for error in client.errors)
+    assert client.errors
+    assert all("ModelError" in error for error in client.errors)
     state = aws.cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]
-    assert state["StateValue"] == "ALARM" and state["StateReason"].startswith("Threshold Crossed")
+    assert state["StateValue"] == "ALARM"
+    assert state["StateReason"].startswith("Threshold Crossed")
     # AND the endpoint rolled back: InService on the old config, the reason naming the alarm and the bake
     assert (done["EndpointStatus"], done["EndpointConfigName"]) == ("InService", old_config)
-    assert "rolled back" in done["FailureReason"] and alarm in done["FailureReason"]
+    assert "rolled back" in done["FailureReason"]
+    assert alarm in done["FailureReason"]
     assert "canary (50% of traffic) baking period" in done["FailureReason"]
     assert "PendingDeploymentSummary" not in done
     # AND the old model answered everything else, and alone answers now
-    assert set(client.scores) == {OLD_SCORE} and set(after) == {OLD_SCORE}
+    assert set(client.scores) == {OLD_SCORE}
+    assert set(after) == {OLD_SCORE}
     assert aws.hosting.serving_config(REGION, endpoint) == old_config
 
 

@@ -91,7 +91,8 @@ def test_approving_a_pending_package_sends_the_listener_exactly_one_event(local:
     assert (detail["ModelPackageVersion"], detail["ModelPackageArn"]) == (1, arn)
     assert detail["ModelApprovalStatus"] == "Approved"
     assert detail["InferenceSpecification"] == INFERENCE
-    assert ISO_TIME.match(detail["CreationTime"]) and ISO_TIME.match(detail["LastModifiedTime"])
+    assert ISO_TIME.match(detail["CreationTime"])
+    assert ISO_TIME.match(detail["LastModifiedTime"])
 
 
 def test_creation_and_each_approval_change_are_events_but_other_updates_are_not(local: LocalRuntime) -> None:

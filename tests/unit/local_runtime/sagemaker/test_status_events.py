@@ -64,7 +64,8 @@ def test_a_training_job_event_has_the_documented_shape() -> None:
         "SageMaker Training Job State Change",
     )
     assert entry["Resources"] == ["arn:aws:sagemaker:us-east-1:123456789012:training-job/churn-1"]
-    assert detail["TrainingJobName"] == "churn-1" and detail["TrainingJobStatus"] == "Completed"
+    assert detail["TrainingJobName"] == "churn-1"
+    assert detail["TrainingJobStatus"] == "Completed"
     assert detail["TrainingEndTime"] == str(int(ENDED.timestamp() * 1000))
 
 
@@ -96,4 +97,6 @@ def test_suppressed_events_are_dropped_and_counted() -> None:
 
     events.training_job_ended("us-east-1", job("Failed"))
 
-    assert recorder.entries == [] and len(events.dropped) == 1 and events.sent == []
+    assert recorder.entries == []
+    assert len(events.dropped) == 1
+    assert events.sent == []

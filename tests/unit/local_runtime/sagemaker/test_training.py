@@ -216,7 +216,8 @@ def test_linear_learner_regressor_trains_on_a_manifest_channel(
     # THEN it is InProgress at once, then Completed through SageMaker's secondary statuses (how long it takes
     # is measured by bench/demo_time.py, not asserted here)
     assert first["TrainingJobStatus"] == "InProgress"
-    assert "ModelArtifacts" not in first and "FinalMetricDataList" not in first
+    assert "ModelArtifacts" not in first
+    assert "FinalMetricDataList" not in first
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     transitions = job["SecondaryStatusTransitions"]
     assert [entry["Status"] for entry in transitions] == [
@@ -242,7 +243,8 @@ def test_linear_learner_regressor_trains_on_a_manifest_channel(
     assert metrics["train:mse"] < 0.01
     assert metrics["train:progress"] == 100.0
     definitions = {item["Name"] for item in job["AlgorithmSpecification"]["MetricDefinitions"]}
-    assert "test:dcg" not in definitions and "validation:mse" in definitions
+    assert "test:dcg" not in definitions
+    assert "validation:mse" in definitions
     # AND the job ran in SageMaker's layout, its log kept
     root = workdir / "training" / name
     assert json.loads((root / "input" / "config" / "hyperparameters.json").read_text()) == {
@@ -506,11 +508,13 @@ def test_script_mode_runs_the_users_entry_point_unchanged(sagemaker: Any, s3: An
     assert env["cwd"].endswith(f"training/{name}/code")
     assert json.loads(env["SM_CHANNELS"]) == ["train"]
     assert json.loads(env["SM_HPS"]) == {"alpha": 0.5, "name": "churn"}
-    assert json.loads(env["SM_HOSTS"]) == ["algo-1"] and env["SM_CURRENT_HOST"] == "algo-1"
+    assert json.loads(env["SM_HOSTS"]) == ["algo-1"]
+    assert env["SM_CURRENT_HOST"] == "algo-1"
     assert int(env["SM_NUM_CPUS"]) >= 1
     assert {"SM_OUTPUT_DATA_DIR", "SM_INPUT_DIR", "SM_INPUT_CONFIG_DIR", "SM_OUTPUT_DIR"} <= set(env)
     training_env = json.loads(env["SM_TRAINING_ENV"])
-    assert training_env["job_name"] == name and training_env["user_entry_point"] == "train.py"
+    assert training_env["job_name"] == name
+    assert training_env["user_entry_point"] == "train.py"
     # AND metrics come from the caller's definitions over stdout and stderr, the last match winning
     metrics = [(metric["MetricName"], metric["Value"]) for metric in job["FinalMetricDataList"]]
     assert metrics == [("validation:accuracy", 0.93), ("train:loss", 0.12)]
@@ -561,7 +565,8 @@ def test_stop_training_job_kills_the_process_and_ends_stopped(sagemaker: Any, s3
     assert time.monotonic() - started < 5
     statuses = [entry["Status"] for entry in job["SecondaryStatusTransitions"]]
     assert statuses[-2:] == ["Stopping", "Stopped"]
-    assert "FailureReason" not in job and "TrainingEndTime" in job
+    assert "FailureReason" not in job
+    assert "TrainingEndTime" in job
     assert not Path(f"/proc/{pid}").exists()
 
 

@@ -72,7 +72,8 @@ def test_null_sends_whole_records_or_takes_the_models_default_where_absent_takes
 ) -> None:
     config = parse(given).batch_transform
 
-    assert config is not None and (config.input_filter, config.accept) == (input_filter, accept)
+    assert config is not None
+    assert (config.input_filter, config.accept) == (input_filter, accept)
 
 
 @pytest.mark.parametrize(
@@ -127,4 +128,5 @@ def test_a_predictions_prefix_overlapping_the_preprocessed_data_is_refused() -> 
 def test_a_prefix_sharing_only_the_start_of_a_name_is_accepted() -> None:
     config = parse({"predictions_prefix": "data/churn-predictions"}).batch_transform
 
-    assert config is not None and config.predictions_prefix == "data/churn-predictions"
+    assert config is not None
+    assert config.predictions_prefix == "data/churn-predictions"

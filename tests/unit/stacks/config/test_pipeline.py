@@ -16,7 +16,8 @@ def test_minimal_pipeline_gets_the_documented_defaults() -> None:
     config = parse_one()
 
     # THEN every other field has its default
-    assert config.data_bucket.create and config.data_bucket.name is None
+    assert config.data_bucket.create
+    assert config.data_bucket.name is None
     assert config.manifest_prefix == "manifests/churn"
     assert config.model_prefix == "models/churn"
     assert config.runs_prefix == "runs/churn"
@@ -86,9 +87,11 @@ def test_full_pipeline_is_parsed() -> None:
     )
 
     # THEN the values are typed and the images parsed
-    assert config.data_bucket.name == "my-existing.bucket-1" and not config.data_bucket.create
+    assert config.data_bucket.name == "my-existing.bucket-1"
+    assert not config.data_bucket.create
     assert config.algorithm.builtin is None
-    assert config.algorithm.image is not None and config.algorithm.image.repository == "team/trainer"
+    assert config.algorithm.image is not None
+    assert config.algorithm.image.repository == "team/trainer"
     assert config.algorithm.image.account == "123456789012"
     assert config.algorithm.image.region == "eu-west-1"
     assert config.algorithm.inference_image is not None
@@ -102,7 +105,8 @@ def test_full_pipeline_is_parsed() -> None:
     }
     assert (config.training.validate_data, config.training.max_files_per_run) == (False, 1_000_000)
     assert config.endpoint.name == "Churn-Endpoint"
-    assert config.slack is not None and config.slack.token_secret_name == "slack/ml-bot"
+    assert config.slack is not None
+    assert config.slack.token_secret_name == "slack/ml-bot"
     assert config.slack.token_kms_key_arn is None
 
 
@@ -118,7 +122,8 @@ def test_slack_token_secret_may_name_its_customer_managed_key(key_arn: str) -> N
         slack={"channel": "#ml-alerts", "token_secret_name": "slack/ml-bot", "token_kms_key_arn": key_arn}
     )
 
-    assert config.slack is not None and config.slack.token_kms_key_arn == key_arn
+    assert config.slack is not None
+    assert config.slack.token_kms_key_arn == key_arn
 
 
 def test_alert_emails_are_kept_in_order() -> None:
@@ -166,7 +171,8 @@ def test_valid_schedules_are_accepted(schedule: str) -> None:
 def test_ecr_image_uris_are_accepted(uri: str) -> None:
     config = parse_one(algorithm={"image_uri": uri})
 
-    assert config.algorithm.image is not None and config.algorithm.image.uri == uri
+    assert config.algorithm.image is not None
+    assert config.algorithm.image.uri == uri
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,8 @@ def test_every_field_is_read_as_given() -> None:
         "fit_features.py",
         "to_label.py",
     )
-    assert config.image is not None and (config.image.account, config.image.region, config.image.repository) == (
+    assert config.image is not None
+    assert (config.image.account, config.image.region, config.image.repository) == (
         "123456789012",
         "eu-west-1",
         "prep",

@@ -66,7 +66,8 @@ def test_a_full_rollout_section_is_parsed() -> None:
 def test_a_null_latency_threshold_turns_the_latency_alarm_off() -> None:
     rollout = parse_one(rollout={"strategy": "all_at_once", "alarms": {"max_model_latency_ms": None}}).rollout
 
-    assert rollout is not None and rollout.alarms.max_model_latency_ms is None
+    assert rollout is not None
+    assert rollout.alarms.max_model_latency_ms is None
 
 
 @pytest.mark.parametrize(
@@ -133,4 +134,5 @@ def test_a_rollout_longer_than_the_deployment_wait_is_refused_naming_both_fields
     with pytest.raises(ConfigError) as raised:
         parse_pipeline(raw)
     assert "polling.max_deployment_wait_seconds (3600)" in str(raised.value)
-    assert "= 3600 s" in str(raised.value) and "DeploymentTimedOut" in str(raised.value)
+    assert "= 3600 s" in str(raised.value)
+    assert "DeploymentTimedOut" in str(raised.value)
