@@ -7,455 +7,49 @@ switches only once the new ones are healthy. A failed update leaves the endpoint
 config with FailureReason set, as DescribeEndpoint documents ("If the status of the endpoint is Failed, or the
 status is InService but update operation fails, this provides the reason why it failed").
 
-An UpdateEndpoint with a DeploymentConfig is a guarded blue/green rollout: once the new fleet is healthy, traffic
-shifts to it per the TrafficRoutingConfiguration (all at once; a canary, then the rest; or linear steps), each
-shift followed by a baking period during which the AutoRollbackConfiguration's alarms are evaluated on the
-invocations' metrics (see local_runtime.sagemaker.cloudwatch). An alarm in ALARM rolls back: all traffic returns
-to the old fleet, the new workers stop, and the endpoint is InService on its old config with FailureReason set.
-Baking periods, the termination wait, the execution timeout and the alarms' periods run on the local time
-scale: `time_scale` seconds here per second of AWS time (LocalRuntime uses 1/60: a minute takes a second).
-
-A serial inference pipeline model (CreateModel with Containers and InferenceExecutionConfig Mode Serial) is served
-by a chain of workers, one per container, all of which must pass /ping. An invocation goes to the first; each
-answer's body and content type are the next one's request, and the last one's answer is returned. Intermediate
-containers are asked with `Accept: */*` (a container picks its answer's type, as SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT
-does in the inference toolkit); the last one gets the caller's Accept. A container's error ends the invocation
-with a ModelError naming that container.
+Each production variant is served by a chain of serving workers, one per container of its model
+(local_runtime.sagemaker.workers). An UpdateEndpoint with a DeploymentConfig is a guarded blue/green rollout
+(local_runtime.sagemaker.traffic); an alarm in ALARM rolls back: all traffic returns to the old fleet, the new
+workers stop, and the endpoint is InService on its old config with FailureReason set. Rollouts run on the local
+time scale: `time_scale` seconds here per second of AWS time (LocalRuntime uses 1/60: a minute takes a second).
 """
 
 from __future__ import annotations
 
 import functools
-import http.client
 import logging
-import os
 import random
-import shutil
-import socket
-import subprocess
-import sys
-import tarfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
-from urllib.parse import urlparse
+from typing import Any
 
 from local_runtime.faults import Faults
-from local_runtime.sagemaker import serving
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.jobs import truncate
+from local_runtime.sagemaker.traffic import (
+    Deployment,
+    Endpoint,
+    GuardedRollout,
+    RolloutAbandonedError,
+    check_deployment_config,
+)
+from local_runtime.sagemaker.workers import (
+    DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
+    INVOCATION_TIMEOUT_SECONDS,
+    ChainLauncher,
+    DeploymentError,
+    HopError,
+    WorkerChain,
+)
 
-DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 30.0
-# InvokeEndpoint gives the container 60 seconds to answer.
-INVOCATION_TIMEOUT_SECONDS = 60.0
 DRAIN_TIMEOUT_SECONDS = INVOCATION_TIMEOUT_SECONDS
 _CHANGING = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
-_PORT_ATTEMPTS = 3
-_BAKE_TICK_SECONDS = 0.1  # how often a baking period evaluates its alarms
-_ROUTING_TYPES = frozenset({"ALL_AT_ONCE", "CANARY", "LINEAR"})
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 logger = logging.getLogger(__name__)
-
-
-class DeploymentError(Exception):
-    """A deployment could not start serving; the message is the endpoint's FailureReason."""
-
-
-class _Worker:
-    """One serving process on a loopback port, for one container of a production variant's model.
-
-    `name` is how errors name the container: `primary` for a single-container model, as SageMaker words it.
-    """
-
-    def __init__(
-        self,
-        *,
-        variant: str,
-        process: subprocess.Popen[bytes],
-        port: int,
-        log_path: Path,
-        log: IO[bytes],
-        name: str = "primary",
-    ):
-        self.variant, self.process, self.port, self.log_path, self.name = variant, process, port, log_path, name
-        self._log = log
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_healthy(self, deadline: float) -> None:
-        """Return once /ping answers 200; raise DeploymentError when the process exits or time runs out."""
-        while True:
-            code = self.process.poll()
-            if code is not None:
-                raise _WorkerExitedError(code, _tail(self.log_path))
-            if self._ping():
-                return
-            if time.monotonic() > deadline:
-                raise DeploymentError("the container did not answer /ping with 200 in time")
-            time.sleep(0.05)
-
-    def _ping(self) -> bool:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-        try:
-            connection.request("GET", "/ping")
-            return connection.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            connection.close()
-
-    def post(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, str]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=INVOCATION_TIMEOUT_SECONDS)
-        try:
-            connection.request(
-                "POST", "/invocations", body=body, headers={"Content-Type": content_type, "Accept": accept}
-            )
-            response = connection.getresponse()
-            return response.status, response.read(), response.getheader("Content-Type", "application/octet-stream")
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        self._log.close()
-
-
-class HopError(Exception):
-    """A container of a chain did not answer: which one, and why."""
-
-    def __init__(self, worker: _Worker, error: OSError) -> None:
-        super().__init__(str(error))
-        self.worker, self.error = worker, error
-
-
-@dataclass
-class _Answer:
-    status: int
-    body: bytes
-    content_type: str
-    worker: _Worker  # the container that answered it: the last one, or the one that failed
-
-
-class WorkerChain:
-    """A production variant's serving workers, one per container of its model, called in order."""
-
-    def __init__(self, variant: str) -> None:
-        self.variant = variant
-        self.workers: list[_Worker] = []
-        self._lock = threading.Lock()
-        self._stopped = False
-
-    @property
-    def url(self) -> str:
-        """The first container's URL: where an invocation enters the chain."""
-        return self.workers[0].url
-
-    def add(self, worker: _Worker) -> bool:
-        """Track a starting worker; False when the chain was stopped meanwhile."""
-        with self._lock:
-            if self._stopped:
-                return False
-            self.workers.append(worker)
-            return True
-
-    def remove(self, worker: _Worker) -> None:
-        with self._lock:
-            self.workers = [w for w in self.workers if w is not worker]
-        worker.stop()
-
-    def post(self, body: bytes, content_type: str, accept: str) -> _Answer:
-        """Invoke the containers in turn; the first error, or the last answer. Raises HopError."""
-        answer: _Answer | None = None
-        for index, worker in enumerate(self.workers):
-            hop_accept = accept if index == len(self.workers) - 1 else "*/*"
-            try:
-                status, body, content_type = worker.post(body, content_type, hop_accept)
-            except OSError as error:
-                raise HopError(worker, error) from None
-            answer = _Answer(status, body, content_type, worker)
-            if status >= 400:
-                break
-        assert answer is not None, "a chain has at least one worker"
-        return answer
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stopped = True
-            workers = list(self.workers)
-        for worker in workers:
-            worker.stop()
-
-
-class ChainLauncher:
-    """Starts a model's containers as a chain of serving workers: endpoints' variants and transform jobs share it."""
-
-    def __init__(self, *, s3_client_factory: Callable[[str], Any]) -> None:
-        self._s3 = s3_client_factory
-        self._client_lock = threading.Lock()
-        self._s3_clients: dict[str, Any] = {}
-
-    def start(
-        self,
-        region: str,
-        model: Any,
-        chain: WorkerChain,
-        directory: Path,
-        *,
-        subject: str,
-        deadline: float,
-        failing_status: int | None = None,
-    ) -> None:
-        """Start a worker per container of moto's `model` into `chain`, each health-checked in turn.
-
-        `subject` is what errors say the containers serve ("production variant AllTraffic"). Raises DeploymentError
-        (the FailureReason) when a model cannot be served, fetched or pass /ping before `deadline`, or the chain was
-        stopped meanwhile; the workers already started stay in the chain, for its owner to stop.
-        """
-        containers = model_containers(model)
-        if directory.exists():
-            shutil.rmtree(directory)
-        for index, container in enumerate(containers):
-            name = "primary" if len(containers) == 1 else _hostname(container, index)
-            # A single container's files stay where they always were; a chain's get a directory each.
-            self._start_container(
-                region,
-                chain,
-                container,
-                directory if len(containers) == 1 else directory / name,
-                name=name,
-                subject=subject,
-                deadline=deadline,
-                # A scripted fault fails the model's last container: its answer is what the caller sees.
-                failing_status=failing_status if index == len(containers) - 1 else None,
-            )
-
-    def _start_container(
-        self,
-        region: str,
-        chain: WorkerChain,
-        container: dict[str, Any],
-        directory: Path,
-        *,
-        name: str,
-        subject: str,
-        deadline: float,
-        failing_status: int | None,
-    ) -> None:
-        variant_name = chain.variant
-        model_dir = directory / "model"
-        model_dir.mkdir(parents=True)
-        if container.get("ModelDataUrl"):
-            self._fetch_model(region, str(container["ModelDataUrl"]), directory, model_dir)
-        environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
-        if failing_status is not None:
-            environment[serving.INVOCATION_FAULT_ENV] = str(failing_status)
-        for _ in range(_PORT_ATTEMPTS):
-            worker = self._spawn(
-                variant_name, str(container.get("Image", "")), model_dir, environment, directory / "worker.log", name
-            )
-            if not chain.add(worker):
-                worker.stop()
-                raise DeploymentError("the endpoint was deleted")
-            try:
-                worker.wait_healthy(deadline)
-                return
-            except _WorkerExitedError as exited:
-                chain.remove(worker)
-                if exited.code == serving.EXIT_PORT_IN_USE:
-                    continue
-                raise _health_check_failed(subject, str(exited), worker) from None
-            except DeploymentError as error:
-                chain.remove(worker)
-                raise _health_check_failed(subject, str(error), worker) from None
-        raise DeploymentError(f"no free loopback port for {subject}")
-
-    def _fetch_model(self, region: str, url: str, directory: Path, model_dir: Path) -> None:
-        """Download model.tar.gz and extract it into model_dir; raise DeploymentError as SageMaker words it."""
-        parsed = urlparse(url)
-        bucket, key = parsed.netloc, parsed.path.lstrip("/")
-        archive = directory / "model.tar.gz"
-        s3 = self._s3_client(region)
-        try:
-            with archive.open("wb") as out:
-                s3.download_fileobj(bucket, key, out)
-        except Exception as error:
-            raise DeploymentError(
-                f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is an "
-                f"object located at the URL and that the role passed to CreateModel has permissions to download "
-                f"the model. ({error})"
-            ) from None
-        try:
-            with tarfile.open(archive, "r:*") as tar:
-                tar.extractall(model_dir, filter="data")
-        except (tarfile.TarError, OSError) as error:
-            raise DeploymentError(
-                f'Failed to extract model data archive from URL "{url}". Please ensure that the object located at '
-                f"the URL is a valid tar.gz archive. ({error})"
-            ) from None
-        finally:
-            archive.unlink(missing_ok=True)
-
-    def _s3_client(self, region: str) -> Any:
-        # One client per region, made under a lock: boto3 builds clients unsafely across threads, and a
-        # client, once built, is safe to share.
-        with self._client_lock:
-            if region not in self._s3_clients:
-                self._s3_clients[region] = self._s3(region)
-            return self._s3_clients[region]
-
-    def _spawn(
-        self,
-        variant_name: str,
-        image: str,
-        model_dir: Path,
-        environment: dict[str, str],
-        log_path: Path,
-        name: str = "primary",
-    ) -> _Worker:
-        port = _free_port()
-        env = {**os.environ, **environment}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)
-        log = log_path.open("ab")
-        command = [
-            sys.executable, "-m", "local_runtime.sagemaker.serving",
-            "--model-dir", str(model_dir), "--image", image, "--port", str(port), "--watch-stdin",
-        ]  # fmt: skip
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env)
-        return _Worker(variant=variant_name, process=process, port=port, log_path=log_path, log=log, name=name)
-
-
-def _health_check_failed(subject: str, detail: str, worker: _Worker) -> DeploymentError:
-    return DeploymentError(
-        f"The {worker.name} container for {subject} did not pass the ping health check: "
-        f"{detail.strip()} (log: {worker.log_path})"
-    )
-
-
-class _RolloutAbandonedError(Exception):
-    """The endpoint was deleted, re-created or the service shut down during a rollout."""
-
-
-class _WorkerExitedError(DeploymentError):
-    def __init__(self, code: int, output: str) -> None:
-        super().__init__(output or f"the container exited with code {code}")
-        self.code = code
-
-
-@dataclass
-class _Deployment:
-    """The workers of one endpoint config; counts the invocations in flight so a switch can drain them."""
-
-    config_name: str
-    variants: list[dict[str, Any]]  # DescribeEndpoint's ProductionVariants for this config
-    workers: list[tuple[WorkerChain, float]] = field(default_factory=list)  # a chain per variant, with its weight
-    in_flight: int = 0
-    retired: bool = False
-    condition: threading.Condition = field(default_factory=threading.Condition)
-
-    def acquire(self) -> bool:
-        with self.condition:
-            if self.retired:
-                return False
-            self.in_flight += 1
-            return True
-
-    def release(self) -> None:
-        with self.condition:
-            self.in_flight -= 1
-            self.condition.notify_all()
-
-    def pick(self) -> WorkerChain:
-        """A worker chosen by variant weight, as SageMaker splits traffic between production variants."""
-        if len(self.workers) == 1:
-            return self.workers[0][0]
-        weights = [weight for _, weight in self.workers]
-        if not any(weights):
-            weights = [1.0] * len(self.workers)
-        return random.choices([worker for worker, _ in self.workers], weights=weights)[0]
-
-    def add(self, worker: WorkerChain, weight: float) -> bool:
-        """Track a starting chain; False when the deployment was stopped meanwhile."""
-        with self.condition:
-            if self.retired:
-                return False
-            self.workers.append((worker, weight))
-            return True
-
-    def remove(self, worker: WorkerChain) -> None:
-        with self.condition:
-            self.workers = [(w, weight) for w, weight in self.workers if w is not worker]
-        worker.stop()
-
-    def retire(self, drain_seconds: float) -> None:
-        """Refuse new invocations, let the ones in flight finish, then stop the workers."""
-        with self.condition:
-            self.retired = True
-            self.condition.wait_for(lambda: self.in_flight == 0, timeout=drain_seconds)
-        self.stop()
-
-    def stop(self) -> None:
-        with self.condition:
-            self.retired = True
-            workers = [worker for worker, _ in self.workers]
-        for worker in workers:
-            worker.stop()
-
-
-@dataclass
-class _Endpoint:
-    region: str
-    name: str
-    record: Any  # moto's FakeEndpoint: a delete and re-create under the same name makes a new one
-    serving: _Deployment | None = None
-    pending: _Deployment | None = None
-    shifting: _Deployment | None = None  # a guarded rollout's new fleet, taking `shifted` of the traffic
-    shifted: float = 0.0
-    deleted: bool = False
-
-
-@dataclass(frozen=True)
-class TrafficShift:
-    """One step of a guarded rollout: the new fleet's share of the traffic, then a baking period."""
-
-    share: float
-    label: str
-
-
-def traffic_shifts(routing: dict[str, Any], instance_count: int) -> list[TrafficShift]:
-    """The steps of a TrafficRoutingConfiguration, each a share of the traffic on the new fleet.
-
-    A CAPACITY_PERCENT size is the share itself; an INSTANCE_COUNT size is its part of the new fleet's instances.
-    """
-    kind = routing.get("Type")
-    if kind == "ALL_AT_ONCE":
-        return [TrafficShift(1.0, "all-at-once")]
-    size = routing.get("CanarySize" if kind == "CANARY" else "LinearStepSize") or {}
-    value = float(size.get("Value", 0))
-    share = value / 100 if size.get("Type") == "CAPACITY_PERCENT" else value / max(instance_count, 1)
-    share = min(max(share, 0.0), 1.0)
-    if kind == "CANARY":
-        return [TrafficShift(share, f"canary ({share:.0%} of traffic)"), TrafficShift(1.0, "final (all traffic)")]
-    steps = max(1, -(-100 // max(round(share * 100), 1)))  # ceil, as SageMaker counts linear steps
-    return [
-        TrafficShift(min(share * step, 1.0) if step < steps else 1.0, f"linear step {step} of {steps}")
-        for step in range(1, steps + 1)
-    ]
 
 
 class HostingService:
@@ -482,12 +76,14 @@ class HostingService:
         self._faults = faults or Faults()
         self._on_status = on_status  # (region, moto's endpoint): SageMaker's state-change event
         self._cloudwatch = cloudwatch
-        self._time_scale = time_scale
+        self._rollout = GuardedRollout(
+            cloudwatch=cloudwatch, time_scale=time_scale, route=self._route, abandoned=self._abandoned
+        )
         self._launcher = ChainLauncher(s3_client_factory=s3_client_factory)
         self._workdir = workdir
         self._backend = backend
         self._health_check_timeout = health_check_timeout_seconds
-        self._endpoints: dict[tuple[str, str], _Endpoint] = {}
+        self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._closed = False
@@ -497,7 +93,7 @@ class HostingService:
         record = self._backend(region).endpoints.get(endpoint_name)
         if record is None or self._closed:
             return
-        endpoint = _Endpoint(region, endpoint_name, record)
+        endpoint = Endpoint(region, endpoint_name, record)
         with self._lock:
             previous = self._endpoints.get((region, endpoint_name))
             self._endpoints[(region, endpoint_name)] = endpoint
@@ -516,7 +112,7 @@ class HostingService:
         DeploymentConfig, or an endpoint that is not InService, as SageMaker does.
         """
         if deployment_config:
-            self._check_deployment_config(region, deployment_config)
+            check_deployment_config(region, deployment_config, self._cloudwatch)
         backend = self._backend(region)
         with self._lock:
             record = backend.endpoints.get(endpoint_name)
@@ -540,7 +136,7 @@ class HostingService:
             endpoint = self._endpoints.get((region, endpoint_name))
             stale = None
             if endpoint is None or endpoint.record is not record:
-                stale, endpoint = endpoint, _Endpoint(region, endpoint_name, record)
+                stale, endpoint = endpoint, Endpoint(region, endpoint_name, record)
                 self._endpoints[(region, endpoint_name)] = endpoint
             now = datetime.now(UTC)
             record.failure_reason = None
@@ -559,28 +155,6 @@ class HostingService:
         update = functools.partial(self._update, deployment_config=deployment_config or None)
         self._start(f"update-{endpoint_name}", update, endpoint, config_name)
         return {"EndpointArn": record.arn}
-
-    def _check_deployment_config(self, region: str, config: dict[str, Any]) -> None:
-        routing = (config.get("BlueGreenUpdatePolicy") or {}).get("TrafficRoutingConfiguration") or {}
-        kind = routing.get("Type", "ALL_AT_ONCE")
-        if kind not in _ROUTING_TYPES:
-            raise SageMakerApiError(
-                "ValidationException",
-                f"Value '{kind}' at 'deploymentConfig.blueGreenUpdatePolicy.trafficRoutingConfiguration.type' "
-                f"failed to satisfy constraint: Member must satisfy enum value set: [ALL_AT_ONCE, CANARY, LINEAR]",
-            )
-        size = {"CANARY": "CanarySize", "LINEAR": "LinearStepSize"}.get(kind)
-        if size and not routing.get(size):
-            raise SageMakerApiError("ValidationException", f"{size} is required for traffic routing type {kind}.")
-        alarms = [a.get("AlarmName", "") for a in (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])]
-        if alarms and self._cloudwatch is None:
-            raise SageMakerApiError("ValidationException", "This local runtime evaluates no CloudWatch alarms.")
-        missing = self._cloudwatch.missing_alarms(region, alarms) if self._cloudwatch and alarms else []
-        if missing:
-            raise SageMakerApiError(
-                "ValidationException",
-                f"The CloudWatch alarm(s) {', '.join(missing)} in AutoRollbackConfiguration do not exist.",
-            )
 
     def on_endpoint_deleted(self, region: str, endpoint_name: str) -> None:
         """DeleteEndpoint was stored: stop the endpoint's workers."""
@@ -659,7 +233,7 @@ class HostingService:
         for thread in threads:
             thread.join(timeout=10)
 
-    def _acquire(self, region: str, endpoint_name: str) -> _Deployment:
+    def _acquire(self, region: str, endpoint_name: str) -> Deployment:
         # A switch may retire the deployment between the lookup and the acquire: look again.
         for _ in range(5):
             with self._lock:
@@ -674,14 +248,14 @@ class HostingService:
         account = self._backend(region).account_id
         raise SageMakerApiError("ValidationError", f"Endpoint {endpoint_name} of account {account} not found.", 400)
 
-    def _start(self, name: str, target: Callable[[_Endpoint, str], None], endpoint: _Endpoint, config: str) -> None:
+    def _start(self, name: str, target: Callable[[Endpoint, str], None], endpoint: Endpoint, config: str) -> None:
         thread = threading.Thread(target=target, args=(endpoint, config), name=name, daemon=True)
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)
         thread.start()
 
-    def _create(self, endpoint: _Endpoint, config_name: str) -> None:
+    def _create(self, endpoint: Endpoint, config_name: str) -> None:
         try:
             deployment = self._deploy(endpoint, config_name)
         except DeploymentError as error:
@@ -699,7 +273,7 @@ class HostingService:
         if stale:
             deployment.stop()
 
-    def _update(self, endpoint: _Endpoint, config_name: str, deployment_config: dict[str, Any] | None = None) -> None:
+    def _update(self, endpoint: Endpoint, config_name: str, deployment_config: dict[str, Any] | None = None) -> None:
         try:
             deployment = self._deploy(endpoint, config_name)
         except DeploymentError as error:
@@ -710,8 +284,8 @@ class HostingService:
             return
         if deployment_config:
             try:
-                rollback = self._shift_traffic(endpoint, deployment, deployment_config)
-            except _RolloutAbandonedError:
+                rollback = self._rollout.run(endpoint, deployment, deployment_config)
+            except RolloutAbandonedError:
                 deployment.stop()
                 return
             if rollback is not None:
@@ -733,59 +307,15 @@ class HostingService:
         elif previous is not None:
             previous.retire(DRAIN_TIMEOUT_SECONDS)
 
-    def _shift_traffic(self, endpoint: _Endpoint, deployment: _Deployment, config: dict[str, Any]) -> str | None:
-        """Shift traffic to the new fleet step by step, baking after each; the rollback's reason, or None.
+    def _route(self, endpoint: Endpoint, deployment: Deployment, share: float) -> bool:
+        """Put `share` of the endpoint's traffic on a rollout's new fleet; False when the endpoint is not current."""
+        with self._lock:
+            if not self._current(endpoint):
+                return False
+            endpoint.shifting, endpoint.shifted = deployment, share
+            return True
 
-        Raises _RolloutAbandonedError when the endpoint goes away meanwhile.
-        """
-        policy = config.get("BlueGreenUpdatePolicy") or {}
-        routing = policy.get("TrafficRoutingConfiguration") or {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
-        alarms = [a["AlarmName"] for a in (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])]
-        instances = sum(int(v.get("CurrentInstanceCount") or 1) for v in deployment.variants) or 1
-        bake = float(routing.get("WaitIntervalInSeconds") or 0) * self._time_scale
-        # Counted from the first shift: provisioning the workers is not on the local time scale.
-        timeout = policy.get("MaximumExecutionTimeoutInSeconds")
-        deadline = time.monotonic() + float(timeout) * self._time_scale if timeout else None
-        for shift in traffic_shifts(routing, instances):
-            with self._lock:
-                if not self._current(endpoint):
-                    raise _RolloutAbandonedError
-                endpoint.shifting, endpoint.shifted = deployment, shift.share
-            breach = self._bake(endpoint, alarms, bake, deadline)
-            if breach is not None:
-                return (
-                    f"Deployment of endpoint config {deployment.config_name} was rolled back: {breach} during the "
-                    f"{shift.label} baking period. All traffic returned to endpoint config "
-                    f"{endpoint.record.endpoint_config_name}."
-                )
-        self._sleep(endpoint, float(policy.get("TerminationWaitInSeconds") or 0) * self._time_scale)
-        return None
-
-    def _bake(self, endpoint: _Endpoint, alarms: list[str], seconds: float, deadline: float | None) -> str | None:
-        """Watch the alarms for `seconds`; what tripped (an alarm in ALARM, the timeout), or None."""
-        end = time.monotonic() + seconds
-        while True:
-            if alarms and self._cloudwatch is not None:
-                states = self._cloudwatch.evaluate(endpoint.region, alarms, time_scale=self._time_scale)
-                firing = [state for state in states if state.value == "ALARM"]
-                if firing:
-                    names = ", ".join(state.name for state in firing)
-                    return f"CloudWatch alarm(s) {names} went into ALARM ({firing[0].reason})"
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                return "the deployment exceeded MaximumExecutionTimeoutInSeconds"
-            if now >= end:
-                return None
-            self._sleep(endpoint, min(_BAKE_TICK_SECONDS, end - now))
-
-    def _sleep(self, endpoint: _Endpoint, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            if endpoint.deleted or self._closed:
-                raise _RolloutAbandonedError
-            time.sleep(min(left, 0.05))
-
-    def _roll_back(self, endpoint: _Endpoint, deployment: _Deployment, reason: str) -> None:
+    def _roll_back(self, endpoint: Endpoint, deployment: Deployment, reason: str) -> None:
         """All traffic back to the old fleet, the new one stopped, InService on the old config with the reason."""
         with self._lock:
             endpoint.shifting, endpoint.shifted = None, 0.0
@@ -809,13 +339,17 @@ class HostingService:
         except Exception as error:  # EventBridge is best effort; the loop's safety-net checks notice anyway
             logger.warning("endpoint %s: state-change event not sent: %s", record.endpoint_name, error)
 
-    def _current(self, endpoint: _Endpoint) -> bool:
+    def _abandoned(self, endpoint: Endpoint) -> bool:
+        """The endpoint was deleted or the service shut down: its deployments stop where they are."""
+        return endpoint.deleted or self._closed
+
+    def _current(self, endpoint: Endpoint) -> bool:
         """Still the endpoint moto holds: not deleted, not re-created, the service not shut down."""
-        if endpoint.deleted or self._closed:
+        if self._abandoned(endpoint):
             return False
         return bool(self._backend(endpoint.region).endpoints.get(endpoint.name) is endpoint.record)
 
-    def _deploy(self, endpoint: _Endpoint, config_name: str) -> _Deployment:
+    def _deploy(self, endpoint: Endpoint, config_name: str) -> Deployment:
         """Start and health-check a worker per production variant; raise DeploymentError with the reason."""
         backend = self._backend(endpoint.region)
         config = backend.endpoint_configs.get(config_name)
@@ -824,11 +358,11 @@ class HostingService:
                 f"Could not find endpoint configuration '{_arn(backend, 'endpoint-config', config_name)}'."
             )
         variants = list(config.production_variants)
-        deployment = _Deployment(
+        deployment = Deployment(
             config_name=config_name, variants=endpoint.record._process_production_variants(variants)
         )
         with self._lock:
-            if endpoint.deleted or self._closed:
+            if self._abandoned(endpoint):
                 raise DeploymentError("the endpoint was deleted")
             endpoint.pending = deployment  # a delete meanwhile stops its workers
         try:
@@ -843,16 +377,16 @@ class HostingService:
                 endpoint.pending = None
         return deployment
 
-    def _provisioning_delay(self, endpoint: _Endpoint) -> None:
+    def _provisioning_delay(self, endpoint: Endpoint) -> None:
         """A scripted slow deployment: wait before starting the workers, unless the endpoint goes away."""
         deadline = time.monotonic() + self._faults.deployment_delay()
         while time.monotonic() < deadline:
-            if endpoint.deleted or self._closed:
+            if self._abandoned(endpoint):
                 raise DeploymentError("the endpoint was deleted")
             time.sleep(0.05)
 
     def _start_worker(
-        self, endpoint: _Endpoint, deployment: _Deployment, config_name: str, variant: dict[str, Any]
+        self, endpoint: Endpoint, deployment: Deployment, config_name: str, variant: dict[str, Any]
     ) -> None:
         """Start the variant's chain: a worker per container of its model, each health-checked in turn."""
         variant_name = str(variant["VariantName"])
@@ -879,34 +413,13 @@ class HostingService:
             failing_status=self._faults.invocation_fault(str(variant.get("ModelName"))),
         )
 
-    def _discard(self, endpoint: _Endpoint) -> None:
+    def _discard(self, endpoint: Endpoint) -> None:
         with self._lock:
             endpoint.deleted = True
             deployments = [d for d in (endpoint.serving, endpoint.pending, endpoint.shifting) if d is not None]
             endpoint.serving = endpoint.shifting = None
         for deployment in deployments:
             deployment.stop()
-
-
-def model_containers(model: Any) -> list[dict[str, Any]]:
-    """The containers a model's worker chain runs, in order; raise DeploymentError for what cannot be served."""
-    if model.primary_container:
-        return [dict(model.primary_container)]
-    containers = [dict(container) for container in model.containers or []]
-    if not containers:
-        raise DeploymentError(f"The model {model.model_name} has neither a PrimaryContainer nor Containers.")
-    mode = (getattr(model, "inference_execution_config", None) or {}).get("Mode", "Serial")
-    if mode != "Serial" and len(containers) > 1:
-        raise DeploymentError(
-            f"The model {model.model_name} runs its containers in {mode} mode: the local runtime serves serial "
-            "inference pipelines only."
-        )
-    return containers
-
-
-def _hostname(container: dict[str, Any], index: int) -> str:
-    """How errors name a pipeline's container: its ContainerHostname, or its place in the pipeline."""
-    return str(container.get("ContainerHostname") or f"container-{index + 1}")
 
 
 def _set_status(record: Any, status: str, **changes: Any) -> None:
@@ -919,19 +432,3 @@ def _set_status(record: Any, status: str, **changes: Any) -> None:
 def _arn(backend: Any, kind: str, name: str) -> str:
     partition = "aws-cn" if backend.region_name.startswith("cn-") else "aws"
     return f"arn:{partition}:sagemaker:{backend.region_name}:{backend.account_id}:{kind}/{name}"
-
-
-def _tail(path: Path, limit: int = 600) -> str:
-    """The end of a worker's log: its last line says why it stopped."""
-    try:
-        text = path.read_text(errors="replace").strip()
-    except OSError:
-        return ""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1][-limit:] if lines else ""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -1,22 +1,21 @@
 """Training jobs run for real: channels downloaded into SageMaker's layout, the algorithm run as a subprocess.
 
 moto stores CreateTrainingJob and marks it Completed at once; the service takes the stored job back to InProgress
-and drives its status, secondary statuses, artifacts and metrics from a worker thread, as SageMaker would.
+and drives its status, secondary statuses, artifacts and metrics from a worker thread, as SageMaker would. What the
+process finds on disk is laid out by local_runtime.sagemaker.training_input, what it is told (config files, SM_*
+environment) by local_runtime.sagemaker.training_environment.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import shutil
 import tarfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,11 +28,11 @@ from local_runtime.sagemaker import containers, jobs
 from local_runtime.sagemaker.api import SageMakerApiError
 from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageError
 from local_runtime.sagemaker.jobs import split_s3_uri
+from local_runtime.sagemaker.training_environment import training_environment, write_config
+from local_runtime.sagemaker.training_input import JobLayout, download_channel, download_code
 
 logger = logging.getLogger(__name__)
 
-HOST = "algo-1"
-INSTANCE_GROUP = "homogeneousCluster"
 LOG_FILE = "training.log"  # in the job's output/ directory
 FAILURE_FILE = "failure"  # SageMaker's convention: the algorithm writes its failure reason to /opt/ml/output/failure
 _STALL_POLL_SECONDS = 0.05  # how soon a stalled job notices it was stopped
@@ -139,166 +138,6 @@ class TrainingService:
         return str(getattr(self._backend(region), "account_id", "123456789012"))
 
 
-@dataclass(frozen=True)
-class JobLayout:
-    """SageMaker's /opt/ml layout, under one directory per job."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "input" / "config"
-
-    @property
-    def data(self) -> Path:
-        return self.root / "input" / "data"
-
-    @property
-    def model(self) -> Path:
-        return self.root / "model"
-
-    @property
-    def output(self) -> Path:
-        return self.root / "output"
-
-    @property
-    def output_data(self) -> Path:
-        return self.root / "output" / "data"
-
-    @property
-    def code(self) -> Path:
-        return self.root / "code"
-
-    def channel(self, name: str) -> Path:
-        return self.data / name
-
-    def create(self) -> None:
-        if self.root.exists():
-            shutil.rmtree(self.root)
-        for directory in (
-            self.config,
-            self.data,
-            self.model,
-            self.output_data,
-            self.output / "intermediate",
-            self.code,
-        ):
-            directory.mkdir(parents=True)
-
-
-def resource_config(job: Any) -> dict[str, Any]:
-    """resourceconfig.json: one host, whatever InstanceCount asks (the local runtime runs one process)."""
-    instance_type = (job.resource_config or {}).get("InstanceType", "ml.m5.large")
-    return {
-        "current_host": HOST,
-        "current_instance_type": instance_type,
-        "current_group_name": INSTANCE_GROUP,
-        "hosts": [HOST],
-        "instance_groups": [{"instance_group_name": INSTANCE_GROUP, "instance_type": instance_type, "hosts": [HOST]}],
-        "network_interface_name": "eth0",
-    }
-
-
-def input_data_config(channels: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """inputdataconfig.json: each channel's content type, input mode and distribution."""
-    config: dict[str, Any] = {}
-    for channel in channels:
-        source = channel.get("DataSource", {}).get("S3DataSource", {})
-        entry = {
-            "TrainingInputMode": channel.get("InputMode", "File"),
-            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
-            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
-        }
-        if channel.get("ContentType"):
-            entry["ContentType"] = channel["ContentType"]
-        config[channel["ChannelName"]] = entry
-    return config
-
-
-def training_environment(
-    *,
-    layout: JobLayout,
-    job: Any,
-    region: str,
-    container: TrainingContainer,
-    extra: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The SM_* environment the sagemaker-training toolkit gives a training process (one host, no GPU)."""
-    hyperparameters: Mapping[str, str] = job.hyper_parameters or {}
-    user = containers.user_hyperparameters(hyperparameters)
-    channels = sorted(channel["ChannelName"] for channel in job.input_data_config or [])
-    channel_dirs = {name: str(layout.channel(name)) for name in channels}
-    resources = resource_config(job)
-    program = container.program or ""
-    training_env = {
-        "additional_framework_parameters": {},
-        "channel_input_dirs": channel_dirs,
-        "current_host": HOST,
-        "current_instance_group": INSTANCE_GROUP,
-        "current_instance_type": resources["current_instance_type"],
-        "framework_module": None,
-        "hosts": [HOST],
-        "hyperparameters": user,
-        "input_config_dir": str(layout.config),
-        "input_data_config": input_data_config(job.input_data_config or []),
-        "input_dir": str(layout.root / "input"),
-        "instance_groups": [INSTANCE_GROUP],
-        "is_master": True,
-        "job_name": job.training_job_name,
-        "log_level": 20,
-        "master_hostname": HOST,
-        "model_dir": str(layout.model),
-        "module_dir": container.submit_directory or "",
-        "module_name": program.removesuffix(".py"),
-        "network_interface_name": "eth0",
-        "num_cpus": os.cpu_count() or 1,
-        "num_gpus": 0,
-        "num_neurons": 0,
-        "output_data_dir": str(layout.output_data),
-        "output_dir": str(layout.output),
-        "output_intermediate_dir": str(layout.output / "intermediate"),
-        "resource_config": resources,
-        "user_entry_point": program,
-    }
-    environment = {
-        "SM_MODEL_DIR": str(layout.model),
-        "SM_INPUT_DIR": str(layout.root / "input"),
-        "SM_INPUT_CONFIG_DIR": str(layout.config),
-        "SM_OUTPUT_DIR": str(layout.output),
-        "SM_OUTPUT_DATA_DIR": str(layout.output_data),
-        "SM_OUTPUT_INTERMEDIATE_DIR": str(layout.output / "intermediate"),
-        "SM_CHANNELS": json.dumps(channels),
-        **{f"SM_CHANNEL_{name.upper()}": path for name, path in channel_dirs.items()},
-        "SM_HPS": json.dumps(user),
-        **{f"SM_HP_{key.upper()}": _env_value(value) for key, value in user.items()},
-        "SM_HOSTS": json.dumps([HOST]),
-        "SM_CURRENT_HOST": HOST,
-        "SM_CURRENT_INSTANCE_TYPE": resources["current_instance_type"],
-        "SM_CURRENT_INSTANCE_GROUP": INSTANCE_GROUP,
-        "SM_MASTER_ADDR": HOST,
-        "SM_IS_MASTER": "true",
-        "SM_NUM_CPUS": str(training_env["num_cpus"]),
-        "SM_NUM_GPUS": "0",
-        "SM_NUM_NEURONS": "0",
-        "SM_NETWORK_INTERFACE_NAME": "eth0",
-        "SM_LOG_LEVEL": "20",
-        "SM_RESOURCE_CONFIG": json.dumps(resources),
-        "SM_INPUT_DATA_CONFIG": json.dumps(training_env["input_data_config"]),
-        "SM_FRAMEWORK_PARAMS": "{}",
-        "SM_USER_ENTRY_POINT": program,
-        "SM_MODULE_NAME": training_env["module_name"],
-        "SM_MODULE_DIR": training_env["module_dir"],
-        "SM_USER_ARGS": json.dumps(containers.script_arguments(hyperparameters)),
-        "SM_TRAINING_ENV": json.dumps(training_env),
-        "TRAINING_JOB_NAME": job.training_job_name,
-        "TRAINING_JOB_ARN": job.arn,
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "PYTHONUNBUFFERED": "1",
-    }
-    return {**environment, **(extra or {})}
-
-
 def artifact_location(output_path: str, job_name: str, file_name: str) -> tuple[str, str]:
     """(bucket, key) of `<S3OutputPath>/<job>/output/<file_name>`; raise ValueError for a non-S3 path."""
     bucket, prefix = split_s3_uri(output_path)
@@ -393,16 +232,25 @@ class _Run(jobs.JobWorker):
             raise jobs.JobFailedError(jobs.truncate(f"ClientError: {self._image_error}"))
         container = self._container
         assert container is not None
-        self._write_config()
+        write_config(layout, self.job)
         with self._lock:
             self._checkpoint()
             self.job.training_start_time = jobs.now()
             self._transition("Downloading")
         s3 = self._s3_client_factory(self.region)
+        default_mode = (self.job.algorithm_specification or {}).get("TrainingInputMode", "File")
         for channel in self.job.input_data_config or []:
-            self._download_channel(s3, channel)
+            download_channel(
+                s3,
+                channel,
+                layout=layout,
+                region=self.region,
+                default_mode=default_mode,
+                checkpoint=self._checkpoint,
+                note=self._note,
+            )
         if container.kind == containers.SCRIPT:
-            self._download_code(s3, container)
+            download_code(s3, container, layout=layout, note=self._note)
         self._checkpoint()
         self._transition_if_running("Training")
         self._injected_fault()
@@ -427,110 +275,6 @@ class _Run(jobs.JobWorker):
         while True:
             self._checkpoint()
             time.sleep(_STALL_POLL_SECONDS)
-
-    def _write_config(self) -> None:
-        config = self.layout.config
-        (config / "hyperparameters.json").write_text(json.dumps(self.job.hyper_parameters or {}, indent=2))
-        (config / "resourceconfig.json").write_text(json.dumps(resource_config(self.job), indent=2))
-        (config / "inputdataconfig.json").write_text(
-            json.dumps(input_data_config(self.job.input_data_config or []), indent=2)
-        )
-
-    def _download_channel(self, s3: Any, channel: Mapping[str, Any]) -> None:
-        name = channel["ChannelName"]
-        mode = channel.get("InputMode") or (self.job.algorithm_specification or {}).get("TrainingInputMode", "File")
-        if mode == "Pipe":
-            raise jobs.JobFailedError(
-                f"ClientError: channel {name}: Pipe input mode is not supported locally; use File"
-            )
-        source = channel.get("DataSource", {}).get("S3DataSource")
-        if source is None:
-            raise jobs.JobFailedError(f"ClientError: channel {name}: only S3DataSource channels are supported locally")
-        data_type, uri = source.get("S3DataType", "S3Prefix"), source["S3Uri"]
-        try:
-            split_s3_uri(uri)
-        except ValueError as error:
-            raise jobs.JobFailedError(f"ClientError: channel {name}: {error}") from error
-        target = self.layout.channel(name)
-        target.mkdir(parents=True, exist_ok=True)
-        if data_type == "S3Prefix":
-            objects = list(self._prefix_objects(s3, uri))
-            if not objects:
-                raise jobs.JobFailedError(
-                    f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please '
-                    f"ensure that the bucket exists in the selected region ({self.region}) and that objects exist "
-                    "under that S3 prefix."
-                )
-        elif data_type == "ManifestFile":
-            objects = self._manifest_objects(s3, uri)
-        else:
-            raise jobs.JobFailedError(f"ClientError: channel {name}: S3DataType {data_type} is not supported locally")
-        listed = f" (listed in the manifest {uri})" if data_type == "ManifestFile" else ""
-        for bucket, key, relative in objects:
-            self._checkpoint()
-            destination = (target / relative).resolve()
-            if not destination.is_relative_to(target.resolve()):
-                raise jobs.JobFailedError(
-                    f"ClientError: channel {name}: {relative} points outside the channel directory"
-                )
-            try:
-                jobs.download(s3, bucket, key, destination)
-            except (ClientError, BotoCoreError) as error:
-                raise jobs.JobFailedError(
-                    f"ClientError: channel {name}: cannot download s3://{bucket}/{key}{listed}: {error}"
-                ) from error
-        self._note(f"channel {name}: {len(objects)} files from {uri} ({data_type})")
-
-    def _prefix_objects(self, s3: Any, uri: str) -> Iterator[tuple[str, str, str]]:
-        """Every object under an S3 prefix, at its path below the prefix's last `/` (SageMaker's layout)."""
-        bucket, prefix = split_s3_uri(uri)
-        base = prefix[: prefix.rfind("/") + 1]
-        try:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    if not item["Key"].endswith("/"):
-                        yield bucket, item["Key"], item["Key"][len(base) :]
-        except ClientError as error:
-            raise jobs.JobFailedError(f"ClientError: cannot list {uri}: {error}") from error
-
-    def _manifest_objects(self, s3: Any, uri: str) -> list[tuple[str, str, str]]:
-        """The objects a manifest lists: `[{"prefix": "s3://bucket/p/"}, "relative/key", ...]`."""
-        bucket, key = split_s3_uri(uri)
-        try:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as error:
-            raise jobs.JobFailedError(f"ClientError: cannot read the manifest {uri}: {error}") from error
-        try:
-            return jobs.manifest_objects(body, uri)
-        except ValueError as error:
-            raise jobs.JobFailedError(f"ClientError: {error}") from error
-
-    def _download_code(self, s3: Any, container: TrainingContainer) -> None:
-        """Fetch and unpack the submit directory (a tar.gz on S3) into code/, as the toolkit does."""
-        uri = container.submit_directory or ""
-        code = self.layout.code
-        code.mkdir(parents=True, exist_ok=True)
-        archive = self.layout.root / "sourcedir.tar.gz"
-        try:
-            bucket, key = split_s3_uri(uri)
-            jobs.download(s3, bucket, key, archive)
-            with tarfile.open(archive, "r:*") as tar:
-                tar.extractall(code, filter="data")
-        except ValueError as error:
-            raise jobs.JobFailedError(f"ClientError: sagemaker_submit_directory must be an S3 URI: {error}") from error
-        except (ClientError, BotoCoreError) as error:
-            raise jobs.JobFailedError(
-                f"ClientError: cannot download sagemaker_submit_directory {uri}: {error}"
-            ) from error
-        except tarfile.TarError as error:
-            raise jobs.JobFailedError(
-                f"ClientError: sagemaker_submit_directory {uri} is not a tar.gz: {error}"
-            ) from error
-        program = container.program or ""
-        if not (code / program).is_file():
-            raise jobs.JobFailedError(f"ClientError: the entry point {program} is not in {uri}")
-        if (code / "requirements.txt").exists():
-            self._note("requirements.txt found: the local runtime does not install it (the venv's packages apply)")
 
     def _run_process(self, container: TrainingContainer) -> int:
         layout = self.layout
@@ -686,7 +430,3 @@ def _tar_gz(directory: Path, archive: Path) -> Path:
         for path in sorted(directory.rglob("*")):
             tar.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
     return archive
-
-
-def _env_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)

@@ -40,7 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lambdas.common.transform import output_key, split_s3_uri
 from local_runtime.sagemaker import jobs
 from local_runtime.sagemaker.api import SageMakerApiError
-from local_runtime.sagemaker.hosting import (
+from local_runtime.sagemaker.workers import (
     DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
     ChainLauncher,
     DeploymentError,

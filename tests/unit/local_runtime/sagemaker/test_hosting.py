@@ -27,7 +27,7 @@ from lambdas.deploy_model.core import DeploySettings, deploy_model
 from lambdas.get_status.core import PollSettings, endpoint_status
 from local_runtime.algorithms.linear_learner import LinearLearnerModel
 from local_runtime.sagemaker.emulator import LocalSageMaker
-from local_runtime.sagemaker.hosting import HostingService, traffic_shifts
+from local_runtime.sagemaker.hosting import HostingService
 from local_runtime.server import LocalAws
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -855,24 +855,6 @@ def test_an_update_naming_a_missing_alarm_is_refused(aws: Aws) -> None:
     assert "no-such-alarm" in str(raised.value)
     described = aws.sagemaker.describe_endpoint(EndpointName=endpoint)
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", old_config)
-
-
-@pytest.mark.parametrize(
-    ("routing", "shares"),
-    [
-        ({"Type": "ALL_AT_ONCE"}, [1.0]),
-        ({"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}}, [0.1, 1.0]),
-        ({"Type": "CANARY", "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}, [0.25, 1.0]),
-        ({"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 30}}, [0.3, 0.6, 0.9, 1.0]),
-        ({"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 50}}, [0.5, 1.0]),
-    ],
-)
-def test_traffic_shifts_follow_the_routing_type(routing: dict[str, Any], shares: list[float]) -> None:
-    # GIVEN a new fleet of 4 instances / WHEN the routing is turned into steps
-    steps = traffic_shifts(routing, instance_count=4)
-
-    # THEN each step's share of the traffic grows to all of it
-    assert [step.share for step in steps] == pytest.approx(shares)
 
 
 # A serial inference pipeline: categories → CLASSIFIER's two features → Linear Learner → a readable label.
