@@ -24,7 +24,8 @@ from demo.traffic import Invoker, count_update_invocations, predict_one, predict
 from local_runtime.runtime import LOCAL_SLACK_TOKEN, QUIET_FUNCTIONS
 from local_runtime.slack_api import LocalSlackApi, ReceivedMessage, render_message
 from local_runtime.terminal import show_message, slack_channels
-from operator_cli.progress import Console, StateRun, follow_execution, state_runs, states_summary
+from operator_cli.progress import Console, follow_execution, states_summary
+from operator_cli.states import StateRun, state_runs
 
 DEMO_CONFIG_FILE = "demo/pipelines.json"  # relative to the project root, as the app reads it
 RUN_TIMEOUT_SECONDS = 180

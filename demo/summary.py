@@ -8,7 +8,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from operator_cli.progress import Console, model_metrics
+from operator_cli.progress import Console
+from operator_cli.state_facts import model_metrics
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from botocore.config import Config
 
 from demo.data import DemoDataset, LabeledRow
 from demo.summary import DemoSummary, Prediction
-from operator_cli.progress import StateRun
+from operator_cli.states import StateRun
 
 _INVOKE_PAUSE_SECONDS = 0.05
 

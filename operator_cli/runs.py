@@ -23,7 +23,8 @@ from typing import Any
 from lambdas.check_data.core import RunInput
 from lambdas.notify_slack.messages import failure_report, readable_cause
 from operator_cli.executions import execution_history
-from operator_cli.progress import StateRun, state_facts, state_runs
+from operator_cli.state_facts import state_facts
+from operator_cli.states import StateRun, state_runs
 
 TAIL_EVENTS = 25
 MAX_LIST_LIMIT = 1000  # ListExecutions' maxResults

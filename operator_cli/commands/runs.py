@@ -14,7 +14,8 @@ from contract.outputs import STATE_MACHINE_ARN, stack_name
 from lambdas.common.errors import InvalidRunInputError
 from operator_cli import runs
 from operator_cli.commands.common import EXIT_FAILED, Parser, UsageError, failed, now, print_json, target_of
-from operator_cli.progress import Console, StateRun, format_state
+from operator_cli.progress import Console, format_state
+from operator_cli.states import StateRun
 from operator_cli.target import Target, TargetError, add_target_flags, stack_outputs
 
 

@@ -12,7 +12,7 @@ import pytest
 from local_runtime.cli import main
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
 from local_runtime.runtime import LocalRuntime
-from operator_cli.progress import state_runs
+from operator_cli.states import state_runs
 from tests.e2e.quiet_pipeline import METRIC, PIPELINE, deployed_quiet_pipeline
 
 pytestmark = pytest.mark.e2e

@@ -72,7 +72,7 @@ def test_a_lambda_serving_several_states_has_no_single_state() -> None:
 
 def test_the_registry_and_the_progress_view_load_without_the_cdk() -> None:
     probe = (
-        "import sys; import contract.steps, local_runtime.progress; "
+        "import sys; import contract.steps, operator_cli.progress, operator_cli.state_facts; "
         "print(sorted(name for name in sys.modules if name.split('.')[0] in ('aws_cdk', 'jsii', 'stacks')))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from operator_cli.progress import Console, StateRun, format_state, state_facts, state_runs, states_summary
+from operator_cli.progress import Console, format_state, states_summary
+from operator_cli.state_facts import state_facts
+from operator_cli.states import StateRun, state_runs
 
 START = datetime(2026, 11, 22, 2, 56, 38, tzinfo=UTC)
 JOB = "demo-20261122025638-42f58ea9"

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from lambdas.common.errors import InvalidRunInputError
-from operator_cli.progress import StateRun
 from operator_cli.runs import (
     TAIL_EVENTS,
     Backoff,
@@ -30,6 +29,7 @@ from operator_cli.runs import (
     summarize,
     table,
 )
+from operator_cli.states import StateRun
 from tests.unit.operator_cli.test_progress import JOB, RUN, START, TRAINING, History, deployed_run_start
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:sagemaker-retraining-churn"
