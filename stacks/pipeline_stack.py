@@ -3,9 +3,14 @@ a dashboard."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Aspects, CfnOutput, Stack, Tags
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from contract.outputs import (
@@ -101,20 +106,8 @@ class PipelineStack(Stack):
         functions["StatusChangeListener"] = wake.listener.function
         if triggers.trigger_run is not None:
             functions["TriggerRun"] = triggers.trigger_run.function
-        topic = None
-        if config.alerts is not None:
-            topic = AlertTopic(self, "Alerts", pipeline=config.name, alerts=config.alerts, key=encryption.key).topic
-        alarms = PipelineAlarms(
-            self, "Alarms", config=config, state_machine=workflow.state_machine, functions=functions, topic=topic
-        )
-        PipelineDashboard(
-            self,
-            "Dashboard",
-            config=config,
-            state_machine=workflow.state_machine,
-            functions=functions,
-            alarms=[*alarms.alarms, *(rollout_alarms.alarms if rollout_alarms is not None else [])],
-        )
+        rollout = list(rollout_alarms.alarms) if rollout_alarms is not None else []
+        self._monitoring(config, workflow.state_machine, functions, key=encryption.key, rollout_alarms=rollout)
 
         CfnOutput(self, STATE_MACHINE_ARN, value=workflow.state_machine_arn)
         CfnOutput(self, DATA_BUCKET_NAME, value=data.bucket.bucket_name)
@@ -123,3 +116,28 @@ class PipelineStack(Stack):
         CfnOutput(self, WATERMARK_PARAMETER_NAME, value=watermark.parameter_name)
         CfnOutput(self, ENDPOINT_NAME, value=config.endpoint.name)
         CfnOutput(self, "ModelPackageGroupName", value=registry.group_name)
+
+    def _monitoring(
+        self,
+        config: PipelineConfig,
+        state_machine: sfn.StateMachine,
+        functions: Mapping[str, lambda_.IFunction],
+        *,
+        key: kms.IKey,
+        rollout_alarms: Sequence[cloudwatch.IAlarm],
+    ) -> None:
+        """The alarms (to the alert topic, when emails are configured) and the dashboard that shows them."""
+        topic = None
+        if config.alerts is not None:
+            topic = AlertTopic(self, "Alerts", pipeline=config.name, alerts=config.alerts, key=key).topic
+        alarms = PipelineAlarms(
+            self, "Alarms", config=config, state_machine=state_machine, functions=functions, topic=topic
+        )
+        PipelineDashboard(
+            self,
+            "Dashboard",
+            config=config,
+            state_machine=state_machine,
+            functions=functions,
+            alarms=[*alarms.alarms, *rollout_alarms],
+        )

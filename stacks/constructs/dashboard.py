@@ -56,9 +56,9 @@ class PipelineDashboard(Construct):
         self._config = config
         self._run_dimensions = metric_dimensions("update_parameters", config.name)
         executions = {"StateMachineArn": state_machine.state_machine_arn}
-        runs = cloudwatch.GraphWidget(
-            title="Runs per day",
-            left=[
+        runs = _graph(
+            "Runs per day",
+            [
                 cloudwatch.Metric(
                     namespace=STATES_NAMESPACE,
                     metric_name=metric_name,
@@ -69,13 +69,10 @@ class PipelineDashboard(Construct):
                 )
                 for metric_name, label in EXECUTION_OUTCOMES
             ],
-            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
-            width=HALF,
-            height=HEIGHT,
         )
-        run_time = cloudwatch.GraphWidget(
-            title="Run time (start to end, minutes)",
-            left=[
+        run_time = _graph(
+            "Run time (start to end, minutes)",
+            [
                 cloudwatch.MathExpression(
                     expression="duration / 60000",
                     using_metrics={
@@ -91,37 +88,22 @@ class PipelineDashboard(Construct):
                     period=FIGURES_PERIOD,
                 )
             ],
-            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
-            width=HALF,
-            height=HEIGHT,
         )
-        steps = cloudwatch.GraphWidget(
-            title="Step durations (Lambda, average ms)",
-            left=[
+        steps = _graph(
+            "Step durations (Lambda, average ms)",
+            [
                 function.metric_duration(statistic=cloudwatch.Stats.AVERAGE, period=FIGURES_PERIOD, label=step)
                 for step, function in functions.items()
             ],
-            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
-            width=HALF,
-            height=HEIGHT,
         )
-        waits = cloudwatch.GraphWidget(
-            title="Training and deployment per run (seconds)",
-            left=[
+        waits = _graph(
+            "Training and deployment per run (seconds)",
+            [
                 self._run_metric(RUN_TRAINING_SECONDS, "training"),
                 self._run_metric(RUN_DEPLOYMENT_SECONDS, "deployment"),
             ],
-            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
-            width=HALF,
-            height=HEIGHT,
         )
-        data_files = cloudwatch.GraphWidget(
-            title="Data files per run",
-            left=[self._run_metric(RUN_DATA_FILES, "data files")],
-            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
-            width=HALF,
-            height=HEIGHT,
-        )
+        data_files = _graph("Data files per run", [self._run_metric(RUN_DATA_FILES, "data files")])
         rows: list[list[cloudwatch.IWidget]] = [
             [self._header(state_machine)],
             [runs, run_time],
@@ -186,3 +168,14 @@ class PipelineDashboard(Construct):
             width=FULL,
             height=2,
         )
+
+
+def _graph(title: str, metrics: Sequence[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
+    """A half-width graph of counts or durations: its axis starts at zero and shows no unit."""
+    return cloudwatch.GraphWidget(
+        title=title,
+        left=list(metrics),
+        left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+        width=HALF,
+        height=HEIGHT,
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.compliance import INLINE_POLICY_REASON, acknowledge, resource_finding
-from stacks.config import PipelineConfig
+from stacks.config import EcrImage, PipelineConfig
 from stacks.constructs.data_store import DataStore
 
 
@@ -33,6 +35,16 @@ class SageMakerExecutionRole(Construct):
         if config.batch_transform is not None:
             # A transform job reads the newest day's data (above) and writes its predictions.
             data.grant_put(self.role, config.batch_transform.predictions_prefix)
+
+        self._grant_logs_and_metrics(stack)
+        images = config.algorithm.ecr_images
+        if config.preprocessing is not None and config.preprocessing.image is not None:
+            images = (*images, config.preprocessing.image)
+        if images:
+            self._grant_images(stack, images)
+
+    def _grant_logs_and_metrics(self, stack: Stack) -> None:
+        """The jobs' and endpoints' logs under /aws/sagemaker/, and their metrics in SageMaker's namespaces."""
 
         sagemaker_logs = stack.format_arn(
             service="logs",
@@ -73,28 +85,26 @@ class SageMakerExecutionRole(Construct):
             applies_to="Resource::*",
         )
 
-        images = config.algorithm.ecr_images
-        if config.preprocessing is not None and config.preprocessing.image is not None:
-            images = (*images, config.preprocessing.image)
-        if images:
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                    resources=sorted(
-                        {
-                            stack.format_arn(
-                                service="ecr",
-                                account=image.account,
-                                region=image.region,
-                                resource="repository",
-                                resource_name=image.repository,
-                            )
-                            for image in images
-                        }
-                    ),
-                )
+    def _grant_images(self, stack: Stack, images: Sequence[EcrImage]) -> None:
+        """Pulling the configured images from their repositories (and the token ECR wants first)."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=sorted(
+                    {
+                        stack.format_arn(
+                            service="ecr",
+                            account=image.account,
+                            region=image.region,
+                            resource="repository",
+                            resource_name=image.repository,
+                        )
+                        for image in images
+                    }
+                ),
             )
-            self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
 
     @property
     def role_arn(self) -> str:
