@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from operator_cli.progress import Console, format_state, states_summary
+from operator_cli.progress import Console, format_state, states_summary, wants_color
 from operator_cli.state_facts import state_facts
 from operator_cli.states import StateRun, state_runs
 
@@ -392,3 +392,29 @@ def test_the_prune_line_says_what_housekeeping_deleted(report: dict[str, Any], l
     runs, _ = state_runs(history.events)
 
     assert lines(runs)[0].endswith(line)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("environ", "colored"),
+    [({}, True), ({"NO_COLOR": "1"}, False), ({"NO_COLOR": "anything"}, False), ({"NO_COLOR": ""}, True)],
+)
+def test_a_terminal_gets_colour_unless_no_color_is_set_to_something(environ: dict[str, str], colored: bool) -> None:
+    # https://no-color.org: present and not empty disables colour, whatever its value
+    assert wants_color(_Terminal(), environ) is colored
+
+
+def test_what_is_not_a_terminal_gets_no_colour_and_no_color_reaches_the_console(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert wants_color(io.StringIO(), {}) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    console = Console(_Terminal())
+
+    assert console.color is False
+    assert console.bold("x") == "x"
