@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("stacks", "lambdas", "statemachine", "operator_cli", "local_runtime", "demo")
+PACKAGES = ("contract", "stacks", "lambdas", "statemachine", "operator_cli", "local_runtime", "demo")
 
 
 @pytest.fixture(scope="module")

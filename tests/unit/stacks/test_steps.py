@@ -3,7 +3,6 @@ its logical IDs."""
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,7 @@ def test_every_module_of_the_package_is_a_step_of_the_registry() -> None:
 
 
 def test_a_step_reached_only_with_a_config_section_names_a_section_of_the_config() -> None:
-    sections = {field.name for field in fields(PipelineConfig)}
+    sections = set(PipelineConfig.model_fields)
     optional = {step.reached_with for step in WORKFLOW_STEPS if step.reached_with is not None}
 
     assert optional == {"preprocessing", "batch_transform"}
