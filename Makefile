@@ -60,6 +60,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app.py contract stacks statemachine lambdas local_runtime operator_cli demo bench
+	$(BIN)/pytest --quiet --no-header -p no:cacheprovider -n 0 tests/unit/test_import_rules.py
 
 # The scanner's virtualenv first: the compliance tests run checkov on the synthesized templates.
 test: lint $(SCAN_VENV)/.installed
