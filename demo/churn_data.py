@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     end = args.end or datetime.now(UTC).date()
     plans = tuple(plan.strip() for plan in args.plans.split(",") if plan.strip())
     files = churn_days(days=args.days, end=end, prefix=prefix, plans=plans)
-    s3 = target.client("s3")
+    s3 = target.s3()
     for raw in files:
         s3.put_object(Bucket=bucket, Key=raw.key, Body=raw.body)
     print(

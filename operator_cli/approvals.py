@@ -6,11 +6,16 @@ event then resumes the run waiting for it (ApprovalListener), on AWS and in the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.events import APPROVED, PENDING, REJECTED
 from contract.outputs import model_package_group
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+
 
 # How many versions `models` shows by default: the registry keeps every one ever trained.
 DEFAULT_LISTED = 20
@@ -35,7 +40,7 @@ class ModelVersion:
         return asdict(self)
 
 
-def list_versions(sagemaker: Any, pipeline: str, *, limit: int = DEFAULT_LISTED) -> list[ModelVersion]:
+def list_versions(sagemaker: SageMakerClient, pipeline: str, *, limit: int = DEFAULT_LISTED) -> list[ModelVersion]:
     """The pipeline's newest versions, newest first."""
     listed = sagemaker.list_model_packages(
         ModelPackageGroupName=model_package_group(pipeline),
@@ -50,7 +55,7 @@ def list_versions(sagemaker: Any, pipeline: str, *, limit: int = DEFAULT_LISTED)
 
 
 def decide(
-    sagemaker: Any, pipeline: str, *, approve: bool, version: int | None = None, reason: str | None = None
+    sagemaker: SageMakerClient, pipeline: str, *, approve: bool, version: int | None = None, reason: str | None = None
 ) -> ModelVersion:
     """Approve or reject a version waiting for approval (the only one waiting, when `version` is None).
 
@@ -80,13 +85,13 @@ def decide(
     return _version(sagemaker.describe_model_package(ModelPackageName=arn))
 
 
-def _arn(sagemaker: Any, pipeline: str, version: int) -> str:
+def _arn(sagemaker: SageMakerClient, pipeline: str, version: int) -> str:
     group = sagemaker.describe_model_package_group(ModelPackageGroupName=model_package_group(pipeline))
     arn = str(group["ModelPackageGroupArn"]).replace(":model-package-group/", ":model-package/")
     return f"{arn}/{version}"
 
 
-def _version(described: dict[str, Any]) -> ModelVersion:
+def _version(described: Mapping[str, Any]) -> ModelVersion:
     metadata = described.get("CustomerMetadataProperties") or {}
     metrics = {}
     for key, value in metadata.items():

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +20,11 @@ from contract.outputs import DATA_PREFIX
 from lambdas.common import transform
 from lambdas.common.names import run_resource_prefix
 from lambdas.common.transform import split_s3_uri
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+
 
 # The stack output that names the pipeline's data prefix, once the stacks publish it; until then --data-prefix.
 DATA_PREFIX_OUTPUT = DATA_PREFIX  # older stacks lack it: --data-prefix then
@@ -61,7 +66,7 @@ class TransformJob:
         return answer
 
 
-def find_day_input(s3: Any, bucket: str, data_prefix: str, day: date) -> str:
+def find_day_input(s3: S3Client, bucket: str, data_prefix: str, day: date) -> str:
     """The day's data in either layout (lambdas.common.transform.find_day_input); raise TransformInputError."""
     try:
         return transform.find_day_input(s3, bucket, data_prefix, day)
@@ -69,7 +74,7 @@ def find_day_input(s3: Any, bucket: str, data_prefix: str, day: date) -> str:
         raise TransformInputError(f"{error}; pass --input") from None
 
 
-def serving_model(sagemaker: Any, endpoint: str, where: str) -> str:
+def serving_model(sagemaker: SageMakerClient, endpoint: str, where: str) -> str:
     """The model the endpoint serves now (its config's first production variant's); raise TransformError when the
     endpoint does not exist in `where`."""
     try:
@@ -93,18 +98,18 @@ def transform_job_name(pipeline: str, now: datetime) -> str:
 
 
 def wait_for_job(
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     name: str,
     *,
     poll_seconds: float = DEFAULT_POLL_SECONDS,
     timeout_seconds: float = DEFAULT_WAIT_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """DescribeTransformJob once the job is Completed, Failed or Stopped; raise TransformError on timeout."""
     deadline = clock() + timeout_seconds
     while True:
-        described: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
+        described = sagemaker.describe_transform_job(TransformJobName=name)
         if described["TransformJobStatus"] in TERMINAL_STATUSES:
             return described
         if clock() > deadline:
@@ -112,7 +117,7 @@ def wait_for_job(
         sleep(poll_seconds)
 
 
-def output_objects(s3: Any, output_uri: str) -> tuple[str, ...]:
+def output_objects(s3: S3Client, output_uri: str) -> tuple[str, ...]:
     """The `.out` objects under the job's output path, as s3:// URIs."""
     bucket, prefix = split_s3_uri(output_uri)
     found: list[str] = []

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types_boto3_stepfunctions import SFNClient
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,13 @@ class ExecutionRecord:
         return [event[key]["name"] for event in self.history for key in event if key == "stateEnteredEventDetails"]
 
 
-def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+def execution_history(sfn: SFNClient, arn: str) -> list[dict[str, Any]]:
     """Every event of the execution, oldest first."""
     events: list[dict[str, Any]] = []
     arguments: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
     while True:
         page = sfn.get_execution_history(**arguments)
-        events.extend(page["events"])
+        events.extend(dict(event) for event in page["events"])
         if not page.get("nextToken"):
             return events
         arguments["nextToken"] = page["nextToken"]

@@ -11,12 +11,17 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from contract.outputs import DATA_BUCKET_NAME, ENDPOINT_NAME, RUNS_PREFIX
 from lambdas.record_lineage.core import run_record_key
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+
 
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -98,7 +103,7 @@ class TrainedOn:
 class RunRecords:
     """The pipeline's run records and manifests, each read at most once per question."""
 
-    s3: Any
+    s3: S3Client
     location: PipelineLocation
     _manifests: dict[str, list[str]] = field(default_factory=dict)
 
@@ -131,20 +136,18 @@ class RunRecords:
         return self._manifests[manifest_uri]
 
     def _keys(self) -> Iterator[str]:
-        arguments = {"Bucket": self.location.bucket, "Prefix": f"{self.location.runs_prefix}/"}
-        while True:
-            page = self.s3.list_objects_v2(**arguments)
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.location.bucket, Prefix=f"{self.location.runs_prefix}/"
+        )
+        for page in pages:
             yield from sorted(o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json"))
-            if not page.get("IsTruncated"):
-                return
-            arguments["ContinuationToken"] = page["NextContinuationToken"]
 
     def _read(self, key: str) -> dict[str, Any]:
         record: dict[str, Any] = json.loads(self.s3.get_object(Bucket=self.location.bucket, Key=key)["Body"].read())
         return record
 
 
-def files_behind_endpoint(sagemaker: Any, records: RunRecords, endpoint_name: str) -> ServingFiles:
+def files_behind_endpoint(sagemaker: SageMakerClient, records: RunRecords, endpoint_name: str) -> ServingFiles:
     """The data files that trained the model the endpoint serves now.
 
     Raises LineageError when the endpoint does not exist or no run record names its current config.
@@ -162,7 +165,7 @@ def files_behind_endpoint(sagemaker: Any, records: RunRecords, endpoint_name: st
     return ServingFiles(endpoint_name, config_name, record, records.files(record["data"]["manifest_uri"]))
 
 
-def endpoints_trained_on(sagemaker: Any, records: RunRecords, data_file: str) -> list[TrainedOn]:
+def endpoints_trained_on(sagemaker: SageMakerClient, records: RunRecords, data_file: str) -> list[TrainedOn]:
     """Every deployment of a model trained on the file, newest first, saying which still serve.
 
     A record whose window cannot hold the file's date (when its name has one) is skipped unread.
@@ -196,7 +199,7 @@ def deployed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(chosen, key=lambda r: (r["deployment"].get("deployed_at") or "", r["run_id"]), reverse=True)
 
 
-def current_endpoint_config(sagemaker: Any, endpoint_name: str) -> str | None:
+def current_endpoint_config(sagemaker: SageMakerClient, endpoint_name: str) -> str | None:
     """The config an endpoint serves now, or None when there is no such endpoint."""
     try:
         return str(sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"])

@@ -13,9 +13,14 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
 
 # InvokeEndpoint's request Body (and the answer's) is at most 6291456 bytes (botocore's service model; the
 # SageMaker docs give it as 6 MB).
@@ -247,7 +252,7 @@ class BatchResult:
         return self.body.decode("utf-8", "replace").strip()
 
 
-def check_endpoint(sagemaker: Any, endpoint: str, where: str) -> None:
+def check_endpoint(sagemaker: SageMakerClient, endpoint: str, where: str) -> None:
     """Raise PredictError when the endpoint does not exist in `where` or is not serving."""
     try:
         described = sagemaker.describe_endpoint(EndpointName=endpoint)
@@ -270,7 +275,7 @@ def check_endpoint(sagemaker: Any, endpoint: str, where: str) -> None:
 
 
 def invoke_batches(
-    runtime: Any,
+    runtime: SageMakerRuntimeClient,
     endpoint: str,
     records: Sequence[InputRecord],
     encoding: Encoding,

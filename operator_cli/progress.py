@@ -6,11 +6,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from operator_cli.executions import ExecutionRecord, execution_history
 from operator_cli.state_facts import state_facts
 from operator_cli.states import StateRun, state_runs
+
+if TYPE_CHECKING:
+    from types_boto3_stepfunctions import SFNClient
+
 
 POLL_SECONDS = 0.2
 NAME_WIDTH = 25
@@ -62,7 +66,7 @@ def wants_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool
 
 
 def follow_execution(
-    sfn: Any,
+    sfn: SFNClient,
     arn: str,
     *,
     console: Console,
@@ -118,7 +122,7 @@ class ExecutionWatcher:
     """
 
     def __init__(
-        self, sfn: Any, state_machine_arns: Sequence[str], *, console: Console, poll_seconds: float = 0.5
+        self, sfn: SFNClient, state_machine_arns: Sequence[str], *, console: Console, poll_seconds: float = 0.5
     ) -> None:
         self._sfn = sfn
         self._state_machines = list(state_machine_arns)

@@ -18,13 +18,17 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.check_data.core import RunInput
 from lambdas.notify_slack.messages import failure_report, readable_cause
 from operator_cli.executions import execution_history
 from operator_cli.state_facts import state_facts
 from operator_cli.states import StateRun, state_runs
+
+if TYPE_CHECKING:
+    from types_boto3_stepfunctions import SFNClient
+
 
 TAIL_EVENTS = 25
 MAX_LIST_LIMIT = 1000  # ListExecutions' maxResults
@@ -216,7 +220,7 @@ def _failure(
 # ---- the API calls (clients are arguments) -------------------------------------------------------------------
 
 
-def start_run(sfn: Any, state_machine_arn: str, *, name: str, execution_input: Mapping[str, Any]) -> str:
+def start_run(sfn: SFNClient, state_machine_arn: str, *, name: str, execution_input: Mapping[str, Any]) -> str:
     """Start an execution; return its ARN."""
     arn: str = sfn.start_execution(
         stateMachineArn=state_machine_arn, name=name, input=json.dumps(dict(execution_input))
@@ -224,7 +228,7 @@ def start_run(sfn: Any, state_machine_arn: str, *, name: str, execution_input: M
     return arn
 
 
-def list_runs(sfn: Any, state_machine_arn: str, *, limit: int, status: str | None = None) -> list[RunSummary]:
+def list_runs(sfn: SFNClient, state_machine_arn: str, *, limit: int, status: str | None = None) -> list[RunSummary]:
     """The newest `limit` runs (1..1000), newest first: one ListExecutions call and one history call per run."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise RunsError(f"--limit must be from 1 to {MAX_LIST_LIMIT}, got {limit}")
@@ -236,11 +240,10 @@ def list_runs(sfn: Any, state_machine_arn: str, *, limit: int, status: str | Non
     return [summarize(execution, history_tail(sfn, execution["executionArn"])) for execution in executions]
 
 
-def history_tail(sfn: Any, arn: str, events: int = TAIL_EVENTS) -> list[dict[str, Any]]:
+def history_tail(sfn: SFNClient, arn: str, events: int = TAIL_EVENTS) -> list[dict[str, Any]]:
     """The newest `events` events of an execution, in one call."""
-    page: list[dict[str, Any]] = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=events)[
-        "events"
-    ]
+    answer = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=events)
+    page: list[dict[str, Any]] = [dict(event) for event in answer["events"]]
     # A server that ignores reverseOrder and maxResults (moto does) answers every event, oldest first.
     return sorted(page, key=lambda event: int(event.get("id", 0)), reverse=True)[:events]
 
@@ -263,7 +266,7 @@ class Backoff:
 
 
 def follow_run(
-    sfn: Any,
+    sfn: SFNClient,
     arn: str,
     *,
     on_state: Callable[[StateRun], None],
@@ -289,7 +292,7 @@ def follow_run(
     return summarize(described, history), runs
 
 
-def describe_run(sfn: Any, arn: str) -> tuple[RunSummary, list[StateRun]]:
+def describe_run(sfn: SFNClient, arn: str) -> tuple[RunSummary, list[StateRun]]:
     """One run with each state it went through, in order."""
     described = sfn.describe_execution(executionArn=arn)
     history = execution_history(sfn, arn)

@@ -12,13 +12,20 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from contract.outputs import stack_name
+
+if TYPE_CHECKING:  # the stubs are a dev dependency: types for mypy, nothing at run time
+    from types_boto3_cloudformation import CloudFormationClient
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker_runtime import SageMakerRuntimeClient
+    from types_boto3_stepfunctions import SFNClient
 
 LOCAL_REGION = "us-east-1"
 STACKS_PATH = "/_local/stacks"
@@ -33,7 +40,7 @@ class TargetError(Exception):
 class Target:
     """Clients for one account and region, or for the local runtime at `endpoint_url`."""
 
-    session: Any
+    session: boto3.session.Session
     endpoint_url: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -45,9 +52,29 @@ class Target:
     def region(self) -> str:
         return str(self.session.region_name)
 
-    def client(self, service: str) -> Any:
+    def s3(self) -> S3Client:
+        return cast("S3Client", self._client("s3"))
+
+    def sagemaker(self) -> SageMakerClient:
+        return cast("SageMakerClient", self._client("sagemaker"))
+
+    def sagemaker_runtime(self) -> SageMakerRuntimeClient:
+        return cast("SageMakerRuntimeClient", self._client("sagemaker-runtime"))
+
+    def stepfunctions(self) -> SFNClient:
+        return cast("SFNClient", self._client("stepfunctions"))
+
+    def cloudformation(self) -> CloudFormationClient:
+        return cast("CloudFormationClient", self._client("cloudformation"))
+
+    def _client(self, service: str) -> Any:
+        """One client per service, built on first use (building one costs more than most calls)."""
         if service not in self._clients:
-            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=_CONFIG)
+            self._clients[service] = self.session.client(
+                service,  # type: ignore[call-overload]  # one of the services above
+                endpoint_url=self.endpoint_url,
+                config=_CONFIG,
+            )
         return self._clients[service]
 
     def describe(self) -> str:
@@ -93,7 +120,7 @@ def stack_outputs(target: Target, pipeline: str) -> dict[str, str]:
     if target.endpoint_url is not None:
         return _local_outputs(target.endpoint_url, name)
     try:
-        stacks = target.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+        stacks = target.cloudformation().describe_stacks(StackName=name)["Stacks"]
     except ClientError as error:
         raise TargetError(f"stack {name} in {target.describe()}: {error.response['Error'].get('Message')}") from None
     except BotoCoreError as error:

@@ -47,8 +47,8 @@ def _lineage(args: argparse.Namespace) -> int:
     target = target_of(args)
     try:
         location = lineage.PipelineLocation.from_outputs(args.pipeline, stack_outputs(target, args.pipeline))
-        records = lineage.RunRecords(target.client("s3"), location)
-        sagemaker = target.client("sagemaker")
+        records = lineage.RunRecords(target.s3(), location)
+        sagemaker = target.sagemaker()
         endpoint = getattr(args, "endpoint", None) or location.endpoint_name
         answer: Any
         if args.question == "files":

@@ -65,9 +65,9 @@ def _predict(args: argparse.Namespace) -> int:
         if ENDPOINT_NAME not in outputs:
             raise TargetError(f"stack {stack_name(args.pipeline)} has no output {ENDPOINT_NAME}")
         endpoint = outputs[ENDPOINT_NAME]
-        predict.check_endpoint(target.client("sagemaker"), endpoint, target.describe())
+        predict.check_endpoint(target.sagemaker(), endpoint, target.describe())
         results = predict.invoke_batches(
-            target.client("sagemaker-runtime"),
+            target.sagemaker_runtime(),
             endpoint,
             records,
             encoding,

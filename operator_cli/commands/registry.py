@@ -47,7 +47,7 @@ def _target_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _models(args: argparse.Namespace) -> int:
-    sagemaker = target_of(args).client("sagemaker")
+    sagemaker = target_of(args).sagemaker()
     versions = _registry_call(lambda: list_versions(sagemaker, args.pipeline, limit=args.limit))
     if args.json:
         sys.stdout.write(json.dumps([v.to_json() for v in versions], indent=2) + "\n")
@@ -65,7 +65,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    sagemaker = target_of(args).client("sagemaker")
+    sagemaker = target_of(args).sagemaker()
     decided = _registry_call(
         lambda: decide(sagemaker, args.pipeline, approve=args.approve, version=args.version, reason=args.reason)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +17,9 @@ from operator_cli.commands.common import EXIT_FAILED, Parser, UsageError, failed
 from operator_cli.progress import Console, format_state
 from operator_cli.states import StateRun
 from operator_cli.target import Target, TargetError, add_target_flags, stack_outputs
+
+if TYPE_CHECKING:
+    from types_boto3_stepfunctions import SFNClient
 
 
 def add_parsers(commands: Any) -> None:
@@ -72,7 +75,7 @@ def _runs(args: argparse.Namespace) -> int:
     target = target_of(args)
     try:
         state_machine = _state_machine_arn(target, args.pipeline) if args.pipeline else None
-        sfn = target.client("stepfunctions")
+        sfn = target.stepfunctions()
         if args.action == "start":
             return _start(args, sfn, str(state_machine))
         if args.action == "list":
@@ -99,7 +102,7 @@ def _state_machine_arn(target: Target, pipeline: str) -> str:
     return outputs[STATE_MACHINE_ARN]
 
 
-def _start(args: argparse.Namespace, sfn: Any, state_machine: str) -> int:
+def _start(args: argparse.Namespace, sfn: SFNClient, state_machine: str) -> int:
     try:
         execution_input = runs.run_input(force=args.force, window_days=args.window_days, end_date=args.end_date)
     except InvalidRunInputError as error:
@@ -115,7 +118,7 @@ def _start(args: argparse.Namespace, sfn: Any, state_machine: str) -> int:
     return _follow(args, sfn, arn) if args.follow else 0
 
 
-def _list(args: argparse.Namespace, sfn: Any, state_machine: str) -> int:
+def _list(args: argparse.Namespace, sfn: SFNClient, state_machine: str) -> int:
     summaries = runs.list_runs(sfn, state_machine, limit=args.limit, status=args.status)
     if args.json:
         print_json([summary.to_json(now()) for summary in summaries])
@@ -126,7 +129,7 @@ def _list(args: argparse.Namespace, sfn: Any, state_machine: str) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace, sfn: Any, arn: str) -> int:
+def _show(args: argparse.Namespace, sfn: SFNClient, arn: str) -> int:
     summary, steps = runs.describe_run(sfn, arn)
     if args.json:
         print_json({**summary.to_json(now()), "input": summary.input, "steps": [runs.step_to_json(s) for s in steps]})
@@ -135,7 +138,7 @@ def _show(args: argparse.Namespace, sfn: Any, arn: str) -> int:
     return 0
 
 
-def _follow(args: argparse.Namespace, sfn: Any, arn: str) -> int:
+def _follow(args: argparse.Namespace, sfn: SFNClient, arn: str) -> int:
     console = Console(sys.stdout)
 
     def on_state(step: StateRun) -> None:

@@ -119,15 +119,13 @@ def _job_request(
                 f"{bt.DATA_PREFIX_OUTPUT}, pass --data-prefix"
             )
         bucket = outputs[DATA_BUCKET_NAME]
-        input_key = bt.find_day_input(target.client("s3"), bucket, data_prefix, day)
+        input_key = bt.find_day_input(target.s3(), bucket, data_prefix, day)
     else:
         bucket, input_key = split_s3_uri(args.input)
     input_uri = f"s3://{bucket}/{input_key}"
     output_uri = args.output or predictions_uri(bucket, args.predictions_prefix, input_key, data_prefix=data_prefix)
     input_filter = args.input_filter if args.input_filter is not None else (DROP_LABEL_FILTER if day else None)
-    model = args.model or bt.serving_model(
-        target.client("sagemaker"), outputs.get(ENDPOINT_NAME, ""), target.describe()
-    )
+    model = args.model or bt.serving_model(target.sagemaker(), outputs.get(ENDPOINT_NAME, ""), target.describe())
     name = bt.transform_job_name(args.pipeline, now())
     request = transform_job_request(
         name,
@@ -146,7 +144,7 @@ def _job_request(
 
 def _run(args: argparse.Namespace, target: Target, job: bt.TransformJob, request: dict[str, Any]) -> bt.TransformJob:
     """Create the job; with --wait, wait for its end and return it with its status and outputs."""
-    sagemaker = target.client("sagemaker")
+    sagemaker = target.sagemaker()
     sagemaker.create_transform_job(**request)
     if not args.wait:
         return job
@@ -158,5 +156,5 @@ def _run(args: argparse.Namespace, target: Target, job: bt.TransformJob, request
         output_uri=job.output_uri,
         status=described["TransformJobStatus"],
         failure_reason=described.get("FailureReason") or None,
-        outputs=bt.output_objects(target.client("s3"), job.output_uri),
+        outputs=bt.output_objects(target.s3(), job.output_uri),
     )
