@@ -17,6 +17,7 @@ from lambdas.common import env as names
 from lambdas.common import wakeups
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
 
 # GetStatus's `target` names the endpoint loop "endpoint"; the records name what is awaited.
 AWAITED = {
@@ -32,12 +33,11 @@ _DESCRIBE = {
     wakeups.PREPROCESSING: ("describe_processing_job", "ProcessingJobName", "ProcessingJobStatus"),
     wakeups.TRANSFORM: ("describe_transform_job", "TransformJobName", "TransformJobStatus"),
 }
-# The field of the loop's state section (named as what it awaits) that names the job or endpoint.
-_NAME_FIELD = {
-    wakeups.TRAINING: "job_name",
-    wakeups.DEPLOYMENT: "endpoint_name",
-    wakeups.PREPROCESSING: "job_name",
-    wakeups.TRANSFORM: "job_name",
+# The state section of each awaited job (the endpoint's is DeploymentState).
+_JOB_SECTIONS: dict[str, type[TrainingJobState] | type[PreprocessingState] | type[BatchTransformState]] = {
+    wakeups.TRAINING: TrainingJobState,
+    wakeups.PREPROCESSING: PreprocessingState,
+    wakeups.TRANSFORM: BatchTransformState,
 }
 
 
@@ -59,11 +59,14 @@ def awaited_name(target: str, state: Mapping[str, Any]) -> tuple[str, str]:
     if target not in AWAITED:
         raise InvalidStepEventError(f"event field 'target' must be one of {sorted(AWAITED)}, got {target!r}")
     awaited = AWAITED[target]
-    section, field = awaited, _NAME_FIELD[awaited]
-    value = state.get(section)
-    name = value.get(field) if isinstance(value, Mapping) else None
-    if not isinstance(name, str) or not name:
-        raise InvalidStepEventError(f"state field '{section}.{field}' is missing: the step that sets it has not run")
+    if awaited == wakeups.DEPLOYMENT:
+        deployment = DeploymentState.read_optional(state)
+        field, name = f"{DeploymentState.SECTION}.endpoint_name", deployment.endpoint_name if deployment else None
+    else:
+        job = _JOB_SECTIONS[awaited].read_optional(state)
+        field, name = f"{_JOB_SECTIONS[awaited].SECTION}.job_name", job.job_name if job else None
+    if not name:
+        raise InvalidStepEventError(f"state field '{field}' is missing: the step that sets it has not run")
     return awaited, name
 
 

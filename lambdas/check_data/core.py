@@ -15,6 +15,7 @@ from lambdas.check_data.overlap import earlier_running_execution
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidRunInputError, RetrainingError
 from lambdas.common.events import Execution
+from lambdas.common.models import InputState, RunState
 from lambdas.common.names import run_resource_name
 from lambdas.common.polling import positive_seconds
 from lambdas.common.units import human_bytes
@@ -125,13 +126,17 @@ class RunInput:
             raise InvalidRunInputError(f"field 'trigger' must be a short non-empty string, got {trigger!r}")
         return cls(force=force, window_days=window_days, end_date=parsed_end, trigger=trigger)
 
+    def to_section(self) -> InputState:
+        """The state's `input`: what the run was asked for, as validated."""
+        return InputState(
+            force=self.force,
+            window_days=self.window_days,
+            end_date=self.end_date.isoformat() if self.end_date else None,
+            trigger=self.trigger,
+        )
+
     def to_state(self) -> dict[str, Any]:
-        return {
-            "force": self.force,
-            "window_days": self.window_days,
-            "end_date": self.end_date.isoformat() if self.end_date else None,
-            "trigger": self.trigger,
-        }
+        return self.to_section().to_state()
 
 
 @dataclass(frozen=True)
@@ -154,40 +159,9 @@ class Listing:
     requests: int = 0
 
 
-@dataclass(frozen=True)
-class CheckDataResult:
-    pipeline: str
-    run_id: str
-    trigger: str
-    forced: bool
-    window_start: str
-    window_end: str
-    window_days: int
-    newest_data_date: str | None
-    watermark_date: str | None
-    has_new_data: bool
-    reason: str
-    file_count: int
-    total_bytes: int
-    manifest_uri: str | None
-    skipped_count: int
-    skipped_keys: list[dict[str, str]]
-    list_requests: int
-    blocked_by: str | None = None  # the earlier run still going, when this one must not start
-    watermark_missing: bool = False  # the parameter was deleted: treated as never trained
-    # The previous run's durations, from the watermark: the poll loops wait less while the job cannot be done.
-    expected_training_seconds: int | None = None
-    expected_deployment_seconds: int | None = None
-    preprocess: bool = False  # the run fits the pipeline's preprocessing before it trains
-    batch_transform: bool = False  # after deploying, the run transforms the newest day's data
-
-    def to_state(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def check_data(
     run_input: RunInput, execution: Execution, *, s3: Any, ssm: Any, sfn: Any, settings: CheckDataSettings
-) -> CheckDataResult:
+) -> RunState:
     """Decide whether this run trains, and on which files.
 
     A run that finds an earlier run of the pipeline still going stops here, before it writes anything.
@@ -201,7 +175,7 @@ def check_data(
     run_id = run_resource_name(settings.pipeline, execution)
     blocked_by = earlier_running_execution(sfn, execution)
     if blocked_by is not None:
-        return CheckDataResult(
+        return RunState(
             pipeline=settings.pipeline,
             run_id=run_id,
             trigger=run_input.trigger,
@@ -252,7 +226,7 @@ def check_data(
             settings.data_prefix,
             listing.files,
         )
-    return CheckDataResult(
+    return RunState(
         pipeline=settings.pipeline,
         run_id=run_id,
         trigger=run_input.trigger,

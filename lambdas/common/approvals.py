@@ -7,11 +7,12 @@ two sees a decided version first resumes the run, so an approval given before th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from contract.events import DECIDED
 from lambdas.common import task_tokens
+from lambdas.common.models import ApprovalState
 
 
 @dataclass(frozen=True)
@@ -20,19 +21,6 @@ class ApprovalRecord:
     execution_id: str
     model_package_arn: str
     requested_at: str
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What a waiting run resumes with (the state's `approval`)."""
-
-    status: str
-    model_package_arn: str
-    model_package_version: int
-    description: str | None
-
-    def to_state(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def record_key(prefix: str, version: int) -> str:
@@ -48,12 +36,12 @@ def load(s3: Any, bucket: str, prefix: str, version: int) -> ApprovalRecord | No
     return None if fields is None else ApprovalRecord(**fields)
 
 
-def decision_of(described: dict[str, Any]) -> Decision | None:
-    """The decision a DescribeModelPackage answer shows, or None while it waits."""
+def decision_of(described: dict[str, Any]) -> ApprovalState | None:
+    """The decision (the state's `approval`) a DescribeModelPackage answer shows, or None while it waits."""
     status = str(described.get("ModelApprovalStatus", ""))
     if status not in DECIDED:
         return None
-    return Decision(
+    return ApprovalState(
         status=status,
         model_package_arn=str(described["ModelPackageArn"]),
         model_package_version=int(described.get("ModelPackageVersion") or 0),
@@ -62,7 +50,7 @@ def decision_of(described: dict[str, Any]) -> Decision | None:
 
 
 def resume(
-    stepfunctions: Any, s3: Any, bucket: str, prefix: str, version: int, record: ApprovalRecord, decision: Decision
+    stepfunctions: Any, s3: Any, bucket: str, prefix: str, version: int, record: ApprovalRecord, decision: ApprovalState
 ) -> bool:
     """Resume the waiting execution with the decision and forget its token; False if it no longer waits."""
     key = record_key(prefix, version)

@@ -15,6 +15,7 @@ from typing import Any
 
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError
+from lambdas.common.models import PreprocessingState
 
 # The SageMaker inference toolkit imports SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY; the processing job
 # packs the source directory as code/ in model.tar.gz, which SageMaker extracts into /opt/ml/model.
@@ -52,17 +53,19 @@ class ServingPreprocessing:
 
 
 def serving_containers(
-    state: Mapping[str, Any], model_artifact: str, inference_image: str, preprocessing: ServingPreprocessing | None
+    fitted: PreprocessingState | None,
+    model_artifact: str,
+    inference_image: str,
+    preprocessing: ServingPreprocessing | None,
 ) -> list[dict[str, Any]]:
-    """The model's containers in order; one without preprocessing.
+    """The model's containers in order; one without preprocessing. `fitted` is the run's processing job.
 
     Raises InvalidStepEventError when the pipeline has preprocessing but the run's state has no fitted artifact.
     """
     model: dict[str, Any] = {"Image": inference_image, "ModelDataUrl": model_artifact}
     if preprocessing is None:
         return [model]
-    section = state.get("preprocessing")
-    artifact = section.get("model_artifact") if isinstance(section, Mapping) else None
+    artifact = fitted.model_artifact if fitted is not None else None
     if not artifact:
         raise InvalidStepEventError(
             "state field 'preprocessing.model_artifact' is missing: the pipeline has preprocessing but this run "

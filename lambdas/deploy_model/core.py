@@ -15,7 +15,7 @@ from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.inference import ServingPreprocessing, create_model_arguments, serving_containers
-from lambdas.common.models import DeploymentState
+from lambdas.common.models import DeploymentState, PreprocessingState, TrainingJobState
 from lambdas.common.names import run_tags
 
 # UpdateEndpoint is refused while the endpoint is changing; these states accept it.
@@ -115,19 +115,19 @@ class DeploySettings:
 
 
 def deploy_model(
-    training: Mapping[str, Any],
+    training: TrainingJobState,
     execution: Execution,
     *,
     sagemaker: Any,
     settings: DeploySettings,
     now: datetime,
     expected_seconds: int | None = None,
-    state: Mapping[str, Any] | None = None,
+    preprocessing: PreprocessingState | None = None,
 ) -> DeploymentState:
     """Create the model and endpoint config, then create the endpoint or update it in place.
 
     With preprocessing the model is a serial inference pipeline: the run's fitted preprocessing (from the
-    `preprocessing` section of `state`), the algorithm, and the postprocessing when configured.
+    `preprocessing` section), the algorithm, and the postprocessing when configured.
 
     UpdateEndpoint keeps the old model serving until the new one is healthy, so the endpoint never stops
     answering. With a rollout configured the update shifts traffic in steps, bakes after each, and SageMaker
@@ -135,14 +135,12 @@ def deploy_model(
     retry: every name derives from the run, and an endpoint already on this run's config is left alone. Raises
     EndpointNotUpdatableError when the endpoint is Failed or busy with another change.
     """
-    artifact = training.get("model_artifact")
+    artifact = training.model_artifact
     if not artifact:
-        raise InvalidStepEventError(
-            f"training job {training.get('job_name')} reported no model artifact: nothing to deploy"
-        )
-    name = str(training["job_name"])
+        raise InvalidStepEventError(f"training job {training.job_name} reported no model artifact: nothing to deploy")
+    name = training.job_name
     tags = run_tags(settings.pipeline, execution)
-    containers = serving_containers(state or {}, str(artifact), settings.image, settings.preprocessing)
+    containers = serving_containers(preprocessing, artifact, settings.image, settings.preprocessing)
     _create_if_absent(
         lambda: sagemaker.describe_model(ModelName=name),
         lambda: sagemaker.create_model(

@@ -16,6 +16,7 @@ from lambdas.common import approvals
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.models import EvaluationState
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class ApprovalSettings:
 
 
 def request_approval(
-    evaluation: Mapping[str, Any],
+    evaluation: EvaluationState,
     execution: Execution,
     task_token: str,
     *,
@@ -48,8 +49,8 @@ def request_approval(
     """
     if not task_token:
         raise InvalidStepEventError("event field 'task_token' is missing: invoke with waitForTaskToken")
-    arn = str(evaluation["model_package_arn"])
-    version = int(evaluation["model_package_version"])
+    arn = evaluation.model_package_arn
+    version = evaluation.model_package_version
     record = approvals.ApprovalRecord(
         task_token=task_token, execution_id=execution.id, model_package_arn=arn, requested_at=format_timestamp(now)
     )

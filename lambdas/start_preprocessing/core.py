@@ -21,7 +21,7 @@ from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError
 from lambdas.common.events import Execution, format_timestamp
-from lambdas.common.models import PreprocessingState
+from lambdas.common.models import PreprocessingState, RunState
 from lambdas.common.names import run_tags
 from lambdas.common.sagemaker import check_started_by, describe_or_none
 
@@ -82,7 +82,7 @@ def run_output_uri(bucket: str, output_prefix: str, run_id: str) -> str:
 
 
 def start_preprocessing(
-    run: Mapping[str, Any],
+    run: RunState,
     execution: Execution,
     *,
     sagemaker: Any,
@@ -93,8 +93,8 @@ def start_preprocessing(
 
     Raises ResourceConflictError if a job of that name exists but was started by another execution.
     """
-    job_name = str(run["run_id"])
-    request = processing_job_request(job_name, str(run["manifest_uri"]), execution, settings)
+    job_name = run.run_id
+    request = processing_job_request(job_name, run.manifest(), execution, settings)
     existing = _describe(sagemaker, job_name)
     if existing is None:
         try:

@@ -12,9 +12,8 @@ from botocore.exceptions import ClientError
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.events import Execution, format_timestamp
-from lambdas.common.models import TrainingJobState
+from lambdas.common.models import RunState, TrainingJobState
 from lambdas.common.names import run_tags
-from lambdas.common.polling import expected_seconds
 from lambdas.common.sagemaker import check_started_by, describe_or_none
 
 
@@ -52,7 +51,7 @@ class TrainingSettings:
 
 
 def start_training_job(
-    run: Mapping[str, Any],
+    run: RunState,
     execution: Execution,
     *,
     sagemaker: Any,
@@ -69,8 +68,8 @@ def start_training_job(
     check the data again. Whatever it raises stops the run before any training starts. Raises
     ResourceConflictError if a job of that name exists but was started by another execution.
     """
-    job_name = str(run["run_id"])
-    data_uri = preprocessed_data_uri or str(run["manifest_uri"])
+    job_name = run.run_id
+    data_uri = preprocessed_data_uri or run.manifest()
     request = training_job_request(
         job_name, data_uri, execution, settings, data_type="S3Prefix" if preprocessed_data_uri else "ManifestFile"
     )
@@ -104,7 +103,7 @@ def start_training_job(
         poll_seconds=next_poll_seconds(
             0,
             interval_seconds=settings.poll_interval_seconds,
-            expected_seconds=expected_seconds({"run": run}, "expected_training_seconds"),
+            expected_seconds=run.expected_training_seconds,
         ),
     )
 
