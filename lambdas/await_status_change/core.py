@@ -11,13 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.common import env as names
 from lambdas.common import wakeups
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_stepfunctions import SFNClient
 
 # GetStatus's `target` names the endpoint loop "endpoint"; the records name what is awaited.
 AWAITED = {
@@ -76,9 +81,9 @@ def await_status_change(
     execution: Execution,
     task_token: str,
     *,
-    s3: Any,
-    sagemaker: Any,
-    stepfunctions: Any,
+    s3: S3Client,
+    sagemaker: SageMakerClient,
+    stepfunctions: SFNClient,
     settings: WakeSettings,
     now: datetime,
 ) -> bool:

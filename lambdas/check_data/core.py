@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -19,6 +19,11 @@ from lambdas.common.models import InputState, RunState
 from lambdas.common.names import run_resource_name
 from lambdas.common.polling import positive_seconds
 from lambdas.common.units import human_bytes
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_ssm import SSMClient
+    from types_boto3_stepfunctions import SFNClient
 
 MAX_WINDOW_DAYS = 366
 # How many skipped keys the run's state lists; the count is always exact. Keeps the state far below 256 KiB.
@@ -160,7 +165,13 @@ class Listing:
 
 
 def check_data(
-    run_input: RunInput, execution: Execution, *, s3: Any, ssm: Any, sfn: Any, settings: CheckDataSettings
+    run_input: RunInput,
+    execution: Execution,
+    *,
+    s3: S3Client,
+    ssm: SSMClient,
+    sfn: SFNClient,
+    settings: CheckDataSettings,
 ) -> RunState:
     """Decide whether this run trains, and on which files.
 
@@ -274,7 +285,7 @@ def check_manifest_limits(files: list[DataFile], settings: CheckDataSettings, *,
         )
 
 
-def list_window_files(s3: Any, bucket: str, prefix: str, start: date, end: date) -> Listing:
+def list_window_files(s3: S3Client, bucket: str, prefix: str, start: date, end: date) -> Listing:
     """List the data files dated within [start, end] in both layouts.
 
     Keys sort by date in both layouts, so each listing starts right before the window (StartAfter) and
@@ -298,7 +309,7 @@ def list_window_files(s3: Any, bucket: str, prefix: str, start: date, end: date)
     return listing
 
 
-def _keys_from(s3: Any, bucket: str, prefix: str, start_after: str, listing: Listing) -> Iterator[tuple[str, int]]:
+def _keys_from(s3: S3Client, bucket: str, prefix: str, start_after: str, listing: Listing) -> Iterator[tuple[str, int]]:
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
@@ -341,7 +352,7 @@ class RecordedWatermark:
     deployment_seconds: int | None = None
 
 
-def read_watermark(ssm: Any, parameter: str) -> RecordedWatermark:
+def read_watermark(ssm: SSMClient, parameter: str) -> RecordedWatermark:
     """Read the watermark; a deleted parameter reads as never trained."""
     try:
         value = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
@@ -364,7 +375,7 @@ def read_watermark(ssm: Any, parameter: str) -> RecordedWatermark:
         ) from None
 
 
-def write_manifest(s3: Any, bucket: str, key: str, data_prefix: str, files: list[DataFile]) -> str:
+def write_manifest(s3: S3Client, bucket: str, key: str, data_prefix: str, files: list[DataFile]) -> str:
     """Write a SageMaker manifest listing the files; return its S3 URI.
 
     The key is unique to the run, so earlier manifests stay as the record of what each run trained on.

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.common import env as names
 from lambdas.common.events import Execution
 from lambdas.common.models import CleanUpState
 from lambdas.common.names import execution_tag_value, run_resource_name
 from lambdas.common.sagemaker import describe_or_none, started_by
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
 
 _RUNNING = frozenset({"InProgress"})
 
@@ -31,7 +34,7 @@ class CleanUpSettings:
         )
 
 
-def clean_up(execution: Execution, *, sagemaker: Any, settings: CleanUpSettings) -> CleanUpState:
+def clean_up(execution: Execution, *, sagemaker: SageMakerClient, settings: CleanUpSettings) -> CleanUpState:
     """Leave nothing of a failed run behind that costs money or hides what serves.
 
     The run's resources are found by name (the same name every step derives from the execution), so this works
@@ -73,7 +76,7 @@ def clean_up(execution: Execution, *, sagemaker: Any, settings: CleanUpSettings)
     return report
 
 
-def _stop_training_job(sagemaker: Any, job_name: str, execution: Execution, kept: list[str]) -> str | None:
+def _stop_training_job(sagemaker: SageMakerClient, job_name: str, execution: Execution, kept: list[str]) -> str | None:
     """Stop the run's training job if it still runs; return its name when stopped."""
     job = describe_or_none(lambda: sagemaker.describe_training_job(TrainingJobName=job_name))
     if not _stoppable(sagemaker, job, "training job", job_name, "TrainingJob", execution, kept):
@@ -82,7 +85,9 @@ def _stop_training_job(sagemaker: Any, job_name: str, execution: Execution, kept
     return job_name
 
 
-def _stop_processing_job(sagemaker: Any, job_name: str, execution: Execution, kept: list[str]) -> str | None:
+def _stop_processing_job(
+    sagemaker: SageMakerClient, job_name: str, execution: Execution, kept: list[str]
+) -> str | None:
     """Stop the run's processing job if it still runs; return its name when stopped."""
     job = describe_or_none(lambda: sagemaker.describe_processing_job(ProcessingJobName=job_name))
     if not _stoppable(sagemaker, job, "processing job", job_name, "ProcessingJob", execution, kept):
@@ -92,7 +97,7 @@ def _stop_processing_job(sagemaker: Any, job_name: str, execution: Execution, ke
 
 
 def _stoppable(
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     job: Mapping[str, Any] | None,
     what: str,
     job_name: str,
@@ -125,7 +130,7 @@ def _failed_first_deployment(endpoint: Mapping[str, Any], run_id: str) -> bool:
     return endpoint.get("EndpointStatus") == "Failed" and endpoint.get("EndpointConfigName") == run_id
 
 
-def _models_of(sagemaker: Any, config_names: set[str]) -> set[str]:
+def _models_of(sagemaker: SageMakerClient, config_names: set[str]) -> set[str]:
     models: set[str] = set()
     for name in config_names:
         config = describe_or_none(lambda name=name: sagemaker.describe_endpoint_config(EndpointConfigName=name))

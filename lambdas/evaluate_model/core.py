@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -21,6 +21,11 @@ from lambdas.common.errors import ConfigurationError, InvalidStepEventError, Met
 from lambdas.common.events import Execution
 from lambdas.common.inference import ServingPreprocessing, serving_containers
 from lambdas.common.models import EvaluationState, PreprocessingState, RunState, TrainingJobState
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker.literals import ModelApprovalStatusType
+    from types_boto3_sagemaker.type_defs import InferenceSpecificationTypeDef, ModelPackageContainerDefinitionTypeDef
 
 __all__ = ["APPROVED", "PENDING", "REJECTED", "EvaluateSettings", "QualityGate", "evaluate_model", "judge"]
 MINIMIZE, MAXIMIZE = "minimize", "maximize"
@@ -130,7 +135,7 @@ def evaluate_model(
     training: TrainingJobState,
     execution: Execution,
     *,
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     settings: EvaluateSettings,
     preprocessing: PreprocessingState | None = None,
 ) -> EvaluationState:
@@ -161,28 +166,32 @@ def evaluate_model(
         if production is not None and production != job_name:
             production_value = model_metric(sagemaker, production, gate.metric)
         verdict = judge(gate, value, production_value)
-    status = REJECTED if not verdict.passed else PENDING if settings.manual_approval else APPROVED
+    status: ModelApprovalStatusType = (
+        REJECTED if not verdict.passed else PENDING if settings.manual_approval else APPROVED
+    )
     ensure_group(sagemaker, settings.model_package_group, settings.pipeline)
     existing = find_version(sagemaker, settings.model_package_group, job_name)
+    described: Mapping[str, Any]
     if existing is None:
+        # The same containers DeployModel serves: with preprocessing, the whole inference pipeline. Their fields
+        # (ContainerHostname, Image, ModelDataUrl, Environment) mean the same in a model package's containers.
+        containers = serving_containers(preprocessing, artifact, settings.inference_image, settings.preprocessing)
+        specification: InferenceSpecificationTypeDef = {
+            "Containers": cast("list[ModelPackageContainerDefinitionTypeDef]", containers),
+            "SupportedContentTypes": CONTENT_TYPES,
+            "SupportedResponseMIMETypes": RESPONSE_TYPES,
+        }
         arn = sagemaker.create_model_package(
             ModelPackageGroupName=settings.model_package_group,
             ModelPackageDescription=_description(execution, run, verdict),
-            InferenceSpecification={
-                # The same containers DeployModel serves: with preprocessing, the whole inference pipeline.
-                "Containers": serving_containers(
-                    preprocessing, artifact, settings.inference_image, settings.preprocessing
-                ),
-                "SupportedContentTypes": CONTENT_TYPES,
-                "SupportedResponseMIMETypes": RESPONSE_TYPES,
-            },
+            InferenceSpecification=specification,
             ModelApprovalStatus=status,
             CustomerMetadataProperties=version_metadata(settings.pipeline, execution, run, job_name, metrics),
         )["ModelPackageArn"]
         described = sagemaker.describe_model_package(ModelPackageName=arn)
     else:
         described = existing
-        status = str(existing["ModelApprovalStatus"])
+        status = existing["ModelApprovalStatus"]
     return EvaluationState(
         metric=gate.metric if gate else None,
         direction=gate.direction if gate else None,
@@ -200,7 +209,7 @@ def evaluate_model(
     )
 
 
-def ensure_group(sagemaker: Any, group: str, pipeline: str) -> None:
+def ensure_group(sagemaker: SageMakerClient, group: str, pipeline: str) -> None:
     """Create the pipeline's model package group with its first version; it outlives the stack."""
     try:
         sagemaker.describe_model_package_group(ModelPackageGroupName=group)
@@ -219,7 +228,7 @@ def ensure_group(sagemaker: Any, group: str, pipeline: str) -> None:
             raise
 
 
-def production_model(sagemaker: Any, endpoint_name: str) -> str | None:
+def production_model(sagemaker: SageMakerClient, endpoint_name: str) -> str | None:
     """The model the endpoint serves now, or None when there is no endpoint yet."""
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
@@ -235,7 +244,7 @@ def production_model(sagemaker: Any, endpoint_name: str) -> str | None:
     return str(variants[0]["ModelName"]) if variants else None
 
 
-def model_metric(sagemaker: Any, model_name: str, metric: str) -> float | None:
+def model_metric(sagemaker: SageMakerClient, model_name: str, metric: str) -> float | None:
     """The metric of the training job that produced a model (a run names both alike); None if unknown."""
     try:
         job = sagemaker.describe_training_job(TrainingJobName=model_name)
@@ -249,7 +258,7 @@ def model_metric(sagemaker: Any, model_name: str, metric: str) -> float | None:
     return None
 
 
-def find_version(sagemaker: Any, group: str, job_name: str) -> dict[str, Any] | None:
+def find_version(sagemaker: SageMakerClient, group: str, job_name: str) -> dict[str, Any] | None:
     """This run's version among the group's newest, if an earlier attempt registered it."""
     listed = sagemaker.list_model_packages(
         ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending", MaxResults=_NEWEST_VERSIONS_CHECKED

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.events import parse_timestamp
 from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class PollSettings:
 
 
 def preprocessing_status(
-    current: PreprocessingState, *, sagemaker: Any, settings: PollSettings, now: datetime
+    current: PreprocessingState, *, sagemaker: SageMakerClient, settings: PollSettings, now: datetime
 ) -> PreprocessingState:
     """Describe the processing job: its status and, when it did not complete, why.
 
@@ -66,7 +69,7 @@ def preprocessing_status(
 
 
 def batch_transform_status(
-    current: BatchTransformState, *, sagemaker: Any, settings: PollSettings, now: datetime
+    current: BatchTransformState, *, sagemaker: SageMakerClient, settings: PollSettings, now: datetime
 ) -> BatchTransformState:
     """Describe the transform job: its status and, when it did not complete, why."""
     job = sagemaker.describe_transform_job(TransformJobName=current.job_name)
@@ -86,7 +89,7 @@ def batch_transform_status(
 def training_status(
     current: TrainingJobState,
     *,
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     settings: PollSettings,
     now: datetime,
     expected_seconds: int | None = None,
@@ -121,7 +124,7 @@ def training_status(
 def endpoint_status(
     current: DeploymentState,
     *,
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     settings: PollSettings,
     now: datetime,
     expected_seconds: int | None = None,

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -28,6 +28,11 @@ from lambdas.common import env as names
 from lambdas.common.models import DeploymentState, PrunedState, WatermarkState
 from lambdas.common.names import run_resource_prefix
 from lambdas.common.sagemaker import describe_or_none, is_not_found
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_ssm import SSMClient
+    from types_boto3_ssm.type_defs import ParameterHistoryTypeDef
 
 # The most ListModels and ListEndpointConfigs return per page.
 LIST_PAGE_SIZE = 100
@@ -69,8 +74,8 @@ def prune_models(
     deployment: DeploymentState | None,
     watermark: WatermarkState | None,
     *,
-    sagemaker: Any,
-    ssm: Any,
+    sagemaker: SageMakerClient,
+    ssm: SSMClient,
     settings: PruneSettings,
     page_size: int = LIST_PAGE_SIZE,
 ) -> PrunedState:
@@ -97,15 +102,11 @@ def prune_models(
     if deployment is not None and deployment.model_name:
         protected_models.setdefault(deployment.model_name, THIS_RUN)
 
-    configs = _owned(
-        sagemaker,
-        _pages(sagemaker, "list_endpoint_configs", "EndpointConfigs", prefix, page_size),
-        "EndpointConfig",
-        settings.pipeline,
-    )
-    models = _owned(
-        sagemaker, _pages(sagemaker, "list_models", "Models", prefix, page_size), "Model", settings.pipeline
-    )
+    listing = {"NameContains": prefix, "PaginationConfig": {"PageSize": page_size}}
+    config_pages = sagemaker.get_paginator("list_endpoint_configs").paginate(**listing)  # type: ignore[arg-type]
+    model_pages = sagemaker.get_paginator("list_models").paginate(**listing)  # type: ignore[arg-type]
+    configs = _owned(sagemaker, _listed(config_pages, "EndpointConfigs", prefix), "EndpointConfig", settings.pipeline)
+    models = _owned(sagemaker, _listed(model_pages, "Models", prefix), "Model", settings.pipeline)
 
     remaining_configs: set[str] = set()
     for position, config in enumerate(configs):
@@ -135,14 +136,14 @@ def _keep_reason(name: str, position: int, protected: Mapping[str, str], keep_la
     return NEWEST.format(keep_last=keep_last) if position < keep_last else None
 
 
-def _previous_deployment(ssm: Any, parameter: str, current: int | None, *, exclude: set[Any]) -> str | None:
+def _previous_deployment(ssm: SSMClient, parameter: str, current: int | None, *, exclude: set[Any]) -> str | None:
     """The config of the newest earlier watermark version that records a deployment other than `exclude`.
 
     Versions are read from before `current`, the one this run wrote (state.watermark.version), so a later run can
     never make this one forget what it replaced. A version whose outcome is not "deployed" (a rejected model) or
     that names no config (the initial value) is skipped.
     """
-    history: list[dict[str, Any]] = []
+    history: list[ParameterHistoryTypeDef] = []
     try:
         for page in ssm.get_paginator("get_parameter_history").paginate(Name=parameter):
             history.extend(page.get("Parameters", []))
@@ -165,7 +166,7 @@ def _previous_deployment(ssm: Any, parameter: str, current: int | None, *, exclu
     return None
 
 
-def _models_of(sagemaker: Any, config_names: Iterable[str], prefix: str) -> tuple[dict[str, str], bool]:
+def _models_of(sagemaker: SageMakerClient, config_names: Iterable[str], prefix: str) -> tuple[dict[str, str], bool]:
     """The models the given configs serve, and whether all of them could be read.
 
     The function may describe the pipeline's own configs only: a config of another name (set by hand) is not
@@ -185,15 +186,15 @@ def _models_of(sagemaker: Any, config_names: Iterable[str], prefix: str) -> tupl
     return models, known
 
 
-def _pages(sagemaker: Any, operation: str, key: str, prefix: str, page_size: int) -> list[dict[str, Any]]:
+def _listed(pages: Iterable[Mapping[str, Any]], key: str, prefix: str) -> list[dict[str, Any]]:
+    """The listed resources (page[key]) whose name starts with the pipeline's prefix."""
     items: list[dict[str, Any]] = []
-    pages = sagemaker.get_paginator(operation).paginate(NameContains=prefix, PaginationConfig={"PageSize": page_size})
     for page in pages:
         items.extend(item for item in page.get(key, []) if str(item[f"{key[:-1]}Name"]).startswith(prefix))
     return items
 
 
-def _owned(sagemaker: Any, items: list[dict[str, Any]], kind: str, pipeline: str) -> list[_Owned]:
+def _owned(sagemaker: SageMakerClient, items: list[dict[str, Any]], kind: str, pipeline: str) -> list[_Owned]:
     """The listed resources whose pipeline tag names this pipeline, newest first.
 
     The name prefix alone is not proof: another app's pipeline, or a hand-made model, may share it.

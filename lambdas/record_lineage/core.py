@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +27,11 @@ from lambdas.common.models import (
     TrainingJobState,
     WatermarkState,
 )
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker.literals import AssociationEdgeTypeType
 
 RUN_RECORD_SCHEMA = 1
 # SageMaker's lineage Properties: string values of at most 1,024 characters.
@@ -103,14 +108,14 @@ def build_run_record(
     }
 
 
-def write_run_record(s3: Any, bucket: str, key: str, record: Mapping[str, Any]) -> str:
+def write_run_record(s3: S3Client, bucket: str, key: str, record: Mapping[str, Any]) -> str:
     """Write the record (a retried attempt writes the same run's record again); return its S3 URI."""
     body = json.dumps(record, indent=2, sort_keys=True).encode()
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     return f"s3://{bucket}/{key}"
 
 
-def record_lineage_entities(record: Mapping[str, Any], *, run_record: str, sagemaker: Any) -> LineageState:
+def record_lineage_entities(record: Mapping[str, Any], *, run_record: str, sagemaker: SageMakerClient) -> LineageState:
     """Create the run's artifacts, actions, endpoint context and their associations; safe to retry.
 
     Returns the state's `lineage`: `run_record` (where the record was written) and the entities' ARNs, None where
@@ -194,7 +199,7 @@ def sagemaker_arn(execution: Execution, resource: str, name: str) -> str:
 class _Lineage:
     """Find-or-create over SageMaker's lineage APIs, counting the associations made."""
 
-    def __init__(self, sagemaker: Any) -> None:
+    def __init__(self, sagemaker: SageMakerClient) -> None:
         self._sagemaker = sagemaker
         self.associations = 0
 
@@ -208,7 +213,7 @@ class _Lineage:
     def context(self, name: str, source_uri: str, context_type: str, properties: Mapping[str, Any]) -> str:
         return self._entity("Context", name, source_uri, context_type, properties)
 
-    def associate(self, source: str, destination: str, association_type: str) -> None:
+    def associate(self, source: str, destination: str, association_type: AssociationEdgeTypeType) -> None:
         try:
             self._sagemaker.add_association(
                 SourceArn=source, DestinationArn=destination, AssociationType=association_type

@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lambdas.common import approvals
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import EvaluationState
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_stepfunctions import SFNClient
 
 
 @dataclass(frozen=True)
@@ -36,9 +41,9 @@ def request_approval(
     execution: Execution,
     task_token: str,
     *,
-    s3: Any,
-    sagemaker: Any,
-    stepfunctions: Any,
+    s3: S3Client,
+    sagemaker: SageMakerClient,
+    stepfunctions: SFNClient,
     settings: ApprovalSettings,
     now: datetime,
 ) -> bool:

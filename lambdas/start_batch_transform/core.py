@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
@@ -22,6 +22,10 @@ from lambdas.common.models import BatchTransformState, DeploymentState, RunState
 from lambdas.common.names import run_tags
 from lambdas.common.sagemaker import check_started_by, describe_or_none
 from lambdas.common.transform import find_day_input, predictions_uri, transform_job_request
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,8 @@ def start_batch_transform(
     deployment: DeploymentState | None,
     execution: Execution,
     *,
-    s3: Any,
-    sagemaker: Any,
+    s3: S3Client,
+    sagemaker: SageMakerClient,
     settings: BatchTransformSettings,
     now: datetime,
 ) -> BatchTransformState:

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -24,6 +24,9 @@ from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import PreprocessingState, RunState
 from lambdas.common.names import run_tags
 from lambdas.common.sagemaker import check_started_by, describe_or_none
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
 
 # Where SageMaker Processing mounts inputs and collects outputs inside the container.
 PROCESSING_ROOT = "/opt/ml/processing"
@@ -85,7 +88,7 @@ def start_preprocessing(
     run: RunState,
     execution: Execution,
     *,
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     settings: PreprocessingSettings,
     now: datetime,
 ) -> PreprocessingState:
@@ -210,5 +213,5 @@ def _field(spec: Mapping[str, Any], key: str) -> str:
     return str(value)
 
 
-def _describe(sagemaker: Any, job_name: str) -> dict[str, Any] | None:
+def _describe(sagemaker: SageMakerClient, job_name: str) -> dict[str, Any] | None:
     return describe_or_none(lambda: sagemaker.describe_processing_job(ProcessingJobName=job_name))

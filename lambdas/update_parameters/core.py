@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +27,10 @@ from lambdas.common.models import (
     WatermarkState,
 )
 from lambdas.common.polling import positive_seconds
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_ssm import SSMClient
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,8 @@ def update_parameters(
     deployment: DeploymentState | None,
     evaluation: EvaluationState | None,
     approval: ApprovalState | None,
-    sagemaker: Any,
-    ssm: Any,
+    sagemaker: SageMakerClient,
+    ssm: SSMClient,
     settings: WatermarkSettings,
     now: datetime,
 ) -> WatermarkUpdate:
@@ -187,7 +191,7 @@ def _waited(section: TrainingJobState | DeploymentState, fallback: Any) -> Any:
     return waited if waited is not None else fallback
 
 
-def _recorded_value(ssm: Any, parameter: str) -> dict[str, Any]:
+def _recorded_value(ssm: SSMClient, parameter: str) -> dict[str, Any]:
     try:
         raw = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
     except ClientError as error:
