@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 # SageMaker's state-change events: the wait/poll loops are woken by them (StatusChangeListener).
 TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
@@ -17,5 +19,7 @@ TRAINING_ENDED = frozenset({"Completed", "Failed", "Stopped"})
 ENDPOINT_SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
 
 # A model version's ModelApprovalStatus.
-APPROVED, PENDING, REJECTED = "Approved", "PendingManualApproval", "Rejected"
+APPROVED: Final = "Approved"
+PENDING: Final = "PendingManualApproval"
+REJECTED: Final = "Rejected"
 DECIDED = frozenset({APPROVED, REJECTED})

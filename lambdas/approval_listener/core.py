@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.events import MODEL_PACKAGE_STATE_CHANGE
 from lambdas.common import approvals
 from lambdas.request_approval.core import ApprovalSettings
 
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_stepfunctions import SFNClient
+
 
 def on_state_change(
-    event: Mapping[str, Any], *, s3: Any, sagemaker: Any, stepfunctions: Any, settings: ApprovalSettings
+    event: Mapping[str, Any],
+    *,
+    s3: S3Client,
+    sagemaker: SageMakerClient,
+    stepfunctions: SFNClient,
+    settings: ApprovalSettings,
 ) -> str:
     """Handle one EventBridge event; return what happened, for the log.
 

@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.common import env as names
 from lambdas.common import wakeups
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_stepfunctions import SFNClient
 
 # GetStatus's `target` names the endpoint loop "endpoint"; the records name what is awaited.
 AWAITED = {
@@ -32,12 +38,11 @@ _DESCRIBE = {
     wakeups.PREPROCESSING: ("describe_processing_job", "ProcessingJobName", "ProcessingJobStatus"),
     wakeups.TRANSFORM: ("describe_transform_job", "TransformJobName", "TransformJobStatus"),
 }
-# The field of the loop's state section (named as what it awaits) that names the job or endpoint.
-_NAME_FIELD = {
-    wakeups.TRAINING: "job_name",
-    wakeups.DEPLOYMENT: "endpoint_name",
-    wakeups.PREPROCESSING: "job_name",
-    wakeups.TRANSFORM: "job_name",
+# The state section of each awaited job (the endpoint's is DeploymentState).
+_JOB_SECTIONS: dict[str, type[TrainingJobState] | type[PreprocessingState] | type[BatchTransformState]] = {
+    wakeups.TRAINING: TrainingJobState,
+    wakeups.PREPROCESSING: PreprocessingState,
+    wakeups.TRANSFORM: BatchTransformState,
 }
 
 
@@ -59,11 +64,14 @@ def awaited_name(target: str, state: Mapping[str, Any]) -> tuple[str, str]:
     if target not in AWAITED:
         raise InvalidStepEventError(f"event field 'target' must be one of {sorted(AWAITED)}, got {target!r}")
     awaited = AWAITED[target]
-    section, field = awaited, _NAME_FIELD[awaited]
-    value = state.get(section)
-    name = value.get(field) if isinstance(value, Mapping) else None
-    if not isinstance(name, str) or not name:
-        raise InvalidStepEventError(f"state field '{section}.{field}' is missing: the step that sets it has not run")
+    if awaited == wakeups.DEPLOYMENT:
+        deployment = DeploymentState.read_optional(state)
+        field, name = f"{DeploymentState.SECTION}.endpoint_name", deployment.endpoint_name if deployment else None
+    else:
+        job = _JOB_SECTIONS[awaited].read_optional(state)
+        field, name = f"{_JOB_SECTIONS[awaited].SECTION}.job_name", job.job_name if job else None
+    if not name:
+        raise InvalidStepEventError(f"state field '{field}' is missing: the step that sets it has not run")
     return awaited, name
 
 
@@ -73,9 +81,9 @@ def await_status_change(
     execution: Execution,
     task_token: str,
     *,
-    s3: Any,
-    sagemaker: Any,
-    stepfunctions: Any,
+    s3: S3Client,
+    sagemaker: SageMakerClient,
+    stepfunctions: SFNClient,
     settings: WakeSettings,
     now: datetime,
 ) -> bool:

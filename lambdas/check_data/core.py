@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -15,9 +15,15 @@ from lambdas.check_data.overlap import earlier_running_execution
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidRunInputError, RetrainingError
 from lambdas.common.events import Execution
+from lambdas.common.models import InputState, RunState
 from lambdas.common.names import run_resource_name
 from lambdas.common.polling import positive_seconds
 from lambdas.common.units import human_bytes
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_ssm import SSMClient
+    from types_boto3_stepfunctions import SFNClient
 
 MAX_WINDOW_DAYS = 366
 # How many skipped keys the run's state lists; the count is always exact. Keeps the state far below 256 KiB.
@@ -125,13 +131,17 @@ class RunInput:
             raise InvalidRunInputError(f"field 'trigger' must be a short non-empty string, got {trigger!r}")
         return cls(force=force, window_days=window_days, end_date=parsed_end, trigger=trigger)
 
+    def to_section(self) -> InputState:
+        """The state's `input`: what the run was asked for, as validated."""
+        return InputState(
+            force=self.force,
+            window_days=self.window_days,
+            end_date=self.end_date.isoformat() if self.end_date else None,
+            trigger=self.trigger,
+        )
+
     def to_state(self) -> dict[str, Any]:
-        return {
-            "force": self.force,
-            "window_days": self.window_days,
-            "end_date": self.end_date.isoformat() if self.end_date else None,
-            "trigger": self.trigger,
-        }
+        return self.to_section().to_state()
 
 
 @dataclass(frozen=True)
@@ -154,40 +164,15 @@ class Listing:
     requests: int = 0
 
 
-@dataclass(frozen=True)
-class CheckDataResult:
-    pipeline: str
-    run_id: str
-    trigger: str
-    forced: bool
-    window_start: str
-    window_end: str
-    window_days: int
-    newest_data_date: str | None
-    watermark_date: str | None
-    has_new_data: bool
-    reason: str
-    file_count: int
-    total_bytes: int
-    manifest_uri: str | None
-    skipped_count: int
-    skipped_keys: list[dict[str, str]]
-    list_requests: int
-    blocked_by: str | None = None  # the earlier run still going, when this one must not start
-    watermark_missing: bool = False  # the parameter was deleted: treated as never trained
-    # The previous run's durations, from the watermark: the poll loops wait less while the job cannot be done.
-    expected_training_seconds: int | None = None
-    expected_deployment_seconds: int | None = None
-    preprocess: bool = False  # the run fits the pipeline's preprocessing before it trains
-    batch_transform: bool = False  # after deploying, the run transforms the newest day's data
-
-    def to_state(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def check_data(
-    run_input: RunInput, execution: Execution, *, s3: Any, ssm: Any, sfn: Any, settings: CheckDataSettings
-) -> CheckDataResult:
+    run_input: RunInput,
+    execution: Execution,
+    *,
+    s3: S3Client,
+    ssm: SSMClient,
+    sfn: SFNClient,
+    settings: CheckDataSettings,
+) -> RunState:
     """Decide whether this run trains, and on which files.
 
     A run that finds an earlier run of the pipeline still going stops here, before it writes anything.
@@ -201,7 +186,7 @@ def check_data(
     run_id = run_resource_name(settings.pipeline, execution)
     blocked_by = earlier_running_execution(sfn, execution)
     if blocked_by is not None:
-        return CheckDataResult(
+        return RunState(
             pipeline=settings.pipeline,
             run_id=run_id,
             trigger=run_input.trigger,
@@ -252,7 +237,7 @@ def check_data(
             settings.data_prefix,
             listing.files,
         )
-    return CheckDataResult(
+    return RunState(
         pipeline=settings.pipeline,
         run_id=run_id,
         trigger=run_input.trigger,
@@ -300,7 +285,7 @@ def check_manifest_limits(files: list[DataFile], settings: CheckDataSettings, *,
         )
 
 
-def list_window_files(s3: Any, bucket: str, prefix: str, start: date, end: date) -> Listing:
+def list_window_files(s3: S3Client, bucket: str, prefix: str, start: date, end: date) -> Listing:
     """List the data files dated within [start, end] in both layouts.
 
     Keys sort by date in both layouts, so each listing starts right before the window (StartAfter) and
@@ -324,7 +309,7 @@ def list_window_files(s3: Any, bucket: str, prefix: str, start: date, end: date)
     return listing
 
 
-def _keys_from(s3: Any, bucket: str, prefix: str, start_after: str, listing: Listing) -> Iterator[tuple[str, int]]:
+def _keys_from(s3: S3Client, bucket: str, prefix: str, start_after: str, listing: Listing) -> Iterator[tuple[str, int]]:
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
@@ -367,7 +352,7 @@ class RecordedWatermark:
     deployment_seconds: int | None = None
 
 
-def read_watermark(ssm: Any, parameter: str) -> RecordedWatermark:
+def read_watermark(ssm: SSMClient, parameter: str) -> RecordedWatermark:
     """Read the watermark; a deleted parameter reads as never trained."""
     try:
         value = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
@@ -390,7 +375,7 @@ def read_watermark(ssm: Any, parameter: str) -> RecordedWatermark:
         ) from None
 
 
-def write_manifest(s3: Any, bucket: str, key: str, data_prefix: str, files: list[DataFile]) -> str:
+def write_manifest(s3: S3Client, bucket: str, key: str, data_prefix: str, files: list[DataFile]) -> str:
     """Write a SageMaker manifest listing the files; return its S3 URI.
 
     The key is unique to the run, so earlier manifests stay as the record of what each run trained on.

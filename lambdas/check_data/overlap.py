@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lambdas.common.events import Execution
+
+if TYPE_CHECKING:
+    from types_boto3_stepfunctions import SFNClient
 
 
 def state_machine_arn(execution: Execution) -> str:
@@ -13,7 +16,7 @@ def state_machine_arn(execution: Execution) -> str:
     return f"{prefix.removesuffix(':execution')}:stateMachine:{machine}"
 
 
-def earlier_running_execution(sfn: Any, execution: Execution) -> str | None:
+def earlier_running_execution(sfn: SFNClient, execution: Execution) -> str | None:
     """Return the ARN of a running execution that started before this one, if any.
 
     Executions are ordered by start time, then by ARN, so of two that start in the same instant exactly one

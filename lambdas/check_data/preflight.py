@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from lambdas.common.errors import RetrainingError
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager import SecretsManagerClient
 
 
 class SlackSecretMissingError(RetrainingError):
     """The pipeline names a Slack token secret that does not exist (or is being deleted): alerts could not go out."""
 
 
-def require_slack_secret(secretsmanager: Any, secret_name: str | None) -> None:
+def require_slack_secret(secretsmanager: SecretsManagerClient, secret_name: str | None) -> None:
     """Fail the run before it trains when the configured Slack token secret is missing.
 
     A run that trains and deploys while no alert can reach the team is what this workflow must not do. Only the

@@ -4,13 +4,17 @@ nobody serves."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from lambdas.common import env as names
 from lambdas.common.events import Execution
+from lambdas.common.models import CleanUpState
 from lambdas.common.names import execution_tag_value, run_resource_name
 from lambdas.common.sagemaker import describe_or_none, started_by
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
 
 _RUNNING = frozenset({"InProgress"})
 
@@ -30,23 +34,7 @@ class CleanUpSettings:
         )
 
 
-@dataclass
-class CleanUpReport:
-    """What the clean-up did with each of the run's resources, for the execution's history and the alert."""
-
-    run_id: str
-    stopped_processing_job: str | None = None
-    stopped_training_job: str | None = None
-    deleted_model: str | None = None
-    deleted_endpoint_config: str | None = None
-    deleted_endpoint: str | None = None
-    kept: list[str] = field(default_factory=list)
-
-    def to_state(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def clean_up(execution: Execution, *, sagemaker: Any, settings: CleanUpSettings) -> CleanUpReport:
+def clean_up(execution: Execution, *, sagemaker: SageMakerClient, settings: CleanUpSettings) -> CleanUpState:
     """Leave nothing of a failed run behind that costs money or hides what serves.
 
     The run's resources are found by name (the same name every step derives from the execution), so this works
@@ -55,63 +43,74 @@ def clean_up(execution: Execution, *, sagemaker: Any, settings: CleanUpSettings)
     first, and resources already gone are skipped.
     """
     run_id = run_resource_name(settings.pipeline, execution)
-    report = CleanUpReport(run_id=run_id)
-    if settings.preprocess:
-        _stop_processing_job(sagemaker, run_id, execution, report)
-    _stop_training_job(sagemaker, run_id, execution, report)
+    kept: list[str] = []
+    report = CleanUpState(
+        run_id=run_id,
+        stopped_processing_job=_stop_processing_job(sagemaker, run_id, execution, kept)
+        if settings.preprocess
+        else None,
+        stopped_training_job=_stop_training_job(sagemaker, run_id, execution, kept),
+        kept=kept,
+    )
 
     endpoint = describe_or_none(lambda: sagemaker.describe_endpoint(EndpointName=settings.endpoint_name))
     in_use = _configs_in_use(endpoint)
     if endpoint is not None and _failed_first_deployment(endpoint, run_id):
         # CreateEndpoint with this run's config failed: the endpoint never served and blocks the next deploy.
         sagemaker.delete_endpoint(EndpointName=settings.endpoint_name)
-        report.deleted_endpoint = settings.endpoint_name
+        report = replace(report, deleted_endpoint=settings.endpoint_name)
         in_use.discard(run_id)
 
     if run_id in in_use:
-        report.kept.append(f"endpoint config and model {run_id}: endpoint {settings.endpoint_name} uses them")
+        kept.append(f"endpoint config and model {run_id}: endpoint {settings.endpoint_name} uses them")
         return report
     models_in_use = _models_of(sagemaker, in_use)
     if describe_or_none(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=run_id)) is not None:
         sagemaker.delete_endpoint_config(EndpointConfigName=run_id)
-        report.deleted_endpoint_config = run_id
+        report = replace(report, deleted_endpoint_config=run_id)
     if run_id in models_in_use:
-        report.kept.append(f"model {run_id}: the endpoint's current config serves it")
+        kept.append(f"model {run_id}: the endpoint's current config serves it")
     elif describe_or_none(lambda: sagemaker.describe_model(ModelName=run_id)) is not None:
         sagemaker.delete_model(ModelName=run_id)
-        report.deleted_model = run_id
+        report = replace(report, deleted_model=run_id)
     return report
 
 
-def _stop_training_job(sagemaker: Any, job_name: str, execution: Execution, report: CleanUpReport) -> None:
+def _stop_training_job(sagemaker: SageMakerClient, job_name: str, execution: Execution, kept: list[str]) -> str | None:
+    """Stop the run's training job if it still runs; return its name when stopped."""
     job = describe_or_none(lambda: sagemaker.describe_training_job(TrainingJobName=job_name))
-    if _stoppable(sagemaker, job, "training job", job_name, "TrainingJob", execution, report):
-        sagemaker.stop_training_job(TrainingJobName=job_name)
-        report.stopped_training_job = job_name
+    if not _stoppable(sagemaker, job, "training job", job_name, "TrainingJob", execution, kept):
+        return None
+    sagemaker.stop_training_job(TrainingJobName=job_name)
+    return job_name
 
 
-def _stop_processing_job(sagemaker: Any, job_name: str, execution: Execution, report: CleanUpReport) -> None:
+def _stop_processing_job(
+    sagemaker: SageMakerClient, job_name: str, execution: Execution, kept: list[str]
+) -> str | None:
+    """Stop the run's processing job if it still runs; return its name when stopped."""
     job = describe_or_none(lambda: sagemaker.describe_processing_job(ProcessingJobName=job_name))
-    if _stoppable(sagemaker, job, "processing job", job_name, "ProcessingJob", execution, report):
-        sagemaker.stop_processing_job(ProcessingJobName=job_name)
-        report.stopped_processing_job = job_name
+    if not _stoppable(sagemaker, job, "processing job", job_name, "ProcessingJob", execution, kept):
+        return None
+    sagemaker.stop_processing_job(ProcessingJobName=job_name)
+    return job_name
 
 
 def _stoppable(
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     job: Mapping[str, Any] | None,
     what: str,
     job_name: str,
     field_stem: str,
     execution: Execution,
-    report: CleanUpReport,
+    kept: list[str],
 ) -> bool:
     """A job of this run still running: stop it. One another execution started is kept, and the report says so."""
     if job is None or job.get(f"{field_stem}Status") not in _RUNNING:
         return False
     owner = started_by(sagemaker, job[f"{field_stem}Arn"])
     if owner != execution_tag_value(execution):
-        report.kept.append(f"{what} {job_name}: started by {owner or 'someone else'}, not by this run")
+        kept.append(f"{what} {job_name}: started by {owner or 'someone else'}, not by this run")
         return False
     return True
 
@@ -131,7 +130,7 @@ def _failed_first_deployment(endpoint: Mapping[str, Any], run_id: str) -> bool:
     return endpoint.get("EndpointStatus") == "Failed" and endpoint.get("EndpointConfigName") == run_id
 
 
-def _models_of(sagemaker: Any, config_names: set[str]) -> set[str]:
+def _models_of(sagemaker: SageMakerClient, config_names: set[str]) -> set[str]:
     models: set[str] = set()
     for name in config_names:
         config = describe_or_none(lambda name=name: sagemaker.describe_endpoint_config(EndpointConfigName=name))

@@ -7,11 +7,17 @@ two sees a decided version first resumes the run, so an approval given before th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from contract.events import DECIDED
 from lambdas.common import task_tokens
+from lambdas.common.models import ApprovalState
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_stepfunctions import SFNClient
 
 
 @dataclass(frozen=True)
@@ -22,38 +28,25 @@ class ApprovalRecord:
     requested_at: str
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What a waiting run resumes with (the state's `approval`)."""
-
-    status: str
-    model_package_arn: str
-    model_package_version: int
-    description: str | None
-
-    def to_state(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def record_key(prefix: str, version: int) -> str:
     return f"{prefix}/{version}.json"
 
 
-def store(s3: Any, bucket: str, prefix: str, version: int, record: ApprovalRecord) -> None:
+def store(s3: S3Client, bucket: str, prefix: str, version: int, record: ApprovalRecord) -> None:
     task_tokens.store(s3, bucket, record_key(prefix, version), record)
 
 
-def load(s3: Any, bucket: str, prefix: str, version: int) -> ApprovalRecord | None:
+def load(s3: S3Client, bucket: str, prefix: str, version: int) -> ApprovalRecord | None:
     fields = task_tokens.load(s3, bucket, record_key(prefix, version))
     return None if fields is None else ApprovalRecord(**fields)
 
 
-def decision_of(described: dict[str, Any]) -> Decision | None:
-    """The decision a DescribeModelPackage answer shows, or None while it waits."""
+def decision_of(described: Mapping[str, Any]) -> ApprovalState | None:
+    """The decision (the state's `approval`) a DescribeModelPackage answer shows, or None while it waits."""
     status = str(described.get("ModelApprovalStatus", ""))
     if status not in DECIDED:
         return None
-    return Decision(
+    return ApprovalState(
         status=status,
         model_package_arn=str(described["ModelPackageArn"]),
         model_package_version=int(described.get("ModelPackageVersion") or 0),
@@ -62,7 +55,13 @@ def decision_of(described: dict[str, Any]) -> Decision | None:
 
 
 def resume(
-    stepfunctions: Any, s3: Any, bucket: str, prefix: str, version: int, record: ApprovalRecord, decision: Decision
+    stepfunctions: SFNClient,
+    s3: S3Client,
+    bucket: str,
+    prefix: str,
+    version: int,
+    record: ApprovalRecord,
+    decision: ApprovalState,
 ) -> bool:
     """Resume the waiting execution with the decision and forget its token; False if it no longer waits."""
     key = record_key(prefix, version)

@@ -5,10 +5,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_scheduler import EventBridgeSchedulerClient
+    from types_boto3_secretsmanager import SecretsManagerClient
+    from types_boto3_ssm import SSMClient
+    from types_boto3_stepfunctions import SFNClient
 
 # Standard mode retries throttling and 5xx with backoff before a step gives up.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
@@ -18,31 +26,31 @@ _WHERE_CALLS_GO = ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL")
 
 @dataclass(frozen=True)
 class Clients:
-    """Lazily created clients, one per service, reused across warm invocations."""
+    """Lazily created clients, one per service, reused across warm invocations; typed by the stubs (mypy only)."""
 
     @property
-    def s3(self) -> Any:
-        return _client("s3")
+    def s3(self) -> S3Client:
+        return cast("S3Client", _client("s3"))
 
     @property
-    def ssm(self) -> Any:
-        return _client("ssm")
+    def ssm(self) -> SSMClient:
+        return cast("SSMClient", _client("ssm"))
 
     @property
-    def sagemaker(self) -> Any:
-        return _client("sagemaker")
+    def sagemaker(self) -> SageMakerClient:
+        return cast("SageMakerClient", _client("sagemaker"))
 
     @property
-    def stepfunctions(self) -> Any:
-        return _client("stepfunctions")
+    def stepfunctions(self) -> SFNClient:
+        return cast("SFNClient", _client("stepfunctions"))
 
     @property
-    def secretsmanager(self) -> Any:
-        return _client("secretsmanager")
+    def secretsmanager(self) -> SecretsManagerClient:
+        return cast("SecretsManagerClient", _client("secretsmanager"))
 
     @property
-    def scheduler(self) -> Any:
-        return _client("scheduler")
+    def scheduler(self) -> EventBridgeSchedulerClient:
+        return cast("EventBridgeSchedulerClient", _client("scheduler"))
 
 
 def _client(service: str) -> Any:

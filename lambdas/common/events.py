@@ -35,7 +35,11 @@ class Execution:
 
 @dataclass(frozen=True)
 class StepEvent:
-    """A task's event: `state` is the workflow state so far, `execution` where it runs, `params` the rest."""
+    """A task's event: `state` is the workflow state so far, `execution` where it runs, `params` the rest.
+
+    The state stays a dict so each task passes on what it does not read exactly as it came; the sections a task
+    reads are typed where it reads them (lambdas.common.models).
+    """
 
     state: dict[str, Any]
     execution: Execution
@@ -64,13 +68,6 @@ class StepEvent:
             raise InvalidStepEventError(f"event field 'execution.start_time': {error}") from None
         params = {k: v for k, v in event.items() if k not in ("state", "execution")}
         return cls(state=state, execution=execution, params=params)
-
-    def section(self, name: str) -> dict[str, Any]:
-        """Return one section of the state (`run`, `training`, ...); raise if a previous step left none."""
-        value = self.state.get(name)
-        if not isinstance(value, dict):
-            raise InvalidStepEventError(f"state field '{name}' is missing: the step that sets it has not run")
-        return value
 
 
 def parse_timestamp(value: str) -> datetime:

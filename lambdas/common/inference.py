@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError
+from lambdas.common.models import PreprocessingState
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker.type_defs import ContainerDefinitionTypeDef
 
 # The SageMaker inference toolkit imports SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY; the processing job
 # packs the source directory as code/ in model.tar.gz, which SageMaker extracts into /opt/ml/model.
@@ -52,24 +56,26 @@ class ServingPreprocessing:
 
 
 def serving_containers(
-    state: Mapping[str, Any], model_artifact: str, inference_image: str, preprocessing: ServingPreprocessing | None
-) -> list[dict[str, Any]]:
-    """The model's containers in order; one without preprocessing.
+    fitted: PreprocessingState | None,
+    model_artifact: str,
+    inference_image: str,
+    preprocessing: ServingPreprocessing | None,
+) -> list[ContainerDefinitionTypeDef]:
+    """The model's containers in order; one without preprocessing. `fitted` is the run's processing job.
 
     Raises InvalidStepEventError when the pipeline has preprocessing but the run's state has no fitted artifact.
     """
-    model: dict[str, Any] = {"Image": inference_image, "ModelDataUrl": model_artifact}
+    model: ContainerDefinitionTypeDef = {"Image": inference_image, "ModelDataUrl": model_artifact}
     if preprocessing is None:
         return [model]
-    section = state.get("preprocessing")
-    artifact = section.get("model_artifact") if isinstance(section, Mapping) else None
+    artifact = fitted.model_artifact if fitted is not None else None
     if not artifact:
         raise InvalidStepEventError(
             "state field 'preprocessing.model_artifact' is missing: the pipeline has preprocessing but this run "
             "fitted none"
         )
 
-    def script(hostname: str, program: str, accept: str | None) -> dict[str, Any]:
+    def script(hostname: str, program: str, accept: str | None) -> ContainerDefinitionTypeDef:
         environment = {"SAGEMAKER_PROGRAM": program, "SAGEMAKER_SUBMIT_DIRECTORY": SUBMIT_DIRECTORY}
         if accept is not None:
             environment["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] = accept
@@ -87,7 +93,7 @@ def serving_containers(
     return containers
 
 
-def create_model_arguments(containers: list[dict[str, Any]]) -> dict[str, Any]:
+def create_model_arguments(containers: list[ContainerDefinitionTypeDef]) -> dict[str, Any]:
     """CreateModel's container arguments: PrimaryContainer for one, a serial pipeline for more."""
     if len(containers) == 1:
         return {"PrimaryContainer": containers[0]}

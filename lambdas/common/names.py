@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
 from contract.names import EXECUTION_TAG, PIPELINE_TAG
 from lambdas.common.events import Execution
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker.type_defs import TagTypeDef
 
 # SageMaker: training job, model, endpoint config and endpoint names.
 SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -36,7 +40,7 @@ def run_resource_prefix(pipeline: str) -> str:
     return f"{stem}-"
 
 
-def run_tags(pipeline: str, execution: Execution) -> list[dict[str, str]]:
+def run_tags(pipeline: str, execution: Execution) -> list[TagTypeDef]:
     """Tags of every SageMaker resource a run creates: which pipeline, and which execution created it."""
     return [
         {"Key": PIPELINE_TAG, "Value": pipeline},

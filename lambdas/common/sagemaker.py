@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -11,6 +11,9 @@ from contract.names import EXECUTION_TAG
 from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution
 from lambdas.common.names import execution_tag_value
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
 
 # SageMaker answers "not found" for models, endpoint configs and endpoints with a ValidationException
 # ("Could not find ...").
@@ -33,13 +36,13 @@ def describe_or_none(call: Callable[..., Any]) -> dict[str, Any] | None:
     return result
 
 
-def started_by(sagemaker: Any, resource_arn: str) -> str | None:
+def started_by(sagemaker: SageMakerClient, resource_arn: str) -> str | None:
     """The execution (its tag value) that created a run's job, None when it carries no such tag."""
     tags = sagemaker.list_tags(ResourceArn=resource_arn).get("Tags", [])
     return next((t["Value"] for t in tags if t["Key"] == EXECUTION_TAG), None)
 
 
-def check_started_by(sagemaker: Any, what: str, resource_arn: str, execution: Execution) -> None:
+def check_started_by(sagemaker: SageMakerClient, what: str, resource_arn: str, execution: Execution) -> None:
     """Raise ResourceConflictError unless `execution` created the resource (`what` names it in the message)."""
     owner = started_by(sagemaker, resource_arn)
     if owner != execution_tag_value(execution):

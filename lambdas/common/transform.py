@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.common.names import SAGEMAKER_NAME_PATTERN
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker.type_defs import TagTypeDef
 
 DEFAULT_PREDICTIONS_PREFIX = "predictions"
 # The pipeline's data files are label first (training reads them so): the model is sent the other columns.
@@ -37,7 +41,7 @@ def transform_job_request(
     max_payload_mb: int = DEFAULT_MAX_PAYLOAD_MB,
     input_filter: str | None = None,
     kms_key_id: str | None = None,
-    tags: Sequence[Mapping[str, str]] = (),
+    tags: Sequence[TagTypeDef] = (),
 ) -> dict[str, Any]:
     """CreateTransformJob's parameters: every S3 object under `input_uri`, one CSV record a line, batched.
 
@@ -116,7 +120,7 @@ def output_key(output_uri: str, input_prefix: str, input_key: str) -> str:
     return f"{output_prefix.rstrip('/')}/{relative}.out".lstrip("/")
 
 
-def find_day_input(s3: Any, bucket: str, data_prefix: str, day: date) -> str:
+def find_day_input(s3: S3Client, bucket: str, data_prefix: str, day: date) -> str:
     """The S3 key of a day's data in either layout CheckData reads: `<prefix>/YYYY-MM-DD.csv` (a file) or
     `<prefix>/dt=YYYY-MM-DD/` (a folder of .csv files, returned with its `/`).
 

@@ -10,10 +10,14 @@ wake-up only brings GetStatus forward: GetStatus decides, so a stale or duplicat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from contract.events import ENDPOINT_SETTLED, TRAINING_ENDED
 from lambdas.common import task_tokens
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_stepfunctions import SFNClient
 
 # What a loop awaits, named as the state section that holds it.
 TRAINING, DEPLOYMENT, PREPROCESSING, TRANSFORM = "training", "deployment", "preprocessing", "batch_transform"
@@ -43,17 +47,17 @@ def record_key(prefix: str, awaited: str, name: str) -> str:
     return f"{prefix}/{awaited}/{name}.json"
 
 
-def store(s3: Any, bucket: str, prefix: str, record: WakeRecord) -> None:
+def store(s3: S3Client, bucket: str, prefix: str, record: WakeRecord) -> None:
     """Keep the record, replacing the previous check's (one run per pipeline waits at a time)."""
     task_tokens.store(s3, bucket, record_key(prefix, record.awaited, record.name), record)
 
 
-def load(s3: Any, bucket: str, prefix: str, awaited: str, name: str) -> WakeRecord | None:
+def load(s3: S3Client, bucket: str, prefix: str, awaited: str, name: str) -> WakeRecord | None:
     fields = task_tokens.load(s3, bucket, record_key(prefix, awaited, name))
     return None if fields is None else WakeRecord(**fields)
 
 
-def wake(stepfunctions: Any, s3: Any, bucket: str, prefix: str, record: WakeRecord, status: str) -> bool:
+def wake(stepfunctions: SFNClient, s3: S3Client, bucket: str, prefix: str, record: WakeRecord, status: str) -> bool:
     """Return the token so the waiting loop checks now, and forget it; False if the loop no longer waits on it
     (timed out into the safety-net check, stopped, or already woken)."""
     key = record_key(prefix, record.awaited, record.name)

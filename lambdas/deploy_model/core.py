@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -15,15 +15,31 @@ from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.inference import ServingPreprocessing, create_model_arguments, serving_containers
-from lambdas.common.models import DeploymentState
+from lambdas.common.models import DeploymentState, PreprocessingState, TrainingJobState
 from lambdas.common.names import run_tags
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker.literals import ProductionVariantInstanceTypeType, TrafficRoutingConfigTypeType
+    from types_boto3_sagemaker.type_defs import (
+        BlueGreenUpdatePolicyTypeDef,
+        CapacitySizeTypeDef,
+        DeploymentConfigTypeDef,
+        ProductionVariantTypeDef,
+        TagTypeDef,
+        TrafficRoutingConfigTypeDef,
+    )
 
 # UpdateEndpoint is refused while the endpoint is changing; these states accept it.
 _UPDATABLE = frozenset({"InService"})
 _CHANGING = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 # The config's strategy names and SageMaker's TrafficRoutingConfig types.
-_TRAFFIC_ROUTING = {"all_at_once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
-_SIZE_FIELD = {"canary": "CanarySize", "linear": "LinearStepSize"}
+_TRAFFIC_ROUTING: dict[str, TrafficRoutingConfigTypeType] = {
+    "all_at_once": "ALL_AT_ONCE",
+    "canary": "CANARY",
+    "linear": "LINEAR",
+}
+_SIZED = frozenset({"canary", "linear"})  # the strategies that shift traffic in steps of step_percent
 _MAX_ROLLBACK_ALARMS = 10  # AutoRollbackConfig takes 1 to 10 alarms
 
 
@@ -59,7 +75,7 @@ class RolloutSettings:
         return cls(
             strategy=strategy,
             wait_seconds=names.require_int(env, names.ROLLOUT_WAIT_SECONDS, minimum=0),
-            step_percent=names.require_int(env, names.ROLLOUT_STEP_PERCENT) if strategy in _SIZE_FIELD else None,
+            step_percent=names.require_int(env, names.ROLLOUT_STEP_PERCENT) if strategy in _SIZED else None,
             termination_wait_seconds=names.require_int(env, names.ROLLOUT_TERMINATION_WAIT_SECONDS, minimum=0),
             max_execution_seconds=None
             if timeout is None
@@ -67,15 +83,19 @@ class RolloutSettings:
             alarm_names=alarms,
         )
 
-    def deployment_config(self) -> dict[str, Any]:
+    def deployment_config(self) -> DeploymentConfigTypeDef:
         """UpdateEndpoint's DeploymentConfig: BlueGreenUpdatePolicy and AutoRollbackConfiguration."""
-        routing: dict[str, Any] = {
+        routing: TrafficRoutingConfigTypeDef = {
             "Type": _TRAFFIC_ROUTING[self.strategy],
             "WaitIntervalInSeconds": self.wait_seconds,
         }
-        if self.strategy in _SIZE_FIELD:
-            routing[_SIZE_FIELD[self.strategy]] = {"Type": "CAPACITY_PERCENT", "Value": self.step_percent}
-        policy: dict[str, Any] = {
+        if self.step_percent is not None:
+            size: CapacitySizeTypeDef = {"Type": "CAPACITY_PERCENT", "Value": self.step_percent}
+            if self.strategy == "canary":
+                routing["CanarySize"] = size
+            elif self.strategy == "linear":
+                routing["LinearStepSize"] = size
+        policy: BlueGreenUpdatePolicyTypeDef = {
             "TrafficRoutingConfiguration": routing,
             "TerminationWaitInSeconds": self.termination_wait_seconds,
         }
@@ -115,19 +135,19 @@ class DeploySettings:
 
 
 def deploy_model(
-    training: Mapping[str, Any],
+    training: TrainingJobState,
     execution: Execution,
     *,
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     settings: DeploySettings,
     now: datetime,
     expected_seconds: int | None = None,
-    state: Mapping[str, Any] | None = None,
+    preprocessing: PreprocessingState | None = None,
 ) -> DeploymentState:
     """Create the model and endpoint config, then create the endpoint or update it in place.
 
     With preprocessing the model is a serial inference pipeline: the run's fitted preprocessing (from the
-    `preprocessing` section of `state`), the algorithm, and the postprocessing when configured.
+    `preprocessing` section), the algorithm, and the postprocessing when configured.
 
     UpdateEndpoint keeps the old model serving until the new one is healthy, so the endpoint never stops
     answering. With a rollout configured the update shifts traffic in steps, bakes after each, and SageMaker
@@ -135,14 +155,12 @@ def deploy_model(
     retry: every name derives from the run, and an endpoint already on this run's config is left alone. Raises
     EndpointNotUpdatableError when the endpoint is Failed or busy with another change.
     """
-    artifact = training.get("model_artifact")
+    artifact = training.model_artifact
     if not artifact:
-        raise InvalidStepEventError(
-            f"training job {training.get('job_name')} reported no model artifact: nothing to deploy"
-        )
-    name = str(training["job_name"])
+        raise InvalidStepEventError(f"training job {training.job_name} reported no model artifact: nothing to deploy")
+    name = training.job_name
     tags = run_tags(settings.pipeline, execution)
-    containers = serving_containers(state or {}, str(artifact), settings.image, settings.preprocessing)
+    containers = serving_containers(preprocessing, artifact, settings.image, settings.preprocessing)
     _create_if_absent(
         lambda: sagemaker.describe_model(ModelName=name),
         lambda: sagemaker.create_model(
@@ -152,21 +170,17 @@ def deploy_model(
             Tags=tags,
         ),
     )
+    variant: ProductionVariantTypeDef = {
+        "VariantName": VARIANT_NAME,
+        "ModelName": name,
+        "InitialInstanceCount": settings.instance_count,
+        # The stack's config names a SageMaker instance type; SageMaker itself refuses any other.
+        "InstanceType": cast("ProductionVariantInstanceTypeType", settings.instance_type),
+        "InitialVariantWeight": 1.0,
+    }
     _create_if_absent(
         lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name),
-        lambda: sagemaker.create_endpoint_config(
-            EndpointConfigName=name,
-            ProductionVariants=[
-                {
-                    "VariantName": VARIANT_NAME,
-                    "ModelName": name,
-                    "InitialInstanceCount": settings.instance_count,
-                    "InstanceType": settings.instance_type,
-                    "InitialVariantWeight": 1.0,
-                }
-            ],
-            Tags=tags,
-        ),
+        lambda: sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags),
     )
     action = _roll_out(sagemaker, settings.endpoint_name, name, tags, settings.rollout)
     return DeploymentState(
@@ -188,10 +202,10 @@ def deploy_model(
 
 
 def _roll_out(
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     endpoint_name: str,
     config_name: str,
-    tags: list[dict[str, str]],
+    tags: list[TagTypeDef],
     rollout: RolloutSettings | None,
 ) -> str:
     endpoint = _describe_endpoint(sagemaker, endpoint_name)
@@ -215,12 +229,16 @@ def _roll_out(
             + (f" ({endpoint['FailureReason']})" if endpoint.get("FailureReason") else "")
             + "; delete it and the next run creates it again"
         )
-    guardrails = {"DeploymentConfig": rollout.deployment_config()} if rollout is not None else {}
-    sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name, **guardrails)
+    if rollout is None:
+        sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+    else:
+        sagemaker.update_endpoint(
+            EndpointName=endpoint_name, EndpointConfigName=config_name, DeploymentConfig=rollout.deployment_config()
+        )
     return "update"
 
 
-def _describe_endpoint(sagemaker: Any, endpoint_name: str) -> dict[str, Any] | None:
+def _describe_endpoint(sagemaker: SageMakerClient, endpoint_name: str) -> dict[str, Any] | None:
     try:
         return dict(sagemaker.describe_endpoint(EndpointName=endpoint_name))
     except ClientError as error:

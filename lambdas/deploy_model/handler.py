@@ -14,7 +14,7 @@ from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.common.polling import expected_seconds
+from lambdas.common.models import PreprocessingState, RunState, TrainingJobState
 from lambdas.deploy_model.core import DeploySettings, deploy_model
 
 logger = Logger(service="deploy_model")
@@ -28,15 +28,16 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service="deploy_model")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = StepEvent.parse(event)
     settings = DeploySettings.from_env(os.environ)
+    run = RunState.read_optional(step.state)
     with transient_aws_errors():
         deployment = deploy_model(
-            step.section("training"),
+            TrainingJobState.read(step.state),
             step.execution,
             sagemaker=clients().sagemaker,
             settings=settings,
             now=datetime.now(UTC),
-            expected_seconds=expected_seconds(step.state, "expected_deployment_seconds"),
-            state=step.state,
+            expected_seconds=run.expected_deployment_seconds if run else None,
+            preprocessing=PreprocessingState.read_optional(step.state),
         )
     metrics.add_metric(name="DeploymentsStarted", unit=MetricUnit.Count, value=1)
     logger.info("deployment started", extra={"deployment": deployment.to_state()})

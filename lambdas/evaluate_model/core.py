@@ -10,8 +10,8 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +20,12 @@ from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError, MetricMissingError
 from lambdas.common.events import Execution
 from lambdas.common.inference import ServingPreprocessing, serving_containers
+from lambdas.common.models import EvaluationState, PreprocessingState, RunState, TrainingJobState
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker.literals import ModelApprovalStatusType
+    from types_boto3_sagemaker.type_defs import InferenceSpecificationTypeDef, ModelPackageContainerDefinitionTypeDef
 
 __all__ = ["APPROVED", "PENDING", "REJECTED", "EvaluateSettings", "QualityGate", "evaluate_model", "judge"]
 MINIMIZE, MAXIMIZE = "minimize", "maximize"
@@ -96,28 +102,6 @@ class Verdict:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """What the workflow knows about the model's verdict and registration (the state's `evaluation`)."""
-
-    metric: str | None
-    direction: str | None
-    value: float | None
-    production_value: float | None
-    production_model: str | None
-    passed: bool
-    reasons: list[str]
-    notes: list[str]
-    model_package_group: str
-    model_package_arn: str
-    model_package_version: int
-    approval_status: str
-    approval_timeout_seconds: int
-
-    def to_state(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def judge(gate: QualityGate, value: float, production_value: float | None) -> Verdict:
     """Apply the absolute threshold and the regression rule; pure, so every edge is tested directly."""
     reasons: list[str] = []
@@ -147,20 +131,25 @@ def judge(gate: QualityGate, value: float, production_value: float | None) -> Ve
 
 
 def evaluate_model(
-    state: Mapping[str, Any], execution: Execution, *, sagemaker: Any, settings: EvaluateSettings
-) -> Evaluation:
+    run: RunState,
+    training: TrainingJobState,
+    execution: Execution,
+    *,
+    sagemaker: SageMakerClient,
+    settings: EvaluateSettings,
+    preprocessing: PreprocessingState | None = None,
+) -> EvaluationState:
     """Judge the run's model and register it: Approved, PendingManualApproval, or Rejected by the gate.
 
     Raises MetricMissingError when the gate's metric is not among the training job's metrics (a
     configuration mistake: judging without it would let any model through). Safe to retry: an attempt that
     finds this run's version already registered returns it.
     """
-    run, training = _section(state, "run"), _section(state, "training")
-    artifact = training.get("model_artifact")
+    artifact = training.model_artifact
     if not artifact:
-        raise InvalidStepEventError(f"training job {training.get('job_name')} reported no model artifact")
-    job_name = str(training["job_name"])
-    metrics = {str(k): float(v) for k, v in (training.get("metrics") or {}).items()}
+        raise InvalidStepEventError(f"training job {training.job_name} reported no model artifact")
+    job_name = training.job_name
+    metrics = {str(k): float(v) for k, v in training.metrics.items()}
     gate = settings.gate
     value = production_value = None
     production = None
@@ -177,29 +166,33 @@ def evaluate_model(
         if production is not None and production != job_name:
             production_value = model_metric(sagemaker, production, gate.metric)
         verdict = judge(gate, value, production_value)
-    status = REJECTED if not verdict.passed else PENDING if settings.manual_approval else APPROVED
+    status: ModelApprovalStatusType = (
+        REJECTED if not verdict.passed else PENDING if settings.manual_approval else APPROVED
+    )
     ensure_group(sagemaker, settings.model_package_group, settings.pipeline)
     existing = find_version(sagemaker, settings.model_package_group, job_name)
+    described: Mapping[str, Any]
     if existing is None:
+        # The same containers DeployModel serves: with preprocessing, the whole inference pipeline. Their fields
+        # (ContainerHostname, Image, ModelDataUrl, Environment) mean the same in a model package's containers.
+        containers = serving_containers(preprocessing, artifact, settings.inference_image, settings.preprocessing)
+        specification: InferenceSpecificationTypeDef = {
+            "Containers": cast("list[ModelPackageContainerDefinitionTypeDef]", containers),
+            "SupportedContentTypes": CONTENT_TYPES,
+            "SupportedResponseMIMETypes": RESPONSE_TYPES,
+        }
         arn = sagemaker.create_model_package(
             ModelPackageGroupName=settings.model_package_group,
             ModelPackageDescription=_description(execution, run, verdict),
-            InferenceSpecification={
-                # The same containers DeployModel serves: with preprocessing, the whole inference pipeline.
-                "Containers": serving_containers(
-                    state, str(artifact), settings.inference_image, settings.preprocessing
-                ),
-                "SupportedContentTypes": CONTENT_TYPES,
-                "SupportedResponseMIMETypes": RESPONSE_TYPES,
-            },
+            InferenceSpecification=specification,
             ModelApprovalStatus=status,
             CustomerMetadataProperties=version_metadata(settings.pipeline, execution, run, job_name, metrics),
         )["ModelPackageArn"]
         described = sagemaker.describe_model_package(ModelPackageName=arn)
     else:
         described = existing
-        status = str(existing["ModelApprovalStatus"])
-    return Evaluation(
+        status = existing["ModelApprovalStatus"]
+    return EvaluationState(
         metric=gate.metric if gate else None,
         direction=gate.direction if gate else None,
         value=value,
@@ -216,7 +209,7 @@ def evaluate_model(
     )
 
 
-def ensure_group(sagemaker: Any, group: str, pipeline: str) -> None:
+def ensure_group(sagemaker: SageMakerClient, group: str, pipeline: str) -> None:
     """Create the pipeline's model package group with its first version; it outlives the stack."""
     try:
         sagemaker.describe_model_package_group(ModelPackageGroupName=group)
@@ -235,7 +228,7 @@ def ensure_group(sagemaker: Any, group: str, pipeline: str) -> None:
             raise
 
 
-def production_model(sagemaker: Any, endpoint_name: str) -> str | None:
+def production_model(sagemaker: SageMakerClient, endpoint_name: str) -> str | None:
     """The model the endpoint serves now, or None when there is no endpoint yet."""
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
@@ -251,7 +244,7 @@ def production_model(sagemaker: Any, endpoint_name: str) -> str | None:
     return str(variants[0]["ModelName"]) if variants else None
 
 
-def model_metric(sagemaker: Any, model_name: str, metric: str) -> float | None:
+def model_metric(sagemaker: SageMakerClient, model_name: str, metric: str) -> float | None:
     """The metric of the training job that produced a model (a run names both alike); None if unknown."""
     try:
         job = sagemaker.describe_training_job(TrainingJobName=model_name)
@@ -265,7 +258,7 @@ def model_metric(sagemaker: Any, model_name: str, metric: str) -> float | None:
     return None
 
 
-def find_version(sagemaker: Any, group: str, job_name: str) -> dict[str, Any] | None:
+def find_version(sagemaker: SageMakerClient, group: str, job_name: str) -> dict[str, Any] | None:
     """This run's version among the group's newest, if an earlier attempt registered it."""
     listed = sagemaker.list_model_packages(
         ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending", MaxResults=_NEWEST_VERSIONS_CHECKED
@@ -278,29 +271,26 @@ def find_version(sagemaker: Any, group: str, job_name: str) -> dict[str, Any] | 
 
 
 def version_metadata(
-    pipeline: str, execution: Execution, run: Mapping[str, Any], job_name: str, metrics: Mapping[str, float]
+    pipeline: str, execution: Execution, run: RunState, job_name: str, metrics: Mapping[str, float]
 ) -> dict[str, str]:
     """The version's searchable facts: where its data is listed, which run trained it, and its metrics."""
     metadata = {
         "pipeline": pipeline,
         "execution": execution.name,
         "training_job": job_name,
-        "manifest_uri": str(run.get("manifest_uri", "")),
-        "window_start": str(run.get("window_start", "")),
-        "window_end": str(run.get("window_end", "")),
-        "file_count": str(run.get("file_count", "")),
+        "manifest_uri": str(run.manifest_uri),
+        "window_start": run.window_start,
+        "window_end": run.window_end,
+        "file_count": str(run.file_count),
     }
     for name in sorted(metrics)[: _METADATA_ENTRIES - len(metadata)]:
         metadata[f"metric:{name}"] = repr(metrics[name])
     return {_safe(k)[:128]: _safe(v)[:256] for k, v in metadata.items()}
 
 
-def _description(execution: Execution, run: Mapping[str, Any], verdict: Verdict) -> str:
+def _description(execution: Execution, run: RunState, verdict: Verdict) -> str:
     judged = "passed the quality gate" if verdict.passed else "rejected: " + "; ".join(verdict.reasons)
-    text = (
-        f"Trained by {execution.name} on {run.get('window_start')}..{run.get('window_end')} "
-        f"({run.get('file_count')} files); {judged}"
-    )
+    text = f"Trained by {execution.name} on {run.window_start}..{run.window_end} ({run.file_count} files); {judged}"
     return text[:_DESCRIPTION_LIMIT]
 
 
@@ -321,10 +311,3 @@ def _not_found(error: ClientError) -> bool:
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = state.get(name)
-    if not isinstance(value, Mapping):
-        raise InvalidStepEventError(f"state field '{name}' is missing: the step that sets it has not run")
-    return value

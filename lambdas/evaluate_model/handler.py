@@ -13,6 +13,7 @@ from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.models import PreprocessingState, RunState, TrainingJobState
 from lambdas.evaluate_model.core import REJECTED, EvaluateSettings, evaluate_model
 
 logger = Logger(service="evaluate_model")
@@ -27,7 +28,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     step = StepEvent.parse(event)
     settings = EvaluateSettings.from_env(os.environ)
     with transient_aws_errors():
-        evaluation = evaluate_model(step.state, step.execution, sagemaker=clients().sagemaker, settings=settings)
+        evaluation = evaluate_model(
+            RunState.read(step.state),
+            TrainingJobState.read(step.state),
+            step.execution,
+            sagemaker=clients().sagemaker,
+            settings=settings,
+            preprocessing=PreprocessingState.read_optional(step.state),
+        )
     metrics.add_metric(
         name="ModelRejected" if evaluation.approval_status == REJECTED else "ModelAccepted",
         unit=MetricUnit.Count,

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.events import parse_timestamp
 from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,13 @@ class PollSettings:
 
 
 def preprocessing_status(
-    preprocessing: Mapping[str, Any], *, sagemaker: Any, settings: PollSettings, now: datetime
+    current: PreprocessingState, *, sagemaker: SageMakerClient, settings: PollSettings, now: datetime
 ) -> PreprocessingState:
     """Describe the processing job: its status and, when it did not complete, why.
 
     SageMaker stops a job at its MaxRuntimeInSeconds itself; the wait limit is the workflow's safety margin
     beyond that, for a job stuck in Stopping.
     """
-    current = PreprocessingState.from_state(preprocessing)
     job = sagemaker.describe_processing_job(ProcessingJobName=current.job_name)
     status = job["ProcessingJobStatus"]
     failure_reason = job.get("FailureReason") or job.get("ExitMessage")
@@ -67,10 +69,9 @@ def preprocessing_status(
 
 
 def batch_transform_status(
-    batch_transform: Mapping[str, Any], *, sagemaker: Any, settings: PollSettings, now: datetime
+    current: BatchTransformState, *, sagemaker: SageMakerClient, settings: PollSettings, now: datetime
 ) -> BatchTransformState:
     """Describe the transform job: its status and, when it did not complete, why."""
-    current = BatchTransformState.from_state(batch_transform)
     job = sagemaker.describe_transform_job(TransformJobName=current.job_name)
     status = job["TransformJobStatus"]
     failure_reason = None
@@ -86,9 +87,9 @@ def batch_transform_status(
 
 
 def training_status(
-    training: Mapping[str, Any],
+    current: TrainingJobState,
     *,
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     settings: PollSettings,
     now: datetime,
     expected_seconds: int | None = None,
@@ -97,7 +98,7 @@ def training_status(
 
     `expected_seconds` (the previous run's training time) sets the next wait: see contract/polling.py.
     """
-    job_name = str(training["job_name"])
+    job_name = current.job_name
     job = sagemaker.describe_training_job(TrainingJobName=job_name)
     status = job["TrainingJobStatus"]
     failure_reason = job.get("FailureReason")
@@ -109,24 +110,21 @@ def training_status(
         )
     elif status == "Failed" and not failure_reason:
         failure_reason = f"training job {job_name} failed without a reason from SageMaker"
-    return TrainingJobState(
-        job_name=job_name,
+    return replace(
+        current,
         status=status,
         secondary_status=job.get("SecondaryStatus"),
         failure_reason=failure_reason,
         model_artifact=job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
         metrics={m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])},
-        started_at=str(training["started_at"]),
-        **_wait_progress(
-            str(training["started_at"]), now, settings, settings.max_training_wait_seconds, expected_seconds
-        ),
+        **_wait_progress(current.started_at, now, settings, settings.max_training_wait_seconds, expected_seconds),
     )
 
 
 def endpoint_status(
-    deployment: Mapping[str, Any],
+    current: DeploymentState,
     *,
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     settings: PollSettings,
     now: datetime,
     expected_seconds: int | None = None,
@@ -138,7 +136,6 @@ def endpoint_status(
     A failed UpdateEndpoint leaves the endpoint InService on the previous config with FailureReason set:
     `serving_new_model` is false then, and the failure reason says so.
     """
-    current = DeploymentState.from_state(deployment)
     endpoint = sagemaker.describe_endpoint(EndpointName=current.endpoint_name)
     status = endpoint["EndpointStatus"]
     serving_config = endpoint.get("EndpointConfigName")

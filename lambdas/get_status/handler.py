@@ -13,7 +13,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common.clients import clients
 from lambdas.common.errors import InvalidStepEventError, transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.common.polling import expected_seconds
+from lambdas.common.models import (
+    BatchTransformState,
+    DeploymentState,
+    PreprocessingState,
+    RunState,
+    TrainingJobState,
+)
 from lambdas.get_status.core import (
     PollSettings,
     batch_transform_status,
@@ -36,36 +42,44 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     with transient_aws_errors():
         if target == "preprocessing":
             preprocessing = preprocessing_status(
-                step.section("preprocessing"), sagemaker=clients().sagemaker, settings=settings, now=now
+                PreprocessingState.read(step.state), sagemaker=clients().sagemaker, settings=settings, now=now
             )
             logger.info("processing job status", extra={"preprocessing": preprocessing.to_state()})
             return {**step.state, "preprocessing": preprocessing.to_state()}
         if target == "transform":
             transform = batch_transform_status(
-                step.section("batch_transform"), sagemaker=clients().sagemaker, settings=settings, now=now
+                BatchTransformState.read(step.state), sagemaker=clients().sagemaker, settings=settings, now=now
             )
             logger.info("transform job status", extra={"batch_transform": transform.to_state()})
             return {**step.state, "batch_transform": transform.to_state()}
         if target == "training":
             training = training_status(
-                step.section("training"),
+                TrainingJobState.read(step.state),
                 sagemaker=clients().sagemaker,
                 settings=settings,
                 now=now,
-                expected_seconds=expected_seconds(step.state, "expected_training_seconds"),
+                expected_seconds=_expected(step.state, "training"),
             )
             logger.info("training job status", extra={"training": training.to_state()})
             return {**step.state, "training": training.to_state()}
         if target == "endpoint":
             deployment = endpoint_status(
-                step.section("deployment"),
+                DeploymentState.read(step.state),
                 sagemaker=clients().sagemaker,
                 settings=settings,
                 now=now,
-                expected_seconds=expected_seconds(step.state, "expected_deployment_seconds"),
+                expected_seconds=_expected(step.state, "deployment"),
             )
             logger.info("endpoint status", extra={"deployment": deployment.to_state()})
             return {**step.state, "deployment": deployment.to_state()}
     raise InvalidStepEventError(
         f"event field 'target' must be 'preprocessing', 'training', 'endpoint' or 'transform', got {target!r}"
     )
+
+
+def _expected(state: dict[str, Any], loop: str) -> int | None:
+    """The previous run's duration of the loop's job, which sets the next wait (None: no history)."""
+    run = RunState.read_optional(state)
+    if run is None:
+        return None
+    return run.expected_training_seconds if loop == "training" else run.expected_deployment_seconds

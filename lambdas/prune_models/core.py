@@ -17,16 +17,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from contract.names import PIPELINE_TAG
 from lambdas.common import env as names
+from lambdas.common.models import DeploymentState, PrunedState, WatermarkState
 from lambdas.common.names import run_resource_prefix
 from lambdas.common.sagemaker import describe_or_none, is_not_found
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_ssm import SSMClient
+    from types_boto3_ssm.type_defs import ParameterHistoryTypeDef
 
 # The most ListModels and ListEndpointConfigs return per page.
 LIST_PAGE_SIZE = 100
@@ -58,19 +64,6 @@ class PruneSettings:
         )
 
 
-@dataclass
-class PruneReport:
-    """What housekeeping deleted and why each remaining model or config stayed, for the state and the alert."""
-
-    keep_last: int
-    deleted_endpoint_configs: list[str] = field(default_factory=list)
-    deleted_models: list[str] = field(default_factory=list)
-    kept: dict[str, str] = field(default_factory=dict)  # name (config and model alike) -> why it stayed
-
-    def to_state(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 @dataclass(frozen=True)
 class _Owned:
     name: str
@@ -78,40 +71,42 @@ class _Owned:
 
 
 def prune_models(
-    state: Mapping[str, Any], *, sagemaker: Any, ssm: Any, settings: PruneSettings, page_size: int = LIST_PAGE_SIZE
-) -> PruneReport:
+    deployment: DeploymentState | None,
+    watermark: WatermarkState | None,
+    *,
+    sagemaker: SageMakerClient,
+    ssm: SSMClient,
+    settings: PruneSettings,
+    page_size: int = LIST_PAGE_SIZE,
+) -> PrunedState:
     """Delete the pipeline's models and endpoint configs outside the newest `keep_last` and the protected ones.
 
     Everything that decides what stays is read before the first deletion, so a failed read deletes nothing.
     Safe to retry: a resource already gone is skipped. Raises ClientError when SageMaker or SSM refuse a call;
     the state machine catches it, since a run whose model serves must not fail over housekeeping.
     """
-    report = PruneReport(keep_last=settings.keep_last)
+    report = PrunedState(keep_last=settings.keep_last)
     protected: dict[str, str] = {}
     endpoint = describe_or_none(lambda: sagemaker.describe_endpoint(EndpointName=settings.endpoint_name))
     serving = (endpoint or {}).get("EndpointConfigName")
     pending = ((endpoint or {}).get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
-    deployment = _section(state, "deployment")
-    this_run = deployment.get("endpoint_config_name")
-    previous = _previous_deployment(ssm, settings.watermark_parameter, state, exclude={this_run, serving})
+    this_run = deployment.endpoint_config_name if deployment is not None else None
+    current = watermark.version if watermark is not None else None
+    previous = _previous_deployment(ssm, settings.watermark_parameter, current, exclude={this_run, serving})
     for name, why in ((serving, SERVING), (pending, PENDING), (this_run, THIS_RUN), (previous, PREVIOUS)):
         if name:
             protected.setdefault(str(name), why)
 
     prefix = run_resource_prefix(settings.pipeline)
     protected_models, models_known = _models_of(sagemaker, [n for n in (serving, pending) if n], prefix)
-    if deployment.get("model_name"):
-        protected_models.setdefault(str(deployment["model_name"]), THIS_RUN)
+    if deployment is not None and deployment.model_name:
+        protected_models.setdefault(deployment.model_name, THIS_RUN)
 
-    configs = _owned(
-        sagemaker,
-        _pages(sagemaker, "list_endpoint_configs", "EndpointConfigs", prefix, page_size),
-        "EndpointConfig",
-        settings.pipeline,
-    )
-    models = _owned(
-        sagemaker, _pages(sagemaker, "list_models", "Models", prefix, page_size), "Model", settings.pipeline
-    )
+    listing = {"NameContains": prefix, "PaginationConfig": {"PageSize": page_size}}
+    config_pages = sagemaker.get_paginator("list_endpoint_configs").paginate(**listing)  # type: ignore[arg-type]
+    model_pages = sagemaker.get_paginator("list_models").paginate(**listing)  # type: ignore[arg-type]
+    configs = _owned(sagemaker, _listed(config_pages, "EndpointConfigs", prefix), "EndpointConfig", settings.pipeline)
+    models = _owned(sagemaker, _listed(model_pages, "Models", prefix), "Model", settings.pipeline)
 
     remaining_configs: set[str] = set()
     for position, config in enumerate(configs):
@@ -141,15 +136,14 @@ def _keep_reason(name: str, position: int, protected: Mapping[str, str], keep_la
     return NEWEST.format(keep_last=keep_last) if position < keep_last else None
 
 
-def _previous_deployment(ssm: Any, parameter: str, state: Mapping[str, Any], *, exclude: set[Any]) -> str | None:
+def _previous_deployment(ssm: SSMClient, parameter: str, current: int | None, *, exclude: set[Any]) -> str | None:
     """The config of the newest earlier watermark version that records a deployment other than `exclude`.
 
-    Versions are read from before the one this run wrote (state.watermark.version), so a later run can never
-    make this one forget what it replaced. A version whose outcome is not "deployed" (a rejected model) or
+    Versions are read from before `current`, the one this run wrote (state.watermark.version), so a later run can
+    never make this one forget what it replaced. A version whose outcome is not "deployed" (a rejected model) or
     that names no config (the initial value) is skipped.
     """
-    current = _section(state, "watermark").get("version")
-    history: list[dict[str, Any]] = []
+    history: list[ParameterHistoryTypeDef] = []
     try:
         for page in ssm.get_paginator("get_parameter_history").paginate(Name=parameter):
             history.extend(page.get("Parameters", []))
@@ -158,7 +152,7 @@ def _previous_deployment(ssm: Any, parameter: str, state: Mapping[str, Any], *, 
             return None
         raise
     for version in sorted(history, key=lambda item: int(item.get("Version", 0)), reverse=True):
-        if isinstance(current, int) and int(version.get("Version", 0)) >= current:
+        if current is not None and int(version.get("Version", 0)) >= current:
             continue
         try:
             value = json.loads(version.get("Value", ""))
@@ -172,7 +166,7 @@ def _previous_deployment(ssm: Any, parameter: str, state: Mapping[str, Any], *, 
     return None
 
 
-def _models_of(sagemaker: Any, config_names: Iterable[str], prefix: str) -> tuple[dict[str, str], bool]:
+def _models_of(sagemaker: SageMakerClient, config_names: Iterable[str], prefix: str) -> tuple[dict[str, str], bool]:
     """The models the given configs serve, and whether all of them could be read.
 
     The function may describe the pipeline's own configs only: a config of another name (set by hand) is not
@@ -192,15 +186,15 @@ def _models_of(sagemaker: Any, config_names: Iterable[str], prefix: str) -> tupl
     return models, known
 
 
-def _pages(sagemaker: Any, operation: str, key: str, prefix: str, page_size: int) -> list[dict[str, Any]]:
+def _listed(pages: Iterable[Mapping[str, Any]], key: str, prefix: str) -> list[dict[str, Any]]:
+    """The listed resources (page[key]) whose name starts with the pipeline's prefix."""
     items: list[dict[str, Any]] = []
-    pages = sagemaker.get_paginator(operation).paginate(NameContains=prefix, PaginationConfig={"PageSize": page_size})
     for page in pages:
         items.extend(item for item in page.get(key, []) if str(item[f"{key[:-1]}Name"]).startswith(prefix))
     return items
 
 
-def _owned(sagemaker: Any, items: list[dict[str, Any]], kind: str, pipeline: str) -> list[_Owned]:
+def _owned(sagemaker: SageMakerClient, items: list[dict[str, Any]], kind: str, pipeline: str) -> list[_Owned]:
     """The listed resources whose pipeline tag names this pipeline, newest first.
 
     The name prefix alone is not proof: another app's pipeline, or a hand-made model, may share it.
@@ -217,11 +211,6 @@ def _owned(sagemaker: Any, items: list[dict[str, Any]], kind: str, pipeline: str
             owned.append(_Owned(name=str(item[f"{kind}Name"]), created=item["CreationTime"]))
     # Names carry the run's start time, so they break ties between resources created in the same instant.
     return sorted(owned, key=lambda resource: (resource.created, resource.name), reverse=True)
-
-
-def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = state.get(name)
-    return value if isinstance(value, Mapping) else {}
 
 
 def _delete(call: Any) -> bool:

@@ -13,6 +13,7 @@ from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.models import DeploymentState, WatermarkState
 from lambdas.prune_models.core import PruneSettings, prune_models
 
 logger = Logger(service="prune_models")
@@ -27,7 +28,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     step = StepEvent.parse(event)
     settings = PruneSettings.from_env(os.environ)
     with transient_aws_errors():
-        report = prune_models(step.state, sagemaker=clients().sagemaker, ssm=clients().ssm, settings=settings)
+        report = prune_models(
+            DeploymentState.read_optional(step.state),
+            WatermarkState.read_optional(step.state),
+            sagemaker=clients().sagemaker,
+            ssm=clients().ssm,
+            settings=settings,
+        )
     removed = len(report.deleted_models) + len(report.deleted_endpoint_configs)
     metrics.add_metric(name="OldModelResourcesRemoved", unit=MetricUnit.Count, value=removed)
     logger.info("old models and endpoint configs pruned", extra={"pruned": report.to_state()})

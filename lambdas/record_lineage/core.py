@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -19,6 +19,19 @@ from contract.names import endpoint_context_name
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.models import (
+    DeploymentState,
+    EvaluationState,
+    LineageState,
+    RunState,
+    TrainingJobState,
+    WatermarkState,
+)
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker.literals import AssociationEdgeTypeType
 
 RUN_RECORD_SCHEMA = 1
 # SageMaker's lineage Properties: string values of at most 1,024 characters.
@@ -48,22 +61,26 @@ def run_record_key(runs_prefix: str, run_id: str) -> str:
 
 
 def build_run_record(
-    state: Mapping[str, Any], execution: Execution, *, settings: LineageSettings, now: datetime
+    run: RunState,
+    training: TrainingJobState,
+    execution: Execution,
+    *,
+    deployment: DeploymentState | None,
+    evaluation: EvaluationState | None,
+    watermark: WatermarkState | None,
+    settings: LineageSettings,
+    now: datetime,
 ) -> dict[str, Any]:
     """The portable record of one run: what it trained on, what it produced and where that serves.
 
     The file list stays in the manifest (never copied: a window holds thousands of files). Raises
-    InvalidStepEventError when the run or training section is missing.
+    InvalidStepEventError when the run wrote no manifest, or a deployed run's state has no deployment.
     """
-    run, training = _section(state, "run"), _section(state, "training")
-    manifest_uri = run.get("manifest_uri")
-    if not manifest_uri:
-        raise InvalidStepEventError("state field 'run.manifest_uri' is missing: the run wrote no manifest")
-    job_name = str(training["job_name"])
-    run_id = str(run.get("run_id") or job_name)
-    deployment, evaluation, watermark = (_optional_section(state, n) for n in ("deployment", "evaluation", "watermark"))
-    # UpdateParameters says whether the run deployed or was rejected; states from before that say nothing.
-    outcome = str((watermark or {}).get("outcome") or "deployed")
+    manifest_uri = run.manifest()
+    job_name = training.job_name
+    run_id = run.run_id or job_name
+    # UpdateParameters says whether the run deployed or was rejected.
+    outcome = watermark.outcome if watermark is not None else "deployed"
     return {
         "schema": RUN_RECORD_SCHEMA,
         "pipeline": settings.pipeline,
@@ -72,21 +89,17 @@ def build_run_record(
         "recorded_at": format_timestamp(now),
         "outcome": outcome,
         "window": {
-            "start": run.get("window_start"),
-            "end": run.get("window_end"),
-            "days": run.get("window_days"),
-            "newest_data_date": run.get("newest_data_date"),
+            "start": run.window_start,
+            "end": run.window_end,
+            "days": run.window_days,
+            "newest_data_date": run.newest_data_date,
         },
-        "data": {
-            "manifest_uri": str(manifest_uri),
-            "file_count": run.get("file_count"),
-            "total_bytes": run.get("total_bytes"),
-        },
+        "data": {"manifest_uri": manifest_uri, "file_count": run.file_count, "total_bytes": run.total_bytes},
         "training": {
             "job_name": job_name,
             "job_arn": sagemaker_arn(execution, "training-job", job_name),
-            "model_artifact": training.get("model_artifact"),
-            "metrics": dict(training.get("metrics") or {}),
+            "model_artifact": training.model_artifact,
+            "metrics": dict(training.metrics),
         },
         "model_package": _model_package(evaluation),
         "deployment": _deployment(deployment, execution, settings.endpoint_name, now)
@@ -95,31 +108,18 @@ def build_run_record(
     }
 
 
-def write_run_record(s3: Any, bucket: str, key: str, record: Mapping[str, Any]) -> str:
+def write_run_record(s3: S3Client, bucket: str, key: str, record: Mapping[str, Any]) -> str:
     """Write the record (a retried attempt writes the same run's record again); return its S3 URI."""
     body = json.dumps(record, indent=2, sort_keys=True).encode()
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     return f"s3://{bucket}/{key}"
 
 
-@dataclass(frozen=True)
-class LineageEntities:
-    """The ARNs of the run's SageMaker Lineage entities (None where the run has no such step)."""
-
-    dataset: str
-    training: str
-    model: str
-    model_package: str | None
-    deployment: str | None
-    endpoint: str | None
-    associations: int
-
-    def to_state(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def record_lineage_entities(record: Mapping[str, Any], *, sagemaker: Any) -> LineageEntities:
+def record_lineage_entities(record: Mapping[str, Any], *, run_record: str, sagemaker: SageMakerClient) -> LineageState:
     """Create the run's artifacts, actions, endpoint context and their associations; safe to retry.
+
+    Returns the state's `lineage`: `run_record` (where the record was written) and the entities' ARNs, None where
+    the run has no such step.
 
     Each entity is found by its source URI before one is created (SageMaker creates some by itself, and a
     retried attempt finds its first attempt's), and an association that already exists counts as made.
@@ -175,7 +175,8 @@ def record_lineage_entities(record: Mapping[str, Any], *, sagemaker: Any) -> Lin
             {"pipeline": record["pipeline"], "endpoint": deployment["endpoint_name"]},
         )
         lineage.associate(deployment_arn, endpoint_arn, "AssociatedWith")
-    return LineageEntities(
+    return LineageState(
+        run_record=run_record,
         dataset=dataset,
         training=job,
         model=model,
@@ -198,7 +199,7 @@ def sagemaker_arn(execution: Execution, resource: str, name: str) -> str:
 class _Lineage:
     """Find-or-create over SageMaker's lineage APIs, counting the associations made."""
 
-    def __init__(self, sagemaker: Any) -> None:
+    def __init__(self, sagemaker: SageMakerClient) -> None:
         self._sagemaker = sagemaker
         self.associations = 0
 
@@ -212,7 +213,7 @@ class _Lineage:
     def context(self, name: str, source_uri: str, context_type: str, properties: Mapping[str, Any]) -> str:
         return self._entity("Context", name, source_uri, context_type, properties)
 
-    def associate(self, source: str, destination: str, association_type: str) -> None:
+    def associate(self, source: str, destination: str, association_type: AssociationEdgeTypeType) -> None:
         try:
             self._sagemaker.add_association(
                 SourceArn=source, DestinationArn=destination, AssociationType=association_type
@@ -270,43 +271,31 @@ def _metric_properties(training: Mapping[str, Any]) -> dict[str, Any]:
     return {f"metric:{name}": value for name, value in sorted(metrics.items())[:20]}
 
 
-def _model_package(evaluation: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if not evaluation or not evaluation.get("model_package_arn"):
+def _model_package(evaluation: EvaluationState | None) -> dict[str, Any] | None:
+    if evaluation is None or not evaluation.model_package_arn:
         return None
     return {
-        "arn": evaluation["model_package_arn"],
-        "group": evaluation.get("model_package_group"),
-        "version": evaluation.get("model_package_version"),
-        "approval_status": evaluation.get("approval_status"),
+        "arn": evaluation.model_package_arn,
+        "group": evaluation.model_package_group,
+        "version": evaluation.model_package_version,
+        "approval_status": evaluation.approval_status,
     }
 
 
 def _deployment(
-    deployment: Mapping[str, Any] | None, execution: Execution, endpoint_name: str, now: datetime
+    deployment: DeploymentState | None, execution: Execution, endpoint_name: str, now: datetime
 ) -> dict[str, Any]:
     if deployment is None:
         raise InvalidStepEventError("state field 'deployment' is missing: a deployed run needs its endpoint config")
-    config = str(deployment["endpoint_config_name"])
-    endpoint = str(deployment.get("endpoint_name") or endpoint_name)
+    config = deployment.endpoint_config_name
+    endpoint = deployment.endpoint_name or endpoint_name
     return {
         "endpoint_name": endpoint,
         "endpoint_arn": sagemaker_arn(execution, "endpoint", endpoint),
         "endpoint_config_name": config,
         "endpoint_config_arn": sagemaker_arn(execution, "endpoint-config", config),
-        "model_name": str(deployment.get("model_name") or config),
-        "started_at": deployment.get("started_at"),
+        "model_name": deployment.model_name or config,
+        "started_at": deployment.started_at,
         # RecordLineage runs right after UpdateParameters confirmed the endpoint serves this config.
         "deployed_at": format_timestamp(now),
     }
-
-
-def _optional_section(state: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
-    value = state.get(name)
-    return value if isinstance(value, Mapping) else None
-
-
-def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = state.get(name)
-    if not isinstance(value, Mapping):
-        raise InvalidStepEventError(f"state field '{name}' is missing: the step that sets it has not run")
-    return value

@@ -14,6 +14,7 @@ from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.models import DeploymentState, EvaluationState, RunState, TrainingJobState, WatermarkState
 from lambdas.record_lineage.core import (
     LineageSettings,
     build_run_record,
@@ -33,14 +34,23 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service="record_lineage")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = StepEvent.parse(event)
     settings = LineageSettings.from_env(os.environ)
-    record = build_run_record(step.state, step.execution, settings=settings, now=datetime.now(UTC))
+    record = build_run_record(
+        RunState.read(step.state),
+        TrainingJobState.read(step.state),
+        step.execution,
+        deployment=DeploymentState.read_optional(step.state),
+        evaluation=EvaluationState.read_optional(step.state),
+        watermark=WatermarkState.read_optional(step.state),
+        settings=settings,
+        now=datetime.now(UTC),
+    )
     with transient_aws_errors():
         # The portable record first: the CLI answers from it even where SageMaker Lineage is unavailable.
         uri = write_run_record(
             clients().s3, settings.bucket, run_record_key(settings.runs_prefix, record["run_id"]), record
         )
         logger.info("run record written", extra={"run_record": uri})
-        entities = record_lineage_entities(record, sagemaker=clients().sagemaker)
+        lineage = record_lineage_entities(record, run_record=uri, sagemaker=clients().sagemaker)
     metrics.add_metric(name="LineageRecorded", unit=MetricUnit.Count, value=1)
-    logger.info("lineage recorded", extra={"lineage": entities.to_state()})
-    return {**step.state, "lineage": {"run_record": uri, **entities.to_state()}}
+    logger.info("lineage recorded", extra={"lineage": lineage.to_state()})
+    return {**step.state, "lineage": lineage.to_state()}

@@ -10,12 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lambdas.common import approvals
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.models import EvaluationState
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_stepfunctions import SFNClient
 
 
 @dataclass(frozen=True)
@@ -31,13 +37,13 @@ class ApprovalSettings:
 
 
 def request_approval(
-    evaluation: Mapping[str, Any],
+    evaluation: EvaluationState,
     execution: Execution,
     task_token: str,
     *,
-    s3: Any,
-    sagemaker: Any,
-    stepfunctions: Any,
+    s3: S3Client,
+    sagemaker: SageMakerClient,
+    stepfunctions: SFNClient,
     settings: ApprovalSettings,
     now: datetime,
 ) -> bool:
@@ -48,8 +54,8 @@ def request_approval(
     """
     if not task_token:
         raise InvalidStepEventError("event field 'task_token' is missing: invoke with waitForTaskToken")
-    arn = str(evaluation["model_package_arn"])
-    version = int(evaluation["model_package_version"])
+    arn = evaluation.model_package_arn
+    version = evaluation.model_package_version
     record = approvals.ApprovalRecord(
         task_token=task_token, execution_id=execution.id, model_package_arn=arn, requested_at=format_timestamp(now)
     )

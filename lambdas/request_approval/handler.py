@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.models import EvaluationState
 from lambdas.request_approval.core import ApprovalSettings, request_approval
 
 logger = Logger(service="request_approval")
@@ -22,7 +23,7 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = StepEvent.parse(event)
-    evaluation = step.section("evaluation")
+    evaluation = EvaluationState.read(step.state)
     with transient_aws_errors():
         waiting = request_approval(
             evaluation,
@@ -37,6 +38,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # The token never reaches the logs: whoever holds it can resume the run.
     logger.info(
         "waiting for approval" if waiting else "already decided: resumed",
-        extra={"model_package_arn": evaluation.get("model_package_arn")},
+        extra={"model_package_arn": evaluation.model_package_arn},
     )
     return {"waiting": waiting}

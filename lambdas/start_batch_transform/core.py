@@ -12,16 +12,20 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
-from lambdas.common.models import BatchTransformState
+from lambdas.common.models import BatchTransformState, DeploymentState, RunState
 from lambdas.common.names import run_tags
 from lambdas.common.sagemaker import check_started_by, describe_or_none
 from lambdas.common.transform import find_day_input, predictions_uri, transform_job_request
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,12 @@ class BatchTransformSettings:
 
 
 def start_batch_transform(
-    state: Mapping[str, Any],
+    run: RunState,
+    deployment: DeploymentState | None,
     execution: Execution,
     *,
-    s3: Any,
-    sagemaker: Any,
+    s3: S3Client,
+    sagemaker: SageMakerClient,
     settings: BatchTransformSettings,
     now: datetime,
 ) -> BatchTransformState:
@@ -83,22 +88,20 @@ def start_batch_transform(
     TransformRequestError when the day's data cannot be found (or is in both layouts), and
     ResourceConflictError when a job of this name was started by another execution.
     """
-    run, deployment = state.get("run"), state.get("deployment")
-    run = run if isinstance(run, Mapping) else {}
-    day = run.get("newest_data_date")
-    model = deployment.get("model_name") if isinstance(deployment, Mapping) else None
+    day = run.newest_data_date
+    model = deployment.model_name if deployment is not None else None
     if not day or not model:
         raise InvalidStepEventError(
             "state fields 'run.newest_data_date' and 'deployment.model_name' are needed: the run deployed nothing"
         )
-    job_name = str(run["run_id"])
+    job_name = run.run_id
     existing = describe_or_none(lambda: sagemaker.describe_transform_job(TransformJobName=job_name))
     if existing is not None:
         check_started_by(sagemaker, f"transform job {job_name}", existing["TransformJobArn"], execution)
         input_uri = str(existing["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
         output_uri = str(existing["TransformOutput"]["S3OutputPath"])
     else:
-        key = find_day_input(s3, settings.bucket, settings.data_prefix, date.fromisoformat(str(day)))
+        key = find_day_input(s3, settings.bucket, settings.data_prefix, date.fromisoformat(day))
         input_uri = f"s3://{settings.bucket}/{key}"
         output_uri = predictions_uri(
             settings.bucket, settings.predictions_prefix, key, data_prefix=settings.data_prefix
@@ -106,7 +109,7 @@ def start_batch_transform(
         sagemaker.create_transform_job(
             **transform_job_request(
                 job_name,
-                str(model),
+                model,
                 input_uri,
                 output_uri,
                 instance_type=settings.instance_type,
@@ -122,7 +125,7 @@ def start_batch_transform(
         job_name=job_name,
         status="InProgress",
         failure_reason=None,
-        day=str(day),
+        day=day,
         input_uri=input_uri,
         output_uri=output_uri,
         started_at=format_timestamp(now),

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.models import DeploymentState, RunState
 from lambdas.start_batch_transform.core import BatchTransformSettings, start_batch_transform
 
 logger = Logger(service="start_batch_transform")
@@ -24,7 +25,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     step = StepEvent.parse(event)
     with transient_aws_errors():
         transform = start_batch_transform(
-            step.state,
+            RunState.read(step.state),
+            DeploymentState.read_optional(step.state),
             step.execution,
             s3=clients().s3,
             sagemaker=clients().sagemaker,

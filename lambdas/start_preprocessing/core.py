@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -21,9 +21,12 @@ from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError
 from lambdas.common.events import Execution, format_timestamp
-from lambdas.common.models import PreprocessingState
+from lambdas.common.models import PreprocessingState, RunState
 from lambdas.common.names import run_tags
 from lambdas.common.sagemaker import check_started_by, describe_or_none
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
 
 # Where SageMaker Processing mounts inputs and collects outputs inside the container.
 PROCESSING_ROOT = "/opt/ml/processing"
@@ -82,10 +85,10 @@ def run_output_uri(bucket: str, output_prefix: str, run_id: str) -> str:
 
 
 def start_preprocessing(
-    run: Mapping[str, Any],
+    run: RunState,
     execution: Execution,
     *,
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     settings: PreprocessingSettings,
     now: datetime,
 ) -> PreprocessingState:
@@ -93,8 +96,8 @@ def start_preprocessing(
 
     Raises ResourceConflictError if a job of that name exists but was started by another execution.
     """
-    job_name = str(run["run_id"])
-    request = processing_job_request(job_name, str(run["manifest_uri"]), execution, settings)
+    job_name = run.run_id
+    request = processing_job_request(job_name, run.manifest(), execution, settings)
     existing = _describe(sagemaker, job_name)
     if existing is None:
         try:
@@ -210,5 +213,5 @@ def _field(spec: Mapping[str, Any], key: str) -> str:
     return str(value)
 
 
-def _describe(sagemaker: Any, job_name: str) -> dict[str, Any] | None:
+def _describe(sagemaker: SageMakerClient, job_name: str) -> dict[str, Any] | None:
     return describe_or_none(lambda: sagemaker.describe_processing_job(ProcessingJobName=job_name))

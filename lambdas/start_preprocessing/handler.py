@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.models import RunState
 from lambdas.start_preprocessing.core import PreprocessingSettings, start_preprocessing
 
 logger = Logger(service="start_preprocessing")
@@ -24,7 +25,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     step = StepEvent.parse(event)
     with transient_aws_errors():
         preprocessing = start_preprocessing(
-            step.section("run"),
+            RunState.read(step.state),
             step.execution,
             sagemaker=clients().sagemaker,
             settings=PreprocessingSettings.from_env(os.environ),

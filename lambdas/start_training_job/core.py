@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.events import Execution, format_timestamp
-from lambdas.common.models import TrainingJobState
+from lambdas.common.models import RunState, TrainingJobState
 from lambdas.common.names import run_tags
-from lambdas.common.polling import expected_seconds
 from lambdas.common.sagemaker import check_started_by, describe_or_none
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker.literals import S3DataTypeType, TrainingInstanceTypeType
+    from types_boto3_sagemaker.type_defs import CreateTrainingJobRequestTypeDef
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,10 @@ class TrainingSettings:
 
 
 def start_training_job(
-    run: Mapping[str, Any],
+    run: RunState,
     execution: Execution,
     *,
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     settings: TrainingSettings,
     now: datetime,
     validate: Callable[[str], object] | None = None,
@@ -69,8 +73,8 @@ def start_training_job(
     check the data again. Whatever it raises stops the run before any training starts. Raises
     ResourceConflictError if a job of that name exists but was started by another execution.
     """
-    job_name = str(run["run_id"])
-    data_uri = preprocessed_data_uri or str(run["manifest_uri"])
+    job_name = run.run_id
+    data_uri = preprocessed_data_uri or run.manifest()
     request = training_job_request(
         job_name, data_uri, execution, settings, data_type="S3Prefix" if preprocessed_data_uri else "ManifestFile"
     )
@@ -104,7 +108,7 @@ def start_training_job(
         poll_seconds=next_poll_seconds(
             0,
             interval_seconds=settings.poll_interval_seconds,
-            expected_seconds=expected_seconds({"run": run}, "expected_training_seconds"),
+            expected_seconds=run.expected_training_seconds,
         ),
     )
 
@@ -115,8 +119,8 @@ def training_job_request(
     execution: Execution,
     settings: TrainingSettings,
     *,
-    data_type: str = "ManifestFile",
-) -> dict[str, Any]:
+    data_type: S3DataTypeType = "ManifestFile",
+) -> CreateTrainingJobRequestTypeDef:
     """Build CreateTrainingJob's request: one `train` channel read from the run's manifest (or a prefix)."""
     return {
         "TrainingJobName": job_name,
@@ -138,7 +142,8 @@ def training_job_request(
         ],
         "OutputDataConfig": {"S3OutputPath": f"s3://{settings.bucket}/{settings.model_prefix}/"},
         "ResourceConfig": {
-            "InstanceType": settings.instance_type,
+            # The stack's config names a SageMaker instance type; SageMaker itself refuses any other.
+            "InstanceType": cast("TrainingInstanceTypeType", settings.instance_type),
             "InstanceCount": settings.instance_count,
             "VolumeSizeInGB": settings.volume_size_gb,
         },
@@ -153,5 +158,5 @@ def _already_exists(error: ClientError) -> bool:
     return code == "ResourceInUse" or (code == "ValidationException" and "already exist" in message)
 
 
-def _describe(sagemaker: Any, job_name: str) -> dict[str, Any] | None:
+def _describe(sagemaker: SageMakerClient, job_name: str) -> dict[str, Any] | None:
     return describe_or_none(lambda: sagemaker.describe_training_job(TrainingJobName=job_name))

@@ -17,6 +17,7 @@ from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.models import PreprocessingState, RunState
 from lambdas.start_training_job.core import TrainingSettings, start_training_job
 from lambdas.start_training_job.validation import validate_preprocessed_data, validate_training_data
 
@@ -34,11 +35,11 @@ VALIDATION_RESERVE_SECONDS = 15
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = StepEvent.parse(event)
     settings = TrainingSettings.from_env(os.environ)
-    preprocessing = step.state.get("preprocessing")
-    preprocessed = str(preprocessing["training_data_uri"]) if isinstance(preprocessing, dict) else None
+    preprocessing = PreprocessingState.read_optional(step.state)
+    preprocessed = preprocessing.training_data_uri if preprocessing is not None else None
     with transient_aws_errors():
         training = start_training_job(
-            step.section("run"),
+            RunState.read(step.state),
             step.execution,
             sagemaker=clients().sagemaker,
             settings=settings,

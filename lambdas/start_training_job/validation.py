@@ -30,12 +30,15 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from lambdas.common.errors import RetrainingError
 from lambdas.common.units import human_bytes
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 WORKERS = 8  # concurrent GetObject streams; boto3's default pool holds 10 connections
 CHUNK_BYTES = 1 << 20
@@ -109,7 +112,7 @@ class _Listing:
 
 
 def validate_training_data(
-    s3: Any, manifest_uri: str, *, deadline: float | None = None, workers: int = WORKERS
+    s3: S3Client, manifest_uri: str, *, deadline: float | None = None, workers: int = WORKERS
 ) -> DataSummary:
     """Check every object the manifest lists; return what was read.
 
@@ -125,7 +128,7 @@ def validate_training_data(
 
 
 def validate_preprocessed_data(
-    s3: Any, prefix_uri: str, *, deadline: float | None = None, workers: int = WORKERS
+    s3: S3Client, prefix_uri: str, *, deadline: float | None = None, workers: int = WORKERS
 ) -> DataSummary:
     """Check every object the preprocessing wrote under `prefix_uri`, as validate_training_data does.
 
@@ -149,7 +152,7 @@ def validate_preprocessed_data(
 
 
 def _validate(
-    s3: Any, bucket: str, keys: Sequence[str], listing: _Listing, *, deadline: float | None, workers: int
+    s3: S3Client, bucket: str, keys: Sequence[str], listing: _Listing, *, deadline: float | None, workers: int
 ) -> DataSummary:
     source = listing.source
     checks = _check_all(s3, bucket, keys, source, deadline=deadline, workers=workers)
@@ -168,7 +171,7 @@ def _validate(
     )
 
 
-def read_manifest(s3: Any, manifest_uri: str) -> tuple[str, list[str]]:
+def read_manifest(s3: S3Client, manifest_uri: str) -> tuple[str, list[str]]:
     """Read a manifest `[{"prefix": "s3://bucket/prefix/"}, "relative/key", ...]`; return the bucket and keys."""
     bucket, key = _split_uri(manifest_uri)
     try:
@@ -195,7 +198,7 @@ def read_manifest(s3: Any, manifest_uri: str) -> tuple[str, list[str]]:
 
 
 def _check_all(
-    s3: Any, bucket: str, keys: Sequence[str], source: str, *, deadline: float | None, workers: int
+    s3: S3Client, bucket: str, keys: Sequence[str], source: str, *, deadline: float | None, workers: int
 ) -> list[FileCheck]:
     checks: list[FileCheck | None] = [None] * len(keys)
     cancelled = threading.Event()
@@ -223,7 +226,9 @@ def _check_all(
     return [check for check in checks if check is not None]
 
 
-def _check_object(s3: Any, bucket: str, key: str, *, cancelled: threading.Event, deadline: float | None) -> FileCheck:
+def _check_object(
+    s3: S3Client, bucket: str, key: str, *, cancelled: threading.Event, deadline: float | None
+) -> FileCheck:
     uri = f"s3://{bucket}/{key}"
     _raise_if_stopped(cancelled, deadline)
     try:

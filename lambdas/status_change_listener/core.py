@@ -4,7 +4,7 @@ that ends a wait/poll loop; wake the run that waits for it, so it checks now rat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.events import (
     ENDPOINT_STATE_CHANGE,
@@ -15,6 +15,10 @@ from contract.events import (
 from lambdas.await_status_change.core import WakeSettings
 from lambdas.common import wakeups
 
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_stepfunctions import SFNClient
+
 # detail-type -> (what the loop awaits, the detail's name field, its status field), as SageMaker sends them.
 _EVENTS = {
     TRAINING_JOB_STATE_CHANGE: (wakeups.TRAINING, "TrainingJobName", "TrainingJobStatus"),
@@ -24,7 +28,9 @@ _EVENTS = {
 }
 
 
-def on_status_change(event: Mapping[str, Any], *, s3: Any, stepfunctions: Any, settings: WakeSettings) -> str:
+def on_status_change(
+    event: Mapping[str, Any], *, s3: S3Client, stepfunctions: SFNClient, settings: WakeSettings
+) -> str:
     """Handle one EventBridge event; return what happened, for the log.
 
     The event is trusted only to bring the check forward: GetStatus describes the job or endpoint itself, so a

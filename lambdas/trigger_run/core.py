@@ -15,13 +15,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from contract.names import SCHEDULE_NAME
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError, RetrainingError
+
+if TYPE_CHECKING:
+    from types_boto3_scheduler import EventBridgeSchedulerClient
 
 NEW_DATA_TRIGGER = "new-data"
 RUN_INPUT = {"trigger": NEW_DATA_TRIGGER}
@@ -160,7 +163,7 @@ def plan_run(
 
 
 def trigger_run(
-    new_object: NewObject, *, scheduler: Any, settings: TriggerRunSettings, now: datetime
+    new_object: NewObject, *, scheduler: EventBridgeSchedulerClient, settings: TriggerRunSettings, now: datetime
 ) -> TriggerOutcome:
     """Create or move the pipeline's one-time schedule for the new object; return what was done.
 
@@ -224,11 +227,9 @@ def schedule_request(run: PendingRun, settings: TriggerRunSettings) -> dict[str,
     return request
 
 
-def _get_schedule(scheduler: Any, settings: TriggerRunSettings) -> dict[str, Any] | None:
+def _get_schedule(scheduler: EventBridgeSchedulerClient, settings: TriggerRunSettings) -> dict[str, Any] | None:
     try:
-        schedule: dict[str, Any] = scheduler.get_schedule(
-            Name=settings.schedule_name, GroupName=settings.schedule_group
-        )
+        schedule = dict(scheduler.get_schedule(Name=settings.schedule_name, GroupName=settings.schedule_group))
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return None

@@ -9,16 +9,28 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from lambdas.common import env as names
 from lambdas.common.errors import DeploymentNotConfirmedError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.models import (
+    ApprovalState,
+    DeploymentState,
+    EvaluationState,
+    RunState,
+    TrainingJobState,
+    WatermarkState,
+)
 from lambdas.common.polling import positive_seconds
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_ssm import SSMClient
 
 
 @dataclass(frozen=True)
@@ -56,25 +68,22 @@ class RunFigures:
 
 @dataclass(frozen=True)
 class WatermarkUpdate:
-    parameter: str
-    newest_data_date: str
-    previous_date: str | None
-    version: int
-    outcome: str
-    figures: RunFigures | None = None  # for the handler's metrics; not part of the state
+    """The state's new `watermark`, and the run's figures for the handler's metrics (not part of the state)."""
 
-    def to_state(self) -> dict[str, Any]:
-        state = asdict(self)
-        state.pop("figures")
-        return state
+    watermark: WatermarkState
+    figures: RunFigures
 
 
 def update_parameters(
-    state: Mapping[str, Any],
+    run: RunState,
+    training: TrainingJobState,
     execution: Execution,
     *,
-    sagemaker: Any,
-    ssm: Any,
+    deployment: DeploymentState | None,
+    evaluation: EvaluationState | None,
+    approval: ApprovalState | None,
+    sagemaker: SageMakerClient,
+    ssm: SSMClient,
     settings: WatermarkSettings,
     now: datetime,
 ) -> WatermarkUpdate:
@@ -83,14 +92,16 @@ def update_parameters(
     The value points at the manifest and the training job; the file list itself stays in S3 because a
     standard parameter holds at most 4 KB. Raises DeploymentNotConfirmedError when the endpoint is not
     InService on this run's config, so a failed rollout never moves the watermark. A rejected model moves it
-    without a deployment.
+    without a deployment. Raises InvalidStepEventError when a deployed run's state has no `deployment`.
     """
-    run, training = _section(state, "run"), _section(state, "training")
-    outcome = REJECTED if rejected(state) else DEPLOYED
+    if run.newest_data_date is None:
+        raise InvalidStepEventError("state field 'run.newest_data_date' is null: the run found no data")
+    outcome = REJECTED if rejected(evaluation, approval) else DEPLOYED
     previous_value = _recorded_value(ssm, settings.parameter)
     if outcome == DEPLOYED:
-        deployment = _section(state, "deployment")
-        config_name = str(deployment["endpoint_config_name"])
+        if deployment is None:
+            raise InvalidStepEventError("state field 'deployment' is missing: the step that sets it has not run")
+        config_name = deployment.endpoint_config_name
         endpoint = sagemaker.describe_endpoint(EndpointName=settings.endpoint_name)
         if endpoint["EndpointStatus"] != "InService" or endpoint.get("EndpointConfigName") != config_name:
             raise DeploymentNotConfirmedError(
@@ -98,7 +109,7 @@ def update_parameters(
                 f"{endpoint.get('EndpointConfigName')}, not InService on {config_name}: the watermark stays"
             )
         serving = {
-            "model_name": deployment["model_name"],
+            "model_name": deployment.model_name,
             "endpoint_name": settings.endpoint_name,
             "endpoint_config_name": config_name,
         }
@@ -107,19 +118,17 @@ def update_parameters(
         serving = {key: previous_value[key] for key in _SERVING_FIELDS if key in previous_value}
         deployment_seconds = previous_value.get("deployment_seconds")  # nothing deployed: keep the last one
     previous = previous_value.get("newest_data_date")
-    raw_evaluation = state.get("evaluation")
-    evaluation: Mapping[str, Any] = raw_evaluation if isinstance(raw_evaluation, Mapping) else {}
     value = {
-        "newest_data_date": run["newest_data_date"],
-        "window_start": run["window_start"],
-        "window_end": run["window_end"],
-        "file_count": run["file_count"],
-        "manifest_uri": run["manifest_uri"],
-        "training_job_name": training["job_name"],
-        "model_artifact": training.get("model_artifact"),
-        "metrics": training.get("metrics", {}),
+        "newest_data_date": run.newest_data_date,
+        "window_start": run.window_start,
+        "window_end": run.window_end,
+        "file_count": run.file_count,
+        "manifest_uri": run.manifest_uri,
+        "training_job_name": training.job_name,
+        "model_artifact": training.model_artifact,
+        "metrics": training.metrics,
         "outcome": outcome,
-        "model_package_arn": evaluation.get("model_package_arn"),
+        "model_package_arn": evaluation.model_package_arn if evaluation is not None else None,
         **serving,
         # The next run's poll loops expect its job to take about as long (contract/polling.py).
         "training_seconds": _waited(training, previous_value.get("training_seconds")),
@@ -130,63 +139,59 @@ def update_parameters(
     response = ssm.put_parameter(
         Name=settings.parameter, Value=json.dumps(value, separators=(",", ":")), Type="String", Overwrite=True
     )
-    return WatermarkUpdate(
+    watermark = WatermarkState(
         parameter=settings.parameter,
-        newest_data_date=str(run["newest_data_date"]),
+        newest_data_date=run.newest_data_date,
         previous_date=str(previous) if previous else None,
         version=int(response["Version"]),
         outcome=outcome,
-        figures=run_figures(state, outcome=outcome),
     )
+    figures = run_figures(run, training, outcome=outcome, deployment=deployment, evaluation=evaluation)
+    return WatermarkUpdate(watermark=watermark, figures=figures)
 
 
-def run_figures(state: Mapping[str, Any], *, outcome: str) -> RunFigures:
+def run_figures(
+    run: RunState,
+    training: TrainingJobState,
+    *,
+    outcome: str,
+    deployment: DeploymentState | None,
+    evaluation: EvaluationState | None,
+) -> RunFigures:
     """The run's data files, its training and deployment waits and its deployed model's gate metric."""
-    run, training = _section(state, "run"), _section(state, "training")
     deployed = outcome == DEPLOYED
-    deployment = state.get("deployment") if deployed else None
-    evaluation = state.get("evaluation")
-    metric = value = None
-    if deployed and isinstance(evaluation, Mapping) and evaluation.get("metric") and _finite(evaluation.get("value")):
-        metric, value = str(evaluation["metric"]), float(evaluation["value"])
-    file_count = run.get("file_count")
+    metric, value = None, None
+    if (
+        deployed
+        and evaluation
+        and evaluation.metric
+        and evaluation.value is not None
+        and math.isfinite(evaluation.value)
+    ):
+        metric, value = evaluation.metric, float(evaluation.value)
     return RunFigures(
-        file_count=file_count if isinstance(file_count, int) and not isinstance(file_count, bool) else None,
-        training_seconds=positive_seconds(training.get("waited_seconds")),
-        deployment_seconds=positive_seconds(deployment.get("waited_seconds"))
-        if isinstance(deployment, Mapping)
-        else None,
+        file_count=run.file_count,
+        training_seconds=positive_seconds(training.waited_seconds),
+        deployment_seconds=positive_seconds(deployment.waited_seconds) if deployed and deployment else None,
         model_metric=metric,
         model_metric_value=value,
     )
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def rejected(state: Mapping[str, Any]) -> bool:
+def rejected(evaluation: EvaluationState | None, approval: ApprovalState | None) -> bool:
     """Whether the run's model was rejected, by the quality gate or by the person asked to approve it."""
-    evaluation, approval = state.get("evaluation"), state.get("approval")
-    return (isinstance(evaluation, Mapping) and evaluation.get("approval_status") == "Rejected") or (
-        isinstance(approval, Mapping) and approval.get("status") == "Rejected"
+    return (evaluation is not None and evaluation.approval_status == "Rejected") or (
+        approval is not None and approval.status == "Rejected"
     )
 
 
-def _waited(section: Mapping[str, Any], fallback: Any) -> Any:
+def _waited(section: TrainingJobState | DeploymentState, fallback: Any) -> Any:
     """The seconds the loop waited until it saw the job end: its duration, plus at most one poll's lag."""
-    waited = positive_seconds(section.get("waited_seconds"))
+    waited = positive_seconds(section.waited_seconds)
     return waited if waited is not None else fallback
 
 
-def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = state.get(name)
-    if not isinstance(value, Mapping):
-        raise InvalidStepEventError(f"state field '{name}' is missing: the step that sets it has not run")
-    return value
-
-
-def _recorded_value(ssm: Any, parameter: str) -> dict[str, Any]:
+def _recorded_value(ssm: SSMClient, parameter: str) -> dict[str, Any]:
     try:
         raw = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
     except ClientError as error:

@@ -23,6 +23,7 @@ from lambdas.common import env as names
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
+from lambdas.common.models import ApprovalState, DeploymentState, EvaluationState, RunState, TrainingJobState
 from lambdas.update_parameters.core import RunFigures, WatermarkSettings, update_parameters
 
 SERVICE = "update_parameters"
@@ -40,19 +41,22 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     pipeline = names.require_str(os.environ, names.PIPELINE_NAME)
     metrics.add_dimension(name=PIPELINE_DIMENSION, value=pipeline)
     with transient_aws_errors():
-        watermark = update_parameters(
-            step.state,
+        update = update_parameters(
+            RunState.read(step.state),
+            TrainingJobState.read(step.state),
             step.execution,
+            deployment=DeploymentState.read_optional(step.state),
+            evaluation=EvaluationState.read_optional(step.state),
+            approval=ApprovalState.read_optional(step.state),
             sagemaker=clients().sagemaker,
             ssm=clients().ssm,
             settings=settings,
             now=datetime.now(UTC),
         )
     metrics.add_metric(name="WatermarkAdvanced", unit=MetricUnit.Count, value=1)
-    if watermark.figures is not None:
-        _record(watermark.figures, pipeline)
-    logger.info("watermark advanced", extra={"watermark": watermark.to_state()})
-    return {**step.state, "watermark": watermark.to_state()}
+    _record(update.figures, pipeline)
+    logger.info("watermark advanced", extra={"watermark": update.watermark.to_state()})
+    return {**step.state, "watermark": update.watermark.to_state()}
 
 
 def _record(figures: RunFigures, pipeline: str) -> None:

@@ -18,6 +18,7 @@ from local_runtime.server import LocalAws
 from operator_cli import lineage
 from operator_cli.target import TargetError, resolve_target, stack_outputs
 from tests.local_aws import local_client
+from tests.unit.lambdas.states import deployment_section, run_section, training_section, watermark_section
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 _unique = count()
@@ -47,20 +48,24 @@ class Pipeline:
         run_id = run_resource_name(self.name, execution)
         files = [DataFile(key=f"data/{self.name}/{d}.csv", day=start.date(), size=10) for d in days]
         manifest = write_manifest(self.s3, self.bucket, f"manifests/{run_id}.manifest", f"data/{self.name}", files)
-        state: dict[str, Any] = {
-            "run": {"run_id": run_id, "window_start": days[0], "window_end": days[-1], "manifest_uri": manifest},
-            "training": {
-                "job_name": run_id,
-                "model_artifact": f"s3://{self.bucket}/m.tar.gz",
-                "metrics": {"rmse": day},
-            },
-        }
-        if outcome:
-            state["watermark"] = {"outcome": outcome}
+        run = run_section(run_id=run_id, window_start=days[0], window_end=days[-1], manifest_uri=manifest)
+        training = training_section(
+            job_name=run_id, model_artifact=f"s3://{self.bucket}/m.tar.gz", metrics={"rmse": day}
+        )
+        deployment = None
         if deploy:
-            state["deployment"] = {"endpoint_name": self.endpoint, "endpoint_config_name": run_id, "model_name": run_id}
+            deployment = deployment_section(endpoint_name=self.endpoint, endpoint_config_name=run_id, model_name=run_id)
             self.serve(run_id)
-        record = build_run_record(state, execution, settings=self.settings, now=start + timedelta(hours=1))
+        record = build_run_record(
+            run,
+            training,
+            execution,
+            deployment=deployment,
+            evaluation=None,
+            watermark=watermark_section(outcome=outcome) if outcome else None,
+            settings=self.settings,
+            now=start + timedelta(hours=1),
+        )
         write_run_record(self.s3, self.bucket, run_record_key(self.settings.runs_prefix, run_id), record)
         return record
 

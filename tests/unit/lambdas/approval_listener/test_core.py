@@ -11,6 +11,7 @@ from contract.events import MODEL_PACKAGE_STATE_CHANGE, PENDING
 from lambdas.approval_listener.core import on_state_change
 from lambdas.common import approvals
 from lambdas.common.events import Execution
+from lambdas.common.models import EvaluationState
 from lambdas.request_approval.core import ApprovalSettings, request_approval
 from tests.fakes.stepfunctions import TaskTokens
 from tests.unit.lambdas.registered_versions import NOW, registered_version
@@ -18,15 +19,15 @@ from tests.unit.lambdas.registered_versions import NOW, registered_version
 SETTINGS = ApprovalSettings(bucket="data", prefix="approvals/churn")
 
 
-def state_change(evaluation: dict[str, Any], status: str) -> dict[str, Any]:
+def state_change(evaluation: EvaluationState, status: str) -> dict[str, Any]:
     """The event as SageMaker sends it to EventBridge."""
     return {
         "source": "aws.sagemaker",
         "detail-type": MODEL_PACKAGE_STATE_CHANGE,
         "detail": {
             "ModelPackageGroupName": "churn-models",
-            "ModelPackageVersion": evaluation["model_package_version"],
-            "ModelPackageArn": evaluation["model_package_arn"],
+            "ModelPackageVersion": evaluation.model_package_version,
+            "ModelPackageArn": evaluation.model_package_arn,
             "ModelApprovalStatus": status,
         },
     }
@@ -53,7 +54,7 @@ def waiting_run(aws: None, execution: Execution) -> tuple[Any, Any, TaskTokens, 
 
 def test_an_approval_resumes_the_waiting_run_with_the_decision(waiting_run: Any) -> None:
     s3, sagemaker, tokens, evaluation = waiting_run
-    sagemaker.update_model_package(ModelPackageArn=evaluation["model_package_arn"], ModelApprovalStatus="Approved")
+    sagemaker.update_model_package(ModelPackageArn=evaluation.model_package_arn, ModelApprovalStatus="Approved")
 
     outcome = on_state_change(
         state_change(evaluation, "Approved"), s3=s3, sagemaker=sagemaker, stepfunctions=tokens, settings=SETTINGS
@@ -66,7 +67,7 @@ def test_an_approval_resumes_the_waiting_run_with_the_decision(waiting_run: Any)
 
 def test_a_second_delivery_of_the_same_event_resumes_nothing(waiting_run: Any) -> None:
     s3, sagemaker, tokens, evaluation = waiting_run
-    sagemaker.update_model_package(ModelPackageArn=evaluation["model_package_arn"], ModelApprovalStatus="Rejected")
+    sagemaker.update_model_package(ModelPackageArn=evaluation.model_package_arn, ModelApprovalStatus="Rejected")
     event = state_change(evaluation, "Rejected")
     on_state_change(event, s3=s3, sagemaker=sagemaker, stepfunctions=tokens, settings=SETTINGS)
 
@@ -79,7 +80,7 @@ def test_a_second_delivery_of_the_same_event_resumes_nothing(waiting_run: Any) -
 def test_a_decision_after_the_run_timed_out_forgets_the_token(waiting_run: Any) -> None:
     s3, sagemaker, _, evaluation = waiting_run
     timed_out = TaskTokens()  # the token no longer waits: SendTaskSuccess answers TaskTimedOut
-    sagemaker.update_model_package(ModelPackageArn=evaluation["model_package_arn"], ModelApprovalStatus="Approved")
+    sagemaker.update_model_package(ModelPackageArn=evaluation.model_package_arn, ModelApprovalStatus="Approved")
 
     outcome = on_state_change(
         state_change(evaluation, "Approved"), s3=s3, sagemaker=sagemaker, stepfunctions=timed_out, settings=SETTINGS

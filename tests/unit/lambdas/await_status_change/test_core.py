@@ -13,14 +13,20 @@ from lambdas.common import wakeups
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution
 from tests.fakes.stepfunctions import TaskTokens
+from tests.unit.lambdas.states import (
+    batch_transform_section,
+    deployment_section,
+    preprocessing_section,
+    training_section,
+)
 
 SETTINGS = WakeSettings(bucket="data", prefix="waits/churn")
 NOW = datetime(2026, 11, 22, 6, 30, tzinfo=UTC)
 STATE = {
-    "training": {"job_name": "churn-20261122-0600-abc", "poll_seconds": 600},
-    "deployment": {"endpoint_name": "churn", "poll_seconds": 600},
-    "preprocessing": {"job_name": "churn-20261122-0600-pre", "poll_seconds": 600},
-    "batch_transform": {"job_name": "churn-20261122-0600-bt", "poll_seconds": 600},
+    "training": training_section(job_name="churn-20261122-0600-abc", poll_seconds=600).to_state(),
+    "deployment": deployment_section(endpoint_name="churn", poll_seconds=600).to_state(),
+    "preprocessing": preprocessing_section(job_name="churn-20261122-0600-pre", poll_seconds=600).to_state(),
+    "batch_transform": batch_transform_section(job_name="churn-20261122-0600-bt", poll_seconds=600).to_state(),
 }
 
 

@@ -18,6 +18,7 @@ from lambdas.start_preprocessing.core import PreprocessingSettings, start_prepro
 from lambdas.start_training_job.core import TrainingSettings, start_training_job, training_job_request
 from tests.conftest import ACCOUNT, REGION
 from tests.fakes.sagemaker import EndpointUpdating
+from tests.unit.lambdas.states import run_section, training_section
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
 SETTINGS = CleanUpSettings(pipeline="churn", endpoint_name="churn")
@@ -56,7 +57,7 @@ def other_run(execution: Execution, name: str) -> Execution:
 
 def deploy(sagemaker: Any, execution: Execution) -> str:
     run_id = run_resource_name("churn", execution)
-    training = {"job_name": run_id, "model_artifact": f"s3://data/models/churn/{run_id}/output/model.tar.gz"}
+    training = training_section(job_name=run_id, model_artifact=f"s3://data/models/churn/{run_id}/output/model.tar.gz")
     deploy_model(training, execution, sagemaker=sagemaker, settings=DEPLOY, now=NOW)
     return run_id
 
@@ -137,10 +138,10 @@ def test_a_failed_endpoint_on_an_earlier_config_is_left_for_a_person(sagemaker: 
 
 
 def start_job(sagemaker: Any, execution: Execution, status: str) -> str:
-    run = {"run_id": run_resource_name("churn", execution), "manifest_uri": "s3://data/manifests/m.manifest"}
+    run = run_section(run_id=run_resource_name("churn", execution), manifest_uri="s3://data/manifests/m.manifest")
     start_training_job(run, execution, sagemaker=sagemaker, settings=TRAINING, now=NOW)
-    sagemaker_backends[ACCOUNT][REGION].training_jobs[run["run_id"]].training_job_status = status
-    return run["run_id"]
+    sagemaker_backends[ACCOUNT][REGION].training_jobs[run.run_id].training_job_status = status
+    return run.run_id
 
 
 def test_the_run_training_job_still_running_is_stopped(sagemaker: Any, execution: Execution) -> None:
@@ -210,10 +211,10 @@ PREPROCESSING_SETTINGS = replace(SETTINGS, preprocess=True)
 
 def start_processing(sagemaker: Any, execution: Execution, *, started_by: Execution | None = None) -> str:
     """The run's processing job, running (moto completes jobs at once), created by `started_by` (default: the run)."""
-    run = {"run_id": run_resource_name("churn", execution), "manifest_uri": "s3://data/manifests/m.manifest"}
+    run = run_section(run_id=run_resource_name("churn", execution), manifest_uri="s3://data/manifests/m.manifest")
     start_preprocessing(run, started_by or execution, sagemaker=sagemaker, settings=PREPROCESSING, now=NOW)
-    sagemaker_backends[ACCOUNT][REGION].processing_jobs[run["run_id"]].processing_job_status = "InProgress"
-    return run["run_id"]
+    sagemaker_backends[ACCOUNT][REGION].processing_jobs[run.run_id].processing_job_status = "InProgress"
+    return run.run_id
 
 
 def processing_status(sagemaker: Any, job: str) -> str:

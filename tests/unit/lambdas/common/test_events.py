@@ -9,6 +9,7 @@ import pytest
 
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import StepEvent
+from lambdas.common.models import TrainingJobState
 
 EXECUTION = {
     "id": "arn:aws:states:eu-west-1:123456789012:execution:sagemaker-retraining-churn:manual-1",
@@ -48,4 +49,4 @@ def test_missing_section_names_it() -> None:
     step = StepEvent.parse({"state": {}, "execution": EXECUTION})
 
     with pytest.raises(InvalidStepEventError, match="'training' is missing"):
-        step.section("training")
+        TrainingJobState.read(step.state)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import boto3
 import pytest
@@ -16,12 +15,14 @@ from lambdas.common.inference import (
     create_model_arguments,
     serving_containers,
 )
+from lambdas.common.models import PreprocessingState
+from tests.unit.lambdas.states import preprocessing_section
 
 MODEL = "s3://b/models/churn/churn-1/output/model.tar.gz"
 FITTED = "s3://b/preprocessed/churn/churn-1/model/model.tar.gz"
 ALGORITHM = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-STATE = {"preprocessing": {"job_name": "churn-1", "model_artifact": FITTED}}
+FITTED_SECTION = preprocessing_section(job_name="churn-1", model_artifact=FITTED)
 PREPROCESS_ONLY = ServingPreprocessing(image=SKLEARN, entry_point="preprocess.py", postprocess_entry_point=None)
 MODEL_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model/churn-1"
 BOTH = ServingPreprocessing(image=SKLEARN, entry_point="preprocess.py", postprocess_entry_point="postprocess.py")
@@ -29,7 +30,7 @@ BOTH = ServingPreprocessing(image=SKLEARN, entry_point="preprocess.py", postproc
 
 def test_without_preprocessing_the_algorithm_is_served_alone() -> None:
     # WHEN the containers of a pipeline without preprocessing are built (the state's section is ignored)
-    containers = serving_containers(STATE, MODEL, ALGORITHM, None)
+    containers = serving_containers(FITTED_SECTION, MODEL, ALGORITHM, None)
 
     # THEN there is one, the algorithm with the trained model, and CreateModel gets it as PrimaryContainer
     assert containers == [{"Image": ALGORITHM, "ModelDataUrl": MODEL}]
@@ -38,7 +39,7 @@ def test_without_preprocessing_the_algorithm_is_served_alone() -> None:
 
 def test_preprocessing_is_served_in_front_of_the_algorithm() -> None:
     # WHEN the containers of a pipeline with preprocessing only are built
-    containers = serving_containers(STATE, MODEL, ALGORITHM, PREPROCESS_ONLY)
+    containers = serving_containers(FITTED_SECTION, MODEL, ALGORITHM, PREPROCESS_ONLY)
 
     # THEN the fitted artifact answers features as CSV to the algorithm behind it
     assert [c["ContainerHostname"] for c in containers] == ["preprocess", "model"]
@@ -54,7 +55,7 @@ def test_preprocessing_is_served_in_front_of_the_algorithm() -> None:
 
 def test_postprocessing_is_served_behind_the_algorithm_with_the_same_artifact() -> None:
     # WHEN the pipeline also postprocesses
-    containers = serving_containers(STATE, MODEL, ALGORITHM, BOTH)
+    containers = serving_containers(FITTED_SECTION, MODEL, ALGORITHM, BOTH)
 
     # THEN a third container runs the postprocess script of the same fitted artifact, answering as it likes
     assert [c["ContainerHostname"] for c in containers] == ["preprocess", "model", "postprocess"]
@@ -72,7 +73,7 @@ def test_a_pipeline_model_is_a_serial_inference_pipeline_valid_for_botocore(
 ) -> None:
     # GIVEN a SageMaker client whose calls are checked against the service model
     client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    containers = serving_containers(STATE, MODEL, ALGORITHM, preprocessing)
+    containers = serving_containers(FITTED_SECTION, MODEL, ALGORITHM, preprocessing)
 
     # WHEN CreateModel's arguments are built
     arguments = create_model_arguments(containers)
@@ -86,18 +87,11 @@ def test_a_pipeline_model_is_a_serial_inference_pipeline_valid_for_botocore(
 
 
 @pytest.mark.parametrize(
-    "state",
-    [
-        {},
-        {"preprocessing": None},
-        {"preprocessing": {"job_name": "churn-1"}},
-        {"preprocessing": {"model_artifact": ""}},
-    ],
-    ids=["no-section", "null-section", "no-artifact", "empty-artifact"],
+    "fitted", [None, preprocessing_section(model_artifact="")], ids=["no-section", "empty-artifact"]
 )
-def test_a_run_that_fitted_no_preprocessing_cannot_be_served_with_it(state: dict[str, Any]) -> None:
+def test_a_run_that_fitted_no_preprocessing_cannot_be_served_with_it(fitted: PreprocessingState | None) -> None:
     with pytest.raises(InvalidStepEventError, match=r"preprocessing\.model_artifact"):
-        serving_containers(state, MODEL, ALGORITHM, PREPROCESS_ONLY)
+        serving_containers(fitted, MODEL, ALGORITHM, PREPROCESS_ONLY)
 
 
 def test_serving_preprocessing_is_read_from_the_environment() -> None:

@@ -3,48 +3,34 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
 from lambdas.common.errors import InvalidStepEventError
-from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, StateSection
+from lambdas.common.models import (
+    ApprovalState,
+    CleanUpState,
+    DeploymentState,
+    InputState,
+    LineageState,
+    PrunedState,
+    RunState,
+    StateSection,
+)
+from tests.unit.lambdas.states import (
+    batch_transform_section,
+    deployment_section,
+    evaluation_section,
+    preprocessing_section,
+    run_section,
+    training_section,
+    watermark_section,
+)
 
-TRANSFORM = BatchTransformState(
-    job_name="churn-1",
-    status="InProgress",
-    failure_reason=None,
-    day="2026-11-21",
-    input_uri="s3://b/daily/2026-11-21.csv",
-    output_uri="s3://b/predictions/daily/",
-    started_at="2026-11-22T07:00:00.000Z",
-    waited_seconds=0,
-    wait_exceeded=False,
-    poll_seconds=600,
-)
-PREPROCESSING = PreprocessingState(
-    job_name="churn-1",
-    status="Completed",
-    failure_reason=None,
-    training_data_uri="s3://b/preprocessed/churn-1/train/",
-    model_artifact="s3://b/preprocessed/churn-1/model/model.tar.gz",
-    started_at="2026-11-22T06:00:00.000Z",
-    waited_seconds=300,
-    wait_exceeded=False,
-    poll_seconds=60,
-)
-DEPLOYMENT = DeploymentState(
-    endpoint_name="churn",
-    endpoint_config_name="churn-new",
-    model_name="churn-new",
-    action="update",
-    status="Updating",
-    failure_reason=None,
-    serving_new_model=False,
-    started_at="2026-11-22T06:50:00.000Z",
-    waited_seconds=0,
-    wait_exceeded=False,
-    poll_seconds=30,
-)
+TRANSFORM = batch_transform_section()
+PREPROCESSING = preprocessing_section()
+DEPLOYMENT = deployment_section()
 SECTIONS = [(TRANSFORM, "batch_transform"), (PREPROCESSING, "preprocessing"), (DEPLOYMENT, "deployment")]
 IDS = ["batch_transform", "preprocessing", "deployment"]
 
@@ -71,3 +57,61 @@ def test_a_section_missing_fields_is_an_invalid_event_naming_the_section_and_the
     # WHEN / THEN reading it names the section and both fields, in the dataclass's order
     with pytest.raises(InvalidStepEventError, match=f"^state field '{name}' lacks {fields[0]}, {fields[-1]}$"):
         type(section).from_state(raw)
+
+
+STEP_SECTIONS = [
+    run_section(),
+    training_section(),
+    preprocessing_section(),
+    deployment_section(),
+    evaluation_section(),
+    watermark_section(),
+    batch_transform_section(),
+    ApprovalState(status="Approved", model_package_arn="arn:pkg/3", model_package_version=3, description=None),
+    LineageState("s3://b/runs/r.json", "arn:ds", "arn:tr", "arn:m", None, None, None, 2),
+    PrunedState(keep_last=3, deleted_models=["churn-1"], kept={"churn-2": "among the newest 3"}),
+    CleanUpState(run_id="churn-1", stopped_training_job="churn-1"),
+    InputState(force=False, window_days=None, end_date=None, trigger="schedule"),
+]
+
+
+@pytest.mark.parametrize("section", STEP_SECTIONS, ids=[type(s).SECTION for s in STEP_SECTIONS])
+def test_every_section_is_written_as_json_and_read_back(section: StateSection) -> None:
+    # GIVEN a section as a step returns it, through the JSON Step Functions passes on
+    written = json.loads(json.dumps({type(section).SECTION: section.to_state()}))
+
+    # WHEN the next step reads it / THEN it is the same section, its JSON keys the dataclass's fields in order
+    assert type(section).read(written) == section
+    assert list(written[type(section).SECTION]) == [f.name for f in dataclasses.fields(section)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [("file_count", "7", "an integer"), ("forced", 1, "true or false"), ("manifest_uri", 3, "a string or null")],
+)
+def test_an_ill_typed_field_is_an_invalid_event_naming_it(field: str, value: object, expected: str) -> None:
+    raw = {**run_section().to_state(), field: value}
+
+    with pytest.raises(InvalidStepEventError, match=f"^state field 'run.{field}' must be {expected}, got "):
+        RunState.from_state(raw)
+
+
+@pytest.mark.parametrize("state", [{}, {"run": None}, {"run": "churn"}], ids=["absent", "null", "not-an-object"])
+def test_a_section_a_step_needs_and_does_not_find_names_it(state: dict[str, object]) -> None:
+    with pytest.raises(InvalidStepEventError, match=r"^state field 'run' is missing"):
+        RunState.read(state)
+
+
+def test_an_optional_section_reads_none_while_the_step_that_writes_it_has_not_run() -> None:
+    assert DeploymentState.read_optional({"run": run_section().to_state()}) is None
+
+
+def test_a_run_written_before_the_later_fields_existed_reads_their_defaults() -> None:
+    # GIVEN a run section from before CheckData recorded the previous durations and the branches
+    later = ("expected_training_seconds", "expected_deployment_seconds", "preprocess", "batch_transform")
+    raw = {k: v for k, v in run_section().to_state().items() if k not in later}
+
+    # WHEN it is read / THEN the poll loops have no expectation and the run takes neither branch
+    run = RunState.from_state(raw)
+    assert (run.expected_training_seconds, run.expected_deployment_seconds) == (None, None)
+    assert (run.preprocess, run.batch_transform) == (False, False)

@@ -13,10 +13,13 @@ from lambdas.common import env
 from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution
 from lambdas.common.inference import ServingPreprocessing
+from lambdas.common.models import TrainingJobState
 from lambdas.deploy_model.core import DeploySettings, RolloutSettings, deploy_model
 from tests.fakes.sagemaker import EndpointInStatus, EndpointUpdating
+from tests.unit.lambdas.states import preprocessing_section, training_section
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
+
 SETTINGS = DeploySettings(
     pipeline="churn",
     endpoint_name="churn",
@@ -28,8 +31,8 @@ SETTINGS = DeploySettings(
 )
 
 
-def training(name: str) -> dict[str, Any]:
-    return {"job_name": name, "model_artifact": f"s3://b/models/churn/{name}/output/model.tar.gz"}
+def training(name: str) -> TrainingJobState:
+    return training_section(job_name=name, model_artifact=f"s3://b/models/churn/{name}/output/model.tar.gz")
 
 
 @pytest.fixture
@@ -76,7 +79,7 @@ def test_retried_attempt_creates_nothing_twice_and_does_not_update_again(sagemak
 
 def test_missing_model_artifact_is_rejected_before_creating_anything(sagemaker: Any, execution: Execution) -> None:
     with pytest.raises(InvalidStepEventError, match="no model artifact"):
-        deploy_model({"job_name": "churn-1"}, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+        deploy_model(training_section(model_artifact=None), execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert sagemaker.list_models()["Models"] == []
 
@@ -237,10 +240,10 @@ def test_with_preprocessing_the_model_is_a_serial_pipeline_of_the_runs_fitted_ar
             image=SKLEARN, entry_point="preprocess.py", postprocess_entry_point="postprocess.py"
         ),
     )
-    state = {"preprocessing": {"job_name": "churn-1", "model_artifact": FITTED}}
+    fitted = preprocessing_section(job_name="churn-1", model_artifact=FITTED)
 
     # WHEN the model is deployed
-    deploy_model(training("churn-1"), execution, sagemaker=sagemaker, settings=settings, now=NOW, state=state)
+    deploy_model(training("churn-1"), execution, sagemaker=sagemaker, settings=settings, now=NOW, preprocessing=fitted)
 
     # THEN CreateModel got the three containers, run serially, and no primary container
     model = sagemaker.describe_model(ModelName="churn-1")
@@ -260,7 +263,9 @@ def test_with_preprocessing_a_run_without_its_artifact_deploys_nothing(sagemaker
     )
 
     with pytest.raises(InvalidStepEventError, match="preprocessing"):
-        deploy_model(training("churn-1"), execution, sagemaker=sagemaker, settings=settings, now=NOW, state={})
+        deploy_model(
+            training("churn-1"), execution, sagemaker=sagemaker, settings=settings, now=NOW, preprocessing=None
+        )
 
     assert sagemaker.list_models()["Models"] == []
 

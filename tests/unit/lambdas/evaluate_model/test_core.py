@@ -12,6 +12,7 @@ import pytest
 from lambdas.common.errors import ConfigurationError, MetricMissingError
 from lambdas.common.events import Execution
 from lambdas.common.inference import ServingPreprocessing, serving_containers
+from lambdas.common.models import RunState, TrainingJobState
 from lambdas.evaluate_model.core import (
     APPROVED,
     PENDING,
@@ -22,6 +23,7 @@ from lambdas.evaluate_model.core import (
     judge,
     version_metadata,
 )
+from tests.unit.lambdas.states import preprocessing_section, run_section, training_section
 
 GROUP = "churn-models"
 LOSS = "train:objective_loss"
@@ -97,20 +99,15 @@ def test_the_gate_is_read_from_its_environment_variable() -> None:
         QualityGate.from_json('{"metric": "m", "direction": "sideways"}', variable="QUALITY_GATE")
 
 
-def state(job_name: str, loss: float | None) -> dict[str, Any]:
-    return {
-        "run": {
-            "window_start": "2026-11-15",
-            "window_end": "2026-11-21",
-            "file_count": 7,
-            "manifest_uri": f"s3://bucket/manifests/churn/{job_name}.manifest",
-        },
-        "training": {
-            "job_name": job_name,
-            "model_artifact": f"s3://bucket/models/churn/{job_name}/output/model.tar.gz",
-            "metrics": {} if loss is None else {LOSS: loss, "train:mse": 2.0},
-        },
-    }
+def sections(job_name: str, loss: float | None) -> tuple[RunState, TrainingJobState]:
+    """The run and training sections EvaluateModel reads, for a job that reported `loss` (None: no metrics)."""
+    return run_section(run_id=job_name, manifest_uri=f"s3://bucket/manifests/churn/{job_name}.manifest"), (
+        training_section(
+            job_name=job_name,
+            model_artifact=f"s3://bucket/models/churn/{job_name}/output/model.tar.gz",
+            metrics={} if loss is None else {LOSS: loss, "train:mse": 2.0},
+        )
+    )
 
 
 @pytest.fixture
@@ -148,7 +145,7 @@ def serve_model_trained_with_loss(sagemaker: Any, name: str, loss: float) -> Non
 def test_a_first_model_is_registered_approved_with_its_metrics_and_manifest(
     sagemaker: Any, execution: Execution
 ) -> None:
-    evaluation = evaluate_model(state("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
+    evaluation = evaluate_model(*sections("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
 
     assert evaluation.approval_status == APPROVED
     assert evaluation.production_model is None
@@ -169,7 +166,7 @@ def test_a_model_worse_than_production_is_registered_rejected_with_both_values(
 ) -> None:
     serve_model_trained_with_loss(sagemaker, "churn-1", 0.5)
 
-    evaluation = evaluate_model(state("churn-2", 0.7), execution, sagemaker=sagemaker, settings=SETTINGS)
+    evaluation = evaluate_model(*sections("churn-2", 0.7), execution, sagemaker=sagemaker, settings=SETTINGS)
 
     assert evaluation.approval_status == REJECTED
     assert (evaluation.value, evaluation.production_value, evaluation.production_model) == (0.7, 0.5, "churn-1")
@@ -185,7 +182,7 @@ def test_a_better_model_passes_and_waits_for_a_person_when_approval_is_manual(
     serve_model_trained_with_loss(sagemaker, "churn-1", 0.5)
 
     evaluation = evaluate_model(
-        state("churn-2", 0.45), execution, sagemaker=sagemaker, settings=replace(SETTINGS, manual_approval=True)
+        *sections("churn-2", 0.45), execution, sagemaker=sagemaker, settings=replace(SETTINGS, manual_approval=True)
     )
 
     assert evaluation.passed
@@ -196,11 +193,11 @@ def test_a_better_model_passes_and_waits_for_a_person_when_approval_is_manual(
 def test_a_retried_attempt_returns_the_version_it_registered_instead_of_a_second_one(
     sagemaker: Any, execution: Execution
 ) -> None:
-    first = evaluate_model(state("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
+    first = evaluate_model(*sections("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
     # A person approved meanwhile; the retry reports what the registry says.
     sagemaker.update_model_package(ModelPackageArn=first.model_package_arn, ModelApprovalStatus=APPROVED)
 
-    again = evaluate_model(state("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
+    again = evaluate_model(*sections("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
 
     assert again.model_package_arn == first.model_package_arn
     assert len(sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]) == 1
@@ -212,13 +209,13 @@ def test_a_gate_metric_the_job_did_not_report_fails_the_run_naming_what_it_repor
     gate = replace(MINIMIZE_GATE, metric="validation:objective_loss")
 
     with pytest.raises(MetricMissingError, match=r"'validation:objective_loss'.*train:mse, train:objective_loss"):
-        evaluate_model(state("churn-2", 0.4), execution, sagemaker=sagemaker, settings=replace(SETTINGS, gate=gate))
+        evaluate_model(*sections("churn-2", 0.4), execution, sagemaker=sagemaker, settings=replace(SETTINGS, gate=gate))
     assert sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"] == []
 
 
 def test_without_a_gate_every_model_is_registered_with_a_note(sagemaker: Any, execution: Execution) -> None:
     evaluation = evaluate_model(
-        state("churn-2", None), execution, sagemaker=sagemaker, settings=replace(SETTINGS, gate=None)
+        *sections("churn-2", None), execution, sagemaker=sagemaker, settings=replace(SETTINGS, gate=None)
     )
 
     assert evaluation.approval_status == APPROVED
@@ -227,7 +224,7 @@ def test_without_a_gate_every_model_is_registered_with_a_note(sagemaker: Any, ex
 
 def test_metadata_values_keep_to_the_characters_sagemaker_accepts(execution: Execution) -> None:
     metadata = version_metadata(
-        "churn", execution, {"manifest_uri": "s3://b/k (1).manifest"}, "job", {"train:loss(%)": 1.0}
+        "churn", execution, run_section(manifest_uri="s3://b/k (1).manifest"), "job", {"train:loss(%)": 1.0}
     )
 
     assert metadata["manifest_uri"] == "s3://b/k _1_.manifest"
@@ -244,14 +241,15 @@ def test_with_preprocessing_the_version_registers_the_pipeline_deploy_model_serv
         postprocess_entry_point="postprocess.py",
     )
     settings = replace(SETTINGS, gate=None, preprocessing=serving)
-    given = {**state("churn-2", 0.4), "preprocessing": {"model_artifact": "s3://bucket/pre/churn-2/model.tar.gz"}}
+    run, training = sections("churn-2", 0.4)
+    fitted = preprocessing_section(model_artifact="s3://bucket/pre/churn-2/model.tar.gz")
 
     # WHEN the model is registered
-    evaluation = evaluate_model(given, execution, sagemaker=sagemaker, settings=settings)
+    evaluation = evaluate_model(run, training, execution, sagemaker=sagemaker, settings=settings, preprocessing=fitted)
 
     # THEN the version holds the very containers DeployModel creates the model from
     described = sagemaker.describe_model_package(ModelPackageName=evaluation.model_package_arn)
     registered = described["InferenceSpecification"]["Containers"]
-    expected = serving_containers(given, given["training"]["model_artifact"], settings.inference_image, serving)
+    expected = serving_containers(fitted, str(training.model_artifact), settings.inference_image, serving)
     assert [c["ContainerHostname"] for c in expected] == ["preprocess", "model", "postprocess"]
     assert [(c["Image"], c["ModelDataUrl"]) for c in registered] == [(c["Image"], c["ModelDataUrl"]) for c in expected]

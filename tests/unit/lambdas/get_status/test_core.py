@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lambdas.common.errors import InvalidStepEventError
-from lambdas.common.polling import expected_seconds
+from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
 from lambdas.get_status.core import (
     PollSettings,
     batch_transform_status,
@@ -21,10 +21,13 @@ from lambdas.get_status.core import (
     preprocessing_status,
     training_status,
 )
+from tests.unit.lambdas.states import training_section
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
 SETTINGS = PollSettings(poll_interval_seconds=30, max_training_wait_seconds=3600, max_deployment_wait_seconds=900)
-TRAINING = {"job_name": "churn-1", "started_at": "2026-11-22T07:30:00.000Z"}
+TRAINING = training_section(
+    job_name="churn-1", status="InProgress", started_at="2026-11-22T07:30:00.000Z", waited_seconds=0
+).to_state()
 DEPLOYMENT = {
     "endpoint_name": "churn",
     "endpoint_config_name": "churn-new",
@@ -73,7 +76,7 @@ def test_completed_job_reports_artifact_and_final_metrics() -> None:
         }
     )
 
-    state = training_status(TRAINING, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    state = training_status(TrainingJobState.from_state(TRAINING), sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert state.status == "Completed"
     assert state.model_artifact == "s3://b/models/churn/churn-1/output/model.tar.gz"
@@ -86,7 +89,7 @@ def test_failed_job_carries_sagemakers_reason() -> None:
         training_job={"TrainingJobStatus": "Failed", "FailureReason": "ClientError: no data in channel train"}
     )
 
-    state = training_status(TRAINING, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    state = training_status(TrainingJobState.from_state(TRAINING), sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert (state.status, state.failure_reason) == ("Failed", "ClientError: no data in channel train")
 
@@ -96,7 +99,7 @@ def test_stopped_job_explains_the_maximum_runtime() -> None:
         training_job={"TrainingJobStatus": "Stopped", "SecondaryStatus": "MaxRuntimeExceeded"}
     )
 
-    state = training_status(TRAINING, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    state = training_status(TrainingJobState.from_state(TRAINING), sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert state.status == "Stopped"
     assert state.failure_reason is not None
@@ -107,7 +110,9 @@ def test_job_running_past_the_maximum_wait_is_flagged() -> None:
     sagemaker = RecordedSageMaker(training_job={"TrainingJobStatus": "InProgress", "SecondaryStatus": "Training"})
     started_long_ago = {**TRAINING, "started_at": "2026-11-22T06:59:59.000Z"}
 
-    state = training_status(started_long_ago, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    state = training_status(
+        TrainingJobState.from_state(started_long_ago), sagemaker=sagemaker, settings=SETTINGS, now=NOW
+    )
 
     assert (state.status, state.waited_seconds, state.wait_exceeded) == ("InProgress", 3601, True)
 
@@ -115,7 +120,7 @@ def test_job_running_past_the_maximum_wait_is_flagged() -> None:
 def test_endpoint_in_service_on_the_new_config_is_a_success() -> None:
     sagemaker = RecordedSageMaker(endpoint={"EndpointStatus": "InService", "EndpointConfigName": "churn-new"})
 
-    state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    state = endpoint_status(DeploymentState.from_state(DEPLOYMENT), sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert (state.status, state.serving_new_model, state.failure_reason) == ("InService", True, None)
 
@@ -131,7 +136,7 @@ def test_endpoint_back_in_service_on_the_old_config_is_a_failed_deployment() -> 
         }
     )
 
-    state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    state = endpoint_status(DeploymentState.from_state(DEPLOYMENT), sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert state.status == "InService"
     assert not state.serving_new_model
@@ -146,7 +151,7 @@ def test_failed_endpoint_statuses_name_the_status_and_reason(status: str) -> Non
         endpoint={"EndpointStatus": status, "EndpointConfigName": "churn-new", "FailureReason": "capacity"}
     )
 
-    state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    state = endpoint_status(DeploymentState.from_state(DEPLOYMENT), sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     assert state.failure_reason == f"endpoint churn is {status}: capacity"
     assert not state.serving_new_model
@@ -156,7 +161,12 @@ def test_failed_endpoint_statuses_name_the_status_and_reason(status: str) -> Non
 def test_deployment_wait_is_measured_from_the_rollouts_start(started_at: str, exceeded: bool) -> None:
     sagemaker = RecordedSageMaker(endpoint={"EndpointStatus": "SystemUpdating", "EndpointConfigName": "churn-old"})
 
-    state = endpoint_status({**DEPLOYMENT, "started_at": started_at}, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    state = endpoint_status(
+        DeploymentState.from_state({**DEPLOYMENT, "started_at": started_at}),
+        sagemaker=sagemaker,
+        settings=SETTINGS,
+        now=NOW,
+    )
 
     assert state.status == "SystemUpdating"
     assert state.wait_exceeded is exceeded
@@ -173,7 +183,13 @@ def test_the_next_training_wait_follows_the_previous_runs_duration(expected: int
     sagemaker = RecordedSageMaker(training_job={"TrainingJobStatus": "InProgress"})
     settings = replace(SETTINGS, max_training_wait_seconds=86_400)
 
-    state = training_status(TRAINING, sagemaker=sagemaker, settings=settings, now=NOW, expected_seconds=expected)
+    state = training_status(
+        TrainingJobState.from_state(TRAINING),
+        sagemaker=sagemaker,
+        settings=settings,
+        now=NOW,
+        expected_seconds=expected,
+    )
 
     assert (state.waited_seconds, state.poll_seconds) == (1800, poll_seconds)
 
@@ -182,22 +198,11 @@ def test_the_next_deployment_wait_follows_the_previous_runs_duration() -> None:
     # GIVEN an update 600 s in, whose previous one took 600 s: inside the band, the safety net every 10 intervals
     sagemaker = RecordedSageMaker(endpoint={"EndpointStatus": "Updating", "EndpointConfigName": "churn-old"})
 
-    state = endpoint_status(DEPLOYMENT, sagemaker=sagemaker, settings=SETTINGS, now=NOW, expected_seconds=600)
+    state = endpoint_status(
+        DeploymentState.from_state(DEPLOYMENT), sagemaker=sagemaker, settings=SETTINGS, now=NOW, expected_seconds=600
+    )
 
     assert (state.waited_seconds, state.poll_seconds) == (600, 300)
-
-
-@pytest.mark.parametrize(
-    ("state", "seconds"),
-    [
-        ({"run": {"expected_training_seconds": 7200}}, 7200),
-        ({"run": {"expected_training_seconds": None}}, None),
-        ({"run": {}}, None),
-        ({}, None),
-    ],
-)
-def test_the_expectation_is_read_from_the_run(state: dict[str, Any], seconds: int | None) -> None:
-    assert expected_seconds(state, "expected_training_seconds") == seconds
 
 
 PREPROCESSING_SETTINGS = replace(SETTINGS, max_preprocessing_wait_seconds=2400)
@@ -219,7 +224,9 @@ def test_completed_processing_job_keeps_its_outputs_and_measures_the_wait() -> N
     sagemaker = RecordedSageMaker(processing_job={"ProcessingJobStatus": "Completed", "ExitMessage": "done"})
 
     # WHEN its status is asked 30 minutes after it started
-    state = preprocessing_status(PREPROCESSING, sagemaker=sagemaker, settings=PREPROCESSING_SETTINGS, now=NOW)
+    state = preprocessing_status(
+        PreprocessingState.from_state(PREPROCESSING), sagemaker=sagemaker, settings=PREPROCESSING_SETTINGS, now=NOW
+    )
 
     # THEN it completed with no failure (SageMaker's exit message is not one), where StartPreprocessing said
     assert (state.status, state.failure_reason) == ("Completed", None)
@@ -256,7 +263,9 @@ def test_completed_processing_job_keeps_its_outputs_and_measures_the_wait() -> N
 def test_a_processing_job_that_did_not_complete_says_why(job: dict[str, Any], reason: str) -> None:
     sagemaker = RecordedSageMaker(processing_job=job)
 
-    state = preprocessing_status(PREPROCESSING, sagemaker=sagemaker, settings=PREPROCESSING_SETTINGS, now=NOW)
+    state = preprocessing_status(
+        PreprocessingState.from_state(PREPROCESSING), sagemaker=sagemaker, settings=PREPROCESSING_SETTINGS, now=NOW
+    )
 
     assert (state.status, state.failure_reason) == (job["ProcessingJobStatus"], reason)
 
@@ -276,7 +285,7 @@ def test_a_processing_job_running_past_the_maximum_wait_is_flagged(
     sagemaker = RecordedSageMaker(processing_job={"ProcessingJobStatus": "InProgress", "FailureReason": "stale"})
 
     state = preprocessing_status(
-        {**PREPROCESSING, "started_at": started_at},
+        PreprocessingState.from_state({**PREPROCESSING, "started_at": started_at}),
         sagemaker=sagemaker,
         settings=PREPROCESSING_SETTINGS,
         now=NOW,
@@ -317,7 +326,9 @@ def test_completed_transform_job_keeps_where_it_read_and_wrote_and_measures_the_
     sagemaker = RecordedSageMaker(transform_job={"TransformJobStatus": "Completed", "FailureReason": "stale"})
 
     # WHEN its status is asked 30 minutes after it started
-    state = batch_transform_status(TRANSFORM, sagemaker=sagemaker, settings=TRANSFORM_SETTINGS, now=NOW)
+    state = batch_transform_status(
+        BatchTransformState.from_state(TRANSFORM), sagemaker=sagemaker, settings=TRANSFORM_SETTINGS, now=NOW
+    )
 
     # THEN it completed with no failure, its day, input and output as StartBatchTransform said
     assert (state.status, state.failure_reason) == ("Completed", None)
@@ -354,7 +365,9 @@ def test_completed_transform_job_keeps_where_it_read_and_wrote_and_measures_the_
 def test_a_transform_job_that_did_not_complete_says_which_and_why(job: dict[str, Any], reason: str) -> None:
     sagemaker = RecordedSageMaker(transform_job=job)
 
-    state = batch_transform_status(TRANSFORM, sagemaker=sagemaker, settings=TRANSFORM_SETTINGS, now=NOW)
+    state = batch_transform_status(
+        BatchTransformState.from_state(TRANSFORM), sagemaker=sagemaker, settings=TRANSFORM_SETTINGS, now=NOW
+    )
 
     assert (state.status, state.failure_reason) == (job["TransformJobStatus"], reason)
 
@@ -375,7 +388,10 @@ def test_a_transform_job_running_past_the_maximum_wait_is_flagged(
     sagemaker = RecordedSageMaker(transform_job={"TransformJobStatus": "InProgress"})
 
     state = batch_transform_status(
-        {**TRANSFORM, "started_at": started_at}, sagemaker=sagemaker, settings=settings, now=NOW
+        BatchTransformState.from_state({**TRANSFORM, "started_at": started_at}),
+        sagemaker=sagemaker,
+        settings=settings,
+        now=NOW,
     )
 
     assert (state.status, state.failure_reason) == ("InProgress", None)
@@ -385,7 +401,9 @@ def test_a_transform_job_running_past_the_maximum_wait_is_flagged(
 def test_a_transform_section_missing_fields_is_an_invalid_event_naming_them() -> None:
     with pytest.raises(InvalidStepEventError, match="'batch_transform' lacks input_uri, output_uri"):
         batch_transform_status(
-            {k: v for k, v in TRANSFORM.items() if k not in ("input_uri", "output_uri")},
+            BatchTransformState.from_state(
+                {k: v for k, v in TRANSFORM.items() if k not in ("input_uri", "output_uri")}
+            ),
             sagemaker=RecordedSageMaker(),
             settings=TRANSFORM_SETTINGS,
             now=NOW,

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from contract.names import PIPELINE_TAG
 from lambdas.common.events import Execution
+from lambdas.common.models import DeploymentState, WatermarkState
 from lambdas.common.names import run_resource_name
 from lambdas.deploy_model.core import DeploySettings, deploy_model
 from lambdas.prune_models.core import (
@@ -26,6 +27,7 @@ from lambdas.prune_models.core import (
 )
 from tests.conftest import ACCOUNT
 from tests.fakes.sagemaker import EndpointUpdating
+from tests.unit.lambdas.states import deployment_section, training_section, watermark_section
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)
 PARAMETER = "/sagemaker-retraining/churn/watermark"
@@ -53,6 +55,10 @@ def ssm(aws: None) -> Any:
     return client
 
 
+# The run's deployment and watermark, as PruneModels reads them.
+Sections = tuple[DeploymentState, WatermarkState]
+
+
 def run_on(execution: Execution, day: int, pipeline: str = "churn") -> tuple[Execution, str]:
     """The execution of day `day`'s run, and the name of its resources."""
     name = f"run-{pipeline}-{day}"
@@ -68,7 +74,7 @@ def run_on(execution: Execution, day: int, pipeline: str = "churn") -> tuple[Exe
 def deploy(sagemaker: Any, execution: Execution, day: int, pipeline: str = "churn") -> str:
     """Create day `day`'s model and endpoint config and point the endpoint at them, as DeployModel does."""
     run, name = run_on(execution, day, pipeline)
-    training = {"job_name": name, "model_artifact": f"s3://data/models/{pipeline}/{name}/output/model.tar.gz"}
+    training = training_section(job_name=name, model_artifact=f"s3://data/models/{pipeline}/{name}/output/model.tar.gz")
     settings = replace(DEPLOY, pipeline=pipeline, endpoint_name=pipeline)
     deploy_model(training, run, sagemaker=sagemaker, settings=settings, now=NOW)
     return name
@@ -82,11 +88,11 @@ def record(ssm: Any, config: str | None, outcome: str | None = None) -> int:
     return int(ssm.put_parameter(Name=PARAMETER, Value=json.dumps(value), Type="String", Overwrite=True)["Version"])
 
 
-def retrain(sagemaker: Any, ssm: Any, execution: Execution, day: int) -> tuple[str, dict[str, Any]]:
-    """A successful run of day `day`: deployed and recorded. Returns its name and the state PruneModels gets."""
+def retrain(sagemaker: Any, ssm: Any, execution: Execution, day: int) -> tuple[str, Sections]:
+    """A successful run of day `day`: deployed and recorded. Returns its name and the sections PruneModels gets."""
     name = deploy(sagemaker, execution, day)
     version = record(ssm, name)
-    return name, {"deployment": {"endpoint_config_name": name, "model_name": name}, "watermark": {"version": version}}
+    return name, (deployment_section(endpoint_config_name=name, model_name=name), watermark_section(version=version))
 
 
 def names(sagemaker: Any) -> tuple[set[str], set[str]]:
@@ -108,7 +114,7 @@ def test_the_newest_keep_last_stay_and_the_older_ones_go(
     newest, state = runs[-1]
 
     # WHEN housekeeping runs after the fifth
-    report = prune_models(state, sagemaker=sagemaker, ssm=ssm, settings=replace(SETTINGS, keep_last=keep_last))
+    report = prune_models(*state, sagemaker=sagemaker, ssm=ssm, settings=replace(SETTINGS, keep_last=keep_last))
 
     # THEN the newest keep_last remain, the serving one among them, and the rest are deleted
     names_by_age = [name for name, _ in runs]
@@ -134,7 +140,7 @@ def test_an_old_config_the_endpoint_serves_is_kept_with_its_model(
     serve(sagemaker, first)
 
     # WHEN housekeeping runs with this state of the last run
-    report = prune_models(runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
+    report = prune_models(*runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
 
     # THEN the served config and model stay though they are the oldest
     models, configs = names(sagemaker)
@@ -152,7 +158,7 @@ def test_a_config_the_endpoint_is_switching_to_is_kept_with_its_model(
     first, last = runs[0][0], runs[-1][0]
     updating = EndpointUpdating(sagemaker, old_config=last, new_config=first)
 
-    report = prune_models(runs[-1][1], sagemaker=updating, ssm=ssm, settings=SETTINGS)
+    report = prune_models(*runs[-1][1], sagemaker=updating, ssm=ssm, settings=SETTINGS)
 
     models, configs = names(sagemaker)
     assert first in models
@@ -171,7 +177,7 @@ def test_the_previous_deployment_is_kept_for_a_rollback_however_old(
     record(ssm, None, outcome="rejected")
     current, state = retrain(sagemaker, ssm, execution, 3)
 
-    report = prune_models(state, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
+    report = prune_models(*state, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
 
     # THEN the rollback target (day 0) stays beyond the newest two; day 1 is the one deleted
     assert report.kept[previous] == PREVIOUS
@@ -187,7 +193,7 @@ def test_the_previous_deployment_is_read_from_before_this_runs_watermark_version
     runs = [retrain(sagemaker, ssm, execution, day) for day in range(3)]
     record(ssm, runs[2][0])  # the same config recorded again (a forced run, say)
 
-    report = prune_models(runs[1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
+    report = prune_models(*runs[1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
 
     # THEN the run's own previous deployment (day 0) is protected, as on its first attempt
     assert report.kept[runs[0][0]] == PREVIOUS
@@ -212,7 +218,7 @@ def test_other_pipelines_and_untagged_resources_with_the_prefix_are_never_touche
     foreign = set(others) | {"churn-manual"}
     runs = [retrain(sagemaker, ssm, execution, day) for day in range(4)]
 
-    report = prune_models(runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
+    report = prune_models(*runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
 
     # THEN only churn's own oldest two are deleted; the others neither go nor take a place among the newest
     models, configs = names(sagemaker)
@@ -226,7 +232,7 @@ def test_every_page_of_the_listings_is_read(sagemaker: Any, ssm: Any, execution:
     # GIVEN more resources than one page holds
     runs = [retrain(sagemaker, ssm, execution, day) for day in range(5)]
 
-    report = prune_models(runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, page_size=2)
+    report = prune_models(*runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, page_size=2)
 
     assert sorted(report.deleted_endpoint_configs) == sorted(name for name, _ in runs[:3])
     assert names(sagemaker) == ({runs[3][0], runs[4][0]}, {runs[3][0], runs[4][0]})
@@ -255,7 +261,7 @@ def test_each_config_is_deleted_before_its_model(sagemaker: Any, ssm: Any, execu
     runs = [retrain(sagemaker, ssm, execution, day) for day in range(3)]
     log = DeletionLog(sagemaker)
 
-    prune_models(runs[-1][1], sagemaker=log, ssm=ssm, settings=SETTINGS)
+    prune_models(*runs[-1][1], sagemaker=log, ssm=ssm, settings=SETTINGS)
 
     assert log.calls == [f"config {runs[0][0]}", f"model {runs[0][0]}"]
 
@@ -266,7 +272,7 @@ def test_a_model_whose_config_stays_is_kept(sagemaker: Any, ssm: Any, execution:
     oldest = runs[0][0]
     serve(sagemaker, oldest)  # its config stays: the endpoint serves it
 
-    report = prune_models(runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
+    report = prune_models(*runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
 
     assert oldest not in report.deleted_models
     assert oldest in names(sagemaker)[0]
@@ -285,7 +291,7 @@ def test_no_model_is_deleted_while_the_endpoint_serves_a_config_of_unknown_conte
     )
     serve(sagemaker, "hand-made")
 
-    report = prune_models(runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
+    report = prune_models(*runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
 
     # THEN old configs still go, but every model stays
     assert report.deleted_models == []
@@ -297,13 +303,13 @@ def test_a_retry_deletes_nothing_more_and_without_a_watermark_or_endpoint_nothin
     sagemaker: Any, ssm: Any, execution: Execution
 ) -> None:
     runs = [retrain(sagemaker, ssm, execution, day) for day in range(4)]
-    prune_models(runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
+    prune_models(*runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
     before = names(sagemaker)
 
-    again = prune_models(runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
+    again = prune_models(*runs[-1][1], sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
     ssm.delete_parameter(Name=PARAMETER)
     sagemaker.delete_endpoint(EndpointName="churn")
-    bare = prune_models({}, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
+    bare = prune_models(None, None, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS)
 
     assert again.deleted_models == again.deleted_endpoint_configs == []
     assert bare.deleted_models == bare.deleted_endpoint_configs == []
@@ -320,7 +326,7 @@ def test_a_refused_deletion_raises_after_nothing_protected_was_touched(
             raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DeleteEndpointConfig")
 
     with pytest.raises(ClientError, match="AccessDenied"):
-        prune_models(runs[-1][1], sagemaker=Refusing(sagemaker), ssm=ssm, settings=SETTINGS)
+        prune_models(*runs[-1][1], sagemaker=Refusing(sagemaker), ssm=ssm, settings=SETTINGS)
 
     assert names(sagemaker) == ({name for name, _ in runs}, {name for name, _ in runs})
 

@@ -11,6 +11,7 @@ import pytest
 
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution
+from lambdas.common.models import DeploymentState, EvaluationState, RunState, TrainingJobState, WatermarkState
 from lambdas.record_lineage.core import (
     LineageSettings,
     build_run_record,
@@ -19,6 +20,13 @@ from lambdas.record_lineage.core import (
     write_run_record,
 )
 from tests.fakes.lineage import LineageClient
+from tests.unit.lambdas.states import (
+    deployment_section,
+    evaluation_section,
+    run_section,
+    training_section,
+    watermark_section,
+)
 
 NOW = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
 SETTINGS = LineageSettings(pipeline="churn", bucket="data", runs_prefix="runs/churn", endpoint_name="churn")
@@ -28,37 +36,43 @@ SM = "arn:aws:sagemaker:us-east-1:123456789012:"
 
 def deployed_state(**extra: Any) -> dict[str, Any]:
     return {
-        "run": {
-            "run_id": RUN,
-            "newest_data_date": "2026-11-21",
-            "window_start": "2026-11-15",
-            "window_end": "2026-11-21",
-            "window_days": 7,
-            "file_count": 7,
-            "total_bytes": 7000,
-            "manifest_uri": f"s3://data/manifests/churn/{RUN}.manifest",
-        },
-        "training": {
-            "job_name": RUN,
-            "model_artifact": f"s3://data/models/churn/{RUN}/model.tar.gz",
-            "metrics": {"rmse": 0.5},
-        },
-        "deployment": {"endpoint_name": "churn", "endpoint_config_name": RUN, "model_name": RUN, "started_at": "x"},
-        "watermark": {"newest_data_date": "2026-11-21", "version": 2},
+        "run": run_section(run_id=RUN, manifest_uri=f"s3://data/manifests/churn/{RUN}.manifest").to_state(),
+        "training": training_section(
+            job_name=RUN, model_artifact=f"s3://data/models/churn/{RUN}/model.tar.gz", metrics={"rmse": 0.5}
+        ).to_state(),
+        "deployment": deployment_section(
+            endpoint_name="churn", endpoint_config_name=RUN, model_name=RUN, started_at="x"
+        ).to_state(),
+        "watermark": watermark_section(newest_data_date="2026-11-21", version=2).to_state(),
         **extra,
     }
 
 
-EVALUATION = {
-    "model_package_group": "churn-models",
-    "model_package_arn": f"{SM}model-package/churn-models/3",
-    "model_package_version": 3,
-    "approval_status": "Approved",
-}
+def build(state: dict[str, Any], execution: Execution) -> dict[str, Any]:
+    """The run record from the state's sections, read as the handler reads them."""
+    return build_run_record(
+        RunState.read(state),
+        TrainingJobState.read(state),
+        execution,
+        deployment=DeploymentState.read_optional(state),
+        evaluation=EvaluationState.read_optional(state),
+        watermark=WatermarkState.read_optional(state),
+        settings=SETTINGS,
+        now=NOW,
+    )
+
+
+EVALUATION = evaluation_section(
+    model_package_group="churn-models",
+    model_package_arn=f"{SM}model-package/churn-models/3",
+    model_package_version=3,
+    approval_status="Approved",
+).to_state()
+RECORD_URI = f"s3://data/runs/churn/{RUN}.json"
 
 
 def test_the_record_names_every_link_of_the_chain_but_not_the_files(execution: Execution) -> None:
-    record = build_run_record(deployed_state(), execution, settings=SETTINGS, now=NOW)
+    record = build(deployed_state(), execution)
 
     assert record["run_id"] == RUN
     assert record["outcome"] == "deployed"
@@ -76,10 +90,13 @@ def test_the_record_names_every_link_of_the_chain_but_not_the_files(execution: E
 
 
 def test_a_rejected_run_records_its_model_package_and_no_deployment(execution: Execution) -> None:
-    state = deployed_state(evaluation={**EVALUATION, "approval_status": "Rejected"}, watermark={"outcome": "rejected"})
+    state = deployed_state(
+        evaluation={**EVALUATION, "approval_status": "Rejected"},
+        watermark=watermark_section(outcome="rejected").to_state(),
+    )
     del state["deployment"]
 
-    record = build_run_record(state, execution, settings=SETTINGS, now=NOW)
+    record = build(state, execution)
 
     assert record["outcome"] == "rejected"
     assert record["deployment"] is None
@@ -100,13 +117,13 @@ def test_a_state_without_the_runs_data_is_refused(execution: Execution, section:
         del state[section][field]
 
     with pytest.raises(InvalidStepEventError, match=field or section):
-        build_run_record(state, execution, settings=SETTINGS, now=NOW)
+        build(state, execution)
 
 
 def test_the_record_is_written_under_the_runs_prefix(aws: None, execution: Execution) -> None:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="data")
-    record = build_run_record(deployed_state(), execution, settings=SETTINGS, now=NOW)
+    record = build(deployed_state(), execution)
 
     uri = write_run_record(s3, "data", run_record_key(SETTINGS.runs_prefix, RUN), record)
     write_run_record(s3, "data", run_record_key(SETTINGS.runs_prefix, RUN), record)  # a retried attempt
@@ -123,10 +140,10 @@ def associations(client: LineageClient) -> set[tuple[str, str, str]]:
 def test_lineage_links_manifest_training_model_package_deployment_and_endpoint(execution: Execution) -> None:
     # GIVEN a deployed run whose model was registered as a package version
     client = LineageClient()
-    record = build_run_record(deployed_state(evaluation=EVALUATION), execution, settings=SETTINGS, now=NOW)
+    record = build(deployed_state(evaluation=EVALUATION), execution)
 
     # WHEN its lineage is recorded
-    entities = record_lineage_entities(record, sagemaker=client)
+    entities = record_lineage_entities(record, run_record=RECORD_URI, sagemaker=client)
 
     # THEN each link of the chain is an entity, associated with the next in the right direction
     assert associations(client) == {
@@ -153,10 +170,10 @@ def test_lineage_links_manifest_training_model_package_deployment_and_endpoint(e
 )
 def test_recording_again_reuses_every_entity_and_adds_no_association(execution: Execution) -> None:
     client = LineageClient()
-    record = build_run_record(deployed_state(), execution, settings=SETTINGS, now=NOW)
-    first = record_lineage_entities(record, sagemaker=client)
+    record = build(deployed_state(), execution)
+    first = record_lineage_entities(record, run_record=RECORD_URI, sagemaker=client)
 
-    again = record_lineage_entities(record, sagemaker=client)
+    again = record_lineage_entities(record, run_record=RECORD_URI, sagemaker=client)
 
     assert again == first
     assert len(client.list_associations()["AssociationSummaries"]) == 4  # no package: model -> deployment
@@ -169,9 +186,9 @@ def test_an_endpoint_context_sagemaker_already_made_is_used(execution: Execution
     own = client.create_context(
         ContextName="churn-abc123", Source={"SourceUri": f"{SM}endpoint/churn"}, ContextType="Endpoint"
     )["ContextArn"]
-    record = build_run_record(deployed_state(), execution, settings=SETTINGS, now=NOW)
+    record = build(deployed_state(), execution)
 
-    entities = record_lineage_entities(record, sagemaker=client)
+    entities = record_lineage_entities(record, run_record=RECORD_URI, sagemaker=client)
 
     assert entities.endpoint == own
     assert len(client.list_contexts()["ContextSummaries"]) == 1
@@ -183,18 +200,21 @@ def test_a_name_taken_by_an_earlier_attempt_is_described_instead_of_created(exec
     existing = client.create_action(
         ActionName=f"{RUN}-training", Source={"SourceUri": "elsewhere"}, ActionType="ModelTraining"
     )["ActionArn"]
-    record = build_run_record(deployed_state(), execution, settings=SETTINGS, now=NOW)
+    record = build(deployed_state(), execution)
 
-    entities = record_lineage_entities(record, sagemaker=client)
+    entities = record_lineage_entities(record, run_record=RECORD_URI, sagemaker=client)
 
     assert entities.training == existing
 
 
 def test_a_rejected_run_has_lineage_up_to_its_model_package(execution: Execution) -> None:
-    state = deployed_state(evaluation={**EVALUATION, "approval_status": "Rejected"}, watermark={"outcome": "rejected"})
+    state = deployed_state(
+        evaluation={**EVALUATION, "approval_status": "Rejected"},
+        watermark=watermark_section(outcome="rejected").to_state(),
+    )
     client = LineageClient()
 
-    entities = record_lineage_entities(build_run_record(state, execution, settings=SETTINGS, now=NOW), sagemaker=client)
+    entities = record_lineage_entities(build(state, execution), run_record=RECORD_URI, sagemaker=client)
 
     assert entities.deployment is None
     assert entities.endpoint is None

@@ -52,7 +52,7 @@ def test_a_version_decided_before_the_token_was_kept_resumes_the_run_at_once(s3:
     sagemaker = boto3.client("sagemaker")
     evaluation = registered_version(sagemaker, PENDING)
     sagemaker.update_model_package(
-        ModelPackageArn=evaluation["model_package_arn"], ModelApprovalStatus="Rejected", ApprovalDescription="no"
+        ModelPackageArn=evaluation.model_package_arn, ModelApprovalStatus="Rejected", ApprovalDescription="no"
     )
     tokens = TaskTokens("token-1")
 
@@ -73,7 +73,7 @@ def test_a_version_decided_before_the_token_was_kept_resumes_the_run_at_once(s3:
             "token-1",
             {
                 "status": "Rejected",
-                "model_package_arn": evaluation["model_package_arn"],
+                "model_package_arn": evaluation.model_package_arn,
                 "model_package_version": 1,
                 "description": "no",
             },

@@ -14,8 +14,10 @@ from botocore.stub import Stubber
 from contract.names import EXECUTION_TAG
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError, ResourceConflictError
 from lambdas.common.events import Execution
+from lambdas.common.models import DeploymentState, RunState
 from lambdas.common.transform import TransformRequestError
 from lambdas.start_batch_transform.core import BatchTransformSettings, start_batch_transform
+from tests.unit.lambdas.states import deployment_section, run_section
 
 NOW = datetime(2026, 11, 22, 7, 0, 5, tzinfo=UTC)
 BUCKET = "churn-data"
@@ -34,8 +36,8 @@ SETTINGS = BatchTransformSettings(
 )
 RUN_ID = "churn-20261122060000-abcdef12"
 STATE = {
-    "run": {"run_id": RUN_ID, "newest_data_date": "2026-11-21"},
-    "deployment": {"model_name": "churn-model-20261122", "endpoint_name": "churn"},
+    "run": run_section(run_id=RUN_ID, newest_data_date="2026-11-21").to_state(),
+    "deployment": deployment_section(model_name="churn-model-20261122", endpoint_name="churn").to_state(),
 }
 SPEC = {
     "predictions_prefix": "predictions",
@@ -74,8 +76,17 @@ def _put(s3: Any, *keys: str) -> None:
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"0,basic,12\n1,premium,3\n")
 
 
-def _start(state: Any, execution: Execution, s3: Any, sagemaker: Any) -> Any:
-    return start_batch_transform(state, execution, s3=s3, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+def _start(state: dict[str, Any], execution: Execution, s3: Any, sagemaker: Any) -> Any:
+    """Start the job on the state's sections, read as the handler reads them."""
+    return start_batch_transform(
+        RunState.read(state),
+        DeploymentState.read_optional(state),
+        execution,
+        s3=s3,
+        sagemaker=sagemaker,
+        settings=SETTINGS,
+        now=NOW,
+    )
 
 
 def test_the_request_is_valid_for_botocore(s3: Any, execution: Execution) -> None:
@@ -179,13 +190,11 @@ def test_a_job_of_the_same_name_from_another_execution_is_a_conflict(
 @pytest.mark.parametrize(
     "state",
     [
-        {"run": {"run_id": RUN_ID}, "deployment": STATE["deployment"]},
         {"run": {**STATE["run"], "newest_data_date": None}, "deployment": STATE["deployment"]},
         {"run": STATE["run"]},
-        {"run": STATE["run"], "deployment": {"endpoint_name": "churn"}},
-        {"deployment": STATE["deployment"]},
+        {"run": STATE["run"], "deployment": {**STATE["deployment"], "model_name": ""}},
     ],
-    ids=["no-newest-day", "null-newest-day", "no-deployment", "no-model", "no-run"],
+    ids=["null-newest-day", "no-deployment", "no-model"],
 )
 def test_a_run_without_a_newest_day_or_a_deployed_model_is_an_invalid_event(
     state: dict[str, Any], s3: Any, sagemaker: Any, execution: Execution

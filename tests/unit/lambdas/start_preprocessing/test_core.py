@@ -22,6 +22,7 @@ from lambdas.start_preprocessing.core import (
     processing_job_request,
     start_preprocessing,
 )
+from tests.unit.lambdas.states import run_section
 
 NOW = datetime(2026, 11, 22, 6, 0, 5, tzinfo=UTC)
 CODE_URI = "s3://cdk-hnb659fds-assets-123456789012-us-east-1/0123abcd.tar.gz"
@@ -39,11 +40,8 @@ SETTINGS = PreprocessingSettings(
     role_arn="arn:aws:iam::123456789012:role/churn-sagemaker",
     poll_interval_seconds=60,
 )
-RUN = {
-    "run_id": "churn-20261122060000-abcdef12",
-    "manifest_uri": "s3://churn-data/manifests/churn/x.manifest",
-}
-OUTPUT = f"s3://churn-data/preprocessed/churn/{RUN['run_id']}"
+RUN = run_section(run_id="churn-20261122060000-abcdef12", manifest_uri="s3://churn-data/manifests/churn/x.manifest")
+OUTPUT = f"s3://churn-data/preprocessed/churn/{RUN.run_id}"
 SPEC = {
     "output_prefix": "/preprocessed/churn/",
     "code_uri": CODE_URI,
@@ -70,7 +68,7 @@ def sagemaker(aws: None) -> Any:
 def test_the_request_is_valid_for_botocore(execution: Execution) -> None:
     # GIVEN a SageMaker client whose calls are checked against the service model
     client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    request = processing_job_request(RUN["run_id"], RUN["manifest_uri"], execution, SETTINGS)
+    request = processing_job_request(RUN.run_id, RUN.manifest_uri, execution, SETTINGS)
 
     # WHEN the request is sent / THEN botocore's parameter validation accepts it
     with Stubber(client) as stubber:
@@ -80,11 +78,11 @@ def test_the_request_is_valid_for_botocore(execution: Execution) -> None:
 
 def test_the_request_reads_the_manifest_and_the_source_and_writes_under_the_run(execution: Execution) -> None:
     # WHEN the run's request is built
-    request = processing_job_request(RUN["run_id"], RUN["manifest_uri"], execution, SETTINGS)
+    request = processing_job_request(RUN.run_id, RUN.manifest_uri, execution, SETTINGS)
 
     # THEN the manifest's raw files and the packed source are the inputs, where the script's environment says
     inputs = {i["InputName"]: i["S3Input"] for i in request["ProcessingInputs"]}
-    assert (inputs["raw"]["S3Uri"], inputs["raw"]["S3DataType"]) == (RUN["manifest_uri"], "ManifestFile")
+    assert (inputs["raw"]["S3Uri"], inputs["raw"]["S3DataType"]) == (RUN.manifest_uri, "ManifestFile")
     assert (inputs["code"]["S3Uri"], inputs["code"]["S3DataType"]) == (CODE_URI, "S3Prefix")
     assert (inputs["raw"]["LocalPath"], inputs["code"]["LocalPath"]) == (RAW_DATA_DIR, CODE_DIR)
     assert request["Environment"] == SCRIPT_ENVIRONMENT
@@ -121,9 +119,9 @@ def test_starts_the_job_and_returns_where_its_outputs_will_be(sagemaker: Any, ex
     state = start_preprocessing(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     # THEN the job exists under the run's id, and the state says where the training data and artifact will be
-    job = sagemaker.describe_processing_job(ProcessingJobName=RUN["run_id"])
+    job = sagemaker.describe_processing_job(ProcessingJobName=RUN.run_id)
     assert job["AppSpecification"]["ImageUri"] == IMAGE
-    assert state.job_name == RUN["run_id"]
+    assert state.job_name == RUN.run_id
     assert state.training_data_uri == f"{OUTPUT}/train/"
     assert state.model_artifact == f"{OUTPUT}/model/model.tar.gz"
     assert (state.status, state.failure_reason, state.waited_seconds, state.wait_exceeded) == (
@@ -145,7 +143,7 @@ def test_retried_attempt_adopts_the_job_instead_of_starting_a_second(sagemaker: 
     again = start_preprocessing(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     # THEN it adopts that job
-    assert again.job_name == RUN["run_id"]
+    assert again.job_name == RUN.run_id
     assert len(sagemaker.list_processing_jobs()["ProcessingJobSummaries"]) == 1
 
 
@@ -155,7 +153,7 @@ def test_a_job_of_the_same_name_from_another_execution_is_a_conflict(sagemaker: 
     start_preprocessing(RUN, other, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
     # WHEN / THEN this execution refuses to adopt it
-    with pytest.raises(ResourceConflictError, match=f"processing job {RUN['run_id']}"):
+    with pytest.raises(ResourceConflictError, match=f"processing job {RUN.run_id}"):
         start_preprocessing(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
 

@@ -12,7 +12,7 @@ from lambdas.start_preprocessing.handler import lambda_handler
 from tests.unit.lambdas.start_preprocessing.test_core import ENVIRONMENT, OUTPUT, RUN
 
 EVENT = {
-    "state": {"run": RUN, "has_new_data": True, "preprocess": True},
+    "state": {"run": RUN.to_state(), "has_new_data": True, "preprocess": True},
     "execution": {
         "id": "arn:aws:states:us-east-1:123456789012:execution:sagemaker-retraining-churn:run-1",
         "name": "run-1",
@@ -33,11 +33,11 @@ def test_returns_the_state_with_the_preprocessing_section(environment: None, lam
 
     # THEN the state it was given goes on, with the job's section added
     assert {k: v for k, v in state.items() if k != "preprocessing"} == EVENT["state"]
-    assert state["preprocessing"]["job_name"] == RUN["run_id"]
+    assert state["preprocessing"]["job_name"] == RUN.run_id
     assert state["preprocessing"]["training_data_uri"] == f"{OUTPUT}/train/"
     assert state["preprocessing"]["model_artifact"] == f"{OUTPUT}/model/model.tar.gz"
     jobs = boto3.client("sagemaker").list_processing_jobs()["ProcessingJobSummaries"]
-    assert [j["ProcessingJobName"] for j in jobs] == [RUN["run_id"]]
+    assert [j["ProcessingJobName"] for j in jobs] == [RUN.run_id]
 
 
 def test_without_preprocessing_configured_no_job_is_started(

@@ -14,6 +14,7 @@ from lambdas.common.errors import ResourceConflictError
 from lambdas.common.events import Execution
 from lambdas.start_training_job.core import TrainingSettings, start_training_job
 from lambdas.start_training_job.validation import InvalidTrainingDataError
+from tests.unit.lambdas.states import run_section
 
 NOW = datetime(2026, 11, 22, 6, 0, 5, tzinfo=UTC)
 SETTINGS = TrainingSettings(
@@ -29,10 +30,7 @@ SETTINGS = TrainingSettings(
     hyperparameters={"predictor_type": "regressor", "epochs": "5"},
     poll_interval_seconds=60,
 )
-RUN = {
-    "run_id": "churn-20261122060000-abcdef12",
-    "manifest_uri": "s3://churn-data/manifests/churn/x.manifest",
-}
+RUN = run_section(run_id="churn-20261122060000-abcdef12", manifest_uri="s3://churn-data/manifests/churn/x.manifest")
 
 
 @pytest.fixture
@@ -45,15 +43,15 @@ def test_starts_a_job_reading_the_manifest_and_writing_under_the_model_prefix(
 ) -> None:
     state = start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
-    job = sagemaker.describe_training_job(TrainingJobName=RUN["run_id"])
+    job = sagemaker.describe_training_job(TrainingJobName=RUN.run_id)
     source = job["InputDataConfig"][0]["DataSource"]["S3DataSource"]
-    assert (source["S3DataType"], source["S3Uri"]) == ("ManifestFile", RUN["manifest_uri"])
+    assert (source["S3DataType"], source["S3Uri"]) == ("ManifestFile", RUN.manifest_uri)
     assert job["InputDataConfig"][0]["ContentType"] == "text/csv"
     assert job["OutputDataConfig"]["S3OutputPath"] == "s3://churn-data/models/churn/"
     assert job["HyperParameters"] == SETTINGS.hyperparameters
     assert job["AlgorithmSpecification"]["TrainingImage"] == SETTINGS.image
     assert job["StoppingCondition"]["MaxRuntimeInSeconds"] == 7200
-    assert state.job_name == RUN["run_id"]
+    assert state.job_name == RUN.run_id
     # without history the first wait is the safety net's: 10 intervals (SageMaker's event usually comes first)
     assert (state.status, state.poll_seconds, state.started_at) == (
         "InProgress",
@@ -67,7 +65,7 @@ def test_retried_attempt_adopts_the_job_instead_of_starting_a_second(sagemaker: 
 
     again = start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
-    assert again.job_name == RUN["run_id"]
+    assert again.job_name == RUN.run_id
     assert len(sagemaker.list_training_jobs()["TrainingJobSummaries"]) == 1
 
 
@@ -112,11 +110,11 @@ def test_a_job_created_between_the_look_and_the_create_is_adopted_if_this_execut
 
     # WHEN this attempt's create is refused as a duplicate
     if owner == "another execution":
-        with pytest.raises(ResourceConflictError, match=RUN["run_id"]):
+        with pytest.raises(ResourceConflictError, match=RUN.run_id):
             start_training_job(RUN, execution, sagemaker=late, settings=SETTINGS, now=NOW)
     else:
         state = start_training_job(RUN, execution, sagemaker=late, settings=SETTINGS, now=NOW)
-        assert state.job_name == RUN["run_id"]
+        assert state.job_name == RUN.run_id
 
     # THEN the job was described again to see who started it, and there is still one job
     assert late.describes == 2
@@ -127,14 +125,14 @@ def test_a_job_of_the_same_name_from_another_execution_is_a_conflict(sagemaker: 
     other = Execution(id=execution.id + "-other", name="other", start_time=execution.start_time)
     start_training_job(RUN, other, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
-    with pytest.raises(ResourceConflictError, match=RUN["run_id"]):
+    with pytest.raises(ResourceConflictError, match=RUN.run_id):
         start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
 
 def test_the_job_is_tagged_with_its_execution(sagemaker: Any, execution: Execution) -> None:
     start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
 
-    arn = sagemaker.describe_training_job(TrainingJobName=RUN["run_id"])["TrainingJobArn"]
+    arn = sagemaker.describe_training_job(TrainingJobName=RUN.run_id)["TrainingJobArn"]
     tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
     assert tags[EXECUTION_TAG] == execution.id
 
@@ -157,7 +155,7 @@ def test_the_data_is_checked_before_the_job_is_created(sagemaker: Any, execution
 
     start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW, validate=validate)
 
-    assert validate.checked == [RUN["manifest_uri"]]
+    assert validate.checked == [RUN.manifest_uri]
     assert len(sagemaker.list_training_jobs()["TrainingJobSummaries"]) == 1
 
 
@@ -179,7 +177,7 @@ def test_a_retried_attempt_adopts_the_job_without_checking_the_data_again(sagema
     again = start_training_job(RUN, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW, validate=validate)
 
     # THEN it adopts the job and does not check again
-    assert again.job_name == RUN["run_id"]
+    assert again.job_name == RUN.run_id
     assert validate.checked == []
 
 
@@ -203,6 +201,6 @@ def test_with_preprocessing_the_job_trains_on_the_transformed_data_checked_first
 
     # THEN that data, not the raw manifest, was checked and is the train channel, read as a prefix
     assert validate.checked == [preprocessed]
-    job = sagemaker.describe_training_job(TrainingJobName=RUN["run_id"])
+    job = sagemaker.describe_training_job(TrainingJobName=RUN.run_id)
     source = job["InputDataConfig"][0]["DataSource"]["S3DataSource"]
     assert (source["S3DataType"], source["S3Uri"]) == ("S3Prefix", preprocessed)

@@ -12,6 +12,7 @@ import pytest
 from lambdas.common.errors import ConfigurationError
 from lambdas.start_training_job.handler import lambda_handler
 from lambdas.start_training_job.validation import DataObjectMissingError, InvalidTrainingDataError
+from tests.unit.lambdas.states import preprocessing_section, run_section
 
 BUCKET = "churn-data"
 MANIFEST_KEY = "manifests/churn/run-1.manifest"
@@ -31,7 +32,9 @@ ENVIRONMENT = {
 }
 EVENT = {
     "state": {
-        "run": {"run_id": "churn-20261122060000-abcdef12", "manifest_uri": f"s3://{BUCKET}/{MANIFEST_KEY}"},
+        "run": run_section(
+            run_id="churn-20261122060000-abcdef12", manifest_uri=f"s3://{BUCKET}/{MANIFEST_KEY}"
+        ).to_state(),
     },
     "execution": {
         "id": "arn:aws:states:us-east-1:123456789012:execution:sagemaker-retraining-churn:run-1",
@@ -112,10 +115,9 @@ PREPROCESSED_EVENT = {
     **EVENT,
     "state": {
         **EVENT["state"],
-        "preprocessing": {
-            "job_name": "churn-20261122060000-abcdef12",
-            "training_data_uri": f"s3://{BUCKET}/{PREPROCESSED_PREFIX}",
-        },
+        "preprocessing": preprocessing_section(
+            job_name="churn-20261122060000-abcdef12", training_data_uri=f"s3://{BUCKET}/{PREPROCESSED_PREFIX}"
+        ).to_state(),
     },
 }
 

@@ -11,8 +11,16 @@ import pytest
 
 from lambdas.common.errors import DeploymentNotConfirmedError
 from lambdas.common.events import Execution
+from lambdas.common.models import ApprovalState, DeploymentState, EvaluationState, RunState, TrainingJobState
 from lambdas.deploy_model.core import DeploySettings, deploy_model
-from lambdas.update_parameters.core import RunFigures, WatermarkSettings, run_figures, update_parameters
+from lambdas.update_parameters.core import (
+    RunFigures,
+    WatermarkSettings,
+    WatermarkUpdate,
+    run_figures,
+    update_parameters,
+)
+from tests.unit.lambdas.states import deployment_section, evaluation_section, run_section, training_section
 
 NOW = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
 PARAMETER = "/sagemaker-retraining/churn/watermark"
@@ -29,21 +37,44 @@ DEPLOY = DeploySettings(
 
 
 def run_state(name: str) -> dict[str, Any]:
+    """A deployed run's state; its loops have not measured their waits (waited_seconds 0)."""
     return {
-        "run": {
-            "newest_data_date": "2026-11-21",
-            "window_start": "2026-11-15",
-            "window_end": "2026-11-21",
-            "file_count": 7,
-            "manifest_uri": f"s3://b/manifests/churn/{name}.manifest",
-        },
-        "training": {
-            "job_name": name,
-            "model_artifact": f"s3://b/m/{name}/output/model.tar.gz",
-            "metrics": {},
-        },
-        "deployment": {"endpoint_config_name": name, "model_name": name},
+        "run": run_section(run_id=name, manifest_uri=f"s3://b/manifests/churn/{name}.manifest").to_state(),
+        "training": training_section(
+            job_name=name, model_artifact=f"s3://b/m/{name}/output/model.tar.gz", waited_seconds=0
+        ).to_state(),
+        "deployment": deployment_section(endpoint_config_name=name, model_name=name, waited_seconds=0).to_state(),
     }
+
+
+def update(state: dict[str, Any], execution: Execution, sagemaker: Any, ssm: Any) -> WatermarkUpdate:
+    """Move the watermark on the state's sections, read as the handler reads them."""
+    return update_parameters(
+        RunState.read(state),
+        TrainingJobState.read(state),
+        execution,
+        deployment=DeploymentState.read_optional(state),
+        evaluation=EvaluationState.read_optional(state),
+        approval=ApprovalState.read_optional(state),
+        sagemaker=sagemaker,
+        ssm=ssm,
+        settings=SETTINGS,
+        now=NOW,
+    )
+
+
+def figures_of(state: dict[str, Any], outcome: str) -> RunFigures:
+    return run_figures(
+        RunState.read(state),
+        TrainingJobState.read(state),
+        outcome=outcome,
+        deployment=DeploymentState.read_optional(state),
+        evaluation=EvaluationState.read_optional(state),
+    )
+
+
+def evaluation(**fields: Any) -> dict[str, Any]:
+    return evaluation_section(**fields).to_state()
 
 
 @pytest.fixture
@@ -55,7 +86,7 @@ def clients(aws: None) -> tuple[Any, Any]:
 
 def deployed(sagemaker: Any, execution: Execution, name: str) -> None:
     deploy_model(
-        {"job_name": name, "model_artifact": "s3://b/m.tar.gz"},
+        training_section(job_name=name, model_artifact="s3://b/m.tar.gz"),
         execution,
         sagemaker=sagemaker,
         settings=DEPLOY,
@@ -67,9 +98,7 @@ def test_records_the_deployed_runs_data_manifest_and_job(clients: tuple[Any, Any
     sagemaker, ssm = clients
     deployed(sagemaker, execution, "churn-1")
 
-    update = update_parameters(
-        run_state("churn-1"), execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW
-    )
+    result = update(run_state("churn-1"), execution, sagemaker, ssm)
 
     value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
     assert value["newest_data_date"] == "2026-11-21"
@@ -78,7 +107,11 @@ def test_records_the_deployed_runs_data_manifest_and_job(clients: tuple[Any, Any
     assert value["endpoint_config_name"] == "churn-1"
     assert value["execution_id"] == execution.id
     assert len(json.dumps(value)) < 4096  # a standard parameter holds at most 4 KB
-    assert (update.previous_date, update.newest_data_date, update.version) == ("2026-11-14", "2026-11-21", 2)
+    assert (result.watermark.previous_date, result.watermark.newest_data_date, result.watermark.version) == (
+        "2026-11-14",
+        "2026-11-21",
+        2,
+    )
 
 
 def test_watermark_stays_when_the_endpoint_serves_another_config(
@@ -88,7 +121,7 @@ def test_watermark_stays_when_the_endpoint_serves_another_config(
     deployed(sagemaker, execution, "churn-old")
 
     with pytest.raises(DeploymentNotConfirmedError, match="churn-old"):
-        update_parameters(run_state("churn-new"), execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
+        update(run_state("churn-new"), execution, sagemaker, ssm)
 
     value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
     assert value == {"newest_data_date": "2026-11-14"}
@@ -99,21 +132,19 @@ def test_recreates_a_deleted_parameter(clients: tuple[Any, Any], execution: Exec
     ssm.delete_parameter(Name=PARAMETER)
     deployed(sagemaker, execution, "churn-1")
 
-    update = update_parameters(
-        run_state("churn-1"), execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW
-    )
+    result = update(run_state("churn-1"), execution, sagemaker, ssm)
 
-    assert update.previous_date is None
+    assert result.watermark.previous_date is None
     assert json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])["newest_data_date"] == "2026-11-21"
 
 
 @pytest.mark.parametrize(
     "decision",
     [
-        {"evaluation": {"approval_status": "Rejected", "model_package_arn": "arn:pkg/2"}},
+        {"evaluation": evaluation(approval_status="Rejected", model_package_arn="arn:pkg/2")},
         {
-            "evaluation": {"approval_status": "PendingManualApproval", "model_package_arn": "arn:pkg/2"},
-            "approval": {"status": "Rejected"},
+            "evaluation": evaluation(approval_status="PendingManualApproval", model_package_arn="arn:pkg/2"),
+            "approval": ApprovalState("Rejected", "arn:pkg/2", 2, None).to_state(),
         },
     ],
     ids=["by the gate", "by a person"],
@@ -138,9 +169,13 @@ def test_a_rejected_model_moves_the_watermark_and_keeps_naming_what_still_serves
     state = {**run_state("churn-2"), **decision}
     del state["deployment"]  # nothing was deployed, and no endpoint is asked
 
-    update = update_parameters(state, execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
+    result = update(state, execution, sagemaker, ssm)
 
-    assert (update.outcome, update.previous_date, update.newest_data_date) == ("rejected", "2026-11-14", "2026-11-21")
+    assert (result.watermark.outcome, result.watermark.previous_date, result.watermark.newest_data_date) == (
+        "rejected",
+        "2026-11-14",
+        "2026-11-21",
+    )
     value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
     assert value["outcome"] == "rejected"
     assert value["training_job_name"] == "churn-2"
@@ -159,7 +194,7 @@ def test_records_how_long_training_and_deployment_took_for_the_next_runs_poll_lo
     state["deployment"]["waited_seconds"] = 610
 
     # WHEN the watermark moves
-    update_parameters(state, execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
+    update(state, execution, sagemaker, ssm)
 
     # THEN it records both durations, where the next run's CheckData reads them
     value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
@@ -173,11 +208,11 @@ def test_a_rejected_run_records_its_training_time_and_keeps_the_last_deployment_
     sagemaker, ssm = clients
     previous = {"newest_data_date": "2026-11-14", "training_seconds": 6800, "deployment_seconds": 600}
     ssm.put_parameter(Name=PARAMETER, Value=json.dumps(previous), Type="String", Overwrite=True)
-    state = {**run_state("churn-2"), "evaluation": {"approval_status": "Rejected"}}
+    state = {**run_state("churn-2"), "evaluation": evaluation(approval_status="Rejected")}
     del state["deployment"]
     state["training"]["waited_seconds"] = 7000
 
-    update_parameters(state, execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
+    update(state, execution, sagemaker, ssm)
 
     # THEN nothing was deployed: the next deployment is still expected to take what the last one took
     value = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
@@ -196,32 +231,32 @@ def test_a_deployed_run_reports_its_files_durations_and_gate_metric(
     state = run_state("churn-1")
     state["training"]["waited_seconds"] = 7260
     state["deployment"]["waited_seconds"] = 610
-    state["evaluation"] = {"metric": "validation:auc", "value": 0.83, "approval_status": "Approved"}
+    state["evaluation"] = evaluation(metric="validation:auc", value=0.83, approval_status="Approved")
 
     # WHEN the watermark moves
-    update = update_parameters(state, execution, sagemaker=sagemaker, ssm=ssm, settings=SETTINGS, now=NOW)
+    result = update(state, execution, sagemaker, ssm)
 
     # THEN the figures are this run's, and the state the workflow carries on with does not hold them
-    assert update.figures == RunFigures(
+    assert result.figures == RunFigures(
         file_count=7,
         training_seconds=7260,
         deployment_seconds=610,
         model_metric="validation:auc",
         model_metric_value=0.83,
     )
-    assert "figures" not in update.to_state()
+    assert "figures" not in result.watermark.to_state()
 
 
 def test_a_rejected_run_reports_no_deployment_and_no_deployed_metric() -> None:
     # GIVEN a run whose model the gate rejected, with a previous watermark that knew a deployment time
     state = {
         **run_state("churn-2"),
-        "evaluation": {"metric": "validation:auc", "value": 0.41, "approval_status": "Rejected"},
+        "evaluation": evaluation(metric="validation:auc", value=0.41, approval_status="Rejected"),
     }
     state["training"]["waited_seconds"] = 7000
 
     # WHEN its figures are taken
-    figures = run_figures(state, outcome="rejected")
+    figures = figures_of(state, outcome="rejected")
 
     # THEN nothing deployed: no deployment time, no deployed model's metric (and no earlier run's values)
     assert figures == RunFigures(
@@ -230,16 +265,16 @@ def test_a_rejected_run_reports_no_deployment_and_no_deployed_metric() -> None:
 
 
 @pytest.mark.parametrize(
-    "evaluation",
-    [None, {"metric": None, "value": None}, {"metric": "validation:auc", "value": float("nan")}],
+    "judged",
+    [None, evaluation(metric=None, value=None), evaluation(metric="validation:auc", value=float("nan"))],
     ids=["no evaluation", "no gate", "not a number"],
 )
-def test_a_deployed_run_without_a_gate_value_reports_no_model_metric(evaluation: dict[str, Any] | None) -> None:
+def test_a_deployed_run_without_a_gate_value_reports_no_model_metric(judged: dict[str, Any] | None) -> None:
     state = run_state("churn-1")
-    if evaluation is not None:
-        state["evaluation"] = evaluation
+    if judged is not None:
+        state["evaluation"] = judged
 
-    figures = run_figures(state, outcome="deployed")
+    figures = figures_of(state, outcome="deployed")
 
     assert (figures.model_metric, figures.model_metric_value) == (None, None)
     assert (figures.file_count, figures.training_seconds, figures.deployment_seconds) == (7, None, None)

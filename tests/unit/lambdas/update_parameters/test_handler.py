@@ -12,7 +12,7 @@ from contract.metrics import METRICS_NAMESPACE, metric_dimensions
 from lambdas.common import env as names
 from lambdas.common.events import Execution
 from lambdas.update_parameters.handler import lambda_handler
-from tests.unit.lambdas.update_parameters.test_core import PARAMETER, deployed, run_state
+from tests.unit.lambdas.update_parameters.test_core import PARAMETER, deployed, evaluation, run_state
 
 EXECUTION = {
     "id": "arn:aws:states:us-east-1:123456789012:execution:sagemaker-retraining-churn:run-1",
@@ -62,7 +62,7 @@ def test_a_deployed_run_emits_its_figures_with_the_pipeline_dimension(
     state = run_state("churn-1")
     state["training"]["waited_seconds"] = 7260
     state["deployment"]["waited_seconds"] = 610
-    state["evaluation"] = {"metric": "validation:auc", "value": 0.83, "approval_status": "Approved"}
+    state["evaluation"] = evaluation(metric="validation:auc", value=0.83, approval_status="Approved")
 
     # WHEN the Lambda is invoked
     result = lambda_handler({"state": state, "execution": EXECUTION}, lambda_context)
@@ -85,8 +85,10 @@ def test_a_rejected_run_emits_no_deployment_figures(
     environment: None, lambda_context: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a run the gate rejected after 7,000 s of training
-    state = {**run_state("churn-2"), "evaluation": {"metric": "validation:auc", "value": 0.41}}
-    state["evaluation"]["approval_status"] = "Rejected"
+    state = {
+        **run_state("churn-2"),
+        "evaluation": evaluation(metric="validation:auc", value=0.41, approval_status="Rejected"),
+    }
     del state["deployment"]
     state["training"]["waited_seconds"] = 7000
 
@@ -109,7 +111,7 @@ def test_with_metrics_disabled_nothing_is_printed(
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     deployed(boto3.client("sagemaker"), execution, "churn-3")
     state = run_state("churn-3")
-    state["evaluation"] = {"metric": "validation:auc", "value": 0.83, "approval_status": "Approved"}
+    state["evaluation"] = evaluation(metric="validation:auc", value=0.83, approval_status="Approved")
 
     # WHEN the Lambda is invoked
     lambda_handler({"state": state, "execution": EXECUTION}, lambda_context)

@@ -29,6 +29,7 @@ from local_runtime.algorithms.linear_learner import LinearLearnerModel
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.sagemaker.hosting import HostingService
 from local_runtime.server import LocalAws
+from tests.unit.lambdas.states import training_section
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 LINEAR_LEARNER_IMAGE = f"382416733822.dkr.ecr.{REGION}.amazonaws.com/linear-learner:1"
@@ -654,7 +655,7 @@ def poll(aws: Aws, state: DeploymentState, now: datetime) -> list[DeploymentStat
     settings = PollSettings(poll_interval_seconds=1, max_training_wait_seconds=60, max_deployment_wait_seconds=60)
     deadline = time.monotonic() + 20
     while True:
-        state = endpoint_status(state.to_state(), sagemaker=aws.sagemaker, settings=settings, now=now)
+        state = endpoint_status(state, sagemaker=aws.sagemaker, settings=settings, now=now)
         seen.append(state)
         if state.status not in ("Creating", "Updating") or time.monotonic() > deadline:
             return seen
@@ -678,7 +679,7 @@ def test_the_workflows_deploy_and_poll_see_the_endpoint_created_then_updated(aws
 
     # WHEN the first run deploys and polls, then the second
     created = deploy_model(
-        {"job_name": first_job, "model_artifact": aws.upload_model(OLD_MODEL)},
+        training_section(job_name=first_job, model_artifact=aws.upload_model(OLD_MODEL)),
         execution,
         sagemaker=aws.sagemaker,
         settings=settings,
@@ -686,7 +687,7 @@ def test_the_workflows_deploy_and_poll_see_the_endpoint_created_then_updated(aws
     )
     after_create = poll(aws, created, now)
     updated = deploy_model(
-        {"job_name": second_job, "model_artifact": aws.upload_model(NEW_MODEL)},
+        training_section(job_name=second_job, model_artifact=aws.upload_model(NEW_MODEL)),
         execution,
         sagemaker=aws.sagemaker,
         settings=settings,
