@@ -186,47 +186,14 @@ def check_data(
     run_id = run_resource_name(settings.pipeline, execution)
     blocked_by = earlier_running_execution(sfn, execution)
     if blocked_by is not None:
-        return RunState(
-            pipeline=settings.pipeline,
-            run_id=run_id,
-            trigger=run_input.trigger,
-            forced=run_input.force,
-            window_start=window_start.isoformat(),
-            window_end=window_end.isoformat(),
-            window_days=window_days,
-            newest_data_date=None,
-            watermark_date=None,
-            has_new_data=False,
-            reason=f"another run of the pipeline is in progress: {blocked_by.rsplit(':', 1)[-1]}",
-            file_count=0,
-            total_bytes=0,
-            manifest_uri=None,
-            skipped_count=0,
-            skipped_keys=[],
-            list_requests=0,
-            blocked_by=blocked_by,
-        )
+        return _blocked(run_input, settings, run_id=run_id, window=(window_start, window_end), blocked_by=blocked_by)
+    window = (window_start, window_end)
     listing = list_window_files(s3, settings.bucket, settings.data_prefix, window_start, window_end)
     recorded = read_watermark(ssm, settings.watermark_parameter)
     watermark = recorded.newest
     newest = max((f.day for f in listing.files), default=None)
 
-    if newest is None:
-        if run_input.force:
-            raise NoDataInWindowError(
-                f"forced run found no data file in s3://{settings.bucket}/{settings.data_prefix}/ "
-                f"between {window_start} and {window_end}"
-            )
-        has_new_data, reason = False, f"no data files between {window_start} and {window_end}"
-    elif run_input.force:
-        has_new_data, reason = True, "forced by the execution input"
-    elif watermark is None:
-        has_new_data, reason = True, "never trained before"
-    elif newest > watermark:
-        has_new_data, reason = True, f"data of {newest} is newer than the watermark {watermark}"
-    else:
-        has_new_data, reason = False, f"newest data {newest} is not newer than the watermark {watermark}"
-
+    has_new_data, reason = _decide(newest, watermark, force=run_input.force, settings=settings, window=window)
     manifest_uri = None
     if has_new_data:
         check_manifest_limits(listing.files, settings, window=f"{window_start}…{window_end}")
@@ -261,6 +228,54 @@ def check_data(
         preprocess=settings.preprocess,
         batch_transform=settings.batch_transform,
     )
+
+
+def _blocked(
+    run_input: RunInput, settings: CheckDataSettings, *, run_id: str, window: tuple[date, date], blocked_by: str
+) -> RunState:
+    """The run stopped before it wrote anything: an earlier run of the pipeline is still going."""
+    window_start, window_end = window
+    return RunState(
+        pipeline=settings.pipeline,
+        run_id=run_id,
+        trigger=run_input.trigger,
+        forced=run_input.force,
+        window_start=window_start.isoformat(),
+        window_end=window_end.isoformat(),
+        window_days=(window_end - window_start).days + 1,
+        newest_data_date=None,
+        watermark_date=None,
+        has_new_data=False,
+        reason=f"another run of the pipeline is in progress: {blocked_by.rsplit(':', 1)[-1]}",
+        file_count=0,
+        total_bytes=0,
+        manifest_uri=None,
+        skipped_count=0,
+        skipped_keys=[],
+        list_requests=0,
+        blocked_by=blocked_by,
+    )
+
+
+def _decide(
+    newest: date | None, watermark: date | None, *, force: bool, settings: CheckDataSettings, window: tuple[date, date]
+) -> tuple[bool, str]:
+    """Whether the run trains, and why; NoDataInWindowError when a forced run finds no file in the window."""
+    window_start, window_end = window
+    if newest is None:
+        if force:
+            raise NoDataInWindowError(
+                f"forced run found no data file in s3://{settings.bucket}/{settings.data_prefix}/ "
+                f"between {window_start} and {window_end}"
+            )
+        return False, f"no data files between {window_start} and {window_end}"
+    if force:
+        return True, "forced by the execution input"
+    if watermark is None:
+        return True, "never trained before"
+    if newest > watermark:
+        return True, f"data of {newest} is newer than the watermark {watermark}"
+    return False, f"newest data {newest} is not newer than the watermark {watermark}"
 
 
 def check_manifest_limits(files: list[DataFile], settings: CheckDataSettings, *, window: str) -> None:
