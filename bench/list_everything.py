@@ -7,12 +7,15 @@ in and runs the very same handler; only the listing strategy differs.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.check_data.core import _FLAT_KEY, _HIVE_KEY, Listing, _classify
 
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
-def list_everything(s3: Any, bucket: str, prefix: str, start: date, end: date) -> Listing:
+
+def list_everything(s3: S3Client, bucket: str, prefix: str, start: date, end: date) -> Listing:
     """Page through every key under `prefix` and classify each as list_window_files would."""
     listing = Listing()
     base = f"{prefix}/"

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from demo.data import DemoDataset, demo_dataset, today_utc
 from demo.summary import DemoSummary, RunResult, describe_pipeline, downtime_line, print_summary
@@ -26,6 +26,10 @@ from local_runtime.slack_api import LocalSlackApi, ReceivedMessage, render_messa
 from local_runtime.terminal import show_message, slack_channels
 from operator_cli.progress import Console, follow_execution, states_summary
 from operator_cli.states import StateRun, state_runs
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
+
 
 DEMO_CONFIG_FILE = "demo/pipelines.json"  # relative to the project root, as the app reads it
 RUN_TIMEOUT_SECONDS = 180
@@ -106,7 +110,7 @@ def _deploy(
     console: Console,
     summary: DemoSummary,
     phases: _Phases,
-    runtime: Any,
+    runtime: LocalRuntime,
     cleanup: ExitStack,
     *,
     slack_token: str | None,
@@ -152,7 +156,7 @@ class _Story:
     """The demo's steps on the deployed pipeline: upload data, fire the schedule, follow each run."""
 
     def __init__(
-        self, console: Console, summary: DemoSummary, phases: _Phases, runtime: Any, deployed: _Deployment
+        self, console: Console, summary: DemoSummary, phases: _Phases, runtime: LocalRuntime, deployed: _Deployment
     ) -> None:
         self._console, self._summary, self._phases, self._runtime = console, summary, phases, runtime
         self._sfn = runtime.client("stepfunctions")
@@ -320,7 +324,7 @@ def _start_slack(console: Console, template: Mapping[str, Any], *, token: str | 
     return _Slack(console, token=token, channel=channel, channels=slack_channels({"stack": template}))
 
 
-def _warm_up(runtime: Any) -> None:
+def _warm_up(runtime: LocalRuntime) -> None:
     """Load what the first deploy and run would otherwise load on the clock: moto's services, boto3's models,
     the functions' libraries (not their handlers: a handler's logger reads its level when imported) and the
     dataset's reader."""

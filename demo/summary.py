@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from operator_cli.progress import Console
 from operator_cli.state_facts import model_metrics
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,9 @@ def downtime_line(summary: DemoSummary) -> str:
     return text
 
 
-def describe_pipeline(runtime: Any, summary: DemoSummary, *, endpoint_name: str, watermark_parameter: str) -> None:
+def describe_pipeline(
+    runtime: LocalRuntime, summary: DemoSummary, *, endpoint_name: str, watermark_parameter: str
+) -> None:
     """Fill in what the runs left: the watermark, the endpoint and what it serves, the training job and its metrics."""
     sagemaker, ssm = runtime.client("sagemaker"), runtime.client("ssm")
     watermark = json.loads(ssm.get_parameter(Name=watermark_parameter)["Parameter"]["Value"])

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
@@ -15,6 +15,12 @@ from botocore.config import Config
 from demo.data import DemoDataset, LabeledRow
 from demo.summary import DemoSummary, Prediction
 from operator_cli.states import StateRun
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
+    from local_runtime.runtime import LocalRuntime
+
 
 _INVOKE_PAUSE_SECONDS = 0.05
 
@@ -30,7 +36,7 @@ class Invocation:
 class Invoker:
     """Invokes the endpoint in a loop from a thread, recording every answer and error, until stopped."""
 
-    client: Any
+    client: SageMakerRuntimeClient
     endpoint: str
     body: str
     calls: list[Invocation] = field(default_factory=list)
@@ -62,7 +68,7 @@ class Invoker:
             self._stop.wait(_INVOKE_PAUSE_SECONDS)
 
 
-def runtime_client(runtime: Any) -> Any:
+def runtime_client(runtime: LocalRuntime) -> SageMakerRuntimeClient:
     """A SageMaker Runtime client of the local AWS that never retries."""
     # No retries: an invocation that fails during the update must count as downtime, not be retried away.
     return boto3.client(  # type: ignore[call-overload]
@@ -75,13 +81,13 @@ def runtime_client(runtime: Any) -> Any:
     )
 
 
-def predict_one(runtime: Any, endpoint: str, rows: tuple[LabeledRow, ...]) -> float | None:
+def predict_one(runtime: LocalRuntime, endpoint: str, rows: tuple[LabeledRow, ...]) -> float | None:
     """The endpoint's score for the first of the rows, or None when it does not answer Linear Learner's JSON."""
     scores, _ = _invoke(runtime, endpoint, rows)
     return scores[0] if scores else None
 
 
-def predictions(runtime: Any, endpoint: str, data: DemoDataset) -> tuple[list[Prediction], str | None]:
+def predictions(runtime: LocalRuntime, endpoint: str, data: DemoDataset) -> tuple[list[Prediction], str | None]:
     """The held-out rows with their scores; with the raw answer when it is not Linear Learner's JSON."""
     scores, raw = _invoke(runtime, endpoint, data.held_out)
     if scores is None:
@@ -91,7 +97,7 @@ def predictions(runtime: Any, endpoint: str, data: DemoDataset) -> tuple[list[Pr
     ], None
 
 
-def _invoke(runtime: Any, endpoint: str, rows: tuple[LabeledRow, ...]) -> tuple[list[float] | None, str]:
+def _invoke(runtime: LocalRuntime, endpoint: str, rows: tuple[LabeledRow, ...]) -> tuple[list[float] | None, str]:
     """Linear Learner's JSON scores for the rows, or None with the raw answer when it is not that JSON."""
     body = "\n".join(row.csv() for row in rows)
     answer = runtime_client(runtime).invoke_endpoint(

@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local_runtime.deploy import DeployedPipeline, client, deploy
 from local_runtime.event_bus import EventBus
@@ -19,6 +19,10 @@ from local_runtime.faults import Faults
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.server import LocalAws
 from local_runtime.template import FILE_ASSETS_METADATA, read_stack
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager import SecretsManagerClient
+
 
 DEFAULT_REGION = "us-east-1"
 LOCAL_POLL_INTERVAL_SECONDS = "1"
@@ -176,7 +180,7 @@ def silence_jsii() -> None:
             os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = version.strip().lstrip("v").split(".")[0]
 
 
-def _put_secret(secrets: Any, name: str, value: str) -> None:
+def _put_secret(secrets: SecretsManagerClient, name: str, value: str) -> None:
     try:
         secrets.create_secret(Name=name, SecretString=value)
     except secrets.exceptions.ResourceExistsException:

@@ -16,7 +16,11 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+
 
 FAILURE_REASON_LIMIT = 1024  # FailureReason of a Describe of a job or an endpoint: at most 1024 characters
 STDERR_TAIL_LINES = 10
@@ -66,7 +70,7 @@ def manifest_objects(body: bytes, uri: str) -> list[tuple[str, str, str]]:
     return [(bucket, prefix + relative, relative) for relative in manifest[1:]]
 
 
-def download(s3: Any, bucket: str, key: str, destination: Path) -> None:
+def download(s3: S3Client, bucket: str, key: str, destination: Path) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     with destination.open("wb") as file:

@@ -24,13 +24,17 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_runtime.sagemaker import jobs
 from local_runtime.sagemaker.api import SageMakerApiError
 from local_runtime.sagemaker.jobs import split_s3_uri
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +157,7 @@ def container_command(app_specification: Mapping[str, Any]) -> list[str]:
     return [*entrypoint, *(app_specification.get("ContainerArguments") or [])]
 
 
-def prefix_objects(s3: Any, uri: str) -> Iterator[tuple[str, str, str]]:
+def prefix_objects(s3: S3Client, uri: str) -> Iterator[tuple[str, str, str]]:
     """(bucket, key, relative path) of every object an S3Prefix input downloads.
 
     An object whose key is the prefix itself keeps its basename; objects below the prefix (as a folder) keep
@@ -285,7 +289,7 @@ class _Run(jobs.JobWorker):
                 raise jobs.JobFailedError(f"ClientError: output {name}: {error}") from error
         return directories
 
-    def _download_input(self, s3: Any, processing_input: Mapping[str, Any]) -> None:
+    def _download_input(self, s3: S3Client, processing_input: Mapping[str, Any]) -> None:
         name = processing_input.get("InputName", "?")
         source = processing_input.get("S3Input")
         if source is None:
@@ -350,7 +354,7 @@ class _Run(jobs.JobWorker):
         tail, exit_status = self._stderr_tail_text(), self._exit_status(returncode)
         return f"AlgorithmError: {exit_status}: {tail}" if tail else f"AlgorithmError: {exit_status}"
 
-    def _upload(self, s3: Any, directories: Mapping[str, Path]) -> None:
+    def _upload(self, s3: S3Client, directories: Mapping[str, Path]) -> None:
         """EndOfJob: every file under each output's LocalPath to its S3Uri, at its path under LocalPath."""
         config = self.job.processing_output_config or {}
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": config["KmsKeyId"]} if config.get("KmsKeyId") else {}

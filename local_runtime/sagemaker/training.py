@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,6 +30,10 @@ from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageEr
 from local_runtime.sagemaker.jobs import split_s3_uri
 from local_runtime.sagemaker.training_environment import training_environment, write_config
 from local_runtime.sagemaker.training_input import JobLayout, download_channel, download_code
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+
 
 logger = logging.getLogger(__name__)
 
@@ -313,7 +317,7 @@ class _Run(jobs.JobWorker):
             return jobs.truncate(f'AlgorithmError: ExecuteUserScriptError: {exit_status}, ErrorMessage "{tail}"')
         return jobs.truncate(f"AlgorithmError: {exit_status}: {tail}" if tail else f"AlgorithmError: {exit_status}")
 
-    def _upload(self, s3: Any) -> dict[str, str]:
+    def _upload(self, s3: S3Client) -> dict[str, str]:
         """model/ as model.tar.gz and, when the algorithm wrote any, output/data/ as output.tar.gz."""
         output_path = (self.job.output_data_config or {}).get("S3OutputPath", "")
         name = self.job.training_job_name

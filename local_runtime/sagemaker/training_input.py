@@ -11,13 +11,16 @@ import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_runtime.sagemaker import jobs
 from local_runtime.sagemaker.containers import TrainingContainer
 from local_runtime.sagemaker.jobs import split_s3_uri
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class JobLayout:
 
 
 def download_channel(
-    s3: Any,
+    s3: S3Client,
     channel: Mapping[str, Any],
     *,
     layout: JobLayout,
@@ -123,7 +126,7 @@ def download_channel(
     note(f"channel {name}: {len(objects)} files from {uri} ({data_type})")
 
 
-def _prefix_objects(s3: Any, uri: str) -> Iterator[tuple[str, str, str]]:
+def _prefix_objects(s3: S3Client, uri: str) -> Iterator[tuple[str, str, str]]:
     """Every object under an S3 prefix, at its path below the prefix's last `/` (SageMaker's layout)."""
     bucket, prefix = split_s3_uri(uri)
     base = prefix[: prefix.rfind("/") + 1]
@@ -136,7 +139,7 @@ def _prefix_objects(s3: Any, uri: str) -> Iterator[tuple[str, str, str]]:
         raise jobs.JobFailedError(f"ClientError: cannot list {uri}: {error}") from error
 
 
-def _manifest_objects(s3: Any, uri: str) -> list[tuple[str, str, str]]:
+def _manifest_objects(s3: S3Client, uri: str) -> list[tuple[str, str, str]]:
     """The objects a manifest lists: `[{"prefix": "s3://bucket/p/"}, "relative/key", ...]`."""
     bucket, key = split_s3_uri(uri)
     try:
@@ -149,7 +152,9 @@ def _manifest_objects(s3: Any, uri: str) -> list[tuple[str, str, str]]:
         raise jobs.JobFailedError(f"ClientError: {error}") from error
 
 
-def download_code(s3: Any, container: TrainingContainer, *, layout: JobLayout, note: Callable[[str], None]) -> None:
+def download_code(
+    s3: S3Client, container: TrainingContainer, *, layout: JobLayout, note: Callable[[str], None]
+) -> None:
     """Fetch and unpack the submit directory (a tar.gz on S3) into code/, as the toolkit does.
 
     Raises jobs.JobFailedError when it cannot be fetched or unpacked, or lacks the entry point.

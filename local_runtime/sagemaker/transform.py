@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -47,6 +47,10 @@ from local_runtime.sagemaker.workers import (
     HopError,
     WorkerChain,
 )
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+
 
 logger = logging.getLogger(__name__)
 
@@ -305,7 +309,7 @@ class _Run:
             except ValueError as error:
                 raise _JobFailedError(f"ClientError: {error}") from None
 
-    def _objects(self, s3: Any, data_type: str, uri: str) -> list[InputObject]:
+    def _objects(self, s3: S3Client, data_type: str, uri: str) -> list[InputObject]:
         try:
             bucket, key = split_s3_uri(uri)
         except ValueError as error:
@@ -328,7 +332,7 @@ class _Run:
             )
         return found
 
-    def _manifest_objects(self, s3: Any, bucket: str, key: str, uri: str) -> list[InputObject]:
+    def _manifest_objects(self, s3: S3Client, bucket: str, key: str, uri: str) -> list[InputObject]:
         """`[{"prefix": "s3://bucket/p/"}, "relative/key", ...]`, read as training and processing read it (each
         object is the prefix followed by its relative key); outputs are named as for an S3Prefix of the manifest's
         prefix: by the key below the prefix's folder, which is the relative key when the prefix ends in `/`."""
@@ -357,7 +361,7 @@ class _Run:
             self._checkpoint()
             raise _JobFailedError(f"ClientError: {error}") from None
 
-    def _transform(self, s3: Any, item: InputObject, split_type: str) -> None:
+    def _transform(self, s3: S3Client, item: InputObject, split_type: str) -> None:
         job = self.job
         data = self._read(s3, item)
         content_type = (job.transform_input or {}).get("ContentType") or "application/octet-stream"
@@ -404,7 +408,7 @@ class _Run:
         except (ClientError, BotoCoreError) as error:
             raise _JobFailedError(f"cannot write s3://{out_bucket}/{key}: {error}") from None
 
-    def _read(self, s3: Any, item: InputObject) -> bytes:
+    def _read(self, s3: S3Client, item: InputObject) -> bytes:
         try:
             data: bytes = s3.get_object(Bucket=item.bucket, Key=item.key)["Body"].read()
         except (ClientError, BotoCoreError) as error:
