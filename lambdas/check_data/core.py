@@ -183,11 +183,11 @@ def check_data(
     window_days = run_input.window_days or settings.window_days
     window_end = run_input.end_date or execution.start_time.date()
     window_start = window_end - timedelta(days=window_days - 1)
+    window = (window_start, window_end)
     run_id = run_resource_name(settings.pipeline, execution)
     blocked_by = earlier_running_execution(sfn, execution)
     if blocked_by is not None:
-        return _blocked(run_input, settings, run_id=run_id, window=(window_start, window_end), blocked_by=blocked_by)
-    window = (window_start, window_end)
+        return _blocked(run_input, settings, run_id=run_id, window=window, blocked_by=blocked_by)
     listing = list_window_files(s3, settings.bucket, settings.data_prefix, window_start, window_end)
     recorded = read_watermark(ssm, settings.watermark_parameter)
     watermark = recorded.newest
@@ -205,13 +205,7 @@ def check_data(
             listing.files,
         )
     return RunState(
-        pipeline=settings.pipeline,
-        run_id=run_id,
-        trigger=run_input.trigger,
-        forced=run_input.force,
-        window_start=window_start.isoformat(),
-        window_end=window_end.isoformat(),
-        window_days=window_days,
+        **_run_identity(run_input, settings, run_id=run_id, window=window),
         newest_data_date=newest.isoformat() if newest else None,
         watermark_date=watermark.isoformat() if watermark else None,
         has_new_data=has_new_data,
@@ -230,19 +224,28 @@ def check_data(
     )
 
 
+def _run_identity(
+    run_input: RunInput, settings: CheckDataSettings, *, run_id: str, window: tuple[date, date]
+) -> dict[str, Any]:
+    """The fields every run's section starts with: which pipeline and run, how it started, its window."""
+    window_start, window_end = window
+    return {
+        "pipeline": settings.pipeline,
+        "run_id": run_id,
+        "trigger": run_input.trigger,
+        "forced": run_input.force,
+        "window_start": window_start.isoformat(),
+        "window_end": window_end.isoformat(),
+        "window_days": (window_end - window_start).days + 1,
+    }
+
+
 def _blocked(
     run_input: RunInput, settings: CheckDataSettings, *, run_id: str, window: tuple[date, date], blocked_by: str
 ) -> RunState:
     """The run stopped before it wrote anything: an earlier run of the pipeline is still going."""
-    window_start, window_end = window
     return RunState(
-        pipeline=settings.pipeline,
-        run_id=run_id,
-        trigger=run_input.trigger,
-        forced=run_input.force,
-        window_start=window_start.isoformat(),
-        window_end=window_end.isoformat(),
-        window_days=(window_end - window_start).days + 1,
+        **_run_identity(run_input, settings, run_id=run_id, window=window),
         newest_data_date=None,
         watermark_date=None,
         has_new_data=False,
