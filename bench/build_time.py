@@ -4,7 +4,7 @@ Run from the project root: `.venv/bin/python -m bench.build_time` (or `make benc
 the test suite out.
 
 Synth is the CDK CLI as users run it (`make synth`): `npx cdk synth --quiet -o <dir>`, which runs cdk.json's app
-(`python3 app.py`) with .venv/bin first on PATH, as the Makefile sets it. One pipeline: cdk.json's. Ten
+(`.venv/bin/python app.py`) with .venv/bin first on PATH, as the Makefile sets it. One pipeline: cdk.json's. Ten
 pipelines: cdk.json's pipeline ten times under other names and data prefixes, from a config file given with
 `-c config_file=...`. Cold: into an empty directory (the layer is bundled with pip, the code asset copied).
 Warm: again into the same directory with the sources unchanged: the assets are found by their source hash and
