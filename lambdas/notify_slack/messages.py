@@ -90,9 +90,10 @@ _DEFAULT_STATUS = {
     NotificationEvent.FAILED: "Failed",
 }
 
-# How a person answers an approval request besides the console; {pipeline} and {version} are filled in.
-APPROVE_COMMAND = "python -m local_runtime approve --pipeline {pipeline} --version {version}"
-REJECT_COMMAND = 'python -m local_runtime reject --pipeline {pipeline} --version {version} --reason "..."'
+# How a person answers an approval request besides the console, with the operator's command (operator_cli, which
+# needs only boto3); {pipeline} and {version} are filled in.
+APPROVE_COMMAND = "sagemaker-retraining approve --pipeline {pipeline} --version {version}"
+REJECT_COMMAND = 'sagemaker-retraining reject --pipeline {pipeline} --version {version} --reason "..."'
 
 
 @dataclass(frozen=True)

@@ -194,8 +194,12 @@ def test_an_approval_request_says_how_to_answer_and_by_when() -> None:
 
     [instructions] = [text for text in block_texts(message.blocks) if text.startswith("*Approve or reject it")]
     assert "within 2 h" in instructions
-    assert "approve --pipeline churn --version 4" in instructions
-    assert "reject --pipeline churn --version 4" in instructions
+    # the operator's command, which runs where only boto3 is installed (not the local runtime's entry point)
+    commands = instructions.split("```")[1].splitlines()
+    assert commands == [
+        "sagemaker-retraining approve --pipeline churn --version 4",
+        'sagemaker-retraining reject --pipeline churn --version 4 --reason "..."',
+    ]
 
 
 def test_a_rejection_in_review_shows_the_reviewers_reason() -> None:
