@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from local_runtime.cli import main
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
 from local_runtime.runtime import LocalRuntime, SlackTarget, synthesize
 from local_runtime.slack_api import LocalSlackApi
+from operator_cli.cli import main
 
 pytestmark = pytest.mark.e2e
 

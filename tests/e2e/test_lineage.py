@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local_runtime.cli import main
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution
 from local_runtime.server import LocalAws
+from operator_cli.cli import main
 from tests.e2e.conftest import PIPELINE, data_bucket, put_days
 from tests.fakes.slack_api import FakeSlackApi
 

@@ -1,4 +1,4 @@
-"""`python -m local_runtime predict` against the local runtime, after a real run deployed a model."""
+"""`sagemaker-retraining predict` against the local runtime, after a real run deployed a model."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from local_runtime.cli import main
 from local_runtime.deploy import DeployedPipeline, wait_for_execution
 from local_runtime.runtime import LocalRuntime
+from operator_cli.cli import main
 from tests.e2e.quiet_pipeline import PIPELINE, STACK, deployed_quiet_pipeline
 
 pytestmark = pytest.mark.e2e

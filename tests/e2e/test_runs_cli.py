@@ -1,4 +1,4 @@
-"""`python -m local_runtime runs ...` against the local runtime: start, list, show and follow real runs."""
+"""`sagemaker-retraining runs ...` against the local runtime: start, list, show and follow real runs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from local_runtime.cli import main
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
 from local_runtime.runtime import LocalRuntime
+from operator_cli.cli import main
 from operator_cli.states import state_runs
 from tests.e2e.quiet_pipeline import METRIC, PIPELINE, deployed_quiet_pipeline
 

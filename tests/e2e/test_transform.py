@@ -1,4 +1,4 @@
-"""`python -m local_runtime transform` against the local runtime, after a real run deployed a model."""
+"""`sagemaker-retraining transform` against the local runtime, after a real run deployed a model."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from local_runtime.cli import main
 from local_runtime.deploy import wait_for_execution
 from local_runtime.runtime import QUIET_FUNCTIONS, LocalRuntime, synthesize
+from operator_cli.cli import main
 
 pytestmark = pytest.mark.e2e
 

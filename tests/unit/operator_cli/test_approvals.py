@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local_runtime.cli import main
 from local_runtime.server import LocalAws
 from operator_cli.approvals import ApprovalError, decide, list_versions
+from operator_cli.cli import main
 
 GROUP = "churn-models"
 

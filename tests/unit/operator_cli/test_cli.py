@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import socket
 from pathlib import Path
 
@@ -128,3 +129,27 @@ def test_transform_input_that_cannot_work_exits_2_before_any_call(
     assert main([*argv, "--endpoint-url", "http://127.0.0.1:9"]) == 2
 
     assert message in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["lineage", "files"],
+        ["lineage", "history"],
+        ["models"],
+        ["approve"],
+        ["predict", "--csv", "-"],
+        ["transform", "--day", "2026-12-01"],
+        ["runs", "list"],
+    ],
+)
+def test_profile_with_endpoint_url_is_a_usage_error_for_every_command(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every command resolves its target the same way: flags that contradict each other exit 2 before any call.
+    monkeypatch.setattr("sys.stdin", io.StringIO("1,2\n"))
+    argv = [*command, "--pipeline", "p", "--endpoint-url", "http://127.0.0.1:9", "--profile", "dev"]
+
+    assert main(argv) == 2
+
+    assert "--profile applies to AWS only" in one_error_line(capsys)

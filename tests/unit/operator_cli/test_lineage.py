@@ -13,9 +13,9 @@ from lambdas.check_data.core import DataFile, write_manifest
 from lambdas.common.events import Execution
 from lambdas.common.names import run_resource_name
 from lambdas.record_lineage.core import LineageSettings, build_run_record, run_record_key, write_run_record
-from local_runtime.cli import main
 from local_runtime.server import LocalAws
 from operator_cli import lineage
+from operator_cli.cli import main
 from operator_cli.target import TargetError, resolve_target, stack_outputs
 from tests.local_aws import local_client
 from tests.unit.lambdas.states import deployment_section, run_section, training_section, watermark_section
