@@ -8,6 +8,7 @@ nothing but the standard library.
 from __future__ import annotations
 
 import ast
+import fnmatch
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ FIRST_PARTY = frozenset(
 )
 # Third-party packages no production code may import, whatever the package.
 NEVER = frozenset({"moto"})
+# What the CDK app alone needs: the functions run without it.
+CDK = frozenset({"aws_cdk", "constructs", "cdk_nag", "jsii"})
+# What the operator's command must run without: its install needs boto3 only (the `local` extra brings the rest).
+LOCAL_ONLY = CDK | {"werkzeug", "aws_lambda_powertools", "slack_sdk", "numpy", "sklearn", "joblib"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class Rule:
     paths: tuple[str, ...]
     ours: frozenset[str] | None
     why: str
+    third_party: frozenset[str] = frozenset()  # packages forbidden here besides NEVER
+    # modules of ours forbidden here although their package is allowed (a prefix: "lambdas.check_data.handler")
+    modules: tuple[str, ...] = ()
 
 
 RULES = (
@@ -42,13 +50,17 @@ RULES = (
     Rule(
         ("lambdas",),
         frozenset({"lambdas", "contract"}),
-        "the functions import lambdas/ and contract/ of ours: never stacks/, the local runtime or moto",
+        "the functions import lambdas/ and contract/ of ours: never stacks/, the local runtime, the CDK or moto",
+        third_party=CDK,
     ),
     Rule(("contract",), None, "the contract imports nothing but the standard library"),
     Rule(
         ("operator_cli",),
         frozenset({"operator_cli", "contract", "lambdas"}),
-        "the operator's command talks to AWS with boto3: never the local runtime, the demo, the CDK app or moto",
+        "the operator's command talks to AWS with boto3 only: never the local runtime, the demo, the CDK app, moto, "
+        "the functions' handlers or libraries its install lacks",
+        third_party=LOCAL_ONLY,
+        modules=("lambdas.*.handler",),
     ),
 )
 
@@ -65,15 +77,29 @@ class Import:
 
 
 def imports_of(path: Path, root: Path = ROOT) -> Iterator[Import]:
-    """Every module the file imports, at any depth of its syntax tree; relative imports resolved to absolute."""
+    """Every module the file imports, at any depth of its syntax tree; relative imports resolved to absolute; and
+    `importlib.import_module("x")` / `__import__("x")` with a literal name."""
     package = path.relative_to(root).with_suffix("").parts[:-1]
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Call) and _dynamic_import(node) is not None:
+            yield Import(path, node.lineno, str(_dynamic_import(node)))
+        elif isinstance(node, ast.Import):
             yield from (Import(path, node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = package[: len(package) - node.level + 1] if node.level else ()
             module = ".".join([*base, *([node.module] if node.module else [])])
             yield Import(path, node.lineno, module)
+
+
+def _dynamic_import(call: ast.Call) -> str | None:
+    function = call.func
+    name = (
+        function.attr if isinstance(function, ast.Attribute) else function.id if isinstance(function, ast.Name) else ""
+    )
+    if name not in ("import_module", "__import__") or not call.args:
+        return None
+    argument = call.args[0]
+    return argument.value if isinstance(argument, ast.Constant) and isinstance(argument.value, str) else None
 
 
 def files_of(rule: Rule, root: Path = ROOT) -> list[Path]:
@@ -95,7 +121,12 @@ def broken(rule: Rule, root: Path = ROOT, first_party: frozenset[str] = FIRST_PA
             if rule.ours is None:
                 forbidden = top not in own and top not in sys.stdlib_module_names
             else:
-                forbidden = top in NEVER or (top in first_party and top not in allowed)
+                forbidden = (
+                    top in NEVER
+                    or top in rule.third_party
+                    or (top in first_party and top not in allowed)
+                    or any(fnmatch.fnmatchcase(imported.module, pattern) for pattern in rule.modules)
+                )
             if forbidden:
                 where = path.relative_to(root)
                 found.append(f"{where}:{imported.line} imports {imported.module} ({rule.why})")
@@ -128,3 +159,25 @@ def test_a_forbidden_import_inside_a_function_is_named_with_its_file_and_line(tm
         f"stacks/steps.py:6 imports lambdas.check_data ({RULES[0].why})",
     ]
     assert broken(RULES[2], tmp_path, ours) == [f"contract/names.py:3 imports stacks ({RULES[2].why})"]
+
+
+def test_the_cdk_a_local_library_a_handler_and_a_literal_import_module_are_caught_in_the_operators_command(
+    tmp_path: Path,
+) -> None:
+    # GIVEN an operator module that reaches for what its install does not have, lazily and dynamically
+    (tmp_path / "operator_cli").mkdir()
+    (tmp_path / "operator_cli" / "cmd.py").write_text(
+        "import importlib\nfrom lambdas.common import names\n\n\ndef run() -> None:\n"
+        "    import aws_cdk\n    from lambdas.check_data.handler import lambda_handler\n"
+        "    importlib.import_module('slack_sdk')\n"
+    )
+    operator_rule = next(rule for rule in RULES if rule.paths == ("operator_cli",))
+
+    # WHEN the rule is checked, THEN the CDK, the handler and the dynamic import are named; the pure module is not
+    assert [
+        line.split(" (")[0] for line in broken(operator_rule, tmp_path, frozenset({"lambdas", "operator_cli"}))
+    ] == [
+        "operator_cli/cmd.py:6 imports aws_cdk",
+        "operator_cli/cmd.py:7 imports lambdas.check_data.handler",
+        "operator_cli/cmd.py:8 imports slack_sdk",
+    ]
