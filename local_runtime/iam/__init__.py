@@ -1,0 +1,1 @@
+"""IAM for the local runtime."""
