@@ -1,1 +1,2 @@
-"""IAM for the local runtime: the roles a deployed template defines, and policies evaluated as IAM evaluates them."""
+"""IAM for the local runtime: the roles a deployed template defines (roles), and policies evaluated as IAM evaluates
+them (policy)."""
