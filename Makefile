@@ -12,7 +12,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop picture schema
 
 help:
-	@echo "make setup    create .venv from requirements.lock and install the pinned CDK CLI"
+	@echo "make setup    create .venv from requirements.lock, install the project into it (editable, with the"
+	@echo "              sagemaker-retraining command) and install the pinned CDK CLI"
 	@echo "make test     lint, type-check and run every test"
 	@echo "make lock     re-resolve the locks: requirements.lock and requirements-scan.lock from pyproject.toml,"
 	@echo "              lambdas/dependencies/requirements.lock for the functions' runtime (keeps current pins)"
@@ -30,12 +31,13 @@ help:
 
 setup: $(VENV)/.installed node_modules/.installed
 
-# The lock first (every distribution pinned and hashed), then the project itself, editable and without resolving
-# anything again: its console script (sagemaker-retraining) and its packages on the virtualenv's path.
+# The lock first (every distribution pinned and hashed, the build backend setuptools included), then the project
+# itself, editable, built with that setuptools and without resolving anything again: its console script
+# (sagemaker-retraining) and its packages on the virtualenv's path.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --editable .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	touch $@
 
 $(SCAN_VENV)/.installed: requirements-scan.lock

@@ -1,8 +1,8 @@
 """Batch transform from the command line: a day's data (or any S3 prefix) through the pipeline's model, into S3.
 
 Calls that take the clients as arguments (`find_day_input`, `serving_model`, `start_job`, `wait_for_job`,
-`output_objects`) and the job's request from lambdas.common.transform, which the workflow will share. The CLI in
-local_runtime.cli is a thin layer over them.
+`output_objects`) and the job's request from lambdas.common.transform, which the workflow shares. The `transform`
+command (operator_cli/commands/transform.py) is a thin layer over them.
 """
 
 from __future__ import annotations
