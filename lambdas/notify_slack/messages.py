@@ -445,6 +445,11 @@ def _mrkdwn_section(text: str) -> dict[str, Any]:
 
 
 def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A section of the state as it is, or empty: read leniently, not through lambdas.common.models, on purpose.
+
+    A failure alert is sent from any point of a run, with whatever sections the run had written, complete or
+    not; the one message that must always go out cannot itself fail over a section it cannot parse.
+    """
     value = state.get(name)
     return value if isinstance(value, Mapping) else {}
 
