@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools import Metrics
 
 from local_runtime.faults import Faults
+from local_runtime.iam.principals import Principals
 
 Handler = Callable[[Any, Any], Any]
 
@@ -33,6 +34,7 @@ class LocalFunction:
     environment: Mapping[str, str] = field(default_factory=dict)
     memory_mb: int = 256
     timeout_seconds: int = 60
+    role_arn: str | None = None  # the execution role: the function runs with credentials of a session of it
 
     def load(self) -> Handler:
         module_name, _, function_name = self.handler.rpartition(".")
@@ -73,9 +75,12 @@ THROTTLED_ERROR = "TooManyRequestsException"
 class LocalLambda:
     """Registry of functions and the Invoke call Step Functions (and boto3) make against it."""
 
-    def __init__(self, endpoint_url: str = "", *, faults: Faults | None = None) -> None:
+    def __init__(
+        self, endpoint_url: str = "", *, faults: Faults | None = None, principals: Principals | None = None
+    ) -> None:
         self.endpoint_url = endpoint_url
         self.faults = faults or Faults()
+        self.principals = principals or Principals()
         self._functions: dict[str, LocalFunction] = {}
         # One invocation at a time: handlers share module-level state (cached clients, Powertools' metric set).
         self._lock = threading.Lock()
@@ -95,13 +100,21 @@ class LocalLambda:
         return self._functions.get(base) or self._functions.get(base.rsplit(":", 1)[-1])
 
     def _lambda_environment(self, function: LocalFunction) -> dict[str, str]:
-        """What Lambda's runtime gives every function, pointed at the local AWS; the function's own env wins."""
+        """What Lambda's runtime gives every function, pointed at the local AWS; the function's own env wins.
+
+        A function with an execution role gets credentials of a session of it named after the function, as Lambda
+        gives them; one without (registered by hand) the account's own, unrestricted.
+        """
         region = function.arn.split(":")[3] if function.arn.count(":") >= 6 else "us-east-1"
+        credentials = (
+            self.principals.issue(function.role_arn, function.name).environment()
+            if function.role_arn
+            else {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+        )
         environment = {
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
+            **credentials,
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

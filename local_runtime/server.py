@@ -28,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from local_runtime import moto_extensions
 from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
+from local_runtime.iam.principals import Principals
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
 from local_runtime.sagemaker.lineage import LineageStore
@@ -67,7 +68,11 @@ class LocalAws:
         # how a test tells that a retried step did not ask twice.
         self.api_calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
-        self.functions = LocalLambda(endpoint_url=f"http://{host}:{self.port}", faults=self.faults)
+        # The role sessions whose credentials the functions run with: their access key ids name their roles.
+        self.principals = Principals()
+        self.functions = LocalLambda(
+            endpoint_url=f"http://{host}:{self.port}", faults=self.faults, principals=self.principals
+        )
         self.sagemaker = sagemaker
         self.events = events or EventBus()
         self.events.bind(self.functions, self.endpoint_url)

@@ -100,6 +100,7 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
                 environment={k: str(v) for k, v in environment.items()},
                 memory_mb=int(props.get("MemorySize", 128)),
                 timeout_seconds=int(props.get("Timeout", 3)),
+                role_arn=str(resolver.resolve(props["Role"])) if "Role" in props else None,
             )
         elif kind == "AWS::StepFunctions::StateMachine":
             definition = resolver.resolve(props["DefinitionString"])

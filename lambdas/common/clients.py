@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 # What boto3 reads from the environment to decide where a client's calls go.
 _WHERE_CALLS_GO = ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL")
+# Whose calls they are: the credentials Lambda gives the function's execution role.
+_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,32 @@ class Clients:
 
 
 def _client(service: str) -> Any:
-    # Keyed by where the calls go as well: the local runtime runs these handlers against servers that come and go
-    # in one process (on Lambda they are fixed for the container's life).
+    # Keyed by where the calls go and by whose credentials sign them as well: the local runtime runs every function
+    # in one process, each with its own role's credentials, against servers that come and go (on Lambda both are
+    # fixed for the container's life). A client keeps the credentials it was built with.
     where = tuple(os.environ.get(name) for name in _WHERE_CALLS_GO)
-    return _client_for(service, where)
+    access_key_id, secret_access_key, session_token = (os.environ.get(name) for name in _CREDENTIALS)
+    return _client_for(service, where, access_key_id, secret_access_key, session_token)
 
 
 @cache
-def _client_for(service: str, where: tuple[str | None, ...]) -> Any:
+def _client_for(
+    service: str,
+    where: tuple[str | None, ...],
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    session_token: str | None,
+) -> Any:
+    if access_key_id and secret_access_key:
+        # Given explicitly: boto3's default session resolves the environment's credentials once and keeps them,
+        # so a client built later in the process would sign with whichever function's credentials came first.
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            config=_CONFIG,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            aws_session_token=session_token,
+        )
     return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
 
 

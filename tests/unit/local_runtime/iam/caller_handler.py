@@ -1,0 +1,8 @@
+"""A handler that reports whose credentials its cached S3 client signs with (the principal tests invoke it)."""
+
+from lambdas.common.clients import clients
+
+
+def whoami(event, context):  # type: ignore[no-untyped-def]
+    credentials = clients().s3._request_signer._credentials  # what botocore signs each request with
+    return {"access_key_id": credentials.access_key, "has_session_token": bool(credentials.token)}
