@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from local_runtime.deploy import DeployedPipeline, client, deploy
 from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
+from local_runtime.iam.roles import read_roles
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.server import LocalAws
 from local_runtime.template import FILE_ASSETS_METADATA, read_stack
@@ -56,6 +57,8 @@ class LocalRuntime:
     region: str = DEFAULT_REGION
     workdir: Path | None = None
     emulate_sagemaker: bool = True
+    # S3 and SSM calls of the deployed functions authorized against their roles' policies (local_runtime.iam.enforce).
+    enforce_iam: bool = False
     aws: LocalAws = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,7 +70,7 @@ class LocalRuntime:
         sagemaker = (
             LocalSageMaker(self.workdir, faults=faults, time_scale=LOCAL_TIME_SCALE) if self.emulate_sagemaker else None
         )
-        self.aws = LocalAws(port=self.port, sagemaker=sagemaker, faults=faults)
+        self.aws = LocalAws(port=self.port, sagemaker=sagemaker, faults=faults, enforce_iam=self.enforce_iam)
 
     def __enter__(self) -> LocalRuntime:
         self.aws.start()
@@ -105,9 +108,12 @@ class LocalRuntime:
         """Create what the synthesized template describes; only local values replace the template's.
 
         The poll interval becomes a second, the retries' waits a second or two, and NotifySlack talks to
-        `slack` (the secret the template names is created holding its token).
+        `slack` (the secret the template names is created holding its token). With `enforce_iam`, the template's
+        roles and their policies are what the functions' calls are authorized against.
         """
         stack = read_stack(template, stack_name=stack_name, region=self.region)
+        if self.enforce_iam:
+            self.aws.iam.add_roles(read_roles(template, stack_name=stack_name, region=self.region).values())
         overrides: dict[str, str] = {"POLL_INTERVAL_SECONDS": LOCAL_POLL_INTERVAL_SECONDS}
         if slack is not None:
             if slack.api_url:

@@ -28,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from local_runtime import moto_extensions
 from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
+from local_runtime.iam.enforce import IamEnforcement
 from local_runtime.iam.principals import Principals
 from local_runtime.lambda_invoke import INVOKE_PATH, LocalFunction, LocalLambda
 from local_runtime.sagemaker.api import SageMakerApiError, SageMakerEmulator
@@ -54,8 +55,12 @@ class LocalAws:
         sagemaker: SageMakerEmulator | None = None,
         faults: Faults | None = None,
         events: EventBus | None = None,
+        enforce_iam: bool = False,
     ) -> None:
         """Without `sagemaker`, moto answers SageMaker calls (everything completes at once).
+
+        With `enforce_iam`, S3 and SSM requests signed by a role session (a deployed function's) are authorized
+        against the identity policies of that role, added by `iam.add_roles` (see local_runtime.iam.enforce).
 
         `faults` (see local_runtime.faults) is where tests arm throttling, crashes and AWS errors; give the
         SageMaker emulator the same object for its training faults. `events` delivers what EventBridge rules
@@ -70,6 +75,8 @@ class LocalAws:
         self._calls_lock = threading.Lock()
         # The role sessions whose credentials the functions run with: their access key ids name their roles.
         self.principals = Principals()
+        self.enforce_iam = enforce_iam
+        self.iam = IamEnforcement(self.principals)
         self.functions = LocalLambda(
             endpoint_url=f"http://{host}:{self.port}", faults=self.faults, principals=self.principals
         )
@@ -148,6 +155,10 @@ class LocalAws:
             if target:
                 with self._calls_lock:
                     self.api_calls[target] += 1
+            denial = self.iam.check(environ) if self.enforce_iam else None
+            if denial is not None:
+                start_response(_status_line(denial.status), [*denial.headers, ("x-amzn-RequestId", _request_id())])
+                return [] if environ.get("REQUEST_METHOD") == "HEAD" else [denial.body]
             error = self.faults.api_error(target) if target else None
             if error is not None:
                 _read_body(environ)  # a client that still sends its body must not see the connection reset
