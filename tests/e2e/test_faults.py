@@ -263,19 +263,21 @@ def assert_no_orphans(bench: FaultBench) -> None:
     runs stay, in a terminal state.
     """
     sagemaker, sfn = bench.runtime.client("sagemaker"), bench.runtime.client("stepfunctions")
-    deployed = set()
+    deployed_at: dict[str, Any] = {}  # endpoint config -> its run's start
     for execution in sfn.list_executions(stateMachineArn=bench.pipeline.state_machine_arn, statusFilter="SUCCEEDED")[
         "executions"
     ]:
         output = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["output"])
         if "deployment" in output:
-            deployed.add(output["deployment"]["endpoint_config_name"])
+            deployed_at[output["deployment"]["endpoint_config_name"]] = execution["startDate"]
+    deployed = set(deployed_at)
     models = {m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]}
     configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]}
     assert models <= deployed, f"orphaned models: {models - deployed}"
     assert configs == models, f"endpoint configs without their model or the reverse: {configs ^ models}"
-    # Run names start with the run's start time: the newest sort last.
-    newest = set(sorted(deployed)[-DEFAULT_KEEP_LAST:])
+    # Newest by the runs' start (the runs here follow one another): names carry the start to the second only, and
+    # two runs started in the same second sort by the hash in their names, not by which came first.
+    newest = set(sorted(deployed, key=lambda name: deployed_at[name])[-DEFAULT_KEEP_LAST:])
     assert newest <= models, f"missing: {newest - models}"
     endpoints = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
     assert endpoints == [PIPELINE]
