@@ -31,14 +31,13 @@ from local_runtime.runtime import (
 )
 from local_runtime.terminal import show_message, slack_channels
 from operator_cli import cli as operator
+from operator_cli.commands.common import EXIT_FAILED, Parser, UsageError, run
 from operator_cli.commands.common import PROGRAM as OPERATOR_PROGRAM
-from operator_cli.commands.common import Parser, UsageError, run
 from operator_cli.progress import Console, ExecutionWatcher
 from stacks.paths import PROJECT_ROOT
 
 PROGRAM = "python -m local_runtime"
 DEFAULT_PORT = 4566
-EXIT_FAILED = 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -183,7 +183,7 @@ def _s3_operation(environ: dict[str, Any]) -> _Operation:
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     if not bucket:
         action = "ListAllMyBuckets" if method == "GET" else None
-        return _s3(f"{method} /", [(action, "*", {})] if action else None)
+        return _s3(f"{method} /", [(action, "*")] if action else None)
     if key:
         return _s3_object(method, bucket, key, query, environ)
     return _s3_bucket(method, bucket, query, environ)
@@ -213,12 +213,12 @@ def _s3_object(
     name = f"{method} object{'?' + subresource if subresource else ''}"
     if action is None:
         return _s3(name, None)
-    requests: list[tuple[str | None, str, dict[str, Any]]] = [(action, resource, {})]
+    requests = [(action, resource)]
     source = environ.get("HTTP_X_AMZ_COPY_SOURCE")
     if method == "PUT" and source:  # CopyObject, UploadPartCopy: the source is read, the target written
         source_path, _, source_query = source.lstrip("/").partition("?versionId=")
         read = "GetObjectVersion" if source_query else "GetObject"
-        requests.insert(0, (read, f"arn:aws:s3:::{unquote(source_path)}", {}))
+        requests.insert(0, (read, f"arn:aws:s3:::{unquote(source_path)}"))
     return _s3(name, requests)
 
 
@@ -229,14 +229,13 @@ def _s3_bucket(method: str, bucket: str, query: Mapping[str, list[str]], environ
     if method == "POST" and subresource == "delete":
         # DeleteObjects is authorized as s3:DeleteObject on each key it names.
         keys = re.findall(r"<Key>(.*?)</Key>", _peek(environ).decode(errors="replace"), re.DOTALL)
-        return _s3(name, [("DeleteObject", f"{resource}/{html.unescape(key)}", {}) for key in keys])
-    action: str | None
-    context: dict[str, Any] = {}
-    if method in ("GET", "HEAD") and subresource is None:
-        action = "ListBucket"  # ListObjects, ListObjectsV2 and HeadBucket alike
+        return _s3(name, [("DeleteObject", f"{resource}/{html.unescape(key)}") for key in keys])
+    if method in ("GET", "HEAD") and subresource is None:  # ListObjects, ListObjectsV2 and HeadBucket alike
         context = {key: query[parameter][0] for parameter, key in _LIST_BUCKET_KEYS.items() if parameter in query}
-        context["absent"] = frozenset(key for parameter, key in _LIST_BUCKET_KEYS.items() if parameter not in query)
-    elif method == "GET":
+        absent = frozenset(key for parameter, key in _LIST_BUCKET_KEYS.items() if parameter not in query)
+        return _Operation("s3", name, (Request("s3:ListBucket", resource, {**_TRANSPORT, **context}, absent),))
+    action: str | None
+    if method == "GET":
         action = _BUCKET_GET.get(subresource or "")
     elif method == "PUT":
         action = _BUCKET_PUT.get(subresource or "") if subresource else "CreateBucket"
@@ -244,17 +243,14 @@ def _s3_bucket(method: str, bucket: str, query: Mapping[str, list[str]], environ
         action = _BUCKET_DELETE.get(subresource or "") if subresource else "DeleteBucket"
     else:
         action = None
-    return _s3(name, [(action, resource, context)] if action else None)
+    return _s3(name, [(action, resource)] if action else None)
 
 
-def _s3(name: str, requests: list[tuple[str | None, str, dict[str, Any]]] | None) -> _Operation:
+def _s3(name: str, requests: list[tuple[str, str]] | None) -> _Operation:
+    """The operation authorized as these (action, resource) pairs, or not checked (None)."""
     if requests is None:
         return _Operation("s3", name, None)
-    built = []
-    for action, resource, context in requests:
-        absent = context.pop("absent", frozenset())
-        built.append(Request(f"s3:{action}", resource, {**_TRANSPORT, **context}, absent))
-    return _Operation("s3", name, tuple(built))
+    return _Operation("s3", name, tuple(Request(f"s3:{action}", resource, _TRANSPORT) for action, resource in requests))
 
 
 def _ssm_operation(operation: str, region: str, account: str, environ: dict[str, Any]) -> _Operation:
