@@ -24,16 +24,15 @@ The denials' wording is AWS's, as users report it (checked 2026-12):
 from __future__ import annotations
 
 import html
-import io
 import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote
 
+from local_runtime.iam.operations import operation_of
 from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, evaluate
 from local_runtime.iam.principals import Principals, RoleSession
 from local_runtime.iam.roles import TemplateRole
@@ -41,51 +40,6 @@ from local_runtime.iam.roles import TemplateRole
 logger = logging.getLogger("local_runtime.iam")
 
 _CREDENTIAL = re.compile(r"Credential=(?P<key>[^/]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/")
-# Requests reach the local AWS over http: aws:SecureTransport is "false" for every one of them.
-_TRANSPORT = {"aws:SecureTransport": "false"}
-# The ListObjects(V2) parameters that are condition keys of s3:ListBucket (Service Authorization Reference).
-_LIST_BUCKET_KEYS = {"prefix": "s3:prefix", "delimiter": "s3:delimiter", "max-keys": "s3:max-keys"}
-_LIST_PARAMETERS = frozenset(
-    {"prefix", "delimiter", "marker", "max-keys", "list-type", "continuation-token", "start-after", "encoding-type"}
-    | {"fetch-owner", "x-id"}
-)
-_OBJECT_GET = {"tagging": "GetObjectTagging", "acl": "GetObjectAcl", "uploadId": "ListMultipartUploadParts"}
-_OBJECT_PUT = {"tagging": "PutObjectTagging", "acl": "PutObjectAcl"}
-_OBJECT_DELETE = {"tagging": "DeleteObjectTagging", "uploadId": "AbortMultipartUpload"}
-_BUCKET_GET = {
-    "versions": "ListBucketVersions",
-    "uploads": "ListBucketMultipartUploads",
-    "location": "GetBucketLocation",
-    "tagging": "GetBucketTagging",
-    "notification": "GetBucketNotification",
-    "policy": "GetBucketPolicy",
-    "versioning": "GetBucketVersioning",
-    "acl": "GetBucketAcl",
-    "encryption": "GetEncryptionConfiguration",
-    "lifecycle": "GetLifecycleConfiguration",
-}
-_BUCKET_PUT = {
-    "notification": "PutBucketNotification",
-    "tagging": "PutBucketTagging",
-    "policy": "PutBucketPolicy",
-    "versioning": "PutBucketVersioning",
-    "acl": "PutBucketAcl",
-    "encryption": "PutEncryptionConfiguration",
-    "lifecycle": "PutLifecycleConfiguration",
-}
-# DeleteBucketTagging, ...Encryption and ...Lifecycle are authorized by the Put action (Service Authorization Ref.).
-_BUCKET_DELETE = {
-    "policy": "DeleteBucketPolicy",
-    "tagging": "PutBucketTagging",
-    "encryption": "PutEncryptionConfiguration",
-    "lifecycle": "PutLifecycleConfiguration",
-}
-# SSM operations by the request field naming the parameter(s): the action is the operation's name.
-_SSM_BY_NAME = frozenset(
-    {"GetParameter", "PutParameter", "DeleteParameter", "GetParameterHistory", "LabelParameterVersion"}
-    | {"UnlabelParameterVersion"}
-)
-_SSM_BY_NAMES = frozenset({"GetParameters", "DeleteParameters"})
 
 
 @dataclass(frozen=True)
@@ -95,16 +49,6 @@ class Denial:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
-
-
-@dataclass(frozen=True)
-class _Operation:
-    """What a request asks IAM: the service's own name for the operation (for the log) and the requests to
-    authorize (a copy authorizes reading its source and writing its target); None: not mapped, not checked."""
-
-    service: str
-    name: str
-    requests: tuple[Request, ...] | None
 
 
 class IamEnforcement:
@@ -132,7 +76,7 @@ class IamEnforcement:
         session = self.principals.find(signed["key"])
         if session is None:  # the account's own credentials: unrestricted, as an administrator's
             return None
-        operation = _operation(signed["service"], signed["region"], session, environ)
+        operation = operation_of(signed["service"], signed["region"], session, environ)
         if operation.requests is None:
             self._not_checked(operation.service, operation.name, "no IAM mapping for it here")
             return None
@@ -157,130 +101,6 @@ class IamEnforcement:
         logger.warning("IAM not checked: %s %s (%s); allowed", service, what, why)
 
 
-def _operation(service: str, region: str, session: RoleSession, environ: dict[str, Any]) -> _Operation:
-    if service == "s3":
-        return _s3_operation(environ)
-    target = environ.get("HTTP_X_AMZ_TARGET", "")
-    if service == "ssm" and target.startswith("AmazonSSM."):
-        account = session.role_arn.split(":")[4]
-        return _ssm_operation(target.split(".", 1)[1], region, account, environ)
-    name = target.rsplit(".", 1)[-1] if target else f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-    if not target and "PATH_INFO" in environ:  # REST APIs: name the first path segment, not every resource
-        name = f"{environ.get('REQUEST_METHOD')} /{environ['PATH_INFO'].lstrip('/').split('/', 1)[0]}"
-    return _Operation(service, name, None)
-
-
-def _s3_operation(environ: dict[str, Any]) -> _Operation:
-    """The S3 action(s) of a path-style request (`/<bucket>/<key>`, as boto3 sends to an address) or of a
-    virtual-hosted one (`<bucket>.localhost`), with their resources and condition keys."""
-    method = environ.get("REQUEST_METHOD", "GET")
-    path = environ.get("PATH_INFO", "/")  # WSGI gives it percent-decoded: the key as the client named it
-    host = environ.get("HTTP_HOST", "").rsplit(":", 1)[0]
-    if host.endswith(".localhost"):
-        bucket, key = host.removesuffix(".localhost"), path.lstrip("/")
-    else:
-        bucket, _, key = path.lstrip("/").partition("/")
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    if not bucket:
-        action = "ListAllMyBuckets" if method == "GET" else None
-        return _s3(f"{method} /", [(action, "*")] if action else None)
-    if key:
-        return _s3_object(method, bucket, key, query, environ)
-    return _s3_bucket(method, bucket, query, environ)
-
-
-def _s3_object(
-    method: str, bucket: str, key: str, query: Mapping[str, list[str]], environ: dict[str, Any]
-) -> _Operation:
-    resource = f"arn:aws:s3:::{bucket}/{key}"
-    version = "versionId" in query
-    subresource = next((name for name in query if name not in ("versionId", "partNumber", "x-id")), None)
-    action: str | None
-    if method in ("GET", "HEAD"):
-        action = _OBJECT_GET.get(subresource) if subresource else ("GetObjectVersion" if version else "GetObject")
-        if action == "GetObjectTagging" and version:
-            action = "GetObjectVersionTagging"
-    elif method == "PUT":
-        action = _OBJECT_PUT.get(subresource) if subresource and subresource != "uploadId" else "PutObject"
-    elif method == "POST":
-        action = "PutObject" if subresource in ("uploads", "uploadId") else None
-    elif method == "DELETE":
-        action = (
-            _OBJECT_DELETE.get(subresource) if subresource else ("DeleteObjectVersion" if version else "DeleteObject")
-        )
-    else:
-        action = None
-    name = f"{method} object{'?' + subresource if subresource else ''}"
-    if action is None:
-        return _s3(name, None)
-    requests = [(action, resource)]
-    source = environ.get("HTTP_X_AMZ_COPY_SOURCE")
-    if method == "PUT" and source:  # CopyObject, UploadPartCopy: the source is read, the target written
-        source_path, _, source_query = source.lstrip("/").partition("?versionId=")
-        read = "GetObjectVersion" if source_query else "GetObject"
-        requests.insert(0, (read, f"arn:aws:s3:::{unquote(source_path)}"))
-    return _s3(name, requests)
-
-
-def _s3_bucket(method: str, bucket: str, query: Mapping[str, list[str]], environ: dict[str, Any]) -> _Operation:
-    resource = f"arn:aws:s3:::{bucket}"
-    subresource = next((name for name in query if name not in _LIST_PARAMETERS), None)
-    name = f"{method} bucket{'?' + subresource if subresource else ''}"
-    if method == "POST" and subresource == "delete":
-        # DeleteObjects is authorized as s3:DeleteObject on each key it names.
-        keys = re.findall(r"<Key>(.*?)</Key>", _peek(environ).decode(errors="replace"), re.DOTALL)
-        return _s3(name, [("DeleteObject", f"{resource}/{html.unescape(key)}") for key in keys])
-    if method in ("GET", "HEAD") and subresource is None:  # ListObjects, ListObjectsV2 and HeadBucket alike
-        context = {key: query[parameter][0] for parameter, key in _LIST_BUCKET_KEYS.items() if parameter in query}
-        absent = frozenset(key for parameter, key in _LIST_BUCKET_KEYS.items() if parameter not in query)
-        return _Operation("s3", name, (Request("s3:ListBucket", resource, {**_TRANSPORT, **context}, absent),))
-    action: str | None
-    if method == "GET":
-        action = _BUCKET_GET.get(subresource or "")
-    elif method == "PUT":
-        action = _BUCKET_PUT.get(subresource or "") if subresource else "CreateBucket"
-    elif method == "DELETE":
-        action = _BUCKET_DELETE.get(subresource or "") if subresource else "DeleteBucket"
-    else:
-        action = None
-    return _s3(name, [(action, resource)] if action else None)
-
-
-def _s3(name: str, requests: list[tuple[str, str]] | None) -> _Operation:
-    """The operation authorized as these (action, resource) pairs, or not checked (None)."""
-    if requests is None:
-        return _Operation("s3", name, None)
-    return _Operation("s3", name, tuple(Request(f"s3:{action}", resource, _TRANSPORT) for action, resource in requests))
-
-
-def _ssm_operation(operation: str, region: str, account: str, environ: dict[str, Any]) -> _Operation:
-    """The SSM action of a JSON-protocol request: the operation's name, on the parameter(s) its body names."""
-    if operation == "DescribeParameters":
-        return _Operation("ssm", operation, (Request("ssm:DescribeParameters", "*", _TRANSPORT),))
-    if operation not in _SSM_BY_NAME | _SSM_BY_NAMES | {"GetParametersByPath"}:
-        return _Operation("ssm", operation, None)
-    try:
-        body = json.loads(_peek(environ) or b"{}")
-    except ValueError:
-        return _Operation("ssm", operation, None)  # the service answers a malformed body itself
-    if operation == "GetParametersByPath":
-        names = [str(body.get("Path", ""))]
-    elif operation in _SSM_BY_NAMES:
-        names = [str(name) for name in body.get("Names", [])]
-    else:
-        names = [str(body.get("Name", ""))]
-    resources = [_parameter_arn(name, region, account) for name in names]
-    return _Operation("ssm", operation, tuple(Request(f"ssm:{operation}", arn, _TRANSPORT) for arn in resources))
-
-
-def _parameter_arn(name: str, region: str, account: str) -> str:
-    """`/a/b` and `a/b` are both `arn:aws:ssm:<region>:<account>:parameter/a/b`; a version or label selector
-    (`name:3`, `name:prod`) is not part of it; a name given as an ARN is that ARN."""
-    if name.startswith("arn:"):
-        return name.split(":parameter/", 1)[0] + ":parameter/" + name.split(":parameter/", 1)[-1].split(":", 1)[0]
-    return f"arn:aws:ssm:{region}:{account}:parameter/{name.split(':', 1)[0].lstrip('/')}"
-
-
 def _denial(service: str, session: RoleSession, request: Request, decision: Decision) -> Denial:
     reason = (
         "with an explicit deny in an identity-based policy"
@@ -303,14 +123,6 @@ def _denial(service: str, session: RoleSession, request: Request, decision: Deci
     )
     body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
     return Denial(400, [("Content-Type", "application/x-amz-json-1.1")], body)
-
-
-def _peek(environ: dict[str, Any]) -> bytes:
-    """The request's body, put back for whoever reads it next."""
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body: bytes = environ["wsgi.input"].read(length) if length else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body
 
 
 def _drain(environ: dict[str, Any]) -> None:

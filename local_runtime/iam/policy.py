@@ -67,12 +67,17 @@ class Request:
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome, the statement that decided it (its policy's name and Sid), and the keys not evaluated."""
+    """The outcome, the statement that decided it (its policy's name and Sid), and the keys not evaluated.
+
+    `allowing` names every Allow statement that applied, as (policy name, index in the policy's statements): what
+    a report of the grants in use counts.
+    """
 
     effect: Effect
     policy: str | None = None
     sid: str | None = None
     unchecked: frozenset[str] = frozenset()
+    allowing: tuple[tuple[str, int], ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -90,9 +95,10 @@ class NamedPolicy:
 def evaluate(policies: Iterable[NamedPolicy], request: Request) -> Decision:
     """Evaluate identity policies as IAM does: an explicit Deny wins, then an Allow, else an implicit deny."""
     allowed: Decision | None = None
+    allowing: list[tuple[str, int]] = []
     unchecked: set[str] = set()
     for policy in policies:
-        for statement in _statements(policy.document):
+        for index, statement in enumerate(_statements(policy.document)):
             applies, missing = _applies(statement, request)
             unchecked |= missing
             if not applies:
@@ -105,8 +111,9 @@ def evaluate(policies: Iterable[NamedPolicy], request: Request) -> Decision:
             if decided.effect is Effect.EXPLICIT_DENY:
                 return Decision(decided.effect, decided.policy, decided.sid, frozenset(unchecked))
             allowed = allowed or decided
+            allowing.append((policy.name, index))
     if allowed is not None:
-        return Decision(allowed.effect, allowed.policy, allowed.sid, frozenset(unchecked))
+        return Decision(allowed.effect, allowed.policy, allowed.sid, frozenset(unchecked), tuple(allowing))
     return Decision(Effect.IMPLICIT_DENY, unchecked=frozenset(unchecked))
 
 
