@@ -43,6 +43,7 @@ def run_demo(
     console: Console,
     *,
     emulate_sagemaker: bool = True,
+    enforce_iam: bool = True,
     slack_token: str | None = None,
     slack_channel: str | None = None,
     quiet_functions: bool = True,
@@ -51,7 +52,8 @@ def run_demo(
     """Run the story and return its summary; raise DemoError when a step cannot run at all.
 
     `slack_token` posts to real Slack (the channel from the configuration, or `slack_channel`); without it
-    a local Slack server receives the messages and the console shows them. `quiet_functions` keeps the
+    a local Slack server receives the messages and the console shows them. `enforce_iam` authorizes the deployed
+    roles' calls against their policies (see local_runtime.iam). `quiet_functions` keeps the
     functions' JSON logs and metrics out of the output; the Lambdas' loggers and metrics are process-wide,
     so a caller that runs other handlers in the same process afterwards (a test) may keep them as they are.
     """
@@ -63,7 +65,7 @@ def run_demo(
     with ExitStack() as cleanup:
         phases = _Phases(summary.phases)
         with phases("boot"):
-            runtime = cleanup.enter_context(LocalRuntime(emulate_sagemaker=emulate_sagemaker))
+            runtime = cleanup.enter_context(LocalRuntime(emulate_sagemaker=emulate_sagemaker, enforce_iam=enforce_iam))
         deployed = _deploy(
             console,
             summary,

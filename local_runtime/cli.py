@@ -113,6 +113,11 @@ def _common_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let moto answer SageMaker (everything completes at once, canned predictions) instead of the emulator",
     )
+    parser.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="let every call through instead of authorizing the deployed roles' calls against their policies",
+    )
     parser.add_argument("--no-color", action="store_true", help="plain output even on a terminal")
 
 
@@ -124,6 +129,7 @@ def _demo(args: argparse.Namespace) -> int:
         summary = run_demo(
             console,
             emulate_sagemaker=not args.moto_sagemaker,
+            enforce_iam=not args.no_iam,
             slack_token=os.environ.get(SLACK_TOKEN_VARIABLE) or None,
             slack_channel=os.environ.get(SLACK_CHANNEL_VARIABLE) or None,
         )
@@ -176,7 +182,9 @@ def _serve(args: argparse.Namespace) -> int:
             api_url=slack_server.base_url if slack_server else None, token=real_token or LOCAL_SLACK_TOKEN
         )
         try:
-            runtime = cleanup.enter_context(LocalRuntime(port=args.port, emulate_sagemaker=not args.moto_sagemaker))
+            runtime = cleanup.enter_context(
+                LocalRuntime(port=args.port, emulate_sagemaker=not args.moto_sagemaker, enforce_iam=not args.no_iam)
+            )
         except OSError as error:  # the port was taken while the app synthesized
             raise UsageError(f"cannot listen on port {args.port}: {error.strerror}") from None
         environment = {} if args.lambda_logs else dict(QUIET_FUNCTIONS)

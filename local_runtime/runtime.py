@@ -17,6 +17,7 @@ from local_runtime.deploy import DeployedPipeline, client, deploy
 from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
 from local_runtime.iam.roles import read_roles
+from local_runtime.iam.usage import GRANT_USAGE
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.server import LocalAws
 from local_runtime.template import FILE_ASSETS_METADATA, read_stack
@@ -57,8 +58,9 @@ class LocalRuntime:
     region: str = DEFAULT_REGION
     workdir: Path | None = None
     emulate_sagemaker: bool = True
-    # S3 and SSM calls of the deployed functions authorized against their roles' policies (local_runtime.iam.enforce).
-    enforce_iam: bool = False
+    # The deployed roles' calls authorized against their policies, as IAM does (local_runtime.iam); on by default, as
+    # on AWS: a grant missing from the template must fail here first.
+    enforce_iam: bool = True
     aws: LocalAws = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +73,7 @@ class LocalRuntime:
             LocalSageMaker(self.workdir, faults=faults, time_scale=LOCAL_TIME_SCALE) if self.emulate_sagemaker else None
         )
         self.aws = LocalAws(port=self.port, sagemaker=sagemaker, faults=faults, enforce_iam=self.enforce_iam)
+        self.aws.iam.usage = GRANT_USAGE  # the report of grants in use counts every deployment of the process
 
     def __enter__(self) -> LocalRuntime:
         self.aws.start()

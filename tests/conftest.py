@@ -16,7 +16,7 @@ from moto.core import config as moto_config
 
 from lambdas.common.events import Execution
 from local_runtime import moto_extensions
-from tests import reliability_report
+from tests import iam_usage_report, reliability_report
 from tests.local_aws import moto_aws  # noqa: F401 (a fixture: the local AWS for a module's tests)
 
 REGION = "us-east-1"
@@ -35,9 +35,20 @@ def pytest_configure(config: pytest.Config) -> None:
     source: about 20 s of CPU in a fresh clone. The .pyc files go to the ignored `__pycache__` folders; the code
     assets leave them out. Set here, before pytest-xdist starts its workers, so that they and what they start
     inherit it.
+
+    The IAM grant usage directory is named here too, for the same reason (see tests/iam_usage_report.py).
     """
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
+    iam_usage_report.start(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    iam_usage_report.finish()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    iam_usage_report.summarize(terminalreporter, config)
 
 
 @pytest.fixture(autouse=True)

@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_runtime.iam.operations import operation_of
-from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, evaluate
+from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, evaluate, statements_of
 from local_runtime.iam.principals import Principals, RoleSession
 from local_runtime.iam.roles import TemplateRole
+from local_runtime.iam.usage import GrantUsage
 
 logger = logging.getLogger("local_runtime.iam")
 
@@ -54,16 +55,23 @@ class Denial:
 class IamEnforcement:
     """Authorizes requests signed by the role sessions of `principals` against their roles' identity policies."""
 
-    def __init__(self, principals: Principals) -> None:
+    def __init__(self, principals: Principals, usage: GrantUsage | None = None) -> None:
         self.principals = principals
+        # What the roles were granted and what their allowed requests used: the local runtime's deployments add to
+        # the process's record (local_runtime.iam.usage.GRANT_USAGE), a bare server keeps its own.
+        self.usage = usage or GrantUsage()
         self._policies: dict[str, tuple[NamedPolicy, ...]] = {}
+        self._logical_ids: dict[str, str] = {}
         self._logged: set[tuple[str, ...]] = set()
         self._lock = threading.Lock()
 
     def add_roles(self, roles: Iterable[TemplateRole]) -> None:
         """Enforce these roles' identity policies (a deployed stack's roles); a role added again is replaced."""
+        roles = list(roles)
         for role in roles:
             self._policies[role.arn] = tuple(NamedPolicy(p.arn or p.name, p.document) for p in role.policies)
+            self._logical_ids[role.arn] = role.logical_id
+        self.usage.add_roles(roles)
 
     def check(self, environ: dict[str, Any]) -> Denial | None:
         """The answer to a denied request, or None to let it through (unrestricted, allowed or not checked).
@@ -91,7 +99,13 @@ class IamEnforcement:
             if not decision.allowed:
                 _drain(environ)  # a client still sending its body must not see the connection reset
                 return _denial(operation.service, session, request, decision)
+            self._record(session.role_arn, policies, decision, request.action)
         return None
+
+    def _record(self, role_arn: str, policies: tuple[NamedPolicy, ...], decision: Decision, action: str) -> None:
+        by_name = {policy.name: policy for policy in policies}
+        statements = [statements_of(by_name[name].document)[index] for name, index in decision.allowing]
+        self.usage.record(self._logical_ids[role_arn], statements, action)
 
     def _not_checked(self, service: str, what: str, why: str) -> None:
         with self._lock:

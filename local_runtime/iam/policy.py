@@ -98,7 +98,7 @@ def evaluate(policies: Iterable[NamedPolicy], request: Request) -> Decision:
     allowing: list[tuple[str, int]] = []
     unchecked: set[str] = set()
     for policy in policies:
-        for index, statement in enumerate(_statements(policy.document)):
+        for index, statement in enumerate(statements_of(policy.document)):
             applies, missing = _applies(statement, request)
             unchecked |= missing
             if not applies:
@@ -117,7 +117,8 @@ def evaluate(policies: Iterable[NamedPolicy], request: Request) -> Decision:
     return Decision(Effect.IMPLICIT_DENY, unchecked=frozenset(unchecked))
 
 
-def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def statements_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A policy's statements; a single statement object counts as a list of one, as IAM reads it."""
     statements = document.get("Statement", [])
     return [statements] if isinstance(statements, Mapping) else list(statements)
 
