@@ -13,6 +13,8 @@ import requests
 
 from app import build_app, cdk_json_context
 from local_runtime.deploy import DeployedPipeline, deploy
+from local_runtime.iam.roles import read_roles
+from local_runtime.iam.usage import GRANT_USAGE
 from local_runtime.server import LocalAws
 from local_runtime.template import read_stack
 from tests.fakes.slack_api import FakeSlackApi
@@ -54,7 +56,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def local_aws() -> Iterator[LocalAws]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with LocalAws() as aws:
+    with LocalAws(enforce_iam=True) as aws:  # as the local runtime has it by default
+        aws.iam.usage = GRANT_USAGE  # counted in the report of grants in use
         yield aws
 
 
@@ -72,6 +75,7 @@ def pipeline(
     requests.post(f"{local_aws.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
     monkeypatch.setenv("AWS_ENDPOINT_URL", local_aws.endpoint_url)
     stack = read_stack(template, stack_name=STACK, region=REGION)
+    local_aws.iam.add_roles(read_roles(template, stack_name=STACK, region=REGION).values())
     deployed = deploy(local_aws, stack, function_environment={"SLACK_API_URL": slack.base_url})
     boto3.client("secretsmanager").create_secret(Name=SLACK_SECRET, SecretString=SLACK_TOKEN)
     return deployed
