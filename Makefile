@@ -9,7 +9,7 @@ SCAN_VENV := .venv-checkov
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup lock test lint synth deploy diff destroy clean demo serve reliability-report \
-	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop picture schema
+	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop bench-iam picture schema
 
 help:
 	@echo "make setup    create .venv from requirements.lock, install the project into it (editable, with the"
@@ -27,7 +27,8 @@ help:
 	@echo "              (CONFIG=demo/pipelines.json serves the demo pipeline instead of cdk.json's)"
 	@echo "              then, from another terminal: .venv/bin/sagemaker-retraining runs list --pipeline demo --endpoint-url http://127.0.0.1:4566"
 	@echo "make bench    run every benchmark of the README's Performance section (about 13 minutes);"
-	@echo "              one at a time: bench-check-data, bench-cold-start, bench-build, bench-demo, bench-poll-loop"
+	@echo "              one at a time: bench-check-data, bench-cold-start, bench-build, bench-demo, bench-poll-loop,"
+	@echo "              bench-iam"
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -88,7 +89,7 @@ serve: $(VENV)/.installed
 	$(BIN)/python -m local_runtime serve --port $(PORT) $(if $(CONFIG),--config-file $(CONFIG))
 
 # Each benchmark prints its figures and whether they meet their targets; `bench` runs them all, even past a miss.
-BENCHMARKS := check_data_cost cold_start build_time demo_time poll_loop
+BENCHMARKS := check_data_cost cold_start build_time demo_time poll_loop iam_overhead
 
 bench: setup
 	@status=0; for benchmark in $(BENCHMARKS); do \
@@ -109,6 +110,9 @@ bench-demo: $(VENV)/.installed
 
 bench-poll-loop: $(VENV)/.installed
 	$(BIN)/python -m bench.poll_loop
+
+bench-iam: setup
+	$(BIN)/python -m bench.iam_overhead
 
 synth: setup
 	npx cdk synth --quiet

@@ -27,6 +27,7 @@ from local_runtime.runtime import (
     QUIET_FUNCTIONS,
     SLACK_CHANNEL_VARIABLE,
     SLACK_TOKEN_VARIABLE,
+    iam_enforced_by_default,
     silence_jsii,
 )
 from local_runtime.terminal import show_message, slack_channels
@@ -129,7 +130,7 @@ def _demo(args: argparse.Namespace) -> int:
         summary = run_demo(
             console,
             emulate_sagemaker=not args.moto_sagemaker,
-            enforce_iam=not args.no_iam,
+            enforce_iam=False if args.no_iam else iam_enforced_by_default(),
             slack_token=os.environ.get(SLACK_TOKEN_VARIABLE) or None,
             slack_channel=os.environ.get(SLACK_CHANNEL_VARIABLE) or None,
         )
@@ -183,7 +184,11 @@ def _serve(args: argparse.Namespace) -> int:
         )
         try:
             runtime = cleanup.enter_context(
-                LocalRuntime(port=args.port, emulate_sagemaker=not args.moto_sagemaker, enforce_iam=not args.no_iam)
+                LocalRuntime(
+                    port=args.port,
+                    emulate_sagemaker=not args.moto_sagemaker,
+                    enforce_iam=False if args.no_iam else iam_enforced_by_default(),
+                )
             )
         except OSError as error:  # the port was taken while the app synthesized
             raise UsageError(f"cannot listen on port {args.port}: {error.strerror}") from None

@@ -42,6 +42,15 @@ SLACK_CHANNEL_VARIABLE = "SLACK_CHANNEL"
 QUIET_FUNCTIONS = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
 
 
+IAM_VARIABLE = "LOCAL_RUNTIME_IAM"  # "off": the local runtime lets every call through unless told otherwise
+
+
+def iam_enforced_by_default() -> bool:
+    """Whether a local runtime enforces IAM when not told: yes, unless LOCAL_RUNTIME_IAM is "off" (how
+    bench.iam_overhead times the test suite without it)."""
+    return os.environ.get(IAM_VARIABLE, "on").strip().lower() != "off"
+
+
 @dataclass
 class SlackTarget:
     """Where NotifySlack posts: a local Slack-compatible server, or real Slack when a token is given."""
@@ -59,8 +68,8 @@ class LocalRuntime:
     workdir: Path | None = None
     emulate_sagemaker: bool = True
     # The deployed roles' calls authorized against their policies, as IAM does (local_runtime.iam); on by default, as
-    # on AWS: a grant missing from the template must fail here first.
-    enforce_iam: bool = True
+    # on AWS: a grant missing from the template must fail here first. LOCAL_RUNTIME_IAM=off changes the default.
+    enforce_iam: bool = field(default_factory=lambda: iam_enforced_by_default())
     aws: LocalAws = field(init=False)
 
     def __post_init__(self) -> None:

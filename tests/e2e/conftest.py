@@ -15,6 +15,7 @@ from app import build_app, cdk_json_context
 from local_runtime.deploy import DeployedPipeline, deploy
 from local_runtime.iam.roles import read_roles
 from local_runtime.iam.usage import GRANT_USAGE
+from local_runtime.runtime import iam_enforced_by_default
 from local_runtime.server import LocalAws
 from local_runtime.template import read_stack
 from tests.fakes.slack_api import FakeSlackApi
@@ -56,7 +57,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def local_aws() -> Iterator[LocalAws]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with LocalAws(enforce_iam=True) as aws:  # as the local runtime has it by default
+    with LocalAws(enforce_iam=iam_enforced_by_default()) as aws:  # as the local runtime has it by default
         aws.iam.usage = GRANT_USAGE  # counted in the report of grants in use
         yield aws
 

@@ -37,8 +37,7 @@ def demo_template() -> dict[str, Any]:
 
 @pytest.fixture
 def runtime(aws_env: None) -> Iterator[LocalRuntime]:
-    with LocalRuntime() as local:
-        assert local.aws.enforce_iam  # on by default
+    with LocalRuntime(enforce_iam=True) as local:
         yield local
 
 

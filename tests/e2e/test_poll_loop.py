@@ -18,6 +18,7 @@ from moto.sagemaker.models import SageMakerModelBackend
 from bench.poll_loop import checks, run_history_events, woken_checks
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution
 from local_runtime.iam.usage import GRANT_USAGE
+from local_runtime.runtime import iam_enforced_by_default
 from local_runtime.sagemaker.status_events import StatusChangeEvents
 from local_runtime.server import LocalAws
 from tests.e2e.conftest import put_days, watermark_parameter
@@ -40,7 +41,7 @@ def local_aws() -> Iterator[LocalAws]:
             patch.setenv("MOTO_PORT", os.environ["MOTO_PORT"])
         else:
             patch.delenv("MOTO_PORT", raising=False)
-        with LocalAws(enforce_iam=True) as aws:  # the pipeline fixture adds the template's roles
+        with LocalAws(enforce_iam=iam_enforced_by_default()) as aws:  # the pipeline fixture adds the template's roles
             aws.iam.usage = GRANT_USAGE
             yield aws
 
