@@ -60,6 +60,7 @@ class LocalStack:
     parameters: dict[str, str] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
     state_machines: dict[str, tuple[str, str]] = field(default_factory=dict)  # logical id -> (name, definition)
+    state_machine_roles: dict[str, str] = field(default_factory=dict)  # logical id -> the RoleArn it runs as
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> rule properties
     rules: dict[str, EventRule] = field(default_factory=dict)  # logical id -> every rule, schedules included
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> alarm properties
@@ -109,6 +110,8 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
             if re.search(r"\$\{[A-Za-z0-9_]+\}", definition):
                 raise TemplateError(f"state machine {logical_id}: unresolved substitution in its definition")
             stack.state_machines[logical_id] = (resolver.physical_id(logical_id), definition)
+            if "RoleArn" in props:
+                stack.state_machine_roles[logical_id] = str(resolver.resolve(props["RoleArn"]))
         elif kind == "AWS::Events::Rule":
             resolved = resolver.resolve(props)
             if "ScheduleExpression" in resolved:
