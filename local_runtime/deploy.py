@@ -143,16 +143,17 @@ def _put_state_machine(aws: LocalAws, stack: LocalStack, *, retry_max_delay_seco
     """Create the stack's one state machine, or update its definition; its ARN."""
     if len(stack.state_machines) != 1:
         raise ValueError(f"stack {stack.name} defines {len(stack.state_machines)} state machines, expected 1")
-    ((name, definition),) = stack.state_machines.values()
+    ((logical_id, (name, definition)),) = stack.state_machines.items()
+    # The template's role: the interpreter's calls sign as a session of it (local_runtime.moto_extensions).
+    role = stack.state_machine_roles.get(logical_id) or f"arn:aws:iam::{stack.account}:role/{name}-role"
     if retry_max_delay_seconds is not None:
         definition = compress_retries(definition, max_delay_seconds=retry_max_delay_seconds)
     sfn = client(aws, "stepfunctions", stack.region)
     arn = stack.state_machine_arn(name)
     try:
         sfn.describe_state_machine(stateMachineArn=arn)
-        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+        sfn.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role)
     except sfn.exceptions.StateMachineDoesNotExist:
-        role = f"arn:aws:iam::{stack.account}:role/{name}-role"
         arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
     return arn
 

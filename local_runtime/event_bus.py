@@ -9,6 +9,11 @@ through the same in-process invoke as Lambda's Invoke API, a state machine throu
 name. A failed delivery is tried once more, then logged; the sender never sees it. Other targets (SQS, logs,
 archives) stay moto's.
 
+A state machine target starts its execution signed by a session of the target's RoleArn, as EventBridge assumes
+that role to call StartExecution; a target without one signs as the account. Lambda targets are invoked by
+EventBridge itself, which the function's resource-based policy (AWS::Lambda::Permission) lets in: no role, no
+credentials, so no identity policy to judge.
+
 Events come from PutEvents against the local server (boto3 `events.put_events`) and from the runtime's own
 emitters through `put_events` here (the SageMaker emulator's "SageMaker Model Package State Change").
 Differences from EventBridge kept on purpose: DISABLED rules and rules with only a schedule match nothing
@@ -33,6 +38,7 @@ from jsonpath_ng.parser import parse as jsonpath
 from moto.events.models import Rule, events_backends
 from moto.events.utils import EventTemplateParser
 
+from local_runtime.iam.principals import Principals, opaque_session_name
 from local_runtime.lambda_invoke import LocalLambda
 
 ACCOUNT = "123456789012"  # moto's default account: where the server keeps rules and what the workflow creates
@@ -70,12 +76,14 @@ class EventBus:
         self.deliveries: list[Delivery] = []
         self._functions: LocalLambda | None = None
         self._endpoint_url = ""
+        self._principals: Principals | None = None
         self._pending = 0
         self._idle = threading.Condition()
 
-    def bind(self, functions: LocalLambda, endpoint_url: str) -> None:
-        """Learn the functions that answer Lambda targets and where the local Step Functions listens."""
-        self._functions, self._endpoint_url = functions, endpoint_url
+    def bind(self, functions: LocalLambda, endpoint_url: str, *, principals: Principals | None = None) -> None:
+        """Learn the functions that answer Lambda targets, where the local Step Functions listens, and the
+        principals that issue credentials of the targets' roles (without them, executions start as the account)."""
+        self._functions, self._endpoint_url, self._principals = functions, endpoint_url, principals
 
     def attach(self) -> None:
         """Receive the events moto's rules match from now on (installs the hook on first use)."""
@@ -119,7 +127,7 @@ class EventBus:
             while attempts < 2:
                 attempts += 1
                 try:
-                    self._send(target["Arn"], payload)
+                    self._send(target["Arn"], payload, target.get("RoleArn"))
                 except Exception as problem:  # a delivery never fails its sender: EventBridge retries, then drops
                     error = f"{type(problem).__name__}: {problem}"
                     if attempts < 2:
@@ -137,8 +145,10 @@ class EventBus:
                 self._pending -= 1
                 self._idle.notify_all()
 
-    def _send(self, arn: str, payload: str) -> None:
+    def _send(self, arn: str, payload: str, role_arn: str | None = None) -> None:
         if _service(arn) == "lambda":
+            # EventBridge invokes the function itself, let in by the function's resource-based policy
+            # (AWS::Lambda::Permission); a Lambda target has no RoleArn to sign with.
             function = self._functions.find(arn) if self._functions else None
             if self._functions is None or function is None:
                 raise DeliveryError(f"function {arn} is not registered in the local runtime")
@@ -150,10 +160,26 @@ class EventBus:
             "stepfunctions",
             endpoint_url=self._endpoint_url,
             region_name=arn.split(":")[3],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
+            **signing_credentials(self._principals, role_arn, "events.amazonaws.com"),
         )
         sfn.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=payload)
+
+
+def signing_credentials(principals: Principals | None, role_arn: str | None, service: str) -> dict[str, str]:
+    """boto3's credential arguments for a call `service` makes as a session of `role_arn`; the account's own
+    (unrestricted) without a role or principals.
+
+    EventBridge and EventBridge Scheduler name the sessions of a target's role as they like (not documented): here
+    32 letters of no meaning, as Step Functions names its own.
+    """
+    if principals is None or not role_arn:
+        return {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    issued = principals.issue(role_arn, opaque_session_name(service, role_arn))
+    return {
+        "aws_access_key_id": issued.access_key_id,
+        "aws_secret_access_key": issued.secret_access_key,
+        "aws_session_token": issued.session_token,
+    }
 
 
 def target_input(target: Mapping[str, Any], event: Mapping[str, Any]) -> str:

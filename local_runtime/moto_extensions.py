@@ -19,18 +19,26 @@ text alone, and no parsed component keeps state between evaluations (an executio
 Environment), so each definition is parsed once per process.
 
 The interpreter also built a new boto3 client for every Lambda task and aws-sdk task it ran (about 50 ms of CPU
-each, a twentieth of the test suite's CPU). A client depends only on the region, the service and where calls go
-(moto's port, or its in-process interceptor), and clients are safe to share between threads, so each of those is
-built once.
+each, a twentieth of the test suite's CPU). A client depends only on the region, the service, where calls go
+(moto's port, or its in-process interceptor) and the credentials it signs with, and clients are safe to share
+between threads, so each of those is built once.
+
+Step Functions calls Lambda and the other services with credentials of the state machine's role (or of the role a
+Task's `Credentials` names); moto's interpreter signs with made-up keys. A local AWS registers its principals
+under its port (`sign_interpreter_calls`): the interpreter calls the server on moto's port, so that server's
+principals issue the credentials, and its IAM enforcement sees the role the calls come from.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.core.models import botocore_stubber
 from moto.core.responses import ActionResult, EmptyResult
@@ -38,9 +46,23 @@ from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeTrainingJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.settings import moto_server_port
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+    resource_eval_s3 as item_reader_s3,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
+    resource_eval_s3 as result_writer_s3,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk,
+    state_task_service_events,
+    state_task_service_sfn,
+    state_task_service_sns,
+    state_task_service_sqs,
+    state_task_service_unsupported,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk,
 )
@@ -51,6 +73,8 @@ from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_an
 from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from local_runtime.iam.principals import Credentials, Principals, opaque_session_name
 
 # Definitions parsed once per process: a test session deploys a handful of distinct ones.
 _PARSED_DEFINITIONS = 32
@@ -73,6 +97,9 @@ MAX_CONTAINERS = 15
 _EXECUTION_MODES = ("Serial", "Direct")
 
 _installed = False
+# The principals of each running local AWS, by the port it listens on (what moto's interpreter calls).
+_principals_by_port: dict[str, Principals] = {}
+_principals_lock = threading.Lock()
 
 
 def install() -> None:
@@ -106,8 +133,19 @@ def install() -> None:
     ExecutionWorker._get_evaluation_entrypoint = _parsed_program  # type: ignore[method-assign]
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign,assignment]
     VariableReferencesStaticAnalyser.process_and_get = staticmethod(_variable_references)  # type: ignore[method-assign,assignment]
-    # The tasks the workflow runs: Lambda invocations and aws-sdk integrations (each module imported the function).
-    for module in (lambda_eval_utils, state_task_service_aws_sdk):
+    # Every client the interpreter builds: Lambda invocations, aws-sdk integrations, the optimized integrations it
+    # runs or forwards (SageMaker's among the latter), Map's S3 reader and writer. Each module imported the function.
+    for module in (
+        lambda_eval_utils,
+        state_task_service_aws_sdk,
+        state_task_service_unsupported,
+        state_task_service_sfn,
+        state_task_service_events,
+        state_task_service_sns,
+        state_task_service_sqs,
+        item_reader_s3,
+        result_writer_s3,
+    ):
         module.__dict__["boto_client_for"] = _interpreter_client
     _installed = True
 
@@ -148,15 +186,57 @@ def _cached_variable_references(definition: str) -> Any:
     return _analyse_variable_references(definition)
 
 
+def sign_interpreter_calls(port: int, principals: Principals | None) -> None:
+    """Make the interpreter's calls to the local AWS on `port` sign with credentials `principals` issue for the
+    state's role; None stops it (the server stopped). Without principals, calls sign as moto's do: the account's."""
+    with _principals_lock:
+        if principals is None:
+            _principals_by_port.pop(str(port), None)
+        else:
+            _principals_by_port[str(port)] = principals
+
+
 def _interpreter_client(region: str, service: str, state_credentials: Any = None) -> Any:
-    """moto's client for a task, built once: like moto's, it does not use the state's credentials."""
-    return _cached_interpreter_client(region, service, botocore_stubber.enabled, moto_server_port())
+    """A client for a task, built once per credentials: signed by a session of the state's role when the local AWS
+    the interpreter calls knows its principals."""
+    intercepted, port = botocore_stubber.enabled, moto_server_port()
+    credentials = None
+    role_arn = getattr(state_credentials, "role_arn", None)
+    if role_arn and not intercepted:
+        with _principals_lock:
+            principals = _principals_by_port.get(port)
+        if principals is not None:
+            credentials = principals.issue(role_arn, step_functions_session_name(role_arn))
+    return _cached_interpreter_client(region, service, intercepted, port, credentials)
+
+
+def step_functions_session_name(role_arn: str) -> str:
+    """The session name of the state machine's role: Step Functions gives 32 letters of no meaning."""
+    return opaque_session_name("states.amazonaws.com", role_arn)
 
 
 @functools.lru_cache(maxsize=_INTERPRETER_CLIENTS)
-def _cached_interpreter_client(region: str, service: str, intercepted: bool, port: str) -> Any:
+def _cached_interpreter_client(
+    region: str, service: str, intercepted: bool, port: str, credentials: Credentials | None
+) -> Any:
     # moto reads whether calls are intercepted and the port when it builds the client: they are part of the key.
-    return _new_interpreter_client(region, service)
+    if credentials is None:
+        return _new_interpreter_client(region, service)
+    # moto's settings (no client-side validation or retries: the ASL's Retry retries), signed by the session.
+    return boto3.session.Session().client(  # type: ignore[call-overload]
+        service,
+        region_name=region,
+        endpoint_url=f"http://localhost:{port}",
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+        config=Config(
+            parameter_validation=False,
+            retries={"max_attempts": 0, "total_max_attempts": 1},
+            connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+        ),
+    )
 
 
 _new_interpreter_client = boto_client.boto_client_for

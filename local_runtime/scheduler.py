@@ -5,8 +5,9 @@ through moto's schedules a few times a second, as the scheduler service would: a
 time has come starts its target, a state machine, through StartExecution on the local AWS with the target's
 Input and a unique execution name, and is then deleted if its ActionAfterCompletion is DELETE (kept, and not
 fired again, otherwise). A schedule updated while it fires is not deleted: it has a new time to fire at.
-Recurring schedules (rate, cron) and targets other than Step Functions are not emulated; `firings` records
-every firing, oldest first.
+The execution starts signed by a session of the target's RoleArn, the role the scheduler assumes to call
+StartExecution. Recurring schedules (rate, cron) and targets other than Step Functions are not emulated;
+`firings` records every firing, oldest first.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from zoneinfo import ZoneInfo
 import boto3
 from moto.scheduler.models import Schedule, scheduler_backends
 
-from local_runtime.event_bus import ACCOUNT
+from local_runtime.event_bus import ACCOUNT, signing_credentials
+from local_runtime.iam.principals import Principals
 
 # Every started scheduler, oldest first; the lock also keeps two passes from firing one schedule twice.
 _running: list[LocalScheduler] = []
@@ -61,22 +63,22 @@ class LocalScheduler:
         self.poll_seconds = poll_seconds
         self.firings: list[Firing] = []
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._start_execution: Callable[[str, str, str], str] | None = None
+        self._start_execution: Callable[[str, str, str, str | None], str] | None = None
         self._fired: set[tuple[str, str, float]] = set()  # schedules kept after firing (ActionAfterCompletion NONE)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def bind(self, endpoint_url: str) -> None:
-        """Start executions through the local AWS at `endpoint_url`."""
+    def bind(self, endpoint_url: str, *, principals: Principals | None = None) -> None:
+        """Start executions through the local AWS at `endpoint_url`, signed by sessions of the targets' roles that
+        `principals` issues (without them, as the account)."""
 
-        def start_execution(state_machine_arn: str, name: str, execution_input: str) -> str:
-            # A client per firing: firings are rare, and the region is the target's.
+        def start_execution(state_machine_arn: str, name: str, execution_input: str, role_arn: str | None) -> str:
+            # A client per firing: firings are rare, and the region and role are the target's.
             sfn = boto3.session.Session().client(  # type: ignore[call-overload]
                 "stepfunctions",
                 endpoint_url=endpoint_url,
                 region_name=state_machine_arn.split(":")[3],
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
+                **signing_credentials(principals, role_arn, "scheduler.amazonaws.com"),
             )
             arn: str = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=execution_input)[
                 "executionArn"
@@ -136,7 +138,8 @@ class LocalScheduler:
             logger.error("schedule %s not fired: %s", schedule.arn, error)
             return Firing(schedule.arn, arn, payload, error=error)
         try:
-            execution = self._start_execution(arn, f"{schedule.name}-{uuid.uuid4().hex[:12]}", payload)
+            name = f"{schedule.name}-{uuid.uuid4().hex[:12]}"
+            execution = self._start_execution(arn, name, payload, target.get("RoleArn"))
         except Exception as problem:  # the scheduler retries on AWS; here the failure is recorded and logged
             logger.error("schedule %s could not start %s: %s", schedule.arn, arn, problem)
             return Firing(schedule.arn, arn, payload, error=f"{type(problem).__name__}: {problem}")

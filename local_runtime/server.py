@@ -82,9 +82,9 @@ class LocalAws:
         )
         self.sagemaker = sagemaker
         self.events = events or EventBus()
-        self.events.bind(self.functions, self.endpoint_url)
+        self.events.bind(self.functions, self.endpoint_url, principals=self.principals)
         self.scheduler = LocalScheduler()
-        self.scheduler.bind(self.endpoint_url)
+        self.scheduler.bind(self.endpoint_url, principals=self.principals)
         # moto has no SageMaker Lineage at all: answered here whether or not SageMaker itself is emulated.
         self.lineage = LineageStore()
         # Stack name -> its outputs, as CloudFormation's DescribeStacks would answer them on AWS.
@@ -112,8 +112,10 @@ class LocalAws:
         # variable back: a server started and stopped inside another's lifetime must not leave it on a closed port.
         self._previous_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
+        # The state machines' calls (moto's interpreter, on MOTO_PORT) sign as their roles' sessions issued here.
+        moto_extensions.sign_interpreter_calls(self.port, self.principals)
         if self.sagemaker is not None:
-            self.sagemaker.bind(self.endpoint_url)
+            self.sagemaker.bind(self.endpoint_url, principals=self.principals)
         self.events.attach()
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(self.host, self.port, self._wsgi(app), threaded=True)
@@ -131,6 +133,7 @@ class LocalAws:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            moto_extensions.sign_interpreter_calls(self.port, None)
             if os.environ.get("MOTO_PORT") == str(self.port):
                 if self._previous_moto_port is None:
                     os.environ.pop("MOTO_PORT", None)

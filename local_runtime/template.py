@@ -60,6 +60,7 @@ class LocalStack:
     parameters: dict[str, str] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
     state_machines: dict[str, tuple[str, str]] = field(default_factory=dict)  # logical id -> (name, definition)
+    state_machine_roles: dict[str, str] = field(default_factory=dict)  # logical id -> the RoleArn it runs as
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> rule properties
     rules: dict[str, EventRule] = field(default_factory=dict)  # logical id -> every rule, schedules included
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> alarm properties
@@ -103,12 +104,7 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
                 role_arn=str(resolver.resolve(props["Role"])) if "Role" in props else None,
             )
         elif kind == "AWS::StepFunctions::StateMachine":
-            definition = resolver.resolve(props["DefinitionString"])
-            for key, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
-                definition = definition.replace("${" + key + "}", str(value))
-            if re.search(r"\$\{[A-Za-z0-9_]+\}", definition):
-                raise TemplateError(f"state machine {logical_id}: unresolved substitution in its definition")
-            stack.state_machines[logical_id] = (resolver.physical_id(logical_id), definition)
+            _read_state_machine(stack, resolver, logical_id, props)
         elif kind == "AWS::Events::Rule":
             resolved = resolver.resolve(props)
             if "ScheduleExpression" in resolved:
@@ -122,6 +118,18 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
         bucket = resolver.resolve({"Fn::Sub": asset["bucket"]})
         stack.file_assets.append((str(bucket), str(asset["key"]), base64.b64decode(asset["body_base64"])))
     return stack
+
+
+def _read_state_machine(stack: LocalStack, resolver: _Resolver, logical_id: str, props: Mapping[str, Any]) -> None:
+    """The definition with its substitutions made, and the role it runs as; TemplateError for one left unresolved."""
+    definition = resolver.resolve(props["DefinitionString"])
+    for key, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
+        definition = definition.replace("${" + key + "}", str(value))
+    if re.search(r"\$\{[A-Za-z0-9_]+\}", definition):
+        raise TemplateError(f"state machine {logical_id}: unresolved substitution in its definition")
+    stack.state_machines[logical_id] = (resolver.physical_id(logical_id), definition)
+    if "RoleArn" in props:
+        stack.state_machine_roles[logical_id] = str(resolver.resolve(props["RoleArn"]))
 
 
 # The target properties PutTargets takes as the template writes them; the rest (e.g. EcsParameters) is not emulated.

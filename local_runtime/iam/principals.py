@@ -10,8 +10,15 @@ issue (the account's own `local`, the tests' `testing`) belongs to no role: such
 from __future__ import annotations
 
 import hashlib
+import string
 import threading
 from dataclasses import dataclass
+
+# The session name Step Functions gives the sessions of a state machine's role: 32 ASCII letters of no meaning,
+# as AccessDenied messages show them (`assumed-role/<role>/GGzJDbzYyvarbIioekwoULLKpGuSfJRc`,
+# github.com/awslabs/aws-deployment-framework/issues/460; `.../ahHmwmWNKuHXeWtEOlzRZuOFiwpoCyKH`,
+# github.com/aws-samples/lambda-refarch-imagerecognition/issues/19).
+_OPAQUE_NAME_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -65,3 +72,13 @@ class Principals:
         """The session the key was issued to; None for a key not issued here (unrestricted)."""
         with self._lock:
             return self._sessions.get(access_key_id)
+
+
+def opaque_session_name(*parts: str) -> str:
+    """A session name of 32 letters, as a service that names its sessions with no meaning (Step Functions) does.
+
+    Derived from `parts` rather than random, so one caller's sessions of one role share credentials (and the
+    clients built with them).
+    """
+    digest = hashlib.sha256("\n".join(parts).encode()).digest()
+    return "".join(string.ascii_letters[byte % len(string.ascii_letters)] for byte in digest[:_OPAQUE_NAME_LENGTH])

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from local_runtime.iam.principals import Principals
+
+
+# An S3 client of the local AWS for (region, execution role ARN): signed by SageMaker's session of that role, or by
+# the account when the role is None. A job reads and writes S3 with the role it names, an endpoint with its model's.
+S3ClientFactory = Callable[[str, "str | None"], Any]
 
 
 class SageMakerApiError(Exception):
@@ -24,8 +33,9 @@ class InvocationResponse:
 class SageMakerEmulator(Protocol):
     """Hooks the server calls around moto, which keeps storing, describing, listing and tagging resources."""
 
-    def bind(self, endpoint_url: str) -> None:
-        """Learn where the local AWS listens, before the first request; workers call S3 there."""
+    def bind(self, endpoint_url: str, *, principals: Principals | None = None) -> None:
+        """Learn where the local AWS listens, before the first request; workers call S3 there, signed by sessions
+        of the execution role a job or model names, issued by `principals` (without them, as the account)."""
         ...
 
     def handles(self, action: str) -> bool:

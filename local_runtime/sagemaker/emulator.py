@@ -8,6 +8,7 @@ the local event bus delivers to the rules' targets.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -18,6 +19,7 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.sagemaker.models import sagemaker_backends
 
 from local_runtime.faults import Faults
+from local_runtime.iam.principals import Principals
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.hosting import HostingService
@@ -28,6 +30,13 @@ from local_runtime.sagemaker.training import TrainingService
 from local_runtime.sagemaker.transform import TransformService
 
 ACCOUNT = "123456789012"  # moto's default account: where the server stores what the workflow creates
+# The session SageMaker opens of the execution role a job or model names, as AccessDenied messages name its caller:
+# `assumed-role/AmazonSageMaker-ExecutionRole-20200202T132997/SageMaker` (github.com/wpilibsuite/DetectCoral/
+# issues/20; `assumed-role/MysfitsNotbookRole/SageMaker` in aws-samples/aws-modern-application-workshop/issues/253).
+# Those callers are notebook instances; jobs and endpoints are taken to name theirs alike (not verified).
+SESSION_NAME = "SageMaker"
+# moto gives a model created without ExecutionRoleArn the role `arn:test`: no role to issue credentials for.
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/")
 
 
 class LocalSageMaker:
@@ -52,7 +61,8 @@ class LocalSageMaker:
         self.workdir = workdir or Path(self._temporary.name)  # type: ignore[union-attr]
         self.faults = faults or Faults()
         self._endpoint_url = ""
-        self._s3_clients: dict[tuple[str, str], Any] = {}
+        self._principals: Principals | None = None
+        self._s3_clients: dict[tuple[str, str, str], Any] = {}
         self._s3_lock = threading.Lock()
         self.status_events = StatusChangeEvents()
         self.training = TrainingService(
@@ -92,8 +102,10 @@ class LocalSageMaker:
         """Where the local AWS serving this emulator listens (empty until the server starts)."""
         return self._endpoint_url
 
-    def bind(self, endpoint_url: str) -> None:
+    def bind(self, endpoint_url: str, *, principals: Principals | None = None) -> None:
+        """Call S3 at `endpoint_url`, signed by sessions of the execution roles `principals` issues (when given)."""
         self._endpoint_url = endpoint_url
+        self._principals = principals
 
     def handles(self, action: str) -> bool:
         return action in self._ANSWERED
@@ -150,19 +162,27 @@ class LocalSageMaker:
         if self._temporary is not None:
             self._temporary.cleanup()
 
-    def _s3(self, region: str) -> Any:
-        # One client per server and region, built under a lock in a session of its own: boto3 builds clients
-        # unsafely across threads, and a client, once built, is safe to share. Building one costs far more CPU
-        # than a training job's downloads.
-        key = (self._endpoint_url, region)
+    def _s3(self, region: str, role_arn: str | None = None) -> Any:
+        """An S3 client of the local server signed by SageMaker's session of `role_arn` (the job's RoleArn, the
+        model's ExecutionRoleArn), as SageMaker reads and writes S3; without a role or principals, the account's."""
+        credentials = (
+            self._principals.issue(role_arn, SESSION_NAME)
+            if role_arn and _ROLE_ARN.match(role_arn) and self._principals is not None
+            else None
+        )
+        key = (self._endpoint_url, region, credentials.access_key_id if credentials else "local")
+        # One client per server, region and credentials, built under a lock in a session of its own: boto3 builds
+        # clients unsafely across threads, and a client, once built, is safe to share. Building one costs far more
+        # CPU than a training job's downloads.
         with self._s3_lock:
             if key not in self._s3_clients:
                 self._s3_clients[key] = boto3.session.Session().client(  # type: ignore[call-overload]
                     "s3",
                     endpoint_url=self._endpoint_url,
                     region_name=region,
-                    aws_access_key_id="local",
-                    aws_secret_access_key="local",
+                    aws_access_key_id=credentials.access_key_id if credentials else "local",
+                    aws_secret_access_key=credentials.secret_access_key if credentials else "local",
+                    aws_session_token=credentials.session_token if credentials else None,
                 )
             return self._s3_clients[key]
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from local_runtime.faults import Faults
-from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
+from local_runtime.sagemaker.api import InvocationResponse, S3ClientFactory, SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.jobs import truncate
 from local_runtime.sagemaker.traffic import (
@@ -58,7 +58,7 @@ class HostingService:
     def __init__(
         self,
         *,
-        s3_client_factory: Callable[[str], Any],
+        s3_client_factory: S3ClientFactory,
         workdir: Path,
         backend: Callable[[str], Any],
         health_check_timeout_seconds: float = DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,

@@ -77,6 +77,21 @@ def download(s3: S3Client, bucket: str, key: str, destination: Path) -> None:
         shutil.copyfileobj(body, file)
 
 
+def denied_download(error: Exception, what: str) -> str | None:
+    """SageMaker's FailureReason for a download its execution role may not make (`what`: "object s3://b/k"); None
+    for any other error.
+
+    SageMaker words it `ClientError: Data download failed:Unable to download object s3://<bucket>/<key>
+    (AccessDenied: Access Denied)` (github.com/aws/amazon-sagemaker-examples/issues/4384, a training job whose
+    role could not read its data); S3's message here names the session, the action and the resource.
+    """
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict) or response.get("Error", {}).get("Code") != "AccessDenied":
+        return None
+    message = response["Error"].get("Message") or "Access Denied"
+    return truncate(f"ClientError: Data download failed:Unable to download {what} (AccessDenied: {message})")
+
+
 def kill(process: subprocess.Popen[bytes]) -> None:
     """Kill the process and its children; SageMaker's grace period buys nothing locally."""
     if process.poll() is None:

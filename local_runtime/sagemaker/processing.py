@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_runtime.sagemaker import jobs
-from local_runtime.sagemaker.api import SageMakerApiError
+from local_runtime.sagemaker.api import S3ClientFactory, SageMakerApiError
 from local_runtime.sagemaker.jobs import split_s3_uri
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class ProcessingService:
     def __init__(
         self,
         *,
-        s3_client_factory: Callable[[str], Any],
+        s3_client_factory: S3ClientFactory,
         workdir: Path,
         backend: Callable[[str], Any],
         on_ended: Callable[[str, Any], None] | None = None,
@@ -189,7 +189,7 @@ class _Run(jobs.JobWorker):
         region: str,
         job: Any,
         request: Mapping[str, Any],
-        s3_client_factory: Callable[[str], Any],
+        s3_client_factory: S3ClientFactory,
         directory: Path,
         on_ended: Callable[[str, Any], None] | None = None,
     ) -> None:
@@ -262,7 +262,8 @@ class _Run(jobs.JobWorker):
         except ValueError as error:
             raise jobs.JobFailedError(f"ClientError: {error}") from error
         outputs = self._output_directories()
-        s3 = self._s3_client_factory(self.region)
+        # SageMaker reads the inputs and writes the outputs as a session of the job's RoleArn.
+        s3 = self._s3_client_factory(self.region, self.job.role_arn)
         for processing_input in self.job.processing_inputs or []:
             self._download_input(s3, processing_input)
         for directory in outputs.values():
@@ -320,7 +321,10 @@ class _Run(jobs.JobWorker):
             else:
                 raise jobs.JobFailedError(f"ClientError: input {name}: S3DataType {data_type} is not supported locally")
         except (ClientError, BotoCoreError) as error:
-            raise jobs.JobFailedError(f"ClientError: input {name}: cannot read {uri}: {error}") from error
+            raise jobs.JobFailedError(
+                jobs.denied_download(error, f"objects under {uri}")
+                or f"ClientError: input {name}: cannot read {uri}: {error}"
+            ) from error
         except ValueError as error:
             raise jobs.JobFailedError(f"ClientError: input {name}: {error}") from error
         listed = f" (listed in the manifest {uri})" if data_type == "ManifestFile" else ""
@@ -333,7 +337,8 @@ class _Run(jobs.JobWorker):
                 jobs.download(s3, bucket, key, destination)
             except (ClientError, BotoCoreError) as error:
                 raise jobs.JobFailedError(
-                    f"ClientError: input {name}: cannot download s3://{bucket}/{key}{listed}: {error}"
+                    jobs.denied_download(error, f"object s3://{bucket}/{key}")
+                    or f"ClientError: input {name}: cannot download s3://{bucket}/{key}{listed}: {error}"
                 ) from error
         self._note(f"input {name}: {len(objects)} files from {uri} ({data_type}) into {target}")
 

@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 import local_runtime
 from local_runtime.faults import Faults, TrainingFault
 from local_runtime.sagemaker import containers, jobs
-from local_runtime.sagemaker.api import SageMakerApiError
+from local_runtime.sagemaker.api import S3ClientFactory, SageMakerApiError
 from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageError
 from local_runtime.sagemaker.jobs import split_s3_uri
 from local_runtime.sagemaker.training_environment import training_environment, write_config
@@ -64,7 +64,7 @@ class TrainingService:
     def __init__(
         self,
         *,
-        s3_client_factory: Callable[[str], Any],
+        s3_client_factory: S3ClientFactory,
         workdir: Path,
         backend: Callable[[str], Any],
         faults: Faults | None = None,
@@ -158,7 +158,7 @@ class _Run(jobs.JobWorker):
         region: str,
         job: Any,
         request: Mapping[str, Any],
-        s3_client_factory: Callable[[str], Any],
+        s3_client_factory: S3ClientFactory,
         directory: Path,
         fault: TrainingFault | None = None,
         on_ended: Callable[[str, Any], None] | None = None,
@@ -241,7 +241,8 @@ class _Run(jobs.JobWorker):
             self._checkpoint()
             self.job.training_start_time = jobs.now()
             self._transition("Downloading")
-        s3 = self._s3_client_factory(self.region)
+        # SageMaker reads the data and code and writes the artifacts as a session of the job's RoleArn.
+        s3 = self._s3_client_factory(self.region, self.job.role_arn)
         default_mode = (self.job.algorithm_specification or {}).get("TrainingInputMode", "File")
         for channel in self.job.input_data_config or []:
             download_channel(

@@ -121,7 +121,8 @@ def download_channel(
             jobs.download(s3, bucket, key, destination)
         except (ClientError, BotoCoreError) as error:
             raise jobs.JobFailedError(
-                f"ClientError: channel {name}: cannot download s3://{bucket}/{key}{listed}: {error}"
+                jobs.denied_download(error, f"object s3://{bucket}/{key}")
+                or f"ClientError: channel {name}: cannot download s3://{bucket}/{key}{listed}: {error}"
             ) from error
     note(f"channel {name}: {len(objects)} files from {uri} ({data_type})")
 
@@ -136,7 +137,9 @@ def _prefix_objects(s3: S3Client, uri: str) -> Iterator[tuple[str, str, str]]:
                 if not item["Key"].endswith("/"):
                     yield bucket, item["Key"], item["Key"][len(base) :]
     except ClientError as error:
-        raise jobs.JobFailedError(f"ClientError: cannot list {uri}: {error}") from error
+        # A listing denied is worded as a download denied: SageMaker's own words for it are not known here.
+        denied = jobs.denied_download(error, f"objects under s3://{bucket}/{prefix}")
+        raise jobs.JobFailedError(denied or f"ClientError: cannot list {uri}: {error}") from error
 
 
 def _manifest_objects(s3: S3Client, uri: str) -> list[tuple[str, str, str]]:
@@ -145,7 +148,8 @@ def _manifest_objects(s3: S3Client, uri: str) -> list[tuple[str, str, str]]:
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as error:
-        raise jobs.JobFailedError(f"ClientError: cannot read the manifest {uri}: {error}") from error
+        denied = jobs.denied_download(error, f"object {uri}")
+        raise jobs.JobFailedError(denied or f"ClientError: cannot read the manifest {uri}: {error}") from error
     try:
         return jobs.manifest_objects(body, uri)
     except ValueError as error:
@@ -171,7 +175,10 @@ def download_code(
     except ValueError as error:
         raise jobs.JobFailedError(f"ClientError: sagemaker_submit_directory must be an S3 URI: {error}") from error
     except (ClientError, BotoCoreError) as error:
-        raise jobs.JobFailedError(f"ClientError: cannot download sagemaker_submit_directory {uri}: {error}") from error
+        raise jobs.JobFailedError(
+            jobs.denied_download(error, f"object {uri}")
+            or f"ClientError: cannot download sagemaker_submit_directory {uri}: {error}"
+        ) from error
     except tarfile.TarError as error:
         raise jobs.JobFailedError(f"ClientError: sagemaker_submit_directory {uri} is not a tar.gz: {error}") from error
     program = container.program or ""

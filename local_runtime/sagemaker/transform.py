@@ -39,7 +39,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.common.transform import output_key, split_s3_uri
 from local_runtime.sagemaker import jobs
-from local_runtime.sagemaker.api import SageMakerApiError
+from local_runtime.sagemaker.api import S3ClientFactory, SageMakerApiError
 from local_runtime.sagemaker.workers import (
     DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
     ChainLauncher,
@@ -160,7 +160,7 @@ class TransformService:
     def __init__(
         self,
         *,
-        s3_client_factory: Callable[[str], Any],
+        s3_client_factory: S3ClientFactory,
         workdir: Path,
         backend: Callable[[str], Any],
         health_check_timeout_seconds: float = DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
@@ -266,7 +266,8 @@ class _Run:
         model = self.service._backend(self.region)._models.get(job.model_name)
         if model is None:
             raise _JobFailedError(f'ClientError: Could not find model "{_arn(job, "model", job.model_name)}".')
-        s3 = self.service._s3(self.region)
+        # A transform job names no role: SageMaker reads and writes S3 with the model's ExecutionRoleArn.
+        s3 = self.service._s3(self.region, model.execution_role_arn)
         objects = self._objects(s3, str(source.get("S3DataType") or "S3Prefix"), str(source.get("S3Uri") or ""))
         self._start_chain(model)
         failures: list[str] = []

@@ -19,13 +19,13 @@ import sys
 import tarfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
 
 from local_runtime.sagemaker import serving
+from local_runtime.sagemaker.api import S3ClientFactory
 
 DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 30.0
 # InvokeEndpoint gives the container 60 seconds to answer.
@@ -176,10 +176,10 @@ class WorkerChain:
 class ChainLauncher:
     """Starts a model's containers as a chain of serving workers: endpoints' variants and transform jobs share it."""
 
-    def __init__(self, *, s3_client_factory: Callable[[str], Any]) -> None:
+    def __init__(self, *, s3_client_factory: S3ClientFactory) -> None:
         self._s3 = s3_client_factory
         self._client_lock = threading.Lock()
-        self._s3_clients: dict[str, Any] = {}
+        self._s3_clients: dict[tuple[str, str | None], Any] = {}
 
     def start(
         self,
@@ -199,6 +199,8 @@ class ChainLauncher:
         stopped meanwhile; the workers already started stay in the chain, for its owner to stop.
         """
         containers = model_containers(model)
+        # SageMaker fetches the model's artifacts as a session of the model's ExecutionRoleArn.
+        role_arn = getattr(model, "execution_role_arn", None)
         if directory.exists():
             shutil.rmtree(directory)
         for index, container in enumerate(containers):
@@ -206,6 +208,7 @@ class ChainLauncher:
             # A single container's files stay where they always were; a chain's get a directory each.
             self._start_container(
                 region,
+                role_arn,
                 chain,
                 container,
                 directory if len(containers) == 1 else directory / name,
@@ -219,6 +222,7 @@ class ChainLauncher:
     def _start_container(
         self,
         region: str,
+        role_arn: str | None,
         chain: WorkerChain,
         container: dict[str, Any],
         directory: Path,
@@ -232,7 +236,7 @@ class ChainLauncher:
         model_dir = directory / "model"
         model_dir.mkdir(parents=True)
         if container.get("ModelDataUrl"):
-            self._fetch_model(region, str(container["ModelDataUrl"]), directory, model_dir)
+            self._fetch_model(region, role_arn, str(container["ModelDataUrl"]), directory, model_dir)
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
         if failing_status is not None:
             environment[serving.INVOCATION_FAULT_ENV] = str(failing_status)
@@ -256,12 +260,12 @@ class ChainLauncher:
                 raise _health_check_failed(subject, str(error), worker) from None
         raise DeploymentError(f"no free loopback port for {subject}")
 
-    def _fetch_model(self, region: str, url: str, directory: Path, model_dir: Path) -> None:
+    def _fetch_model(self, region: str, role_arn: str | None, url: str, directory: Path, model_dir: Path) -> None:
         """Download model.tar.gz and extract it into model_dir; raise DeploymentError as SageMaker words it."""
         parsed = urlparse(url)
         bucket, key = parsed.netloc, parsed.path.lstrip("/")
         archive = directory / "model.tar.gz"
-        s3 = self._s3_client(region)
+        s3 = self._s3_client(region, role_arn)
         try:
             with archive.open("wb") as out:
                 s3.download_fileobj(bucket, key, out)
@@ -282,13 +286,13 @@ class ChainLauncher:
         finally:
             archive.unlink(missing_ok=True)
 
-    def _s3_client(self, region: str) -> Any:
-        # One client per region, made under a lock: boto3 builds clients unsafely across threads, and a
+    def _s3_client(self, region: str, role_arn: str | None) -> Any:
+        # One client per region and role, made under a lock: boto3 builds clients unsafely across threads, and a
         # client, once built, is safe to share.
         with self._client_lock:
-            if region not in self._s3_clients:
-                self._s3_clients[region] = self._s3(region)
-            return self._s3_clients[region]
+            if (region, role_arn) not in self._s3_clients:
+                self._s3_clients[region, role_arn] = self._s3(region, role_arn)
+            return self._s3_clients[region, role_arn]
 
     def _spawn(
         self,

@@ -178,6 +178,31 @@ def test_with_every_grant_the_template_has_the_run_deploys(
     assert watermark(runtime, pipeline) != before
 
 
+def test_a_sagemaker_role_without_read_grants_fails_training_as_sagemaker_reports_it(
+    runtime: LocalRuntime, demo_template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN the demo deployed with s3:GetObject taken out of the SageMaker execution role's policy
+    pipeline = deploy(runtime, without_action(demo_template, "SageMakerRole", "s3:GetObject"), slack)
+    before = watermark(runtime, pipeline)
+
+    # WHEN a run starts
+    record = run(runtime, pipeline)
+
+    # THEN the training job fails downloading its data, with SageMaker's reason naming S3's denial of SageMaker's
+    # session of the role; the run fails, nothing is written and the alert says why
+    assert (record.status, record.error) == ("FAILED", "TrainingJobFailed")
+    assert record.states_entered()[-3:] == ["CleanUp", "NotifyFailure", "RunFailed"]
+    assert record.cause is not None
+    assert "ClientError: Data download failed:Unable to download object s3://" in record.cause
+    assert "assumed-role/" in record.cause
+    assert "/SageMaker is not authorized to perform: s3:GetObject" in record.cause
+    assert watermark(runtime, pipeline) == before
+    started, alert = slack.messages
+    assert "training started" in started.block_text
+    assert "run failed" in alert.block_text
+    assert "s3:GetObject" in alert.block_text
+
+
 def _failed_task(record: ExecutionRecord) -> dict[str, str]:
     """The first task that failed: its state's name, the error and the cause the task reported."""
     state = ""

@@ -146,7 +146,7 @@ def test_a_schedule_moved_while_it_fires_is_kept_for_its_new_time(
     assert start is not None
     moved = (LATER + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")
 
-    def start_while_moved(arn: str, name: str, payload: str) -> str:
+    def start_while_moved(arn: str, name: str, payload: str, role_arn: str | None) -> str:
         client(aws, "scheduler").update_schedule(
             Name="new-data",
             GroupName=GROUP,
@@ -154,7 +154,7 @@ def test_a_schedule_moved_while_it_fires_is_kept_for_its_new_time(
             FlexibleTimeWindow={"Mode": "OFF"},
             Target={"Arn": target, "RoleArn": ROLE, "Input": payload},
         )
-        return start(arn, name, payload)
+        return start(arn, name, payload, role_arn)
 
     monkeypatch.setattr(scheduler, "_start_execution", start_while_moved)
 

@@ -1,4 +1,5 @@
-"""Reading a template's EventBridge rules: patterns, schedules and targets with their intrinsic functions resolved."""
+"""Reading a template: EventBridge rules (patterns, schedules and targets, their intrinsic functions resolved) and the
+state machine's role."""
 
 from __future__ import annotations
 
@@ -115,3 +116,16 @@ def test_buckets_sending_events_to_eventbridge_and_schedule_groups_are_read() ->
     assert stack.eventbridge_buckets == ["s-data"]
     assert stack.schedule_groups == ["sagemaker-retraining-churn"]
     assert stack.functions["Trigger"].environment == {"GROUP": "sagemaker-retraining-churn"}
+
+
+def test_a_state_machines_role_is_the_templates_role_resolved() -> None:
+    # GIVEN a state machine whose RoleArn is its role's ARN, by Fn::GetAtt
+    resources = template()["Resources"]
+    resources["MachineRole"] = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
+    resources["Machine"]["Properties"]["RoleArn"] = {"Fn::GetAtt": ["MachineRole", "Arn"]}
+
+    # WHEN the stack is read
+    stack = read_stack({"Resources": resources}, stack_name="Pipeline", region=REGION, account=ACCOUNT)
+
+    # THEN the state machine runs as that role, named as the local runtime names it
+    assert stack.state_machine_roles == {"Machine": f"arn:aws:iam::{ACCOUNT}:role/Pipeline-MachineRole"}
