@@ -1,11 +1,12 @@
-"""IAM enforced at the local AWS's door: S3 and SSM requests signed with a role session's credentials are
-authorized against that role's identity policies, and a denied one is answered as AWS answers it.
+"""IAM enforced at the local AWS's door: requests signed with a role session's credentials are authorized against
+that role's identity policies, and a denied one is answered as AWS answers it.
 
-What is checked in this increment: identity policies only (inline, AWS::IAM::Policy, the template's managed policies)
-of the roles the template defines, for S3 and SSM. Bucket policies, KMS key policies, other services and the
-account's own credentials are not checked; a request this module cannot judge (another service, an S3 or SSM
-operation without a mapping here, a condition key the request does not carry) is allowed and logged once as
-"IAM not checked".
+What is checked: identity policies only (inline, AWS::IAM::Policy, the template's managed policies) of the roles
+the template defines, for the requests local_runtime.iam.operations maps (S3, SSM, SageMaker and its runtime, Step
+Functions, Secrets Manager, Lambda's Invoke, CloudWatch, CloudWatch Logs, EventBridge's PutEvents, Scheduler; STS's
+GetCallerIdentity needs no permission). Bucket policies, KMS key policies and the account's own credentials are
+not checked; a request this module cannot judge (an unmapped service or operation, a condition key the request
+does not carry) is allowed and logged once as "IAM not checked".
 
 The denials' wording is AWS's, as users report it (checked 2026-12):
 - S3, HTTP 403, XML: `User: arn:aws:sts::<account>:assumed-role/<role>/<session> is not authorized to perform:
@@ -19,6 +20,18 @@ The denials' wording is AWS's, as users report it (checked 2026-12):
 - an explicit deny ends in `with an explicit deny in an identity-based policy` (the IAM User Guide's
   "Troubleshoot access denied error messages"; `... in a resource-based policy` for S3 in
   github.com/noobaa/noobaa-core/issues/10060).
+- the other JSON-protocol services (SageMaker, Step Functions, Secrets Manager, Logs, EventBridge), HTTP 400
+  `AccessDeniedException`, as SSM: aws-samples/aws-modern-application-workshop issue 253 (sagemaker:
+  CreateTrainingJob), FormidableLabs/aws-lambda-serverless-reference issue 31 (states:StartExecution,
+  "statusCode": 400), binbashar/le-tf-infra-aws PR 874 (secretsmanager, "status code: 400");
+- REST-JSON services (Lambda, Scheduler), HTTP 403 with `x-amzn-ErrorType: AccessDeniedException`, which botocore
+  reads as the code: "Status Code: 403; Error Code: AccessDeniedException" for lambda:InvokeFunction
+  (awslabs/aws-deployment-framework issue 460);
+- query-protocol services (STS, CloudWatch), HTTP 403 `AccessDenied` in an XML ErrorResponse ("AccessDenied: ...
+  cloudwatch:PutMetricData ... status code: 403", aws-cloudformation/cloudformation-cli issue 376). botocore calls
+  CloudWatch in JSON 1.0 with awsQueryCompatible errors: the code it raises is the `x-amzn-query-error` header's
+  (botocore/parsers.py `_do_query_compatible_error_parse`), so that answer carries `AccessDenied;Sender`;
+- an action that supports no resource is named without `on resource:` (the PutMetricData messages above).
 """
 
 from __future__ import annotations
@@ -32,7 +45,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from local_runtime.iam.operations import operation_of
+from local_runtime.iam.lookups import moto_lookups
+from local_runtime.iam.operations import Lookups, Operation, Protocol, operation_of
 from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, evaluate, statements_of
 from local_runtime.iam.principals import Principals, RoleSession
 from local_runtime.iam.roles import TemplateRole
@@ -55,10 +69,13 @@ class Denial:
 class IamEnforcement:
     """Authorizes requests signed by the role sessions of `principals` against their roles' identity policies."""
 
-    def __init__(self, principals: Principals, usage: GrantUsage | None = None) -> None:
+    def __init__(self, principals: Principals, lookups: Lookups | None = None, usage: GrantUsage | None = None) -> None:
+        """`lookups`: what the mappings ask of the local AWS's state (resource tags, secrets' ARNs, task tokens);
+        by default moto's backends in this process. `usage`: what the roles were granted and what their allowed
+        requests used; the local runtime's deployments add to the process's record (usage.GRANT_USAGE), a bare
+        server keeps its own."""
         self.principals = principals
-        # What the roles were granted and what their allowed requests used: the local runtime's deployments add to
-        # the process's record (local_runtime.iam.usage.GRANT_USAGE), a bare server keeps its own.
+        self.lookups = lookups if lookups is not None else moto_lookups()
         self.usage = usage or GrantUsage()
         self._policies: dict[str, tuple[NamedPolicy, ...]] = {}
         self._logical_ids: dict[str, str] = {}
@@ -84,7 +101,7 @@ class IamEnforcement:
         session = self.principals.find(signed["key"])
         if session is None:  # the account's own credentials: unrestricted, as an administrator's
             return None
-        operation = operation_of(signed["service"], signed["region"], session, environ)
+        operation = operation_of(signed["service"], signed["region"], session, environ, self.lookups)
         if operation.requests is None:
             self._not_checked(operation.service, operation.name, "no IAM mapping for it here")
             return None
@@ -98,7 +115,7 @@ class IamEnforcement:
                 self._not_checked(operation.service, f"{request.action} condition {key}", "not in the request")
             if not decision.allowed:
                 _drain(environ)  # a client still sending its body must not see the connection reset
-                return _denial(operation.service, session, request, decision)
+                return _denial(operation, session, request, decision)
             self._record(session.role_arn, policies, decision, request.action)
         return None
 
@@ -115,26 +132,43 @@ class IamEnforcement:
         logger.warning("IAM not checked: %s %s (%s); allowed", service, what, why)
 
 
-def _denial(service: str, session: RoleSession, request: Request, decision: Decision) -> Denial:
+def _denial(operation: Operation, session: RoleSession, request: Request, decision: Decision) -> Denial:
+    """AWS's answer to a denied request, worded as the service's protocol words errors (see the module docstring)."""
     reason = (
         "with an explicit deny in an identity-based policy"
         if decision.effect is Effect.EXPLICIT_DENY
         else f"because no identity-based policy allows the {request.action} action"
     )
-    if service == "s3":
-        message = (
-            f"User: {session.arn} is not authorized to perform: {request.action} "
-            f'on resource: "{request.resource}" {reason}'
-        )
+    resource = request.named or request.resource
+    protocol = operation.protocol
+    if protocol is Protocol.REST_XML:
+        resource = f'"{resource}"'
+    # An action that supports no resource is named without one: `... is not authorized to perform:
+    # cloudwatch:PutMetricData because ...` (github-aws-runners/terraform-aws-github-runner PR 3067).
+    on = f" on resource: {resource}" if request.resource != "*" else ""
+    message = f"User: {session.arn} is not authorized to perform: {request.action}{on} {reason}"
+    if protocol is Protocol.REST_XML:
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<Error><Code>AccessDenied</Code><Message>{html.escape(message, quote=False)}</Message>"
             "<RequestId>0000000000000000</RequestId><HostId>local</HostId></Error>"
         ).encode()
         return Denial(403, [("Content-Type", "application/xml")], body)
-    message = (
-        f"User: {session.arn} is not authorized to perform: {request.action} on resource: {request.resource} {reason}"
-    )
+    if protocol is Protocol.QUERY:
+        body = (
+            '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+            f"<Code>AccessDenied</Code><Message>{html.escape(message, quote=False)}</Message></Error>"
+            "<RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+        ).encode()
+        return Denial(403, [("Content-Type", "text/xml")], body)
+    if protocol is Protocol.QUERY_JSON:
+        body = json.dumps({"__type": "AccessDenied", "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-query-error", "AccessDenied;Sender")]
+        return Denial(403, headers, body)
+    if protocol is Protocol.REST_JSON:
+        body = json.dumps({"Type": "User", "Message": message}).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException")]
+        return Denial(403, headers, body)
     body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
     return Denial(400, [("Content-Type", "application/x-amz-json-1.1")], body)
 

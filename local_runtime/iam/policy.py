@@ -48,13 +48,19 @@ class Request:
 
     `context` holds the keys the request carries (`aws:SecureTransport`, `s3:prefix`, `iam:PassedToService`, ...);
     `absent` names keys known not to be in it (a resource without that tag), so that conditions on them are
-    judged rather than reported as unchecked. Key names are case-insensitive, as in IAM.
+    judged rather than reported as unchecked. `complete` names key prefixes (`aws:ResourceTag/`) of which the
+    context holds every key there is: a key under one of them that the context lacks is absent (a tag the resource
+    does not have). Key names are case-insensitive, as in IAM.
     """
 
     action: str
     resource: str
     context: Mapping[str, ContextValue] = field(default_factory=dict)
     absent: frozenset[str] = frozenset()
+    complete: frozenset[str] = frozenset()
+    # What a denial names as the resource when AWS names it as the caller gave it (a secret by its name), not as IAM
+    # evaluated it; None: the resource itself.
+    named: str | None = None
 
     def value(self, key: str) -> tuple[bool, list[str] | None]:
         """(judgeable, values): values None when the key is known to be absent."""
@@ -62,7 +68,8 @@ class Request:
         for name, value in self.context.items():
             if name.lower() == lowered:
                 return True, [value] if isinstance(value, str) else list(value)
-        return lowered in {name.lower() for name in self.absent}, None
+        known = lowered in {name.lower() for name in self.absent}
+        return known or any(lowered.startswith(prefix.lower()) for prefix in self.complete), None
 
 
 @dataclass(frozen=True)

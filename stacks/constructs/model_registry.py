@@ -40,7 +40,14 @@ class ModelRegistry(Construct):
             self.listener = self._approval_listener(config, assets, data)
 
     def grant_register(self, step: StepFunction) -> None:
-        """Register versions and find them again (ListModelPackages has no resource-level permission)."""
+        """Create the group on the first run, register versions and find them again (ListModelPackages has no
+        resource-level permission)."""
+        step.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup"],
+                resources=[self.group_arn],
+            )
+        )
         step.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["sagemaker:CreateModelPackage"], resources=[self.group_arn, self.versions_arn])
         )

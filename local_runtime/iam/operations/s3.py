@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import parse_qs, unquote
 
-from local_runtime.iam.operations.base import TRANSPORT, Environ, Operation, peek
+from local_runtime.iam.operations.base import TRANSPORT, Environ, Operation, Protocol, peek
 from local_runtime.iam.policy import Request
 
 # The ListObjects(V2) parameters that are condition keys of s3:ListBucket (Service Authorization Reference).
@@ -110,7 +110,8 @@ def _s3_bucket(method: str, bucket: str, query: Mapping[str, list[str]], environ
     if method in ("GET", "HEAD") and subresource is None:  # ListObjects, ListObjectsV2 and HeadBucket alike
         context = {key: query[parameter][0] for parameter, key in _LIST_BUCKET_KEYS.items() if parameter in query}
         absent = frozenset(key for parameter, key in _LIST_BUCKET_KEYS.items() if parameter not in query)
-        return Operation("s3", name, (Request("s3:ListBucket", resource, {**TRANSPORT, **context}, absent),))
+        listing = Request("s3:ListBucket", resource, {**TRANSPORT, **context}, absent)
+        return Operation("s3", name, (listing,), Protocol.REST_XML)
     action: str | None
     if method == "GET":
         action = _BUCKET_GET.get(subresource or "")
@@ -126,5 +127,6 @@ def _s3_bucket(method: str, bucket: str, query: Mapping[str, list[str]], environ
 def _s3(name: str, requests: list[tuple[str, str]] | None) -> Operation:
     """The operation authorized as these (action, resource) pairs, or not checked (None)."""
     if requests is None:
-        return Operation("s3", name, None)
-    return Operation("s3", name, tuple(Request(f"s3:{action}", resource, TRANSPORT) for action, resource in requests))
+        return Operation("s3", name, None, Protocol.REST_XML)
+    authorized = tuple(Request(f"s3:{action}", resource, TRANSPORT) for action, resource in requests)
+    return Operation("s3", name, authorized, Protocol.REST_XML)

@@ -183,17 +183,17 @@ def test_the_accounts_own_credentials_stay_unrestricted(local_aws: LocalAws, aws
 def test_other_services_are_allowed_and_logged_once_as_not_checked(
     local_aws: LocalAws, aws_env: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    secrets = _client(local_aws, "secretsmanager", as_role=True)
+    queues = _client(local_aws, "sqs", as_role=True)
 
     with caplog.at_level(logging.WARNING, logger="local_runtime.iam"):
-        secrets.create_secret(Name="not-checked", SecretString="s")
-        secrets.get_secret_value(SecretId="not-checked")
-        secrets.get_secret_value(SecretId="not-checked")
+        queues.create_queue(QueueName="not-checked")
+        queues.list_queues()
+        queues.list_queues()
 
     not_checked = [record.getMessage() for record in caplog.records if "IAM not checked" in record.getMessage()]
     assert not_checked == [
-        "IAM not checked: secretsmanager CreateSecret (no IAM mapping for it here); allowed",
-        "IAM not checked: secretsmanager GetSecretValue (no IAM mapping for it here); allowed",
+        "IAM not checked: sqs CreateQueue (no IAM mapping for it here); allowed",
+        "IAM not checked: sqs ListQueues (no IAM mapping for it here); allowed",
     ]
 
 
