@@ -39,14 +39,26 @@ def _role(arn: str, statements: list[dict[str, Any]]) -> TemplateRole:
 
 
 ROLES = [
-    # The state machine may write under allowed/ only.
-    _role(STATES_ROLE, [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/allowed/*"}]),
-    # SageMaker's role may list the bucket and read data/ only: not the model/ prefix nor the other data.
+    # The state machine may write under allowed/ only, and invoke the function `whoami`.
+    _role(
+        STATES_ROLE,
+        [
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/allowed/*"},
+            {
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:whoami",
+            },
+        ],
+    ),
+    # SageMaker's role may list the bucket, read data/ only (not the model/ prefix nor the other data) and write the
+    # jobs' output under models/.
     _role(
         SAGEMAKER_ROLE,
         [
             {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"},
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/data/*"},
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/models/*"},
         ],
     ),
 ]
