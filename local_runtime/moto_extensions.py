@@ -22,6 +22,9 @@ The interpreter also built a new boto3 client for every Lambda task and aws-sdk 
 each, a twentieth of the test suite's CPU). A client depends only on the region, the service and where calls go
 (moto's port, or its in-process interceptor), and clients are safe to share between threads, so each of those is
 built once.
+
+moto judges S3 bucket policies itself, ignoring their Principal and their conditions' missing keys, so CDK's
+enforceSSL statement would deny every object request: local_runtime.iam judges them instead (iam/s3_objects.py).
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_an
 from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from local_runtime.iam import s3_objects
 
 # Definitions parsed once per process: a test session deploys a handful of distinct ones.
 _PARSED_DEFINITIONS = 32
@@ -101,6 +106,7 @@ def install() -> None:
         in_use=True,
     )
     _keep_unchanged_model_package_fields()
+    s3_objects.leave_bucket_policies_to_iam()
     StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(_service_error_name)  # type: ignore[method-assign,assignment]
     StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_exception_name)  # type: ignore[method-assign,assignment]
     ExecutionWorker._get_evaluation_entrypoint = _parsed_program  # type: ignore[method-assign]

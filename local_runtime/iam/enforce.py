@@ -32,9 +32,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from local_runtime.iam.identities import Caller, find_caller
+from local_runtime.iam.kms import requests_via_s3
 from local_runtime.iam.operations import operation_of
-from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, evaluate
+from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request
 from local_runtime.iam.principals import Principals, RoleSession
+from local_runtime.iam.resource_policies import IDENTITY_BASED, Verdict, authorize
+from local_runtime.iam.s3_objects import ACCESS_DENIED_BODY, listing_to_tell_missing
 from local_runtime.iam.roles import TemplateRole
 
 logger = logging.getLogger("local_runtime.iam")
@@ -73,25 +77,40 @@ class IamEnforcement:
         signed = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         if signed is None:
             return None
-        session = self.principals.find(signed["key"])
-        if session is None:  # the account's own credentials: unrestricted, as an administrator's
+        caller = find_caller(signed["key"], self.principals, self._policies)
+        if caller is None:  # the account's own credentials: unrestricted, as an administrator's
             return None
-        operation = operation_of(signed["service"], signed["region"], session, environ)
+        operation = operation_of(signed["service"], signed["region"], caller.session, environ)
         if operation.requests is None:
             self._not_checked(operation.service, operation.name, "no IAM mapping for it here")
             return None
-        policies = self._policies.get(session.role_arn)
-        if policies is None:
-            self._not_checked(operation.service, operation.name, f"the policies of {session.role_arn} are not known")
+        if caller.policies is None:
+            self._not_checked(operation.service, operation.name, f"the policies of {caller.session.role_arn} are not known")
             return None
-        for request in operation.requests:
-            decision = evaluate(policies, request)
-            for key in sorted(decision.unchecked):
-                self._not_checked(operation.service, f"{request.action} condition {key}", "not in the request")
-            if not decision.allowed:
+        requests = operation.requests
+        if operation.service == "s3":  # S3 calls KMS as the caller for an SSE-KMS object (local_runtime.iam.kms)
+            requests += requests_via_s3(environ, requests, region=signed["region"], account=caller.account)
+        for request in requests:
+            verdict = self._authorize(caller, caller.policies, operation.service, request)
+            if not verdict.allowed:
                 _drain(environ)  # a client still sending its body must not see the connection reset
-                return _denial(operation.service, session, request, decision)
+                return _denial(
+                    operation.service, caller.session, request, verdict.decision, policy_type=verdict.policy_type
+                )
+        listing = listing_to_tell_missing(environ, operation.requests) if operation.service == "s3" else None
+        if listing is not None and not self._authorize(caller, caller.policies, "s3", listing).allowed:
+            return Denial(403, [("Content-Type", "application/xml")], ACCESS_DENIED_BODY)  # not a 404 NoSuchKey
         return None
+
+    def _authorize(
+        self, caller: Caller, policies: tuple[NamedPolicy, ...], service: str, request: Request
+    ) -> Verdict:
+        verdict = authorize(caller, policies, caller.with_context(request))
+        for key in sorted(verdict.decision.unchecked):
+            self._not_checked(service, f"{request.action} condition {key}", "not in the request")
+        for what in verdict.not_checked:
+            self._not_checked(service, f"{request.action} {what}", "cannot be read")
+        return verdict
 
     def _not_checked(self, service: str, what: str, why: str) -> None:
         with self._lock:
@@ -101,17 +120,19 @@ class IamEnforcement:
         logger.warning("IAM not checked: %s %s (%s); allowed", service, what, why)
 
 
-def _denial(service: str, session: RoleSession, request: Request, decision: Decision) -> Denial:
+def _denial(
+    service: str, session: RoleSession, request: Request, decision: Decision, *, policy_type: str = IDENTITY_BASED
+) -> Denial:
+    article = "an" if policy_type[0] in "aeiou" else "a"
     reason = (
-        "with an explicit deny in an identity-based policy"
+        f"with an explicit deny in {article} {policy_type} policy"
         if decision.effect is Effect.EXPLICIT_DENY
-        else f"because no identity-based policy allows the {request.action} action"
+        else f"because no {policy_type} policy allows the {request.action} action"
     )
     if service == "s3":
-        message = (
-            f"User: {session.arn} is not authorized to perform: {request.action} "
-            f'on resource: "{request.resource}" {reason}'
-        )
+        # S3 quotes its own resources, not the KMS key of an SSE-KMS object (local_runtime.iam.kms).
+        resource = f'"{request.resource}"' if request.resource.startswith("arn:aws:s3:") else request.resource
+        message = f"User: {session.arn} is not authorized to perform: {request.action} on resource: {resource} {reason}"
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<Error><Code>AccessDenied</Code><Message>{html.escape(message, quote=False)}</Message>"
