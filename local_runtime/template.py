@@ -2,10 +2,10 @@
 
 moto's CloudFormation is not a faithful deploy (it drops DefinitionSubstitutions and skips resources), so
 this reads the template itself: it resolves the intrinsic functions the stack uses and creates the KMS keys, the
-buckets (with their EventBridge notifications, default encryption and bucket policies), the watermark parameter, the functions, the state machine, the EventBridge
-rules, the Scheduler groups and the rollout's alarms, each under the name the template gives it. Rules with an
-EventPattern are delivered by local_runtime.event_bus once deploy.py has put them (and the schedules) into the
-local EventBridge.
+buckets (with their EventBridge notifications, default encryption and bucket policies), the watermark parameter,
+the functions, the state machine, the EventBridge rules, the Scheduler groups and the rollout's alarms, each under
+the name the template gives it. Rules with an EventPattern are delivered by local_runtime.event_bus once deploy.py
+has put them (and the schedules) into the local EventBridge.
 """
 
 from __future__ import annotations
@@ -97,25 +97,8 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
     stack = LocalStack(name=stack_name, region=region, account=account)
     for logical_id, resource in resources.items():
         kind, props = resource["Type"], resource.get("Properties", {})
-        if kind == "AWS::S3::Bucket":
-            stack.buckets.append(resolver.physical_id(logical_id))
-            if "BucketEncryption" in props:
-                stack.bucket_encryption[resolver.physical_id(logical_id)] = _bucket_encryption(
-                    without_no_value(resolver.resolve(props["BucketEncryption"]))
-                )
-            notifications = props.get("NotificationConfiguration", {})
-            if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") is True:
-                stack.eventbridge_buckets.append(resolver.physical_id(logical_id))
-        elif kind == "AWS::S3::BucketPolicy":
-            document = without_no_value(resolver.resolve(props["PolicyDocument"]))
-            stack.bucket_policies[str(resolver.resolve(props["Bucket"]))] = document
-        elif kind == "AWS::KMS::Key":
-            stack.kms_keys[logical_id] = KmsKey(
-                key_id=resolver.physical_id(logical_id),
-                arn=resolver.arn(logical_id),
-                policy=without_no_value(resolver.resolve(props.get("KeyPolicy", {}))),
-                description=str(resolver.resolve(props.get("Description", ""))),
-            )
+        if kind in _STORAGE:
+            _read_storage(stack, resolver, logical_id, kind, props)
         elif kind == "AWS::Scheduler::ScheduleGroup":
             stack.schedule_groups.append(resolver.physical_id(logical_id))
         elif kind == "AWS::SSM::Parameter":
@@ -151,6 +134,33 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
         bucket = resolver.resolve({"Fn::Sub": asset["bucket"]})
         stack.file_assets.append((str(bucket), str(asset["key"]), base64.b64decode(asset["body_base64"])))
     return stack
+
+
+_STORAGE = frozenset({"AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::KMS::Key"})
+
+
+def _read_storage(stack: LocalStack, resolver: _Resolver, logical_id: str, kind: str, props: Mapping[str, Any]) -> None:
+    """A bucket (its notifications to EventBridge and default encryption), a bucket policy, or a KMS key."""
+    if kind == "AWS::S3::Bucket":
+        name = resolver.physical_id(logical_id)
+        stack.buckets.append(name)
+        if "BucketEncryption" in props:
+            stack.bucket_encryption[name] = _bucket_encryption(
+                without_no_value(resolver.resolve(props["BucketEncryption"]))
+            )
+        notifications = props.get("NotificationConfiguration", {})
+        if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") is True:
+            stack.eventbridge_buckets.append(name)
+    elif kind == "AWS::S3::BucketPolicy":
+        document = without_no_value(resolver.resolve(props["PolicyDocument"]))
+        stack.bucket_policies[str(resolver.resolve(props["Bucket"]))] = document
+    else:
+        stack.kms_keys[logical_id] = KmsKey(
+            key_id=resolver.physical_id(logical_id),
+            arn=resolver.arn(logical_id),
+            policy=without_no_value(resolver.resolve(props.get("KeyPolicy", {}))),
+            description=str(resolver.resolve(props.get("Description", ""))),
+        )
 
 
 def _bucket_encryption(cfn: Mapping[str, Any]) -> dict[str, Any]:

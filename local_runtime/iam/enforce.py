@@ -1,11 +1,13 @@
-"""IAM enforced at the local AWS's door: S3 and SSM requests signed with a role session's credentials are
-authorized against that role's identity policies, and a denied one is answered as AWS answers it.
+"""IAM enforced at the local AWS's door: S3 and SSM requests signed by a principal the local AWS knows are authorized
+against its identity policies and the resource's policy, and a denied one is answered as AWS answers it.
 
-What is checked in this increment: identity policies only (inline, AWS::IAM::Policy, the template's managed policies)
-of the roles the template defines, for S3 and SSM. Bucket policies, KMS key policies, other services and the
-account's own credentials are not checked; a request this module cannot judge (another service, an S3 or SSM
-operation without a mapping here, a condition key the request does not carry) is allowed and logged once as
-"IAM not checked".
+Who is enforced (local_runtime.iam.identities): the role sessions the runtime issues (the template's roles), IAM users'
+access keys and AssumeRole credentials made through the IAM and STS APIs; the account's own credentials are not.
+What is checked: identity policies, S3 bucket policies and KMS key policies (local_runtime.iam.resource_policies), the
+KMS permissions S3 asks for on an SSE-KMS object (local_runtime.iam.kms), and S3's 403 instead of 404 for a missing key
+without s3:ListBucket (local_runtime.iam.s3_objects). A request this module cannot judge (another service, an S3 or SSM
+operation without a mapping here, a condition key the request does not carry, a key the local KMS does not hold) is
+allowed and logged once as "IAM not checked".
 
 The denials' wording is AWS's, as users report it (checked 2026-12):
 - S3, HTTP 403, XML: `User: arn:aws:sts::<account>:assumed-role/<role>/<session> is not authorized to perform:
@@ -38,8 +40,8 @@ from local_runtime.iam.operations import operation_of
 from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request
 from local_runtime.iam.principals import Principals, RoleSession
 from local_runtime.iam.resource_policies import IDENTITY_BASED, Verdict, authorize
-from local_runtime.iam.s3_objects import ACCESS_DENIED_BODY, listing_to_tell_missing
 from local_runtime.iam.roles import TemplateRole
+from local_runtime.iam.s3_objects import ACCESS_DENIED_BODY, listing_to_tell_missing
 
 logger = logging.getLogger("local_runtime.iam")
 
@@ -85,7 +87,9 @@ class IamEnforcement:
             self._not_checked(operation.service, operation.name, "no IAM mapping for it here")
             return None
         if caller.policies is None:
-            self._not_checked(operation.service, operation.name, f"the policies of {caller.session.role_arn} are not known")
+            self._not_checked(
+                operation.service, operation.name, f"the policies of {caller.session.role_arn} are not known"
+            )
             return None
         requests = operation.requests
         if operation.service == "s3":  # S3 calls KMS as the caller for an SSE-KMS object (local_runtime.iam.kms)
@@ -102,9 +106,7 @@ class IamEnforcement:
             return Denial(403, [("Content-Type", "application/xml")], ACCESS_DENIED_BODY)  # not a 404 NoSuchKey
         return None
 
-    def _authorize(
-        self, caller: Caller, policies: tuple[NamedPolicy, ...], service: str, request: Request
-    ) -> Verdict:
+    def _authorize(self, caller: Caller, policies: tuple[NamedPolicy, ...], service: str, request: Request) -> Verdict:
         verdict = authorize(caller, policies, caller.with_context(request))
         for key in sorted(verdict.decision.unchecked):
             self._not_checked(service, f"{request.action} condition {key}", "not in the request")

@@ -96,7 +96,9 @@ def _new_object_encryption(environ: Mapping[str, Any], bucket: str) -> s3_object
         return default
     if not algorithm.startswith("aws:kms"):
         return None
-    key_id = environ.get("HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_AWS_KMS_KEY_ID") or (default.kms_key_id if default else None)
+    key_id = environ.get("HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_AWS_KMS_KEY_ID") or (
+        default.kms_key_id if default else None
+    )
     bucket_key = str(environ.get("HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_BUCKET_KEY_ENABLED", "")).lower() == "true"
     return s3_objects.Encryption(key_id, bucket_key or bool(default and default.bucket_key))
 

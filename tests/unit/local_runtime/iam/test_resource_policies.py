@@ -21,7 +21,9 @@ SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/ReaderRole/reader"
 LISTER_ARN = f"arn:aws:iam::{ACCOUNT}:role/ListerRole"
 IDENTITY = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{BUCKET}/data/*"}],
+    "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{BUCKET}/data/*"}
+    ],
 }
 LISTER = {
     "Version": "2012-10-17",
@@ -107,7 +109,12 @@ def test_a_policy_denying_the_role_denies_what_its_identity_policy_allows(
 ) -> None:
     bucket_policy(
         ENFORCE_SSL,
-        {"Effect": "Deny", "Principal": {"AWS": ROLE_ARN}, "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"},
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": ROLE_ARN},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        },
     )
 
     error = _denied(_s3(local_aws, ROLE_ARN).get_object, Bucket=BUCKET, Key="data/a.csv")
@@ -125,7 +132,12 @@ def test_a_deny_naming_another_session_of_the_role_leaves_this_one_alone(
 ) -> None:
     other_session = f"arn:aws:sts::{ACCOUNT}:assumed-role/ReaderRole/someone-else"
     bucket_policy(
-        {"Effect": "Deny", "Principal": {"AWS": other_session}, "Action": "s3:*", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": other_session},
+            "Action": "s3:*",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        }
     )
 
     assert _s3(local_aws, ROLE_ARN).get_object(Bucket=BUCKET, Key="data/a.csv")["Body"].read() == b"1\n"
@@ -139,7 +151,12 @@ def test_a_policy_granting_the_role_allows_what_its_identity_policy_does_not(
 
     # WHEN the bucket's policy grants the role's session what its identity policies do not
     bucket_policy(
-        {"Effect": "Allow", "Principal": {"AWS": SESSION}, "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": SESSION},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        }
     )
 
     # THEN within one account either policy's Allow allows
@@ -160,7 +177,9 @@ def test_a_policy_naming_the_account_grants_nothing_by_itself(
 
     error = _denied(_s3(local_aws, ROLE_ARN).get_object, Bucket=BUCKET, Key="other/b.csv")
 
-    assert error.response["Error"]["Message"].endswith("because no identity-based policy allows the s3:GetObject action")
+    assert error.response["Error"]["Message"].endswith(
+        "because no identity-based policy allows the s3:GetObject action"
+    )
 
 
 @pytest.mark.parametrize("call", ["get_object", "head_object"])
