@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 
+from local_runtime.iam.kms import put_key
 from local_runtime.server import LocalAws
 from local_runtime.template import LocalStack
 from operator_cli.executions import ExecutionRecord as ExecutionRecord
@@ -87,6 +88,8 @@ def deploy(
 
     With `retry_max_delay_seconds`, the state machine's retries wait on the local time scale (compress_retries).
     """
+    for key in stack.kms_keys.values():  # before the buckets whose default encryption names them
+        put_key(key, region=stack.region, account=stack.account)
     _create_buckets(aws, stack)
     _create_schedule_groups(aws, stack)
     ssm = client(aws, "ssm", stack.region)
@@ -115,6 +118,12 @@ def _create_buckets(aws: LocalAws, stack: LocalStack) -> None:
     for bucket in stack.buckets:
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
+    for bucket, encryption in stack.bucket_encryption.items():
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption)
+    for bucket, policy in stack.bucket_policies.items():
+        # Read back at check time by local_runtime.iam (a bucket outside the stack, not created here, is skipped).
+        if bucket in existing or bucket in stack.buckets:
+            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     for bucket, key, body in stack.file_assets:
         # What `cdk deploy` publishes to the bootstrap bucket before the stack reads it (the preprocessing's source).
         if bucket not in existing:

@@ -27,6 +27,9 @@ Step Functions calls Lambda and the other services with credentials of the state
 Task's `Credentials` names); moto's interpreter signs with made-up keys. A local AWS registers its principals
 under its port (`sign_interpreter_calls`): the interpreter calls the server on moto's port, so that server's
 principals issue the credentials, and its IAM enforcement sees the role the calls come from.
+
+moto judges S3 bucket policies itself, ignoring their Principal and their conditions' missing keys, so CDK's
+enforceSSL statement would deny every object request: local_runtime.iam judges them instead (iam/s3_objects.py).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from local_runtime.iam import s3_objects
 from local_runtime.iam.principals import Credentials, Principals, opaque_session_name
 
 # Definitions parsed once per process: a test session deploys a handful of distinct ones.
@@ -128,6 +132,7 @@ def install() -> None:
         in_use=True,
     )
     _keep_unchanged_model_package_fields()
+    s3_objects.leave_bucket_policies_to_iam()
     StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(_service_error_name)  # type: ignore[method-assign,assignment]
     StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_exception_name)  # type: ignore[method-assign,assignment]
     ExecutionWorker._get_evaluation_entrypoint = _parsed_program  # type: ignore[method-assign]

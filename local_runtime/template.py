@@ -1,11 +1,11 @@
 """Create what a synthesized pipeline stack describes in the local AWS, from `cdk.out/<stack>.template.json`.
 
 moto's CloudFormation is not a faithful deploy (it drops DefinitionSubstitutions and skips resources), so
-this reads the template itself: it resolves the intrinsic functions the stack uses and creates the bucket
-(with its EventBridge notifications), the watermark parameter, the functions, the state machine, the EventBridge
-rules, the Scheduler groups and the rollout's alarms, each under the name the template gives it. Rules with an
-EventPattern are delivered by local_runtime.event_bus once deploy.py has put them (and the schedules) into the
-local EventBridge.
+this reads the template itself: it resolves the intrinsic functions the stack uses and creates the KMS keys, the
+buckets (with their EventBridge notifications, default encryption and bucket policies), the watermark parameter,
+the functions, the state machine, the EventBridge rules, the Scheduler groups and the rollout's alarms, each under
+the name the template gives it. Rules with an EventPattern are delivered by local_runtime.event_bus once deploy.py
+has put them (and the schedules) into the local EventBridge.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,16 @@ class EventRule:
     targets: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class KmsKey:
+    """An AWS::KMS::Key as the local runtime creates it: under the key id its ARN names, with its key policy."""
+
+    key_id: str
+    arn: str
+    policy: dict[str, Any]
+    description: str = ""
+
+
 class TemplateError(Exception):
     """The template uses something the local runtime cannot reproduce; the message names it."""
 
@@ -66,6 +77,10 @@ class LocalStack:
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> alarm properties
     outputs: dict[str, str] = field(default_factory=dict)
     file_assets: list[tuple[str, str, bytes]] = field(default_factory=list)  # (bucket, key, content) to publish
+    # Bucket name -> its default encryption as PutBucketEncryption takes it, and its AWS::S3::BucketPolicy document.
+    bucket_encryption: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bucket_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kms_keys: dict[str, KmsKey] = field(default_factory=dict)  # logical id -> the AWS::KMS::Key to create
 
     def state_machine_arn(self, name: str) -> str:
         return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
@@ -83,11 +98,8 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
     stack = LocalStack(name=stack_name, region=region, account=account)
     for logical_id, resource in resources.items():
         kind, props = resource["Type"], resource.get("Properties", {})
-        if kind == "AWS::S3::Bucket":
-            stack.buckets.append(resolver.physical_id(logical_id))
-            notifications = props.get("NotificationConfiguration", {})
-            if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") is True:
-                stack.eventbridge_buckets.append(resolver.physical_id(logical_id))
+        if kind in _STORAGE:
+            _read_storage(stack, resolver, logical_id, kind, props)
         elif kind == "AWS::Scheduler::ScheduleGroup":
             stack.schedule_groups.append(resolver.physical_id(logical_id))
         elif kind == "AWS::SSM::Parameter":
@@ -130,6 +142,54 @@ def _read_state_machine(stack: LocalStack, resolver: _Resolver, logical_id: str,
     stack.state_machines[logical_id] = (resolver.physical_id(logical_id), definition)
     if "RoleArn" in props:
         stack.state_machine_roles[logical_id] = str(resolver.resolve(props["RoleArn"]))
+
+
+_STORAGE = frozenset({"AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::KMS::Key"})
+
+
+def _read_storage(stack: LocalStack, resolver: _Resolver, logical_id: str, kind: str, props: Mapping[str, Any]) -> None:
+    """A bucket (its notifications to EventBridge and default encryption), a bucket policy, or a KMS key."""
+    if kind == "AWS::S3::Bucket":
+        name = resolver.physical_id(logical_id)
+        stack.buckets.append(name)
+        if "BucketEncryption" in props:
+            stack.bucket_encryption[name] = _bucket_encryption(
+                without_no_value(resolver.resolve(props["BucketEncryption"]))
+            )
+        notifications = props.get("NotificationConfiguration", {})
+        if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") is True:
+            stack.eventbridge_buckets.append(name)
+    elif kind == "AWS::S3::BucketPolicy":
+        document = without_no_value(resolver.resolve(props["PolicyDocument"]))
+        stack.bucket_policies[str(resolver.resolve(props["Bucket"]))] = document
+    else:
+        stack.kms_keys[logical_id] = KmsKey(
+            key_id=resolver.physical_id(logical_id),
+            arn=resolver.arn(logical_id),
+            policy=without_no_value(resolver.resolve(props.get("KeyPolicy", {}))),
+            description=str(resolver.resolve(props.get("Description", ""))),
+        )
+
+
+def _bucket_encryption(cfn: Mapping[str, Any]) -> dict[str, Any]:
+    """CloudFormation's BucketEncryption in the shape PutBucketEncryption takes (`Rules`, each rule's default under
+    `ApplyServerSideEncryptionByDefault`)."""
+    rules = []
+    for rule in cfn.get("ServerSideEncryptionConfiguration", []):
+        converted: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": dict(rule["ServerSideEncryptionByDefault"])}
+        if "BucketKeyEnabled" in rule:
+            converted["BucketKeyEnabled"] = bool(rule["BucketKeyEnabled"])
+        rules.append(converted)
+    return {"Rules": rules}
+
+
+def without_no_value(value: Any) -> Any:
+    """The value with AWS::NoValue (None once resolved) removed, as CloudFormation removes the property or item."""
+    if isinstance(value, dict):
+        return {key: without_no_value(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_no_value(item) for item in value if item is not None]
+    return value
 
 
 # The target properties PutTargets takes as the template writes them; the rest (e.g. EcsParameters) is not emulated.
@@ -188,6 +248,10 @@ class _Resolver:
         }.get(kind)
         if explicit and explicit in props:
             return str(self.resolve(props[explicit]))
+        if kind == "AWS::KMS::Key":
+            # A key id is a UUID KMS chooses; here one derived from the stack and logical id, so that the key's ARN
+            # in the roles' policies and the key created at deploy (local_runtime.iam.kms.put_key) agree.
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms:{self._region}:{self._account}:{self._stack}/{logical_id}"))
         # CloudFormation's own scheme: stack name, logical id and a random suffix; deterministic here.
         generated = f"{self._stack}-{logical_id}"
         if kind == "AWS::S3::Bucket":
@@ -210,6 +274,7 @@ class _Resolver:
             "AWS::Events::EventBus": f"arn:aws:events:{region}:{account}:event-bus/{name}",
             "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
             "AWS::Scheduler::ScheduleGroup": f"arn:aws:scheduler:{region}:{account}:schedule-group/{name}",
+            "AWS::KMS::Key": f"arn:aws:kms:{region}:{account}:key/{name}",
         }
         return arns.get(kind, f"arn:aws:local:{region}:{account}:{name}")
 
@@ -258,7 +323,7 @@ class _Resolver:
     def _get_att(self, logical_id: str, attribute: str) -> Any:
         if attribute == "Arn":
             return self.arn(logical_id)
-        if attribute in ("Name", "BucketName", "RoleId"):
+        if attribute in ("Name", "BucketName", "RoleId", "KeyId"):
             return self.physical_id(logical_id)
         if attribute == "DomainName":
             return f"{self.physical_id(logical_id)}.s3.amazonaws.com"

@@ -1,12 +1,17 @@
-"""IAM enforced at the local AWS's door: requests signed with a role session's credentials are authorized against
-that role's identity policies, and a denied one is answered as AWS answers it.
+"""IAM enforced at the local AWS's door: requests signed by a principal the local AWS knows are authorized against
+its identity policies and the resource's policy, and a denied one is answered as AWS answers it.
 
-What is checked: identity policies only (inline, AWS::IAM::Policy, the template's managed policies) of the roles
-the template defines, for the requests local_runtime.iam.operations maps (S3, SSM, SageMaker and its runtime, Step
-Functions, Secrets Manager, Lambda's Invoke, CloudWatch, CloudWatch Logs, EventBridge's PutEvents, Scheduler; STS's
-GetCallerIdentity needs no permission). Bucket policies, KMS key policies and the account's own credentials are
-not checked; a request this module cannot judge (an unmapped service or operation, a condition key the request
-does not carry) is allowed and logged once as "IAM not checked".
+The requests judged are those local_runtime.iam.operations maps: S3, SSM, SageMaker and its runtime, Step
+Functions, Secrets Manager, Lambda's Invoke, CloudWatch, CloudWatch Logs, EventBridge's PutEvents and Scheduler
+(STS's GetCallerIdentity needs no permission).
+
+Who is enforced (local_runtime.iam.identities): the role sessions the runtime issues (the template's roles), IAM users'
+access keys and AssumeRole credentials made through the IAM and STS APIs; the account's own credentials are not.
+What is checked: identity policies, S3 bucket policies and KMS key policies (local_runtime.iam.resource_policies), the
+KMS permissions S3 asks for on an SSE-KMS object (local_runtime.iam.kms), and S3's 403 instead of 404 for a missing key
+without s3:ListBucket (local_runtime.iam.s3_objects). A request this module cannot judge (another service, an
+operation without a mapping here, a condition key the request does not carry, a key the local KMS does not hold) is
+allowed and logged once as "IAM not checked".
 
 The denials' wording is AWS's, as users report it (checked 2026-12):
 - S3, HTTP 403, XML: `User: arn:aws:sts::<account>:assumed-role/<role>/<session> is not authorized to perform:
@@ -20,18 +25,6 @@ The denials' wording is AWS's, as users report it (checked 2026-12):
 - an explicit deny ends in `with an explicit deny in an identity-based policy` (the IAM User Guide's
   "Troubleshoot access denied error messages"; `... in a resource-based policy` for S3 in
   github.com/noobaa/noobaa-core/issues/10060).
-- the other JSON-protocol services (SageMaker, Step Functions, Secrets Manager, Logs, EventBridge), HTTP 400
-  `AccessDeniedException`, as SSM: aws-samples/aws-modern-application-workshop issue 253 (sagemaker:
-  CreateTrainingJob), FormidableLabs/aws-lambda-serverless-reference issue 31 (states:StartExecution,
-  "statusCode": 400), binbashar/le-tf-infra-aws PR 874 (secretsmanager, "status code: 400");
-- REST-JSON services (Lambda, Scheduler), HTTP 403 with `x-amzn-ErrorType: AccessDeniedException`, which botocore
-  reads as the code: "Status Code: 403; Error Code: AccessDeniedException" for lambda:InvokeFunction
-  (awslabs/aws-deployment-framework issue 460);
-- query-protocol services (STS, CloudWatch), HTTP 403 `AccessDenied` in an XML ErrorResponse ("AccessDenied: ...
-  cloudwatch:PutMetricData ... status code: 403", aws-cloudformation/cloudformation-cli issue 376). botocore calls
-  CloudWatch in JSON 1.0 with awsQueryCompatible errors: the code it raises is the `x-amzn-query-error` header's
-  (botocore/parsers.py `_do_query_compatible_error_parse`), so that answer carries `AccessDenied;Sender`;
-- an action that supports no resource is named without `on resource:` (the PutMetricData messages above).
 """
 
 from __future__ import annotations
@@ -45,11 +38,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from local_runtime.iam.identities import Caller, find_caller
+from local_runtime.iam.kms import requests_via_s3
 from local_runtime.iam.lookups import moto_lookups
 from local_runtime.iam.operations import Lookups, Operation, Protocol, operation_of
-from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, evaluate, statements_of
+from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, statements_of
 from local_runtime.iam.principals import Principals, RoleSession
+from local_runtime.iam.resource_policies import IDENTITY_BASED, Verdict, authorize
 from local_runtime.iam.roles import TemplateRole
+from local_runtime.iam.s3_objects import ACCESS_DENIED_BODY, listing_to_tell_missing
 from local_runtime.iam.usage import GrantUsage
 
 logger = logging.getLogger("local_runtime.iam")
@@ -67,7 +64,7 @@ class Denial:
 
 
 class IamEnforcement:
-    """Authorizes requests signed by the role sessions of `principals` against their roles' identity policies."""
+    """Authorizes requests signed by the principals the local AWS knows against their policies."""
 
     def __init__(self, principals: Principals, lookups: Lookups | None = None, usage: GrantUsage | None = None) -> None:
         """`lookups`: what the mappings ask of the local AWS's state (resource tags, secrets' ARNs, task tokens);
@@ -93,36 +90,55 @@ class IamEnforcement:
     def check(self, environ: dict[str, Any]) -> Denial | None:
         """The answer to a denied request, or None to let it through (unrestricted, allowed or not checked).
 
-        Reads the body of an SSM request or of an S3 DeleteObjects and puts it back for the services to read.
+        Reads the body of a JSON-protocol request or of an S3 DeleteObjects and puts it back for the services.
         """
         signed = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         if signed is None:
             return None
-        session = self.principals.find(signed["key"])
-        if session is None:  # the account's own credentials: unrestricted, as an administrator's
+        caller = find_caller(signed["key"], self.principals, self._policies)
+        if caller is None:  # the account's own credentials: unrestricted, as an administrator's
             return None
-        operation = operation_of(signed["service"], signed["region"], session, environ, self.lookups)
+        operation = operation_of(signed["service"], signed["region"], caller.session, environ, self.lookups)
         if operation.requests is None:
             self._not_checked(operation.service, operation.name, "no IAM mapping for it here")
             return None
-        policies = self._policies.get(session.role_arn)
-        if policies is None:
-            self._not_checked(operation.service, operation.name, f"the policies of {session.role_arn} are not known")
+        if caller.policies is None:
+            self._not_checked(
+                operation.service, operation.name, f"the policies of {caller.session.role_arn} are not known"
+            )
             return None
-        for request in operation.requests:
-            decision = evaluate(policies, request)
-            for key in sorted(decision.unchecked):
-                self._not_checked(operation.service, f"{request.action} condition {key}", "not in the request")
-            if not decision.allowed:
+        requests = operation.requests
+        if operation.service == "s3":  # S3 calls KMS as the caller for an SSE-KMS object (local_runtime.iam.kms)
+            requests += requests_via_s3(environ, requests, region=signed["region"], account=caller.account)
+        for request in requests:
+            verdict = self._authorize(caller, caller.policies, operation.service, request)
+            if not verdict.allowed:
                 _drain(environ)  # a client still sending its body must not see the connection reset
-                return _denial(operation, session, request, decision)
-            self._record(session.role_arn, policies, decision, request.action)
+                return _denial(operation, caller.session, request, verdict.decision, policy_type=verdict.policy_type)
+            self._record(caller, verdict.decision, request.action)
+        listing = listing_to_tell_missing(environ, operation.requests) if operation.service == "s3" else None
+        if listing is not None and not self._authorize(caller, caller.policies, "s3", listing).allowed:
+            return Denial(403, [("Content-Type", "application/xml")], ACCESS_DENIED_BODY)  # not a 404 NoSuchKey
         return None
 
-    def _record(self, role_arn: str, policies: tuple[NamedPolicy, ...], decision: Decision, action: str) -> None:
-        by_name = {policy.name: policy for policy in policies}
-        statements = [statements_of(by_name[name].document)[index] for name, index in decision.allowing]
-        self.usage.record(self._logical_ids[role_arn], statements, action)
+    def _authorize(self, caller: Caller, policies: tuple[NamedPolicy, ...], service: str, request: Request) -> Verdict:
+        verdict = authorize(caller, policies, caller.with_context(request))
+        for key in sorted(verdict.decision.unchecked):
+            self._not_checked(service, f"{request.action} condition {key}", "not in the request")
+        for what in verdict.not_checked:
+            self._not_checked(service, f"{request.action} {what}", "cannot be read")
+        return verdict
+
+    def _record(self, caller: Caller, decision: Decision, action: str) -> None:
+        """Count the template role's grants that allowed the action (a resource policy's count for nothing)."""
+        logical_id = self._logical_ids.get(caller.session.role_arn)
+        if logical_id is None or caller.policies is None:
+            return
+        by_name = {policy.name: policy for policy in caller.policies}
+        statements = [
+            statements_of(by_name[name].document)[index] for name, index in decision.allowing if name in by_name
+        ]
+        self.usage.record(logical_id, statements, action)
 
     def _not_checked(self, service: str, what: str, why: str) -> None:
         with self._lock:
@@ -132,16 +148,25 @@ class IamEnforcement:
         logger.warning("IAM not checked: %s %s (%s); allowed", service, what, why)
 
 
-def _denial(operation: Operation, session: RoleSession, request: Request, decision: Decision) -> Denial:
+def _denial(
+    operation: Operation,
+    session: RoleSession,
+    request: Request,
+    decision: Decision,
+    *,
+    policy_type: str = IDENTITY_BASED,
+) -> Denial:
     """AWS's answer to a denied request, worded as the service's protocol words errors (see the module docstring)."""
+    article = "an" if policy_type[0] in "aeiou" else "a"
     reason = (
-        "with an explicit deny in an identity-based policy"
+        f"with an explicit deny in {article} {policy_type} policy"
         if decision.effect is Effect.EXPLICIT_DENY
-        else f"because no identity-based policy allows the {request.action} action"
+        else f"because no {policy_type} policy allows the {request.action} action"
     )
     resource = request.named or request.resource
     protocol = operation.protocol
-    if protocol is Protocol.REST_XML:
+    if protocol is Protocol.REST_XML and resource.startswith("arn:aws:s3:"):
+        # S3 quotes its own resources, not the KMS key of an SSE-KMS object (local_runtime.iam.kms).
         resource = f'"{resource}"'
     # An action that supports no resource is named without one: `... is not authorized to perform:
     # cloudwatch:PutMetricData because ...` (github-aws-runners/terraform-aws-github-runner PR 3067).

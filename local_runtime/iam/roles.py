@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from local_runtime.template import ACCOUNT, TemplateError, _Resolver
+from local_runtime.template import ACCOUNT, TemplateError, _Resolver, without_no_value
 
 ROLE = "AWS::IAM::Role"
 POLICY = "AWS::IAM::Policy"
@@ -257,19 +257,10 @@ def _referenced_managed_policy(entry: Any, attached: _Attached) -> PolicyDocumen
 
 
 def _resolved_document(resolver: _Resolver, document: Any) -> dict[str, Any]:
-    resolved = _without_no_value(resolver.resolve(document))
+    resolved = without_no_value(resolver.resolve(document))
     if not isinstance(resolved, dict):
         raise TemplateError(f"a policy document resolves to {type(resolved).__name__}, not an object")
     return resolved
-
-
-def _without_no_value(value: Any) -> Any:
-    """The value with AWS::NoValue (None once resolved) removed, as CloudFormation removes the property or item."""
-    if isinstance(value, dict):
-        return {key: _without_no_value(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_without_no_value(item) for item in value if item is not None]
-    return value
 
 
 def _unique(policies: Iterable[PolicyDocument]) -> tuple[PolicyDocument, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -163,6 +164,39 @@ def test_a_missing_grant_of_a_step_after_the_deployment_is_reported_and_the_mode
     deployed = slack.messages[-1].block_text
     assert "new model deployed" in deployed
     assert f"{missing.action} on resource" in deployed
+
+
+@pytest.mark.parametrize(
+    ("role_prefix", "action", "state"),
+    [
+        ("StepsCheckDataRole", "kms:GenerateDataKey", "CheckData"),  # writing the run's manifest
+        ("StepsStartTrainingJobRole", "kms:Decrypt", "StartTrainingJob"),  # reading the data it validates
+    ],
+)
+def test_a_missing_kms_grant_fails_the_step_as_s3_fails_it_on_the_encrypted_bucket(
+    runtime: LocalRuntime,
+    demo_template: dict[str, Any],
+    slack: FakeSlackApi,
+    role_prefix: str,
+    action: str,
+    state: str,
+) -> None:
+    # GIVEN the demo deployed with one KMS action on the data bucket's key (used through S3) taken out of a step's role
+    pipeline = deploy(runtime, without_action(demo_template, role_prefix, action), slack)
+    before = watermark(runtime, pipeline)
+
+    # WHEN a run starts
+    record = run(runtime, pipeline)
+
+    # THEN the step's S3 call on the SSE-KMS data fails with S3's AccessDenied naming the KMS action and the key
+    assert (record.status, record.error) == ("FAILED", "AccessDenied")
+    assert state in record.states_entered()
+    assert "Deployed" not in record.states_entered()
+    assert record.cause is not None
+    assert re.search(rf"is not authorized to perform: {action} on resource: arn:aws:kms:[^ ]+:key/", record.cause)
+    assert watermark(runtime, pipeline) == before
+    (alert,) = slack.messages
+    assert action in alert.block_text
 
 
 def test_with_every_grant_the_template_has_the_run_deploys(

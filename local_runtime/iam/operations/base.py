@@ -16,8 +16,10 @@ from typing import Any
 from local_runtime.iam.policy import Request
 
 Environ = dict[str, Any]
-# Requests reach the local AWS over http: aws:SecureTransport is "false" for every one of them.
-TRANSPORT = {"aws:SecureTransport": "false"}
+# aws:SecureTransport is "true": the local AWS listens on loopback over plain http, as the stand-in for AWS's TLS
+# endpoints (every SDK call to AWS uses https), so a policy denying insecure transport (CDK's enforceSSL) denies here
+# what it denies on AWS: nothing the code under test sends.
+TRANSPORT = {"aws:SecureTransport": "true"}
 
 
 class Protocol(Enum):

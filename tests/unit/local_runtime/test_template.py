@@ -4,6 +4,7 @@ state machine's role."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -129,3 +130,51 @@ def test_a_state_machines_role_is_the_templates_role_resolved() -> None:
 
     # THEN the state machine runs as that role, named as the local runtime names it
     assert stack.state_machine_roles == {"Machine": f"arn:aws:iam::{ACCOUNT}:role/Pipeline-MachineRole"}
+
+
+def test_a_kms_key_gets_a_key_arn_and_the_bucket_it_encrypts_names_it() -> None:
+    key_arn = {"Fn::GetAtt": ["Key", "Arn"]}
+    by_default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+    resources = {
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"Description": "data", "KeyPolicy": {"Statement": []}}},
+        "Data": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": by_default, "BucketKeyEnabled": True}
+                    ]
+                }
+            },
+        },
+        "DataPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": "Data"},
+                "PolicyDocument": {"Statement": [{"Effect": "Deny", "Sid": {"Ref": "AWS::NoValue"}}]},
+            },
+        },
+        "Reader": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"Handler": "h.main", "Environment": {"Variables": {"KEY": {"Ref": "Key"}}}},
+        },
+    }
+
+    stack = read_stack({"Resources": resources}, stack_name="s", region=REGION, account=ACCOUNT)
+    again = read_stack({"Resources": resources}, stack_name="s", region=REGION, account=ACCOUNT)
+
+    key = stack.kms_keys["Key"]
+    assert re.fullmatch(rf"arn:aws:kms:{REGION}:{ACCOUNT}:key/[0-9a-f-]{{36}}", key.arn)
+    assert key.arn == f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key.key_id}" == again.kms_keys["Key"].arn
+    assert stack.functions["Reader"].environment == {"KEY": key.key_id}  # Ref of a key is its id
+    assert stack.bucket_encryption == {
+        "s-data": {
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key.arn},
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        }
+    }
+    assert stack.bucket_policies == {"s-data": {"Statement": [{"Effect": "Deny"}]}}
