@@ -78,6 +78,8 @@ class ModelRegistry(Construct):
             environment={env.DATA_BUCKET: data.bucket.bucket_name, env.APPROVAL_PREFIX: config.approval_prefix},
         )
         data.grant_get(listener.role, config.approval_prefix)
+        # A version no run waits for has no record: 404 NoSuchKey only with s3:ListBucket (403 without it).
+        data.grant_list(listener.role, config.approval_prefix)
         data.grant_delete(listener.role, config.approval_prefix)
         self.grant_describe(listener)
         grant_task_response(listener, config)

@@ -52,6 +52,9 @@ class StatusChangeWake(Construct):
             environment=environment,
         )
         data.grant_get(self.listener.role, config.wake_prefix)
+        # Most events are of jobs and endpoints no run waits for: their record is missing, which S3 answers with
+        # 404 NoSuchKey only to a caller that may list the prefix (403 AccessDenied otherwise, failing the function).
+        data.grant_list(self.listener.role, config.wake_prefix)
         data.grant_delete(self.listener.role, config.wake_prefix)
         grant_task_response(self.listener, config)
 

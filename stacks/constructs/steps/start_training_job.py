@@ -45,6 +45,9 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     if training.validate_data:
         data.grant_get(step.role, config.data_prefix)
         data.grant_get(step.role, config.manifest_prefix)
+        # A file deleted since CheckData listed it must read as missing (404 NoSuchKey, a clear DataObjectMissingError),
+        # which S3 answers only to a caller that may list the prefix: 403 AccessDenied otherwise.
+        data.grant_list(step.role, config.data_prefix)
         if config.preprocessing is not None:
             # It checks the preprocessed data instead: every file the run's processing job wrote.
             data.grant_list(step.role, config.preprocessing.output_prefix)

@@ -558,7 +558,10 @@ def test_start_training_job_may_train_under_the_pipeline_prefix_and_pass_the_sag
         f"<{data_bucket}.Arn>/manifests/demo/*",
     ]
     assert resources_for(statements, "s3:PutObject") == []
-    assert resources_for(statements, "s3:ListBucket") == []
+    # It may list the data prefix only: so that a file deleted since CheckData reads as missing (404), not denied.
+    (listing,) = [statement for statement in statements if "s3:ListBucket" in statement["Action"]]
+    assert listing["Resource"] == {"Fn::GetAtt": [data_bucket, "Arn"]}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["data/demo", "data/demo/*"]}}
 
 
 def test_without_data_validation_start_training_job_reads_nothing_and_runs_briefly() -> None:

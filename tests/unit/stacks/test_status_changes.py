@@ -58,6 +58,7 @@ def test_the_listener_may_only_read_and_delete_tokens_and_return_them(template: 
     allowed -= {"xray:PutTelemetryRecords", "kms:Decrypt"}
     assert allowed == {
         "s3:GetObject",
+        "s3:ListBucket",  # of the tokens' prefix only: a missing record is then a 404, not a 403
         "s3:DeleteObject",
         "states:SendTaskSuccess",
         "states:SendTaskFailure",
@@ -66,6 +67,8 @@ def test_the_listener_may_only_read_and_delete_tokens_and_return_them(template: 
     s3 = [flatten(s["Resource"]) for s in statements if set(s["Action"]) & {"s3:GetObject", "s3:DeleteObject"}]
     assert s3
     assert all(resource.endswith("/waits/churn/*") for resource in s3)
+    (listing,) = [s for s in statements if "s3:ListBucket" in s["Action"]]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["waits/churn", "waits/churn/*"]}}
 
 
 def test_await_status_change_describes_only_the_pipelines_jobs_and_endpoint(template: Template) -> None:
