@@ -10,6 +10,10 @@ EXECUTION_TAG = "sagemaker-retraining:execution"
 # The one production variant DeployModel creates; the rollout alarms watch its metrics.
 VARIANT_NAME = "AllTraffic"
 
+# Where transform jobs write a day's predictions unless configured otherwise (the run's batch transform, the
+# operator's `transform`): `<prefix>/<data key>.out`; the SageMaker role may write there.
+PREDICTIONS_PREFIX = "predictions"
+
 # TriggerRun's one-time schedule in the pipeline's schedule group (the stack grants on its ARN).
 SCHEDULE_NAME = "{pipeline}-new-data"
 

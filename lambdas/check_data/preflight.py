@@ -28,12 +28,23 @@ def require_slack_secret(secretsmanager: SecretsManagerClient, secret_name: str 
     try:
         description = secretsmanager.describe_secret(SecretId=secret_name)
     except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        raise SlackSecretMissingError(
-            f"the Slack token secret {secret_name!r} (configuration field slack.token_secret_name) does not exist; "
-            "create it with the bot token, or remove `slack` from the pipeline's configuration"
-        ) from None
+        code = error.response["Error"]["Code"]
+        if code == "ResourceNotFoundException":
+            raise SlackSecretMissingError(
+                f"the Slack token secret {secret_name!r} (configuration field slack.token_secret_name) does not "
+                "exist; create it with the bot token, or remove `slack` from the pipeline's configuration"
+            ) from None
+        if code == "AccessDeniedException":
+            # The stack grants DescribeSecret on `<name>-??????`, the ARN an existing secret has. A secret that does
+            # not exist has no such ARN, so IAM denies before Secrets Manager could answer ResourceNotFound: on AWS
+            # a missing secret reads as this denial (what the local runtime's IAM enforcement showed).
+            raise SlackSecretMissingError(
+                f"the Slack token secret {secret_name!r} (configuration field slack.token_secret_name) cannot be "
+                "read: it most likely does not exist (IAM denies DescribeSecret on a missing secret, whose ARN "
+                "cannot match the grant); create it with the bot token, or remove `slack` from the pipeline's "
+                f"configuration. Secrets Manager said: {error.response['Error'].get('Message', code)}"
+            ) from None
+        raise
     if description.get("DeletedDate"):
         raise SlackSecretMissingError(
             f"the Slack token secret {secret_name!r} (configuration field slack.token_secret_name) is scheduled for "

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from contract.names import PREDICTIONS_PREFIX
 from lambdas.common.names import SAGEMAKER_NAME_PATTERN
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
     from types_boto3_sagemaker.type_defs import TagTypeDef
 
-DEFAULT_PREDICTIONS_PREFIX = "predictions"
+DEFAULT_PREDICTIONS_PREFIX = PREDICTIONS_PREFIX
 # The pipeline's data files are label first (training reads them so): the model is sent the other columns.
 DROP_LABEL_FILTER = "$[1:]"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"

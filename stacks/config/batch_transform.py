@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
+from contract.names import PREDICTIONS_PREFIX
 from stacks.config.fields import MEDIA_TYPE, InstanceType, Prefix, Rule, Section
 
 _JSON_PATH = r"^\$"
@@ -21,7 +22,7 @@ class BatchTransformConfig(Section):
 
     instance_type: InstanceType = "ml.m5.large"
     instance_count: StrictInt = Field(default=1, ge=1, le=100)
-    predictions_prefix: Prefix = "predictions"
+    predictions_prefix: Prefix = PREDICTIONS_PREFIX
     input_filter: (
         Annotated[str, Field(pattern=_JSON_PATH), Rule('a JSONPath like "$[1:]" (or null to send whole records)')]
         | None

@@ -57,6 +57,15 @@ class PreprocessingCode(Construct):
                 resources=[f"arn:{Aws.PARTITION}:s3:::{self.asset.s3_bucket_name}/{self.asset.s3_object_key}"],
             )
         )
+        # The processing job's code input is an S3Prefix, which SageMaker lists before it downloads: the listing of
+        # that one key, as the local runtime's IAM enforcement found (403 on the list otherwise).
+        sagemaker.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[f"arn:{Aws.PARTITION}:s3:::{self.asset.s3_bucket_name}"],
+                conditions={"StringEquals": {"s3:prefix": self.asset.s3_object_key}},
+            )
+        )
         self.image = preprocessing_image(scope, config)
         # The job writes each run's train/ and model/; training reads train/, the endpoint model/model.tar.gz.
         data.grant_put(sagemaker.role, preprocessing.output_prefix)

@@ -8,6 +8,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from contract.names import PREDICTIONS_PREFIX
 from stacks.compliance import INLINE_POLICY_REASON, acknowledge, resource_finding
 from stacks.config import EcrImage, PipelineConfig
 from stacks.constructs.data_store import DataStore
@@ -32,9 +33,13 @@ class SageMakerExecutionRole(Construct):
         data.grant_put(self.role, config.model_prefix)
         # The same role is the model's execution role: the endpoint downloads model.tar.gz with it.
         data.grant_get(self.role, config.model_prefix)
-        if config.batch_transform is not None:
-            # A transform job reads the newest day's data (above) and writes its predictions.
-            data.grant_put(self.role, config.batch_transform.predictions_prefix)
+        # A transform job (the run's batch transform, or the operator's `sagemaker-retraining transform`, offered for
+        # every pipeline) reads a day's data (above) and writes its predictions under the predictions prefix,
+        # mirroring the data's keys: `<predictions prefix>/<data prefix>/...`.
+        predictions = (
+            config.batch_transform.predictions_prefix if config.batch_transform is not None else PREDICTIONS_PREFIX
+        )
+        data.grant_put(self.role, f"{predictions}/{config.data_prefix}")
 
         self._grant_logs_and_metrics(stack)
         images = config.algorithm.ecr_images

@@ -137,11 +137,13 @@ def test_the_sagemaker_role_writes_the_predictions_and_nothing_else_new(template
     statements = role_statements(template, sagemaker_role_id(template))
     before = role_statements(plain, sagemaker_role_id(plain))
 
-    writable = [flatten(arn) for arn in resources_for(statements, "s3:PutObject")]
-    assert any(arn.endswith("/scores/churn/*") for arn in writable), writable
-    assert not any(flatten(arn).endswith("/scores/churn/*") for arn in resources_for(before, "s3:PutObject"))
+    writable = [flatten(arn).split(".Arn>", 1)[-1] for arn in resources_for(statements, "s3:PutObject")]
+    written_before = [flatten(arn).split(".Arn>", 1)[-1] for arn in resources_for(before, "s3:PutObject")]
+    # the predictions mirror the data's keys under the predictions prefix: that prefix's copy of the data prefix
+    assert "/scores/churn/daily/churn/*" in writable, writable
+    assert "/scores/churn/daily/churn/*" not in written_before
     # the data itself stays read-only for SageMaker
-    assert not any(flatten(arn).endswith("/daily/churn/*") for arn in writable)
+    assert "/daily/churn/*" not in writable
 
 
 @pytest.mark.parametrize("fixture", ["template", "plain"])
@@ -164,5 +166,8 @@ def test_a_pipeline_without_a_batch_transform_has_no_transform_permission_rule_o
         "AWS::Events::Rule", {"Properties": {"EventPattern": {"detail-type": [TRANSFORM_EVENT]}}}
     )
     assert rules == {}
+    # SageMaker may write predictions only where the operator's `transform` writes them by default: the default
+    # predictions prefix's copy of the data prefix
     sagemaker = role_statements(plain, sagemaker_role_id(plain))
-    assert not any("predictions" in flatten(arn) for arn in resources_for(sagemaker, "s3:PutObject"))
+    predictions = [flatten(arn) for arn in resources_for(sagemaker, "s3:PutObject") if "predictions" in flatten(arn)]
+    assert [arn.split(".Arn>", 1)[-1] for arn in predictions] == ["/predictions/daily/churn/*"]

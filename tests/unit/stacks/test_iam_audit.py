@@ -148,6 +148,13 @@ ALLOWED_WILDCARDS = (
         "at run time.",
     ),
     AllowedWildcard(
+        frozenset({"s3:PutObject"}),
+        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(predictions|scores)(/{PIPELINE_NAMES})?/"
+        rf"(data|raw|daily)/{PIPELINE_NAMES}/\*",
+        "A transform job's predictions mirror the keys of the day's data files under the predictions prefix, "
+        "and the files' names (dates) are known only at run time.",
+    ),
+    AllowedWildcard(
         frozenset({"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}),
         rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(approvals|waits)/{PIPELINE_NAMES}/\*",
         "A run waiting for approval keeps its task token under the version's number, which SageMaker assigns at "

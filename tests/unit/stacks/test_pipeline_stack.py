@@ -707,7 +707,10 @@ def test_sagemaker_role_is_scoped_to_the_pipeline_prefixes(template: Template) -
         f"{bucket}/manifests/demo/*",
         f"{bucket}/models/demo/*",
     ]
-    assert [flatten(arn) for arn in resources_for(statements, "s3:PutObject")] == [f"{bucket}/models/demo/*"]
+    assert [flatten(arn) for arn in resources_for(statements, "s3:PutObject")] == [
+        f"{bucket}/models/demo/*",
+        f"{bucket}/predictions/data/demo/*",  # the operator's `transform` writes there by default
+    ]
     (listing,) = [statement for statement in statements if "s3:ListBucket" in statement["Action"]]
     assert listing["Condition"]["StringLike"]["s3:prefix"] == [
         "data/demo",
