@@ -90,7 +90,7 @@ def _table_image(
     processor = processor_of(instance_type)
     if image.processors and processor not in image.processors:
         raise ConfigError(
-            f"pipeline {config.name!r}: {instance_field} {instance_type} needs a {processor} image and {framework} "
+            f"pipeline {config.name!r}: {instance_field} {instance_type} runs on {processor} and {framework} "
             f"{version} has {image_scope} images for {', '.join(image.processors)} only"
         )
     tag = image.tag(version, processor=processor, py_version=algorithm.py_version)
