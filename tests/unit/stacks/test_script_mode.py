@@ -197,7 +197,8 @@ def test_an_own_image_gets_its_metric_definitions_and_environment() -> None:
                 algorithm=script(framework="pytorch", version="2.6.0"), endpoint={"instance_type": "ml.inf2.xlarge"}
             ),
             "eu-west-1",
-            "pipeline 'demo': endpoint.instance_type ml.inf2.xlarge runs on inf and pytorch 2.6.0 has inference images for cpu, gpu only",
+            "pipeline 'demo': endpoint.instance_type ml.inf2.xlarge runs on inf and pytorch 2.6.0 has inference images "
+            "for cpu, gpu only",
         ),
         (
             pipeline(algorithm=script(source_dir="examples/nowhere")),
