@@ -20,7 +20,12 @@ TRAINING_VOLUME_SIZE_GB = "TRAINING_VOLUME_SIZE_GB"
 TRAINING_MAX_RUNTIME_SECONDS = "TRAINING_MAX_RUNTIME_SECONDS"
 MAX_FILES_PER_RUN = "MAX_FILES_PER_RUN"
 VALIDATE_DATA = "VALIDATE_DATA"  # "true" or "false"
-HYPERPARAMETERS = "HYPERPARAMETERS"
+HYPERPARAMETERS = "HYPERPARAMETERS"  # JSON object of strings, CreateTrainingJob's HyperParameters
+# A framework's script (StartTrainingJob): "true" adds the JSON-encoded sagemaker_job_name hyperparameter, as the
+# SageMaker Python SDK does; the other Script Mode hyperparameters are in HYPERPARAMETERS. Unset: not Script Mode.
+SCRIPT_MODE = "SCRIPT_MODE"
+METRIC_DEFINITIONS = "METRIC_DEFINITIONS"  # JSON list of {"Name", "Regex"} (StartTrainingJob); unset: none
+MODEL_ENVIRONMENT = "MODEL_ENVIRONMENT"  # JSON object, the model container's Environment (DeployModel, EvaluateModel)
 # Preprocessing (StartPreprocessing, StartTrainingJob, DeployModel): JSON of the processing job's settings; unset: none.
 PREPROCESSING = "PREPROCESSING"
 MAX_PREPROCESSING_WAIT_SECONDS = "MAX_PREPROCESSING_WAIT_SECONDS"

@@ -37,6 +37,7 @@ from stacks.constructs.schedule import RetrainingSchedule
 from stacks.constructs.state_machine import RetrainingStateMachine
 from stacks.constructs.status_changes import StatusChangeWake
 from stacks.constructs.steps import StepResources, WorkflowSteps
+from stacks.constructs.training_script import TrainingScript
 from stacks.constructs.triggers import RunTriggers
 from stacks.constructs.watermark import UNTAGGED_RESOURCE_TYPES, Watermark
 
@@ -69,6 +70,11 @@ class PipelineStack(Stack):
             if config.preprocessing is not None
             else None
         )
+        script = (
+            TrainingScript(self, "TrainingScript", config=config, sagemaker=sagemaker)
+            if config.algorithm.kind == "framework"
+            else None
+        )
         assets = LambdaAssets(self, "LambdaAssets")
         registry = ModelRegistry(self, "Registry", config=config, assets=assets, data=data)
         # Before the steps: AwaitStatusChange is built under it (stacks/constructs/steps/await_status_change.py).
@@ -86,6 +92,7 @@ class PipelineStack(Stack):
                 registry=registry,
                 rollout_alarms=rollout_alarms,
                 preprocessing=preprocessing,
+                script=script,
             ),
         )
         workflow = RetrainingStateMachine(self, "Workflow", config=config, steps=steps.functions)

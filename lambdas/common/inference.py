@@ -55,17 +55,32 @@ class ServingPreprocessing:
             ) from None
 
 
+def model_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The algorithm's container environment (MODEL_ENVIRONMENT), empty when unset; ConfigurationError if malformed.
+
+    A framework's script gets the SageMaker Python SDK's SAGEMAKER_PROGRAM, SAGEMAKER_SUBMIT_DIRECTORY (its
+    sourcedir.tar.gz in S3, or the model's code/), SAGEMAKER_CONTAINER_LOG_LEVEL and SAGEMAKER_REGION there.
+    """
+    if names.optional_str(env, names.MODEL_ENVIRONMENT) is None:
+        return {}
+    return names.require_json_object(env, names.MODEL_ENVIRONMENT)
+
+
 def serving_containers(
     fitted: PreprocessingState | None,
     model_artifact: str,
     inference_image: str,
     preprocessing: ServingPreprocessing | None,
+    environment: Mapping[str, str] | None = None,
 ) -> list[ContainerDefinitionTypeDef]:
-    """The model's containers in order; one without preprocessing. `fitted` is the run's processing job.
+    """The model's containers in order; one without preprocessing. `fitted` is the run's processing job;
+    `environment` the algorithm's container's (none when empty).
 
     Raises InvalidStepEventError when the pipeline has preprocessing but the run's state has no fitted artifact.
     """
     model: ContainerDefinitionTypeDef = {"Image": inference_image, "ModelDataUrl": model_artifact}
+    if environment:
+        model["Environment"] = dict(environment)
     if preprocessing is None:
         return [model]
     artifact = fitted.model_artifact if fitted is not None else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,7 +14,12 @@ from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
-from lambdas.common.inference import ServingPreprocessing, create_model_arguments, serving_containers
+from lambdas.common.inference import (
+    ServingPreprocessing,
+    create_model_arguments,
+    model_environment,
+    serving_containers,
+)
 from lambdas.common.models import DeploymentState, PreprocessingState, TrainingJobState
 from lambdas.common.names import run_tags
 
@@ -118,6 +123,7 @@ class DeploySettings:
     poll_interval_seconds: int
     rollout: RolloutSettings | None = None
     preprocessing: ServingPreprocessing | None = None  # None: a single-container model
+    environment: Mapping[str, str] = field(default_factory=dict)  # the algorithm's container's
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeploySettings:
@@ -131,6 +137,7 @@ class DeploySettings:
             poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
             rollout=RolloutSettings.from_env(env),
             preprocessing=ServingPreprocessing.from_env(env),
+            environment=model_environment(env),
         )
 
 
@@ -160,7 +167,9 @@ def deploy_model(
         raise InvalidStepEventError(f"training job {training.job_name} reported no model artifact: nothing to deploy")
     name = training.job_name
     tags = run_tags(settings.pipeline, execution)
-    containers = serving_containers(preprocessing, artifact, settings.image, settings.preprocessing)
+    containers = serving_containers(
+        preprocessing, artifact, settings.image, settings.preprocessing, settings.environment
+    )
     _create_if_absent(
         lambda: sagemaker.describe_model(ModelName=name),
         lambda: sagemaker.create_model(

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
@@ -19,7 +19,7 @@ from contract.events import APPROVED, PENDING, REJECTED
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError, MetricMissingError
 from lambdas.common.events import Execution
-from lambdas.common.inference import ServingPreprocessing, serving_containers
+from lambdas.common.inference import ServingPreprocessing, model_environment, serving_containers
 from lambdas.common.models import EvaluationState, PreprocessingState, RunState, TrainingJobState
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class EvaluateSettings:
     approval_timeout_seconds: int
     gate: QualityGate | None
     preprocessing: ServingPreprocessing | None = None  # None: the model is served alone
+    environment: Mapping[str, str] = field(default_factory=dict)  # the algorithm's container's
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EvaluateSettings:
@@ -90,6 +91,7 @@ class EvaluateSettings:
             approval_timeout_seconds=names.require_int(env, names.APPROVAL_TIMEOUT_SECONDS),
             gate=QualityGate.from_json(raw_gate, variable=names.QUALITY_GATE) if raw_gate else None,
             preprocessing=ServingPreprocessing.from_env(env),
+            environment=model_environment(env),
         )
 
 
@@ -175,7 +177,9 @@ def evaluate_model(
     if existing is None:
         # The same containers DeployModel serves: with preprocessing, the whole inference pipeline. Their fields
         # (ContainerHostname, Image, ModelDataUrl, Environment) mean the same in a model package's containers.
-        containers = serving_containers(preprocessing, artifact, settings.inference_image, settings.preprocessing)
+        containers = serving_containers(
+            preprocessing, artifact, settings.inference_image, settings.preprocessing, settings.environment
+        )
         specification: InferenceSpecificationTypeDef = {
             "Containers": cast("list[ModelPackageContainerDefinitionTypeDef]", containers),
             "SupportedContentTypes": CONTENT_TYPES,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -11,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
+from lambdas.common.errors import ConfigurationError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import RunState, TrainingJobState
 from lambdas.common.names import run_tags
@@ -19,7 +21,15 @@ from lambdas.common.sagemaker import check_started_by, describe_or_none
 if TYPE_CHECKING:
     from types_boto3_sagemaker import SageMakerClient
     from types_boto3_sagemaker.literals import S3DataTypeType, TrainingInstanceTypeType
-    from types_boto3_sagemaker.type_defs import CreateTrainingJobRequestTypeDef
+    from types_boto3_sagemaker.type_defs import (
+        AlgorithmSpecificationTypeDef,
+        CreateTrainingJobRequestTypeDef,
+        MetricDefinitionTypeDef,
+    )
+
+# The hyperparameter the SageMaker Python SDK adds for a framework's script with the job's name, JSON-encoded like
+# the others (sagemaker/estimator.py, Framework._script_mode_hyperparam_update).
+JOB_NAME_HYPERPARAMETER = "sagemaker_job_name"
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,8 @@ class TrainingSettings:
     hyperparameters: dict[str, str]
     poll_interval_seconds: int
     validate_data: bool = True
+    script_mode: bool = False  # a framework's script: the job's name is one of its hyperparameters
+    metric_definitions: tuple[MetricDefinitionTypeDef, ...] = field(default=())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TrainingSettings:
@@ -52,7 +64,30 @@ class TrainingSettings:
             hyperparameters=names.require_json_object(env, names.HYPERPARAMETERS),
             poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
             validate_data=names.require_bool(env, names.VALIDATE_DATA),
+            script_mode=names.optional_str(env, names.SCRIPT_MODE) == "true",
+            metric_definitions=_metric_definitions(env),
         )
+
+
+def _metric_definitions(env: Mapping[str, str]) -> tuple[MetricDefinitionTypeDef, ...]:
+    """METRIC_DEFINITIONS, a JSON list of {"Name", "Regex"}; none when unset. Raises ConfigurationError if malformed."""
+    raw = names.optional_str(env, names.METRIC_DEFINITIONS)
+    if raw is None:
+        return ()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(
+            f"environment variable {names.METRIC_DEFINITIONS} is not valid JSON: {error}"
+        ) from None
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict) and set(item) == {"Name", "Regex"} and all(isinstance(v, str) for v in item.values())
+        for item in value
+    ):
+        raise ConfigurationError(
+            f'environment variable {names.METRIC_DEFINITIONS} must be a JSON list of {{"Name", "Regex"}} strings'
+        )
+    return tuple({"Name": item["Name"], "Regex": item["Regex"]} for item in value)
 
 
 def start_training_job(
@@ -122,11 +157,17 @@ def training_job_request(
     data_type: S3DataTypeType = "ManifestFile",
 ) -> CreateTrainingJobRequestTypeDef:
     """Build CreateTrainingJob's request: one `train` channel read from the run's manifest (or a prefix)."""
+    specification: AlgorithmSpecificationTypeDef = {"TrainingImage": settings.image, "TrainingInputMode": "File"}
+    if settings.metric_definitions:
+        specification["MetricDefinitions"] = list(settings.metric_definitions)
+    hyperparameters = dict(settings.hyperparameters)
+    if settings.script_mode:
+        hyperparameters[JOB_NAME_HYPERPARAMETER] = json.dumps(job_name)
     return {
         "TrainingJobName": job_name,
-        "AlgorithmSpecification": {"TrainingImage": settings.image, "TrainingInputMode": "File"},
+        "AlgorithmSpecification": specification,
         "RoleArn": settings.role_arn,
-        "HyperParameters": dict(settings.hyperparameters),
+        "HyperParameters": hyperparameters,
         "InputDataConfig": [
             {
                 "ChannelName": "train",

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, StrictInt, ValidationInfo, field_val
 
 from contract.outputs import model_package_group
 from stacks.config.alerts import AlertsConfig
-from stacks.config.algorithm import AlgorithmConfig, Hyperparameters, with_algorithm_defaults
+from stacks.config.algorithm import AlgorithmConfig, Hyperparameters, json_encoded_for_script, with_algorithm_defaults
 from stacks.config.batch_transform import BatchTransformConfig
 from stacks.config.data_bucket import DataBucketConfig
 from stacks.config.endpoint import EndpointConfig
@@ -86,7 +86,8 @@ class PipelineConfig(Section):
     window_days: StrictInt = Field(default=7, ge=1, le=366)
     algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig)
     hyperparameters: Hyperparameters = Field(default_factory=dict, validate_default=True)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    # validate_data's default depends on the algorithm (filled in by _data_check_of_the_algorithm)
+    training: TrainingConfig = Field(default_factory=dict, validate_default=True)
     # the endpoint's name defaults to the pipeline's (filled in by _named_after_the_pipeline)
     endpoint: EndpointConfig = Field(default_factory=dict, validate_default=True)
     polling: PollingConfig = Field(default_factory=PollingConfig)
@@ -100,6 +101,22 @@ class PipelineConfig(Section):
     triggers: TriggersConfig = Field(default_factory=TriggersConfig)
     preprocessing: PreprocessingConfig | None = None  # None: the algorithm trains on the raw data as it is
     batch_transform: BatchTransformConfig | None = None  # None: no transform job after deploying
+
+    @field_validator("hyperparameters", mode="before")
+    @classmethod
+    def _encoded_for_the_algorithm(cls, hyperparameters: Any, info: ValidationInfo) -> Any:
+        algorithm = info.data.get("algorithm")
+        return hyperparameters if algorithm is None else json_encoded_for_script(hyperparameters, algorithm)
+
+    @field_validator("training", mode="before")
+    @classmethod
+    def _data_check_of_the_algorithm(cls, training: Any, info: ValidationInfo) -> Any:
+        """The data is checked as CSV of numbers, label first, unless told otherwise: what the built-in algorithms
+        read. A framework's script may read any format, so its data is not checked unless validate_data is true."""
+        algorithm = info.data.get("algorithm")
+        if isinstance(training, Mapping) and training.get("validate_data") is None and algorithm is not None:
+            return {**training, "validate_data": algorithm.kind != "framework"}
+        return training
 
     @field_validator("hyperparameters")
     @classmethod
@@ -126,6 +143,7 @@ class PipelineConfig(Section):
             raise ValueError(problem)
         if self.rollout is not None:
             _check_rollout_fits(self.rollout, self.polling)
+        _check_gate_metric_defined(self)
         return self
 
     @property
@@ -162,6 +180,21 @@ def _overlaps(first: str, second: str) -> bool:
     a, b = first.split("/"), second.split("/")
     shorter = min(len(a), len(b))
     return a[:shorter] == b[:shorter]
+
+
+def _check_gate_metric_defined(config: PipelineConfig) -> None:
+    """A framework's script has only the metrics its definitions read from the log: a gate on another never passes."""
+    gate, algorithm = config.quality_gate, config.algorithm
+    if gate is None or algorithm.kind != "framework":
+        return
+    names = [definition.name for definition in algorithm.metric_definitions]
+    if gate.metric not in names:
+        defined = ", ".join(repr(name) for name in names) or "none"
+        raise FieldError(
+            "quality_gate.metric",
+            f"{gate.metric!r} is not one of algorithm.metric_definitions' names ({defined}): SageMaker records a "
+            "framework script's metrics only from those definitions",
+        )
 
 
 def _check_rollout_fits(rollout: RolloutConfig, polling: PollingConfig) -> None:

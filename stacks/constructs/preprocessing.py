@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
-import tarfile
-import tempfile
 from pathlib import Path
 
-from aws_cdk import Aws
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from stacks.algorithms import preprocessing_image
 from stacks.config import ConfigError, PipelineConfig, PreprocessingConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
+from stacks.constructs.source_archive import pack_source, source_asset
 from stacks.paths import PROJECT_ROOT
-
-# Never shipped: caches and bytecode of the host's Python, which the container's Python would not use.
-_EXCLUDED_NAMES = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".DS_Store"})
 
 
 class PreprocessingCode(Construct):
-    """The source directory, packed as a tar.gz asset the processing job unpacks and the endpoint serves (code/).
-
-    The archive is byte-for-byte reproducible (sorted entries, no timestamps or owners), so its asset hash, and
-    with it the template, changes only when the code does.
-    """
+    """The source directory, packed as a tar.gz asset the processing job unpacks and the endpoint serves (code/)."""
 
     def __init__(
         self,
@@ -47,25 +34,8 @@ class PreprocessingCode(Construct):
             raise ValueError(f"pipeline {config.name!r} has no preprocessing")
         self.settings = preprocessing
         source = check_source_dir(preprocessing, project_root=project_root, pipeline=config.name)
-        archive = Path(tempfile.mkdtemp(prefix="preprocessing-")) / "sourcedir.tar.gz"
-        archive.write_bytes(pack_source(source))
-        self.asset = s3_assets.Asset(self, "Source", path=str(archive))
-        # The one object, without Asset.grant_read's wildcards (s3:GetObject*, s3:List* on the bootstrap bucket).
-        sagemaker.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[f"arn:{Aws.PARTITION}:s3:::{self.asset.s3_bucket_name}/{self.asset.s3_object_key}"],
-            )
-        )
-        # The processing job's code input is an S3Prefix, which SageMaker lists before it downloads: the listing of
-        # that one key, as the local runtime's IAM enforcement found (403 on the list otherwise).
-        sagemaker.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[f"arn:{Aws.PARTITION}:s3:::{self.asset.s3_bucket_name}"],
-                conditions={"StringEquals": {"s3:prefix": self.asset.s3_object_key}},
-            )
-        )
+        # The processing job's code input is an S3Prefix, which SageMaker lists before it downloads.
+        self.asset = source_asset(self, "Source", source=source, reader=sagemaker.role, listed=True)
         self.image = preprocessing_image(scope, config)
         # The job writes each run's train/ and model/; training reads train/, the endpoint model/model.tar.gz.
         data.grant_put(sagemaker.role, preprocessing.output_prefix)
@@ -105,21 +75,4 @@ def check_source_dir(preprocessing: PreprocessingConfig, *, project_root: Path, 
     return source
 
 
-def pack_source(source: Path) -> bytes:
-    """A reproducible tar.gz of the directory's files, paths relative to it."""
-    buffer = io.BytesIO()
-    with (
-        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed,
-        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for path in sorted(source.rglob("*")):
-            relative = path.relative_to(source)
-            if _EXCLUDED_NAMES.intersection(relative.parts) or path.suffix == ".pyc" or not path.is_file():
-                continue
-            info = tarfile.TarInfo(relative.as_posix())
-            info.size = path.stat().st_size
-            info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
-            info.mtime = 0
-            with path.open("rb") as content:
-                tar.addfile(info, content)
-    return buffer.getvalue()
+__all__ = ["PreprocessingCode", "check_source_dir", "pack_source"]

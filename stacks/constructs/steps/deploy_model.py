@@ -24,6 +24,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.ENDPOINT_INSTANCE_TYPE: config.endpoint.instance_type,
             env.ENDPOINT_INSTANCE_COUNT: str(config.endpoint.instance_count),
             env.INFERENCE_IMAGE: resources.images.inference,
+            **resources.model_env(),
             env.SAGEMAKER_ROLE_ARN: resources.sagemaker.role_arn,
             env.POLL_INTERVAL_SECONDS: str(config.polling.interval_seconds),
             **resources.preprocessing_env(),

@@ -24,6 +24,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.ENDPOINT_NAME: config.endpoint.name,
             env.MODEL_PACKAGE_GROUP: registry.group_name,
             env.INFERENCE_IMAGE: resources.images.inference,
+            **resources.model_env(),
             env.APPROVAL_MODE: config.registry.approval,
             env.APPROVAL_TIMEOUT_SECONDS: str(config.registry.approval_timeout_hours * 3600),
             **({env.QUALITY_GATE: quality_gate_json(config)} if config.quality_gate else {}),

@@ -24,6 +24,7 @@ from stacks.constructs.preprocessing import PreprocessingCode
 from stacks.constructs.rollout_alarms import RolloutAlarms
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.step_function import StepFunction
+from stacks.constructs.training_script import TrainingScript
 from stacks.constructs.watermark import Watermark
 
 
@@ -40,10 +41,31 @@ class StepResources:
     registry: ModelRegistry
     rollout_alarms: RolloutAlarms | None = None
     preprocessing: PreprocessingCode | None = None
+    script: TrainingScript | None = None  # a framework's script (Script Mode)
 
     def preprocessing_env(self) -> dict[str, str]:
         """The steps that start, wait for, train on or serve the preprocessing know it by this one variable."""
         return {env.PREPROCESSING: self.preprocessing.spec_json()} if self.preprocessing is not None else {}
+
+    def training_env(self) -> dict[str, str]:
+        """The training job's hyperparameters (with a script's, which name its code) and metric definitions."""
+        hyperparameters = dict(self.config.hyperparameters)
+        variables: dict[str, str] = {}
+        if self.script is not None:
+            hyperparameters.update(self.script.hyperparameters())
+            variables[env.SCRIPT_MODE] = "true"
+        variables[env.HYPERPARAMETERS] = json.dumps(hyperparameters, sort_keys=True)
+        definitions = self.config.algorithm.metric_definitions
+        if definitions:
+            variables[env.METRIC_DEFINITIONS] = json.dumps([{"Name": d.name, "Regex": d.regex} for d in definitions])
+        return variables
+
+    def model_env(self) -> dict[str, str]:
+        """The steps that create or register the model know its container's environment by this variable."""
+        environment = (
+            self.script.model_environment() if self.script is not None else dict(self.config.algorithm.environment)
+        )
+        return {env.MODEL_ENVIRONMENT: json.dumps(environment, sort_keys=True)} if environment else {}
 
     def transform_env(self) -> dict[str, str]:
         return {env.BATCH_TRANSFORM: batch_transform_json(self.config)} if self.config.batch_transform else {}

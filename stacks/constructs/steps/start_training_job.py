@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from aws_cdk import Duration
 from constructs import Construct
 
@@ -32,7 +30,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.TRAINING_INSTANCE_COUNT: str(training.instance_count),
             env.TRAINING_VOLUME_SIZE_GB: str(training.volume_size_gb),
             env.TRAINING_MAX_RUNTIME_SECONDS: str(training.max_runtime_seconds),
-            env.HYPERPARAMETERS: json.dumps(dict(config.hyperparameters), sort_keys=True),
+            **resources.training_env(),
             env.POLL_INTERVAL_SECONDS: str(config.polling.interval_seconds),
             env.VALIDATE_DATA: "true" if training.validate_data else "false",
             **resources.preprocessing_env(),

@@ -49,6 +49,21 @@ PIPELINES = [
             ]
         },
     ),
+    # A framework's script: its sourcedir.tar.gz asset, the SageMaker role's read of it, metric definitions.
+    pipeline(
+        name="fraud",
+        data_bucket={"name": "existing-data-bucket"},
+        data_prefix="raw/fraud",
+        algorithm={
+            "framework": "sklearn",
+            "version": "1.2-1",
+            "source_dir": "examples/churn/preprocessing",
+            "entry_point": "preprocess.py",
+            "metric_definitions": [{"Name": "validation:f1", "Regex": "f1=([0-9.]+)"}],
+            "environment": {"MODEL_SERVER_WORKERS": "2"},
+        },
+        quality_gate={"metric": "validation:f1", "direction": "maximize", "threshold": 0.6},
+    ),
 ]
 
 

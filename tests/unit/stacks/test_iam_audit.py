@@ -19,7 +19,7 @@ from tests.unit.stacks.synth import flatten
 
 ARN = r"arn:<AWS::Partition>"
 REGION_ACCOUNT = r"<AWS::Region>:<AWS::AccountId>"
-PIPELINE_NAMES = r"(demo|churn)"
+PIPELINE_NAMES = r"(demo|churn|fraud)"
 TRACING_ACTIONS = frozenset(
     {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
 )
@@ -239,9 +239,9 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
         if resource["Type"] == "AWS::IAM::Role"
     ]
     # One policy per role: the fourteen steps, the StatusChangeListener, SageMaker's, the state machine's and the
-    # schedule's, per stack; churn's ApprovalListener; the upstream events' role in both stacks; demo's TriggerRun
-    # and Scheduler roles.
-    assert len(roles) == 2 * 18 + 1 + 2 + 2
+    # schedule's, per stack; churn's ApprovalListener; the upstream events' role in demo's and churn's stacks;
+    # demo's TriggerRun and Scheduler roles.
+    assert len(roles) == 3 * 18 + 1 + 2 + 2
     assert len(policies) == len(roles)
     assert len(statements) > 50
 

@@ -210,7 +210,7 @@ def test_ecr_image_uris_are_accepted(uri: str) -> None:
         ({"schedule": "every day"}, "pipeline 'churn': schedule must be 'rate(N minute"),
         ({"schedule": "cron(0 6 * * ?)"}, "pipeline 'churn': schedule must be cron(minutes hours"),
         ({"schedule": "cron(0 6 * * * *)"}, "pipeline 'churn': schedule must use '?' in day-of-month"),
-        ({"algorithm": {"builtin": "xgboost"}}, "pipeline 'churn': algorithm.builtin must be one of linear"),
+        ({"algorithm": {"builtin": "kmeans"}}, "pipeline 'churn': algorithm.builtin must be one of linear"),
         ({"algorithm": {"image_uri": "trainer:latest"}}, "pipeline 'churn': algorithm.image_uri must be an ECR"),
         (
             {"algorithm": {"image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/Trainer"}},
@@ -349,7 +349,10 @@ def test_invalid_field_is_rejected_naming_pipeline_and_field(fields: dict[str, A
         ({"training": {"instance_typ": "ml.m5.large"}}, "pipeline 'churn': unknown field 'training.instance_typ'"),
         ({"slack": {"channel": "#a", "token_secret_name": "s", "token": "xoxb-1"}}, "unknown field 'slack.token'"),
         ({"data_bucket": {"bucket": "x"}}, "pipeline 'churn': unknown field 'data_bucket.bucket'"),
-        ({"algorithm": {"builtin": "linear-learner", "version": 1}}, "unknown field 'algorithm.version'"),
+        (
+            {"algorithm": {"builtin": "linear-learner", "versions": 1}},
+            "unknown field 'algorithm.versions' (did you mean 'algorithm.version'?)",
+        ),
         ({"endpoint": {"nme": "x"}}, "pipeline 'churn': unknown field 'endpoint.nme'"),
         ({"polling": {"interval": 60}}, "pipeline 'churn': unknown field 'polling.interval'"),
     ],
