@@ -94,6 +94,9 @@ def run_demo(
             )
             summary.predictions, summary.raw_answer = predictions(runtime, settings.endpoint, data)
         summary.slack_messages = [render_message(message)[0] for message in slack.messages()]
+        summary.permissions = (
+            f"enforced: {runtime.aws.iam.describe()}" if runtime.aws.enforce_iam else "not enforced (--no-iam)"
+        )
         summary.total_seconds = time.monotonic() - started
         print_summary(console, summary, old_prediction)
         return summary

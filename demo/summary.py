@@ -64,6 +64,7 @@ class DemoSummary:
     notifications: int = 0  # NotifySlack tasks run
     notifications_posted: int = 0  # of which Slack accepted the message
     slack_messages: list[str] = field(default_factory=list)  # headers, as the local Slack server received them
+    permissions: str = ""  # IAM enforcement: how many of the roles' requests were checked and denied, or off
     phases: dict[str, float] = field(default_factory=dict)
     total_seconds: float = 0.0
 
@@ -156,6 +157,8 @@ def print_summary(console: Console, summary: DemoSummary, old_prediction: float 
     rows.append(
         ("slack", f"{summary.notifications_posted} of {summary.notifications} notifications posted to {summary.slack}")
     )
+    if summary.permissions:
+        rows.append(("permissions", summary.permissions))
     phases = ", ".join(f"{name} {seconds:.1f}" for name, seconds in summary.phases.items())
     rows.append(("wall time", f"{summary.total_seconds:.1f} s ({phases})"))
     for label, value in rows:

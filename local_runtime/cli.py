@@ -203,10 +203,18 @@ def _serve(args: argparse.Namespace) -> int:
             runtime.client("stepfunctions"), [p.state_machine_arn for p in pipelines], console=console
         ).start()
         cleanup.callback(watcher.stop)
-        _print_serving(console, runtime.endpoint_url, pipelines, slack_server.base_url if slack_server else None)
+        _print_serving(
+            console,
+            runtime.endpoint_url,
+            pipelines,
+            slack_server.base_url if slack_server else None,
+            enforce_iam=runtime.aws.enforce_iam,
+        )
         console.line(f"Ready: local AWS on {runtime.endpoint_url}. Ctrl-C to stop.")
         while not stop.wait(0.5):
             pass
+        if runtime.aws.enforce_iam:
+            console.line(f"IAM: {runtime.aws.iam.describe()}")
         console.line("Stopping: workers, endpoints and the server...")
     console.line("Stopped.")
     return 0
@@ -229,9 +237,16 @@ def _synthesize_in_child(config_file: str | None) -> dict[str, Any] | int:
     return templates
 
 
-def _print_serving(console: Console, url: str, pipelines: Sequence[Any], slack_url: str | None) -> None:
+def _print_serving(
+    console: Console, url: str, pipelines: Sequence[Any], slack_url: str | None, *, enforce_iam: bool
+) -> None:
     console.line(f"Local AWS: {url}  (region us-east-1, any credentials)")
     console.line(f"Slack: {'local server ' + slack_url if slack_url else 'slack.com'}")
+    console.line(
+        "IAM: the deployed roles' calls are checked against their policies; your own credentials are unrestricted"
+        if enforce_iam
+        else "IAM: not enforced (--no-iam): every call is let through"
+    )
     for pipeline in pipelines:
         outputs = pipeline.stack.outputs
         prefix = next(

@@ -78,6 +78,9 @@ class IamEnforcement:
         self._logical_ids: dict[str, str] = {}
         self._logged: set[tuple[str, ...]] = set()
         self._lock = threading.Lock()
+        # Requests of enforced principals judged, and of those denied: what `serve` and the demo report.
+        self.checked = 0
+        self.denied = 0
 
     def add_roles(self, roles: Iterable[TemplateRole]) -> None:
         """Enforce these roles' identity policies (a deployed stack's roles); a role added again is replaced."""
@@ -107,6 +110,8 @@ class IamEnforcement:
                 operation.service, operation.name, f"the policies of {caller.session.role_arn} are not known"
             )
             return None
+        with self._lock:
+            self.checked += 1
         requests = operation.requests
         if operation.service == "s3":  # S3 calls KMS as the caller for an SSE-KMS object (local_runtime.iam.kms)
             requests += requests_via_s3(environ, requests, region=signed["region"], account=caller.account)
@@ -114,12 +119,20 @@ class IamEnforcement:
             verdict = self._authorize(caller, caller.policies, operation.service, request)
             if not verdict.allowed:
                 _drain(environ)  # a client still sending its body must not see the connection reset
+                with self._lock:
+                    self.denied += 1
                 return _denial(operation, caller.session, request, verdict.decision, policy_type=verdict.policy_type)
             self._record(caller, verdict.decision, request.action)
         listing = listing_to_tell_missing(environ, operation.requests) if operation.service == "s3" else None
         if listing is not None and not self._authorize(caller, caller.policies, "s3", listing).allowed:
+            with self._lock:
+                self.denied += 1
             return Denial(403, [("Content-Type", "application/xml")], ACCESS_DENIED_BODY)  # not a 404 NoSuchKey
         return None
+
+    def describe(self) -> str:
+        """One line for a person: how many of the enforced principals' requests were judged and denied."""
+        return f"{self.checked} requests of the deployed roles checked against their policies, {self.denied} denied"
 
     def _authorize(self, caller: Caller, policies: tuple[NamedPolicy, ...], service: str, request: Request) -> Verdict:
         verdict = authorize(caller, policies, caller.with_context(request))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -50,6 +51,17 @@ def test_the_story_runs_as_told(demo: Demo) -> None:
     assert (runs["a"].status, runs["a"].end_state, runs["a"].action) == ("SUCCEEDED", "Deployed", "create")
     assert (runs["b"].status, runs["b"].end_state) == ("SUCCEEDED", "NoNewData")
     assert (runs["c"].status, runs["c"].end_state, runs["c"].action) == ("SUCCEEDED", "Deployed", "update")
+
+
+def test_the_story_runs_with_every_call_of_the_deployed_roles_checked_and_none_denied(demo: Demo) -> None:
+    permissions = re.fullmatch(
+        r"enforced: (\d+) requests of the deployed roles checked against their policies, (\d+) denied",
+        demo.summary.permissions,
+    )
+    assert permissions, demo.summary.permissions
+    assert int(permissions[1]) > 50  # three runs: S3, SSM, SageMaker, Step Functions, Secrets Manager, Lambda
+    assert int(permissions[2]) == 0
+    assert f"permissions    {demo.summary.permissions}" in demo.output
 
 
 def test_the_endpoint_serves_the_last_training_job_and_the_watermark_records_it(demo: Demo) -> None:

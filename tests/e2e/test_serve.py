@@ -137,6 +137,7 @@ def test_serve_runs_executions_started_with_boto3_and_stops_cleanly_on_ctrl_c(se
     wait_for(lambda: "SUCCEEDED at Deployed" in served.output(), 5, "the view did not show the run's end")
     assert "✓ StartTrainingJob" in served.output()
     assert "💬 #ml-alerts" in served.output()
+    assert "IAM: the deployed roles' calls are checked against their policies" in output
 
     # WHEN Ctrl-C is sent
     served.process.send_signal(signal.SIGINT)
@@ -145,6 +146,12 @@ def test_serve_runs_executions_started_with_boto3_and_stops_cleanly_on_ctrl_c(se
     assert served.process.wait(timeout=STOP_SECONDS) == 0, served.output()
     assert port_is_free(served.port)
     assert served.output().rstrip().endswith("Stopped."), served.output()
+    # AND it said how many of the roles' calls it checked: every one allowed
+    checked = re.search(
+        r"IAM: (\d+) requests of the deployed roles checked against their policies, 0 denied", served.output()
+    )
+    assert checked, served.output()
+    assert int(checked[1]) > 0
 
 
 def cli(served: Served, *args: str) -> subprocess.CompletedProcess[str]:

@@ -108,3 +108,45 @@ def test_an_operator_command_is_passed_on_to_sagemaker_retraining_with_a_note(
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("python -m local_runtime runs: the operator's commands are `sagemaker-retraining`'s")
     assert err[1] == "sagemaker-retraining: error: the following arguments are required: --pipeline"
+
+
+@pytest.mark.parametrize(
+    ("argv", "variable", "enforced"),
+    [
+        (["demo"], None, True),
+        (["demo", "--no-iam"], None, False),
+        (["demo"], "off", False),
+        (["demo", "--no-iam"], "on", False),
+    ],
+)
+def test_the_demo_enforces_iam_unless_told_not_to(
+    argv: list[str], variable: str | None, enforced: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from demo import story
+    from demo.summary import DemoSummary
+
+    asked: dict[str, object] = {}
+
+    def run_demo(console: object, **kwargs: object) -> DemoSummary:
+        asked.update(kwargs)
+        return DemoSummary(sagemaker="emulated")
+
+    monkeypatch.setattr(story, "run_demo", run_demo)
+    if variable is None:
+        monkeypatch.delenv("LOCAL_RUNTIME_IAM", raising=False)
+    else:
+        monkeypatch.setenv("LOCAL_RUNTIME_IAM", variable)
+
+    main(argv)  # the empty summary's problems make it exit 1: only what it asked for matters here
+
+    assert asked["enforce_iam"] is enforced
+
+
+def test_a_local_runtime_enforces_iam_by_default_and_not_with_the_variable_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from local_runtime.runtime import LocalRuntime
+
+    monkeypatch.delenv("LOCAL_RUNTIME_IAM", raising=False)
+    assert LocalRuntime(emulate_sagemaker=False).aws.enforce_iam
+    monkeypatch.setenv("LOCAL_RUNTIME_IAM", "off")
+    assert not LocalRuntime(emulate_sagemaker=False).aws.enforce_iam
+    assert LocalRuntime(emulate_sagemaker=False, enforce_iam=True).aws.enforce_iam
