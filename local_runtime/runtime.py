@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from local_runtime.deploy import DeployedPipeline, client, deploy
 from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
-from local_runtime.iam.roles import read_roles
+from local_runtime.iam.roles import TemplateRole, read_roles
 from local_runtime.iam.usage import GRANT_USAGE
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.server import LocalAws
@@ -124,8 +125,10 @@ class LocalRuntime:
         roles and their policies are what the functions' calls are authorized against.
         """
         stack = read_stack(template, stack_name=stack_name, region=self.region)
+        roles = read_roles(template, stack_name=stack_name, region=self.region)
+        _create_roles(self.client("iam"), roles.values())  # as CloudFormation would: `aws iam get-role` finds them
         if self.enforce_iam:
-            self.aws.iam.add_roles(read_roles(template, stack_name=stack_name, region=self.region).values())
+            self.aws.iam.add_roles(roles.values())
         overrides: dict[str, str] = {"POLL_INTERVAL_SECONDS": LOCAL_POLL_INTERVAL_SECONDS}
         if slack is not None:
             if slack.api_url:
@@ -196,6 +199,18 @@ def silence_jsii() -> None:
         if node:
             version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout
             os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = version.strip().lstrip("v").split(".")[0]
+
+
+def _create_roles(iam: Any, roles: Iterable[TemplateRole]) -> None:
+    """The template's roles and their inline and attached policies in the local IAM, for IAM's read APIs; a role
+    that exists (a stack deployed again) gets its policies put again. Enforcement judges from the template itself.
+    """
+    for role in roles:
+        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+            iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.trust_policy))
+        for policy in role.policies:
+            # Managed policies of the template become inline ones here: the documents are what IAM evaluates.
+            iam.put_role_policy(RoleName=role.name, PolicyName=policy.name, PolicyDocument=json.dumps(policy.document))
 
 
 def _put_secret(secrets: SecretsManagerClient, name: str, value: str) -> None:

@@ -210,6 +210,15 @@ def test_with_every_grant_the_template_has_the_run_deploys(
     assert record.status == "SUCCEEDED", record.cause
     assert record.states_entered()[-1] == "Deployed"
     assert watermark(runtime, pipeline) != before
+    # AND the template's roles exist in IAM, with their policies, as CloudFormation would have created them
+    iam = runtime.client("iam")
+    role_names = {role["RoleName"] for role in iam.list_roles()["Roles"]}
+    check_data = next(name for name in role_names if "StepsCheckDataRole" in name)
+    (policy_name,) = iam.list_role_policies(RoleName=check_data)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=check_data, PolicyName=policy_name)["PolicyDocument"]
+    assert "s3:ListBucket" in json.dumps(document)
+    trust = iam.get_role(RoleName=check_data)["Role"]["AssumeRolePolicyDocument"]
+    assert "lambda.amazonaws.com" in json.dumps(trust)
 
 
 def test_a_sagemaker_role_without_read_grants_fails_training_as_sagemaker_reports_it(
