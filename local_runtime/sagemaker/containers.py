@@ -1,4 +1,4 @@
-"""Which local program stands in for a training image: SageMaker's Linear Learner, or a script-mode entry point."""
+"""Which local program stands in for a training image: Linear Learner, built-in XGBoost, or a script-mode program."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from local_runtime.algorithms import linear_learner
+from local_runtime.algorithms import linear_learner, xgboost
 
-ContainerKind = Literal["linear-learner", "script"]
+ContainerKind = Literal["linear-learner", "xgboost", "script"]
 LINEAR_LEARNER: ContainerKind = "linear-learner"
+XGBOOST: ContainerKind = "xgboost"
 SCRIPT: ContainerKind = "script"
 
 # The hyperparameters the SageMaker Python SDK sets for script mode, JSON-encoded like every value it sets.
@@ -74,6 +75,15 @@ def resolve_training_image(image_uri: str, hyperparameters: Mapping[str, str]) -
                 {"Name": name, "Regex": regex} for name, regex in linear_learner.METRIC_DEFINITIONS
             ),
         )
+    if repository == "sagemaker-xgboost":
+        # The XGBoost image without a script runs its algorithm mode; the stand-in is told the image's version.
+        version = ("--image-version", match["tag"]) if match and match["tag"] else ()
+        return TrainingContainer(
+            kind=XGBOOST,
+            image_uri=image_uri,
+            command=(sys.executable, "-m", xgboost.__name__, "train", *version),
+            metric_definitions=tuple({"Name": name, "Regex": regex} for name, regex in xgboost.METRIC_DEFINITIONS),
+        )
     if repository is not None and _FRAMEWORK_REPOSITORIES.match(repository):
         missing = [
             name
@@ -86,7 +96,8 @@ def resolve_training_image(image_uri: str, hyperparameters: Mapping[str, str]) -
         )
     raise UnknownImageError(
         f"image {image_uri} has no local implementation; the local runtime runs SageMaker's Linear Learner "
-        f"(<account>.dkr.ecr.<region>.amazonaws.com/linear-learner:<tag>) and script mode (any image with the "
+        f"(<account>.dkr.ecr.<region>.amazonaws.com/linear-learner:<tag>), built-in XGBoost "
+        f"(<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:<version>) and script mode (any image with the "
         f"hyperparameters {PROGRAM_HYPERPARAMETER} and {SUBMIT_DIRECTORY_HYPERPARAMETER})"
     )
 

@@ -33,6 +33,8 @@ EXIT_LOAD_FAILED = 2
 EXIT_PORT_IN_USE = 3
 # The built-in Linear Learner image in any region and partition, by tag or digest.
 LINEAR_LEARNER_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/linear-learner([:@][^/]+)?$")
+# Built-in XGBoost's image: with SAGEMAKER_PROGRAM it serves a script instead (the framework's script mode).
+XGBOOST_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/sagemaker-xgboost([:@][^/]+)?$")
 DEFAULT_PROGRAM = "inference.py"  # what the SageMaker inference toolkit imports when SAGEMAKER_PROGRAM is unset
 PROGRAM_ENV = "SAGEMAKER_PROGRAM"
 # The answer's type when a request accepts anything, as the SageMaker inference toolkit reads it: what a container
@@ -345,10 +347,14 @@ def _load_model_server(model_dir: Path, image: str, environ: Mapping[str, str]) 
     if LINEAR_LEARNER_IMAGE.match(image):
         return LinearLearnerServer.load(model_dir)
     program = environ.get(PROGRAM_ENV)
+    if XGBOOST_IMAGE.match(image) and not program:
+        from local_runtime.algorithms.xgboost.serve import XGBoostServer
+
+        return XGBoostServer.load(model_dir, environ)
     if program or (model_dir / "code" / DEFAULT_PROGRAM).is_file():
         return ScriptServer.load(model_dir, program or DEFAULT_PROGRAM)
     raise WorkerStartError(
-        f"image {image} is not one the local runtime can serve: use the built-in Linear Learner image, or "
+        f"image {image} is not one the local runtime can serve: use the built-in Linear Learner or XGBoost image, or "
         f"package code/{DEFAULT_PROGRAM} (model_fn, input_fn, predict_fn, output_fn) in model.tar.gz"
     )
 

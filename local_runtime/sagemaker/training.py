@@ -43,6 +43,7 @@ _STALL_POLL_SECONDS = 0.05  # how soon a stalled job notices it was stopped
 # The first metric definition moto fills in on every job, overwriting the caller's.
 _MOTO_CANNED_METRIC = "test:dcg"
 _PROJECT_ROOT = Path(local_runtime.__file__).resolve().parent.parent
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x09\x0b-\x1f]")
 
 _STATUS_MESSAGES = {
     "Starting": "Preparing the instances for training",
@@ -301,6 +302,9 @@ class _Run(jobs.JobWorker):
         return self._run_logged(container.command, cwd=layout.code if script else layout.root, environment=environment)
 
     def _on_line(self, line: str, seen: datetime) -> None:
+        # SageMaker applies metric definitions to the log as CloudWatch stores it, where the log agent writes a
+        # control character as `#` and its octal code: XGBoost's `[0]<TAB>train-rmse:...` reads `[0]#011train-rmse:...`.
+        line = _CONTROL_CHARACTER.sub(lambda match: f"#{ord(match[0]):03o}", line)
         for name, pattern in self._definitions:
             match = pattern.search(line)
             if match is not None:

@@ -26,7 +26,7 @@ NEVER = frozenset({"moto"})
 # What the CDK app alone needs: the functions run without it.
 CDK = frozenset({"aws_cdk", "constructs", "cdk_nag", "jsii"})
 # What the operator's command must run without: its install needs boto3 only (the `local` extra brings the rest).
-LOCAL_ONLY = CDK | {"werkzeug", "aws_lambda_powertools", "slack_sdk", "numpy", "sklearn", "joblib"}
+LOCAL_ONLY = CDK | {"werkzeug", "aws_lambda_powertools", "slack_sdk", "numpy", "sklearn", "joblib", "scipy", "xgboost"}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Which local program runs for a training image: Linear Learner in any region, script mode, or a clear error."""
+"""Which local program runs for a training image: Linear Learner or XGBoost in any region, script mode, or an error."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
-from local_runtime.algorithms import linear_learner
+from local_runtime.algorithms import linear_learner, xgboost
 from local_runtime.sagemaker.containers import (
     LINEAR_LEARNER,
     SCRIPT,
+    XGBOOST,
     UnknownImageError,
     resolve_training_image,
     script_arguments,
@@ -70,6 +71,32 @@ def test_script_mode_hyperparameters_run_the_entry_point_with_the_user_arguments
     assert container.submit_directory == "s3://code/job/source/sourcedir.tar.gz"
     assert container.command == (sys.executable, "train.py", "--alpha", "0.5", "--kernel", "rbf")
     assert container.metric_definitions == ()
+
+
+@pytest.mark.parametrize(
+    ("image", "version"),
+    [
+        ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", ("--image-version", "1.7-1")),
+        ("450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:3.0-5", ("--image-version", "3.0-5")),
+        ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost@sha256:" + "b" * 64, ()),
+    ],
+)
+def test_the_xgboost_image_without_an_entry_point_runs_built_in_xgboost(image: str, version: tuple[str, ...]) -> None:
+    # WHEN the XGBoost image is resolved without script-mode hyperparameters
+    container = resolve_training_image(image, {"num_round": "10"})
+
+    # THEN it runs the local algorithm mode, told the image's version, with SageMaker's metric definitions
+    assert container.kind == XGBOOST
+    assert container.command == (sys.executable, "-m", xgboost.__name__, "train", *version)
+    assert {"Name": "validation:auc", "Regex": dict(xgboost.METRIC_DEFINITIONS)["validation:auc"]} in (
+        container.metric_definitions
+    )
+
+
+def test_the_xgboost_image_with_an_entry_point_runs_the_script() -> None:
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+    assert resolve_training_image(image, SCRIPT_HYPERPARAMETERS).kind == SCRIPT
 
 
 def test_a_framework_image_without_an_entry_point_names_the_missing_hyperparameters() -> None:
