@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from contract.metrics import METRICS_NAMESPACE
 from stacks.compliance import (
@@ -65,6 +66,37 @@ def log_group(scope: Construct, construct_id: str, *, retention_days: int, name:
     )
 
 
+# Lambda refuses a function whose environment variables (names and values) exceed 4 KB (Lambda quotas, "Environment
+# variables"): a deploy that would fail at CloudFormation fails at synth instead. A value CloudFormation resolves
+# at deploy time (an ARN, a name) is counted at its longest likely length.
+ENVIRONMENT_LIMIT_BYTES = 4096
+_UNRESOLVED_VALUE_BYTES = 256
+
+
+@jsii.implements(IValidation)
+class EnvironmentLimit:
+    """Synth fails when a function's environment would exceed Lambda's 4 KB, naming the largest variables."""
+
+    def __init__(self, path: str, variables: Mapping[str, str]) -> None:
+        self.path = path
+        self.variables = variables  # the step's, kept up to date by StepFunction.add_environment
+
+    def validate(self) -> list[str]:
+        sizes = {
+            name: len(name.encode()) + (_UNRESOLVED_VALUE_BYTES if Token.is_unresolved(value) else len(value.encode()))
+            for name, value in self.variables.items()
+        }
+        total = sum(sizes.values())
+        if total <= ENVIRONMENT_LIMIT_BYTES:
+            return []
+        largest = ", ".join(f"{name} ({size} bytes)" for name, size in sorted(sizes.items(), key=lambda i: -i[1])[:3])
+        return [
+            f"function {self.path}: its environment variables take {total} bytes, over Lambda's "
+            f"{ENVIRONMENT_LIMIT_BYTES}-byte limit; the largest: {largest}. Shorten the configuration they come "
+            "from (e.g. fewer or shorter metric_definitions, hyperparameters or environment)."
+        ]
+
+
 class StepFunction(Construct):
     """`lambdas/<step>/handler.py` as a function: tracing on, logs in its own group, a role of its own.
 
@@ -97,6 +129,11 @@ class StepFunction(Construct):
         )
         self.log_group = log_group(self, "LogGroup", retention_days=log_retention_days)
         self.log_group.grant_write(self.role)
+        self.environment = {
+            "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            **environment,
+        }
         self.function = lambda_.Function(
             self,
             "Function",
@@ -112,11 +149,7 @@ class StepFunction(Construct):
             timeout=timeout or Duration.minutes(1),
             memory_size=memory_size,
             reserved_concurrent_executions=reserved_concurrent_executions,
-            environment={
-                "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                **environment,
-            },
+            environment=self.environment,
         )
         acknowledge(
             self.role,
@@ -137,6 +170,12 @@ class StepFunction(Construct):
             acknowledge(self.function, rule, reason)
             skip_checkov(self.function, check, reason)
         skip_checkov(self.function, "CKV_AWS_173", LAMBDA_ENVIRONMENT_KEY_REASON)
+        self.node.add_validation(EnvironmentLimit(self.node.path, self.environment))
+
+    def add_environment(self, name: str, value: str) -> None:
+        """A variable added after construction, counted against Lambda's limit with the others."""
+        self.function.add_environment(name, value)
+        self.environment[name] = value
 
     @property
     def function_arn(self) -> str:

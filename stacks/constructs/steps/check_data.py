@@ -50,7 +50,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     )
     if config.slack is not None:
         # CheckData refuses to start a run whose alerts could not be sent; it reads the secret's metadata only.
-        step.function.add_environment(env.SLACK_TOKEN_SECRET_NAME, config.slack.token_secret_name)
+        step.add_environment(env.SLACK_TOKEN_SECRET_NAME, config.slack.token_secret_name)
         iam.Grant.add_to_principal(
             grantee=step.role,
             actions=["secretsmanager:DescribeSecret"],

@@ -67,5 +67,5 @@ def guard_rollout(step: StepFunction, config: PipelineConfig, alarms: RolloutAla
     if rollout.max_execution_seconds is not None:
         variables[env.ROLLOUT_MAX_EXECUTION_SECONDS] = str(rollout.max_execution_seconds)
     for name, value in variables.items():
-        step.function.add_environment(name, value)
+        step.add_environment(name, value)
     alarms.grant_describe(step.role)

@@ -8,12 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from lambdas.common import env
-from stacks.config import ConfigError
+from stacks.config import ConfigError, parse_pipeline
 from stacks.constructs.training_script import check_script_dir
-from tests.unit.stacks.synth import environment, flatten, pipeline, pipeline_template, resources_for, role_statements
+from stacks.pipeline_stack import PipelineStack
+from tests.unit.stacks.synth import (
+    environment,
+    flatten,
+    pipeline,
+    pipeline_template,
+    resources_for,
+    role_statements,
+    synth_context,
+)
 from tests.unit.stacks.test_pipeline_stack import sagemaker_role_id
 
 SOURCE_DIR = "examples/churn/preprocessing"  # any directory of the project holding a script
@@ -240,3 +250,26 @@ def test_a_source_dir_inside_the_project_with_its_entry_point_is_accepted(tmp_pa
         check_script_dir("models/churn", "train.py", project_root=tmp_path, pipeline="churn")
         == (tmp_path / "models" / "churn").resolve()
     )
+
+
+def test_an_environment_over_lambdas_4_kb_fails_synth_naming_the_function_and_its_largest_variable() -> None:
+    # GIVEN 40 metric definitions (the API's maximum) with long regexes: StartTrainingJob's environment grows past
+    # what Lambda accepts, which CloudFormation would only report at deploy time
+    metrics = [
+        {"Name": f"validation:metric_{i:02d}", "Regex": f"metric_{i:02d}={'[0-9.e+-]' * 20}([0-9.]+)"}
+        for i in range(40)
+    ]
+
+    # WHEN the app is synthesized THEN synth fails, naming the function, the limit and the variable to shorten
+    app = App(context=synth_context())
+    PipelineStack(app, "Pipeline", config=parse_pipeline(pipeline(algorithm=script(metric_definitions=metrics))))
+    with pytest.raises(Exception, match=r"StartTrainingJob.*over Lambda's 4096-byte limit.*METRIC_DEFINITIONS"):
+        app.synth()
+
+
+def test_forty_short_metric_definitions_fit_in_the_functions_environment() -> None:
+    metrics = [{"Name": f"validation:m{i}", "Regex": f"m{i}=([0-9.]+)"} for i in range(40)]
+
+    template = pipeline_template(pipeline(algorithm=script(metric_definitions=metrics)), region="eu-west-1")
+
+    assert len(decoded(template, "StartTrainingJob", env.METRIC_DEFINITIONS)) == 40
