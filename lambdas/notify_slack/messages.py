@@ -176,6 +176,8 @@ def build_message(
     ]
     if failure is not None:
         blocks.append(_mrkdwn_section(_failure_text(failure)))
+    if event is NotificationEvent.FAILED and (clean_up := _clean_up_error_text(state)) is not None:
+        blocks.append(_mrkdwn_section(clean_up))
     blocks.append(
         {
             "type": "section",
@@ -415,6 +417,19 @@ def _lineage_error_text(state: Mapping[str, Any]) -> str | None:
     cause = readable_cause(error.get("Cause")) or "no cause reported"
     cause = _truncate(cause, CAUSE_IN_MESSAGE_MAX)
     return f":warning: *Lineage not recorded* ({_escape(name)}): {_escape(cause)}\nThe new model serves regardless."
+
+
+def _clean_up_error_text(state: Mapping[str, Any]) -> str | None:
+    """CleanUp's own error after a failed run: what it should have stopped or deleted may still be there."""
+    error = state.get("clean_up_error")
+    if not isinstance(error, Mapping):
+        return None
+    name = _text(error.get("Error")) or UNKNOWN_ERROR
+    cause = _truncate(readable_cause(error.get("Cause")) or "no cause reported", CAUSE_IN_MESSAGE_MAX)
+    return (
+        f":warning: *Clean-up failed* ({_escape(name)}): {_escape(cause)}\n"
+        "This run's training or processing job, model or endpoint config may be left behind: check SageMaker."
+    )
 
 
 def _failure_text(failure: FailureReport) -> str:
