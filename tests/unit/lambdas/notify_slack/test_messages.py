@@ -261,7 +261,6 @@ def test_a_lineage_failure_is_mentioned_with_the_deployment_only(event: Notifica
     assert mentioned is (event is NotificationEvent.DEPLOYED)
 
 
-
 @pytest.mark.parametrize("event", [NotificationEvent.FAILED, NotificationEvent.DEPLOYED])
 def test_a_clean_up_failure_is_mentioned_with_the_failure_alert_only(event: NotificationEvent) -> None:
     # GIVEN a failed run whose CleanUp failed too (its Catch writes clean_up_error and goes on to the alert)
@@ -279,6 +278,7 @@ def test_a_clean_up_failure_is_mentioned_with_the_failure_alert_only(event: Noti
     mentioned = "Clean-up failed* (ClientError)" in texts and "sagemaker:DescribeTrainingJob" in texts
     assert mentioned is (event is NotificationEvent.FAILED)
     assert ("AlgorithmError: bad data" in texts) is (event is NotificationEvent.FAILED)
+
 
 TRANSFORMED_STATE = {
     "deployment": {"endpoint_name": "churn", "model_name": "churn-new", "action": "update", "status": "InService"},
