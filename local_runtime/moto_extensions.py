@@ -10,7 +10,12 @@ backend and response classes, so they work in decorator mode and in server mode 
 moto's interpreter names an aws-sdk task's error `<service as in the ARN>.<exception class>`
 (`sagemaker.SageMakerException` for a throttled StopTrainingJob); Step Functions names it
 `<Service in PascalCase>.<error code>Exception` (`SageMaker.ThrottlingException`), which is what Retry and
-Catch match: the interpreter is given AWS's names.
+Catch match: the interpreter is given AWS's names. A Lambda task's error is `Lambda.<error code>` in moto (as in
+LocalStack), but Step Functions names only the errors Lambda's Invoke API models so; any other, such as the
+AccessDeniedException of a state machine role without lambda:InvokeFunction, is `Lambda.AWSLambdaException`
+(the SDK's generic class), its code left in the cause: real executions show exactly that, e.g.
+aws-samples/lambda-refarch-imagerecognition#19 and awslabs/aws-deployment-framework#460. It matters: the
+template's Retry lists Lambda.AWSLambdaException, so AWS retries a denied invoke before the Catch.
 
 moto parses a state machine's definition when it is created or updated, and twice for every execution (the
 program, and the variable references it assigns), about 0.6 s of CPU for ours, which made up a tenth of the
@@ -41,6 +46,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.core.models import botocore_stubber
@@ -68,6 +74,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+    StateTaskServiceLambda,
 )
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_analyser import (
@@ -135,6 +144,9 @@ def install() -> None:
     s3_objects.leave_bucket_policies_to_iam()
     StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(_service_error_name)  # type: ignore[method-assign,assignment]
     StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_exception_name)  # type: ignore[method-assign,assignment]
+    global _lambda_error_and_cause
+    _lambda_error_and_cause = StateTaskServiceLambda._error_cause_from_client_error
+    StateTaskServiceLambda._error_cause_from_client_error = staticmethod(_lambda_task_error)  # type: ignore[method-assign,assignment]
     ExecutionWorker._get_evaluation_entrypoint = _parsed_program  # type: ignore[method-assign]
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign,assignment]
     VariableReferencesStaticAnalyser.process_and_get = staticmethod(_variable_references)  # type: ignore[method-assign,assignment]
@@ -257,6 +269,24 @@ def _exception_name(service_error_name: str, error: Exception) -> str:
     code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
     name = f"{service_error_name}.{code or type(error).__name__}"
     return name if name.endswith("Exception") else name + "Exception"
+
+
+_lambda_error_and_cause: Any = None  # moto's own, kept by install()
+
+
+def _lambda_task_error(client_error: ClientError) -> tuple[str, str]:
+    """A failed Lambda invoke's state error and cause as Step Functions gives them (see the module's docstring)."""
+    error, cause = _lambda_error_and_cause(client_error)
+    if error.removeprefix("Lambda.") not in _lambda_invoke_errors():
+        error = "Lambda.AWSLambdaException"
+    return str(error), str(cause)
+
+
+@functools.cache
+def _lambda_invoke_errors() -> frozenset[str]:
+    """The error codes Lambda's Invoke API models (botocore's service model, which the SDKs are generated from)."""
+    model = botocore.session.get_session().get_service_model("lambda").operation_model("Invoke")
+    return frozenset(shape.name for shape in model.error_shapes)
 
 
 def _backend_update_endpoint(

@@ -17,6 +17,7 @@ FIELD_TEXT_MAX = 2000
 MAX_FIELDS = 10
 # The fallback text only feeds notifications and screen readers; Slack's own limit is far higher.
 FALLBACK_TEXT_MAX = 3000
+_LEFT_BEHIND = "This run's training or processing job, model or endpoint config may be left behind: check SageMaker."
 # Room left for the cause in the failure section once the stage and error are written.
 CAUSE_IN_MESSAGE_MAX = 2500
 # A Fail state's Error and Cause are limited to 256 and 32,768 characters.
@@ -176,6 +177,9 @@ def build_message(
     ]
     if failure is not None:
         blocks.append(_mrkdwn_section(_failure_text(failure)))
+    if event is NotificationEvent.FAILED and isinstance(clean_up := state.get("clean_up_error"), Mapping):
+        # CleanUp failed too: what it should have stopped or deleted may still be there.
+        blocks.append(_mrkdwn_section(_caught_error_text(clean_up, "Clean-up failed", _LEFT_BEHIND)))
     blocks.append(
         {
             "type": "section",
@@ -395,15 +399,12 @@ def _predictions_text(transform: Mapping[str, Any]) -> str:
 
 def _transform_error_text(state: Mapping[str, Any]) -> str:
     """Why the batch transform after the deployment failed; the deployment and the watermark stand."""
-    error = _section(state, "transform_error")
-    name = _text(error.get("Error")) or UNKNOWN_ERROR
-    cause = _truncate(readable_cause(error.get("Cause")) or "no cause reported", CAUSE_IN_MESSAGE_MAX)
     job = _text(_section(state, "batch_transform").get("job_name"))
-    where = f" (transform job {_code(job)})" if job else ""
-    return (
-        f":warning: *Batch transform failed*{where} ({_escape(name)}): {_escape(cause)}\n"
+    consequence = (
         "The new model is deployed and the watermark recorded; this run's predictions are missing or incomplete."
     )
+    where = f" (transform job {_code(job)})" if job else ""
+    return _caught_error_text(_section(state, "transform_error"), "Batch transform failed", consequence, where)
 
 
 def _lineage_error_text(state: Mapping[str, Any]) -> str | None:
@@ -411,10 +412,14 @@ def _lineage_error_text(state: Mapping[str, Any]) -> str | None:
     error = state.get("lineage_error")
     if not isinstance(error, Mapping):
         return None
+    return _caught_error_text(error, "Lineage not recorded", "The new model serves regardless.")
+
+
+def _caught_error_text(error: Mapping[str, Any], title: str, consequence: str, where: str = "") -> str:
+    """A warning about a step's error a Catch recorded (`Error`, `Cause`) and what it means for the run."""
     name = _text(error.get("Error")) or UNKNOWN_ERROR
-    cause = readable_cause(error.get("Cause")) or "no cause reported"
-    cause = _truncate(cause, CAUSE_IN_MESSAGE_MAX)
-    return f":warning: *Lineage not recorded* ({_escape(name)}): {_escape(cause)}\nThe new model serves regardless."
+    cause = _truncate(readable_cause(error.get("Cause")) or "no cause reported", CAUSE_IN_MESSAGE_MAX)
+    return f":warning: *{title}*{where} ({_escape(name)}): {_escape(cause)}\n{consequence}"
 
 
 def _failure_text(failure: FailureReport) -> str:

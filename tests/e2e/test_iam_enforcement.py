@@ -3,97 +3,40 @@
 One case per role of the workflow: the grant a run needs from it is taken out of the synthesized template, and
 the run shows what AWS would show: the step fails with the AccessDenied that names the action, the alert names it,
 the watermark stays where it was. Steps whose failure the workflow tolerates (lineage, housekeeping, notices) end
-the run as deployed, with the failure reported.
+the run as deployed, with the failure reported. Roles that no run of the demo uses get the configuration that does
+(preprocessing and batch transform: the churn example; a person's approval: `registry.approval` manual; triggers);
+callers outside a run (the schedule, the trigger roles, the listeners) show their failure where AWS shows it.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution
-from local_runtime.runtime import QUIET_FUNCTIONS, LocalRuntime, SlackTarget, synthesize
-from tests.e2e.conftest import SLACK_CHANNEL, SLACK_TOKEN
+from local_runtime.deploy import ExecutionRecord
+from local_runtime.runtime import LocalRuntime
+from tests.e2e.conftest import SLACK_CHANNEL
+from tests.e2e.enforced_pipeline import DEMO, deploy, failed_tasks, run, template_of, watermark, without_action
 from tests.fakes.slack_api import FakeSlackApi
 
 pytestmark = pytest.mark.e2e
-
-DEMO = json.loads((Path(__file__).parents[2] / "demo" / "pipelines.json").read_text())["pipelines"][0]
-STACK = f"SageMakerRetraining-{DEMO['name']}"
 
 
 @pytest.fixture(scope="module")
 def demo_template() -> dict[str, Any]:
     assert DEMO["slack"]["channel"] == SLACK_CHANNEL  # the only channel the e2e tests' Slack answers
-    return synthesize({"pipelines": [DEMO]})[STACK]
+    return template_of("demo")
 
 
 @pytest.fixture
 def runtime(aws_env: None) -> Iterator[LocalRuntime]:
     with LocalRuntime(enforce_iam=True) as local:
         yield local
-
-
-def without_action(template: dict[str, Any], role_prefix: str, action: str) -> dict[str, Any]:
-    """The template with `action` taken out of every statement of the policies of the role whose logical id starts
-    with `role_prefix`, inline or attached (a statement left without actions goes too); fails if there was none."""
-    changed = copy.deepcopy(template)
-    removed = 0
-    for logical_id, resource in changed["Resources"].items():
-        props = resource.get("Properties", {})
-        documents = []
-        if resource["Type"] == "AWS::IAM::Policy":
-            roles = [role.get("Ref", "") for role in props.get("Roles", []) if isinstance(role, dict)]
-            if any(role.startswith(role_prefix) for role in roles):
-                documents.append(props["PolicyDocument"])
-        elif resource["Type"] == "AWS::IAM::Role" and logical_id.startswith(role_prefix):
-            documents += [policy["PolicyDocument"] for policy in props.get("Policies", [])]
-        for document in documents:
-            statements = []
-            for statement in document["Statement"]:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                kept = [name for name in actions if name != action]
-                removed += len(actions) - len(kept)
-                if kept:
-                    statements.append({**statement, "Action": kept if len(kept) > 1 else kept[0]})
-            document["Statement"] = statements
-    assert removed, f"no {action} granted to {role_prefix}*"
-    return changed
-
-
-def deploy(runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi) -> DeployedPipeline:
-    pipeline = runtime.deploy_template(
-        template,
-        stack_name=STACK,
-        slack=SlackTarget(api_url=slack.base_url, token=SLACK_TOKEN),
-        function_environment=QUIET_FUNCTIONS,
-    )
-    s3 = runtime.client("s3")  # the account's own credentials: unrestricted, as an administrator's
-    for offset in (3, 2, 1):
-        day = (datetime.now(UTC).date() - timedelta(days=offset)).isoformat()
-        rows = "".join(f"{3 * x + 1:.1f},{x:.1f},{x / 2:.1f}\n" for x in range(offset, offset + 40))
-        s3.put_object(
-            Bucket=pipeline.stack.outputs["DataBucketName"], Key=f"{DEMO['data_prefix']}/{day}.csv", Body=rows
-        )
-    return pipeline
-
-
-def watermark(runtime: LocalRuntime, pipeline: DeployedPipeline) -> str:
-    parameter = pipeline.stack.outputs["WatermarkParameterName"]
-    value: str = runtime.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
-    return value
-
-
-def run(runtime: LocalRuntime, pipeline: DeployedPipeline) -> ExecutionRecord:
-    return run_execution(runtime.aws, pipeline, name="enforced", timeout_seconds=180)
 
 
 @dataclass(frozen=True)
@@ -104,24 +47,34 @@ class Missing:
     action: str
     failed_state: str  # the state whose task failed with the AccessDenied
     error: str = "AccessDenied"  # the error name the workflow sees, as AWS gives it
+    config: str = "demo"  # the configuration whose runs need the grant (CONFIGS)
 
     def __str__(self) -> str:
         return f"{self.role.removeprefix('Steps').removesuffix('Role')}-{self.action}"
 
 
+# SageMaker's API models no AccessDeniedException: boto3 raises a plain ClientError, whose class name is the error
+# the Lambda reports (errorType) and the Catch sees.
 FAILING_RUNS = [
     Missing("StepsCheckDataRole", "s3:ListBucket", "CheckData"),
+    Missing("StepsStartPreprocessingRole", "iam:PassRole", "StartPreprocessing", "ClientError", "churn"),
+    Missing("StepsStartTrainingJobRole", "sagemaker:AddTags", "StartTrainingJob", "ClientError"),  # create with tags
     Missing("StatusChangesAwaitStatusChangeRole", "s3:PutObject", "WaitForTraining"),
+    Missing("StepsGetStatusRole", "sagemaker:DescribeTrainingJob", "GetTrainingStatus", "ClientError"),
+    Missing("StepsEvaluateModelRole", "sagemaker:CreateModelPackage", "EvaluateModel", "ClientError"),
+    Missing("StepsRequestApprovalRole", "kms:GenerateDataKey", "WaitForApproval", config="manual"),  # storing the token
+    Missing("StepsDeployModelRole", "iam:PassRole", "DeployModel", "ClientError"),
     Missing("StepsUpdateParametersRole", "ssm:PutParameter", "UpdateParameters", "AccessDeniedException"),
 ]
 
 
 @pytest.mark.parametrize("missing", FAILING_RUNS, ids=str)
 def test_a_missing_grant_fails_the_run_where_aws_would_and_nothing_moves(
-    runtime: LocalRuntime, demo_template: dict[str, Any], slack: FakeSlackApi, missing: Missing
+    runtime: LocalRuntime, slack: FakeSlackApi, missing: Missing
 ) -> None:
-    # GIVEN the demo deployed with one grant taken out of one role
-    pipeline = deploy(runtime, without_action(demo_template, missing.role, missing.action), slack)
+    # GIVEN the demo (or the configuration that needs the role) deployed with one grant taken out of one role
+    template = without_action(template_of(missing.config), missing.role, missing.action)
+    pipeline = deploy(runtime, template, slack, missing.config)
     before = watermark(runtime, pipeline)
 
     # WHEN a run starts
@@ -143,14 +96,18 @@ def test_a_missing_grant_fails_the_run_where_aws_would_and_nothing_moves(
 TOLERATED = [
     Missing("StepsRecordLineageRole", "s3:PutObject", "RecordLineage"),
     Missing("StepsPruneModelsRole", "ssm:GetParameterHistory", "PruneModels", "AccessDeniedException"),
+    Missing(
+        "StepsStartBatchTransformRole", "sagemaker:CreateTransformJob", "StartBatchTransform", "ClientError", "churn"
+    ),
 ]
 
 
 @pytest.mark.parametrize("missing", TOLERATED, ids=str)
 def test_a_missing_grant_of_a_step_after_the_deployment_is_reported_and_the_model_serves(
-    runtime: LocalRuntime, demo_template: dict[str, Any], slack: FakeSlackApi, missing: Missing
+    runtime: LocalRuntime, slack: FakeSlackApi, missing: Missing
 ) -> None:
-    pipeline = deploy(runtime, without_action(demo_template, missing.role, missing.action), slack)
+    template = without_action(template_of(missing.config), missing.role, missing.action)
+    pipeline = deploy(runtime, template, slack, missing.config)
     before = watermark(runtime, pipeline)
 
     record = run(runtime, pipeline)
@@ -161,9 +118,8 @@ def test_a_missing_grant_of_a_step_after_the_deployment_is_reported_and_the_mode
     assert (failed["state"], failed["error"]) == (missing.failed_state, missing.error)
     assert f"is not authorized to perform: {missing.action} on resource" in failed["cause"]
     assert watermark(runtime, pipeline) != before  # the model serves: the record of what it trained on moves
-    deployed = slack.messages[-1].block_text
-    assert "new model deployed" in deployed
-    assert f"{missing.action} on resource" in deployed
+    (reported,) = [message for message in slack.messages if f"{missing.action} on resource" in message.block_text]
+    assert "new model deployed" in reported.block_text or "batch transform failed" in reported.block_text
 
 
 @pytest.mark.parametrize(
@@ -244,6 +200,103 @@ def test_a_sagemaker_role_without_read_grants_fails_training_as_sagemaker_report
     assert "training started" in started.block_text
     assert "run failed" in alert.block_text
     assert "s3:GetObject" in alert.block_text
+
+
+def test_a_clean_up_without_its_grant_fails_on_its_own_and_the_alert_names_both_failures(
+    runtime: LocalRuntime, demo_template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN CleanUp's role without sagemaker:DescribeTrainingJob, and a training job that will fail
+    pipeline = deploy(
+        runtime, without_action(demo_template, "StepsCleanUpRole", "sagemaker:DescribeTrainingJob"), slack
+    )
+    runtime.faults.fail_training_job()
+    before = watermark(runtime, pipeline)
+
+    # WHEN a run starts (CleanUp runs only when a run fails)
+    record = run(runtime, pipeline)
+
+    # THEN the run fails for its training job; CleanUp fails on the denial, its Catch goes on to the alert, which
+    # names the training failure and CleanUp's: what it should have stopped or deleted may still be there
+    assert (record.status, record.error) == ("FAILED", "TrainingJobFailed")
+    assert record.states_entered()[-3:] == ["CleanUp", "NotifyFailure", "RunFailed"]
+    (clean_up,) = failed_tasks(record)
+    assert (clean_up["state"], clean_up["error"]) == ("CleanUp", "ClientError")
+    assert "is not authorized to perform: sagemaker:DescribeTrainingJob on resource" in clean_up["cause"]
+    assert watermark(runtime, pipeline) == before
+    alert = slack.messages[-1].block_text
+    assert "run failed" in alert
+    assert "TrainingJobFailed" in alert
+    assert "Clean-up failed* (ClientError)" in alert
+    assert "sagemaker:DescribeTrainingJob" in alert
+
+
+def test_notify_slack_without_the_token_sends_nothing_and_the_run_goes_on_as_if_it_had(
+    runtime: LocalRuntime, demo_template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN NotifySlack's role without secretsmanager:GetSecretValue (it cannot read the bot token)
+    role = "NotificationsNotifySlackRole"
+    pipeline = deploy(runtime, without_action(demo_template, role, "secretsmanager:GetSecretValue"), slack)
+    before = watermark(runtime, pipeline)
+
+    # WHEN a run starts
+    record = run(runtime, pipeline)
+
+    # THEN no message reaches Slack, yet no notification fails its task: NotifySlack reports each one undelivered
+    # with the denial's code (its log, with the whole error, and its SlackNotificationFailed metric say so too); the
+    # run deploys as usual and records what it trained on
+    assert record.status == "SUCCEEDED", record.cause
+    assert record.states_entered()[-1] == "Deployed"
+    assert slack.messages == []
+    secret = DEMO["slack"]["token_secret_name"]
+    notices = _task_results(record, "Notify")
+    assert set(notices) == {
+        "NotifyTrainingStarted",
+        "NotifyTrainingCompleted",
+        "NotifyDeploymentStarted",
+        "NotifyDeployed",
+    }
+    for notice in notices.values():
+        assert notice["delivered"] is False
+        assert notice["detail"] == f"could not read the Slack token secret '{secret}': AccessDeniedException"
+    assert failed_tasks(record) == []
+    assert watermark(runtime, pipeline) != before
+
+
+def test_a_state_machine_role_without_lambda_invoke_fails_the_run_without_an_alert(
+    runtime: LocalRuntime, demo_template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN the state machine's role without lambda:InvokeFunction
+    role = "WorkflowStateMachineRole"
+    pipeline = deploy(runtime, without_action(demo_template, role, "lambda:InvokeFunction"), slack)
+    before = watermark(runtime, pipeline)
+
+    # WHEN a run starts
+    record = run(runtime, pipeline)
+
+    # THEN no Lambda can be invoked, not even the alert's: CheckData, CleanUp and NotifyFailure each fail as Step
+    # Functions fails them on AWS, Lambda.AWSLambdaException with Lambda's 403 AccessDeniedException in the cause
+    # (an error the template's Retry lists: each is tried 6 more times), and the run ends RunFailedWithoutAlert
+    assert (record.status, record.error) == ("FAILED", "RunFailed")
+    assert record.states_entered() == ["CheckData", "CleanUp", "NotifyFailure", "RunFailedWithoutAlert"]
+    failed = failed_tasks(record)
+    assert [task["state"] for task in failed] == ["CheckData"] * 7 + ["CleanUp"] * 7 + ["NotifyFailure"] * 7
+    for task in failed:
+        assert task["error"] == "Lambda.AWSLambdaException"
+        assert "is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:" in task["cause"]
+        assert "Status Code: 403; Error Code: AccessDeniedException" in task["cause"]
+    assert slack.messages == []
+    assert watermark(runtime, pipeline) == before
+
+
+def _task_results(record: ExecutionRecord, prefix: str) -> dict[str, Any]:
+    """The Lambda results of the tasks whose state names start with `prefix`, by state."""
+    state, results = "", {}
+    for event in record.history:
+        if "stateEnteredEventDetails" in event:
+            state = event["stateEnteredEventDetails"]["name"]
+        if event.get("type") == "TaskSucceeded" and state.startswith(prefix):
+            results[state] = json.loads(event["taskSucceededEventDetails"]["output"])["Payload"]
+    return results
 
 
 def _failed_task(record: ExecutionRecord) -> dict[str, str]:

@@ -190,3 +190,31 @@ def test_create_model_refuses_what_sagemaker_refuses(
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert message in raised.value.response["Error"]["Message"]
     assert sagemaker.list_models()["Models"] == []
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error"),
+    [
+        ("AccessDeniedException", 403, "Lambda.AWSLambdaException"),  # not among Invoke's modeled errors
+        ("TooManyRequestsException", 429, "Lambda.TooManyRequestsException"),
+        ("ResourceNotFoundException", 404, "Lambda.ResourceNotFoundException"),
+    ],
+)
+def test_a_lambda_tasks_error_is_named_as_step_functions_names_it(code: str, status: int, error: str) -> None:
+    # GIVEN the interpreter with the local runtime's names, and Lambda's Invoke answering an error
+    moto_extensions.install()
+    answer = ClientError(
+        {
+            "Error": {"Code": code, "Message": "User: arn:aws:sts::123456789012:assumed-role/sfn/s is not authorized"},
+            "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "r-1"},
+        },
+        "Invoke",
+    )
+
+    # WHEN the Lambda task turns it into its state error
+    named, cause = moto_extensions.StateTaskServiceLambda._error_cause_from_client_error(answer)
+
+    # THEN the modeled errors keep their name, any other is the SDK's generic one; the cause keeps the code
+    assert named == error
+    assert f"Status Code: {status}; Error Code: {code}" in cause
+    assert cause.startswith("User: arn:aws:sts::123456789012:assumed-role/sfn/s is not authorized (Service: AWSLambda")

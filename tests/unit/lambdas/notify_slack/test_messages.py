@@ -261,6 +261,25 @@ def test_a_lineage_failure_is_mentioned_with_the_deployment_only(event: Notifica
     assert mentioned is (event is NotificationEvent.DEPLOYED)
 
 
+@pytest.mark.parametrize("event", [NotificationEvent.FAILED, NotificationEvent.DEPLOYED])
+def test_a_clean_up_failure_is_mentioned_with_the_failure_alert_only(event: NotificationEvent) -> None:
+    # GIVEN a failed run whose CleanUp failed too (its Catch writes clean_up_error and goes on to the alert)
+    cause = _lambda_cause("not authorized to perform: sagemaker:DescribeTrainingJob")
+    state = {
+        "failure": {"GetTrainingStatus": {"Error": "TrainingJobFailed", "Cause": "AlgorithmError: bad data"}},
+        "clean_up_error": {"Error": "ClientError", "Cause": cause},
+    }
+
+    failure = failure_report(state) if event is NotificationEvent.FAILED else None
+    message = build_message(event, state=state, execution=EXECUTION, pipeline="churn", failure=failure)
+
+    # THEN the alert names both the run's failure and CleanUp's, which may have left resources behind
+    texts = " ".join(block_texts(message.blocks))
+    mentioned = "Clean-up failed* (ClientError)" in texts and "sagemaker:DescribeTrainingJob" in texts
+    assert mentioned is (event is NotificationEvent.FAILED)
+    assert ("AlgorithmError: bad data" in texts) is (event is NotificationEvent.FAILED)
+
+
 TRANSFORMED_STATE = {
     "deployment": {"endpoint_name": "churn", "model_name": "churn-new", "action": "update", "status": "InService"},
     "batch_transform": {
