@@ -64,6 +64,25 @@ def without_action(template: dict[str, Any], role_prefix: str, action: str) -> d
                     statements.append({**statement, "Action": kept if len(kept) > 1 else kept[0]})
             document["Statement"] = statements
     assert removed, f"no {action} granted to {role_prefix}*"
+    # A policy left with no statement is what CDK would not write at all (IAM refuses it as malformed): it goes, and
+    # so do the DependsOn entries naming it.
+    emptied = {
+        logical_id
+        for logical_id, resource in changed["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Policy" and not resource["Properties"]["PolicyDocument"]["Statement"]
+    }
+    for logical_id in emptied:
+        del changed["Resources"][logical_id]
+    for resource in changed["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Role" and "Policies" in resource.get("Properties", {}):
+            kept = [p for p in resource["Properties"]["Policies"] if p["PolicyDocument"]["Statement"]]
+            resource["Properties"]["Policies"] = kept
+    for resource in changed["Resources"].values():
+        depends = resource.get("DependsOn")
+        if isinstance(depends, list):
+            resource["DependsOn"] = [name for name in depends if name not in emptied]
+        elif depends in emptied:
+            del resource["DependsOn"]
     return changed
 
 
