@@ -363,4 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run main() of the module as imported by name, not of this __main__ copy: script_serving imports it by name,
+    # and the errors it raises must be the classes main() and the handler catch.
+    from local_runtime.sagemaker import serving
+
+    sys.exit(serving.main())
