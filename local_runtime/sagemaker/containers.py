@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from local_runtime.algorithms import linear_learner, xgboost
+from local_runtime.sagemaker.frameworks import FrameworkImage, framework_image
 
 ContainerKind = Literal["linear-learner", "xgboost", "script"]
 LINEAR_LEARNER: ContainerKind = "linear-learner"
@@ -19,6 +20,22 @@ SCRIPT: ContainerKind = "script"
 # The hyperparameters the SageMaker Python SDK sets for script mode, JSON-encoded like every value it sets.
 PROGRAM_HYPERPARAMETER = "sagemaker_program"
 SUBMIT_DIRECTORY_HYPERPARAMETER = "sagemaker_submit_directory"
+# The training toolkit's own hyperparameters (sagemaker_training/params.py, SAGEMAKER_HYPERPARAMETERS): neither
+# arguments nor SM_HP_*; every other `sagemaker_*` one is a framework parameter (SM_FRAMEWORK_PARAMS).
+TOOLKIT_HYPERPARAMETERS = frozenset(
+    {
+        PROGRAM_HYPERPARAMETER,
+        SUBMIT_DIRECTORY_HYPERPARAMETER,
+        "sagemaker_enable_cloudwatch_metrics",
+        "sagemaker_region",
+        "sagemaker_container_log_level",
+        "sagemaker_job_name",
+        "default_user_module_name",
+        "_tuning_objective_metric",
+        "sagemaker_s3_output",
+    }
+)
+_SAGEMAKER_PREFIX = "sagemaker_"
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?"
@@ -41,6 +58,7 @@ class TrainingContainer:
     """What runs for a training image: `command` is started in the job's directory (script mode: in its code/).
 
     `metric_definitions` are the algorithm's own, which SageMaker shows in place of the caller's for a built-in.
+    `framework` is set for a SageMaker framework image (scikit-learn, XGBoost, PyTorch, TensorFlow).
     """
 
     kind: ContainerKind
@@ -49,6 +67,7 @@ class TrainingContainer:
     program: str | None = None
     submit_directory: str | None = None
     metric_definitions: tuple[Mapping[str, str], ...] = ()
+    framework: FrameworkImage | None = None
 
 
 def resolve_training_image(image_uri: str, hyperparameters: Mapping[str, str]) -> TrainingContainer:
@@ -65,6 +84,7 @@ def resolve_training_image(image_uri: str, hyperparameters: Mapping[str, str]) -
             command=(sys.executable, program, *script_arguments(hyperparameters)),
             program=program,
             submit_directory=submit_directory,
+            framework=framework_image(image_uri),
         )
     if repository == "linear-learner":
         return TrainingContainer(
@@ -84,7 +104,7 @@ def resolve_training_image(image_uri: str, hyperparameters: Mapping[str, str]) -
             command=(sys.executable, "-m", xgboost.__name__, "train", *version),
             metric_definitions=tuple({"Name": name, "Regex": regex} for name, regex in xgboost.METRIC_DEFINITIONS),
         )
-    if repository is not None and _FRAMEWORK_REPOSITORIES.match(repository):
+    if framework_image(image_uri) is not None or (repository and _FRAMEWORK_REPOSITORIES.match(repository)):
         missing = [
             name
             for name, value in ((PROGRAM_HYPERPARAMETER, program), (SUBMIT_DIRECTORY_HYPERPARAMETER, submit_directory))
@@ -103,23 +123,48 @@ def resolve_training_image(image_uri: str, hyperparameters: Mapping[str, str]) -
 
 
 def user_hyperparameters(hyperparameters: Mapping[str, str]) -> dict[str, Any]:
-    """The caller's hyperparameters, JSON-decoded where they parse, without the SDK's `sagemaker_*` ones."""
-    return {key: _decoded(value) for key, value in hyperparameters.items() if not key.startswith("sagemaker_")}
+    """The caller's hyperparameters, JSON-decoded where they parse, without the toolkit's and framework ones.
+
+    As the toolkit splits them (`split_by_criteria` on the `sagemaker_` prefix and its own names).
+    """
+    return {
+        key: _decoded(value)
+        for key, value in hyperparameters.items()
+        if not key.startswith(_SAGEMAKER_PREFIX) and key not in TOOLKIT_HYPERPARAMETERS
+    }
+
+
+def framework_parameters(hyperparameters: Mapping[str, str]) -> dict[str, Any]:
+    """`sagemaker_*` hyperparameters that are not the toolkit's own (`sagemaker_mpi_enabled`, ...), decoded."""
+    return {
+        key: _decoded(value)
+        for key, value in hyperparameters.items()
+        if key.startswith(_SAGEMAKER_PREFIX) and key not in TOOLKIT_HYPERPARAMETERS
+    }
+
+
+def toolkit_parameter(hyperparameters: Mapping[str, str], name: str) -> Any:
+    """One of the toolkit's own hyperparameters, JSON-decoded; None when absent."""
+    return _decoded(hyperparameters.get(name))
 
 
 def script_arguments(hyperparameters: Mapping[str, str]) -> list[str]:
-    """`--key value` for each user hyperparameter, sorted by key, as the sagemaker-training toolkit passes them."""
+    """The entry point's arguments, as the training toolkit's `mapping.to_cmd_args` builds them.
+
+    Sorted by key; `--key` (`-k` for a one-letter key) then the value as `str()` gives it (`True`, `[1, 2]`),
+    a mapping as `k1=v1,k2=v2` and null as an empty string.
+    """
     arguments: list[str] = []
     for key, value in sorted(user_hyperparameters(hyperparameters).items()):
-        arguments += [f"--{key}", _argument(value)]
+        arguments += [f"--{key}" if len(key) > 1 else f"-{key}", _argument(value)]
     return arguments
 
 
 def _argument(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value)
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        return ",".join(f"{key}={item}" for key, item in sorted(value.items()))
     return str(value)
 
 

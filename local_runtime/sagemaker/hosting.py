@@ -30,6 +30,7 @@ from local_runtime.faults import Faults
 from local_runtime.sagemaker.api import InvocationResponse, S3ClientFactory, SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.jobs import truncate
+from local_runtime.sagemaker.script_mode import PythonEnvironments
 from local_runtime.sagemaker.traffic import (
     Deployment,
     Endpoint,
@@ -79,7 +80,9 @@ class HostingService:
         self._rollout = GuardedRollout(
             cloudwatch=cloudwatch, time_scale=time_scale, route=self._route, abandoned=self._abandoned
         )
-        self._launcher = ChainLauncher(s3_client_factory=s3_client_factory)
+        self._launcher = ChainLauncher(
+            s3_client_factory=s3_client_factory, environments=PythonEnvironments(workdir / "python-environments")
+        )
         self._workdir = workdir
         self._backend = backend
         self._health_check_timeout = health_check_timeout_seconds

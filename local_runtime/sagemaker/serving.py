@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import errno
-import importlib.util
 import io
 import json
 import math
@@ -20,10 +19,9 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -210,118 +208,6 @@ def _label_as_int(record: dict[str, float]) -> dict[str, float | int]:
     return {**record, "predicted_label": int(label)}
 
 
-class ScriptServer:
-    """Script mode, as the SageMaker inference toolkit runs it: the user's model_fn, input_fn, predict_fn, output_fn.
-
-    A module may instead define transform_fn(model, body, content_type, accept). Missing input_fn, predict_fn or
-    output_fn fall back to the toolkit's defaults: JSON, CSV and NPY decoding into numpy, `model.predict`.
-    """
-
-    def __init__(self, module: ModuleType, model: Any) -> None:
-        self.module, self.model = module, model
-
-    @classmethod
-    def load(cls, model_dir: Path, program: str) -> ScriptServer:
-        """Import code/<program> and call its model_fn; raise WorkerStartError naming what failed."""
-        code_dir = model_dir / "code"
-        path = code_dir / program
-        if not path.is_file():
-            raise WorkerStartError(f"{PROGRAM_ENV} is {program!r} but the model has no code/{program}")
-        sys.path.insert(0, str(code_dir))  # the script imports its sibling modules, as in the toolkit
-        spec = importlib.util.spec_from_file_location(Path(program).stem, path)
-        if spec is None or spec.loader is None:
-            raise WorkerStartError(f"code/{program} cannot be imported as a Python module")
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as error:
-            raise WorkerStartError(f"importing code/{program} failed: {_describe(error)}") from error
-        model_fn = getattr(module, "model_fn", None)
-        if not callable(model_fn):
-            raise WorkerStartError(f"code/{program} defines no model_fn(model_dir): nothing loads the model")
-        try:
-            model = model_fn(str(model_dir))
-        except Exception as error:
-            raise WorkerStartError(f"model_fn in code/{program} failed: {_describe(error)}") from error
-        return cls(module, model)
-
-    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
-        transform_fn = getattr(self.module, "transform_fn", None)
-        if callable(transform_fn):
-            return _encoded(transform_fn(self.model, body, content_type, accept), accept)
-        input_fn: Callable[[bytes, str], Any] = getattr(self.module, "input_fn", default_input_fn)
-        predict_fn: Callable[[Any, Any], Any] = getattr(self.module, "predict_fn", default_predict_fn)
-        output_fn: Callable[[Any, str], Any] | None = getattr(self.module, "output_fn", None)
-        prediction = predict_fn(input_fn(body, content_type), self.model)
-        if output_fn is None:
-            return default_output_fn(prediction, accept)
-        return _encoded(output_fn(prediction, accept), accept)
-
-
-def default_input_fn(body: bytes, content_type: str) -> Any:
-    """Decode JSON, CSV or NPY into a numpy array, as the inference toolkit's default decoder does."""
-    import numpy as np
-
-    kind = media_type(content_type)
-    try:
-        if kind == JSON:
-            document = json.loads(body)
-            return np.asarray(document) if isinstance(document, list) else document
-        if kind == CSV:
-            rows = [row for row in csv.reader(io.StringIO(body.decode("utf-8"))) if row]
-            return np.asarray([[float(value) for value in row] for row in rows], dtype=np.float64)
-        if kind == NPY:
-            return np.load(io.BytesIO(body), allow_pickle=False)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise RequestError(400, f"cannot decode the {kind} request body: {error}") from None
-    raise RequestError(415, f"content type {content_type!r} is not supported; use one of {JSON}, {CSV}, {NPY}")
-
-
-def default_predict_fn(data: Any, model: Any) -> Any:
-    predict = getattr(model, "predict", None)
-    if callable(predict):
-        return predict(data)
-    if callable(model):
-        return model(data)
-    raise TypeError(f"the model ({type(model).__name__}) has no predict method: define predict_fn in the script")
-
-
-def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
-    """Encode a prediction as JSON (the default), CSV or NPY."""
-    import numpy as np
-
-    answer_type = choose_accept(accept, (JSON, CSV, NPY), JSON)
-    if answer_type == CSV:
-        rows = np.atleast_2d(np.asarray(prediction)) if not isinstance(prediction, str) else [[prediction]]
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows(list(row) for row in rows)
-        return out.getvalue().encode(), CSV
-    if answer_type == NPY:
-        buffer = io.BytesIO()
-        np.save(buffer, np.asarray(prediction), allow_pickle=False)
-        return buffer.getvalue(), NPY
-    return json.dumps(prediction, default=_jsonable).encode(), JSON
-
-
-def _jsonable(value: Any) -> Any:
-    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
-    if callable(tolist):
-        return tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _encoded(result: Any, accept: str) -> tuple[bytes, str]:
-    """What a user's output_fn or transform_fn returned: a body, or (body, content type)."""
-    content_type = accept if accept and "*" not in accept else JSON
-    if isinstance(result, tuple) and len(result) == 2:
-        result, content_type = result
-    if isinstance(result, str):
-        return result.encode(), str(content_type)
-    if isinstance(result, bytes | bytearray):
-        return bytes(result), str(content_type)
-    return default_output_fn(result, accept)
-
-
 class FailingServer:
     """A loaded model whose every invocation fails with a scripted status (a fault of the local runtime)."""
 
@@ -334,14 +220,19 @@ class FailingServer:
         )
 
 
-def load_server(model_dir: Path, image: str, environ: Mapping[str, str]) -> ModelServer:
-    """Pick the serving code for the image and load the model; raise WorkerStartError when it cannot serve."""
-    model = _load_model_server(model_dir, image, environ)
+def load_server(model_dir: Path, image: str, environ: Mapping[str, str], code_dir: Path | None = None) -> ModelServer:
+    """Pick the serving code for the image and load the model; raise WorkerStartError when it cannot serve.
+
+    `code_dir` holds a script's code when SAGEMAKER_SUBMIT_DIRECTORY named an S3 sourcedir.tar.gz (the hosting
+    service downloaded it there); otherwise the code is the model's code/ (SAGEMAKER_SUBMIT_DIRECTORY
+    /opt/ml/model/code).
+    """
+    model = _load_model_server(model_dir, image, environ, code_dir)
     fault = environ.get(INVOCATION_FAULT_ENV)
     return FailingServer(model, int(fault)) if fault else model
 
 
-def _load_model_server(model_dir: Path, image: str, environ: Mapping[str, str]) -> ModelServer:
+def _load_model_server(model_dir: Path, image: str, environ: Mapping[str, str], code_dir: Path | None) -> ModelServer:
     if not model_dir.is_dir():
         raise WorkerStartError(f"model directory {model_dir} does not exist")
     if LINEAR_LEARNER_IMAGE.match(image):
@@ -352,7 +243,17 @@ def _load_model_server(model_dir: Path, image: str, environ: Mapping[str, str]) 
 
         return XGBoostServer.load(model_dir, environ)
     if program or (model_dir / "code" / DEFAULT_PROGRAM).is_file():
-        return ScriptServer.load(model_dir, program or DEFAULT_PROGRAM)
+        from local_runtime.sagemaker import frameworks
+        from local_runtime.sagemaker.script_serving import ScriptServer
+
+        framework = frameworks.framework_image(image)
+        if framework is not None:
+            if not frameworks.importable(framework.framework, sys.path):
+                raise WorkerStartError(frameworks.missing_message(framework))
+            note = frameworks.version_note(framework, frameworks.installed_version(framework.framework, sys.path))
+            if note is not None:
+                print(note, file=sys.stderr, flush=True)
+        return ScriptServer.load(model_dir, program or DEFAULT_PROGRAM, code_dir=code_dir, image=framework)
     raise WorkerStartError(
         f"image {image} is not one the local runtime can serve: use the built-in Linear Learner or XGBoost image, or "
         f"package code/{DEFAULT_PROGRAM} (model_fn, input_fn, predict_fn, output_fn) in model.tar.gz"
@@ -429,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model-dir", required=True, type=Path)
     parser.add_argument("--image", required=True)
     parser.add_argument("--port", required=True, type=int)
+    parser.add_argument("--code-dir", type=Path, help="the script's code, when not the model's code/")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
         "--watch-stdin", action="store_true", help="exit when stdin closes (set by the hosting service)"
@@ -437,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.watch_stdin:
         threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
     try:
-        model = load_server(args.model_dir, args.image, os.environ)
+        model = load_server(args.model_dir, args.image, os.environ, args.code_dir)
     except WorkerStartError as error:
         print(error, file=sys.stderr)
         return EXIT_LOAD_FAILED
@@ -461,4 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run main() of the module as imported by name, not of this __main__ copy: script_serving imports it by name,
+    # and the errors it raises must be the classes main() and the handler catch.
+    from local_runtime.sagemaker import serving
+
+    sys.exit(serving.main())

@@ -8,9 +8,11 @@ environment) by local_runtime.sagemaker.training_environment.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
+import sys
 import tarfile
 import threading
 import time
@@ -24,10 +26,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 import local_runtime
 from local_runtime.faults import Faults, TrainingFault
-from local_runtime.sagemaker import containers, jobs
+from local_runtime.sagemaker import containers, frameworks, jobs
 from local_runtime.sagemaker.api import S3ClientFactory, SageMakerApiError
 from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageError
 from local_runtime.sagemaker.jobs import split_s3_uri
+from local_runtime.sagemaker.script_mode import (
+    REQUIREMENTS_FILE,
+    ErrorWatch,
+    PythonEnvironments,
+    install_failure,
+    toolkit_failure,
+)
 from local_runtime.sagemaker.training_environment import training_environment, write_config
 from local_runtime.sagemaker.training_input import JobLayout, download_channel, download_code
 
@@ -83,6 +92,7 @@ class TrainingService:
         self._faults = faults or Faults()
         self._runs: dict[tuple[str, str], _Run] = {}
         self._lock = threading.Lock()
+        self._environments = PythonEnvironments(workdir / "python-environments")
 
     def on_created(self, region: str, job_name: str, request: Mapping[str, Any] | None = None) -> None:
         """Start the job moto just stored; `request` (CreateTrainingJob's parameters) restores what moto drops.
@@ -99,6 +109,7 @@ class TrainingService:
             directory=self._workdir / "training" / job_name,
             fault=self._faults.training_fault(),
             on_ended=self._on_ended,
+            environments=self._environments,
         )
         with self._lock:
             previous = self._runs.get((region, job_name))
@@ -163,8 +174,12 @@ class _Run(jobs.JobWorker):
         directory: Path,
         fault: TrainingFault | None = None,
         on_ended: Callable[[str, Any], None] | None = None,
+        environments: PythonEnvironments | None = None,
     ) -> None:
         self.region = region
+        self._environments = environments or PythonEnvironments(directory / "python-environments")
+        self._errors = ErrorWatch()
+        self._captured: list[str] | None = None
         self._on_ended = on_ended
         self.job = job
         self.request = request
@@ -260,6 +275,8 @@ class _Run(jobs.JobWorker):
         self._checkpoint()
         self._transition_if_running("Training")
         self._injected_fault()
+        if container.kind == containers.SCRIPT:
+            container = self._prepare_script(container)
         returncode = self._run_process(container)
         self._checkpoint()
         if returncode != 0:
@@ -281,6 +298,41 @@ class _Run(jobs.JobWorker):
         while True:
             self._checkpoint()
             time.sleep(_STALL_POLL_SECONDS)
+
+    def _prepare_script(self, container: TrainingContainer) -> TrainingContainer:
+        """Install requirements.txt as the framework container would, check the image's framework is here and
+        say when its release differs; the entry point then runs with the interpreter that sees them.
+
+        Raises jobs.JobFailedError naming the requirement pip could not install or the framework package missing.
+        """
+        requirements = self.layout.code / REQUIREMENTS_FILE
+        python, paths = sys.executable, list(sys.path)
+        if requirements.is_file():
+            with self._environments.locked(requirements) as environment:
+                if environment.ready:
+                    self._note(f"{REQUIREMENTS_FILE}: reusing the virtualenv {environment.root}")
+                else:
+                    self._note(f"{REQUIREMENTS_FILE}: installing into the virtualenv {environment.root}")
+                    environment.create()
+                    command = environment.install_command(requirements)
+                    self._captured = []
+                    returncode = self._run_logged(command, cwd=self.layout.code, environment=os.environ)
+                    output, self._captured = self._captured, None
+                    if returncode != 0:
+                        environment.discard()
+                        self._checkpoint()
+                        raise jobs.JobFailedError(jobs.truncate(install_failure(returncode, output, command)))
+                    environment.mark_ready()
+            python, paths = str(environment.python), environment.sys_path()
+        image = container.framework
+        if image is not None:
+            if not frameworks.importable(image.framework, paths):
+                raise jobs.JobFailedError(jobs.truncate(f"ClientError: {frameworks.missing_message(image)}"))
+            note = frameworks.version_note(image, frameworks.installed_version(image.framework, paths))
+            if note is not None:
+                self._note(note)
+        self._errors = ErrorWatch()
+        return dataclasses.replace(container, command=(python, *container.command[1:]))
 
     def _run_process(self, container: TrainingContainer) -> int:
         layout = self.layout
@@ -304,6 +356,9 @@ class _Run(jobs.JobWorker):
     def _on_line(self, line: str, seen: datetime) -> None:
         # SageMaker applies metric definitions to the log as CloudWatch stores it, where the log agent writes a
         # control character as `#` and its octal code: XGBoost's `[0]<TAB>train-rmse:...` reads `[0]#011train-rmse:...`.
+        if self._captured is not None:
+            self._captured.append(line)
+        self._errors.feed(line)
         line = _CONTROL_CHARACTER.sub(lambda match: f"#{ord(match[0]):03o}", line)
         for name, pattern in self._definitions:
             match = pattern.search(line)
@@ -319,7 +374,10 @@ class _Run(jobs.JobWorker):
                 return jobs.truncate(written)
         tail, exit_status = self._stderr_tail_text(), self._exit_status(returncode)
         if container.kind == containers.SCRIPT:
-            return jobs.truncate(f'AlgorithmError: ExecuteUserScriptError: {exit_status}, ErrorMessage "{tail}"')
+            # As the PyTorch and TensorFlow containers report it (the toolkit's capture_error); the scikit-learn
+            # container's ErrorMessage is empty. Without a line naming an error class, the stderr's last lines.
+            message = self._errors.message or tail
+            return jobs.truncate(toolkit_failure("ExecuteUserScriptError", returncode, message, container.command))
         return jobs.truncate(f"AlgorithmError: {exit_status}: {tail}" if tail else f"AlgorithmError: {exit_status}")
 
     def _upload(self, s3: S3Client) -> dict[str, str]:

@@ -6,6 +6,7 @@ The local runtime runs every job on one host without GPUs, whatever InstanceCoun
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +17,20 @@ from local_runtime.sagemaker.training_input import JobLayout
 
 HOST = "algo-1"
 INSTANCE_GROUP = "homogeneousCluster"
+# The `sagemaker_<name>_enabled` framework parameters that put the job's instance group under a distribution.
+_DISTRIBUTIONS = (
+    "mpi", "parameter_server", "distributed_dataparallel", "pytorch_ddp", "pytorch_xla_multi_worker",
+    "multi_worker_mirrored_strategy", "torch_distributed",
+)  # fmt: skip
+
+
+# The properties the toolkit's `to_env_vars` exports under their own name (SM_CURRENT_HOST, SM_MODULE_DIR, ...).
+_COPIED_KEYS = (
+    "current_host", "current_instance_type", "current_instance_group", "current_instance_group_hosts",
+    "instance_groups", "instance_groups_dict", "distribution_instance_groups", "is_hetero", "module_name",
+    "log_level", "framework_module", "input_dir", "input_config_dir", "output_dir", "num_cpus", "num_gpus",
+    "num_neurons", "model_dir", "module_dir",
+)  # fmt: skip
 
 
 def write_config(layout: JobLayout, job: Any) -> None:
@@ -63,43 +78,37 @@ def training_environment(
     container: TrainingContainer,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The SM_* environment the sagemaker-training toolkit gives a training process (one host, no GPU)."""
+    """The environment the sagemaker-training toolkit gives an entry point (one host, no GPU).
+
+    `Environment.to_env_vars`: each value a string as it is, anything else compact JSON with sorted keys; plus what
+    the toolkit sets in its own environment first (SAGEMAKER_JOB_NAME, CURRENT_HOST, SAGEMAKER_REGION).
+    """
     hyperparameters: Mapping[str, str] = job.hyper_parameters or {}
     user = containers.user_hyperparameters(hyperparameters)
     channels = sorted(channel["ChannelName"] for channel in job.input_data_config or [])
-    channel_dirs = {name: str(layout.channel(name)) for name in channels}
-    resources = resource_config(job)
-    training_env = _training_env(layout, job, container, user, channel_dirs, resources)
+    training_env = _training_env(layout, job, container, {name: str(layout.channel(name)) for name in channels})
+    toolkit = {
+        "hosts": training_env["hosts"],
+        "network_interface_name": training_env["network_interface_name"],
+        "hps": user,
+        "user_entry_point": training_env["user_entry_point"],
+        "framework_params": training_env["additional_framework_parameters"],
+        "resource_config": training_env["resource_config"],
+        "input_data_config": training_env["input_data_config"],
+        "output_data_dir": training_env["output_data_dir"],
+        "channels": channels,
+        **{key: training_env[key] for key in _COPIED_KEYS},
+        "training_env": training_env,
+        "user_args": containers.script_arguments(hyperparameters),
+        "output_intermediate_dir": training_env["output_intermediate_dir"],
+        **{f"channel_{name}": path for name, path in training_env["channel_input_dirs"].items()},
+        **{f"hp_{key}": value for key, value in user.items()},
+    }
     environment = {
-        "SM_MODEL_DIR": str(layout.model),
-        "SM_INPUT_DIR": str(layout.root / "input"),
-        "SM_INPUT_CONFIG_DIR": str(layout.config),
-        "SM_OUTPUT_DIR": str(layout.output),
-        "SM_OUTPUT_DATA_DIR": str(layout.output_data),
-        "SM_OUTPUT_INTERMEDIATE_DIR": str(layout.output / "intermediate"),
-        "SM_CHANNELS": json.dumps(channels),
-        **{f"SM_CHANNEL_{name.upper()}": path for name, path in channel_dirs.items()},
-        "SM_HPS": json.dumps(user),
-        **{f"SM_HP_{key.upper()}": _env_value(value) for key, value in user.items()},
-        "SM_HOSTS": json.dumps([HOST]),
-        "SM_CURRENT_HOST": HOST,
-        "SM_CURRENT_INSTANCE_TYPE": resources["current_instance_type"],
-        "SM_CURRENT_INSTANCE_GROUP": INSTANCE_GROUP,
-        "SM_MASTER_ADDR": HOST,
-        "SM_IS_MASTER": "true",
-        "SM_NUM_CPUS": str(training_env["num_cpus"]),
-        "SM_NUM_GPUS": "0",
-        "SM_NUM_NEURONS": "0",
-        "SM_NETWORK_INTERFACE_NAME": "eth0",
-        "SM_LOG_LEVEL": "20",
-        "SM_RESOURCE_CONFIG": json.dumps(resources),
-        "SM_INPUT_DATA_CONFIG": json.dumps(training_env["input_data_config"]),
-        "SM_FRAMEWORK_PARAMS": "{}",
-        "SM_USER_ENTRY_POINT": training_env["user_entry_point"],
-        "SM_MODULE_NAME": training_env["module_name"],
-        "SM_MODULE_DIR": training_env["module_dir"],
-        "SM_USER_ARGS": json.dumps(containers.script_arguments(hyperparameters)),
-        "SM_TRAINING_ENV": json.dumps(training_env),
+        "SAGEMAKER_JOB_NAME": _env_value(containers.toolkit_parameter(hyperparameters, "sagemaker_job_name") or ""),
+        "CURRENT_HOST": HOST,
+        "SAGEMAKER_REGION": _env_value(containers.toolkit_parameter(hyperparameters, "sagemaker_region") or region),
+        **{f"SM_{key.upper()}": _env_value(value) for key, value in toolkit.items()},
         "TRAINING_JOB_NAME": job.training_job_name,
         "TRAINING_JOB_ARN": job.arn,
         "AWS_REGION": region,
@@ -110,34 +119,44 @@ def training_environment(
 
 
 def _training_env(
-    layout: JobLayout,
-    job: Any,
-    container: TrainingContainer,
-    user: Mapping[str, Any],
-    channel_dirs: Mapping[str, str],
-    resources: Mapping[str, Any],
+    layout: JobLayout, job: Any, container: TrainingContainer, channel_dirs: Mapping[str, str]
 ) -> dict[str, Any]:
-    """SM_TRAINING_ENV: the whole environment as one JSON object, as the toolkit's `Environment` reads it."""
+    """SM_TRAINING_ENV: every property of the toolkit's `Environment`, as one JSON object."""
+    hyperparameters: Mapping[str, str] = job.hyper_parameters or {}
     program = container.program or ""
+    resources = resource_config(job)
+    framework_params = containers.framework_parameters(hyperparameters)
+    log_level = containers.toolkit_parameter(hyperparameters, "sagemaker_container_log_level")
+    group = resources["instance_groups"][0]
+    distributed = any(framework_params.get(f"sagemaker_{name}_enabled") for name in _DISTRIBUTIONS)
+    framework = container.framework.framework if container.framework is not None else None
     return {
-        "additional_framework_parameters": {},
+        "additional_framework_parameters": framework_params,
         "channel_input_dirs": dict(channel_dirs),
         "current_host": HOST,
         "current_instance_group": INSTANCE_GROUP,
+        "current_instance_group_hosts": [HOST],
         "current_instance_type": resources["current_instance_type"],
-        "framework_module": None,
+        "distribution_hosts": [HOST] if distributed else [],
+        "distribution_instance_groups": [INSTANCE_GROUP] if distributed else [],
+        "framework_module": framework.training_module if framework is not None else None,
         "hosts": [HOST],
-        "hyperparameters": user,
+        "hyperparameters": containers.user_hyperparameters(hyperparameters),
         "input_config_dir": str(layout.config),
         "input_data_config": input_data_config(job.input_data_config or []),
         "input_dir": str(layout.root / "input"),
         "instance_groups": [INSTANCE_GROUP],
+        "instance_groups_dict": {INSTANCE_GROUP: group},
+        "is_hetero": False,
         "is_master": True,
+        "is_modelparallel_enabled": None,
+        "is_smddpmprun_installed": False,
+        "is_smddprun_installed": False,
         "job_name": job.training_job_name,
-        "log_level": 20,
+        "log_level": log_level if log_level is not None else logging.INFO,
         "master_hostname": HOST,
         "model_dir": str(layout.model),
-        "module_dir": container.submit_directory or "",
+        "module_dir": container.submit_directory or str(layout.code),
         "module_name": program.removesuffix(".py"),
         "network_interface_name": "eth0",
         "num_cpus": os.cpu_count() or 1,
@@ -147,9 +166,15 @@ def _training_env(
         "output_dir": str(layout.output),
         "output_intermediate_dir": str(layout.output / "intermediate"),
         "resource_config": resources,
+        "topology": [],
         "user_entry_point": program,
     }
 
 
 def _env_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    """The toolkit's `mapping.to_env_vars` value: a string as it is, None as empty, anything else compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

@@ -40,6 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lambdas.common.transform import output_key, split_s3_uri
 from local_runtime.sagemaker import jobs
 from local_runtime.sagemaker.api import S3ClientFactory, SageMakerApiError
+from local_runtime.sagemaker.script_mode import PythonEnvironments
 from local_runtime.sagemaker.workers import (
     DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
     ChainLauncher,
@@ -168,7 +169,9 @@ class TransformService:
     ) -> None:
         """`on_ended(region, job)` is called once a job is Completed, Failed or Stopped (SageMaker's event)."""
         self._s3 = s3_client_factory
-        self._launcher = ChainLauncher(s3_client_factory=s3_client_factory)
+        self._launcher = ChainLauncher(
+            s3_client_factory=s3_client_factory, environments=PythonEnvironments(workdir / "python-environments")
+        )
         self._workdir = workdir
         self._backend = backend
         self._health_check_timeout = health_check_timeout_seconds

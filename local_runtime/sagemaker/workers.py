@@ -26,12 +26,14 @@ from urllib.parse import urlparse
 
 from local_runtime.sagemaker import serving
 from local_runtime.sagemaker.api import S3ClientFactory
+from local_runtime.sagemaker.script_mode import REQUIREMENTS_FILE, PythonEnvironments, RequirementsError
 
 DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 30.0
 # InvokeEndpoint gives the container 60 seconds to answer.
 INVOCATION_TIMEOUT_SECONDS = 60.0
 _PORT_ATTEMPTS = 3
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SUBMIT_DIRECTORY_ENV = "SAGEMAKER_SUBMIT_DIRECTORY"
 
 
 class DeploymentError(Exception):
@@ -176,8 +178,10 @@ class WorkerChain:
 class ChainLauncher:
     """Starts a model's containers as a chain of serving workers: endpoints' variants and transform jobs share it."""
 
-    def __init__(self, *, s3_client_factory: S3ClientFactory) -> None:
+    def __init__(self, *, s3_client_factory: S3ClientFactory, environments: PythonEnvironments) -> None:
+        """`environments` caches the virtualenvs of serving code with a requirements.txt."""
         self._s3 = s3_client_factory
+        self._environments = environments
         self._client_lock = threading.Lock()
         self._s3_clients: dict[tuple[str, str | None], Any] = {}
 
@@ -240,9 +244,17 @@ class ChainLauncher:
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
         if failing_status is not None:
             environment[serving.INVOCATION_FAULT_ENV] = str(failing_status)
+        code_dir, python = self._serving_code(region, role_arn, environment, directory, model_dir)
         for _ in range(_PORT_ATTEMPTS):
             worker = self._spawn(
-                variant_name, str(container.get("Image", "")), model_dir, environment, directory / "worker.log", name
+                variant_name,
+                str(container.get("Image", "")),
+                model_dir,
+                environment,
+                directory / "worker.log",
+                name,
+                code_dir=code_dir,
+                python=python,
             )
             if not chain.add(worker):
                 worker.stop()
@@ -260,27 +272,53 @@ class ChainLauncher:
                 raise _health_check_failed(subject, str(error), worker) from None
         raise DeploymentError(f"no free loopback port for {subject}")
 
+    def _serving_code(
+        self, region: str, role_arn: str | None, environment: dict[str, str], directory: Path, model_dir: Path
+    ) -> tuple[Path | None, str]:
+        """Where the script's code is and which interpreter serves it, as the framework container finds them.
+
+        An S3 SAGEMAKER_SUBMIT_DIRECTORY (the SDK's sourcedir.tar.gz) is downloaded with the model's execution
+        role; a requirements.txt in the code is installed into a cached virtualenv. Raises DeploymentError.
+        """
+        submit = environment.get(SUBMIT_DIRECTORY_ENV, "")
+        code_dir = None
+        if submit.startswith("s3://") and environment.get(serving.PROGRAM_ENV):
+            code_dir = directory / "code"
+            code_dir.mkdir(parents=True, exist_ok=True)
+            self._fetch_archive(region, role_arn, submit, directory / "sourcedir.tar.gz", code_dir, what="code")
+        requirements = (code_dir or model_dir / "code") / REQUIREMENTS_FILE
+        if not environment.get(serving.PROGRAM_ENV) or not requirements.is_file():
+            return code_dir, sys.executable
+        try:
+            return code_dir, str(self._environments.ensure(requirements).python)
+        except RequirementsError as error:
+            raise DeploymentError(str(error)) from None
+
     def _fetch_model(self, region: str, role_arn: str | None, url: str, directory: Path, model_dir: Path) -> None:
-        """Download model.tar.gz and extract it into model_dir; raise DeploymentError as SageMaker words it."""
+        self._fetch_archive(region, role_arn, url, directory / "model.tar.gz", model_dir, what="model")
+
+    def _fetch_archive(
+        self, region: str, role_arn: str | None, url: str, archive: Path, target: Path, *, what: str
+    ) -> None:
+        """Download a tar.gz and extract it into `target`; raise DeploymentError as SageMaker words it."""
         parsed = urlparse(url)
         bucket, key = parsed.netloc, parsed.path.lstrip("/")
-        archive = directory / "model.tar.gz"
         s3 = self._s3_client(region, role_arn)
         try:
             with archive.open("wb") as out:
                 s3.download_fileobj(bucket, key, out)
         except Exception as error:
             raise DeploymentError(
-                f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is an "
+                f"Failed to download {what} data(bucket: {bucket}, key: {key}). Please ensure that there is an "
                 f"object located at the URL and that the role passed to CreateModel has permissions to download "
-                f"the model. ({error})"
+                f"the {what}. ({error})"
             ) from None
         try:
             with tarfile.open(archive, "r:*") as tar:
-                tar.extractall(model_dir, filter="data")
+                tar.extractall(target, filter="data")
         except (tarfile.TarError, OSError) as error:
             raise DeploymentError(
-                f'Failed to extract model data archive from URL "{url}". Please ensure that the object located at '
+                f'Failed to extract {what} data archive from URL "{url}". Please ensure that the object located at '
                 f"the URL is a valid tar.gz archive. ({error})"
             ) from None
         finally:
@@ -302,14 +340,18 @@ class ChainLauncher:
         environment: dict[str, str],
         log_path: Path,
         name: str = "primary",
+        *,
+        code_dir: Path | None = None,
+        python: str = sys.executable,
     ) -> _Worker:
         port = _free_port()
         env = {**os.environ, **environment}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)
         log = log_path.open("ab")
         command = [
-            sys.executable, "-m", "local_runtime.sagemaker.serving",
+            python, "-m", "local_runtime.sagemaker.serving",
             "--model-dir", str(model_dir), "--image", image, "--port", str(port), "--watch-stdin",
+            *(("--code-dir", str(code_dir)) if code_dir is not None else ()),
         ]  # fmt: skip
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env)
         return _Worker(variant=variant_name, process=process, port=port, log_path=log_path, log=log, name=name)

@@ -12,10 +12,10 @@ import pytest
 
 from local_runtime.algorithms.linear_learner import LinearLearnerModel
 from local_runtime.sagemaker import serving
+from local_runtime.sagemaker.script_serving import ScriptServer
 from local_runtime.sagemaker.serving import (
     LinearLearnerServer,
     RequestError,
-    ScriptServer,
     WorkerStartError,
     load_server,
     make_http_server,

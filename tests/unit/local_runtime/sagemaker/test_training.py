@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import tarfile
 import time
 import uuid
@@ -523,13 +524,21 @@ def test_script_mode_runs_the_users_entry_point_unchanged(sagemaker: Any, s3: An
 
 
 def test_a_failing_entry_point_fails_the_job_with_its_error(sagemaker: Any, s3: Any) -> None:
+    # GIVEN an entry point that raises
     name = script_job(s3, sagemaker, "raise ValueError('the data has no churn column')\n")
 
+    # WHEN it runs
     job = wait_for(sagemaker, name)
 
+    # THEN the reason reads as the training toolkit's failure, as SageMaker shows it
     assert job["TrainingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith("AlgorithmError: ExecuteUserScriptError: exit code 1")
-    assert "ValueError: the data has no churn column" in job["FailureReason"]
+    reason = job["FailureReason"]
+    # (its ErrorMessage starts at the first line naming an error class, here the raising line of the traceback)
+    assert reason.startswith(
+        "AlgorithmError: ExecuteUserScriptError:\nExitCode 1\n"
+        "ErrorMessage \"raise ValueError('the data has no churn column')\n ValueError: the data has no churn column\"\n"
+    ), reason
+    assert re.search(r'\nCommand "\S*python\S* train\.py", exit code: 1$', reason), reason
 
 
 def test_an_entry_point_names_its_own_failure_in_the_failure_file(sagemaker: Any, s3: Any) -> None:

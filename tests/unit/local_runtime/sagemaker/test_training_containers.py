@@ -132,6 +132,24 @@ def test_user_hyperparameters_are_decoded_like_the_training_toolkit_does() -> No
     assert arguments == ["--epochs", "10", "--flag", "True", "--name", "x", "--plain", "not json"]
 
 
+def test_arguments_are_built_as_the_training_toolkits_to_cmd_args_builds_them() -> None:
+    # GIVEN a one-letter name, a mapping, a list, null and a framework parameter
+    hyperparameters = {
+        "C": "0.1",
+        "layers": json.dumps({"b": 2, "a": 1}),
+        "sizes": "[1, 2]",
+        "none": "null",
+        "sagemaker_mpi_enabled": "true",
+        "_tuning_objective_metric": json.dumps("validation:auc"),
+    }
+
+    # WHEN they become arguments
+    arguments = script_arguments(hyperparameters)
+
+    # THEN `-C`, `k=v,...`, Python's str() and an empty string; the toolkit's and framework ones are left out
+    assert arguments == ["-C", "0.1", "--layers", "a=1,b=2", "--none", "", "--sizes", "[1, 2]"]
+
+
 def test_linear_learner_metric_definitions_match_the_lines_the_algorithm_prints() -> None:
     definitions = {name: re.compile(regex) for name, regex in linear_learner.METRIC_DEFINITIONS}
     line = "[11/22/2026 06:00:00 INFO 1] #quality_metric: host=algo-1, train mse <loss>=0.25"

@@ -38,7 +38,7 @@ def model_fn(model_dir):
 
 def input_fn(body, content_type):
     assert content_type == "text/csv", content_type
-    return [line for line in body.decode().splitlines() if line.strip()]
+    return [line for line in (body.decode() if isinstance(body, bytes) else body).splitlines() if line.strip()]
 
 def predict_fn(data, model):
     rows = []
@@ -63,7 +63,7 @@ def model_fn(model_dir):
         return json.load(f)
 
 def input_fn(body, content_type):
-    return [line.strip() for line in body.decode().splitlines() if line.strip()]
+    return [line.strip() for line in (body.decode() if isinstance(body, bytes) else body).splitlines() if line.strip()]
 
 def predict_fn(data, model):
     return [str(model[value]) for value in data]
