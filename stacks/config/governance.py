@@ -30,7 +30,7 @@ class QualityGateConfig(Section):
     """
 
     metric: Annotated[
-        str, Field(pattern=_METRIC_NAME.pattern), Rule("a training job metric name like validation:objective_loss")
+        str, Field(pattern=_METRIC_NAME.pattern), Rule("a training job metric name like train:objective_loss")
     ]
     direction: GateDirection
     threshold: FiniteNumber | None = None

@@ -183,9 +183,20 @@ def _overlaps(first: str, second: str) -> bool:
 
 
 def _check_gate_metric_defined(config: PipelineConfig) -> None:
-    """A framework's script has only the metrics its definitions read from the log: a gate on another never passes."""
+    """A gate on a metric the training job never reports fails every run at EvaluateModel (MetricMissingError)."""
     gate, algorithm = config.quality_gate, config.algorithm
-    if gate is None or algorithm.kind != "framework":
+    if gate is None or algorithm.kind == "image":
+        return
+    if algorithm.kind == "builtin":
+        # The training job has one channel, train: a built-in reports validation:* metrics only for a validation
+        # channel (Linear Learner's and XGBoost's metric definitions read them from that channel's log lines).
+        if gate.metric.startswith("validation:"):
+            train_metric = "train:" + gate.metric.removeprefix("validation:")
+            raise FieldError(
+                "quality_gate.metric",
+                f"{gate.metric!r} is never reported: the workflow trains {algorithm.builtin} on one channel, train, "
+                f"so it reports train:* metrics only (like {train_metric!r})",
+            )
         return
     names = [definition.name for definition in algorithm.metric_definitions]
     if gate.metric not in names:

@@ -137,7 +137,7 @@ class PipelineDashboard(Construct):
                 markdown=(
                     "### Deployed model\n"
                     "No `quality_gate` is configured, so no metric names the model's quality. Configure one "
-                    "(its `metric`, e.g. `validation:objective_loss`) and each deployed model's value is charted "
+                    "(its `metric`, e.g. `train:objective_loss`) and each deployed model's value is charted "
                     "here; the run records under the runs prefix hold every metric meanwhile."
                 ),
                 width=HALF,

@@ -11,12 +11,7 @@ import io
 import json
 import shlex
 import subprocess
-import tarfile
-import threading
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,103 +21,45 @@ import pytest
 
 from demo import churn_data
 from demo.churn_data import FIELDS, churn_days, sample_records
-from local_runtime.deploy import DeployedPipeline, ExecutionRecord, wait_for_execution
-from local_runtime.runtime import QUIET_FUNCTIONS, LocalRuntime, SlackTarget, synthesize
-from local_runtime.sagemaker.serving import load_server
+from local_runtime.runtime import QUIET_FUNCTIONS, LocalRuntime, SlackTarget
 from local_runtime.slack_api import LocalSlackApi
 from operator_cli import cli as operator
+from tests.e2e.churn_pipeline import (
+    CHANNEL,
+    FIRST_END,
+    NEW_DAY,
+    TOKEN,
+    ChurnPipeline,
+    calling_application,
+    deployed_churn,
+    synthesize_example,
+)
 
 pytestmark = pytest.mark.e2e
 
 CONFIG_FILE = "examples/churn/pipelines.json"
 STACK = "SageMakerRetraining-churn"
-TOKEN, CHANNEL = "xoxb-churn-e2e", "#ml-alerts"
-FIRST_END, NEW_DAY = date(2026, 3, 7), date(2026, 3, 8)
 PREFIX = "data/churn"
-
-
-@dataclass
-class Churn:
-    runtime: LocalRuntime
-    pipeline: DeployedPipeline
-    slack: LocalSlackApi
-    runs: list[str] = field(default_factory=list)
-
-    @property
-    def bucket(self) -> str:
-        return self.pipeline.stack.outputs["DataBucketName"]
-
-    @property
-    def endpoint(self) -> str:
-        return self.pipeline.stack.outputs["EndpointName"]
-
-    def client(self, service: str) -> Any:
-        return self.runtime.client(service)
-
-    def run(self, end: date) -> dict[str, Any]:
-        """One run on the window ending `end`, which must succeed; the execution's final state."""
-        output: dict[str, Any] = self.run_record(end).output
-        return output
-
-    def run_record(self, end: date) -> ExecutionRecord:
-        arn = self.client("stepfunctions").start_execution(
-            stateMachineArn=self.pipeline.state_machine_arn,
-            name=f"churn-{uuid.uuid4().hex[:8]}",
-            input=json.dumps({"trigger": "manual", "end_date": end.isoformat()}),
-        )["executionArn"]
-        record = wait_for_execution(self.runtime.aws, arn, region=self.runtime.region, timeout_seconds=240)
-        assert record.status == "SUCCEEDED", record.cause
-        self.runs.append(arn)
-        return record
-
-    def invoke(self, body: str, content_type: str = "text/csv", accept: str | None = None) -> str:
-        extra = {"Accept": accept} if accept else {}
-        answer = self.client("sagemaker-runtime").invoke_endpoint(
-            EndpointName=self.endpoint, ContentType=content_type, Body=body.encode(), **extra
-        )
-        return str(answer["Body"].read().decode())
-
-    def serving_container(self, model_name: str, index: int, into: Path) -> Any:
-        """Load the model's `index`th container as its serving worker does: its artifact, image and environment."""
-        container = self.client("sagemaker").describe_model(ModelName=model_name)["Containers"][index]
-        bucket, key = container["ModelDataUrl"].removeprefix("s3://").split("/", 1)
-        body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        into.mkdir(parents=True)
-        with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
-            archive.extractall(into, filter="data")
-        return load_server(into, container["Image"], container.get("Environment", {}))
 
 
 @pytest.fixture(scope="module")
 def churn_template() -> dict[str, Any]:
-    """The example's stack, synthesized once for the module (a synth costs seconds of CPU)."""
-    template: dict[str, Any] = synthesize({"config_file": CONFIG_FILE})[STACK]
-    return template
+    return synthesize_example(CONFIG_FILE, STACK)
 
 
 @pytest.fixture(scope="module")
-def churn(churn_template: dict[str, Any]) -> Iterator[Churn]:
-    template = churn_template
-    with LocalSlackApi(valid_token=TOKEN, channels=(CHANNEL,)) as slack, LocalRuntime() as runtime:
-        pipeline = runtime.deploy_template(
-            template,
-            stack_name=STACK,
-            slack=SlackTarget(api_url=slack.base_url, token=TOKEN),
-            function_environment=QUIET_FUNCTIONS,
-        )
-        churn = Churn(runtime, pipeline, slack)
-        for raw in churn_days(days=7, end=FIRST_END, prefix=PREFIX):
-            churn.client("s3").put_object(Bucket=churn.bucket, Key=raw.key, Body=raw.body)
+def churn(churn_template: dict[str, Any]) -> Iterator[ChurnPipeline]:
+    with deployed_churn("churn", churn_template, STACK) as churn:
         yield churn
 
 
 @pytest.fixture(scope="module")
-def first_run(churn: Churn) -> dict[str, Any]:
+def first_run(churn: ChurnPipeline) -> dict[str, Any]:
     return churn.run(FIRST_END)
 
 
 def test_the_run_fits_the_preprocessing_and_deploys_a_three_container_pipeline(
-    churn: Churn, first_run: dict[str, Any]
+    churn: ChurnPipeline, first_run: dict[str, Any]
 ) -> None:
     # GIVEN a run of the churn pipeline on seven days of raw records (WHEN: the fixture)
     preprocessing = first_run["preprocessing"]
@@ -145,7 +82,7 @@ def test_the_run_fits_the_preprocessing_and_deploys_a_three_container_pipeline(
     assert model["Containers"][1]["ModelDataUrl"] == first_run["training"]["model_artifact"]
 
 
-def test_raw_categorical_records_in_readable_labels_out(churn: Churn, first_run: dict[str, Any]) -> None:
+def test_raw_categorical_records_in_readable_labels_out(churn: ChurnPipeline, first_run: dict[str, Any]) -> None:
     # GIVEN raw records the model never saw, one with a field missing, as CSV and as JSON lines
     records = sample_records(200)
     with_gap = "plus,north,,,12"
@@ -168,7 +105,7 @@ def test_raw_categorical_records_in_readable_labels_out(churn: Churn, first_run:
 
 
 def test_a_raw_row_yields_the_same_features_at_training_and_at_inference(
-    churn: Churn, first_run: dict[str, Any], tmp_path: Path
+    churn: ChurnPipeline, first_run: dict[str, Any], tmp_path: Path
 ) -> None:
     # GIVEN the transformed training data the run's processing job wrote, and the raw rows it read (in file order)
     preprocessing = first_run["preprocessing"]
@@ -194,7 +131,7 @@ def test_a_raw_row_yields_the_same_features_at_training_and_at_inference(
 
 
 def test_after_deploying_the_run_transforms_the_newest_days_raw_file_with_the_pipeline_model(
-    churn: Churn, first_run: dict[str, Any]
+    churn: ChurnPipeline, first_run: dict[str, Any]
 ) -> None:
     # GIVEN the run's batch transform (after the deployment) over the window's newest day
     transform = first_run["batch_transform"]
@@ -225,7 +162,7 @@ def test_after_deploying_the_run_transforms_the_newest_days_raw_file_with_the_pi
 
 
 def test_a_new_category_in_the_window_deploys_preprocessing_that_knows_it_with_zero_downtime(
-    churn: Churn, first_run: dict[str, Any], tmp_path: Path
+    churn: ChurnPipeline, first_run: dict[str, Any], tmp_path: Path
 ) -> None:
     # GIVEN a new day of data in which a plan never seen before appears
     (new_day,) = churn_days(days=1, end=NEW_DAY, prefix=PREFIX, plans=("basic", "plus", "pro", "enterprise"))
@@ -235,31 +172,12 @@ def test_a_new_category_in_the_window_deploys_preprocessing_that_knows_it_with_z
     enterprise_row = "enterprise,west,ios,80.00,40"
 
     # WHEN the next run retrains while an application keeps sending raw records
-    failures: list[str] = []
-    answered = 0
-    stop = threading.Event()
-
-    def application() -> None:
-        nonlocal answered
-        while not stop.is_set():
-            try:
-                churn.invoke("plus,north,android,35.50,12\n" + enterprise_row + "\n")
-                answered += 1
-            except Exception as error:  # any failed invocation is downtime
-                failures.append(repr(error))
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=application, daemon=True)
-    thread.start()
-    try:
+    with calling_application(churn, "plus,north,android,35.50,12\n" + enterprise_row + "\n") as application:
         second = churn.run(NEW_DAY)
-    finally:
-        stop.set()
-        thread.join(timeout=10)
 
     # THEN no request failed while the endpoint switched to the new pipeline model
-    assert failures == []
-    assert answered > 0
+    assert application.failures == []
+    assert application.answered > 0
     new_model = second["deployment"]["model_name"]
     assert new_model != old_model
     endpoint = churn.client("sagemaker").describe_endpoint(EndpointName=churn.endpoint)
@@ -287,7 +205,7 @@ def test_a_new_category_in_the_window_deploys_preprocessing_that_knows_it_with_z
     assert FIELDS[0] == "plan"
 
 
-def test_a_failed_batch_transform_is_reported_and_the_deployment_stands(churn: Churn) -> None:
+def test_a_failed_batch_transform_is_reported_and_the_deployment_stands(churn: ChurnPipeline) -> None:
     # GIVEN a newest day whose data sits in both layouts, so which file to transform would be a guess
     (day,) = churn_days(days=1, end=date(2026, 3, 9), prefix=PREFIX)
     s3 = churn.client("s3")

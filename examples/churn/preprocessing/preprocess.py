@@ -2,7 +2,7 @@
 
 In the run's SageMaker Processing job this file runs as a script: it reads the window's raw CSV files (header
 row, label column `churn`), fits the transformation (categories one-hot encoded, unknown ones ignored; missing
-numbers imputed with the median, then scaled), writes the transformed training data for Linear Learner (label
+numbers imputed with the median, then scaled), writes the transformed training data for the algorithm (label
 first, no header) and saves the fitted transformation. Behind the endpoint the same file answers requests
 (SageMaker's model_fn, input_fn, predict_fn, output_fn): raw records in, the algorithm's features out. Both
 paths call `features()`, so training and serving cannot transform a record differently.
@@ -61,7 +61,8 @@ def fit(records: list[list[Any]], labels: list[str]) -> dict[str, Any]:
         ]
     )
     transformer.fit(np.array(records, dtype=object))
-    # Linear Learner's binary classifier learns labels 0 and 1: the classes, sorted, give each label its number.
+    # Both binary classifiers (Linear Learner's binary_classifier, XGBoost's binary:logistic) learn labels 0 and 1:
+    # the classes, sorted, give each label its number.
     classes = sorted(set(labels))
     if len(classes) != 2:
         raise ValueError(f"the {LABEL} column must hold exactly two values, found {classes}")

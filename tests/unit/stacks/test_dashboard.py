@@ -11,7 +11,7 @@ from aws_cdk.assertions import Template
 from contract.metrics import METRICS_NAMESPACE
 from tests.unit.stacks.synth import STEP_HANDLERS, flatten, function_id, pipeline, pipeline_template
 
-GATE = {"metric": "validation:auc", "direction": "maximize", "threshold": 0.7}
+GATE = {"metric": "train:binary_classification_accuracy", "direction": "maximize", "threshold": 0.7}
 RUN_DIMENSIONS = {"pipeline": "churn", "service": "update_parameters"}
 
 
@@ -95,10 +95,10 @@ def test_training_and_deployment_time_and_data_files_come_from_update_parameters
 
 
 def test_the_deployed_models_gate_metric_is_charted_against_the_threshold(gated: Template) -> None:
-    properties = widget(gated, "Deployed model: validation:auc (maximize)")
+    properties = widget(gated, "Deployed model: train:binary_classification_accuracy (maximize)")
 
     assert [(ns, name, dims) for ns, name, dims, _ in metrics(properties)] == [
-        (METRICS_NAMESPACE, "DeployedModelMetric", {**RUN_DIMENSIONS, "metric": "validation:auc"})
+        (METRICS_NAMESPACE, "DeployedModelMetric", {**RUN_DIMENSIONS, "metric": "train:binary_classification_accuracy"})
     ]
     assert [(a["value"], a["label"]) for a in properties["annotations"]["horizontal"]] == [
         (0.7, "quality gate threshold")

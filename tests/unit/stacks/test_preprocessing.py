@@ -222,6 +222,35 @@ def test_an_image_of_ones_own_is_used_and_the_sagemaker_role_may_pull_it() -> No
     assert "ScikitLearnRegistries" not in template.to_json().get("Mappings", {})
 
 
+@pytest.mark.parametrize(
+    ("region", "account"),
+    [("eu-west-1", "141502667606"), ("ap-southeast-2", "783357654285"), (None, "<FindInMap <AWS::Region>>")],
+)
+def test_built_in_xgboost_serves_behind_the_preprocessing_with_its_image_in_the_region(
+    region: str | None, account: str
+) -> None:
+    # GIVEN a pipeline with preprocessing that trains built-in XGBoost (no region: an environment-agnostic stack)
+    config = with_preprocessing(postprocess_entry_point="postprocess.py") | {
+        "algorithm": {"builtin": "xgboost", "version": "1.7-1"},
+        "hyperparameters": {"objective": "binary:logistic", "num_round": 20},
+    }
+
+    # WHEN it is synthesized
+    template = pipeline_template(config, region=region)
+
+    # THEN the steps that build the serving pipeline, DeployModel and EvaluateModel (its registry version), put
+    # SageMaker's XGBoost image of the region between the scikit-learn containers of the preprocessing
+    host = f"dkr.ecr.{region or '<AWS::Region>'}.<AWS::URLSuffix>"
+    for step in ("DeployModel", "EvaluateModel"):
+        variables = environment(template, step)
+        assert flatten(variables[env.INFERENCE_IMAGE]) == f"{account}.{host}/sagemaker-xgboost:1.7-1", step
+        assert spec(template, step)["image"].endswith(f".{host}/sagemaker-scikit-learn:1.2-1-cpu-py3"), step
+        assert spec(template, step)["postprocess_entry_point"] == "postprocess.py", step
+        assert env.MODEL_ENVIRONMENT not in variables  # the built-in needs no variable: text/csv is its default
+    # ... and training reads the preprocessed data with XGBoost's image
+    assert flatten(environment(template, "StartTrainingJob")[env.TRAINING_IMAGE]).endswith("/sagemaker-xgboost:1.7-1")
+
+
 def test_a_stack_in_a_region_without_a_scikit_learn_image_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"region mars-north-1 has no scikit-learn image.*preprocessing\.image_uri"):
         pipeline_template(with_preprocessing(), region="mars-north-1")

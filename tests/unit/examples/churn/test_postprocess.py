@@ -1,4 +1,4 @@
-"""The churn example's postprocessing: Linear Learner's class numbers back to the labels they stood for."""
+"""The churn example's postprocessing: Linear Learner's class numbers and XGBoost's scores back to the labels."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def test_the_classes_come_from_the_fitted_artifact(tmp_path: Path) -> None:
     [
         (json.dumps(ANSWER), "application/json"),
         ("".join(json.dumps(p) + "\n" for p in ANSWER["predictions"]), "application/jsonlines; charset=utf-8"),
+        ("0.875\n0.25\n", "text/csv"),  # built-in XGBoost, binary:logistic: the probability of class 1 a line
+        (json.dumps({"predictions": [{"score": 0.875}, {"score": 0.25}]}), "application/json"),  # XGBoost's JSON
     ],
 )
 def test_numbers_map_to_labels_with_the_probability_of_that_label(body: str, content_type: str) -> None:
@@ -48,6 +50,20 @@ def test_the_answer_is_written_as_asked(accept: str, body: str, content_type: st
     assert postprocess.output_fn([{"label": "yes"}, {"label": "no"}], accept) == (body, content_type)
 
 
-def test_an_answer_that_is_not_linear_learners_json_is_refused() -> None:
-    with pytest.raises(ValueError, match="content type 'text/csv' is not Linear Learner's JSON answer"):
-        postprocess.input_fn("1\n", "text/csv")
+def test_xgboost_scores_above_one_half_are_class_one() -> None:
+    answers = postprocess.predict_fn(postprocess.input_fn(b"0.5\n0.5001\n", "text/csv"), CLASSES)
+
+    assert [answer["label"] for answer in answers] == ["no", "yes"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        ("1\n", "application/x-recordio-protobuf", "neither Linear Learner's JSON nor XGBoost's CSV answer"),
+        ("0.2,0.8\n", "text/csv", "expected one score per line"),  # multi:softprob's class probabilities
+        ("2.5\n", "text/csv", "score 2.5 is not a probability"),  # reg:squarederror or binary:logitraw
+    ],
+)
+def test_an_answer_that_is_not_a_binary_classifiers_is_refused(body: str, content_type: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        postprocess.predict_fn(postprocess.input_fn(body, content_type), CLASSES)

@@ -54,7 +54,12 @@ def test_the_committed_schema_is_generated_from_the_models() -> None:
 def test_the_repository_ships_the_example_and_demo_pipelines_files() -> None:
     shipped = {str(path.relative_to(PROJECT_ROOT)) for path in _pipelines_files()}
 
-    assert {"examples/churn/pipelines.json", "demo/pipelines.json", "demo/review_pipelines.json"} <= shipped
+    assert {
+        "examples/churn/pipelines.json",
+        "examples/churn-xgboost/pipelines.json",
+        "demo/pipelines.json",
+        "demo/review_pipelines.json",
+    } <= shipped
 
 
 @pytest.mark.parametrize("document", _shipped_documents())
