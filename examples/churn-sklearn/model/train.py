@@ -126,17 +126,17 @@ def model_fn(model_dir: str) -> Pipeline:
 
 
 def input_fn(body: str | bytes, content_type: str) -> np.ndarray:
-    text = body.decode("utf-8") if isinstance(body, bytes) else body
     kind = content_type.split(";")[0].strip().lower()
+    if kind not in ("text/csv", "application/json", "application/jsonlines"):
+        raise ValueError(f"content type {content_type} is not supported: send text/csv, application/json or jsonlines")
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
     if kind == "text/csv":
         records: list[Any] = [row for row in csv.reader(io.StringIO(text)) if row]
     elif kind == "application/json":
         document = json.loads(text)
         records = document["instances"] if isinstance(document, dict) else document
-    elif kind == "application/jsonlines":
-        records = [json.loads(line) for line in text.splitlines() if line.strip()]
     else:
-        raise ValueError(f"content type {content_type} is not supported: send text/csv, application/json or jsonlines")
+        records = [json.loads(line) for line in text.splitlines() if line.strip()]
     rows = [_fields(record, number) for number, record in enumerate(records, start=1)]
     if not rows:
         raise ValueError("the request holds no records")
