@@ -53,6 +53,7 @@ from moto.core.models import botocore_stubber
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeTrainingJob, SageMakerModelBackend
+from moto.sagemaker.models import Model as MotoModel
 from moto.sagemaker.responses import SageMakerResponse
 from moto.settings import moto_server_port
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
@@ -125,6 +126,7 @@ def install() -> None:
     SageMakerResponse.update_endpoint = _response_update_endpoint  # type: ignore[attr-defined]
     SageMakerResponse.stop_training_job = _response_stop_training_job  # type: ignore[attr-defined]
     _keep_inference_execution_config()
+    _omit_unset_model_fields()
     _reject_duplicates("create_model", "_models", "model_name", "Cannot create already existing model {arn}.")
     _reject_duplicates(
         "create_endpoint_config",
@@ -364,6 +366,25 @@ def _keep_inference_execution_config() -> None:
         return result
 
     SageMakerResponse.create_model = create_model  # type: ignore[method-assign]
+
+
+def _omit_unset_model_fields() -> None:
+    """DescribeModel leaves out VpcConfig and Containers when CreateModel was not given them, as SageMaker does.
+
+    moto answers `"VpcConfig": {}` and `"Containers": []`. The DescribeModel API reference lists both as optional
+    members of the response, and VpcConfig's SecurityGroupIds and Subnets as required: the SageMaker Python SDK v3
+    (sagemaker-core) validates the response and rejects an empty VpcConfig, so ModelBuilder.build() failed.
+    """
+    original = MotoModel.response_object
+
+    def response_object(self: Any) -> dict[str, Any]:
+        response: dict[str, Any] = original.fget(self)  # type: ignore[attr-defined]
+        for name in ("VpcConfig", "Containers"):
+            if not response.get(name):
+                response.pop(name, None)
+        return response
+
+    MotoModel.response_object = property(response_object)  # type: ignore[assignment,method-assign]
 
 
 def _keep_unchanged_model_package_fields() -> None:

@@ -164,6 +164,39 @@ def test_create_model_keeps_a_serial_pipelines_containers_and_execution_mode(aws
     assert described["InferenceExecutionConfig"] == {"Mode": "Serial"}
 
 
+@mock_aws
+def test_describe_model_leaves_out_the_vpc_config_and_containers_it_was_not_given(aws_env: None) -> None:
+    # GIVEN moto with the local runtime's extensions
+    moto_extensions.install()
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+
+    # WHEN a model is created with a primary container only, as the SageMaker Python SDK creates one
+    sagemaker.create_model(ModelName="plain", PrimaryContainer=PIPELINE_CONTAINERS[0], ExecutionRoleArn=ROLE)
+
+    # THEN DescribeModel has neither VpcConfig nor Containers, as on AWS (an empty VpcConfig lacks its required
+    # SecurityGroupIds and Subnets, and the SDK v3 rejects it)
+    described = sagemaker.describe_model(ModelName="plain")
+    assert "VpcConfig" not in described
+    assert "Containers" not in described
+    assert described["PrimaryContainer"]["Image"] == PIPELINE_CONTAINERS[0]["Image"]
+
+
+@mock_aws
+def test_describe_model_shows_the_vpc_config_it_was_given(aws_env: None) -> None:
+    # GIVEN moto with the local runtime's extensions
+    moto_extensions.install()
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    vpc = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0123456789abcdef0"]}
+
+    # WHEN a model is created in a VPC
+    sagemaker.create_model(
+        ModelName="in-vpc", PrimaryContainer=PIPELINE_CONTAINERS[0], ExecutionRoleArn=ROLE, VpcConfig=vpc
+    )
+
+    # THEN DescribeModel shows it
+    assert sagemaker.describe_model(ModelName="in-vpc")["VpcConfig"] == vpc
+
+
 @pytest.mark.parametrize(
     ("containers", "config", "message"),
     [
