@@ -42,6 +42,7 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,7 +54,6 @@ from moto.core.models import botocore_stubber
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeTrainingJob, SageMakerModelBackend
-from moto.sagemaker.models import Model as MotoModel
 from moto.sagemaker.responses import SageMakerResponse
 from moto.settings import moto_server_port
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
@@ -126,7 +126,7 @@ def install() -> None:
     SageMakerResponse.update_endpoint = _response_update_endpoint  # type: ignore[attr-defined]
     SageMakerResponse.stop_training_job = _response_stop_training_job  # type: ignore[attr-defined]
     _keep_inference_execution_config()
-    _omit_unset_model_fields()
+    _omit_unset_fields()
     _reject_duplicates("create_model", "_models", "model_name", "Cannot create already existing model {arn}.")
     _reject_duplicates(
         "create_endpoint_config",
@@ -368,23 +368,34 @@ def _keep_inference_execution_config() -> None:
     SageMakerResponse.create_model = create_model  # type: ignore[method-assign]
 
 
-def _omit_unset_model_fields() -> None:
-    """DescribeModel leaves out VpcConfig and Containers when CreateModel was not given them, as SageMaker does.
+# What DescribeModel, DescribeEndpointConfig and DescribeEndpoint leave out when it was not given, as SageMaker does;
+# moto answers `{}` or `[]`. The API references list them as optional members of the responses, with required
+# members of their own (VpcConfig: SecurityGroupIds and Subnets; DataCaptureConfig: DestinationS3Uri and the
+# sampling percentage; DataCaptureConfigSummary: EnableCapture, CaptureStatus, ...): the SageMaker Python SDK v3
+# (sagemaker-core) validates the responses and rejected moto's, failing ModelBuilder.build() and deploy().
+_OMITTED_WHEN_UNSET = (
+    ("describe_model", ("VpcConfig", "Containers")),
+    ("describe_endpoint_config", ("DataCaptureConfig",)),
+    ("describe_endpoint", ("DataCaptureConfig",)),
+)
 
-    moto answers `"VpcConfig": {}` and `"Containers": []`. The DescribeModel API reference lists both as optional
-    members of the response, and VpcConfig's SecurityGroupIds and Subnets as required: the SageMaker Python SDK v3
-    (sagemaker-core) validates the response and rejects an empty VpcConfig, so ModelBuilder.build() failed.
+
+def _omit_unset_fields() -> None:
+    """The Describe calls of models, endpoint configs and endpoints leave out what they were not given.
+
+    In the answer only: moto's own code reads the descriptions it stores (CreateEndpoint reads its config's).
     """
-    original = MotoModel.response_object
+    for action, names in _OMITTED_WHEN_UNSET:
+        setattr(SageMakerResponse, action, _without_empty(getattr(SageMakerResponse, action), names))
 
-    def response_object(self: Any) -> dict[str, Any]:
-        response: dict[str, Any] = original.fget(self)  # type: ignore[attr-defined]
-        for name in ("VpcConfig", "Containers"):
-            if not response.get(name):
-                response.pop(name, None)
-        return response
 
-    MotoModel.response_object = property(response_object)  # type: ignore[assignment,method-assign]
+def _without_empty(original: Callable[[Any], ActionResult], names: tuple[str, ...]) -> Callable[[Any], ActionResult]:
+    def describe(self: Any) -> ActionResult:
+        result = original(self).result
+        assert isinstance(result, dict)
+        return ActionResult({k: v for k, v in result.items() if k not in names or v})
+
+    return describe
 
 
 def _keep_unchanged_model_package_fields() -> None:

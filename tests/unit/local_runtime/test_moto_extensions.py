@@ -197,6 +197,25 @@ def test_describe_model_shows_the_vpc_config_it_was_given(aws_env: None) -> None
     assert sagemaker.describe_model(ModelName="in-vpc")["VpcConfig"] == vpc
 
 
+@mock_aws
+def test_describe_endpoint_and_its_config_leave_out_the_data_capture_they_were_not_given(aws_env: None) -> None:
+    # GIVEN moto with the local runtime's extensions, and a model
+    moto_extensions.install()
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    sagemaker.create_model(ModelName="plain", PrimaryContainer=PIPELINE_CONTAINERS[0], ExecutionRoleArn=ROLE)
+
+    # WHEN an endpoint config without DataCaptureConfig and an endpoint of it are created
+    variant = {"VariantName": "AllTraffic", "ModelName": "plain", "InitialInstanceCount": 1}
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="plain", ProductionVariants=[{**variant, "InstanceType": "ml.m5.large"}]
+    )
+    sagemaker.create_endpoint(EndpointName="plain", EndpointConfigName="plain")
+
+    # THEN neither description has a DataCaptureConfig, as on AWS (an empty one lacks its required members)
+    assert "DataCaptureConfig" not in sagemaker.describe_endpoint_config(EndpointConfigName="plain")
+    assert "DataCaptureConfig" not in sagemaker.describe_endpoint(EndpointName="plain")
+
+
 @pytest.mark.parametrize(
     ("containers", "config", "message"),
     [
