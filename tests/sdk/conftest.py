@@ -24,15 +24,38 @@ BUCKET = "sdk-tests"
 ROLE_NAME = "sdk-tests-sagemaker"
 RESULT = "SDK-RESULT "  # what the clients print before their JSON result
 FLOW_SECONDS = 300  # fit, deploy (the v2 SDK polls an endpoint every 30 s) and predict
-# The execution role the flows pass to SageMaker: what a job and an endpoint need of the SDK's bucket.
+# The execution role the flows pass to SageMaker: what a job and an endpoint need of the SDK's bucket, and the
+# account-wide grants the SageMaker Developer Guide lists for a CreateTrainingJob execution role (the v3 SDK
+# simulates them with iam:SimulatePrincipalPolicy before it trains or deploys).
 ROLE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
         {
             "Effect": "Allow",
+            "Action": [
+                "cloudwatch:PutMetricData",
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+                "ecr:GetAuthorizationToken",
+                "ec2:CreateNetworkInterface",
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
             "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-        }
+        },
     ],
 }
 TRUST_POLICY = {
