@@ -6,16 +6,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 # checkov's pins conflict with the project's (boto3 among them): it gets a virtualenv of its own.
 SCAN_VENV := .venv-checkov
+# So do the SageMaker Python SDK's (tests/sdk/ drive the local runtime with it), and v2's with v3's (sagemaker-core
+# <2 against >=2): the last v2 in .venv-sdk, v3 in .venv-sdk3.
+SDK_VENV := .venv-sdk
+SDK3_VENV := .venv-sdk3
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup lock test lint synth deploy diff destroy clean demo serve reliability-report \
+.PHONY: help setup sdk lock test lint synth deploy diff destroy clean demo serve reliability-report \
 	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop bench-iam picture schema
 
 help:
 	@echo "make setup    create .venv from requirements.lock, install the project into it (editable, with the"
 	@echo "              sagemaker-retraining command) and install the pinned CDK CLI"
 	@echo "make test     lint, type-check and run every test"
-	@echo "make lock     re-resolve the locks: requirements.lock and requirements-scan.lock from pyproject.toml,"
+	@echo "make sdk      create .venv-sdk (SageMaker Python SDK v2) and .venv-sdk3 (v3) for the tests in tests/sdk/"
+	@echo "make lock     re-resolve the locks: requirements.lock, requirements-scan.lock and requirements-sdk*.lock"
+	@echo "              from pyproject.toml,"
 	@echo "              lambdas/dependencies/requirements.lock for the functions' runtime (keeps current pins)"
 	@echo "make reliability-report   rewrite docs/reliability.md from the tests marked reliability"
 	@echo "make picture  redraw docs/workflow.svg and docs/workflow.png from the ASL (needs Graphviz: apt-get install graphviz)"
@@ -46,6 +52,18 @@ $(SCAN_VENV)/.installed: requirements-scan.lock
 	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-scan.lock
 	touch $@
 
+sdk: $(SDK_VENV)/.installed $(SDK3_VENV)/.installed
+
+$(SDK_VENV)/.installed: requirements-sdk.lock
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-sdk.lock
+	touch $@
+
+$(SDK3_VENV)/.installed: requirements-sdk3.lock
+	$(PYTHON) -m venv $(SDK3_VENV)
+	$(SDK3_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-sdk3.lock
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -57,6 +75,10 @@ lock: $(VENV)/.installed
 		--generate-hashes --quiet --no-header --output-file requirements.lock
 	$(BIN)/uv pip compile --group pyproject.toml:scan --python-version 3.11.5 \
 		--generate-hashes --quiet --no-header --output-file requirements-scan.lock
+	$(BIN)/uv pip compile --group pyproject.toml:sdk --python-version 3.11 \
+		--generate-hashes --quiet --no-header --output-file requirements-sdk.lock
+	$(BIN)/uv pip compile --group pyproject.toml:sdk3 --python-version 3.11 \
+		--generate-hashes --quiet --no-header --output-file requirements-sdk3.lock
 	$(BIN)/python -m stacks.layer_lock
 
 lint: $(VENV)/.installed
@@ -65,8 +87,9 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy app.py contract stacks statemachine lambdas local_runtime operator_cli demo bench
 	$(BIN)/pytest --quiet --no-header -p no:cacheprovider -n 0 tests/unit/test_import_rules.py
 
-# The scanner's virtualenv first: the compliance tests run checkov on the synthesized templates.
-test: lint $(SCAN_VENV)/.installed
+# The scanner's and the SDK's virtualenvs first: the compliance tests run checkov on the synthesized templates, and
+# tests/sdk/ run the SageMaker Python SDK against the local runtime.
+test: lint $(SCAN_VENV)/.installed $(SDK_VENV)/.installed $(SDK3_VENV)/.installed
 	$(BIN)/pytest
 
 # docs/reliability.md lists the tests marked `reliability`; a test fails when it is stale.

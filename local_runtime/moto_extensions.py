@@ -42,6 +42,7 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,7 +87,7 @@ from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from local_runtime.iam import s3_objects
+from local_runtime.iam import s3_objects, simulate
 from local_runtime.iam.principals import Credentials, Principals, opaque_session_name
 
 # Definitions parsed once per process: a test session deploys a handful of distinct ones.
@@ -125,6 +126,7 @@ def install() -> None:
     SageMakerResponse.update_endpoint = _response_update_endpoint  # type: ignore[attr-defined]
     SageMakerResponse.stop_training_job = _response_stop_training_job  # type: ignore[attr-defined]
     _keep_inference_execution_config()
+    _omit_unset_fields()
     _reject_duplicates("create_model", "_models", "model_name", "Cannot create already existing model {arn}.")
     _reject_duplicates(
         "create_endpoint_config",
@@ -142,6 +144,7 @@ def install() -> None:
     )
     _keep_unchanged_model_package_fields()
     s3_objects.leave_bucket_policies_to_iam()
+    simulate.install()
     StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(_service_error_name)  # type: ignore[method-assign,assignment]
     StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_exception_name)  # type: ignore[method-assign,assignment]
     global _lambda_error_and_cause
@@ -364,6 +367,36 @@ def _keep_inference_execution_config() -> None:
         return result
 
     SageMakerResponse.create_model = create_model  # type: ignore[method-assign]
+
+
+# What DescribeModel, DescribeEndpointConfig and DescribeEndpoint leave out when it was not given, as SageMaker does;
+# moto answers `{}` or `[]`. The API references list them as optional members of the responses, with required
+# members of their own (VpcConfig: SecurityGroupIds and Subnets; DataCaptureConfig: DestinationS3Uri and the
+# sampling percentage; DataCaptureConfigSummary: EnableCapture, CaptureStatus, ...): the SageMaker Python SDK v3
+# (sagemaker-core) validates the responses and rejected moto's, failing ModelBuilder.build() and deploy().
+_OMITTED_WHEN_UNSET = (
+    ("describe_model", ("VpcConfig", "Containers")),
+    ("describe_endpoint_config", ("DataCaptureConfig",)),
+    ("describe_endpoint", ("DataCaptureConfig",)),
+)
+
+
+def _omit_unset_fields() -> None:
+    """The Describe calls of models, endpoint configs and endpoints leave out what they were not given.
+
+    In the answer only: moto's own code reads the descriptions it stores (CreateEndpoint reads its config's).
+    """
+    for action, names in _OMITTED_WHEN_UNSET:
+        setattr(SageMakerResponse, action, _without_empty(getattr(SageMakerResponse, action), names))
+
+
+def _without_empty(original: Callable[[Any], ActionResult], names: tuple[str, ...]) -> Callable[[Any], ActionResult]:
+    def describe(self: Any) -> ActionResult:
+        result = original(self).result
+        assert isinstance(result, dict)
+        return ActionResult({k: v for k, v in result.items() if k not in names or v})
+
+    return describe
 
 
 def _keep_unchanged_model_package_fields() -> None:

@@ -164,6 +164,58 @@ def test_create_model_keeps_a_serial_pipelines_containers_and_execution_mode(aws
     assert described["InferenceExecutionConfig"] == {"Mode": "Serial"}
 
 
+@mock_aws
+def test_describe_model_leaves_out_the_vpc_config_and_containers_it_was_not_given(aws_env: None) -> None:
+    # GIVEN moto with the local runtime's extensions
+    moto_extensions.install()
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+
+    # WHEN a model is created with a primary container only, as the SageMaker Python SDK creates one
+    sagemaker.create_model(ModelName="plain", PrimaryContainer=PIPELINE_CONTAINERS[0], ExecutionRoleArn=ROLE)
+
+    # THEN DescribeModel has neither VpcConfig nor Containers, as on AWS (an empty VpcConfig lacks its required
+    # SecurityGroupIds and Subnets, and the SDK v3 rejects it)
+    described = sagemaker.describe_model(ModelName="plain")
+    assert "VpcConfig" not in described
+    assert "Containers" not in described
+    assert described["PrimaryContainer"]["Image"] == PIPELINE_CONTAINERS[0]["Image"]
+
+
+@mock_aws
+def test_describe_model_shows_the_vpc_config_it_was_given(aws_env: None) -> None:
+    # GIVEN moto with the local runtime's extensions
+    moto_extensions.install()
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    vpc = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0123456789abcdef0"]}
+
+    # WHEN a model is created in a VPC
+    sagemaker.create_model(
+        ModelName="in-vpc", PrimaryContainer=PIPELINE_CONTAINERS[0], ExecutionRoleArn=ROLE, VpcConfig=vpc
+    )
+
+    # THEN DescribeModel shows it
+    assert sagemaker.describe_model(ModelName="in-vpc")["VpcConfig"] == vpc
+
+
+@mock_aws
+def test_describe_endpoint_and_its_config_leave_out_the_data_capture_they_were_not_given(aws_env: None) -> None:
+    # GIVEN moto with the local runtime's extensions, and a model
+    moto_extensions.install()
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    sagemaker.create_model(ModelName="plain", PrimaryContainer=PIPELINE_CONTAINERS[0], ExecutionRoleArn=ROLE)
+
+    # WHEN an endpoint config without DataCaptureConfig and an endpoint of it are created
+    variant = {"VariantName": "AllTraffic", "ModelName": "plain", "InitialInstanceCount": 1}
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="plain", ProductionVariants=[{**variant, "InstanceType": "ml.m5.large"}]
+    )
+    sagemaker.create_endpoint(EndpointName="plain", EndpointConfigName="plain")
+
+    # THEN neither description has a DataCaptureConfig, as on AWS (an empty one lacks its required members)
+    assert "DataCaptureConfig" not in sagemaker.describe_endpoint_config(EndpointConfigName="plain")
+    assert "DataCaptureConfig" not in sagemaker.describe_endpoint(EndpointName="plain")
+
+
 @pytest.mark.parametrize(
     ("containers", "config", "message"),
     [
