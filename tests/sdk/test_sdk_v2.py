@@ -12,10 +12,6 @@ pytestmark = pytest.mark.e2e
 EXPECTED = 7.0  # the clients train on y = 2x + 1 and ask for x = 3
 
 
-class ScriptModeServingMissingError(AssertionError):
-    """The endpoint failed its health check because the local hosting looked for code/ in model.tar.gz only."""
-
-
 def assert_served(flow: Flow) -> dict[str, object]:
     assert flow.returncode == 0, flow.output
     assert flow.result is not None, flow.output
@@ -48,19 +44,12 @@ def test_builtin_xgboost_fits_deploys_and_predicts(sdk_target: SdkTarget) -> Non
     assert float(str(result["answer"]).strip()) == pytest.approx(EXPECTED, abs=1.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ScriptModeServingMissingError,
-    reason="the local hosting serves Script Mode code only from code/ inside model.tar.gz, not from the S3 "
-    "sourcedir.tar.gz the SDK names in SAGEMAKER_SUBMIT_DIRECTORY (branch local-script-mode adds it)",
-)
 def test_sklearn_script_mode_fits_deploys_and_predicts(sdk_target: SdkTarget) -> None:
     # GIVEN the local runtime
     # WHEN the SDK fits SKLearn(entry_point="train.py", source_dir=...), deploys it and predicts x = 3
     flow = sdk_target.run(SDK_V2, "sklearn_script.py")
 
-    # THEN the script's model_fn served the fitted regression
-    if "did not pass the ping health check" in flow.output and "but the model has no code/" in flow.output:
-        raise ScriptModeServingMissingError(flow.output[-2000:])
+    # THEN the script's model_fn, found through the S3 sourcedir.tar.gz the SDK names in SAGEMAKER_SUBMIT_DIRECTORY,
+    # served the fitted regression
     result = assert_served(flow)
     assert result["answer"] == [pytest.approx(EXPECTED, abs=0.01)]
