@@ -139,7 +139,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 # worker takes the next file in collection order when it runs low: started first, none of them is left as the one
 # file a worker still runs while the others are done. Files not listed keep their order after these.
 SLOWEST_FILES_FIRST = (
+    "tests/sdk/test_sdk_v2.py",  # mostly waiting: the SDK v2 checks an endpoint every 30 s
     "tests/e2e/test_faults.py",
+    "tests/e2e/test_iam_enforcement.py",
+    "tests/e2e/test_iam_enforcement_callers.py",
+    "tests/sdk/test_sdk_v3.py",
     "tests/e2e/test_serve.py",
     "tests/e2e/test_local_runtime.py",
     "tests/e2e/test_poll_loop.py",

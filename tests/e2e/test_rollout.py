@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local_runtime.deploy import DeployedPipeline, ExecutionRecord, run_execution, wait_for_execution
@@ -94,8 +96,8 @@ def watermark(runtime: LocalRuntime, pipeline: DeployedPipeline) -> dict[str, An
     return value
 
 
-def predict(runtime: LocalRuntime) -> float:
-    response = runtime.client("sagemaker-runtime").invoke_endpoint(
+def predict(runtime: LocalRuntime, client: Any = None) -> float:
+    response = (client or runtime.client("sagemaker-runtime")).invoke_endpoint(
         EndpointName=PIPELINE, ContentType="text/csv", Body=",".join(map(str, PROBE)).encode()
     )
     score: float = json.loads(response["Body"].read())["predictions"][0]["score"]
@@ -117,6 +119,15 @@ def run_with_traffic(runtime: LocalRuntime, pipeline: DeployedPipeline) -> tuple
     arn = sfn.start_execution(stateMachineArn=pipeline.state_machine_arn, name=f"guarded-{next(_names)}", input="{}")[
         "executionArn"
     ]
+    # Clients that record every answer, each request once: boto3's default retries a 5xx answer up to four times with
+    # backoff, so a canary's error took a second and the short baking window saw two requests, both possibly the
+    # canary's (a coin toss each at 50% of traffic).
+    once = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=runtime.endpoint_url,
+        region_name=runtime.region,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
     traffic = Traffic()
     deadline = time.monotonic() + 180
     while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
@@ -125,11 +136,14 @@ def run_with_traffic(runtime: LocalRuntime, pipeline: DeployedPipeline) -> tuple
         if endpoint["EndpointStatus"] not in ("Updating", "RollingBack"):
             time.sleep(0.2)
             continue
-        try:
-            traffic.predictions.append(predict(runtime))
-        except ClientError as error:
-            traffic.errors.append(str(error))
-        time.sleep(0.02)
+        # A burst between status checks: each request goes to the canary or the old fleet by a weighted coin toss,
+        # and the canary's first 5xx may end the baking period within the alarm's one (local) second.
+        burst_end = time.monotonic() + 0.5
+        while time.monotonic() < burst_end:
+            try:
+                traffic.predictions.append(predict(runtime, once))
+            except ClientError as error:
+                traffic.errors.append(str(error))
     return wait_for_execution(runtime.aws, arn, region=runtime.region, timeout_seconds=30), traffic
 
 
