@@ -43,7 +43,7 @@ def run_demo(
     console: Console,
     *,
     emulate_sagemaker: bool = True,
-    enforce_iam: bool = True,
+    enforce_iam: bool | None = None,
     slack_token: str | None = None,
     slack_channel: str | None = None,
     quiet_functions: bool = True,
@@ -53,11 +53,12 @@ def run_demo(
 
     `slack_token` posts to real Slack (the channel from the configuration, or `slack_channel`); without it
     a local Slack server receives the messages and the console shows them. `enforce_iam` authorizes the deployed
-    roles' calls against their policies (see local_runtime.iam). `quiet_functions` keeps the
-    functions' JSON logs and metrics out of the output; the Lambdas' loggers and metrics are process-wide,
-    so a caller that runs other handlers in the same process afterwards (a test) may keep them as they are.
+    roles' calls against their policies (see local_runtime.iam); None leaves it to the local runtime's default.
+    `quiet_functions` keeps the functions' JSON logs and metrics out of the output; the Lambdas' loggers and
+    metrics are process-wide, so a caller that runs other handlers in the same process afterwards (a test) may keep
+    them as they are.
     """
-    from local_runtime.runtime import LocalRuntime
+    from local_runtime.runtime import LocalRuntime, iam_enforced_by_default
 
     started = time.monotonic()
     summary = DemoSummary(sagemaker="emulated" if emulate_sagemaker else "moto")
@@ -65,7 +66,12 @@ def run_demo(
     with ExitStack() as cleanup:
         phases = _Phases(summary.phases)
         with phases("boot"):
-            runtime = cleanup.enter_context(LocalRuntime(emulate_sagemaker=emulate_sagemaker, enforce_iam=enforce_iam))
+            runtime = cleanup.enter_context(
+                LocalRuntime(
+                    emulate_sagemaker=emulate_sagemaker,
+                    enforce_iam=iam_enforced_by_default() if enforce_iam is None else enforce_iam,
+                )
+            )
         deployed = _deploy(
             console,
             summary,
