@@ -32,7 +32,7 @@ help:
 	@echo "make serve    deploy the pipelines locally and serve the AWS APIs on 127.0.0.1:\$$PORT (4566) until Ctrl-C"
 	@echo "              (CONFIG=demo/pipelines.json serves the demo pipeline instead of cdk.json's)"
 	@echo "              then, from another terminal: .venv/bin/sagemaker-retraining runs list --pipeline demo --endpoint-url http://127.0.0.1:4566"
-	@echo "make bench    run every benchmark of the README's Performance section (about 13 minutes);"
+	@echo "make bench    run every benchmark of the README's Performance section (about 25 minutes);"
 	@echo "              one at a time: bench-check-data, bench-cold-start, bench-build, bench-demo, bench-poll-loop,"
 	@echo "              bench-iam"
 
