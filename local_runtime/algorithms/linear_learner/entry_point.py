@@ -7,11 +7,10 @@ import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TextIO
 
+from local_runtime.algorithms.container import ContainerPaths, fail
 from local_runtime.algorithms.linear_learner.fit import evaluate, fit
 from local_runtime.algorithms.linear_learner.inputs import (
     ClientError,
@@ -55,7 +54,7 @@ _OBJECTIVE_NAMES = {REGRESSOR: "square_loss_objective", BINARY_CLASSIFIER: "logi
 
 def train(environ: Mapping[str, str], out: TextIO) -> LinearLearnerModel:
     """Run a training job in the SageMaker layout the environment describes; raise ClientError on bad input."""
-    paths = _Paths.from_environ(environ)
+    paths = ContainerPaths.from_environ(environ)
     hyperparameters = Hyperparameters.from_dict(read_json_object(paths.config / "hyperparameters.json"))
     check_content_types(read_json_object(paths.config / "inputdataconfig.json", missing_ok=True))
     log = _Log(out)
@@ -102,44 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments != ["train"]:
         print(f"usage: python -m {__package__} train", file=sys.stderr)
         return 2
-    paths = _Paths.from_environ(os.environ)
+    paths = ContainerPaths.from_environ(os.environ)
     try:
         train(os.environ, sys.stdout)
     except ClientError as error:
-        return _fail(paths, f"ClientError: {error}")
+        return fail(paths, f"ClientError: {error}")
     except Exception as error:  # the failure file must name any crash, as SageMaker's algorithms do
         traceback.print_exc()
-        return _fail(paths, f"AlgorithmError: {type(error).__name__}: {error}")
+        return fail(paths, f"AlgorithmError: {type(error).__name__}: {error}")
     return 0
-
-
-@dataclass(frozen=True)
-class _Paths:
-    """SageMaker's /opt/ml layout, from the SM_* environment or else relative to the working directory."""
-
-    config: Path
-    data: Path
-    model: Path
-    output: Path
-    channels: Mapping[str, str]
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> _Paths:
-        root = Path(".")
-        input_dir = Path(environ.get("SM_INPUT_DIR", root / "input"))
-        return cls(
-            config=Path(environ.get("SM_INPUT_CONFIG_DIR", input_dir / "config")),
-            data=input_dir / "data",
-            model=Path(environ.get("SM_MODEL_DIR", root / "model")),
-            output=Path(environ.get("SM_OUTPUT_DIR", root / "output")),
-            channels={
-                key[len("SM_CHANNEL_") :]: value for key, value in environ.items() if key.startswith("SM_CHANNEL_")
-            },
-        )
-
-    def channel(self, name: str) -> Path:
-        configured = self.channels.get(name.upper())
-        return Path(configured) if configured else self.data / name
 
 
 class _Log:
@@ -161,10 +131,3 @@ def _metric_line(channel: str, name: str, value: float, objective: str, f_beta: 
         return f"#quality_metric: host={HOST}, {channel} {name} <loss>={value!r}"
     label = f"binary_f_{f_beta:.3f}" if name == "binary_f_beta" else name
     return f"#quality_metric: host={HOST}, {channel} {label} <score>={value!r}"
-
-
-def _fail(paths: _Paths, reason: str) -> int:
-    print(reason, file=sys.stderr)
-    paths.output.mkdir(parents=True, exist_ok=True)
-    (paths.output / "failure").write_text(reason)
-    return 1

@@ -16,11 +16,11 @@ import re
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from local_runtime.algorithms.container import ContainerPaths, fail
 from local_runtime.algorithms.xgboost import data, metrics
 from local_runtime.algorithms.xgboost.hyperparameters import UserError, validate
 from local_runtime.algorithms.xgboost.metrics import MAXIMIZE_METRICS
@@ -57,7 +57,7 @@ def train(environ: Mapping[str, str], out: TextIO, *, image_version: str | None 
     """
     import xgboost
 
-    paths = _Paths.from_environ(environ)
+    paths = ContainerPaths.from_environ(environ)
     log = _Log(out)
     note = version_note(xgboost.__version__, image_version)
     if note:
@@ -164,11 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments != ["train"] and not with_version:
         print(f"usage: python -m {__package__} train [--image-version VERSION]", file=sys.stderr)
         return 2
-    paths = _Paths.from_environ(os.environ)
+    paths = ContainerPaths.from_environ(os.environ)
     try:
         train(os.environ, sys.stdout, image_version=arguments[2] if with_version else None)
     except Exception as error:  # the toolkit's trainer reports every exception the same way
-        return _fail(paths, error)
+        return fail(paths, failure_reason(error))
     return 0
 
 
@@ -176,14 +176,6 @@ def failure_reason(error: BaseException) -> str:
     """What SageMaker shows for the container's failure: the innermost frame, the exception and its message."""
     trace = "".join(traceback.format_exception(error, limit=-1))
     return f"AlgorithmError: framework error: \n{trace}\n{error}"
-
-
-def _fail(paths: _Paths, error: BaseException) -> int:
-    reason = failure_reason(error)
-    print(reason, file=sys.stderr)
-    paths.output.mkdir(parents=True, exist_ok=True)
-    (paths.output / "failure").write_text(reason)
-    return 1
 
 
 def _json_object(path: Path) -> dict[str, Any]:
@@ -194,32 +186,6 @@ def _json_object(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise UserError(f"{path.name} must hold a JSON object")
     return document
-
-
-@dataclass(frozen=True)
-class _Paths:
-    """SageMaker's /opt/ml layout, from the SM_* environment or else relative to the working directory."""
-
-    config: Path
-    data: Path
-    model: Path
-    output: Path
-    channels: Mapping[str, str]
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> _Paths:
-        input_dir = Path(environ.get("SM_INPUT_DIR", "input"))
-        return cls(
-            config=Path(environ.get("SM_INPUT_CONFIG_DIR", input_dir / "config")),
-            data=input_dir / "data",
-            model=Path(environ.get("SM_MODEL_DIR", "model")),
-            output=Path(environ.get("SM_OUTPUT_DIR", "output")),
-            channels={key[11:]: value for key, value in environ.items() if key.startswith("SM_CHANNEL_")},
-        )
-
-    def channel(self, name: str) -> Path:
-        configured = self.channels.get(name.upper())
-        return Path(configured) if configured else self.data / name
 
 
 class _Log:
