@@ -46,7 +46,7 @@ from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, sta
 from local_runtime.iam.principals import Principals, RoleSession
 from local_runtime.iam.resource_policies import IDENTITY_BASED, Verdict, authorize
 from local_runtime.iam.roles import TemplateRole
-from local_runtime.iam.s3_objects import ACCESS_DENIED_BODY, listing_to_tell_missing
+from local_runtime.iam.s3_objects import MISSING_KEY_DENIED, listing_to_tell_missing
 from local_runtime.iam.usage import GrantUsage
 
 logger = logging.getLogger("local_runtime.iam")
@@ -127,7 +127,7 @@ class IamEnforcement:
         if listing is not None and not self._authorize(caller, caller.policies, "s3", listing).allowed:
             with self._lock:
                 self.denied += 1
-            return Denial(403, [("Content-Type", "application/xml")], ACCESS_DENIED_BODY)  # not a 404 NoSuchKey
+            return _s3_access_denied(MISSING_KEY_DENIED)  # not a 404 NoSuchKey
         return None
 
     def describe(self) -> str:
@@ -186,12 +186,7 @@ def _denial(
     on = f" on resource: {resource}" if request.resource != "*" else ""
     message = f"User: {session.arn} is not authorized to perform: {request.action}{on} {reason}"
     if protocol is Protocol.REST_XML:
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>AccessDenied</Code><Message>{html.escape(message, quote=False)}</Message>"
-            "<RequestId>0000000000000000</RequestId><HostId>local</HostId></Error>"
-        ).encode()
-        return Denial(403, [("Content-Type", "application/xml")], body)
+        return _s3_access_denied(message)
     if protocol is Protocol.QUERY:
         body = (
             '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
@@ -209,6 +204,16 @@ def _denial(
         return Denial(403, headers, body)
     body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
     return Denial(400, [("Content-Type", "application/x-amz-json-1.1")], body)
+
+
+def _s3_access_denied(message: str) -> Denial:
+    """S3's 403 AccessDenied, as an XML error document."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>AccessDenied</Code><Message>{html.escape(message, quote=False)}</Message>"
+        "<RequestId>0000000000000000</RequestId><HostId>local</HostId></Error>"
+    ).encode()
+    return Denial(403, [("Content-Type", "application/xml")], body)
 
 
 def _drain(environ: dict[str, Any]) -> None:

@@ -133,20 +133,20 @@ def statements_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _applies(statement: Mapping[str, Any], request: Request) -> tuple[bool, set[str]]:
     """Whether the statement applies to the request, and the condition keys it could not judge."""
     if "NotAction" in statement:
-        if any(action_matches(pattern, request.action) for pattern in _listed(statement["NotAction"])):
+        if any(action_matches(pattern, request.action) for pattern in listed(statement["NotAction"])):
             return False, set()
-    elif not any(action_matches(pattern, request.action) for pattern in _listed(statement.get("Action", []))):
+    elif not any(action_matches(pattern, request.action) for pattern in listed(statement.get("Action", []))):
         return False, set()
     if "NotResource" in statement:
-        if any(resource_matches(pattern, request.resource) for pattern in _listed(statement["NotResource"])):
+        if any(resource_matches(pattern, request.resource) for pattern in listed(statement["NotResource"])):
             return False, set()
-    elif not any(resource_matches(pattern, request.resource) for pattern in _listed(statement.get("Resource", []))):
+    elif not any(resource_matches(pattern, request.resource) for pattern in listed(statement.get("Resource", []))):
         return False, set()
     unknown_holds = statement.get("Effect") != "Deny"
     return _conditions_hold(statement.get("Condition", {}), request, unknown_holds=unknown_holds)
 
 
-def _listed(value: Any) -> list[str]:
+def listed(value: Any) -> list[str]:
     """A policy element's values as strings: JSON booleans as IAM reads them (`true`), numbers as written."""
     items = value if isinstance(value, list) else [value]
     return [str(item).lower() if isinstance(item, bool) else str(item) for item in items]
@@ -173,7 +173,7 @@ def _conditions_hold(block: Mapping[str, Any], request: Request, *, unknown_hold
     unchecked: set[str] = set()
     for operator, keys in block.items():
         for key, expected in keys.items():
-            expected_values = _listed(expected)
+            expected_values = listed(expected)
             judgeable, actual = request.value(key)
             if not judgeable or any(_unknown_variable(value, request) for value in expected_values):
                 unchecked.add(key)

@@ -16,13 +16,13 @@ verdict's `not_checked` and judged by the identity policies alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from local_runtime.iam import kms, s3_objects
 from local_runtime.iam.identities import Caller
-from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, evaluate
+from local_runtime.iam.policy import Decision, Effect, NamedPolicy, Request, evaluate, listed
 
 IDENTITY_BASED = "identity-based"
 RESOURCE_BASED = "resource-based"
@@ -129,13 +129,9 @@ def _names(principal: Any, caller: Caller) -> str | None:
     if not isinstance(principal, Mapping):
         return None
     named: str | None = None
-    for value in _listed(principal.get("AWS", [])):
+    for value in listed(principal.get("AWS", [])):
         if value == "*" or value in caller.principal_arns:
             return "caller"
         if value in (caller.account, f"arn:aws:iam::{caller.account}:root"):
             named = "account"
     return named
-
-
-def _listed(value: Any) -> Iterable[str]:
-    return [str(item) for item in value] if isinstance(value, list) else [str(value)]

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from local_runtime.iam.policy import statements_of
 from local_runtime.template import ACCOUNT, TemplateError, _Resolver, without_no_value
 
 ROLE = "AWS::IAM::Role"
@@ -45,7 +46,7 @@ class PolicyDocument:
     @property
     def statements(self) -> tuple[Mapping[str, Any], ...]:
         """The document's statements; a single statement object counts as a list of one, as IAM reads it."""
-        return _statements(self.document)
+        return tuple(statements_of(self.document))
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def trusts_service(trust_policy: Mapping[str, Any], service: str) -> bool:
 
     The statement's Condition is not weighed: the service itself is what the runtime needs to tell apart.
     """
-    for statement in _statements(trust_policy):
+    for statement in statements_of(trust_policy):
         principal = statement.get("Principal")
         if statement.get("Effect") != "Allow" or not isinstance(principal, dict):
             continue
@@ -273,11 +274,6 @@ def _unique(policies: Iterable[PolicyDocument]) -> tuple[PolicyDocument, ...]:
             seen.add(key)
             unique.append(policy)
     return tuple(unique)
-
-
-def _statements(document: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
-    statement = document.get("Statement", [])
-    return tuple(statement) if isinstance(statement, list) else (statement,)
 
 
 def _as_list(value: Any) -> list[Any]:

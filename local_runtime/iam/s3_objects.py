@@ -21,11 +21,8 @@ from moto.s3.models import FakeBucket, FakeKey, s3_backends
 from local_runtime.iam.operations.base import TRANSPORT
 from local_runtime.iam.policy import Request
 
-ACCESS_DENIED_BODY = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
-    b"<RequestId>0000000000000000</RequestId><HostId>local</HostId></Error>"
-)
+# The message of the 403 that stands for a 404 (see the module docstring).
+MISSING_KEY_DENIED = "Access Denied"
 _READS = frozenset({"s3:GetObject"})
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_runtime.iam.policy import action_matches
+from local_runtime.iam.policy import action_matches, listed
 from local_runtime.iam.roles import TemplateRole
 
 USAGE_DIR_VARIABLE = "LOCAL_IAM_USAGE_DIR"
@@ -51,7 +51,7 @@ class GrantUsage:
             for role in roles
             for statement in role.statements
             if statement.get("Effect") == "Allow"
-            for action in _listed(statement.get("Action", []))
+            for action in listed(statement.get("Action", []))
         }
         with self._lock:
             self.granted |= grants
@@ -61,7 +61,7 @@ class GrantUsage:
         used = {
             Grant(role, pattern)
             for statement in statements
-            for pattern in _listed(statement.get("Action", []))
+            for pattern in listed(statement.get("Action", []))
             if action_matches(pattern, action)
         }
         with self._lock:
@@ -107,10 +107,6 @@ def render(usage: GrantUsage) -> str:
         + ", ".join(sorted({g.action for g in service_side}))
     )
     return "\n".join(lines) + "\n"
-
-
-def _listed(value: Any) -> list[str]:
-    return [str(item) for item in (value if isinstance(value, list) else [value])]
 
 
 def _dump_at_exit() -> None:
