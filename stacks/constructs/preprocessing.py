@@ -8,10 +8,10 @@ from pathlib import Path
 from constructs import Construct
 
 from stacks.algorithms import preprocessing_image
-from stacks.config import ConfigError, PipelineConfig, PreprocessingConfig
+from stacks.config import PipelineConfig, PreprocessingConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
-from stacks.constructs.source_archive import pack_source, source_asset
+from stacks.constructs.source_archive import check_code_dir, pack_source, source_asset
 from stacks.paths import PROJECT_ROOT
 
 
@@ -61,18 +61,13 @@ class PreprocessingCode(Construct):
 
 
 def check_source_dir(preprocessing: PreprocessingConfig, *, project_root: Path, pipeline: str) -> Path:
-    """The source directory, once it holds the configured scripts; raise ConfigError naming what is missing."""
-    source = project_root / preprocessing.source_dir
-    where = f"pipeline {pipeline!r}: preprocessing"
-    if not source.is_dir():
-        raise ConfigError(f"{where}.source_dir {preprocessing.source_dir!r} is not a directory under {project_root}")
+    """The source directory, once it is inside the project and holds the configured scripts; raise ConfigError
+    naming what is missing."""
     scripts = [("entry_point", preprocessing.entry_point)]
     if preprocessing.postprocess_entry_point:
         scripts.append(("postprocess_entry_point", preprocessing.postprocess_entry_point))
-    for field, script in scripts:
-        if not (source / script).is_file():
-            raise ConfigError(f"{where}.{field} {script!r} is not a file in {preprocessing.source_dir}")
-    return source
+    where = f"pipeline {pipeline!r}: preprocessing"
+    return check_code_dir(preprocessing.source_dir, scripts, where=where, project_root=project_root)
 
 
 __all__ = ["PreprocessingCode", "check_source_dir", "pack_source"]

@@ -11,6 +11,7 @@ import gzip
 import io
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import Aws
@@ -18,10 +19,27 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from stacks.config import ConfigError
+
 # The archive's name the SageMaker Python SDK gives the code it uploads (sagemaker/fw_utils.py, tar_and_upload_dir).
 ARCHIVE_NAME = "sourcedir.tar.gz"
 # Never shipped: caches and bytecode of the host's Python, which the container's Python would not use.
 _EXCLUDED_NAMES = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".DS_Store"})
+
+
+def check_code_dir(source_dir: str, scripts: Sequence[tuple[str, str]], *, where: str, project_root: Path) -> Path:
+    """The source directory, once it is inside the project and holds each (field, script) of `scripts`; raise
+    ConfigError naming the field otherwise (`where` is the config section: `pipeline 'churn': preprocessing`)."""
+    root = project_root.resolve()
+    source = (project_root / source_dir).resolve()
+    if not source.is_relative_to(root):
+        raise ConfigError(f"{where}.source_dir {source_dir!r} resolves to {source}, outside the project {root}")
+    if not source.is_dir():
+        raise ConfigError(f"{where}.source_dir {source_dir!r} is not a directory under {root}")
+    for field, script in scripts:
+        if not (source / script).is_file():
+            raise ConfigError(f"{where}.{field} {script!r} is not a file in {source_dir}")
+    return source
 
 
 def pack_source(source: Path) -> bytes:

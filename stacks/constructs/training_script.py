@@ -10,9 +10,9 @@ from pathlib import Path
 from aws_cdk import Aws
 from constructs import Construct
 
-from stacks.config import ConfigError, PipelineConfig
+from stacks.config import PipelineConfig
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
-from stacks.constructs.source_archive import source_asset
+from stacks.constructs.source_archive import check_code_dir, source_asset
 from stacks.paths import PROJECT_ROOT
 
 # The SDK's default container_log_level (sagemaker/estimator.py, Framework.__init__: logging.INFO).
@@ -85,13 +85,6 @@ class TrainingScript(Construct):
 def check_script_dir(source_dir: str, entry_point: str, *, project_root: Path, pipeline: str) -> Path:
     """The source directory, once it is inside the project and holds the entry point; raise ConfigError naming the
     field otherwise."""
-    root = project_root.resolve()
-    source = (project_root / source_dir).resolve()
-    where = f"pipeline {pipeline!r}: algorithm"
-    if not source.is_relative_to(root):
-        raise ConfigError(f"{where}.source_dir {source_dir!r} resolves to {source}, outside the project {root}")
-    if not source.is_dir():
-        raise ConfigError(f"{where}.source_dir {source_dir!r} is not a directory under {root}")
-    if not (source / entry_point).is_file():
-        raise ConfigError(f"{where}.entry_point {entry_point!r} is not a file in {source_dir}")
-    return source
+    return check_code_dir(
+        source_dir, [("entry_point", entry_point)], where=f"pipeline {pipeline!r}: algorithm", project_root=project_root
+    )
