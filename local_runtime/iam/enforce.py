@@ -34,7 +34,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +75,8 @@ class IamEnforcement:
         self.lookups = lookups if lookups is not None else moto_lookups()
         self.usage = usage or GrantUsage()
         self._policies: dict[str, tuple[NamedPolicy, ...]] = {}
-        self._logical_ids: dict[str, str] = {}
+        # A template role's logical id and its policies' statements by policy name: what the usage record counts.
+        self._grants: dict[str, tuple[str, dict[str, list[Mapping[str, Any]]]]] = {}
         self._logged: set[tuple[str, ...]] = set()
         self._lock = threading.Lock()
         # Requests of enforced principals judged, and of those denied: what `serve` and the demo report.
@@ -87,7 +88,8 @@ class IamEnforcement:
         roles = list(roles)
         for role in roles:
             self._policies[role.arn] = tuple(NamedPolicy(p.arn or p.name, p.document) for p in role.policies)
-            self._logical_ids[role.arn] = role.logical_id
+            statements = {policy.name: statements_of(policy.document) for policy in self._policies[role.arn]}
+            self._grants[role.arn] = (role.logical_id, statements)
         self.usage.add_roles(roles)
 
     def check(self, environ: dict[str, Any]) -> Denial | None:
@@ -144,14 +146,12 @@ class IamEnforcement:
 
     def _record(self, caller: Caller, decision: Decision, action: str) -> None:
         """Count the template role's grants that allowed the action (a resource policy's count for nothing)."""
-        logical_id = self._logical_ids.get(caller.session.role_arn)
-        if logical_id is None or caller.policies is None:
+        grants = self._grants.get(caller.session.role_arn)
+        if grants is None:
             return
-        by_name = {policy.name: policy for policy in caller.policies}
-        statements = [
-            statements_of(by_name[name].document)[index] for name, index in decision.allowing if name in by_name
-        ]
-        self.usage.record(logical_id, statements, action)
+        logical_id, statements = grants
+        allowing = [statements[name][index] for name, index in decision.allowing if name in statements]
+        self.usage.record(logical_id, allowing, action)
 
     def _not_checked(self, service: str, what: str, why: str) -> None:
         with self._lock:
