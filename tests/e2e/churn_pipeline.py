@@ -87,12 +87,20 @@ class ChurnPipeline:
     def serving_container(self, model_name: str, index: int, into: Path) -> Any:
         """Load the model's `index`th container as its serving worker does: its artifact, image and environment."""
         container = self.client("sagemaker").describe_model(ModelName=model_name)["Containers"][index]
-        bucket, key = container["ModelDataUrl"].removeprefix("s3://").split("/", 1)
+        environment = container.get("Environment", {})
+        self._extract(container["ModelDataUrl"], into / "model")
+        # A script's code from its S3 sourcedir.tar.gz (the SDK's way), as the hosting service downloads it.
+        submitted = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+        code_dir = self._extract(submitted, into / "code") if submitted.startswith("s3://") else None
+        return load_server(into / "model", container["Image"], environment, code_dir)
+
+    def _extract(self, uri: str, into: Path) -> Path:
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
         body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         into.mkdir(parents=True)
         with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
             archive.extractall(into, filter="data")
-        return load_server(into, container["Image"], container.get("Environment", {}))
+        return into
 
 
 def synthesize_example(config_file: str, stack: str) -> dict[str, Any]:

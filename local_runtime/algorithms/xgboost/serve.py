@@ -1,9 +1,11 @@
 """Built-in XGBoost's inference contract: text/csv or text/libsvm rows in, one prediction per line out.
 
 Sources: aws/sagemaker-xgboost-container, `algorithm_mode/serve.py` (an empty body answers nothing; a body that does
-not parse is 415, one that cannot be predicted 400, an unsupported Accept 406; no Accept or `*/*` means
-SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else text/csv; in a batch transform, SAGEMAKER_BATCH, one `str(prediction)` per
-line whatever the Accept) and `algorithm_mode/serve_utils.py` (every file of the model directory is a booster, several
+not parse is 415, one that cannot be predicted 400, an Accept outside SUPPORTED_ACCEPTS 406; no Accept or `*/*`
+means SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else text/csv; in a batch transform, SAGEMAKER_BATCH, one
+`str(prediction)` per line whatever the Accept; otherwise JSON is the container's own encoding and any other type goes
+to sagemaker-containers' encoders, which know only CSV, JSON and NPY: application/jsonlines and recordio-protobuf,
+though accepted, end in an unhandled UnsupportedFormatError, a 500) and `algorithm_mode/serve_utils.py` (every file of the model directory is a booster, several
 are an ensemble unless SAGEMAKER_INFERENCE_ENSEMBLE is false; libsvm indices as written, as the 1.5-1 to 3.0-5 images
 read them; JSON answers `{"predictions": [{"score": p}, ...]}`). The container's text/csv answer is numpy's
 `savetxt(fmt="%s")` of the predictions: one per line, or one row of class probabilities per line. Pickled models,
@@ -25,15 +27,16 @@ from local_runtime.sagemaker.serving import CSV, JSON, RequestError, WorkerStart
 
 LIBSVM_TYPES = ("libsvm", "text/libsvm", "text/x-libsvm")
 CSV_TYPES = ("csv", CSV)
-ACCEPT_TYPES = (CSV, JSON)
+JSONLINES, RECORDIO_PROTOBUF = "application/jsonlines", "application/x-recordio-protobuf"
+SUPPORTED_ACCEPTS = [JSON, JSONLINES, RECORDIO_PROTOBUF, CSV]  # serve.py's list, in its order
 _VOTING_OBJECTIVES = ("multi:softmax", "binary:hinge")  # an ensemble of these votes; others average
 
 
 class XGBoostServer:
     """A loaded booster (or an ensemble of them) answering InvokeEndpoint as the built-in container does."""
 
-    def __init__(self, boosters: list[Any], objective: str, *, batch: bool = False) -> None:
-        self.boosters, self.objective, self.batch = boosters, objective, batch
+    def __init__(self, boosters: list[Any], objective: str, *, batch: bool = False, default_accept: str = CSV) -> None:
+        self.boosters, self.objective, self.batch, self.default_accept = boosters, objective, batch, default_accept
 
     @classmethod
     def load(cls, model_dir: Path, environ: Mapping[str, str]) -> XGBoostServer:
@@ -55,7 +58,8 @@ class XGBoostServer:
             booster.set_param("nthread", "1")
             boosters.append(booster)
         objective = str(json.loads(boosters[0].save_config())["learner"]["objective"]["name"])
-        return cls(boosters, objective, batch=bool(environ.get("SAGEMAKER_BATCH")))
+        default_accept = environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or CSV
+        return cls(boosters, objective, batch=bool(environ.get("SAGEMAKER_BATCH")), default_accept=default_accept)
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
         """Answer one invocation; raise RequestError with the container's status for a bad request."""
@@ -66,21 +70,21 @@ class XGBoostServer:
             predictions = self.predict(features)
         except Exception as error:
             raise RequestError(400, f"Unable to evaluate payload provided: {error}") from None
-        answer_type = media_type(accept)
+        answer_type = media_type(accept).lower()
         if answer_type in ("", "*/*"):
-            answer_type = CSV
-        if answer_type not in ACCEPT_TYPES:
+            answer_type = self.default_accept
+        elif answer_type not in SUPPORTED_ACCEPTS:
             raise RequestError(
-                406,
-                f"Accept type {accept} is not supported. Please use supported accept types: {list(ACCEPT_TYPES)} "
-                "(application/jsonlines and application/x-recordio-protobuf are not served locally).",
+                406, f"Accept type {accept} is not supported. Please use supported accept types: {SUPPORTED_ACCEPTS}."
             )
         values = predictions.tolist()
         if self.batch:
             return ("\n".join(map(str, values)) + "\n").encode(), answer_type
         if answer_type == JSON:
             return json.dumps({"predictions": [{"score": value} for value in values]}).encode(), JSON
-        return encode_csv(values).encode(), CSV
+        if answer_type == CSV:
+            return encode_csv(values).encode(), CSV
+        raise RequestError(500, f"Content type {answer_type} is not supported by this framework (an unhandled error)")
 
     def predict(self, features: Any) -> Any:
         """The boosters' predictions; an ensemble averages them, or votes for multi:softmax and binary:hinge."""

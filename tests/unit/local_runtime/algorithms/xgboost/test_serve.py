@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,9 @@ def test_json_and_batch_answers(model_dir: Path) -> None:
         (b"0.5,0.1,0.5", "text/csv; label_size=2", "text/csv", 415),
         (b"0.5,0.1,0.5,1,2", "text/csv", "text/csv", 400),
         (b"0.5,0.1,0.5", "text/csv", "application/x-npy", 406),
+        # accepted by the container, then refused by sagemaker-containers' encoders outside a batch transform
+        (b"0.5,0.1,0.5", "text/csv", "application/jsonlines", 500),
+        (b"0.5,0.1,0.5", "text/csv", "application/x-recordio-protobuf", 500),
     ],
 )
 def test_a_bad_request_gets_the_containers_status(
@@ -91,3 +95,26 @@ def test_a_model_directory_without_a_booster_cannot_be_served(tmp_path: Path) ->
 
     with pytest.raises(WorkerStartError, match=f"Model {MODEL_FILE} cannot be loaded"):
         load_server(tmp_path, XGBOOST_IMAGE, {})
+
+
+def test_a_batch_transform_asking_for_json_lines_gets_one_prediction_a_line(model_dir: Path) -> None:
+    # GIVEN the server of a batch transform (SAGEMAKER_BATCH), whose default Accept a transform job leaves as is
+    batch = XGBoostServer.load(model_dir, {"SAGEMAKER_BATCH": "true"})
+
+    # WHEN two records are sent with Accept application/jsonlines (a transform job's default)
+    body, content_type = batch.invoke(b"0.5,0.1,0.5\n0.1,0.9,0.2", "text/csv", "application/jsonlines")
+
+    # THEN they are answered, one str(prediction) a line, under the type asked for
+    assert content_type == "application/jsonlines"
+    assert [float(line) for line in body.decode().splitlines()] == pytest.approx(
+        [float(line) for line in batch.invoke(b"0.5,0.1,0.5\n0.1,0.9,0.2", "text/csv", "text/csv")[0].splitlines()]
+    )
+
+
+def test_no_accept_means_the_models_default_invocations_accept(model_dir: Path) -> None:
+    server = XGBoostServer.load(model_dir, {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/json"})
+
+    body, content_type = server.invoke(b"0.5,0.1,0.5", "text/csv", "*/*")
+
+    assert content_type == "application/json"
+    assert json.loads(body)["predictions"][0]["score"] > 0
