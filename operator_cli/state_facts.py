@@ -36,6 +36,8 @@ def _check_data(run: StateRun) -> str:
     window = f"{data.get('window_start')}…{data.get('window_end')}"
     newest, reason = data.get("newest_data_date"), str(data.get("reason") or "")
     text = f"{files} file{'' if files == 1 else 's'} in {window}"
+    if held := data.get("holdout_file_count"):
+        text += f" (+{held} held out)"
     if newest and str(newest) not in reason:
         text += f", newest {newest}"
     return f"{text}: {reason}" if reason else text

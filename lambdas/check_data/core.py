@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.check_data.holdout import HoldoutSplit
 from lambdas.check_data.overlap import earlier_running_execution
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidRunInputError, RetrainingError
@@ -68,6 +69,8 @@ class CheckDataSettings:
     preprocess: bool = False
     # After deploying, the run transforms the newest day's data with the new model.
     batch_transform: bool = False
+    # The part of the window held out from training (the job's validation channel); None: the run trains on all.
+    holdout: HoldoutSplit | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CheckDataSettings:
@@ -83,6 +86,7 @@ class CheckDataSettings:
             slack_token_secret_name=names.optional_str(env, names.SLACK_TOKEN_SECRET_NAME),
             preprocess=names.optional_str(env, names.PREPROCESSING) is not None,
             batch_transform=names.optional_str(env, names.BATCH_TRANSFORM) is not None,
+            holdout=HoldoutSplit.from_env(env),
         )
 
 
@@ -194,25 +198,36 @@ def check_data(
     newest = max((f.day for f in listing.files), default=None)
 
     has_new_data, reason = _decide(newest, watermark, force=run_input.force, settings=settings, window=window)
-    manifest_uri = None
+    manifest_uri = holdout_uri = None
+    training: list[DataFile] = listing.files
+    holdout: list[DataFile] = []
     if has_new_data:
-        check_manifest_limits(listing.files, settings, window=f"{window_start}…{window_end}")
-        manifest_uri = write_manifest(
-            s3,
-            settings.bucket,
-            f"{settings.manifest_prefix}/{run_id}.manifest",
-            settings.data_prefix,
-            listing.files,
-        )
+        window_text = f"{window_start}…{window_end}"
+        # Both channels are copied to the training volume: the limits apply to the whole window.
+        check_manifest_limits(listing.files, settings, window=window_text)
+        if settings.holdout is not None:
+            training, holdout = settings.holdout.split(
+                listing.files, data_prefix=settings.data_prefix, window=window_text
+            )
+        manifest_key = f"{settings.manifest_prefix}/{run_id}"
+        manifest_uri = write_manifest(s3, settings.bucket, f"{manifest_key}.manifest", settings.data_prefix, training)
+        if holdout:
+            holdout_uri = write_manifest(
+                s3, settings.bucket, f"{manifest_key}.holdout.manifest", settings.data_prefix, holdout
+            )
     return RunState(
         **_run_identity(run_input, settings, run_id=run_id, window=window),
         newest_data_date=newest.isoformat() if newest else None,
         watermark_date=watermark.isoformat() if watermark else None,
         has_new_data=has_new_data,
         reason=reason,
-        file_count=len(listing.files),
-        total_bytes=sum(f.size for f in listing.files),
+        file_count=len(training),
+        total_bytes=sum(f.size for f in training),
         manifest_uri=manifest_uri,
+        holdout_manifest_uri=holdout_uri,
+        holdout_file_count=len(holdout),
+        holdout_bytes=sum(f.size for f in holdout),
+        holdout_split=settings.holdout.describe() if holdout and settings.holdout else None,
         skipped_count=len(listing.skipped),
         skipped_keys=[asdict(s) for s in listing.skipped[:MAX_REPORTED_SKIPPED_KEYS]],
         list_requests=listing.requests,

@@ -42,6 +42,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.warning("watermark parameter not found: treating the pipeline as never trained")
     if result.skipped_count:
         logger.warning("skipped data keys", extra={"skipped": result.skipped_keys, "count": result.skipped_count})
-    metrics.add_metric(name="DataFilesInWindow", unit=MetricUnit.Count, value=result.file_count)
+    metrics.add_metric(
+        name="DataFilesInWindow", unit=MetricUnit.Count, value=result.file_count + result.holdout_file_count
+    )
     logger.info("checked data", extra={"run": result.to_state()})
     return {"input": run_input.to_state(), "run": result.to_state()}

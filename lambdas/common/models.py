@@ -173,6 +173,12 @@ class RunState(StateSection):
     expected_deployment_seconds: int | None = None
     preprocess: bool = False  # the run fits the pipeline's preprocessing before it trains
     batch_transform: bool = False  # after deploying, the run transforms the newest day's data
+    # The window's held-out files (not in file_count and total_bytes, which count the training files); no
+    # manifest when the pipeline holds nothing out or the run trains nothing.
+    holdout_manifest_uri: str | None = None
+    holdout_file_count: int = 0
+    holdout_bytes: int = 0
+    holdout_split: str | None = None  # how they were chosen, as evaluation.holdout says it
 
     def manifest(self) -> str:
         """The manifest's URI; raise InvalidStepEventError when the run wrote none (it found no new data)."""

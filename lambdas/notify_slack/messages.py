@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from lambdas.common.events import Execution
+from lambdas.notify_slack import mrkdwn
 
 # Slack rejects a whole message (invalid_blocks) when one block breaks a limit, so every text is cut to fit.
 HEADER_TEXT_MAX = 150
@@ -131,14 +132,16 @@ def failure_report(state: Mapping[str, Any]) -> FailureReport:
     stage, detail = list(failure.items())[-1]
     if not isinstance(detail, Mapping):
         detail = {"Cause": detail}
-    error = _text(detail.get("Error")) or UNKNOWN_ERROR
+    error = mrkdwn.text(detail.get("Error")) or UNKNOWN_ERROR
     cause = readable_cause(detail.get("Cause")) or f"{stage} failed with {error} and reported no cause"
-    return FailureReport(stage=str(stage), error=_truncate(error, ERROR_MAX), cause=_truncate(cause, CAUSE_MAX))
+    return FailureReport(
+        stage=str(stage), error=mrkdwn.truncate(error, ERROR_MAX), cause=mrkdwn.truncate(cause, CAUSE_MAX)
+    )
 
 
 def readable_cause(cause: Any) -> str:
     """Return the `errorMessage` when the cause is a Lambda error's JSON, else the cause as text."""
-    text = _text(cause) or ""
+    text = mrkdwn.text(cause) or ""
     if not text.startswith("{"):
         return text
     try:
@@ -146,7 +149,7 @@ def readable_cause(cause: Any) -> str:
     except json.JSONDecodeError:
         return text
     if isinstance(parsed, Mapping):
-        return _text(parsed.get("errorMessage")) or _text(parsed.get("errorType")) or text
+        return mrkdwn.text(parsed.get("errorMessage")) or mrkdwn.text(parsed.get("errorType")) or text
     return text
 
 
@@ -159,7 +162,7 @@ def build_message(
     failure: FailureReport | None = None,
 ) -> SlackMessage:
     """Build the Block Kit message and its fallback text; facts missing from the state are left out."""
-    training = _section(state, "training")
+    training = mrkdwn.section(state, "training")
     emoji, headline = _HEADLINES[event]
     stage = failure.stage if failure is not None else _STAGES.get(event, UNKNOWN_STAGE)
     facts = _facts(event, state=state, pipeline=pipeline, stage=stage)
@@ -170,7 +173,7 @@ def build_message(
             "type": "header",
             "text": {
                 "type": "plain_text",
-                "text": _truncate(f"{emoji} {pipeline}: {headline}", HEADER_TEXT_MAX),
+                "text": mrkdwn.truncate(f"{emoji} {pipeline}: {headline}", HEADER_TEXT_MAX),
                 "emoji": True,
             },
         }
@@ -184,7 +187,7 @@ def build_message(
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": _truncate(f"*{label}*\n{value}", FIELD_TEXT_MAX)}
+                {"type": "mrkdwn", "text": mrkdwn.truncate(f"*{label}*\n{value}", FIELD_TEXT_MAX)}
                 for label, value in facts[:MAX_FIELDS]
             ],
         }
@@ -192,7 +195,7 @@ def build_message(
     if (verdict := _verdict_text(event, state)) is not None:
         blocks.append(_mrkdwn_section(verdict))
     if event is NotificationEvent.APPROVAL_REQUESTED:
-        blocks.append(_mrkdwn_section(_approval_instructions(_section(state, "evaluation"), pipeline)))
+        blocks.append(_mrkdwn_section(_approval_instructions(mrkdwn.section(state, "evaluation"), pipeline)))
     metrics = _metrics_text(training)
     if metrics is not None:
         blocks.append(_mrkdwn_section(metrics))
@@ -202,14 +205,16 @@ def build_message(
     if event is NotificationEvent.DEPLOYED and (lineage := _lineage_error_text(state)) is not None:
         blocks.append(_mrkdwn_section(lineage))
     if event is NotificationEvent.BATCH_TRANSFORM_COMPLETED:
-        blocks.append(_mrkdwn_section(_predictions_text(_section(state, "batch_transform"))))
+        blocks.append(_mrkdwn_section(_predictions_text(mrkdwn.section(state, "batch_transform"))))
     if event is NotificationEvent.BATCH_TRANSFORM_FAILED:
         blocks.append(_mrkdwn_section(_transform_error_text(state)))
     started = execution.start_time.strftime("%Y-%m-%d %H:%M UTC")
     blocks.append(
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"Execution <{url}|{_escape(execution.name)}> started {started}"}],
+            "elements": [
+                {"type": "mrkdwn", "text": f"Execution <{url}|{mrkdwn.escape(execution.name)}> started {started}"}
+            ],
         }
     )
     blocks.append(
@@ -230,78 +235,84 @@ def build_message(
 
 def _facts(event: NotificationEvent, *, state: Mapping[str, Any], pipeline: str, stage: str) -> list[tuple[str, str]]:
     """The message's fields, most important first: Slack shows at most ten."""
-    run = _section(state, "run")
-    training = _section(state, "training")
-    deployment = _section(state, "deployment")
+    run = mrkdwn.section(state, "run")
+    training = mrkdwn.section(state, "training")
+    deployment = mrkdwn.section(state, "deployment")
     facts = [
-        ("Pipeline", _escape(pipeline)),
-        ("Stage", _code(stage)),
-        ("Status", _escape(_status(event, training=training, deployment=deployment))),
+        ("Pipeline", mrkdwn.escape(pipeline)),
+        ("Stage", mrkdwn.code(stage)),
+        ("Status", mrkdwn.escape(_status(event, training=training, deployment=deployment))),
     ]
-    if job := _text(training.get("job_name")):
-        facts.append(("Training job", _code(job)))
-    if endpoint := _text(deployment.get("endpoint_name")):
-        action = _text(deployment.get("action"))
-        facts.append(("Endpoint", _code(endpoint) + (f" ({_escape(action)})" if action else "")))
-    if model := _text(deployment.get("model_name")):
-        facts.append(("Model", _code(model)))
+    if job := mrkdwn.text(training.get("job_name")):
+        facts.append(("Training job", mrkdwn.code(job)))
+    if endpoint := mrkdwn.text(deployment.get("endpoint_name")):
+        action = mrkdwn.text(deployment.get("action"))
+        facts.append(("Endpoint", mrkdwn.code(endpoint) + (f" ({mrkdwn.escape(action)})" if action else "")))
+    if model := mrkdwn.text(deployment.get("model_name")):
+        facts.append(("Model", mrkdwn.code(model)))
     if window := _window(run):
         facts.append(("Data window", window))
     if files := _files(run):
         facts.append(("Files", files))
     if event is NotificationEvent.NO_NEW_DATA:
-        if newest := _text(run.get("newest_data_date")):
-            facts.append(("Newest data", _escape(newest)))
-        if recorded := _text(run.get("watermark_date")):
-            facts.append(("Watermark", _escape(recorded)))
-    if event is NotificationEvent.RUN_IN_PROGRESS and (blocking := _text(run.get("blocked_by"))):
-        facts.append(("Running", _code(blocking.rsplit(":", 1)[-1])))
-    if advanced := _watermark_change(_section(state, "watermark")):
+        if newest := mrkdwn.text(run.get("newest_data_date")):
+            facts.append(("Newest data", mrkdwn.escape(newest)))
+        if recorded := mrkdwn.text(run.get("watermark_date")):
+            facts.append(("Watermark", mrkdwn.escape(recorded)))
+    if event is NotificationEvent.RUN_IN_PROGRESS and (blocking := mrkdwn.text(run.get("blocked_by"))):
+        facts.append(("Running", mrkdwn.code(blocking.rsplit(":", 1)[-1])))
+    if advanced := _watermark_change(mrkdwn.section(state, "watermark")):
         facts.append(("Watermark", advanced))
-    if trigger := _text(run.get("trigger")):
-        facts.append(("Trigger", _escape(trigger) + (" (forced)" if run.get("forced") is True else "")))
+    if trigger := mrkdwn.text(run.get("trigger")):
+        facts.append(("Trigger", mrkdwn.escape(trigger) + (" (forced)" if run.get("forced") is True else "")))
     return facts
 
 
 def _status(event: NotificationEvent, *, training: Mapping[str, Any], deployment: Mapping[str, Any]) -> str:
     default = _DEFAULT_STATUS[event]
     if event in (NotificationEvent.TRAINING_STARTED, NotificationEvent.TRAINING_COMPLETED):
-        status = _text(training.get("status")) or default
-        secondary = _text(training.get("secondary_status"))
+        status = mrkdwn.text(training.get("status")) or default
+        secondary = mrkdwn.text(training.get("secondary_status"))
         return f"{status} ({secondary})" if secondary and secondary != status else status
     if event in (NotificationEvent.DEPLOYMENT_STARTED, NotificationEvent.DEPLOYED):
-        status = _text(deployment.get("status")) or default
+        status = mrkdwn.text(deployment.get("status")) or default
         return f"{status}, serving the new model" if deployment.get("serving_new_model") is True else status
     return default
 
 
 def _window(run: Mapping[str, Any]) -> str | None:
-    start, end = _text(run.get("window_start")), _text(run.get("window_end"))
-    days = _int(run.get("window_days"))
+    start, end = mrkdwn.text(run.get("window_start")), mrkdwn.text(run.get("window_end"))
+    days = mrkdwn.whole(run.get("window_days"))
     span = f" ({days} days)" if days is not None else ""
     if start and end:
-        return f"{_escape(start)} to {_escape(end)}{span}"
+        return f"{mrkdwn.escape(start)} to {mrkdwn.escape(end)}{span}"
     return f"last {days} days" if days is not None else None
 
 
 def _files(run: Mapping[str, Any]) -> str | None:
-    count = _int(run.get("file_count"))
+    count = mrkdwn.whole(run.get("file_count"))
     if count is None:
         return None
     text = f"{count} file{'' if count == 1 else 's'}"
-    if (size := _int(run.get("total_bytes"))) is not None:
-        text += f", {_size(size)}"
-    if skipped := _int(run.get("skipped_count")):
+    if (size := mrkdwn.whole(run.get("total_bytes"))) is not None:
+        text += f", {mrkdwn.size(size)}"
+    if held := mrkdwn.whole(run.get("holdout_file_count")):
+        text += f"; {held} held out"
+        if (held_bytes := mrkdwn.whole(run.get("holdout_bytes"))) is not None:
+            text += f" ({mrkdwn.size(held_bytes)})"
+        if split := mrkdwn.text(run.get("holdout_split")):
+            text += f", {mrkdwn.escape(split)}"
+    if skipped := mrkdwn.whole(run.get("skipped_count")):
         text += f"; {skipped} skipped"
     return text
 
 
 def _watermark_change(watermark: Mapping[str, Any]) -> str | None:
-    newest = _text(watermark.get("newest_data_date"))
+    newest = mrkdwn.text(watermark.get("newest_data_date"))
     if newest is None:
         return None
-    previous = _text(watermark.get("previous_date")) or "none"
-    return f"{_escape(previous)} to {_escape(newest)}"
+    previous = mrkdwn.text(watermark.get("previous_date")) or "none"
+    return f"{mrkdwn.escape(previous)} to {mrkdwn.escape(newest)}"
 
 
 def _metrics_text(training: Mapping[str, Any]) -> str | None:
@@ -309,49 +320,52 @@ def _metrics_text(training: Mapping[str, Any]) -> str | None:
     if not isinstance(metrics, Mapping) or not metrics:
         return None
     lines = [
-        f"• {_code(str(name))} {_number(value)}"
+        f"• {mrkdwn.code(str(name))} {mrkdwn.number(value)}"
         for name, value in sorted(metrics.items(), key=lambda item: str(item[0]))
     ]
-    return _truncate("*Metrics*\n" + "\n".join(lines), SECTION_TEXT_MAX)
+    return mrkdwn.truncate("*Metrics*\n" + "\n".join(lines), SECTION_TEXT_MAX)
 
 
 def _verdict_text(event: NotificationEvent, state: Mapping[str, Any]) -> str | None:
     """The quality gate's comparison of the new model with production's, and who decided what."""
-    evaluation = _section(state, "evaluation")
+    evaluation = mrkdwn.section(state, "evaluation")
     if not evaluation or event in (NotificationEvent.TRAINING_STARTED, NotificationEvent.TRAINING_COMPLETED):
         return None
     lines = []
-    if metric := _text(evaluation.get("metric")):
+    if metric := mrkdwn.text(evaluation.get("metric")):
         production = evaluation.get("production_value")
         current = (
-            f"{_number(production)} (`{_escape(_text(evaluation.get('production_model')) or '?')}`)"
+            f"{mrkdwn.number(production)} (`{mrkdwn.escape(mrkdwn.text(evaluation.get('production_model')) or '?')}`)"
             if production is not None
             else "none"
         )
         lines.append(
-            f"*Quality gate* on {_code(metric)} ({_escape(_text(evaluation.get('direction')) or '')}): "
-            f"new {_number(evaluation.get('value'))}, current {current}"
+            f"*Quality gate* on {mrkdwn.code(metric)} "
+            f"({mrkdwn.escape(mrkdwn.text(evaluation.get('direction')) or '')}): "
+            f"new {mrkdwn.number(evaluation.get('value'))}, current {current}"
         )
     reasons = evaluation.get("reasons")
     if isinstance(reasons, list) and reasons:
-        lines.extend(f"• {_escape(str(reason))}" for reason in reasons)
-    approval = _section(state, "approval")
-    if decided := _text(approval.get("status")):
-        note = _text(approval.get("description"))
-        lines.append(f"*Review*: {_escape(decided)}" + (f": {_escape(note)}" if note else ""))
-    if version := _int(evaluation.get("model_package_version")):
-        group = _text(evaluation.get("model_package_group")) or "registry"
-        lines.append(f"*Registry*: {_code(group)} version {version}, {_escape(_status_of(evaluation, approval))}")
+        lines.extend(f"• {mrkdwn.escape(str(reason))}" for reason in reasons)
+    approval = mrkdwn.section(state, "approval")
+    if decided := mrkdwn.text(approval.get("status")):
+        note = mrkdwn.text(approval.get("description"))
+        lines.append(f"*Review*: {mrkdwn.escape(decided)}" + (f": {mrkdwn.escape(note)}" if note else ""))
+    if version := mrkdwn.whole(evaluation.get("model_package_version")):
+        group = mrkdwn.text(evaluation.get("model_package_group")) or "registry"
+        lines.append(
+            f"*Registry*: {mrkdwn.code(group)} version {version}, {mrkdwn.escape(_status_of(evaluation, approval))}"
+        )
     return "\n".join(lines) if lines else None
 
 
 def _status_of(evaluation: Mapping[str, Any], approval: Mapping[str, Any]) -> str:
-    return _text(approval.get("status")) or _text(evaluation.get("approval_status")) or "registered"
+    return mrkdwn.text(approval.get("status")) or mrkdwn.text(evaluation.get("approval_status")) or "registered"
 
 
 def _approval_instructions(evaluation: Mapping[str, Any], pipeline: str) -> str:
-    version = _int(evaluation.get("model_package_version")) or 0
-    timeout = _int(evaluation.get("approval_timeout_seconds"))
+    version = mrkdwn.whole(evaluation.get("model_package_version")) or 0
+    timeout = mrkdwn.whole(evaluation.get("approval_timeout_seconds"))
     within = ""
     if timeout:
         within = f" within {timeout // 3600} h" if timeout >= 3600 else f" within {timeout} s"
@@ -359,19 +373,19 @@ def _approval_instructions(evaluation: Mapping[str, Any], pipeline: str) -> str:
     reject = REJECT_COMMAND.format(pipeline=pipeline, version=version)
     return (
         f"*Approve or reject it{within}* in SageMaker Studio's model registry, or:\n"
-        f"```{_escape(approve)}\n{_escape(reject)}```\nUntil then the current model keeps serving."
+        f"```{mrkdwn.escape(approve)}\n{mrkdwn.escape(reject)}```\nUntil then the current model keeps serving."
     )
 
 
 def _housekeeping_text(state: Mapping[str, Any]) -> str | None:
     """One line on PruneModels: what it deleted, or that it failed (the deployment stands either way)."""
-    error = _section(state, "prune_error")
+    error = mrkdwn.section(state, "prune_error")
     if error:
-        cause = readable_cause(error.get("Cause")) or _text(error.get("Error")) or UNKNOWN_ERROR
-        return _truncate(
-            f":broom: Housekeeping failed, nothing serving was touched: {_escape(cause)}", SECTION_TEXT_MAX
+        cause = readable_cause(error.get("Cause")) or mrkdwn.text(error.get("Error")) or UNKNOWN_ERROR
+        return mrkdwn.truncate(
+            f":broom: Housekeeping failed, nothing serving was touched: {mrkdwn.escape(cause)}", SECTION_TEXT_MAX
         )
-    pruned = _section(state, "pruned")
+    pruned = mrkdwn.section(state, "pruned")
     configs, models = pruned.get("deleted_endpoint_configs"), pruned.get("deleted_models")
     counts = [
         f"{len(names)} {noun}{'' if len(names) == 1 else 's'}"
@@ -380,31 +394,31 @@ def _housekeeping_text(state: Mapping[str, Any]) -> str | None:
     ]
     if not counts:
         return None
-    kept = f", kept the newest {pruned['keep_last']}" if _int(pruned.get("keep_last")) is not None else ""
+    kept = f", kept the newest {pruned['keep_last']}" if mrkdwn.whole(pruned.get("keep_last")) is not None else ""
     return f":broom: Housekeeping deleted {' and '.join(counts)}{kept}"
 
 
 def _predictions_text(transform: Mapping[str, Any]) -> str:
     """Where the transform job read the day's data and wrote its predictions."""
-    job = _text(transform.get("job_name")) or "the transform job"
-    day = _text(transform.get("day")) or "the newest day"
-    source, target = _text(transform.get("input_uri")), _text(transform.get("output_uri"))
-    text = f":card_file_box: Transform job {_code(job)} ran the model over {_escape(day)}"
+    job = mrkdwn.text(transform.get("job_name")) or "the transform job"
+    day = mrkdwn.text(transform.get("day")) or "the newest day"
+    source, target = mrkdwn.text(transform.get("input_uri")), mrkdwn.text(transform.get("output_uri"))
+    text = f":card_file_box: Transform job {mrkdwn.code(job)} ran the model over {mrkdwn.escape(day)}"
     if source:
-        text += f" ({_code(source)})"
+        text += f" ({mrkdwn.code(source)})"
     if target:
-        text += f"; predictions in {_code(target)}"
-    return _truncate(text, SECTION_TEXT_MAX)
+        text += f"; predictions in {mrkdwn.code(target)}"
+    return mrkdwn.truncate(text, SECTION_TEXT_MAX)
 
 
 def _transform_error_text(state: Mapping[str, Any]) -> str:
     """Why the batch transform after the deployment failed; the deployment and the watermark stand."""
-    job = _text(_section(state, "batch_transform").get("job_name"))
+    job = mrkdwn.text(mrkdwn.section(state, "batch_transform").get("job_name"))
     consequence = (
         "The new model is deployed and the watermark recorded; this run's predictions are missing or incomplete."
     )
-    where = f" (transform job {_code(job)})" if job else ""
-    return _caught_error_text(_section(state, "transform_error"), "Batch transform failed", consequence, where)
+    where = f" (transform job {mrkdwn.code(job)})" if job else ""
+    return _caught_error_text(mrkdwn.section(state, "transform_error"), "Batch transform failed", consequence, where)
 
 
 def _lineage_error_text(state: Mapping[str, Any]) -> str | None:
@@ -417,14 +431,14 @@ def _lineage_error_text(state: Mapping[str, Any]) -> str | None:
 
 def _caught_error_text(error: Mapping[str, Any], title: str, consequence: str, where: str = "") -> str:
     """A warning about a step's error a Catch recorded (`Error`, `Cause`) and what it means for the run."""
-    name = _text(error.get("Error")) or UNKNOWN_ERROR
-    cause = _truncate(readable_cause(error.get("Cause")) or "no cause reported", CAUSE_IN_MESSAGE_MAX)
-    return f":warning: *{title}*{where} ({_escape(name)}): {_escape(cause)}\n{consequence}"
+    name = mrkdwn.text(error.get("Error")) or UNKNOWN_ERROR
+    cause = mrkdwn.truncate(readable_cause(error.get("Cause")) or "no cause reported", CAUSE_IN_MESSAGE_MAX)
+    return f":warning: *{title}*{where} ({mrkdwn.escape(name)}): {mrkdwn.escape(cause)}\n{consequence}"
 
 
 def _failure_text(failure: FailureReport) -> str:
-    cause = _escape(_truncate(failure.cause, CAUSE_IN_MESSAGE_MAX))
-    return f"*{_escape(failure.stage)}* failed with *{_escape(failure.error)}*\n```{cause}```"
+    cause = mrkdwn.escape(mrkdwn.truncate(failure.cause, CAUSE_IN_MESSAGE_MAX))
+    return f"*{mrkdwn.escape(failure.stage)}* failed with *{mrkdwn.escape(failure.error)}*\n```{cause}```"
 
 
 def _fallback_text(
@@ -436,65 +450,14 @@ def _fallback_text(
     url: str,
 ) -> str:
     _, headline = _HEADLINES[event]
-    lines = [f"{_escape(pipeline)}: {headline} ({stage})"]
+    lines = [f"{mrkdwn.escape(pipeline)}: {headline} ({stage})"]
     if failure is not None:
-        lines.append(f"{_escape(failure.error)}: {_escape(failure.cause)}")
+        lines.append(f"{mrkdwn.escape(failure.error)}: {mrkdwn.escape(failure.cause)}")
     else:
         lines.extend(f"{label}: {value}" for label, value in facts[2:5])
     lines.append(f"Execution: {url}")
-    return _truncate("\n".join(lines), FALLBACK_TEXT_MAX)
+    return mrkdwn.truncate("\n".join(lines), FALLBACK_TEXT_MAX)
 
 
 def _mrkdwn_section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _truncate(text, SECTION_TEXT_MAX)}}
-
-
-def _section(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    """A section of the state as it is, or empty: read leniently, not through lambdas.common.models, on purpose.
-
-    A failure alert is sent from any point of a run, with whatever sections the run had written, complete or
-    not; the one message that must always go out cannot itself fail over a section it cannot parse.
-    """
-    value = state.get(name)
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _int(value: Any) -> int | None:
-    # bool is an int subclass; a flag is never a count.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:.6g}"
-    return _escape(str(value))
-
-
-def _size(num_bytes: int) -> str:
-    size = float(num_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
-
-
-def _code(text: str) -> str:
-    # A backtick would end the code span early; SageMaker and Step Functions names never contain one.
-    return "`" + _escape(text.replace("`", "'")) + "`"
-
-
-def _escape(text: str) -> str:
-    # The three characters Slack's mrkdwn requires escaped; anything else is shown as written.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.truncate(text, SECTION_TEXT_MAX)}}

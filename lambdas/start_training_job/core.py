@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from types_boto3_sagemaker.literals import S3DataTypeType, TrainingInstanceTypeType
     from types_boto3_sagemaker.type_defs import (
         AlgorithmSpecificationTypeDef,
+        ChannelTypeDef,
         CreateTrainingJobRequestTypeDef,
         MetricDefinitionTypeDef,
     )
@@ -110,8 +111,15 @@ def start_training_job(
     """
     job_name = run.run_id
     data_uri = preprocessed_data_uri or run.manifest()
+    # The holdout is the validation channel, as it is; preprocessing writes the only input the job reads.
+    holdout_uri = None if preprocessed_data_uri else run.holdout_manifest_uri
     request = training_job_request(
-        job_name, data_uri, execution, settings, data_type="S3Prefix" if preprocessed_data_uri else "ManifestFile"
+        job_name,
+        data_uri,
+        execution,
+        settings,
+        data_type="S3Prefix" if preprocessed_data_uri else "ManifestFile",
+        validation_uri=holdout_uri,
     )
     # Look first, so a retried attempt adopts the job its first attempt started; the create still treats
     # "already exists" as adoption for the race in which the first attempt's create lands late.
@@ -119,6 +127,8 @@ def start_training_job(
     if existing is None:
         if validate is not None:
             validate(data_uri)
+            if holdout_uri is not None:
+                validate(holdout_uri)
         try:
             sagemaker.create_training_job(**request)
         except ClientError as error:
@@ -155,8 +165,10 @@ def training_job_request(
     settings: TrainingSettings,
     *,
     data_type: S3DataTypeType = "ManifestFile",
+    validation_uri: str | None = None,
 ) -> CreateTrainingJobRequestTypeDef:
-    """Build CreateTrainingJob's request: one `train` channel read from the run's manifest (or a prefix)."""
+    """Build CreateTrainingJob's request: a `train` channel read from the run's manifest (or a prefix), and a
+    `validation` channel from the holdout's manifest when there is one (built-ins then report validation:*)."""
     specification: AlgorithmSpecificationTypeDef = {"TrainingImage": settings.image, "TrainingInputMode": "File"}
     if settings.metric_definitions:
         specification["MetricDefinitions"] = list(settings.metric_definitions)
@@ -169,17 +181,8 @@ def training_job_request(
         "RoleArn": settings.role_arn,
         "HyperParameters": hyperparameters,
         "InputDataConfig": [
-            {
-                "ChannelName": "train",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": data_type,
-                        "S3Uri": data_uri,
-                        "S3DataDistributionType": "FullyReplicated",
-                    }
-                },
-                "ContentType": "text/csv",
-            }
+            _channel("train", data_uri, data_type),
+            *([_channel("validation", validation_uri, "ManifestFile")] if validation_uri else []),
         ],
         "OutputDataConfig": {"S3OutputPath": f"s3://{settings.bucket}/{settings.model_prefix}/"},
         "ResourceConfig": {
@@ -190,6 +193,16 @@ def training_job_request(
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
         "Tags": run_tags(settings.pipeline, execution),
+    }
+
+
+def _channel(name: str, uri: str, data_type: S3DataTypeType) -> ChannelTypeDef:
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {"S3DataType": data_type, "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+        },
+        "ContentType": "text/csv",
     }
 
 

@@ -19,7 +19,12 @@ from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.common.models import PreprocessingState, RunState
 from lambdas.start_training_job.core import TrainingSettings, start_training_job
-from lambdas.start_training_job.validation import validate_preprocessed_data, validate_training_data
+from lambdas.start_training_job.validation import (
+    DataSummary,
+    check_same_columns,
+    validate_preprocessed_data,
+    validate_training_data,
+)
 
 logger = Logger(service="start_training_job")
 tracer = Tracer()
@@ -55,10 +60,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def _validator(context: LambdaContext, *, preprocessed: bool) -> Callable[[str], None]:
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - VALIDATION_RESERVE_SECONDS
     check = validate_preprocessed_data if preprocessed else validate_training_data
+    checked: list[DataSummary] = []  # the training data's, then the holdout's (the validation channel)
 
     def validate(data_uri: str) -> None:
         started = time.monotonic()
         summary = check(clients().s3, data_uri, deadline=deadline)
+        if checked:
+            check_same_columns(checked[0], summary, data_uri)
+        checked.append(summary)
         seconds = round(time.monotonic() - started, 2)
         metrics.add_metric(name="TrainingRowsValidated", unit=MetricUnit.Count, value=summary.rows)
         logger.info("training data checked", extra={"data": data_uri, "seconds": seconds, **asdict(summary)})

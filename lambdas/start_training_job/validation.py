@@ -171,6 +171,15 @@ def _validate(
     )
 
 
+def check_same_columns(training: DataSummary, holdout: DataSummary, holdout_uri: str) -> None:
+    """The holdout (the validation channel) must have the training files' columns, or the algorithm fails on it."""
+    if training.columns and holdout.columns and training.columns != holdout.columns:
+        raise InvalidTrainingDataError(
+            f"the holdout's files ({holdout_uri}) have {holdout.columns} columns, the training files "
+            f"{training.columns}: every file of the window must have the same columns"
+        )
+
+
 def read_manifest(s3: S3Client, manifest_uri: str) -> tuple[str, list[str]]:
     """Read a manifest `[{"prefix": "s3://bucket/prefix/"}, "relative/key", ...]`; return the bucket and keys."""
     bucket, key = _split_uri(manifest_uri)

@@ -124,6 +124,9 @@ def update_parameters(
         "window_end": run.window_end,
         "file_count": run.file_count,
         "manifest_uri": run.manifest_uri,
+        # The newest files of the window judged the model instead of training it (evaluation.holdout).
+        "holdout_file_count": run.holdout_file_count,
+        "holdout_manifest_uri": run.holdout_manifest_uri,
         "training_job_name": training.job_name,
         "model_artifact": training.model_artifact,
         "metrics": training.metrics,

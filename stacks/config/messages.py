@@ -34,7 +34,7 @@ def config_error(error: ValidationError, *, model: type[BaseModel], where: str) 
 
 
 def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
-    loc = detail["loc"]
+    loc = _without_union_tags(model, detail["loc"])
     label = _label(loc)
     if detail["type"] == "extra_forbidden":
         return _unknown_field(model, loc)
@@ -52,6 +52,42 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
         context = detail.get("ctx", {})
         return f"{label} may hold at most {context['max_length']} {too_many}, got {context['actual_length']}"
     return f"{label} must be {rule}, got {show(detail['input'])}"
+
+
+def _without_union_tags(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """`loc` without the parts pydantic adds for the member of a union it tried (`HoldoutConfig`,
+    `function-after[_check(), HoldoutConfig]`, `literal['none']`): the field's path as the user wrote it."""
+    kept: list[int | str] = []
+    annotation: Any = model
+    for part in loc:
+        annotation, _ = _unwrap(annotation)
+        if get_origin(annotation) in (Union, types.UnionType) and isinstance(part, str):
+            options = [arg for arg in get_args(annotation) if arg is not type(None)]
+            chosen = next((o for o in options if _is_model(o) and _tag_names(part, o.__name__)), None)
+            if chosen is not None or part.startswith("literal["):
+                annotation = chosen if chosen is not None else Any
+                continue
+        kept.append(part)
+        annotation, _ = _field_at_part(annotation, part)
+    return tuple(kept)
+
+
+def _tag_names(tag: str, name: str) -> bool:
+    return tag == name or (tag.startswith("function-") and tag.endswith(f", {name}]"))
+
+
+def _field_at_part(annotation: Any, part: int | str) -> tuple[Any, list[Any]]:
+    annotation, _ = _unwrap(annotation)
+    if isinstance(part, str) and get_origin(annotation) in (Union, types.UnionType):
+        # A field inside a union's member: the union's one model holds it.
+        annotation = next((arg for arg in get_args(annotation) if _is_model(arg)), annotation)
+    if isinstance(part, int):
+        items = [arg for arg in get_args(annotation) if arg is not Ellipsis]
+        return (items[-1] if items else Any), []
+    if _is_model(annotation) and part in _keys(annotation):
+        field = _keys(annotation)[part]
+        return field.annotation, list(field.metadata)
+    return Any, []
 
 
 def _label(loc: tuple[int | str, ...]) -> str:
@@ -80,16 +116,13 @@ def _field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[Any, 
     annotation: Any = model
     metadata: list[Any] = []
     for part in loc:
-        annotation, _ = _unwrap(annotation)
-        if isinstance(part, int):
-            items = [arg for arg in get_args(annotation) if arg is not Ellipsis]
-            annotation, metadata = (items[-1] if items else Any), []
-        elif _is_model(annotation) and part in _keys(annotation):
-            field = _keys(annotation)[part]
-            annotation, metadata = field.annotation, list(field.metadata)
-        else:
+        annotation, metadata = _field_at_part(annotation, part)
+        if annotation is Any:
             return Any, []
     annotation, inner = _unwrap(annotation)
+    if get_origin(annotation) in (Union, types.UnionType):
+        # A model or a word ("none"): the model's rule says both.
+        annotation = next((arg for arg in get_args(annotation) if _is_model(arg)), annotation)
     return annotation, metadata + inner
 
 

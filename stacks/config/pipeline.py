@@ -15,6 +15,7 @@ from stacks.config.batch_transform import BatchTransformConfig
 from stacks.config.data_bucket import DataBucketConfig
 from stacks.config.endpoint import EndpointConfig
 from stacks.config.errors import FieldError
+from stacks.config.evaluation import EvaluationConfig
 from stacks.config.fields import Prefix, Rule, Section
 from stacks.config.governance import QualityGateConfig, RegistryConfig
 from stacks.config.housekeeping import HousekeepingConfig
@@ -93,6 +94,8 @@ class PipelineConfig(Section):
     polling: PollingConfig = Field(default_factory=PollingConfig)
     slack: SlackConfig | None = None
     log_retention_days: LogRetentionDays = 30
+    # the newest day of each window is held out and given to the training job as its validation channel
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     quality_gate: QualityGateConfig | None = None
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     rollout: RolloutConfig | None = None  # None: a plain UpdateEndpoint (blue/green, all at once, no alarms)
@@ -143,6 +146,7 @@ class PipelineConfig(Section):
             raise ValueError(problem)
         if self.rollout is not None:
             _check_rollout_fits(self.rollout, self.polling)
+        _check_holdout_fits(self)
         _check_gate_metric_defined(self)
         return self
 
@@ -188,14 +192,15 @@ def _check_gate_metric_defined(config: PipelineConfig) -> None:
     if gate is None or algorithm.kind == "image":
         return
     if algorithm.kind == "builtin":
-        # The training job has one channel, train: a built-in reports validation:* metrics only for a validation
-        # channel (Linear Learner's and XGBoost's metric definitions read them from that channel's log lines).
-        if gate.metric.startswith("validation:"):
+        # A built-in reports validation:* metrics only for a validation channel (Linear Learner's and XGBoost's
+        # metric definitions read them from that channel's log lines): the run's holdout, when the job reads it.
+        why_not = _no_validation_channel(config)
+        if gate.metric.startswith("validation:") and why_not:
             train_metric = "train:" + gate.metric.removeprefix("validation:")
             raise FieldError(
                 "quality_gate.metric",
-                f"{gate.metric!r} is never reported: the workflow trains {algorithm.builtin} on one channel, train, "
-                f"so it reports train:* metrics only (like {train_metric!r})",
+                f"{gate.metric!r} is never reported: {why_not}, so the job has one channel, train, and "
+                f"{algorithm.builtin} reports train:* metrics only (like {train_metric!r})",
             )
         return
     names = [definition.name for definition in algorithm.metric_definitions]
@@ -205,6 +210,27 @@ def _check_gate_metric_defined(config: PipelineConfig) -> None:
             "quality_gate.metric",
             f"{gate.metric!r} is not one of algorithm.metric_definitions' names ({defined}): SageMaker records a "
             "framework script's metrics only from those definitions",
+        )
+
+
+def _no_validation_channel(config: PipelineConfig) -> str | None:
+    """Why the training job gets no validation channel, None when it gets the run's holdout as one."""
+    if config.evaluation.split is None:
+        return 'evaluation.holdout is "none"'
+    if config.preprocessing is not None:
+        return "the preprocessing writes the job's only input (the holdout does not go through it)"
+    return None
+
+
+def _check_holdout_fits(config: PipelineConfig) -> None:
+    """A time split must leave at least one day of the window to train on."""
+    split = config.evaluation.split
+    if split is not None and split.days is not None and split.days >= config.window_days:
+        raise FieldError(
+            "evaluation.holdout.days",
+            f"({split.days}) must be smaller than window_days ({config.window_days}): the newest "
+            f"{split.days} day(s) of the window are held out and the rest trains the model; widen window_days, "
+            'hold out fewer days, or set evaluation.holdout to "none" to train on the whole window',
         )
 
 

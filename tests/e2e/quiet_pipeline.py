@@ -28,6 +28,8 @@ CONFIG: dict[str, Any] = {
     "polling": {"interval_seconds": 1, "max_training_wait_seconds": 600, "max_deployment_wait_seconds": 300},
     "slack": {"channel": CHANNEL, "token_secret_name": SECRET},
     "quality_gate": {"metric": METRIC, "direction": "minimize", "max_regression_percent": 50},
+    # The gate compares the training job's metric with production's: every day trains, none is held out.
+    "evaluation": {"holdout": "none"},
 }
 
 

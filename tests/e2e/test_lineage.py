@@ -61,9 +61,10 @@ def test_lineage_answers_from_the_run_that_produced_the_serving_model(
 
     files = ask(local_aws, capsys, "files")
     assert files["run_id"] == second["run"]["run_id"]
-    assert files["files"] == [f"{prefix}/{day(1)}.csv", f"{prefix}/{day(0)}.csv"]
+    # the files it trained on: the run held the newest day out
+    assert files["files"] == [f"{prefix}/{day(1)}.csv"]
 
-    newer = ask(local_aws, capsys, "endpoints", f"{prefix}/{day(0)}.csv")["deployments"]
+    newer = ask(local_aws, capsys, "endpoints", f"{prefix}/{day(1)}.csv")["deployments"]
     assert [(d["endpoint"], d["serving_now"], d["model"]) for d in newer] == [
         (PIPELINE, True, second["deployment"]["model_name"])
     ]

@@ -164,10 +164,10 @@ def test_undated_keys_and_empty_files_are_skipped_and_reported(
     # WHEN the run starts
     record = start(runtime, pipeline)
 
-    # THEN it trains on the good files only, and says which keys it skipped and why
+    # THEN it trains on the good files only (the newest day's held out), and says which keys it skipped and why
     assert record.status == "SUCCEEDED", record.cause
     run = record.output["run"]
-    assert run["file_count"] == 3
+    assert (run["file_count"], run["holdout_file_count"]) == (2, 1)
     assert run["skipped_count"] == 3
     reasons = {entry["key"]: entry["reason"] for entry in run["skipped_keys"]}
     assert set(reasons) == set(odd)
@@ -175,7 +175,7 @@ def test_undated_keys_and_empty_files_are_skipped_and_reported(
     manifest = json.loads(
         s3.get_object(Bucket=bucket, Key=run["manifest_uri"].split(f"{bucket}/", 1)[1])["Body"].read()
     )
-    assert sorted(manifest[1:]) == sorted([f"{day(3)}.csv", f"{day(1)}.csv", f"dt={day(2)}/part-0.csv"])
+    assert sorted(manifest[1:]) == sorted([f"{day(3)}.csv", f"dt={day(2)}/part-0.csv"])
     assert "3 skipped" in slack.messages[0].block_text
 
 
@@ -265,9 +265,9 @@ def test_a_malformed_row_fails_the_run_before_training_naming_the_file_and_line(
     assert "StartTrainingJob" in record.states_entered()
     assert "NotifyTrainingStarted" not in record.states_entered()
     assert training_jobs(runtime) == []
-    # and nothing is lost: the watermark stays, the manifest CheckData wrote is kept
+    # and nothing is lost: the watermark stays, the manifests CheckData wrote (training and holdout) are kept
     assert watermark(runtime, pipeline) == before
-    assert len(manifests(runtime, pipeline)) == 1
+    assert len(manifests(runtime, pipeline)) == 2
     alert = slack.messages[-1].block_text
     assert "InvalidTrainingDataError" in alert
     assert f"{day(1)}.csv line 2" in alert
@@ -320,7 +320,8 @@ def test_without_the_data_check_bad_data_fails_inside_the_training_job(
 ) -> None:
     # GIVEN a pipeline that leaves the data to the training job (training.validate_data false)
     pipeline = deploy(runtime, template, slack.base_url, VALIDATE_DATA="false")
-    upload(runtime, pipeline, [1], body=b"1.0,2.0,3.0\n2.0,abc,4.0\n")
+    upload(runtime, pipeline, [2], body=b"1.0,2.0,3.0\n2.0,abc,4.0\n")
+    upload(runtime, pipeline, [1])
     before = watermark(runtime, pipeline)
 
     record = start(runtime, pipeline)
@@ -328,7 +329,7 @@ def test_without_the_data_check_bad_data_fails_inside_the_training_job(
     # THEN the job starts and fails, its FailureReason naming the file and line; the watermark stays
     assert (record.status, record.error) == ("FAILED", "TrainingJobFailed")
     assert record.cause is not None
-    assert f"{day(1)}.csv" in record.cause
+    assert f"{day(2)}.csv" in record.cause
     assert "line 2" in record.cause
     assert len(training_jobs(runtime)) == 1
     assert watermark(runtime, pipeline) == before
@@ -427,7 +428,8 @@ def test_manual_run_with_a_forced_window(runtime: LocalRuntime, template: dict[s
     record = start(runtime, pipeline, {"force": True, "window_days": 2, "trigger": "console"})
 
     assert record.status == "SUCCEEDED", record.cause
-    assert (record.output["run"]["file_count"], record.output["run"]["window_start"]) == (2, day(1))
+    run = record.output["run"]
+    assert (run["file_count"], run["holdout_file_count"], run["window_start"]) == (1, 1, day(1))
 
 
 @pytest.mark.reliability(
@@ -443,7 +445,7 @@ def test_a_missing_slack_secret_stops_the_run_before_training_and_nothing_is_los
 ) -> None:
     # GIVEN a pipeline whose Slack token secret was deleted after the deploy
     pipeline = deploy(runtime, template, slack.base_url)
-    upload(runtime, pipeline, [1])
+    upload(runtime, pipeline, [2, 1])
     before = watermark(runtime, pipeline)
     secrets = runtime.client("secretsmanager")
     secrets.delete_secret(SecretId="local/slack-bot", ForceDeleteWithoutRecovery=True)
@@ -475,7 +477,7 @@ def test_slack_unreachable_does_not_fail_the_run(runtime: LocalRuntime, template
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     pipeline = deploy(runtime, template, f"http://127.0.0.1:{closed_port}/api/")
-    upload(runtime, pipeline, [1])
+    upload(runtime, pipeline, [2, 1])
 
     record = start(runtime, pipeline)
 

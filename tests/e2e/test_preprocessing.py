@@ -12,7 +12,7 @@ import json
 import shlex
 import subprocess
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,13 +107,14 @@ def test_raw_categorical_records_in_readable_labels_out(churn: ChurnPipeline, fi
 def test_a_raw_row_yields_the_same_features_at_training_and_at_inference(
     churn: ChurnPipeline, first_run: dict[str, Any], tmp_path: Path
 ) -> None:
-    # GIVEN the transformed training data the run's processing job wrote, and the raw rows it read (in file order)
+    # GIVEN the transformed training data the run's processing job wrote, and the raw rows it read (in file order:
+    # the six older days; the newest is held out)
     preprocessing = first_run["preprocessing"]
     bucket, prefix = preprocessing["training_data_uri"].removeprefix("s3://").split("/", 1)
     s3 = churn.client("s3")
     trained = s3.get_object(Bucket=bucket, Key=f"{prefix}train.csv")["Body"].read().decode().splitlines()
     raw_rows = []
-    for raw in churn_days(days=7, end=FIRST_END, prefix=PREFIX):
+    for raw in churn_days(days=7, end=FIRST_END, prefix=PREFIX)[:-1]:
         body = s3.get_object(Bucket=churn.bucket, Key=raw.key)["Body"].read().decode()
         raw_rows += [row[1:] for row in list(csv.reader(io.StringIO(body)))[1:]]  # no header, no label
 
@@ -164,16 +165,18 @@ def test_after_deploying_the_run_transforms_the_newest_days_raw_file_with_the_pi
 def test_a_new_category_in_the_window_deploys_preprocessing_that_knows_it_with_zero_downtime(
     churn: ChurnPipeline, first_run: dict[str, Any], tmp_path: Path
 ) -> None:
-    # GIVEN a new day of data in which a plan never seen before appears
+    # GIVEN a new day of data in which a plan never seen before appears, and the day after it (the run holds the
+    # newest day out, so the new plan's day is one it trains on)
     (new_day,) = churn_days(days=1, end=NEW_DAY, prefix=PREFIX, plans=("basic", "plus", "pro", "enterprise"))
     assert b"enterprise" in new_day.body
     churn.client("s3").put_object(Bucket=churn.bucket, Key=new_day.key, Body=new_day.body)
+    churn.put_days(1, NEW_DAY + timedelta(days=1))
     old_model = first_run["deployment"]["model_name"]
     enterprise_row = "enterprise,west,ios,80.00,40"
 
     # WHEN the next run retrains while an application keeps sending raw records
     with calling_application(churn, "plus,north,android,35.50,12\n" + enterprise_row + "\n") as application:
-        second = churn.run(NEW_DAY)
+        second = churn.run(NEW_DAY + timedelta(days=1))
 
     # THEN no request failed while the endpoint switched to the new pipeline model
     assert application.failures == []
@@ -200,21 +203,21 @@ def test_a_new_category_in_the_window_deploys_preprocessing_that_knows_it_with_z
     assert new_features[list(new_plans).index("enterprise")] == 1.0
     assert len(new_features) == len(old_features) + 1
     # ... and the artifact on disk says the same as the loaded one
-    fitted = joblib.load(tmp_path / "new" / "model.joblib")
+    fitted = joblib.load(tmp_path / "new" / "model" / "model.joblib")
     assert list(fitted["transformer"].named_transformers_["categories"].categories_[0]) == list(new_plans)
     assert FIELDS[0] == "plan"
 
 
 def test_a_failed_batch_transform_is_reported_and_the_deployment_stands(churn: ChurnPipeline) -> None:
     # GIVEN a newest day whose data sits in both layouts, so which file to transform would be a guess
-    (day,) = churn_days(days=1, end=date(2026, 3, 9), prefix=PREFIX)
+    (day,) = churn_days(days=1, end=date(2026, 3, 10), prefix=PREFIX)
     s3 = churn.client("s3")
     s3.put_object(Bucket=churn.bucket, Key=day.key, Body=day.body)
-    s3.put_object(Bucket=churn.bucket, Key=f"{PREFIX}/dt=2026-03-09/part-0.csv", Body=day.body)
+    s3.put_object(Bucket=churn.bucket, Key=f"{PREFIX}/dt=2026-03-10/part-0.csv", Body=day.body)
     sent = len(churn.slack.messages)
 
     # WHEN the next run trains on it and deploys
-    record = churn.run_record(date(2026, 3, 9))
+    record = churn.run_record(date(2026, 3, 10))
 
     # THEN the transform failed before any job started, and the run still ended Deployed
     output = record.output
@@ -225,7 +228,7 @@ def test_a_failed_batch_transform_is_reported_and_the_deployment_stands(churn: C
     # ... the model it trained serves, and the watermark moved to the new day: the deployment stands
     endpoint = churn.client("sagemaker").describe_endpoint(EndpointName=churn.endpoint)
     assert endpoint["EndpointConfigName"] == output["deployment"]["endpoint_config_name"]
-    assert output["watermark"]["newest_data_date"] == "2026-03-09"
+    assert output["watermark"]["newest_data_date"] == "2026-03-10"
     # ... and Slack says what failed, after saying the model was deployed
     texts = [message.block_text for message in churn.slack.messages[sent:]]
     assert "new model deployed" in texts[-2]

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -207,16 +207,18 @@ def test_a_new_day_retrains_and_deploys_with_zero_downtime(scripted: Scripted, f
 
 
 def test_a_script_that_raises_fails_the_job_with_its_stderr_and_the_alert_carries_it(scripted: Scripted) -> None:
-    # GIVEN a new day whose file holds a label the script refuses (data validation is off for a script)
-    (day,) = churn_days(days=1, end=BAD_DAY, prefix=PREFIX)
+    # GIVEN a new day whose file holds a label the script refuses (data validation is off for a script), and the
+    # day after it, which the run holds out
+    (day, after) = churn_days(days=2, end=BAD_DAY + timedelta(days=1), prefix=PREFIX)
     lines = day.body.decode().splitlines()
     lines[5] = "maybe," + lines[5].split(",", 1)[1]
     scripted.put(day.key, ("\n".join(lines) + "\n").encode())
+    scripted.put(after.key, after.body)
     serving = scripted.serving_config()
     sent = len(scripted.slack.messages)
 
     # WHEN the next run trains on it
-    record = scripted.run(BAD_DAY)
+    record = scripted.run(BAD_DAY + timedelta(days=1))
 
     # THEN the training job failed with the toolkit's reason: the error class and the script's last stderr lines
     assert (record.status, record.error) == ("FAILED", "TrainingJobFailed")

@@ -134,7 +134,7 @@ def test_serve_runs_executions_started_with_boto3_and_stops_cleanly_on_ctrl_c(se
     assert described["status"] == "SUCCEEDED", described
     watermark = json.loads(ssm.get_parameter(Name="/sagemaker-retraining/demo/watermark")["Parameter"]["Value"])
     assert watermark["newest_data_date"] == today_utc().isoformat()
-    assert watermark["file_count"] == 7
+    assert (watermark["file_count"], watermark["holdout_file_count"]) == (6, 1)  # the newest day held out
     wait_for(lambda: "SUCCEEDED at Deployed" in served.output(), 5, "the view did not show the run's end")
     assert "✓ StartTrainingJob" in served.output()
     assert "💬 #ml-alerts" in served.output()
@@ -196,11 +196,12 @@ def test_the_readme_walkthrough_approves_a_model_and_asks_which_files_trained_it
     assert approved.returncode == 0, approved.stderr
     assert "is now Approved" in approved.stdout
 
-    # THEN the run resumes and deploys, and `lineage files` names exactly the week's files
+    # THEN the run resumes and deploys, and `lineage files` names exactly the week's files it trained on: all but
+    # the newest day, held out
     wait_for(
         lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", RUN_SECONDS, "the run did not end"
     )
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED", served.output()
     answer = cli(served, "lineage", "files", "--json")
     assert answer.returncode == 0, answer.stderr
-    assert sorted(json.loads(answer.stdout)["files"]) == sorted(f"s3://{bucket[1]}/{daily.key}" for daily in days)
+    assert sorted(json.loads(answer.stdout)["files"]) == sorted(f"s3://{bucket[1]}/{d.key}" for d in days[:-1])

@@ -35,6 +35,8 @@ def template() -> dict[str, Any]:
         "name": PIPELINE,
         "data_prefix": f"data/{PIPELINE}",
         "window_days": 2,
+        # Every run trains on today's partition alone: nothing is held out.
+        "evaluation": {"holdout": "none"},
         "polling": {"interval_seconds": 1, "max_training_wait_seconds": 600, "max_deployment_wait_seconds": 300},
         "triggers": {
             "new_data": {"quiet_seconds": QUIET_SECONDS, "max_delay_seconds": MAX_DELAY_SECONDS},

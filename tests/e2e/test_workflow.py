@@ -46,7 +46,8 @@ def test_new_data_is_trained_deployed_recorded_and_announced(
     # WHEN the schedule starts a run
     record = run(local_aws, pipeline, {"trigger": "schedule"})
 
-    # THEN it trains on the window, deploys, advances the watermark and tells Slack at every milestone
+    # THEN it trains on the window less its newest day, which it holds out, deploys, advances the watermark
+    # and tells Slack at every milestone
     assert record.status == "SUCCEEDED", record.cause
     entered = record.states_entered()
     assert entered[:3] == ["CheckData", "HasNewData", "StartTrainingJob"]
@@ -69,7 +70,14 @@ def test_new_data_is_trained_deployed_recorded_and_announced(
     manifest_uri = state["run"]["manifest_uri"]
     bucket, key = manifest_uri.removeprefix("s3://").split("/", 1)
     manifest = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-    assert manifest[1:] == [f"{today(2)}.csv", f"{today(1)}.csv", f"{today(0)}.csv"]
+    assert manifest[1:] == [f"{today(2)}.csv", f"{today(1)}.csv"]
+    holdout_uri = state["run"]["holdout_manifest_uri"]
+    bucket, key = holdout_uri.removeprefix("s3://").split("/", 1)
+    assert json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())[1:] == [f"{today(0)}.csv"]
+    # ... and the job read the held-out day as its validation channel
+    job = sagemaker.describe_training_job(TrainingJobName=job_name)
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]}
+    assert channels == {"train": manifest_uri, "validation": holdout_uri}
     recorded = watermark(pipeline)
     assert recorded["newest_data_date"] == today(0)
     assert (recorded["manifest_uri"], recorded["training_job_name"]) == (manifest_uri, job_name)
@@ -81,7 +89,7 @@ def test_new_data_is_trained_deployed_recorded_and_announced(
 def test_a_second_run_without_new_data_ends_as_no_new_data(
     local_aws: LocalAws, pipeline: DeployedPipeline, slack: FakeSlackApi
 ) -> None:
-    put_days(pipeline, [today(0)])
+    put_days(pipeline, [today(1), today(0)])
     assert run(local_aws, pipeline).status == "SUCCEEDED"
     before = watermark(pipeline)
 
@@ -94,10 +102,10 @@ def test_a_second_run_without_new_data_ends_as_no_new_data(
 
 
 def test_a_forced_run_updates_the_endpoint_in_place(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
-    put_days(pipeline, [today(0)])
+    put_days(pipeline, [today(1), today(0)])
     first = run(local_aws, pipeline)
 
-    second = run(local_aws, pipeline, {"force": True, "window_days": 1})
+    second = run(local_aws, pipeline, {"force": True, "window_days": 2})
 
     assert (first.status, second.status) == ("SUCCEEDED", "SUCCEEDED")
     assert second.output["deployment"]["action"] == "update"

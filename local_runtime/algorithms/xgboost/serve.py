@@ -5,11 +5,11 @@ not parse is 415, one that cannot be predicted 400, an Accept outside SUPPORTED_
 means SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else text/csv; in a batch transform, SAGEMAKER_BATCH, one
 `str(prediction)` per line whatever the Accept; otherwise JSON is the container's own encoding and any other type goes
 to sagemaker-containers' encoders, which know only CSV, JSON and NPY: application/jsonlines and recordio-protobuf,
-though accepted, end in an unhandled UnsupportedFormatError, a 500) and `algorithm_mode/serve_utils.py` (every file of the model directory is a booster, several
-are an ensemble unless SAGEMAKER_INFERENCE_ENSEMBLE is false; libsvm indices as written, as the 1.5-1 to 3.0-5 images
-read them; JSON answers `{"predictions": [{"score": p}, ...]}`). The container's text/csv answer is numpy's
-`savetxt(fmt="%s")` of the predictions: one per line, or one row of class probabilities per line. Pickled models,
-which the container also loads, are not unpickled here.
+though accepted, end in an unhandled UnsupportedFormatError, a 500) and `algorithm_mode/serve_utils.py` (every file
+of the model directory is a booster, several are an ensemble unless SAGEMAKER_INFERENCE_ENSEMBLE is false; libsvm
+indices as written, as the 1.5-1 to 3.0-5 images read them; JSON answers `{"predictions": [{"score": p}, ...]}`).
+The container's text/csv answer is numpy's `savetxt(fmt="%s")` of the predictions: one per line, or one row of class
+probabilities per line. Pickled models, which the container also loads, are not unpickled here.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
         actions=["states:ListExecutions"],
         resource_arns=[colon_arn(stack, "states", "stateMachine", STATE_MACHINE_NAME.format(pipeline=config.name))],
     )
+    holdout = config.evaluation.split
+    if holdout is not None:
+        step.add_environment(env.HOLDOUT, holdout.to_env())
     if config.slack is not None:
         # CheckData refuses to start a run whose alerts could not be sent; it reads the secret's metadata only.
         step.add_environment(env.SLACK_TOKEN_SECRET_NAME, config.slack.token_secret_name)

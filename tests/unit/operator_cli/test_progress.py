@@ -67,6 +67,7 @@ RUN = {
         "has_new_data": True,
         "reason": "never trained before",
         "file_count": 6,
+        "holdout_file_count": 1,
     }
 }
 TRAINING = {**RUN, "training": {"job_name": JOB, "status": "InProgress", "secondary_status": "Starting"}}
@@ -109,7 +110,7 @@ def test_each_ended_state_gives_one_line_with_outcome_name_duration_and_facts() 
     ]
     assert lines(runs) == [
         "✓ CheckData                  0.46 s  "
-        "6 files in 2026-11-16…2026-11-22, newest 2026-11-21: never trained before",
+        "6 files in 2026-11-16…2026-11-22 (+1 held out), newest 2026-11-21: never trained before",
         "◆ HasNewData                         → StartTrainingJob",
         f"✓ StartTrainingJob           0.31 s  training job {JOB}",
         "✓ NotifyTrainingStarted      0.32 s  Slack message posted",

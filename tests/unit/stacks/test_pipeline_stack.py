@@ -398,6 +398,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
                 env.MANIFEST_PREFIX,
                 env.WATERMARK_PARAMETER,
                 env.WINDOW_DAYS,
+                env.HOLDOUT,  # the newest day, held out by default
                 env.TRAINING_VOLUME_SIZE_GB,
                 env.MAX_FILES_PER_RUN,
             },

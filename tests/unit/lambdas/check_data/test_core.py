@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
-import boto3
 import pytest
 
 from lambdas.check_data.core import (
@@ -38,32 +36,6 @@ SETTINGS = CheckDataSettings(
     volume_size_gb=30,
     max_files_per_run=100_000,
 )
-
-
-@pytest.fixture
-def s3(aws: None) -> Any:
-    client = boto3.client("s3")
-    client.create_bucket(Bucket=BUCKET)
-    return client
-
-
-@pytest.fixture
-def ssm(aws: None) -> Iterator[Any]:
-    client = boto3.client("ssm")
-    client.put_parameter(Name=PARAMETER, Value=json.dumps({"newest_data_date": None}), Type="String")
-    return client
-
-
-@pytest.fixture
-def sfn(aws: None) -> Any:
-    """The pipeline's state machine, with no other execution running."""
-    client = boto3.client("stepfunctions")
-    client.create_state_machine(
-        name="sagemaker-retraining-churn",
-        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )
-    return client
 
 
 def put(s3: Any, key: str, body: bytes = b"1.0,2.0,3.0\n") -> None:

@@ -41,7 +41,8 @@ def _free_port() -> int:
         (
             "training_started",
             ["churn", "training started", "StartTrainingJob", "InProgress (Starting)",
-             "churn-20261122060000-1a2b3c4d", "2026-11-15 to 2026-11-21 (7 days)", "12 files, 3.5 MiB"],
+             "churn-20261122060000-1a2b3c4d", "2026-11-15 to 2026-11-21 (7 days)",
+             "12 files, 3.5 MiB; 2 held out (600.0 KiB), the newest 1 day with data"],
         ),
         (
             "training_completed",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -204,3 +205,48 @@ def test_with_preprocessing_the_job_trains_on_the_transformed_data_checked_first
     job = sagemaker.describe_training_job(TrainingJobName=RUN.run_id)
     source = job["InputDataConfig"][0]["DataSource"]["S3DataSource"]
     assert (source["S3DataType"], source["S3Uri"]) == ("S3Prefix", preprocessed)
+
+
+HOLDOUT_URI = "s3://churn-data/manifests/churn/x.holdout.manifest"
+
+
+def channels(sagemaker: Any) -> dict[str, tuple[str, str, str]]:
+    job = sagemaker.describe_training_job(TrainingJobName=RUN.run_id)
+    return {
+        channel["ChannelName"]: (
+            channel["DataSource"]["S3DataSource"]["S3DataType"],
+            channel["DataSource"]["S3DataSource"]["S3Uri"],
+            channel["ContentType"],
+        )
+        for channel in job["InputDataConfig"]
+    }
+
+
+def test_the_holdout_is_the_validation_channel_checked_like_the_training_data(
+    sagemaker: Any, execution: Execution
+) -> None:
+    # GIVEN a run whose CheckData held the newest day out
+    run = replace(RUN, holdout_manifest_uri=HOLDOUT_URI, holdout_file_count=1)
+    validate = RecordingValidator()
+
+    # WHEN the training job starts
+    start_training_job(run, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW, validate=validate)
+
+    # THEN both manifests were checked, and the job reads the holdout as its validation channel
+    assert validate.checked == [RUN.manifest_uri, HOLDOUT_URI]
+    assert channels(sagemaker) == {
+        "train": ("ManifestFile", RUN.manifest_uri, "text/csv"),
+        "validation": ("ManifestFile", HOLDOUT_URI, "text/csv"),
+    }
+
+
+def test_with_preprocessing_the_holdout_is_not_a_channel(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN a run with a holdout and preprocessing, whose output is the job's only input
+    run = replace(RUN, holdout_manifest_uri=HOLDOUT_URI, holdout_file_count=1)
+    preprocessed = "s3://churn-data/preprocessed/churn/run/train/"
+
+    start_training_job(
+        run, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW, preprocessed_data_uri=preprocessed
+    )
+
+    assert list(channels(sagemaker)) == ["train"]

@@ -144,3 +144,53 @@ def test_with_preprocessing_bad_transformed_data_fails_naming_it(environment: An
         lambda_handler(PREPROCESSED_EVENT, lambda_context)
 
     assert training_jobs() == []
+
+
+HOLDOUT_KEY = "manifests/churn/run-1.holdout.manifest"
+HOLDOUT_EVENT = {
+    **EVENT,
+    "state": {
+        "run": {
+            **EVENT["state"]["run"],
+            "holdout_manifest_uri": f"s3://{BUCKET}/{HOLDOUT_KEY}",
+            "holdout_file_count": 1,
+        }
+    },
+}
+
+
+def put_holdout(s3: Any, body: bytes) -> None:
+    manifest = [{"prefix": f"s3://{BUCKET}/data/churn/"}, "2026-11-22.csv"]
+    s3.put_object(Bucket=BUCKET, Key=HOLDOUT_KEY, Body=json.dumps(manifest).encode())
+    s3.put_object(Bucket=BUCKET, Key="data/churn/2026-11-22.csv", Body=body)
+
+
+@pytest.mark.parametrize(
+    ("holdout", "message"),
+    [
+        (b"1,2,3\n4,x,6\n", "s3://churn-data/data/churn/2026-11-22.csv"),
+        (b"1,2\n3,4\n", "the holdout's files (s3://churn-data/manifests/churn/run-1.holdout.manifest) have 2 columns"),
+    ],
+    ids=["malformed-row", "other-columns"],
+)
+def test_a_bad_holdout_file_fails_before_any_training_job_like_a_training_file(
+    environment: Any, lambda_context: Any, holdout: bytes, message: str
+) -> None:
+    # GIVEN good training data and a held-out day that is malformed or has other columns
+    put_data(environment, b"1,2,3\n4,5,6\n")
+    put_holdout(environment, holdout)
+
+    # WHEN the step runs, THEN it fails naming the holdout's file, before any job exists
+    with pytest.raises(InvalidTrainingDataError, match=re.escape(message)):
+        lambda_handler(HOLDOUT_EVENT, lambda_context)
+    assert training_jobs() == []
+
+
+def test_a_good_holdout_is_checked_and_becomes_the_validation_channel(environment: Any, lambda_context: Any) -> None:
+    put_data(environment, b"1,2,3\n4,5,6\n")
+    put_holdout(environment, b"7,8,9\n")
+
+    lambda_handler(HOLDOUT_EVENT, lambda_context)
+
+    job = boto3.client("sagemaker").describe_training_job(TrainingJobName="churn-20261122060000-abcdef12")
+    assert [channel["ChannelName"] for channel in job["InputDataConfig"]] == ["train", "validation"]

@@ -155,27 +155,6 @@ def test_a_quality_gate_on_a_metric_the_script_does_not_define_fails() -> None:
         )
 
 
-@pytest.mark.parametrize(
-    ("algorithm", "hyperparameters", "metric", "suggested"),
-    [
-        ({"builtin": "xgboost"}, {"num_round": 10, "eval_metric": "auc"}, "validation:auc", "train:auc"),
-        ({"builtin": "linear-learner"}, {}, "validation:objective_loss", "train:objective_loss"),
-    ],
-)
-def test_a_built_in_gate_on_a_validation_metric_fails_as_the_workflow_has_no_validation_channel(
-    algorithm: dict[str, Any], hyperparameters: dict[str, Any], metric: str, suggested: str
-) -> None:
-    with pytest.raises(ConfigError) as raised:
-        parse_one(
-            algorithm=algorithm,
-            hyperparameters=hyperparameters,
-            quality_gate={"metric": metric, "direction": "maximize", "threshold": 0.5},
-        )
-
-    assert str(raised.value).startswith(f"pipeline 'churn': quality_gate.metric {metric!r} is never reported")
-    assert f"like {suggested!r}" in str(raised.value)
-
-
 def test_a_built_in_gate_on_a_train_metric_is_accepted() -> None:
     config = parse_one(
         algorithm={"builtin": "xgboost"},

@@ -1,0 +1,59 @@
+"""The `evaluation` section: which of the window's files judge the model instead of training it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StrictFloat, StrictInt, model_validator
+
+from stacks.config.errors import FieldError
+from stacks.config.fields import Rule, Section
+
+# CheckData's longest window (lambdas/check_data/core.py MAX_WINDOW_DAYS) less the one day left to train on.
+MAX_HOLDOUT_DAYS = 365
+NO_HOLDOUT: Literal["none"] = "none"
+
+
+class HoldoutConfig(Section):
+    """The held-out part of each run's window, given to the training job as its `validation` channel.
+
+    `days`: the newest N days with data (a time split: the model is judged on data newer than any it trained on).
+    `fraction`: each file is held out when a hash of its key and `seed` falls below the fraction, so a file is held
+    out in every run or in none, and no model of the pipeline ever trains on another run's held-out file.
+    """
+
+    rule: ClassVar[str] = '{"days": N}, {"fraction": f} (with an optional "seed") or "none"'
+
+    days: StrictInt | None = Field(default=None, ge=1, le=MAX_HOLDOUT_DAYS)
+    fraction: (
+        Annotated[StrictFloat, Field(gt=0, lt=1, allow_inf_nan=False), Rule("a number above 0 and below 1, like 0.1")]
+        | None
+    ) = None
+    seed: StrictInt | None = Field(default=None, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> HoldoutConfig:
+        if (self.days is None) == (self.fraction is None):
+            raise FieldError("days", 'or fraction must be set, not both: {"days": 1} or {"fraction": 0.1}')
+        if self.seed is not None and self.fraction is None:
+            raise FieldError("seed", "only applies to a fraction split: a split by days takes no seed")
+        return self
+
+    def to_env(self) -> str:
+        """CheckData's HOLDOUT variable."""
+        if self.days is not None:
+            return json.dumps({"days": self.days})
+        return json.dumps({"fraction": self.fraction, "seed": self.seed or 0})
+
+
+class EvaluationConfig(Section):
+    """How each run judges its model: `holdout` is split off the window before training, or "none" to train on the
+    whole window and judge the training job's own metrics."""
+
+    holdout: HoldoutConfig | Literal["none"] = Field(default_factory=lambda: HoldoutConfig(days=1))
+
+    @property
+    def split(self) -> HoldoutConfig | None:
+        """The holdout, None when the run trains on every file of its window."""
+        return None if self.holdout == NO_HOLDOUT else self.holdout  # type: ignore[return-value]
