@@ -39,7 +39,7 @@ EXECUTION_EVENTS = 2  # ExecutionStarted and ExecutionSucceeded
 # A run that trains, passes the quality gate and deploys: every state it enters outside the two loops.
 DEPLOYED_PATH = (
     "CheckData", "HasNewData", "StartTrainingJob", "NotifyTrainingStarted", "NotifyTrainingCompleted",
-    "EvaluateModel", "ModelDecision", "DeployModel", "NotifyDeploymentStarted", "UpdateParameters",
+    "EvaluateOnHoldout", "EvaluateModel", "ModelDecision", "DeployModel", "NotifyDeploymentStarted", "UpdateParameters",
     "RecordLineage", "WatermarkOutcome", "PruneModels", "NotifyDeployed", "TransformAfterDeploy", "Deployed",
 )  # fmt: skip
 LOOP_STATES = {"training": ("WaitForTraining", "GetTrainingStatus", "TrainingStatus"),

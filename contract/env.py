@@ -13,6 +13,9 @@ WATERMARK_PARAMETER = "WATERMARK_PARAMETER"
 WINDOW_DAYS = "WINDOW_DAYS"
 # CheckData: JSON {"days": N} or {"fraction": f, "seed": s}, the part of the window held out; unset: none.
 HOLDOUT = "HOLDOUT"
+# The held-out evaluation (CheckData, StartEvaluation, GetStatus, EvaluateModel, CleanUp): JSON {task, algorithm,
+# accept, instance_type, output_prefix, max_wait_seconds}; unset: the built-in evaluators do not score this pipeline.
+EVALUATION = "EVALUATION"
 TRAINING_IMAGE = "TRAINING_IMAGE"
 INFERENCE_IMAGE = "INFERENCE_IMAGE"
 SAGEMAKER_ROLE_ARN = "SAGEMAKER_ROLE_ARN"

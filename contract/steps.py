@@ -52,13 +52,21 @@ START_TRAINING_JOB = Step("StartTrainingJob", "start_training_job", ("StartTrain
 GET_STATUS = Step(
     "GetStatus",
     "get_status",
-    ("GetPreprocessingStatus", "GetTrainingStatus", "GetEndpointStatus", "GetBatchTransformStatus"),
+    (
+        "GetPreprocessingStatus",
+        "GetTrainingStatus",
+        "GetEvaluationStatus",
+        "GetEndpointStatus",
+        "GetBatchTransformStatus",
+    ),
 )
 AWAIT_STATUS_CHANGE = Step(
     "AwaitStatusChange",
     "await_status_change",
-    ("WaitForPreprocessing", "WaitForTraining", "WaitForDeployment", "WaitForBatchTransform"),
+    ("WaitForPreprocessing", "WaitForTraining", "WaitForEvaluation", "WaitForDeployment", "WaitForBatchTransform"),
 )
+# Scores the new and the production model on the holdout; reached when the built-in evaluators apply.
+START_EVALUATION = Step("StartEvaluation", "start_evaluation", ("StartEvaluation",), reached_with="evaluation")
 EVALUATE_MODEL = Step("EvaluateModel", "evaluate_model", ("EvaluateModel",))
 # Invoked with a task token: the state waits until a person decides (or the approval times out).
 REQUEST_APPROVAL = Step("RequestApproval", "request_approval", ("WaitForApproval",))
@@ -97,6 +105,7 @@ WORKFLOW_STEPS = (
     START_TRAINING_JOB,
     GET_STATUS,
     AWAIT_STATUS_CHANGE,
+    START_EVALUATION,
     EVALUATE_MODEL,
     REQUEST_APPROVAL,
     DEPLOY_MODEL,

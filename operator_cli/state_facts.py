@@ -71,14 +71,30 @@ def _evaluation(run: StateRun) -> str:
     text = f"version {evaluation.get('model_package_version')} {evaluation.get('approval_status')}"
     if evaluation.get("metric"):
         current = evaluation.get("production_value")
+        records = evaluation.get("holdout_records")
         text += (
             f": {evaluation['metric']} {_number(evaluation.get('value'))}"
-            f" (production {_number(current) if current is not None else 'none'})"
+            f" (production {_number(current) if current is not None else 'none'}"
+            + (f", same {records} held-out records)" if records else ")")
         )
     reasons = evaluation.get("reasons")
     if isinstance(reasons, list) and reasons:
         text += f"; {reasons[0]}"
     return text
+
+
+def _start_evaluation(run: StateRun) -> str:
+    evaluation = _section(run.output, "holdout_evaluation")
+    if not evaluation:
+        return ""
+    production = evaluation.get("production_model")
+    scored = f"new model {evaluation.get('candidate_model')}" + (f" and production {production}" if production else "")
+    return f"scoring {scored} on the holdout"
+
+
+def _evaluation_status(run: StateRun) -> str:
+    evaluation = _section(run.output, "holdout_evaluation")
+    return str(evaluation.get("failure_reason") or evaluation.get("status") or "")
 
 
 def _approval(run: StateRun) -> str:
@@ -197,6 +213,8 @@ _FACTS: dict[str, Callable[[StateRun], str]] = {
     "GetPreprocessingStatus": _job_status("preprocessing", "training data", "training_data_uri"),
     steps.START_TRAINING_JOB.state: _start_training,
     "GetTrainingStatus": _training_status,
+    steps.START_EVALUATION.state: _start_evaluation,
+    "GetEvaluationStatus": _evaluation_status,
     steps.EVALUATE_MODEL.state: _evaluation,
     steps.REQUEST_APPROVAL.state: _approval,
     steps.DEPLOY_MODEL.state: _deploy,

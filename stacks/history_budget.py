@@ -45,12 +45,14 @@ def polls_history_events(
 
 
 def other_waits(config: PipelineConfig) -> tuple[int, ...]:
-    """The maximum waits of the pipeline's optional loops: preprocessing, then batch transform."""
+    """The maximum waits of the pipeline's optional loops: preprocessing, batch transform, held-out evaluation."""
     waits = []
     if config.preprocessing is not None:
         waits.append(config.preprocessing.max_wait_seconds)
     if config.batch_transform is not None:
         waits.append(config.batch_transform.max_wait_seconds)
+    if config.builtin_evaluation is not None:
+        waits.append(config.evaluation.max_wait_seconds)
     return tuple(waits)
 
 
@@ -88,7 +90,7 @@ def history_budget_problem(polling: PollingConfig, *, waits: Sequence[int] = ())
     return (
         f"polling.max_training_wait_seconds ({polling.max_training_wait_seconds}) and "
         f"polling.max_deployment_wait_seconds ({polling.max_deployment_wait_seconds})"
-        + (f" and the preprocessing or batch transform loops' ({', '.join(map(str, waits))} s)" if waits else "")
+        + (f" and the optional loops' ({', '.join(map(str, waits))} s)" if waits else "")  # other_waits' order
         + " polled every "
         f"polling.interval_seconds ({polling.interval_seconds}) could take about {events} Step Functions "
         f"history events, more than the budget of {HISTORY_EVENTS_BUDGET} under the hard limit of 25,000 "

@@ -17,7 +17,13 @@ from lambdas.common import env as names
 from lambdas.common import wakeups
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
-from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
+from lambdas.common.models import (
+    BatchTransformState,
+    DeploymentState,
+    HoldoutEvaluationState,
+    PreprocessingState,
+    TrainingJobState,
+)
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -30,6 +36,8 @@ AWAITED = {
     "endpoint": wakeups.DEPLOYMENT,
     "preprocessing": wakeups.PREPROCESSING,
     "transform": wakeups.TRANSFORM,
+    # The held-out evaluation's loop awaits one of its transform jobs at a time (its section's job_name).
+    "evaluation": wakeups.TRANSFORM,
 }
 # How each awaited job or endpoint is described: the call, the parameter naming it, the status field.
 _DESCRIBE = {
@@ -38,11 +46,14 @@ _DESCRIBE = {
     wakeups.PREPROCESSING: ("describe_processing_job", "ProcessingJobName", "ProcessingJobStatus"),
     wakeups.TRANSFORM: ("describe_transform_job", "TransformJobName", "TransformJobStatus"),
 }
-# The state section of each awaited job (the endpoint's is DeploymentState).
-_JOB_SECTIONS: dict[str, type[TrainingJobState] | type[PreprocessingState] | type[BatchTransformState]] = {
-    wakeups.TRAINING: TrainingJobState,
-    wakeups.PREPROCESSING: PreprocessingState,
-    wakeups.TRANSFORM: BatchTransformState,
+# The state section naming each target's job (the endpoint's is DeploymentState).
+_JOB_SECTIONS: dict[
+    str, type[TrainingJobState] | type[PreprocessingState] | type[BatchTransformState] | type[HoldoutEvaluationState]
+] = {
+    "training": TrainingJobState,
+    "preprocessing": PreprocessingState,
+    "transform": BatchTransformState,
+    "evaluation": HoldoutEvaluationState,
 }
 
 
@@ -68,8 +79,8 @@ def awaited_name(target: str, state: Mapping[str, Any]) -> tuple[str, str]:
         deployment = DeploymentState.read_optional(state)
         field, name = f"{DeploymentState.SECTION}.endpoint_name", deployment.endpoint_name if deployment else None
     else:
-        job = _JOB_SECTIONS[awaited].read_optional(state)
-        field, name = f"{_JOB_SECTIONS[awaited].SECTION}.job_name", job.job_name if job else None
+        job = _JOB_SECTIONS[target].read_optional(state)
+        field, name = f"{_JOB_SECTIONS[target].SECTION}.job_name", job.job_name if job else None
     if not name:
         raise InvalidStepEventError(f"state field '{field}' is missing: the step that sets it has not run")
     return awaited, name

@@ -71,6 +71,8 @@ class CheckDataSettings:
     batch_transform: bool = False
     # The part of the window held out from training (the job's validation channel); None: the run trains on all.
     holdout: HoldoutSplit | None = None
+    # The built-in evaluators score the new and the production model on the holdout after training.
+    evaluate: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CheckDataSettings:
@@ -87,6 +89,7 @@ class CheckDataSettings:
             preprocess=names.optional_str(env, names.PREPROCESSING) is not None,
             batch_transform=names.optional_str(env, names.BATCH_TRANSFORM) is not None,
             holdout=HoldoutSplit.from_env(env),
+            evaluate=names.optional_str(env, names.EVALUATION) is not None,
         )
 
 
@@ -228,6 +231,7 @@ def check_data(
         holdout_file_count=len(holdout),
         holdout_bytes=sum(f.size for f in holdout),
         holdout_split=settings.holdout.describe() if holdout and settings.holdout else None,
+        evaluate=settings.evaluate and bool(holdout),
         skipped_count=len(listing.skipped),
         skipped_keys=[asdict(s) for s in listing.skipped[:MAX_REPORTED_SKIPPED_KEYS]],
         list_requests=listing.requests,

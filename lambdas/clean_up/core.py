@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from lambdas.common import env as names
 from lambdas.common.events import Execution
 from lambdas.common.models import CleanUpState
-from lambdas.common.names import execution_tag_value, run_resource_name
+from lambdas.common.names import JOB_ROLES, execution_tag_value, run_job_name, run_resource_name
 from lambdas.common.sagemaker import describe_or_none, started_by
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ class CleanUpSettings:
     pipeline: str
     endpoint_name: str
     preprocess: bool = False  # the pipeline's runs start a processing job before training
+    evaluate: bool = False  # the pipeline's runs score the models on the holdout in transform jobs
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CleanUpSettings:
@@ -31,6 +32,7 @@ class CleanUpSettings:
             pipeline=names.require_str(env, names.PIPELINE_NAME),
             endpoint_name=names.require_str(env, names.ENDPOINT_NAME),
             preprocess=names.optional_str(env, names.PREPROCESSING) is not None,
+            evaluate=names.optional_str(env, names.EVALUATION) is not None,
         )
 
 
@@ -52,6 +54,15 @@ def clean_up(execution: Execution, *, sagemaker: SageMakerClient, settings: Clea
         stopped_training_job=_stop_training_job(sagemaker, run_id, execution, kept),
         kept=kept,
     )
+    if settings.evaluate:
+        stopped = [
+            job
+            for role in JOB_ROLES.values()
+            if (
+                job := _stop_transform_job(sagemaker, run_job_name(settings.pipeline, execution, role), execution, kept)
+            )
+        ]
+        report = replace(report, stopped_transform_jobs=stopped)
 
     endpoint = describe_or_none(lambda: sagemaker.describe_endpoint(EndpointName=settings.endpoint_name))
     in_use = _configs_in_use(endpoint)
@@ -93,6 +104,15 @@ def _stop_processing_job(
     if not _stoppable(sagemaker, job, "processing job", job_name, "ProcessingJob", execution, kept):
         return None
     sagemaker.stop_processing_job(ProcessingJobName=job_name)
+    return job_name
+
+
+def _stop_transform_job(sagemaker: SageMakerClient, job_name: str, execution: Execution, kept: list[str]) -> str | None:
+    """Stop one of the run's evaluation transform jobs if it still runs; return its name when stopped."""
+    job = describe_or_none(lambda: sagemaker.describe_transform_job(TransformJobName=job_name))
+    if not _stoppable(sagemaker, job, "transform job", job_name, "TransformJob", execution, kept):
+        return None
+    sagemaker.stop_transform_job(TransformJobName=job_name)
     return job_name
 
 

@@ -9,16 +9,18 @@ version deploys exactly what the endpoint serves.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError
 from lambdas.common.models import PreprocessingState
+from lambdas.common.sagemaker import create_if_absent
 
 if TYPE_CHECKING:
-    from types_boto3_sagemaker.type_defs import ContainerDefinitionTypeDef
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker.type_defs import ContainerDefinitionTypeDef, TagTypeDef
 
 # The SageMaker inference toolkit imports SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY; the processing job
 # packs the source directory as code/ in model.tar.gz, which SageMaker extracts into /opt/ml/model.
@@ -113,3 +115,21 @@ def create_model_arguments(containers: list[ContainerDefinitionTypeDef]) -> dict
     if len(containers) == 1:
         return {"PrimaryContainer": containers[0]}
     return {"Containers": containers, "InferenceExecutionConfig": {"Mode": "Serial"}}
+
+
+def create_run_model(
+    sagemaker: SageMakerClient,
+    name: str,
+    containers: list[ContainerDefinitionTypeDef],
+    *,
+    role_arn: str,
+    tags: Sequence[TagTypeDef],
+) -> None:
+    """Create the run's model (named after the run) unless an attempt already did: the held-out evaluation scores
+    it before DeployModel serves it, and both create it alike, so whichever comes first, the other adopts it."""
+    create_if_absent(
+        lambda: sagemaker.describe_model(ModelName=name),
+        lambda: sagemaker.create_model(
+            ModelName=name, **create_model_arguments(containers), ExecutionRoleArn=role_arn, Tags=list(tags)
+        ),
+    )

@@ -179,6 +179,8 @@ class RunState(StateSection):
     holdout_file_count: int = 0
     holdout_bytes: int = 0
     holdout_split: str | None = None  # how they were chosen, as evaluation.holdout says it
+    # After training, the new and the production model are scored on the holdout (HoldoutEvaluationState).
+    evaluate: bool = False
 
     def manifest(self) -> str:
         """The manifest's URI; raise InvalidStepEventError when the run wrote none (it found no new data)."""
@@ -245,6 +247,14 @@ class EvaluationState(StateSection):
     model_package_version: int
     approval_status: str
     approval_timeout_seconds: int
+    # The held-out evaluation, when it ran: both models scored on the same records (`metric`, `value` and
+    # `production_value` are then the gate's reading of them); `report` is its evaluation.json.
+    holdout_manifest: str | None = None
+    holdout: list[str] = field(default_factory=list)  # the held-out files (the first 20)
+    holdout_records: int | None = None
+    candidate_metrics: dict[str, float] = field(default_factory=dict)
+    production_metrics: dict[str, float] | None = None
+    report: str | None = None
 
 
 @dataclass(frozen=True)
@@ -328,6 +338,7 @@ class CleanUpState(StateSection):
     run_id: str
     stopped_processing_job: str | None = None
     stopped_training_job: str | None = None
+    stopped_transform_jobs: list[str] = field(default_factory=list)  # the held-out evaluation's
     deleted_model: str | None = None
     deleted_endpoint_config: str | None = None
     deleted_endpoint: str | None = None
@@ -350,6 +361,32 @@ class BatchTransformState(StateSection):
     waited_seconds: int
     wait_exceeded: bool
     poll_seconds: int
+
+
+@dataclass(frozen=True)
+class HoldoutEvaluationState(StateSection):
+    """The transform jobs scoring the new model (candidate) and the one the endpoint serves (production) on the
+    run's holdout; `job_name` is the job the wait loop awaits now, the first of them still running."""
+
+    SECTION: ClassVar[str] = "holdout_evaluation"
+
+    holdout_uri: str
+    candidate_model: str
+    candidate_job: str
+    candidate_output_uri: str
+    production_model: str | None
+    production_job: str | None
+    production_output_uri: str | None
+    job_name: str
+    status: str
+    failure_reason: str | None
+    started_at: str
+    waited_seconds: int
+    wait_exceeded: bool
+    poll_seconds: int
+
+    def jobs(self) -> list[str]:
+        return [self.candidate_job, *([self.production_job] if self.production_job else [])]
 
 
 @dataclass(frozen=True)
@@ -381,6 +418,7 @@ class WorkflowState:
     run: RunState | None = None
     preprocessing: PreprocessingState | None = None
     training: TrainingJobState | None = None
+    holdout_evaluation: HoldoutEvaluationState | None = None
     evaluation: EvaluationState | None = None
     approval: ApprovalState | None = None
     approval_timeout: CaughtError | None = None

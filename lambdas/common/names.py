@@ -33,6 +33,20 @@ def run_resource_name(pipeline: str, execution: Execution) -> str:
     return name
 
 
+# The held-out evaluation's transform jobs: the run's name with the scored model's role.
+JOB_ROLES = {"candidate": "new", "production": "prod"}
+
+
+def run_job_name(pipeline: str, execution: Execution, role: str) -> str:
+    """Name one of several jobs of a run that share its resource name (the held-out evaluation's two transform
+    jobs): the run's name with `-<role>`, the pipeline's part shortened so that the whole fits SageMaker's 63."""
+    stem = run_resource_prefix(pipeline)[: SAGEMAKER_NAME_MAX_LENGTH - _SUFFIX_LENGTH - len(role) - 1]
+    run_part = run_resource_name(pipeline, execution)[len(run_resource_prefix(pipeline)) :]
+    name = f"{stem.rstrip('-') or 'run'}-{run_part}-{role}"
+    assert SAGEMAKER_NAME_PATTERN.match(name), name
+    return name
+
+
 def run_resource_prefix(pipeline: str) -> str:
     """The start ("<stem>-") every run resource name of the pipeline shares."""
     stem = re.sub(r"-+", "-", re.sub(r"[^a-zA-Z0-9-]", "-", pipeline)).strip("-")

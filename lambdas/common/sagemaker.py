@@ -49,3 +49,31 @@ def check_started_by(sagemaker: SageMakerClient, what: str, resource_arn: str, e
         raise ResourceConflictError(
             f"{what} already exists and was started by {owner or 'someone else'}, not by this execution"
         )
+
+
+def create_if_absent(describe: Callable[[], Any], create: Callable[[], Any]) -> None:
+    """Create a per-run resource unless an earlier attempt of this same run already did."""
+    try:
+        describe()
+        return
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ValidationException":
+            raise
+    try:
+        create()
+    except ClientError as error:
+        message = error.response["Error"].get("Message", "")
+        if error.response["Error"]["Code"] == "ValidationException" and "already exist" in message:
+            return
+        raise
+
+
+def production_model(sagemaker: SageMakerClient, endpoint_name: str) -> str | None:
+    """The model the endpoint serves now, or None when there is no endpoint yet."""
+    endpoint = describe_or_none(lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name))
+    config_name = endpoint.get("EndpointConfigName") if endpoint else None
+    if not config_name:
+        return None
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    variants = config.get("ProductionVariants") or []
+    return str(variants[0]["ModelName"]) if variants else None

@@ -43,6 +43,7 @@ def transform_job_request(
     input_filter: str | None = None,
     kms_key_id: str | None = None,
     tags: Sequence[TagTypeDef] = (),
+    data_type: str = "S3Prefix",
 ) -> dict[str, Any]:
     """CreateTransformJob's parameters: every S3 object under `input_uri`, one CSV record a line, batched.
 
@@ -76,7 +77,8 @@ def transform_job_request(
         "BatchStrategy": "MultiRecord",
         "MaxPayloadInMB": max_payload_mb,
         "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            # S3Prefix: every object under input_uri; ManifestFile: the objects a manifest there lists.
+            "DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": input_uri}},
             "ContentType": content_type,
             "SplitType": "Line",
             "CompressionType": "None",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -16,12 +16,13 @@ from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError,
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.inference import (
     ServingPreprocessing,
-    create_model_arguments,
+    create_run_model,
     model_environment,
     serving_containers,
 )
 from lambdas.common.models import DeploymentState, PreprocessingState, TrainingJobState
 from lambdas.common.names import run_tags
+from lambdas.common.sagemaker import create_if_absent
 
 if TYPE_CHECKING:
     from types_boto3_sagemaker import SageMakerClient
@@ -170,15 +171,7 @@ def deploy_model(
     containers = serving_containers(
         preprocessing, artifact, settings.image, settings.preprocessing, settings.environment
     )
-    _create_if_absent(
-        lambda: sagemaker.describe_model(ModelName=name),
-        lambda: sagemaker.create_model(
-            ModelName=name,
-            **create_model_arguments(containers),
-            ExecutionRoleArn=settings.role_arn,
-            Tags=tags,
-        ),
-    )
+    create_run_model(sagemaker, name, containers, role_arn=settings.role_arn, tags=tags)
     variant: ProductionVariantTypeDef = {
         "VariantName": VARIANT_NAME,
         "ModelName": name,
@@ -187,7 +180,7 @@ def deploy_model(
         "InstanceType": cast("ProductionVariantInstanceTypeType", settings.instance_type),
         "InitialVariantWeight": 1.0,
     }
-    _create_if_absent(
+    create_if_absent(
         lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name),
         lambda: sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags),
     )
@@ -253,21 +246,4 @@ def _describe_endpoint(sagemaker: SageMakerClient, endpoint_name: str) -> dict[s
     except ClientError as error:
         if error.response["Error"]["Code"] == "ValidationException" and "not find" in str(error).lower():
             return None
-        raise
-
-
-def _create_if_absent(describe: Callable[[], Any], create: Callable[[], Any]) -> None:
-    """Create a per-run resource unless an earlier attempt of this same run already did."""
-    try:
-        describe()
-        return
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ValidationException":
-            raise
-    try:
-        create()
-    except ClientError as error:
-        message = error.response["Error"].get("Message", "")
-        if error.response["Error"]["Code"] == "ValidationException" and "already exist" in message:
-            return
         raise

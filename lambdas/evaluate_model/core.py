@@ -18,9 +18,18 @@ from botocore.exceptions import ClientError
 from contract.events import APPROVED, PENDING, REJECTED
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError, MetricMissingError
+from lambdas.common.evaluation import EvaluationSettings
 from lambdas.common.events import Execution
 from lambdas.common.inference import ServingPreprocessing, model_environment, serving_containers
-from lambdas.common.models import EvaluationState, PreprocessingState, RunState, TrainingJobState
+from lambdas.common.models import (
+    EvaluationState,
+    HoldoutEvaluationState,
+    PreprocessingState,
+    RunState,
+    TrainingJobState,
+)
+from lambdas.common.sagemaker import production_model
+from lambdas.evaluate_model.holdout import STATISTICS_CONTENT_TYPE, HoldoutScores
 
 if TYPE_CHECKING:
     from types_boto3_sagemaker import SageMakerClient
@@ -75,6 +84,7 @@ class EvaluateSettings:
     gate: QualityGate | None
     preprocessing: ServingPreprocessing | None = None  # None: the model is served alone
     environment: Mapping[str, str] = field(default_factory=dict)  # the algorithm's container's
+    evaluation: EvaluationSettings | None = None  # None: no held-out evaluation scores the models
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EvaluateSettings:
@@ -92,6 +102,7 @@ class EvaluateSettings:
             gate=QualityGate.from_json(raw_gate, variable=names.QUALITY_GATE) if raw_gate else None,
             preprocessing=ServingPreprocessing.from_env(env),
             environment=model_environment(env),
+            evaluation=EvaluationSettings.from_env(env),
         )
 
 
@@ -140,12 +151,16 @@ def evaluate_model(
     sagemaker: SageMakerClient,
     settings: EvaluateSettings,
     preprocessing: PreprocessingState | None = None,
+    scores: HoldoutScores | None = None,
+    holdout: HoldoutEvaluationState | None = None,
 ) -> EvaluationState:
     """Judge the run's model and register it: Approved, PendingManualApproval, or Rejected by the gate.
 
-    Raises MetricMissingError when the gate's metric is not among the training job's metrics (a
-    configuration mistake: judging without it would let any model through). Safe to retry: an attempt that
-    finds this run's version already registered returns it.
+    With the held-out evaluation (`scores`, from the transform jobs `holdout` describes), a gate on one of its
+    metrics compares the new and the production model on the same records; a gate on a training job's metric
+    reads that job's. Raises MetricMissingError when the gate's metric is in neither (a configuration mistake:
+    judging without it would let any model through). Safe to retry: an attempt that finds this run's version
+    already registered returns it.
     """
     artifact = training.model_artifact
     if not artifact:
@@ -153,21 +168,12 @@ def evaluate_model(
     job_name = training.job_name
     metrics = {str(k): float(v) for k, v in training.metrics.items()}
     gate = settings.gate
-    value = production_value = None
-    production = None
-    verdict = Verdict(True, notes=("no quality gate configured",))
+    reading = GateReading(verdict=Verdict(True, notes=("no quality gate configured",)))
     if gate is not None:
-        if gate.metric not in metrics:
-            reported = ", ".join(sorted(metrics)) or "none"
-            raise MetricMissingError(
-                f"training job {job_name} reported no metric {gate.metric!r} for the quality gate "
-                f"(it reported: {reported}); fix quality_gate.metric or the algorithm's metric definitions"
-            )
-        value = metrics[gate.metric]
-        production = production_model(sagemaker, settings.endpoint_name)
-        if production is not None and production != job_name:
-            production_value = model_metric(sagemaker, production, gate.metric)
-        verdict = judge(gate, value, production_value)
+        reading = read_gate(
+            gate, job_name, metrics, sagemaker=sagemaker, settings=settings, scores=scores, holdout=holdout
+        )
+    verdict = reading.verdict
     status: ModelApprovalStatusType = (
         REJECTED if not verdict.passed else PENDING if settings.manual_approval else APPROVED
     )
@@ -185,12 +191,17 @@ def evaluate_model(
             "SupportedContentTypes": CONTENT_TYPES,
             "SupportedResponseMIMETypes": RESPONSE_TYPES,
         }
+        extra = _model_metrics(scores)
+        held_out = {f"holdout:{name}": value for name, value in (scores.candidate if scores else {}).items()}
         arn = sagemaker.create_model_package(
             ModelPackageGroupName=settings.model_package_group,
             ModelPackageDescription=_description(execution, run, verdict),
             InferenceSpecification=specification,
             ModelApprovalStatus=status,
-            CustomerMetadataProperties=version_metadata(settings.pipeline, execution, run, job_name, metrics),
+            CustomerMetadataProperties=version_metadata(
+                settings.pipeline, execution, run, job_name, {**held_out, **metrics}
+            ),
+            **extra,
         )["ModelPackageArn"]
         described = sagemaker.describe_model_package(ModelPackageName=arn)
     else:
@@ -199,9 +210,9 @@ def evaluate_model(
     return EvaluationState(
         metric=gate.metric if gate else None,
         direction=gate.direction if gate else None,
-        value=value,
-        production_value=production_value,
-        production_model=production,
+        value=reading.value,
+        production_value=reading.production_value,
+        production_model=reading.production,
         passed=verdict.passed,
         reasons=list(verdict.reasons),
         notes=list(verdict.notes),
@@ -210,7 +221,73 @@ def evaluate_model(
         model_package_version=int(described.get("ModelPackageVersion") or _version_from_arn(described)),
         approval_status=status,
         approval_timeout_seconds=settings.approval_timeout_seconds,
+        **_held_out(scores, holdout),
     )
+
+
+def _model_metrics(scores: HoldoutScores | None) -> dict[str, Any]:
+    """CreateModelPackage's ModelMetrics: Studio's model quality view reads the statistics in Model Monitor's format."""
+    if scores is None:
+        return {}
+    statistics = {"ContentType": STATISTICS_CONTENT_TYPE, "S3Uri": scores.candidate_statistics_uri}
+    return {"ModelMetrics": {"ModelQuality": {"Statistics": statistics}}}
+
+
+def _held_out(scores: HoldoutScores | None, holdout: HoldoutEvaluationState | None) -> dict[str, Any]:
+    """EvaluationState's fields of the held-out evaluation: none when it did not run."""
+    if scores is None or holdout is None:
+        return {}
+    return {
+        "holdout_manifest": holdout.holdout_uri,
+        "holdout": scores.files,
+        "holdout_records": scores.records,
+        "candidate_metrics": dict(scores.candidate),
+        "production_metrics": dict(scores.production) if scores.production is not None else None,
+        "report": scores.report_uri,
+    }
+
+
+@dataclass(frozen=True)
+class GateReading:
+    """The gate's metric for the new model and production's, which model that is, and the verdict."""
+
+    verdict: Verdict
+    value: float | None = None
+    production_value: float | None = None
+    production: str | None = None
+
+
+def read_gate(
+    gate: QualityGate,
+    job_name: str,
+    metrics: Mapping[str, float],
+    *,
+    sagemaker: SageMakerClient,
+    settings: EvaluateSettings,
+    scores: HoldoutScores | None,
+    holdout: HoldoutEvaluationState | None,
+) -> GateReading:
+    """Read the gate's metric where it was reported and judge: from the held-out evaluation (both models on the same
+    records) or from the training jobs (each on its own data). MetricMissingError when neither reported it."""
+    if scores is not None and gate.metric in scores.candidate:
+        value = scores.candidate[gate.metric]
+        production = holdout.production_model if holdout is not None else None
+        production_value = scores.production.get(gate.metric) if scores.production is not None else None
+        return GateReading(judge(gate, value, production_value), value, production_value, production)
+    if gate.metric not in metrics:
+        reported = ", ".join(sorted(metrics)) or "none"
+        evaluated = ", ".join(sorted(scores.candidate)) if scores is not None else "none (no held-out evaluation)"
+        raise MetricMissingError(
+            f"neither training job {job_name} nor the held-out evaluation reported the quality gate's metric "
+            f"{gate.metric!r} (the job reported: {reported}; the evaluation: {evaluated}); fix "
+            "quality_gate.metric or the algorithm's metric definitions"
+        )
+    value = metrics[gate.metric]
+    production = production_model(sagemaker, settings.endpoint_name)
+    production_value = None
+    if production is not None and production != job_name:
+        production_value = model_metric(sagemaker, production, gate.metric)
+    return GateReading(judge(gate, value, production_value), value, production_value, production)
 
 
 def ensure_group(sagemaker: SageMakerClient, group: str, pipeline: str) -> None:
@@ -230,22 +307,6 @@ def ensure_group(sagemaker: SageMakerClient, group: str, pipeline: str) -> None:
         # Another attempt of this run created it meanwhile.
         if "already exist" not in error.response["Error"].get("Message", "").lower():
             raise
-
-
-def production_model(sagemaker: SageMakerClient, endpoint_name: str) -> str | None:
-    """The model the endpoint serves now, or None when there is no endpoint yet."""
-    try:
-        endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
-    except ClientError as error:
-        if _not_found(error):
-            return None
-        raise
-    config_name = endpoint.get("EndpointConfigName")
-    if not config_name:
-        return None
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-    variants = config.get("ProductionVariants") or []
-    return str(variants[0]["ModelName"]) if variants else None
 
 
 def model_metric(sagemaker: SageMakerClient, model_name: str, metric: str) -> float | None:
@@ -288,7 +349,8 @@ def version_metadata(
         "file_count": str(run.file_count),
     }
     for name in sorted(metrics)[: _METADATA_ENTRIES - len(metadata)]:
-        metadata[f"metric:{name}"] = repr(metrics[name])
+        # holdout:<name> entries are the held-out evaluation's; the others the training job's.
+        metadata[name if name.startswith("holdout:") else f"metric:{name}"] = repr(metrics[name])
     return {_safe(k)[:128]: _safe(v)[:256] for k, v in metadata.items()}
 
 

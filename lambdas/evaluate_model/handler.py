@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -13,8 +14,9 @@ from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.common.models import PreprocessingState, RunState, TrainingJobState
+from lambdas.common.models import HoldoutEvaluationState, PreprocessingState, RunState, TrainingJobState
 from lambdas.evaluate_model.core import REJECTED, EvaluateSettings, evaluate_model
+from lambdas.evaluate_model.holdout import score_holdout
 
 logger = Logger(service="evaluate_model")
 tracer = Tracer()
@@ -27,7 +29,13 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service="evaluate_model")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = StepEvent.parse(event)
     settings = EvaluateSettings.from_env(os.environ)
+    holdout = HoldoutEvaluationState.read_optional(step.state)
     with transient_aws_errors():
+        scores = (
+            score_holdout(clients().s3, holdout, settings.evaluation, now=datetime.now(UTC))
+            if holdout is not None and settings.evaluation is not None
+            else None
+        )
         evaluation = evaluate_model(
             RunState.read(step.state),
             TrainingJobState.read(step.state),
@@ -35,6 +43,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             sagemaker=clients().sagemaker,
             settings=settings,
             preprocessing=PreprocessingState.read_optional(step.state),
+            scores=scores,
+            holdout=holdout,
         )
     metrics.add_metric(
         name="ModelRejected" if evaluation.approval_status == REJECTED else "ModelAccepted",

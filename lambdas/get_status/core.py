@@ -9,8 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
+from lambdas.common.evaluation import EvaluationSettings
 from lambdas.common.events import parse_timestamp
-from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
+from lambdas.common.models import (
+    BatchTransformState,
+    DeploymentState,
+    HoldoutEvaluationState,
+    PreprocessingState,
+    TrainingJobState,
+)
 
 if TYPE_CHECKING:
     from types_boto3_sagemaker import SageMakerClient
@@ -23,11 +30,13 @@ class PollSettings:
     max_deployment_wait_seconds: int
     max_preprocessing_wait_seconds: int | None = None  # None: the pipeline has no preprocessing
     max_batch_transform_wait_seconds: int | None = None  # None: the pipeline runs no batch transform
+    max_evaluation_wait_seconds: int | None = None  # None: no held-out evaluation
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PollSettings:
         preprocessing = names.optional_str(env, names.MAX_PREPROCESSING_WAIT_SECONDS)
         transform = names.optional_str(env, names.MAX_BATCH_TRANSFORM_WAIT_SECONDS)
+        evaluation = EvaluationSettings.from_env(env)
         return cls(
             poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
             max_training_wait_seconds=names.require_int(env, names.MAX_TRAINING_WAIT_SECONDS),
@@ -38,6 +47,7 @@ class PollSettings:
             max_batch_transform_wait_seconds=None
             if transform is None
             else names.require_int(env, names.MAX_BATCH_TRANSFORM_WAIT_SECONDS),
+            max_evaluation_wait_seconds=evaluation.max_wait_seconds if evaluation else None,
         )
 
 
@@ -157,6 +167,37 @@ def endpoint_status(
         failure_reason=failure_reason,
         serving_new_model=serving_new_model,
         **_wait_progress(current.started_at, now, settings, settings.max_deployment_wait_seconds, expected_seconds),
+    )
+
+
+def evaluation_status(
+    current: HoldoutEvaluationState, *, sagemaker: SageMakerClient, settings: PollSettings, now: datetime
+) -> HoldoutEvaluationState:
+    """Describe the evaluation's transform jobs: InProgress while one runs (the loop then awaits the first still
+    running), Completed when all did, Failed when one failed or was stopped, naming it and SageMaker's reason."""
+    statuses = {}
+    for job_name in current.jobs():
+        job = sagemaker.describe_transform_job(TransformJobName=job_name)
+        statuses[job_name] = (str(job["TransformJobStatus"]), job.get("FailureReason"))
+    failed = [(name, status, reason) for name, (status, reason) in statuses.items() if status in ("Failed", "Stopped")]
+    running = [name for name, (status, _) in statuses.items() if status in ("InProgress", "Stopping")]
+    status, failure_reason, awaited = "Completed", None, current.job_name
+    if failed:
+        name, job_status, reason = failed[0]
+        model = current.candidate_model if name == current.candidate_job else current.production_model
+        status = "Failed"
+        failure_reason = (
+            f"evaluation transform job {name} (model {model}) over the holdout {current.holdout_uri} "
+            f"{job_status.lower()}: {reason or 'SageMaker gave no reason'}"
+        )
+    elif running:
+        status, awaited = "InProgress", running[0]
+    return replace(
+        current,
+        status=status,
+        failure_reason=failure_reason,
+        job_name=awaited,
+        **_wait_progress(current.started_at, now, settings, settings.max_evaluation_wait_seconds),
     )
 
 

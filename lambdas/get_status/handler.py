@@ -16,6 +16,7 @@ from lambdas.common.events import StepEvent
 from lambdas.common.models import (
     BatchTransformState,
     DeploymentState,
+    HoldoutEvaluationState,
     PreprocessingState,
     RunState,
     TrainingJobState,
@@ -24,6 +25,7 @@ from lambdas.get_status.core import (
     PollSettings,
     batch_transform_status,
     endpoint_status,
+    evaluation_status,
     preprocessing_status,
     training_status,
 )
@@ -52,6 +54,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             )
             logger.info("transform job status", extra={"batch_transform": transform.to_state()})
             return {**step.state, "batch_transform": transform.to_state()}
+        if target == "evaluation":
+            evaluation = evaluation_status(
+                HoldoutEvaluationState.read(step.state), sagemaker=clients().sagemaker, settings=settings, now=now
+            )
+            logger.info("evaluation jobs status", extra={"holdout_evaluation": evaluation.to_state()})
+            return {**step.state, "holdout_evaluation": evaluation.to_state()}
         if target == "training":
             training = training_status(
                 TrainingJobState.read(step.state),
@@ -73,7 +81,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("endpoint status", extra={"deployment": deployment.to_state()})
             return {**step.state, "deployment": deployment.to_state()}
     raise InvalidStepEventError(
-        f"event field 'target' must be 'preprocessing', 'training', 'endpoint' or 'transform', got {target!r}"
+        "event field 'target' must be 'preprocessing', 'training', 'endpoint', 'transform' or 'evaluation', "
+        f"got {target!r}"
     )
 
 

@@ -339,10 +339,12 @@ def _verdict_text(event: NotificationEvent, state: Mapping[str, Any]) -> str | N
             if production is not None
             else "none"
         )
+        records = mrkdwn.whole(evaluation.get("holdout_records"))
+        judged_on = f", both on the same {records} held-out records" if records else ""
         lines.append(
             f"*Quality gate* on {mrkdwn.code(metric)} "
             f"({mrkdwn.escape(mrkdwn.text(evaluation.get('direction')) or '')}): "
-            f"new {mrkdwn.number(evaluation.get('value'))}, current {current}"
+            f"new {mrkdwn.number(evaluation.get('value'))}, current {current}{judged_on}"
         )
     reasons = evaluation.get("reasons")
     if isinstance(reasons, list) and reasons:

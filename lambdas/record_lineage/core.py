@@ -102,6 +102,7 @@ def build_run_record(
             "metrics": dict(training.metrics),
         },
         "model_package": _model_package(evaluation),
+        "evaluation": _evaluation(evaluation),
         "deployment": _deployment(deployment, execution, settings.endpoint_name, now)
         if outcome == "deployed"
         else None,
@@ -269,6 +270,22 @@ def _metric_properties(training: Mapping[str, Any]) -> dict[str, Any]:
     # Lineage allows 30 properties per entity: a few metrics at most, prefixed to keep their names apart.
     metrics = training.get("metrics") or {}
     return {f"metric:{name}": value for name, value in sorted(metrics.items())[:20]}
+
+
+def _evaluation(evaluation: EvaluationState | None) -> dict[str, Any] | None:
+    """The gate's reading: the new model's value and production's, on the same held-out records when the run scored
+    both (`holdout`, `report`); None without a gate."""
+    if evaluation is None or not evaluation.metric:
+        return None
+    return {
+        "metric": evaluation.metric,
+        "direction": evaluation.direction,
+        "holdout": list(evaluation.holdout),
+        "candidate": evaluation.value,
+        "production": evaluation.production_value,
+        "production_model": evaluation.production_model,
+        "report": evaluation.report,
+    }
 
 
 def _model_package(evaluation: EvaluationState | None) -> dict[str, Any] | None:

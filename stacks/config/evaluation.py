@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StrictFloat, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
 
+from contract.evaluation import ANSWER_FORMATS, BINARY, MULTICLASS, REGRESSION
 from stacks.config.errors import FieldError
-from stacks.config.fields import Rule, Section
+from stacks.config.fields import InstanceType, Rule, Section
 
 # CheckData's longest window (lambdas/check_data/core.py MAX_WINDOW_DAYS) less the one day left to train on.
 MAX_HOLDOUT_DAYS = 365
@@ -49,11 +52,64 @@ class HoldoutConfig(Section):
 
 class EvaluationConfig(Section):
     """How each run judges its model: `holdout` is split off the window before training, or "none" to train on the
-    whole window and judge the training job's own metrics."""
+    whole window and judge the training job's own metrics. With a built-in algorithm on CSV data (no preprocessing),
+    the candidate and the production model are scored on the holdout by transform jobs on `instance_type` (unless
+    `score_models` is false); the run waits for them at most `max_wait_seconds`."""
 
     holdout: HoldoutConfig | Literal["none"] = Field(default_factory=lambda: HoldoutConfig(days=1))
+    # false: no transform jobs (the training job's validation:* metrics only, nothing compared with production)
+    score_models: StrictBool = True
+    instance_type: InstanceType = "ml.m5.large"
+    max_wait_seconds: StrictInt = Field(default=3_600, ge=60, le=86_400)
 
     @property
     def split(self) -> HoldoutConfig | None:
         """The holdout, None when the run trains on every file of its window."""
         return None if self.holdout == NO_HOLDOUT else self.holdout  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class BuiltinEvaluation:
+    """What the built-in evaluator scores: the model's task, the algorithm and the Accept its answers are read in."""
+
+    task: str
+    algorithm: str
+    # The hyperparameters that say how the model answers (Linear Learner's predictor_type, XGBoost's objective).
+    answer_hyperparameters: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def accept(self) -> str:
+        return ANSWER_FORMATS[self.algorithm]
+
+    def to_env(self, config: EvaluationConfig, output_prefix: str) -> str:
+        """The EVALUATION variable of the steps that start, wait for and read the evaluation."""
+        return json.dumps(
+            {
+                "task": self.task,
+                "algorithm": self.algorithm,
+                "hyperparameters": dict(self.answer_hyperparameters),
+                "accept": self.accept,
+                "instance_type": config.instance_type,
+                "output_prefix": output_prefix,
+                "max_wait_seconds": config.max_wait_seconds,
+            }
+        )
+
+
+_LINEAR_LEARNER_TASKS = {"regressor": REGRESSION, "binary_classifier": BINARY, "multiclass_classifier": MULTICLASS}
+
+
+def builtin_task(algorithm: str, hyperparameters: Mapping[str, str]) -> str | None:
+    """The task of a built-in's model from its hyperparameters (as the algorithm reads them); None when the
+    built-in evaluators cannot score it (a ranking objective, an unknown algorithm)."""
+    if algorithm == "linear-learner":
+        return _LINEAR_LEARNER_TASKS.get(hyperparameters.get("predictor_type", ""))
+    if algorithm == "xgboost":
+        objective = hyperparameters.get("objective", "reg:squarederror")
+        if objective.startswith("binary:"):
+            return BINARY
+        if objective.startswith("multi:"):
+            return MULTICLASS
+        if objective.startswith(("reg:", "count:", "survival:")):
+            return REGRESSION
+    return None

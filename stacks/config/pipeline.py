@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictInt, ValidationInfo, field_validator, model_validator
 
+from contract.evaluation import EVALUATION_METRICS, metrics_for
 from contract.outputs import model_package_group
 from stacks.config.alerts import AlertsConfig
 from stacks.config.algorithm import AlgorithmConfig, Hyperparameters, json_encoded_for_script, with_algorithm_defaults
@@ -15,7 +16,7 @@ from stacks.config.batch_transform import BatchTransformConfig
 from stacks.config.data_bucket import DataBucketConfig
 from stacks.config.endpoint import EndpointConfig
 from stacks.config.errors import FieldError
-from stacks.config.evaluation import EvaluationConfig
+from stacks.config.evaluation import BuiltinEvaluation, EvaluationConfig, builtin_task
 from stacks.config.fields import Prefix, Rule, Section
 from stacks.config.governance import QualityGateConfig, RegistryConfig
 from stacks.config.housekeeping import HousekeepingConfig
@@ -83,6 +84,8 @@ class PipelineConfig(Section):
     # where a wait/poll loop keeps its task token for SageMaker's state-change event
     wake_prefix: Prefix = _named_after("waits")
     runs_prefix: Prefix = _named_after("runs")  # run records (lineage): one JSON per run
+    # the held-out evaluation's transform outputs and model-quality reports: <prefix>/<run>/
+    evaluation_prefix: Prefix = _named_after("evaluations")
     schedule: Schedule = "rate(1 day)"
     window_days: StrictInt = Field(default=7, ge=1, le=366)
     algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig)
@@ -151,6 +154,21 @@ class PipelineConfig(Section):
         return self
 
     @property
+    def builtin_evaluation(self) -> BuiltinEvaluation | None:
+        """The held-out evaluation the built-in evaluators run for this pipeline; None when they cannot."""
+        return None if _no_builtin_evaluation(self) else self._evaluation_of_builtin()
+
+    def _evaluation_of_builtin(self) -> BuiltinEvaluation | None:
+        builtin = self.algorithm.builtin
+        task = builtin_task(builtin, self.hyperparameters) if builtin else None
+        if not task or not builtin:
+            return None
+        answering = tuple(
+            (k, self.hyperparameters[k]) for k in ("predictor_type", "objective") if k in self.hyperparameters
+        )
+        return BuiltinEvaluation(task=task, algorithm=builtin, answer_hyperparameters=answering)
+
+    @property
     def model_package_group(self) -> str:
         """The registry's group of this pipeline's model versions."""
         return model_package_group(self.name)
@@ -164,6 +182,7 @@ def _check_prefixes(config: PipelineConfig) -> None:
         ("approval_prefix", config.approval_prefix),
         ("wake_prefix", config.wake_prefix),
         ("runs_prefix", config.runs_prefix),
+        ("evaluation_prefix", config.evaluation_prefix),
     ]
     if config.preprocessing is not None:
         named.append(("preprocessing.output_prefix", config.preprocessing.output_prefix))
@@ -186,10 +205,67 @@ def _overlaps(first: str, second: str) -> bool:
     return a[:shorter] == b[:shorter]
 
 
+def _no_builtin_evaluation(config: PipelineConfig) -> str | None:
+    """Why the built-in evaluators do not score this pipeline's models on the holdout; None when they do."""
+    if config.evaluation.split is None:
+        return 'evaluation.holdout is "none"'
+    if not config.evaluation.score_models:
+        return "evaluation.score_models is false"
+    if config.preprocessing is not None:
+        return "the built-in evaluators score a built-in algorithm on CSV data, and this pipeline has preprocessing"
+    builtin = config.algorithm.builtin
+    if builtin is None:
+        return f"the built-in evaluators score built-in algorithms, and this pipeline runs a {config.algorithm.kind}"
+    if builtin_task(builtin, config.hyperparameters) is None:
+        return f"the built-in evaluators do not score {builtin} with these hyperparameters (a ranking objective?)"
+    return None
+
+
+def _is_evaluation_metric(config: PipelineConfig, metric: str) -> bool:
+    """An evaluation metric's name (`rmse`, ...) for a built-in algorithm: a script's gate names its own metrics."""
+    defined = {definition.name for definition in config.algorithm.metric_definitions}
+    return metric in EVALUATION_METRICS and metric not in defined and config.algorithm.kind == "builtin"
+
+
+def _check_evaluation_gate(config: PipelineConfig, metric: str, direction: str) -> None:
+    """A gate on an evaluation metric needs the built-in evaluation, for a task the metric applies to."""
+    why_not = _no_builtin_evaluation(config)
+    if why_not:
+        raise FieldError(
+            "quality_gate.metric",
+            f"{metric!r} is a held-out evaluation metric, computed by the built-in evaluators; {why_not}: gate on "
+            "a metric the training job reports",
+        )
+    evaluation = config.builtin_evaluation
+    assert evaluation is not None
+    wanted, tasks = EVALUATION_METRICS[metric]
+    if evaluation.task not in tasks:
+        raise FieldError(
+            "quality_gate.metric",
+            f"{metric!r} scores {' or '.join(sorted(tasks))} models; this pipeline's {evaluation.algorithm} trains "
+            f"a {evaluation.task} model: use one of {', '.join(metrics_for(evaluation.task))}",
+        )
+    if direction != wanted:
+        raise FieldError("quality_gate.direction", f"must be {wanted} for {metric!r}, got {direction!r}")
+
+
 def _check_gate_metric_defined(config: PipelineConfig) -> None:
     """A gate on a metric the training job never reports fails every run at EvaluateModel (MetricMissingError)."""
     gate, algorithm = config.quality_gate, config.algorithm
-    if gate is None or algorithm.kind == "image":
+    if gate is None:
+        return
+    if _is_evaluation_metric(config, gate.metric):
+        _check_evaluation_gate(config, gate.metric, gate.direction)
+        return
+    evaluation = config.builtin_evaluation
+    if gate.max_regression_percent is not None and evaluation is not None:
+        raise FieldError(
+            "quality_gate.max_regression_percent",
+            f"compares {gate.metric!r} of two training jobs, each on its own data: gate on a held-out evaluation "
+            f"metric instead ({', '.join(metrics_for(evaluation.task))}), which scores the new and the production "
+            "model on this run's holdout",
+        )
+    if algorithm.kind == "image":
         return
     if algorithm.kind == "builtin":
         # A built-in reports validation:* metrics only for a validation channel (Linear Learner's and XGBoost's

@@ -40,6 +40,9 @@ class SageMakerExecutionRole(Construct):
             config.batch_transform.predictions_prefix if config.batch_transform is not None else PREDICTIONS_PREFIX
         )
         data.grant_put(self.role, f"{predictions}/{config.data_prefix}")
+        if config.builtin_evaluation is not None:
+            # The held-out evaluation's transform jobs write each model's answers under the run's evaluation folder.
+            data.grant_put(self.role, config.evaluation_prefix)
 
         self._grant_logs_and_metrics(stack)
         images = config.algorithm.ecr_images

@@ -82,7 +82,8 @@ class StatusChangeWake(Construct):
                 PROCESSING_JOB_STATE_CHANGE,
                 {"ProcessingJobName": [{"prefix": run_prefix}], "ProcessingJobStatus": sorted(TRAINING_ENDED)},
             )
-        if config.batch_transform is not None:
+        if config.batch_transform is not None or config.builtin_evaluation is not None:
+            # The batch transform after deploying, and the held-out evaluation's jobs.
             self.transform_rule = self._rule(
                 "TransformJobRule",
                 f"A transform job of pipeline {config.name} ended: wake the run waiting for it",

@@ -124,6 +124,9 @@ def template() -> dict[str, Any]:
                 "data_prefix": f"data/{PIPELINE}",
                 "window_days": 3,
                 "hyperparameters": {"predictor_type": "regressor"},
+                # A model reaches the endpoint straight from training, so the deployment's faults are the ones
+                # tested; the held-out evaluation's own are tested in test_local_runtime.py and test_holdout.py.
+                "evaluation": {"score_models": False},
                 "polling": {
                     "interval_seconds": 1,
                     "max_training_wait_seconds": 600,

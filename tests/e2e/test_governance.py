@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 PIPELINE = "gov"
 STACK = f"SageMakerRetraining-{PIPELINE}"
 TOKEN, CHANNEL, SECRET = "xoxb-gov-e2e", "#ml-alerts", "gov/slack-bot"
-METRIC = "train:objective_loss:final"
+METRIC = "rmse"  # the held-out evaluation's: both models scored on the run's newest day
 FIRST_DAY = date(2026, 5, 1)
 PROBE = [1.0, 1.0]
 
@@ -119,11 +119,8 @@ def pipeline_template(name: str, **governance: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def governed(slack: LocalSlackApi) -> Iterator[Governed]:
-    # The gate compares the training job's metric with production's: every day trains, none is held out.
     template = pipeline_template(
-        PIPELINE,
-        quality_gate={"metric": METRIC, "direction": "minimize", "max_regression_percent": 50},
-        evaluation={"holdout": "none"},
+        PIPELINE, quality_gate={"metric": METRIC, "direction": "minimize", "max_regression_percent": 50}
     )
     with LocalRuntime() as runtime:
         pipeline = runtime.deploy_template(
@@ -134,12 +131,13 @@ def governed(slack: LocalSlackApi) -> Iterator[Governed]:
 
 @pytest.mark.reliability(
     "input",
-    "A retrained model worse than production on the gate's metric",
+    "A retrained model worse than production on the same held-out day",
     "Not deployed: the old model keeps answering unchanged; the version is registered Rejected; Slack shows both "
-    "metrics; the watermark records the judged data (outcome rejected), so the window is not retrained daily",
+    "models' metric on the same held-out records; the watermark records the judged data (outcome rejected), so the "
+    "window is not retrained daily",
 )
 def test_the_gate_keeps_a_worse_model_off_the_endpoint_and_passes_a_better_one(governed: Governed) -> None:
-    # GIVEN a first model trained on two clean days and serving
+    # GIVEN a first model trained on a clean day, judged on the next, and serving
     governed.add_day()
     governed.add_day()
     first = governed.run()
@@ -147,12 +145,29 @@ def test_the_gate_keeps_a_worse_model_off_the_endpoint_and_passes_a_better_one(g
     serving, prediction = governed.serving_config(), governed.predict()
     [version_1] = governed.versions()
     assert version_1["ModelApprovalStatus"] == "Approved"
+    assert first.output["evaluation"]["production_model"] is None  # nothing served yet: the threshold alone
 
-    # WHEN a noisy day makes the next model's loss far worse
+    # WHEN the next run trains on a noisy day and is judged on a clean one, with the production model
     governed.add_day(noise=3.0)
+    governed.add_day()
     rejected = governed.run()
 
-    # THEN the run ends rejected, the endpoint still serves the first model, and the registry says why
+    # THEN both models were scored on the same held-out day, and the new one is far worse there
+    evaluation = rejected.output["evaluation"]
+    holdout = [f"s3://{governed.pipeline.stack.outputs['DataBucketName']}/data/{PIPELINE}/{governed.newest}.csv"]
+    assert evaluation["holdout"] == holdout
+    assert evaluation["production_model"] == serving
+    assert evaluation["value"] == evaluation["candidate_metrics"][METRIC]
+    assert evaluation["production_value"] == evaluation["production_metrics"][METRIC]
+    assert evaluation["value"] > 1.5 * evaluation["production_value"]
+    jobs = [rejected.output["holdout_evaluation"][key] for key in ("candidate_job", "production_job")]
+    sagemaker = governed.runtime.client("sagemaker")
+    for job in jobs:
+        described = sagemaker.describe_transform_job(TransformJobName=job)
+        assert described["TransformJobStatus"] == "Completed"
+        assert described["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == evaluation["holdout_manifest"]
+        assert described["DataProcessing"]["InputFilter"] == "$[1:]"
+    # ... the run ends rejected, the endpoint still serves the first model, and the registry says why
     assert rejected.status == "SUCCEEDED", rejected.cause
     assert rejected.states_entered()[-1] == "ModelRejected"
     assert "DeployModel" not in rejected.states_entered()
@@ -161,24 +176,40 @@ def test_the_gate_keeps_a_worse_model_off_the_endpoint_and_passes_a_better_one(g
     version_2 = governed.versions()[1]
     assert version_2["ModelApprovalStatus"] == "Rejected"
     assert "worse than production" in version_2["ModelPackageDescription"]
-    evaluation = rejected.output["evaluation"]
-    assert evaluation["value"] > 1.5 * evaluation["production_value"]
-    assert evaluation["production_model"] == serving
+    # ... its model quality report, in Model Monitor's format, is the version's ModelMetrics
+    statistics = version_2["ModelMetrics"]["ModelQuality"]["Statistics"]
+    bucket, key = statistics["S3Uri"].removeprefix("s3://").split("/", 1)
+    document = json.loads(governed.runtime.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert document["regression_metrics"]["rmse"]["value"] == pytest.approx(evaluation["value"])
+    assert document["dataset"]["item_count"] == evaluation["holdout_records"] == 40
+    # ... and the run's record says the same: both values, the held-out files, the report
+    bucket, key = rejected.output["lineage"]["run_record"].removeprefix("s3://").split("/", 1)
+    record = json.loads(governed.runtime.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert record["evaluation"] == {
+        "metric": METRIC,
+        "direction": "minimize",
+        "holdout": holdout,
+        "candidate": evaluation["value"],
+        "production": evaluation["production_value"],
+        "production_model": serving,
+        "report": evaluation["report"],
+    }
     watermark = governed.watermark()
     assert (watermark["outcome"], watermark["newest_data_date"]) == ("rejected", governed.newest.isoformat())
     assert watermark["endpoint_config_name"] == serving
     [alert] = [m for m in governed.slack.messages if "rejected" in m.text and f"{PIPELINE}-2" in json.dumps(m.blocks)]
     assert f"current {_six(evaluation['production_value'])}" in json.dumps(alert.blocks)
+    assert "both on the same 40 held-out records" in json.dumps(alert.blocks)
 
-    # WHEN clean days push the noisy one out of the window
-    governed.add_day()
+    # WHEN the noisy day has moved out of the window (window_days 2) and the next run trains on a clean day
     governed.add_day()
     better = governed.run()
 
-    # THEN the gate passes the new model and it is deployed
+    # THEN the new model is about as good as production on the new held-out day: it passes and is deployed
     assert better.status == "SUCCEEDED", better.cause
     assert better.states_entered()[-1] == "Deployed"
     assert better.output["evaluation"]["passed"] is True
+    assert better.output["evaluation"]["production_model"] == serving
     assert governed.serving_config() == better.output["training"]["job_name"]
     assert [v["ModelApprovalStatus"] for v in governed.versions()] == ["Approved", "Rejected", "Approved"]
     manifest = governed.versions()[2]["CustomerMetadataProperties"]["manifest_uri"]

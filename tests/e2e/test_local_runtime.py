@@ -59,6 +59,12 @@ def template() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def unscored_template() -> dict[str, Any]:
+    """The pipeline without the held-out evaluation's transform jobs: a model goes from training to the endpoint."""
+    return synthesize({"pipelines": [{**PIPELINE_CONFIG, "evaluation": {"score_models": False}}]})[STACK]
+
+
+@pytest.fixture(scope="module")
 def keep_two_template() -> dict[str, Any]:
     return synthesize({"pipelines": [{**PIPELINE_CONFIG, "housekeeping": {"keep_last": 2}}]})[STACK]
 
@@ -393,8 +399,9 @@ def test_a_file_deleted_after_checkdata_fails_the_run_and_restoring_it_trains(
     ),
 )
 def test_a_model_that_cannot_load_leaves_the_old_one_serving(
-    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+    runtime: LocalRuntime, unscored_template: dict[str, Any], slack: FakeSlackApi
 ) -> None:
+    template = unscored_template  # the evaluation would stop the model before the endpoint: see the test below
     pipeline = deploy(runtime, template, slack.base_url)
     upload(runtime, pipeline, [2, 1])
     assert start(runtime, pipeline).status == "SUCCEEDED"
@@ -419,6 +426,38 @@ def test_a_model_that_cannot_load_leaves_the_old_one_serving(
     assert {m["ModelName"] for m in sagemaker.list_models()["Models"]} == {served_before["endpoint_config_name"]}
     configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
     assert configs == {served_before["endpoint_config_name"]}
+
+
+def test_a_model_that_cannot_serve_is_stopped_by_the_held_out_evaluation_before_the_endpoint(
+    runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
+) -> None:
+    # GIVEN a serving model, then a new one whose serving image cannot start
+    pipeline = deploy(runtime, template, slack.base_url)
+    upload(runtime, pipeline, [2, 1])
+    assert start(runtime, pipeline).status == "SUCCEEDED"
+    served_before = watermark(runtime, pipeline)
+    pipeline = deploy(runtime, template, slack.base_url, INFERENCE_IMAGE=BROKEN_IMAGE)
+    upload(runtime, pipeline, [0])
+
+    # WHEN the run scores it on the held-out day
+    record = start(runtime, pipeline)
+
+    # THEN its transform job fails, the run fails before any deployment, the endpoint never changed, the watermark
+    # stays, the alert names the job, and the failed run's model is gone
+    assert (record.status, record.error) == ("FAILED", "EvaluationFailed")
+    assert record.cause is not None
+    assert "evaluation transform job" in record.cause
+    assert "DeployModel" not in record.states_entered()
+    endpoint = runtime.client("sagemaker").describe_endpoint(EndpointName=PIPELINE)
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == (
+        "InService",
+        served_before["endpoint_config_name"],
+    )
+    assert predict(runtime, [1.0, 1.0]) == pytest.approx(2.0, abs=0.2)
+    assert watermark(runtime, pipeline) == served_before
+    assert "EvaluationFailed" in slack.messages[-1].block_text
+    models = {m["ModelName"] for m in runtime.client("sagemaker").list_models()["Models"]}
+    assert models == {served_before["endpoint_config_name"]}
 
 
 def test_manual_run_with_a_forced_window(runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi) -> None:

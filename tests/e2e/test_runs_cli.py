@@ -201,7 +201,8 @@ def test_list_shows_recent_runs_with_window_job_metric_and_outcome(
     no_new_data = pipeline.wait(pipeline.start(capsys))
     assert pipeline.cli("start", "--pipeline", PIPELINE, "--force", "--end-date", "2020-01-01") == 0
     failed = pipeline.wait(capsys.readouterr().out.strip())
-    pipeline.add_day(noise=3.0)
+    pipeline.add_day(noise=3.0)  # trains the next model badly; the clean day after it judges both models
+    pipeline.add_day()
     rejected = pipeline.wait(pipeline.start(capsys))
     statuses = [r.status for r in (deployed, no_new_data, failed, rejected)]
     assert statuses == ["SUCCEEDED", "SUCCEEDED", "FAILED", "SUCCEEDED"]

@@ -11,6 +11,7 @@ from contract.steps import CHECK_DATA
 from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import StepResources, step_function
+from stacks.constructs.steps.start_evaluation import evaluation_env
 
 
 def build(scope: Construct, resources: StepResources) -> StepFunction:
@@ -51,6 +52,8 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     holdout = config.evaluation.split
     if holdout is not None:
         step.add_environment(env.HOLDOUT, holdout.to_env())
+    for name, value in evaluation_env(config).items():
+        step.add_environment(name, value)
     if config.slack is not None:
         # CheckData refuses to start a run whose alerts could not be sent; it reads the secret's metadata only.
         step.add_environment(env.SLACK_TOKEN_SECRET_NAME, config.slack.token_secret_name)

@@ -12,6 +12,7 @@ from contract import env
 from contract.steps import CLEAN_UP
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
+from stacks.constructs.steps.start_evaluation import evaluation_env
 
 
 def build(scope: Construct, resources: StepResources) -> StepFunction:
@@ -24,9 +25,16 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.PIPELINE_NAME: config.name,
             env.ENDPOINT_NAME: config.endpoint.name,
             **resources.preprocessing_env(),
+            **evaluation_env(config),
         },
     )
     arns = RunArns.of(scope, config)
+    if config.builtin_evaluation is not None:
+        allow_run_resources(
+            step,
+            ["sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob", "sagemaker:ListTags"],
+            [arns.transform_jobs],
+        )
     allow_run_resources(
         step,
         ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags"],

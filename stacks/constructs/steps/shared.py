@@ -145,6 +145,19 @@ def allow_run_resources(step: StepFunction, actions: Sequence[str], resources: S
         acknowledge(step.role, "AwsSolutions-IAM5", RUN_RESOURCE_REASON, applies_to=resource_finding(step, arn))
 
 
+def allow_transform_jobs(step: StepFunction, arns: RunArns) -> None:
+    """Start, describe and tag the runs' transform jobs (the batch transform's, the evaluation's) of their models."""
+    actions = [
+        "sagemaker:CreateTransformJob",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:AddTags",
+        "sagemaker:ListTags",
+    ]
+    allow_run_resources(step, actions, [arns.transform_jobs])
+    # IAM authorizes CreateTransformJob on the model it runs as well.
+    allow_run_resources(step, ["sagemaker:CreateTransformJob"], [arns.models])
+
+
 def batch_transform_json(config: PipelineConfig) -> str:
     """The BATCH_TRANSFORM variable: the transform job's settings."""
     transform = config.batch_transform

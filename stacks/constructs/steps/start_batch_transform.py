@@ -10,7 +10,7 @@ from constructs import Construct
 from contract import env
 from contract.steps import START_BATCH_TRANSFORM
 from stacks.constructs.step_function import StepFunction
-from stacks.constructs.steps.shared import RunArns, StepResources, allow_run_resources, step_function
+from stacks.constructs.steps.shared import RunArns, StepResources, allow_transform_jobs, step_function
 
 
 def build(scope: Construct, resources: StepResources) -> StepFunction:
@@ -31,16 +31,5 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
         arns = RunArns.of(scope, config)
         # It finds the newest day's data (a file or a dt= folder) by listing.
         data.grant_list(step.role, config.data_prefix)
-        allow_run_resources(
-            step,
-            [
-                "sagemaker:CreateTransformJob",
-                "sagemaker:DescribeTransformJob",
-                "sagemaker:AddTags",
-                "sagemaker:ListTags",
-            ],
-            [arns.transform_jobs],
-        )
-        # The job runs the run's model, which the endpoint just deployed.
-        allow_run_resources(step, ["sagemaker:CreateTransformJob"], [arns.models])
+        allow_transform_jobs(step, arns)
     return step

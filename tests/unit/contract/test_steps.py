@@ -66,7 +66,7 @@ def test_steps_are_unique_by_name_and_folder() -> None:
 
 def test_a_lambda_serving_several_states_has_no_single_state() -> None:
     assert NOTIFY_SLACK.states[0] == "NotifyNoNewData"
-    with pytest.raises(ValueError, match="GetStatus serves 4 states: GetPreprocessingStatus, GetTrainingStatus"):
+    with pytest.raises(ValueError, match="GetStatus serves 5 states: GetPreprocessingStatus, GetTrainingStatus"):
         _ = GET_STATUS.state
 
 

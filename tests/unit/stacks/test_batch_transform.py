@@ -45,7 +45,8 @@ def template() -> Template:
 
 @pytest.fixture(scope="module")
 def plain() -> Template:
-    return pipeline_template(pipeline(name="churn", data_prefix="daily/churn"))
+    # No held-out evaluation either: its transform jobs would need the same permissions.
+    return pipeline_template(pipeline(name="churn", data_prefix="daily/churn", evaluation={"holdout": "none"}))
 
 
 def normalized(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:

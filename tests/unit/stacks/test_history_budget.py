@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from contract.polling import max_polls
-from stacks.config import ConfigError
+from stacks.config import ConfigError, PipelineConfig
 from stacks.history_budget import (
     PREPROCESSING_WAIT_MARGIN_SECONDS,
     history_budget_problem,
@@ -13,7 +15,12 @@ from stacks.history_budget import (
     polls_history_events,
     run_timeout_seconds,
 )
-from tests.unit.stacks.config.raw import parse_one
+from tests.unit.stacks.config import raw
+
+
+def parse_one(**fields: Any) -> PipelineConfig:
+    """A pipeline whose only loops are the ones given: no held-out evaluation unless asked for."""
+    return raw.parse_one(**{"evaluation": {"holdout": "none"}, **fields})
 
 
 def test_polling_within_the_history_budget_is_accepted() -> None:
@@ -90,7 +97,7 @@ def test_the_preprocessing_and_batch_transform_loops_count_against_the_history_b
 
     # THEN its wait counts, and the message names it and the interval that fits all three loops
     message = str(raised.value)
-    assert "the preprocessing or batch transform loops' (86400 s)" in message
+    assert "the optional loops' (86400 s)" in message
     shortest = int(message.rsplit(" ", 1)[-1])
     config = parse_one(polling={"interval_seconds": shortest}, batch_transform={"max_wait_seconds": 86_400})
     assert polls_history_events(config.polling, other_waits=(86_400,)) <= 20_000
@@ -120,3 +127,13 @@ def test_only_the_pipelines_optional_loops_are_other_waits() -> None:
 def test_loops_within_the_budget_have_no_problem() -> None:
     assert history_budget_problem(parse_one().polling) is None
     assert history_budget_problem(parse_one().polling, waits=(86_400,)) is None
+
+
+def test_the_held_out_evaluation_loop_counts_like_the_other_optional_loops() -> None:
+    # GIVEN the default pipeline, whose runs score both models on the held-out day (an hour at most)
+    config = raw.parse_one(evaluation={"max_wait_seconds": 1_800})
+
+    # THEN its wait is one of the optional loops', in the run's timeout and the history budget
+    assert other_waits(config) == (1_800,)
+    assert run_timeout_seconds(config) == 86_400 + 3_600 + 1_800 + 3 * 60 + 6 * 3_600
+    assert polls_history_events(config.polling, other_waits=(1_800,)) > polls_history_events(config.polling)

@@ -142,7 +142,7 @@ ALLOWED_WILDCARDS = (
     ),
     AllowedWildcard(
         frozenset({"s3:GetObject", "s3:PutObject"}),
-        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(data|raw|manifests|models|runs|preprocessed|"
+        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(data|raw|manifests|models|runs|preprocessed|evaluations|"
         rf"predictions)/{PIPELINE_NAMES}/\*",
         "Objects under one of the pipeline's own prefixes: their keys (dated files, run names) are known only "
         "at run time.",
@@ -238,10 +238,10 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
     ]
-    # One policy per role: the fourteen steps, the StatusChangeListener, SageMaker's, the state machine's and the
+    # One policy per role: the fifteen steps, the StatusChangeListener, SageMaker's, the state machine's and the
     # schedule's, per stack; churn's ApprovalListener; the upstream events' role in demo's and churn's stacks;
     # demo's TriggerRun and Scheduler roles.
-    assert len(roles) == 3 * 18 + 1 + 2 + 2
+    assert len(roles) == 3 * 19 + 1 + 2 + 2
     assert len(policies) == len(roles)
     assert len(statements) > 50
 
@@ -320,8 +320,12 @@ def service_role_ids(template: dict[str, Any], service: str) -> list[str]:
 
 
 def has_preprocessing(template: dict[str, Any]) -> bool:
+    return has_variable(template, "PREPROCESSING")
+
+
+def has_variable(template: dict[str, Any], name: str) -> bool:
     return any(
-        "PREPROCESSING" in resource["Properties"].get("Environment", {}).get("Variables", {})
+        name in resource["Properties"].get("Environment", {}).get("Variables", {})
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::Lambda::Function"
     )
@@ -331,6 +335,7 @@ def has_preprocessing(template: dict[str, Any]) -> bool:
 ROLE_PASSERS = {
     "StepsStartPreprocessing": "sagemaker",
     "StepsStartTrainingJob": "sagemaker",
+    "StepsStartEvaluation": "sagemaker",
     "StepsDeployModel": "sagemaker",
     "TriggersTriggerRun": "scheduler",
 }
@@ -353,8 +358,10 @@ def test_pass_role_is_limited_to_each_service_role_passed_to_its_service(synthes
             if any(fnmatch.fnmatchcase("iam:passrole", action.lower()) for action in actions(statement))
         ]
 
-        # Nothing else can pass any role (`iam:*` or `*` included); StartPreprocessing only with preprocessing.
-        passers = tuple(p for p in ROLE_PASSERS if p != "StepsStartPreprocessing" or has_preprocessing(template))
+        # Nothing else can pass any role (`iam:*` or `*` included); StartPreprocessing only with preprocessing,
+        # StartEvaluation only with the held-out evaluation.
+        optional = {"StepsStartPreprocessing": "PREPROCESSING", "StepsStartEvaluation": "EVALUATION"}
+        passers = tuple(p for p in ROLE_PASSERS if p not in optional or has_variable(template, optional[p]))
         assert sorted(where for where, _ in pass_role) == [
             policy
             for policy in sorted(template["Resources"])

@@ -399,6 +399,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
                 env.WATERMARK_PARAMETER,
                 env.WINDOW_DAYS,
                 env.HOLDOUT,  # the newest day, held out by default
+                env.EVALUATION,  # which the built-in evaluators score the models on
                 env.TRAINING_VOLUME_SIZE_GB,
                 env.MAX_FILES_PER_RUN,
             },
@@ -422,7 +423,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
         ),
         (
             "GetStatus",
-            {env.POLL_INTERVAL_SECONDS, env.MAX_TRAINING_WAIT_SECONDS, env.MAX_DEPLOYMENT_WAIT_SECONDS},
+            {env.POLL_INTERVAL_SECONDS, env.MAX_TRAINING_WAIT_SECONDS, env.MAX_DEPLOYMENT_WAIT_SECONDS, env.EVALUATION},
         ),
         (
             "DeployModel",
@@ -439,7 +440,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
         ("UpdateParameters", {env.PIPELINE_NAME, env.WATERMARK_PARAMETER, env.ENDPOINT_NAME}),
         ("PruneModels", {env.PIPELINE_NAME, env.ENDPOINT_NAME, env.WATERMARK_PARAMETER, env.KEEP_LAST}),
         ("RecordLineage", {env.PIPELINE_NAME, env.DATA_BUCKET, env.RUNS_PREFIX, env.ENDPOINT_NAME}),
-        ("CleanUp", {env.PIPELINE_NAME, env.ENDPOINT_NAME}),
+        ("CleanUp", {env.PIPELINE_NAME, env.ENDPOINT_NAME, env.EVALUATION}),  # stops the evaluation jobs
         ("NotifySlack", {env.PIPELINE_NAME}),
     ],
 )
@@ -589,6 +590,7 @@ def test_get_status_may_only_describe(template: Template) -> None:
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
         "sagemaker:DescribeTrainingJob",
+        "sagemaker:DescribeTransformJob",  # the held-out evaluation's jobs
         "sagemaker:DescribeEndpoint",
     }
     assert [flatten(arn) for arn in resources_for(statements, "sagemaker:DescribeEndpoint")] == [
@@ -711,6 +713,7 @@ def test_sagemaker_role_is_scoped_to_the_pipeline_prefixes(template: Template) -
     assert [flatten(arn) for arn in resources_for(statements, "s3:PutObject")] == [
         f"{bucket}/models/demo/*",
         f"{bucket}/predictions/data/demo/*",  # the operator's `transform` writes there by default
+        f"{bucket}/evaluations/demo/*",  # the held-out evaluation's transform jobs
     ]
     (listing,) = [statement for statement in statements if "s3:ListBucket" in statement["Action"]]
     assert listing["Condition"]["StringLike"]["s3:prefix"] == [

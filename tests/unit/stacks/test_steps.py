@@ -37,7 +37,7 @@ def test_a_step_reached_only_with_a_config_section_names_a_section_of_the_config
     sections = set(PipelineConfig.model_fields)
     optional = {step.reached_with for step in WORKFLOW_STEPS if step.reached_with is not None}
 
-    assert optional == {"preprocessing", "batch_transform"}
+    assert optional == {"preprocessing", "batch_transform", "evaluation"}
     assert optional <= sections
 
 

@@ -98,11 +98,13 @@ class ScriptedRun:
         woken: bool = True,
         preprocessing: tuple[dict[str, Any], ...] | None = None,
         batch_transform: tuple[dict[str, Any], ...] | None = None,
+        evaluation: tuple[dict[str, Any], ...] | None = None,
     ) -> None:
         """`woken`: AwaitStatusChange returns its token at once (the state-change event came); otherwise every
         wait ends at its one-second timeout (the safety net). `preprocessing`: the pipeline has preprocessing, and
         these are GetStatus' answers about its processing job. `batch_transform`: the pipeline runs a batch transform
-        after deploying, and these are GetStatus' answers about its transform job."""
+        after deploying, and these are GetStatus' answers about its transform job. `evaluation`: the run scores the
+        models on its holdout, and these are GetStatus' answers about the evaluation's transform jobs."""
         self.has_new_data, self.job_name = has_new_data, job_name
         self.woken, self.endpoint_url = woken, ""
         self.awaited: list[str] = []
@@ -111,6 +113,7 @@ class ScriptedRun:
         self.training, self.endpoint = iter(training), iter(endpoint)
         self.preprocess, self.preprocessing = preprocessing is not None, iter(preprocessing or ())
         self.transforms, self.batch_transform = batch_transform is not None, iter(batch_transform or ())
+        self.evaluates, self.evaluation = evaluation is not None, iter(evaluation or ())
 
     def install(self, endpoint_url: str = "") -> None:
         self.endpoint_url = endpoint_url
@@ -120,6 +123,7 @@ class ScriptedRun:
             StartPreprocessing=self.start_preprocessing,
             StartTrainingJob=self.start_training_job,
             StartBatchTransform=self.start_batch_transform,
+            StartEvaluation=self.start_evaluation,
             GetStatus=self.get_status,
             DeployModel=self.deploy_model,
             EvaluateModel=self.evaluate_model,
@@ -152,7 +156,8 @@ class ScriptedRun:
 
     def check_data(self, event: dict[str, Any]) -> dict[str, Any]:
         run = {"pipeline": "churn", "run_id": self.job_name, "has_new_data": self.has_new_data}
-        return {"run": {**run, "preprocess": self.preprocess, "batch_transform": self.transforms}}
+        flags = {"preprocess": self.preprocess, "batch_transform": self.transforms, "evaluate": self.evaluates}
+        return {"run": {**run, **flags}}
 
     def start_preprocessing(self, event: dict[str, Any]) -> dict[str, Any]:
         preprocessing = {
@@ -178,6 +183,19 @@ class ScriptedRun:
             "failure_reason": None,
         }
         return {**event["state"], "batch_transform": batch_transform}
+
+    def start_evaluation(self, event: dict[str, Any]) -> dict[str, Any]:
+        holdout_evaluation = {
+            "job_name": f"{self.job_name}-new",
+            "candidate_job": f"{self.job_name}-new",
+            "production_job": f"{self.job_name}-prod",
+            "status": "InProgress",
+            "poll_seconds": 1,
+            "waited_seconds": 0,
+            "wait_exceeded": False,
+            "failure_reason": None,
+        }
+        return {**event["state"], "holdout_evaluation": holdout_evaluation}
 
     def start_training_job(self, event: dict[str, Any]) -> dict[str, Any]:
         training = {
@@ -211,13 +229,17 @@ class ScriptedRun:
         return {"waiting": not self.woken}
 
     def get_status(self, event: dict[str, Any]) -> dict[str, Any]:
-        section = {"training": "training", "preprocessing": "preprocessing", "transform": "batch_transform"}.get(
-            event["target"], "deployment"
-        )
+        section = {
+            "training": "training",
+            "preprocessing": "preprocessing",
+            "transform": "batch_transform",
+            "evaluation": "holdout_evaluation",
+        }.get(event["target"], "deployment")
         answers = {
             "training": self.training,
             "preprocessing": self.preprocessing,
             "batch_transform": self.batch_transform,
+            "holdout_evaluation": self.evaluation,
         }
         answer = next(answers.get(section, self.endpoint))
         return {**event["state"], section: {**event["state"][section], **answer}}
@@ -922,3 +944,89 @@ def test_without_a_batch_transform_the_run_ends_deployed_after_the_announcement(
     assert record.status == "SUCCEEDED", record.cause
     assert record.states_entered()[-7:] == [*DEPLOYED_TAIL, "TransformAfterDeploy", "Deployed"]
     assert not [state for state in record.states_entered() if "BatchTransform" in state]
+
+
+def test_a_run_that_scores_its_models_on_the_holdout_awaits_both_jobs_then_judges(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    # GIVEN a run whose evaluation jobs run a while (CheckData: run.evaluate)
+    script = ScriptedRun(
+        training=(COMPLETED,),
+        endpoint=(IN_SERVICE_NEW,),
+        evaluation=(status("InProgress"), status("InProgress", job_name="churn-1-prod"), status("Completed")),
+    )
+
+    record = run(local_aws, pipeline, script)
+
+    # THEN after training is announced the jobs are started and awaited until both completed, then the model judged
+    assert record.status == "SUCCEEDED", record.cause
+    entered = record.states_entered()
+    start = entered.index("StartEvaluation")
+    assert entered[start - 2 : start] == ["NotifyTrainingCompleted", "EvaluateOnHoldout"]
+    assert entered.count("WaitForEvaluation") == entered.count("GetEvaluationStatus") == 3
+    evaluated = entered.index("EvaluateModel")
+    assert entered[evaluated - 1] == "EvaluationStatus"
+    assert entered[-1] == "Deployed"
+    assert script.awaited.count("evaluation") == 3
+    assert record.output["holdout_evaluation"]["status"] == "Completed"
+
+
+def test_a_run_that_does_not_score_its_models_goes_from_training_to_the_gate(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    record = run(local_aws, pipeline, ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,)))
+
+    entered = record.states_entered()
+    assert entered[entered.index("NotifyTrainingCompleted") + 1 :][:2] == ["EvaluateOnHoldout", "EvaluateModel"]
+    assert "StartEvaluation" not in entered
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "cause"),
+    [
+        (
+            status("Failed", failure_reason="evaluation transform job churn-1-new (model churn-1) failed: no ping"),
+            "EvaluationFailed",
+            "evaluation transform job churn-1-new (model churn-1) failed: no ping",
+        ),
+        (
+            status("InProgress", waited_seconds=3_700, wait_exceeded=True),
+            "EvaluationTimedOut",
+            "evaluation transform job churn-1-new was still InProgress after 3700 s, more than "
+            "evaluation.max_wait_seconds; the run stops it",
+        ),
+        (
+            status("Deleting"),
+            "UnexpectedEvaluationStatus",
+            "evaluation transform job churn-1-new reported an unexpected status: Deleting",
+        ),
+    ],
+    ids=["failed", "timed-out", "unexpected"],
+)
+def test_an_evaluation_that_does_not_complete_fails_the_run_before_the_gate(
+    local_aws: LocalAws, pipeline: DeployedPipeline, answer: dict[str, Any], error: str, cause: str
+) -> None:
+    script = ScriptedRun(training=(COMPLETED,), evaluation=(answer,))
+
+    record = run(local_aws, pipeline, script)
+
+    # THEN the run fails through CleanUp (which stops the jobs) with the alert, and nothing is judged or deployed
+    assert (record.status, record.error, record.cause) == ("FAILED", error, cause)
+    entered = record.states_entered()
+    assert entered[-4:] == [error, "CleanUp", "NotifyFailure", "RunFailed"]
+    assert "EvaluateModel" not in entered
+    assert "DeployModel" not in entered
+    assert alerts(local_aws)[-1] == "failed"
+
+
+def test_an_evaluation_that_cannot_start_fails_the_run_after_clean_up(
+    local_aws: LocalAws, pipeline: DeployedPipeline
+) -> None:
+    script = ScriptedRun(training=(COMPLETED,), evaluation=())
+    script.install(local_aws.endpoint_url)
+    scripted_steps.SCRIPTS["StartEvaluation"] = refused
+
+    record = run_execution(local_aws, pipeline, name=f"run-{next(_unique)}", timeout_seconds=60)
+
+    assert (record.status, record.error) == ("FAILED", "AccessDeniedError")
+    assert record.states_entered()[-4:] == ["StartEvaluation", "CleanUp", "NotifyFailure", "RunFailed"]

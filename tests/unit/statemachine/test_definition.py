@@ -34,6 +34,7 @@ def test_placeholders_are_only_function_arns() -> None:
             "StartTrainingJob",
             "GetStatus",
             "AwaitStatusChange",
+            "StartEvaluation",
             "EvaluateModel",
             "RequestApproval",
             "DeployModel",

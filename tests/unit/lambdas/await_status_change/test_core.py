@@ -12,6 +12,7 @@ from lambdas.await_status_change.core import WakeSettings, await_status_change
 from lambdas.common import wakeups
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution
+from lambdas.common.models import HoldoutEvaluationState
 from tests.fakes.stepfunctions import TaskTokens
 from tests.unit.lambdas.states import (
     batch_transform_section,
@@ -27,6 +28,23 @@ STATE = {
     "deployment": deployment_section(endpoint_name="churn", poll_seconds=600).to_state(),
     "preprocessing": preprocessing_section(job_name="churn-20261122-0600-pre", poll_seconds=600).to_state(),
     "batch_transform": batch_transform_section(job_name="churn-20261122-0600-bt", poll_seconds=600).to_state(),
+    # The held-out evaluation's loop, after the new model's job completed: it awaits the production model's.
+    "holdout_evaluation": HoldoutEvaluationState(
+        holdout_uri="s3://data/manifests/churn/churn-20261122-0600.holdout.manifest",
+        candidate_model="churn-20261122-0600",
+        candidate_job="churn-20261122-0600-new",
+        candidate_output_uri="s3://data/evaluation/churn/churn-20261122-0600/candidate/",
+        production_model="churn-20261121-0600",
+        production_job="churn-20261122-0600-prod",
+        production_output_uri="s3://data/evaluation/churn/churn-20261122-0600/production/",
+        job_name="churn-20261122-0600-prod",
+        status="InProgress",
+        failure_reason=None,
+        started_at="2026-11-22T06:25:00.000Z",
+        waited_seconds=240,
+        wait_exceeded=False,
+        poll_seconds=600,
+    ).to_state(),
 }
 
 
@@ -76,6 +94,8 @@ def s3(aws: None) -> Any:
         ("endpoint", "deployment", "churn"),
         ("preprocessing", "preprocessing", "churn-20261122-0600-pre"),
         ("transform", "batch_transform", "churn-20261122-0600-bt"),
+        # the evaluation's job is a transform job: its record is found by the transform job's name in the event
+        ("evaluation", "batch_transform", "churn-20261122-0600-prod"),
     ],
 )
 def test_a_running_job_keeps_the_token_for_the_event(
@@ -117,6 +137,8 @@ def test_a_running_job_keeps_the_token_for_the_event(
         ("transform", DescribedSageMaker(transform="Completed"), "Completed"),
         ("transform", DescribedSageMaker(transform="Failed"), "Failed"),
         ("transform", DescribedSageMaker(transform="Stopped"), "Stopped"),
+        ("evaluation", DescribedSageMaker(transform="Completed"), "Completed"),
+        ("evaluation", DescribedSageMaker(transform="Failed"), "Failed"),
     ],
 )
 def test_a_job_that_ended_before_the_token_was_stored_wakes_the_loop_at_once(
@@ -144,7 +166,7 @@ def test_a_job_that_ended_before_the_token_was_stored_wakes_the_loop_at_once(
 
 
 @pytest.mark.parametrize("status", ["Stopping", "InProgress"])
-@pytest.mark.parametrize("target", ["training", "preprocessing", "transform"])
+@pytest.mark.parametrize("target", ["training", "preprocessing", "transform", "evaluation"])
 def test_a_job_still_running_or_stopping_does_not_wake(s3: Any, execution: Execution, target: str, status: str) -> None:
     tokens = TaskTokens("token-1")
 
@@ -173,6 +195,8 @@ def test_a_job_still_running_or_stopping_does_not_wake(s3: Any, execution: Execu
         ("endpoint", {"training": STATE["training"]}, "token-1", "deployment.endpoint_name"),
         ("preprocessing", {"training": STATE["training"]}, "token-1", "preprocessing.job_name"),
         ("transform", {"deployment": STATE["deployment"]}, "token-1", "batch_transform.job_name"),
+        # the batch transform's section does not stand in for the evaluation's, though both await transform jobs
+        ("evaluation", {"batch_transform": STATE["batch_transform"]}, "token-1", "holdout_evaluation.job_name"),
     ],
 )
 def test_a_malformed_event_is_refused_naming_the_field(

@@ -12,7 +12,8 @@ from moto.sagemaker.models import sagemaker_backends
 
 from lambdas.clean_up.core import CleanUpSettings, clean_up
 from lambdas.common.events import Execution
-from lambdas.common.names import run_resource_name
+from lambdas.common.names import JOB_ROLES, run_job_name, run_resource_name, run_tags
+from lambdas.common.transform import transform_job_request
 from lambdas.deploy_model.core import DeploySettings, deploy_model
 from lambdas.start_preprocessing.core import PreprocessingSettings, start_preprocessing
 from lambdas.start_training_job.core import TrainingSettings, start_training_job, training_job_request
@@ -260,3 +261,108 @@ def test_the_settings_know_preprocessing_from_its_variable() -> None:
 
     assert CleanUpSettings.from_env(environment) == SETTINGS
     assert CleanUpSettings.from_env({**environment, "PREPROCESSING": '{"image": "img"}'}) == PREPROCESSING_SETTINGS
+
+
+EVALUATION_SETTINGS = replace(SETTINGS, evaluate=True)
+
+
+class StopsTransformJobs:
+    """moto's SageMaker with the StopTransformJob moto lacks: the job ends Stopped, as SageMaker's does after
+    Stopping."""
+
+    def __init__(self, sagemaker: Any) -> None:
+        self._sagemaker = sagemaker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sagemaker, name)
+
+    def stop_transform_job(self, *, TransformJobName: str) -> None:  # noqa: N803 (boto3's names)
+        sagemaker_backends[ACCOUNT][REGION].transform_jobs[TransformJobName].transform_job_status = "Stopped"
+
+
+@pytest.fixture
+def stopping(sagemaker: Any) -> Any:
+    return StopsTransformJobs(sagemaker)
+
+
+def start_evaluation_jobs(
+    sagemaker: Any, execution: Execution, status: str, *, started_by: Execution | None = None, roles: int = 2
+) -> list[str]:
+    """The run's evaluation transform jobs (the new model's first), in `status`, created by `started_by` (default:
+    the run)."""
+    names = [run_job_name("churn", execution, role) for role in list(JOB_ROLES.values())[:roles]]
+    for name in names:
+        request = transform_job_request(
+            name,
+            run_resource_name("churn", execution),
+            "s3://data/manifests/churn/h.holdout.manifest",
+            "s3://data/evaluation/churn/",
+            data_type="ManifestFile",
+            tags=run_tags("churn", started_by or execution),
+        )
+        sagemaker.create_transform_job(**request)
+        sagemaker_backends[ACCOUNT][REGION].transform_jobs[name].transform_job_status = status
+    return names
+
+
+def transform_statuses(sagemaker: Any, names: list[str]) -> list[str]:
+    return [sagemaker.describe_transform_job(TransformJobName=name)["TransformJobStatus"] for name in names]
+
+
+@pytest.mark.parametrize("roles", [2, 1], ids=["with-production", "new-model-only"])
+def test_the_runs_evaluation_jobs_still_running_are_stopped(
+    sagemaker: Any, stopping: Any, execution: Execution, roles: int
+) -> None:
+    # GIVEN a run that failed while its evaluation's transform jobs ran
+    jobs = start_evaluation_jobs(sagemaker, execution, "InProgress", roles=roles)
+
+    # WHEN it is cleaned up
+    report = clean_up(execution, sagemaker=stopping, settings=EVALUATION_SETTINGS)
+
+    # THEN each is stopped, and the report names them
+    assert transform_statuses(sagemaker, jobs) == ["Stopped"] * roles
+    assert report.stopped_transform_jobs == jobs
+    assert report.kept == []
+
+
+def test_evaluation_jobs_started_by_another_execution_are_kept(
+    sagemaker: Any, stopping: Any, execution: Execution
+) -> None:
+    # GIVEN running transform jobs carrying this run's evaluation names that another execution created
+    elsewhere = other_run(execution, "elsewhere")
+    jobs = start_evaluation_jobs(sagemaker, execution, "InProgress", started_by=elsewhere)
+
+    report = clean_up(execution, sagemaker=stopping, settings=EVALUATION_SETTINGS)
+
+    assert transform_statuses(sagemaker, jobs) == ["InProgress", "InProgress"]
+    assert report.stopped_transform_jobs == []
+    assert report.kept == [f"transform job {job}: started by {elsewhere.id}, not by this run" for job in jobs]
+
+
+@pytest.mark.parametrize("status", ["Completed", "Failed", "Stopped", "Stopping"])
+def test_evaluation_jobs_that_are_not_running_are_left_as_they_are(
+    sagemaker: Any, stopping: Any, execution: Execution, status: str
+) -> None:
+    jobs = start_evaluation_jobs(sagemaker, execution, status)
+
+    report = clean_up(execution, sagemaker=stopping, settings=EVALUATION_SETTINGS)
+
+    assert transform_statuses(sagemaker, jobs) == [status, status]
+    assert report.stopped_transform_jobs == []
+
+
+def test_without_the_evaluation_no_transform_job_is_looked_at(
+    sagemaker: Any, stopping: Any, execution: Execution
+) -> None:
+    jobs = start_evaluation_jobs(sagemaker, execution, "InProgress")
+
+    report = clean_up(execution, sagemaker=stopping, settings=SETTINGS)
+
+    assert transform_statuses(sagemaker, jobs) == ["InProgress", "InProgress"]
+    assert report.stopped_transform_jobs == []
+
+
+def test_the_settings_know_the_evaluation_from_its_variable() -> None:
+    environment = {"PIPELINE_NAME": "churn", "ENDPOINT_NAME": "churn", "EVALUATION": '{"task": "binary"}'}
+
+    assert CleanUpSettings.from_env(environment) == EVALUATION_SETTINGS

@@ -12,7 +12,7 @@ import pytest
 from lambdas.common.errors import ConfigurationError, MetricMissingError
 from lambdas.common.events import Execution
 from lambdas.common.inference import ServingPreprocessing, serving_containers
-from lambdas.common.models import RunState, TrainingJobState
+from lambdas.common.models import HoldoutEvaluationState, RunState, TrainingJobState
 from lambdas.evaluate_model.core import (
     APPROVED,
     PENDING,
@@ -23,6 +23,7 @@ from lambdas.evaluate_model.core import (
     judge,
     version_metadata,
 )
+from lambdas.evaluate_model.holdout import HoldoutScores
 from tests.unit.lambdas.states import preprocessing_section, run_section, training_section
 
 GROUP = "churn-models"
@@ -253,3 +254,149 @@ def test_with_preprocessing_the_version_registers_the_pipeline_deploy_model_serv
     expected = serving_containers(fitted, str(training.model_artifact), settings.inference_image, serving)
     assert [c["ContainerHostname"] for c in expected] == ["preprocess", "model", "postprocess"]
     assert [(c["Image"], c["ModelDataUrl"]) for c in registered] == [(c["Image"], c["ModelDataUrl"]) for c in expected]
+
+
+# --- the held-out evaluation --------------------------------------------------------------------------------------
+
+AUC_GATE = QualityGate(metric="auc", direction="maximize", threshold=0.7, max_regression_percent=5.0)
+EVALUATED = "s3://bucket/evaluation/churn/churn-2"
+
+
+def held_out(candidate_auc: float, production_auc: float | None) -> tuple[HoldoutScores, HoldoutEvaluationState]:
+    """Both models' scores on the run's holdout (`production_auc` None: no production model), and the state of the
+    transform jobs that scored them, the production model being churn-1."""
+    production = production_auc is not None
+    scores = HoldoutScores(
+        task="binary",
+        records=500,
+        files=["s3://bucket/daily/churn/2026-11-21.csv"],
+        candidate={"auc": candidate_auc, "accuracy": 0.9},
+        production={"auc": production_auc, "accuracy": 0.8} if production_auc is not None else None,
+        report_uri=f"{EVALUATED}/evaluation.json",
+        candidate_statistics_uri=f"{EVALUATED}/candidate-statistics.json",
+    )
+    holdout = HoldoutEvaluationState(
+        holdout_uri="s3://bucket/manifests/churn/churn-2.holdout.manifest",
+        candidate_model="churn-2",
+        candidate_job="churn-2-new",
+        candidate_output_uri=f"{EVALUATED}/candidate/",
+        production_model="churn-1" if production else None,
+        production_job="churn-2-prod" if production else None,
+        production_output_uri=f"{EVALUATED}/production/" if production else None,
+        job_name="churn-2-new",
+        status="Completed",
+        failure_reason=None,
+        started_at="2026-11-22T07:00:00.000Z",
+        waited_seconds=600,
+        wait_exceeded=False,
+        poll_seconds=60,
+    )
+    return scores, holdout
+
+
+def evaluate_held_out(
+    sagemaker: Any, execution: Execution, gate: QualityGate, candidate: float, production: float | None
+) -> Any:
+    scores, holdout = held_out(candidate, production)
+    return evaluate_model(
+        *sections("churn-2", 0.4),
+        execution,
+        sagemaker=sagemaker,
+        settings=replace(SETTINGS, gate=gate),
+        scores=scores,
+        holdout=holdout,
+    )
+
+
+def test_a_gate_on_an_evaluation_metric_compares_both_models_on_the_holdout(
+    sagemaker: Any, execution: Execution
+) -> None:
+    # GIVEN an endpoint serving churn-1, scored beside the new model on the holdout: AUC 0.9 against the new 0.8
+    serve_model_trained_with_loss(sagemaker, "churn-1", 0.1)
+
+    # WHEN the new model is judged on AUC, at most 5% worse than production's
+    evaluation = evaluate_held_out(sagemaker, execution, AUC_GATE, 0.8, 0.9)
+
+    # THEN both values are the held-out ones (not the training jobs'), and the new model is rejected
+    assert (evaluation.metric, evaluation.value, evaluation.production_value) == ("auc", 0.8, 0.9)
+    assert evaluation.production_model == "churn-1"
+    assert evaluation.approval_status == REJECTED
+    assert "auc 0.8 is 11.1% worse than production's 0.9" in evaluation.reasons[0]
+    # AND the state keeps what the evaluation found, the version its held-out metrics
+    assert evaluation.holdout_manifest == "s3://bucket/manifests/churn/churn-2.holdout.manifest"
+    assert (evaluation.holdout, evaluation.holdout_records) == (["s3://bucket/daily/churn/2026-11-21.csv"], 500)
+    assert (evaluation.candidate_metrics, evaluation.production_metrics) == (
+        {"auc": 0.8, "accuracy": 0.9},
+        {"auc": 0.9, "accuracy": 0.8},
+    )
+    assert evaluation.report == f"{EVALUATED}/evaluation.json"
+    metadata = sagemaker.describe_model_package(ModelPackageName=evaluation.model_package_arn)[
+        "CustomerMetadataProperties"
+    ]
+    assert (metadata["holdout:auc"], metadata[f"metric:{LOSS}"]) == ("0.8", "0.4")
+
+
+def test_the_production_model_compared_is_the_one_the_evaluation_scored(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN the endpoint switched to another model after the evaluation scored churn-1 (a rollback meanwhile)
+    serve_model_trained_with_loss(sagemaker, "churn-0", 0.1)
+
+    evaluation = evaluate_held_out(sagemaker, execution, AUC_GATE, 0.9, 0.88)
+
+    assert (evaluation.production_model, evaluation.production_value, evaluation.passed) == ("churn-1", 0.88, True)
+
+
+def test_without_a_production_model_on_the_holdout_only_the_threshold_applies(
+    sagemaker: Any, execution: Execution
+) -> None:
+    evaluation = evaluate_held_out(sagemaker, execution, AUC_GATE, 0.6, None)
+
+    assert (evaluation.production_model, evaluation.production_value, evaluation.production_metrics) == (
+        None,
+        None,
+        None,
+    )
+    assert evaluation.reasons == ["auc 0.6 is below the threshold 0.7"]
+    assert "no production model to compare with" in evaluation.notes[0]
+
+
+def test_a_gate_on_a_training_metric_still_reads_the_training_jobs(sagemaker: Any, execution: Execution) -> None:
+    # GIVEN a held-out evaluation, and a gate on the loss the training jobs report
+    serve_model_trained_with_loss(sagemaker, "churn-1", 0.5)
+
+    evaluation = evaluate_held_out(sagemaker, execution, MINIMIZE_GATE, 0.8, 0.9)
+
+    # THEN the loss of the new job and of the serving model's job are compared
+    assert (evaluation.metric, evaluation.value, evaluation.production_value) == (LOSS, 0.4, 0.5)
+    assert (evaluation.production_model, evaluation.approval_status) == ("churn-1", APPROVED)
+    assert evaluation.candidate_metrics == {"auc": 0.8, "accuracy": 0.9}
+
+
+def test_a_gate_metric_in_neither_fails_the_run_listing_both(sagemaker: Any, execution: Execution) -> None:
+    gate = replace(AUC_GATE, metric="rmse")
+
+    with pytest.raises(
+        MetricMissingError,
+        match=r"'rmse' \(the job reported: train:mse, train:objective_loss; the evaluation: accuracy, auc\)",
+    ):
+        evaluate_held_out(sagemaker, execution, gate, 0.8, 0.9)
+    assert sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"] == []
+
+
+def test_the_version_points_to_the_new_models_held_out_statistics(sagemaker: Any, execution: Execution) -> None:
+    evaluation = evaluate_held_out(sagemaker, execution, AUC_GATE, 0.8, None)
+
+    # moto keeps CreateModelPackage's ModelMetrics: Studio's model quality view reads them from DescribeModelPackage
+    described = sagemaker.describe_model_package(ModelPackageName=evaluation.model_package_arn)
+    assert described["ModelMetrics"] == {
+        "ModelQuality": {
+            "Statistics": {"ContentType": "application/json", "S3Uri": f"{EVALUATED}/candidate-statistics.json"}
+        }
+    }
+
+
+def test_without_a_held_out_evaluation_the_version_has_no_model_metrics(sagemaker: Any, execution: Execution) -> None:
+    evaluation = evaluate_model(*sections("churn-2", 0.4), execution, sagemaker=sagemaker, settings=SETTINGS)
+
+    described = sagemaker.describe_model_package(ModelPackageName=evaluation.model_package_arn)
+    assert not described.get("ModelMetrics")
+    assert (evaluation.holdout_manifest, evaluation.candidate_metrics, evaluation.report) == (None, {}, None)

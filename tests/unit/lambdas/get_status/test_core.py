@@ -13,11 +13,18 @@ from typing import Any
 import pytest
 
 from lambdas.common.errors import InvalidStepEventError
-from lambdas.common.models import BatchTransformState, DeploymentState, PreprocessingState, TrainingJobState
+from lambdas.common.models import (
+    BatchTransformState,
+    DeploymentState,
+    HoldoutEvaluationState,
+    PreprocessingState,
+    TrainingJobState,
+)
 from lambdas.get_status.core import (
     PollSettings,
     batch_transform_status,
     endpoint_status,
+    evaluation_status,
     preprocessing_status,
     training_status,
 )
@@ -49,6 +56,7 @@ class RecordedSageMaker:
     endpoint: dict[str, Any] = field(default_factory=dict)
     processing_job: dict[str, Any] = field(default_factory=dict)
     transform_job: dict[str, Any] = field(default_factory=dict)
+    transform_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # by name, instead of transform_job
 
     def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
         return {"TrainingJobName": TrainingJobName, **self.training_job}
@@ -60,7 +68,7 @@ class RecordedSageMaker:
         return {"ProcessingJobName": ProcessingJobName, **self.processing_job}
 
     def describe_transform_job(self, TransformJobName: str) -> dict[str, Any]:  # noqa: N803
-        return {"TransformJobName": TransformJobName, **self.transform_job}
+        return {"TransformJobName": TransformJobName, **self.transform_jobs.get(TransformJobName, self.transform_job)}
 
 
 def test_completed_job_reports_artifact_and_final_metrics() -> None:
@@ -419,3 +427,71 @@ def test_the_batch_transform_wait_limit_is_read_only_when_set() -> None:
 
     assert PollSettings.from_env(environment) == SETTINGS
     assert PollSettings.from_env({**environment, "MAX_BATCH_TRANSFORM_WAIT_SECONDS": "2400"}) == TRANSFORM_SETTINGS
+
+
+EVALUATION_SETTINGS = replace(SETTINGS, max_evaluation_wait_seconds=2400)
+EVALUATION = HoldoutEvaluationState(
+    holdout_uri="s3://b/manifests/churn/churn-1.holdout.manifest",
+    candidate_model="churn-1",
+    candidate_job="churn-1-new",
+    candidate_output_uri="s3://b/evaluation/churn/churn-1/candidate/",
+    production_model="churn-0",
+    production_job="churn-1-prod",
+    production_output_uri="s3://b/evaluation/churn/churn-1/production/",
+    job_name="churn-1-new",
+    status="InProgress",
+    failure_reason=None,
+    started_at="2026-11-22T07:30:00.000Z",
+    waited_seconds=0,
+    wait_exceeded=False,
+    poll_seconds=600,
+)
+
+
+def evaluation_of(new: str, prod: str | None, reason: str | None = None, **fields: Any) -> HoldoutEvaluationState:
+    ended: dict[str, Any] = (
+        {"FailureReason": reason} if reason else {}
+    )  # on both: only a job that did not complete is reported
+    jobs = {"churn-1-new": {"TransformJobStatus": new, **ended}, "churn-1-prod": {"TransformJobStatus": prod, **ended}}
+    if prod is None:  # no production model to score
+        fields.update(production_model=None, production_job=None, production_output_uri=None)
+    sagemaker: Any = RecordedSageMaker(transform_jobs=jobs)  # DescribeTransformJob only
+    return evaluation_status(replace(EVALUATION, **fields), sagemaker=sagemaker, settings=EVALUATION_SETTINGS, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("new", "prod", "status", "awaited"),
+    [
+        ("InProgress", "InProgress", "InProgress", "churn-1-new"),
+        ("InProgress", "Completed", "InProgress", "churn-1-new"),
+        ("Completed", "InProgress", "InProgress", "churn-1-prod"),
+        ("Completed", "Stopping", "InProgress", "churn-1-prod"),
+        ("Completed", "Completed", "Completed", "churn-1-new"),
+        ("Completed", None, "Completed", "churn-1-new"),
+    ],
+)
+def test_the_evaluation_awaits_the_first_running_job(new: str, prod: str | None, status: str, awaited: str) -> None:
+    state = evaluation_of(new, prod, "stale")
+
+    assert (state.status, state.job_name, state.failure_reason) == (status, awaited, None)
+    assert (state.waited_seconds, state.wait_exceeded, state.poll_seconds) == (1800, False, 300)
+
+
+@pytest.mark.parametrize(
+    ("new", "prod", "reason", "failed"),
+    [
+        ("Failed", "InProgress", "ClientError: no", "churn-1-new (model churn-1) over the holdout {} failed: {}"),
+        ("Completed", "Stopped", None, "churn-1-prod (model churn-0) over the holdout {} stopped: {}"),
+    ],
+)
+def test_a_job_that_did_not_complete_fails_the_evaluation(new: str, prod: str, reason: str | None, failed: str) -> None:
+    state = evaluation_of(new, prod, reason)
+
+    message = "evaluation transform job " + failed.format(EVALUATION.holdout_uri, reason or "SageMaker gave no reason")
+    assert (state.status, state.failure_reason) == ("Failed", message)
+
+
+def test_an_evaluation_running_past_its_maximum_wait_is_flagged() -> None:
+    state = evaluation_of("Completed", "InProgress", started_at="2026-11-22T07:19:59.000Z")
+
+    assert (state.status, state.waited_seconds, state.wait_exceeded) == ("InProgress", 2401, True)

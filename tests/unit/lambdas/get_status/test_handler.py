@@ -52,7 +52,7 @@ def test_the_transform_target_updates_the_batch_transform_section(environment: N
 
 
 def test_an_unknown_target_names_the_transform_target_among_the_known(environment: None, lambda_context: Any) -> None:
-    with pytest.raises(InvalidStepEventError, match="'transform', got 'batch'"):
+    with pytest.raises(InvalidStepEventError, match="'transform' or 'evaluation', got 'batch'"):
         lambda_handler(
             {"state": {"batch_transform": TRANSFORM}, "execution": EXECUTION, "target": "batch"}, lambda_context
         )

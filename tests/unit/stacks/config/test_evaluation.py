@@ -106,3 +106,97 @@ def test_a_validation_gate_without_a_validation_channel_is_refused(fields: dict[
     assert message.startswith("pipeline 'churn': quality_gate.metric 'validation:auc' is never reported: ")
     assert why in message
     assert "like 'train:auc'" in message
+
+
+# The held-out evaluation: the new and the production model scored on the holdout
+
+
+@pytest.mark.parametrize(
+    ("fields", "task", "answering"),
+    [
+        ({}, "regression", {"predictor_type": "regressor"}),
+        ({"hyperparameters": {"predictor_type": "binary_classifier"}}, "binary",
+         {"predictor_type": "binary_classifier"}),
+        ({**XGBOOST, "hyperparameters": {"num_round": 5, "objective": "multi:softprob", "num_class": 3}}, "multiclass",
+         {"objective": "multi:softprob"}),
+    ],
+)  # fmt: skip
+def test_a_built_in_on_csv_data_is_scored_on_the_holdout_by_its_task(
+    fields: dict[str, Any], task: str, answering: dict[str, str]
+) -> None:
+    config = parse_one(**fields)
+
+    assert config.builtin_evaluation is not None
+    assert config.builtin_evaluation.task == task
+    env = json.loads(config.builtin_evaluation.to_env(config.evaluation, config.evaluation_prefix))
+    assert env["hyperparameters"] == answering
+    assert (env["output_prefix"], env["instance_type"], env["max_wait_seconds"]) == (
+        "evaluations/churn",
+        "ml.m5.large",
+        3600,
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "metric", "direction"),
+    [
+        ({}, "rmse", "minimize"),
+        ({}, "r2", "maximize"),
+        ({**XGBOOST, "hyperparameters": {"num_round": 5, "objective": "binary:logistic"}}, "auc", "maximize"),
+        ({"hyperparameters": {"predictor_type": "binary_classifier"}}, "logloss", "minimize"),
+    ],
+)
+def test_a_gate_on_an_evaluation_metric_compares_both_models_on_the_holdout(
+    fields: dict[str, Any], metric: str, direction: str
+) -> None:
+    gate = {"metric": metric, "direction": direction, "max_regression_percent": 5}
+
+    config = parse_one(**fields, quality_gate=gate)
+
+    assert config.quality_gate is not None
+    assert config.quality_gate.metric == metric
+
+
+@pytest.mark.parametrize(
+    ("fields", "metric", "message"),
+    [
+        ({}, "auc", "quality_gate.metric 'auc' scores binary models; this pipeline's linear-learner trains a "
+         "regression model: use one of rmse, mse, mae, r2"),
+        ({"evaluation": {"holdout": "none"}}, "rmse", 'evaluation.holdout is "none"'),
+        ({"evaluation": {"score_models": False}}, "rmse", "evaluation.score_models is false"),
+        ({"preprocessing": PREPROCESSING}, "rmse", "this pipeline has preprocessing"),
+        ({**XGBOOST, "hyperparameters": {"num_round": 5, "objective": "rank:pairwise"}}, "rmse",
+         "do not score xgboost with these hyperparameters"),
+    ],
+)  # fmt: skip
+def test_a_gate_on_an_evaluation_metric_nobody_computes_is_refused_saying_why(
+    fields: dict[str, Any], metric: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_one(**fields, quality_gate={"metric": metric, "direction": "minimize", "threshold": 1.0})
+
+    assert str(raised.value).startswith("pipeline 'churn': quality_gate.metric")
+    assert message in str(raised.value)
+
+
+def test_a_gate_whose_direction_contradicts_its_evaluation_metric_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"quality_gate.direction must be minimize for 'rmse', got 'maximize'"):
+        parse_one(quality_gate={"metric": "rmse", "direction": "maximize", "threshold": 1.0})
+
+
+def test_comparing_two_training_jobs_metrics_is_refused_where_the_holdout_compares_both_models() -> None:
+    # GIVEN the README's old example: production's training metric against the new model's, each on its own data
+    gate = {"metric": "train:objective_loss:final", "direction": "minimize", "max_regression_percent": 5}
+
+    # WHEN the models could be compared on the same held-out records instead, THEN synth says so
+    with pytest.raises(ConfigError) as raised:
+        parse_one(quality_gate=gate)
+    assert str(raised.value) == (
+        "pipeline 'churn': quality_gate.max_regression_percent compares 'train:objective_loss:final' of two "
+        "training jobs, each on its own data: gate on a held-out evaluation metric instead (rmse, mse, mae, r2), "
+        "which scores the new and the production model on this run's holdout"
+    )
+    # ... a threshold on a training metric is still a gate of its own, and without the evaluation the comparison
+    # of training metrics is what there is
+    assert parse_one(quality_gate={**gate, "max_regression_percent": None, "threshold": 1.0}).quality_gate
+    assert parse_one(quality_gate=gate, evaluation={"score_models": False}).quality_gate

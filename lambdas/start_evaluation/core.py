@@ -1,0 +1,155 @@
+"""StartEvaluation: score the new model and the one in production on the run's holdout, in transform jobs.
+
+Both models see the same held-out records (the holdout manifest, label column dropped by DataProcessing's
+InputFilter) on the same instance type, so EvaluateModel compares two numbers computed on the same data. The new
+model is created here as DeployModel would create it (same name, same containers): a deployment adopts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from contract.evaluation import CANDIDATE, PRODUCTION
+from contract.polling import next_poll_seconds
+from lambdas.common import env as names
+from lambdas.common.errors import ConfigurationError, InvalidStepEventError
+from lambdas.common.evaluation import EvaluationSettings
+from lambdas.common.events import Execution, format_timestamp
+from lambdas.common.inference import create_run_model, model_environment, serving_containers
+from lambdas.common.models import HoldoutEvaluationState, RunState, TrainingJobState
+from lambdas.common.names import JOB_ROLES, run_job_name, run_tags
+from lambdas.common.sagemaker import check_started_by, describe_or_none, production_model
+from lambdas.common.transform import DROP_LABEL_FILTER, transform_job_request
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker.type_defs import TagTypeDef
+
+
+@dataclass(frozen=True)
+class StartEvaluationSettings:
+    pipeline: str
+    bucket: str
+    endpoint_name: str
+    image: str
+    role_arn: str
+    poll_interval_seconds: int
+    evaluation: EvaluationSettings
+    environment: Mapping[str, str] = field(default_factory=dict)  # the algorithm's container's
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> StartEvaluationSettings:
+        evaluation = EvaluationSettings.from_env(env)
+        if evaluation is None:
+            raise ConfigurationError(f"environment variable {names.EVALUATION} is not set: nothing to evaluate")
+        return cls(
+            pipeline=names.require_str(env, names.PIPELINE_NAME),
+            bucket=names.require_str(env, names.DATA_BUCKET),
+            endpoint_name=names.require_str(env, names.ENDPOINT_NAME),
+            image=names.require_str(env, names.INFERENCE_IMAGE),
+            role_arn=names.require_str(env, names.SAGEMAKER_ROLE_ARN),
+            poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
+            evaluation=evaluation,
+            environment=model_environment(env),
+        )
+
+
+def start_evaluation(
+    run: RunState,
+    training: TrainingJobState,
+    execution: Execution,
+    *,
+    sagemaker: SageMakerClient,
+    settings: StartEvaluationSettings,
+    now: datetime,
+) -> HoldoutEvaluationState:
+    """Create the new model and start a transform job of it, and of the production model when there is one, over
+    the holdout; adopt the jobs a retried attempt already started.
+
+    Raises InvalidStepEventError when the run has no holdout or the training job no artifact, and
+    ResourceConflictError when a job of these names was started by another execution.
+    """
+    holdout = run.holdout_manifest_uri
+    if not holdout:
+        raise InvalidStepEventError("state field 'run.holdout_manifest_uri' is missing: the run held nothing out")
+    if not training.model_artifact:
+        raise InvalidStepEventError(f"training job {training.job_name} reported no model artifact: nothing to score")
+    tags = run_tags(settings.pipeline, execution)
+    candidate = training.job_name
+    containers = serving_containers(None, training.model_artifact, settings.image, None, settings.environment)
+    create_run_model(sagemaker, candidate, containers, role_arn=settings.role_arn, tags=tags)
+    base = f"s3://{settings.bucket}/{settings.evaluation.output_prefix}/{run.run_id}"
+    candidate_job = run_job_name(settings.pipeline, execution, JOB_ROLES[CANDIDATE])
+    _start_transform(sagemaker, execution, candidate_job, candidate, holdout, f"{base}/{CANDIDATE}/", settings, tags)
+    # A retried attempt reads the production job it adopts: the endpoint may serve another model by now.
+    production_job = run_job_name(settings.pipeline, execution, JOB_ROLES[PRODUCTION])
+    adopted = describe_or_none(lambda: sagemaker.describe_transform_job(TransformJobName=production_job))
+    if adopted is not None:
+        check_started_by(sagemaker, f"transform job {production_job}", adopted["TransformJobArn"], execution)
+        production: str | None = str(adopted["ModelName"])
+    else:
+        serving = production_model(sagemaker, settings.endpoint_name)
+        production = serving if serving and serving != candidate else None
+        if production is not None:
+            _create_transform(sagemaker, production_job, production, holdout, f"{base}/{PRODUCTION}/", settings, tags)
+    return HoldoutEvaluationState(
+        holdout_uri=holdout,
+        candidate_model=candidate,
+        candidate_job=candidate_job,
+        candidate_output_uri=f"{base}/{CANDIDATE}/",
+        production_model=production,
+        production_job=production_job if production else None,
+        production_output_uri=f"{base}/{PRODUCTION}/" if production else None,
+        job_name=candidate_job,
+        status="InProgress",
+        failure_reason=None,
+        started_at=format_timestamp(now),
+        waited_seconds=0,
+        wait_exceeded=False,
+        poll_seconds=next_poll_seconds(0, interval_seconds=settings.poll_interval_seconds),
+    )
+
+
+def _start_transform(
+    sagemaker: SageMakerClient,
+    execution: Execution,
+    job_name: str,
+    model: str,
+    holdout_uri: str,
+    output_uri: str,
+    settings: StartEvaluationSettings,
+    tags: Sequence[TagTypeDef],
+) -> None:
+    existing = describe_or_none(lambda: sagemaker.describe_transform_job(TransformJobName=job_name))
+    if existing is not None:
+        check_started_by(sagemaker, f"transform job {job_name}", existing["TransformJobArn"], execution)
+        return
+    _create_transform(sagemaker, job_name, model, holdout_uri, output_uri, settings, tags)
+
+
+def _create_transform(
+    sagemaker: SageMakerClient,
+    job_name: str,
+    model: str,
+    holdout_uri: str,
+    output_uri: str,
+    settings: StartEvaluationSettings,
+    tags: Sequence[TagTypeDef],
+) -> None:
+    sagemaker.create_transform_job(
+        **transform_job_request(
+            job_name,
+            model,
+            holdout_uri,
+            output_uri,
+            instance_type=settings.evaluation.instance_type,
+            accept=settings.evaluation.accept,
+            # The holdout's files are label first, as training reads them: the models see the other columns.
+            input_filter=DROP_LABEL_FILTER,
+            data_type="ManifestFile",
+            tags=tags,
+        )
+    )
