@@ -64,8 +64,9 @@ def score_holdout(
         if output_uri is None:
             continue
         lines: list[str] = []
+        written = _answer_keys(s3, output_uri)
         for key in keys:
-            answers = _answers(s3, output_uri, key, role)
+            answers = _answers(s3, output_uri, written, key, role)
             if len(answers) != len(labels_of[key]):
                 raise EvaluationOutputError(
                     f"the {role} model answered {len(answers)} of the {len(labels_of[key])} records of the held-out "
@@ -121,16 +122,39 @@ def _labels(s3: S3Client, bucket: str, key: str) -> Iterator[float]:
             ) from None
 
 
-def _answers(s3: S3Client, output_uri: str, key: str, role: str) -> list[str]:
+def _answer_keys(s3: S3Client, output_uri: str) -> list[str]:
+    """Every answer file a transform job wrote under its output."""
     bucket, prefix = split_s3_uri(output_uri)
-    answer_key = f"{prefix}{key}.out"
-    try:
-        return list(_lines(s3, bucket, answer_key))
-    except s3.exceptions.NoSuchKey:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return [item["Key"] for page in pages for item in page.get("Contents", []) if item["Key"].endswith(".out")]
+
+
+def answer_key(output_prefix: str, written: list[str], key: str) -> str | None:
+    """The answer file of the held-out file `key` (relative to the manifest's prefix) among those `written`.
+
+    SageMaker names it `<output>/<key>.out` for an S3Prefix input below the data's folder (the local runtime names
+    a manifest's files so too); its documentation does not say how it names a ManifestFile input's, so a file is
+    also found by its key's tail or, when that is unambiguous, by its file name alone.
+    """
+    exact = f"{output_prefix}{key}.out"
+    if exact in written:
+        return exact
+    for suffix in (f"/{key}.out", f"/{key.rsplit('/', 1)[-1]}.out"):
+        found = [candidate for candidate in written if candidate.endswith(suffix)]
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _answers(s3: S3Client, output_uri: str, written: list[str], key: str, role: str) -> list[str]:
+    bucket, prefix = split_s3_uri(output_uri)
+    found = answer_key(prefix, written, key)
+    if found is None:
         raise EvaluationOutputError(
-            f"the {role} model's answers for {key} are missing (s3://{bucket}/{answer_key}): its transform job "
-            "completed without them"
-        ) from None
+            f"the {role} model's answers for {key} are missing (no s3://{bucket}/{prefix}{key}.out among the "
+            f"{len(written)} answer file(s) under {output_uri}): its transform job completed without them"
+        )
+    return list(_lines(s3, bucket, found))
 
 
 def _lines(s3: S3Client, bucket: str, key: str) -> Iterator[str]:

@@ -15,7 +15,7 @@ import pytest
 from lambdas.check_data.core import DataFile, write_manifest
 from lambdas.common.evaluation import EvaluationSettings
 from lambdas.common.models import HoldoutEvaluationState
-from lambdas.evaluate_model.holdout import EvaluationOutputError, score_holdout
+from lambdas.evaluate_model.holdout import EvaluationOutputError, answer_key, score_holdout
 
 NOW = datetime(2026, 11, 22, 7, 30, 0, tzinfo=UTC)
 BUCKET = "data"
@@ -198,3 +198,25 @@ def test_a_label_that_is_not_a_number_names_the_file_and_line(s3: Any) -> None:
 
     with pytest.raises(EvaluationOutputError, match=rf"s3://{BUCKET}/daily/churn/{FLAT} line 2: the label 'yes'"):
         score_holdout(s3, evaluation(manifest, production=False), BINARY, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("written", "key", "found"),
+    [
+        # as the local runtime (and SageMaker for an S3Prefix input) names it: the key below the manifest's prefix
+        (["out/2026-11-21.csv.out", "out/2026-11-20.csv.out"], "2026-11-21.csv", "out/2026-11-21.csv.out"),
+        (["out/dt=2026-11-21/part-0.csv.out"], "dt=2026-11-21/part-0.csv", "out/dt=2026-11-21/part-0.csv.out"),
+        # under more folders: found by the key's tail
+        (["out/data/churn/dt=2026-11-21/part-0.csv.out"], "dt=2026-11-21/part-0.csv",
+         "out/data/churn/dt=2026-11-21/part-0.csv.out"),
+        # by the file name alone, when only one answer file has it
+        (["out/part-0.csv.out"], "dt=2026-11-21/part-0.csv", "out/part-0.csv.out"),
+        # two days' part-0 by name alone would be a guess: not found
+        (["out/a/part-0.csv.out", "out/b/part-0.csv.out"], "dt=2026-11-21/part-0.csv", None),
+        ([], "2026-11-21.csv", None),
+    ],
+)  # fmt: skip
+def test_an_answer_file_is_found_however_the_job_named_it_below_its_output(
+    written: list[str], key: str, found: str | None
+) -> None:
+    assert answer_key("out/", written, key) == found
