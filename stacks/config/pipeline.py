@@ -16,7 +16,7 @@ from stacks.config.batch_transform import BatchTransformConfig
 from stacks.config.data_bucket import DataBucketConfig
 from stacks.config.endpoint import EndpointConfig
 from stacks.config.errors import FieldError
-from stacks.config.evaluation import BuiltinEvaluation, EvaluationConfig, builtin_task
+from stacks.config.evaluation import NO_HOLDOUT, BuiltinEvaluation, EvaluationConfig, builtin_task
 from stacks.config.fields import Prefix, Rule, Section
 from stacks.config.governance import QualityGateConfig, RegistryConfig
 from stacks.config.housekeeping import HousekeepingConfig
@@ -141,6 +141,18 @@ class PipelineConfig(Section):
             return {**section, key: template.format(name)}
         return section
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nothing_held_out_behind_preprocessing(cls, data: Any) -> Any:
+        """With preprocessing nothing reads a holdout yet (the processing job's output is the training job's only
+        channel, and the built-in evaluators read label-first CSV): by default every day trains."""
+        if not isinstance(data, Mapping) or data.get("preprocessing") is None:
+            return data
+        evaluation = data.get("evaluation")
+        if evaluation is None or (isinstance(evaluation, Mapping) and "holdout" not in evaluation):
+            return {**data, "evaluation": {**(evaluation or {}), "holdout": NO_HOLDOUT}}
+        return data
+
     @model_validator(mode="after")
     def _fits_together(self) -> PipelineConfig:
         _check_prefixes(self)
@@ -207,12 +219,12 @@ def _overlaps(first: str, second: str) -> bool:
 
 def _no_builtin_evaluation(config: PipelineConfig) -> str | None:
     """Why the built-in evaluators do not score this pipeline's models on the holdout; None when they do."""
+    if config.preprocessing is not None:
+        return "the built-in evaluators score a built-in algorithm on CSV data, and this pipeline has preprocessing"
     if config.evaluation.split is None:
         return 'evaluation.holdout is "none"'
     if not config.evaluation.score_models:
         return "evaluation.score_models is false"
-    if config.preprocessing is not None:
-        return "the built-in evaluators score a built-in algorithm on CSV data, and this pipeline has preprocessing"
     builtin = config.algorithm.builtin
     if builtin is None:
         return f"the built-in evaluators score built-in algorithms, and this pipeline runs a {config.algorithm.kind}"
@@ -291,16 +303,23 @@ def _check_gate_metric_defined(config: PipelineConfig) -> None:
 
 def _no_validation_channel(config: PipelineConfig) -> str | None:
     """Why the training job gets no validation channel, None when it gets the run's holdout as one."""
-    if config.evaluation.split is None:
-        return 'evaluation.holdout is "none"'
     if config.preprocessing is not None:
         return "the preprocessing writes the job's only input (the holdout does not go through it)"
+    if config.evaluation.split is None:
+        return 'evaluation.holdout is "none"'
     return None
 
 
 def _check_holdout_fits(config: PipelineConfig) -> None:
-    """A time split must leave at least one day of the window to train on."""
+    """A time split must leave at least one day of the window to train on; a holdout nothing reads is refused."""
     split = config.evaluation.split
+    if split is not None and config.preprocessing is not None:
+        raise FieldError(
+            "evaluation.holdout",
+            "would hold data out that nothing reads: with preprocessing the processing job's output is the training "
+            "job's only channel, and the held-out evaluation scores built-in algorithms on label-first CSV; leave "
+            'it out (or "none") so that every day of the window trains',
+        )
     if split is not None and split.days is not None and split.days >= config.window_days:
         raise FieldError(
             "evaluation.holdout.days",

@@ -200,3 +200,15 @@ def test_comparing_two_training_jobs_metrics_is_refused_where_the_holdout_compar
     # of training metrics is what there is
     assert parse_one(quality_gate={**gate, "max_regression_percent": None, "threshold": 1.0}).quality_gate
     assert parse_one(quality_gate=gate, evaluation={"score_models": False}).quality_gate
+
+
+def test_with_preprocessing_every_day_trains_and_a_holdout_nothing_reads_is_refused() -> None:
+    # GIVEN a pipeline with preprocessing, whose output is the training job's only channel
+    config = parse_one(preprocessing=PREPROCESSING)
+
+    # THEN by default nothing is held out, and asking for a holdout says why it would be wasted
+    assert config.evaluation.split is None
+    with pytest.raises(ConfigError) as raised:
+        parse_one(preprocessing=PREPROCESSING, evaluation={"holdout": {"days": 1}})
+    assert str(raised.value).startswith("pipeline 'churn': evaluation.holdout would hold data out that nothing reads")
+    assert parse_one(preprocessing=PREPROCESSING, evaluation={"holdout": "none"}).evaluation.split is None
