@@ -6,6 +6,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING
 
+from contract.evaluation import CANDIDATE, PRODUCTION
 from contract.names import EXECUTION_TAG, PIPELINE_TAG
 from lambdas.common.events import Execution
 
@@ -34,7 +35,7 @@ def run_resource_name(pipeline: str, execution: Execution) -> str:
 
 
 # The held-out evaluation's transform jobs: the run's name with the scored model's role.
-JOB_ROLES = {"candidate": "new", "production": "prod"}
+JOB_ROLES = {CANDIDATE: "new", PRODUCTION: "prod"}
 
 
 def run_job_name(pipeline: str, execution: Execution, role: str) -> str:

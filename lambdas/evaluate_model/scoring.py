@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from contract.evaluation import BINARY, EVALUATION_METRICS, MULTICLASS, REGRESSION, Task
+from contract.evaluation import (
+    BINARY,
+    EVALUATION_METRICS,
+    MULTICLASS,
+    REGRESSION,
+    Task,
+    task_of,
+    xgboost_objective,
+)
 
 __all__ = [
     "DIRECTIONS",
@@ -38,19 +46,6 @@ __all__ = [
 LINEAR_LEARNER, XGBOOST = "linear-learner", "xgboost"
 # Which way each metric improves ("minimize" or "maximize"): the quality gate compares candidate and production by it.
 DIRECTIONS: Final[Mapping[str, str]] = {name: direction for name, (direction, _) in EVALUATION_METRICS.items()}
-
-# Linear Learner's `predictor_type` (required): https://docs.aws.amazon.com/sagemaker/latest/dg/ll_hyperparameters.html
-_PREDICTOR_TASKS: Final[Mapping[str, Task]] = {
-    "regressor": REGRESSION,
-    "binary_classifier": BINARY,
-    "multiclass_classifier": MULTICLASS,
-}
-# XGBoost's objectives: https://xgboost.readthedocs.io/en/stable/parameter.html#learning-task-parameters
-# (reg:squarederror is the default). rank:* orders items within groups: no label to compare a prediction with.
-_DEFAULT_OBJECTIVE = "reg:squarederror"
-_REGRESSION_PREFIXES = ("reg:", "count:", "survival:")
-_BINARY_OBJECTIVES = frozenset({"binary:logistic", "binary:logitraw", "binary:hinge"})
-_MULTICLASS_OBJECTIVES = frozenset({"multi:softmax", "multi:softprob"})
 
 # scikit-learn's historical log_loss clip (eps=1e-15); releases since 1.5 clip at the float's machine epsilon.
 _LOGLOSS_EPS = 1e-15
@@ -123,21 +118,6 @@ class Evaluation:
     statistics: dict[str, Any] = field(repr=False)
 
 
-def task_of(algorithm: str, hyperparameters: Mapping[str, str]) -> Task | None:
-    """The task a built-in model was trained for; None for ranking objectives and anything but the built-ins."""
-    if algorithm == LINEAR_LEARNER:
-        return _PREDICTOR_TASKS.get(hyperparameters.get("predictor_type", "").strip())
-    if algorithm == XGBOOST:
-        objective = _objective(hyperparameters)
-        if objective.startswith(_REGRESSION_PREFIXES):
-            return REGRESSION
-        if objective in _BINARY_OBJECTIVES:
-            return BINARY
-        if objective in _MULTICLASS_OBJECTIVES:
-            return MULTICLASS
-    return None
-
-
 def read_predictions(
     lines: Iterable[str],
     *,
@@ -161,7 +141,7 @@ def read_predictions(
             f"no built-in evaluator for algorithm {algorithm!r} with hyperparameters "
             f"{dict(hyperparameters)!r}: regression, binary and multiclass Linear Learner or XGBoost only"
         )
-    objective = _objective(hyperparameters) if algorithm == XGBOOST else ""
+    objective = xgboost_objective(hyperparameters) if algorithm == XGBOOST else ""
     parse = (
         _linear_learner_parser(task) if algorithm == LINEAR_LEARNER else _XGBOOST_PARSERS.get(objective, _xgboost_value)
     )
@@ -283,10 +263,6 @@ def evaluate(task: Task, labels: Sequence[float], predictions: Predictions, *, e
 
 
 _Row = tuple[float, float | None, list[float] | None]  # (value or class, binary score, class probabilities)
-
-
-def _objective(hyperparameters: Mapping[str, str]) -> str:
-    return hyperparameters.get("objective", _DEFAULT_OBJECTIVE).strip() or _DEFAULT_OBJECTIVE
 
 
 def _linear_learner_parser(task: Task) -> Callable[[str], _Row]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
 
-from contract.evaluation import ANSWER_FORMATS, BINARY, MULTICLASS, REGRESSION
+from contract.evaluation import ANSWER_FORMATS
 from stacks.config.errors import FieldError
 from stacks.config.fields import InstanceType, Rule, Section
 
@@ -94,22 +93,3 @@ class BuiltinEvaluation:
                 "max_wait_seconds": config.max_wait_seconds,
             }
         )
-
-
-_LINEAR_LEARNER_TASKS = {"regressor": REGRESSION, "binary_classifier": BINARY, "multiclass_classifier": MULTICLASS}
-
-
-def builtin_task(algorithm: str, hyperparameters: Mapping[str, str]) -> str | None:
-    """The task of a built-in's model from its hyperparameters (as the algorithm reads them); None when the
-    built-in evaluators cannot score it (a ranking objective, an unknown algorithm)."""
-    if algorithm == "linear-learner":
-        return _LINEAR_LEARNER_TASKS.get(hyperparameters.get("predictor_type", ""))
-    if algorithm == "xgboost":
-        objective = hyperparameters.get("objective", "reg:squarederror")
-        if objective.startswith("binary:"):
-            return BINARY
-        if objective.startswith("multi:"):
-            return MULTICLASS
-        if objective.startswith(("reg:", "count:", "survival:")):
-            return REGRESSION
-    return None

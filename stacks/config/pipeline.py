@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictInt, ValidationInfo, field_validator, model_validator
 
-from contract.evaluation import EVALUATION_METRICS, metrics_for
+from contract.evaluation import EVALUATION_METRICS, metrics_for, task_of
 from contract.outputs import model_package_group
 from stacks.config.alerts import AlertsConfig
 from stacks.config.algorithm import AlgorithmConfig, Hyperparameters, json_encoded_for_script, with_algorithm_defaults
@@ -16,7 +16,7 @@ from stacks.config.batch_transform import BatchTransformConfig
 from stacks.config.data_bucket import DataBucketConfig
 from stacks.config.endpoint import EndpointConfig
 from stacks.config.errors import FieldError
-from stacks.config.evaluation import NO_HOLDOUT, BuiltinEvaluation, EvaluationConfig, builtin_task
+from stacks.config.evaluation import NO_HOLDOUT, BuiltinEvaluation, EvaluationConfig
 from stacks.config.fields import Prefix, Rule, Section
 from stacks.config.governance import QualityGateConfig, RegistryConfig
 from stacks.config.housekeeping import HousekeepingConfig
@@ -172,7 +172,7 @@ class PipelineConfig(Section):
 
     def _evaluation_of_builtin(self) -> BuiltinEvaluation | None:
         builtin = self.algorithm.builtin
-        task = builtin_task(builtin, self.hyperparameters) if builtin else None
+        task = task_of(builtin, self.hyperparameters) if builtin else None
         if not task or not builtin:
             return None
         answering = tuple(
@@ -228,7 +228,7 @@ def _no_builtin_evaluation(config: PipelineConfig) -> str | None:
     builtin = config.algorithm.builtin
     if builtin is None:
         return f"the built-in evaluators score built-in algorithms, and this pipeline runs a {config.algorithm.kind}"
-    if builtin_task(builtin, config.hyperparameters) is None:
+    if task_of(builtin, config.hyperparameters) is None:
         return f"the built-in evaluators do not score {builtin} with these hyperparameters (a ranking objective?)"
     return None
 
