@@ -75,7 +75,13 @@ def _evaluation(run: StateRun) -> str:
         text += (
             f": {evaluation['metric']} {_number(evaluation.get('value'))}"
             f" (production {_number(current) if current is not None else 'none'}"
-            + (f", same {records} held-out records)" if records else ")")
+            + (
+                f", same {records} held-out records)"
+                if records
+                else ", same held-out data)"
+                if evaluation.get("holdout_manifest")
+                else ")"
+            )
         )
     reasons = evaluation.get("reasons")
     if isinstance(reasons, list) and reasons:
@@ -89,7 +95,10 @@ def _start_evaluation(run: StateRun) -> str:
         return ""
     production = evaluation.get("production_model")
     scored = f"new model {evaluation.get('candidate_model')}" + (f" and production {production}" if production else "")
-    return f"scoring {scored} on the holdout"
+    script = evaluation.get("script")
+    return f"scoring {scored} on the holdout" + (
+        f" with {script} (processing job {evaluation.get('candidate_job')})" if script else ""
+    )
 
 
 def _evaluation_status(run: StateRun) -> str:

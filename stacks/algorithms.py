@@ -117,12 +117,26 @@ def preprocessing_image(scope: Construct, config: PipelineConfig) -> str:
         raise ValueError(f"pipeline {config.name!r} has no preprocessing")
     if preprocessing.image is not None:
         return preprocessing.image.uri
+    return _scikit_learn_image(scope, config.name, "preprocessing.image_uri")
+
+
+def evaluation_script_image(scope: Construct, config: PipelineConfig) -> str:
+    """The image that runs the pipeline's evaluation script: the caller's, or SageMaker's scikit-learn."""
+    script = config.evaluation_script
+    if script is None:
+        raise ValueError(f"pipeline {config.name!r} has no evaluation script")
+    if script.image is not None:
+        return script.image.uri
+    return _scikit_learn_image(scope, config.name, "evaluation.script.image_uri")
+
+
+def _scikit_learn_image(scope: Construct, pipeline: str, field: str) -> str:
     return _builtin_image(
         scope,
         scikit_learn_registries(),
         mapping_id="ScikitLearnRegistries",
-        missing=f"pipeline {config.name!r}: region {{region}} has no scikit-learn image in "
-        f"{SCIKIT_LEARN_REGISTRIES_FILE.name}; set preprocessing.image_uri to an image of your own",
+        missing=f"pipeline {pipeline!r}: region {{region}} has no scikit-learn image in "
+        f"{SCIKIT_LEARN_REGISTRIES_FILE.name}; set {field} to an image of your own",
     )
 
 

@@ -35,8 +35,8 @@ def optional_run_jobs(config: PipelineConfig) -> list[tuple[str, str]]:
     """The jobs a pipeline's runs start besides training, as (ARN resource type, API noun): the preprocessing's
     processing job and the transform jobs of the batch transform and the held-out evaluation, when configured."""
     jobs = []
-    if config.preprocessing is not None:
-        jobs.append(("processing-job", "ProcessingJob"))
+    if config.preprocessing is not None or config.evaluation_script is not None:
+        jobs.append(("processing-job", "ProcessingJob"))  # the preprocessing's, the evaluation script's
     if config.batch_transform is not None or config.builtin_evaluation is not None:
         jobs.append(("transform-job", "TransformJob"))  # the batch transform's, the held-out evaluation's
     return jobs

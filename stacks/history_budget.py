@@ -51,7 +51,7 @@ def other_waits(config: PipelineConfig) -> tuple[int, ...]:
         waits.append(config.preprocessing.max_wait_seconds)
     if config.batch_transform is not None:
         waits.append(config.batch_transform.max_wait_seconds)
-    if config.builtin_evaluation is not None:
+    if config.evaluates_models:
         waits.append(config.evaluation.max_wait_seconds)
     return tuple(waits)
 

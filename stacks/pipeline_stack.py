@@ -28,6 +28,7 @@ from stacks.constructs.alarms import AlertTopic, PipelineAlarms
 from stacks.constructs.dashboard import PipelineDashboard
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.encryption import EncryptLogGroups, PipelineKey
+from stacks.constructs.evaluation_script import EvaluationScriptCode
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.model_registry import ModelRegistry
 from stacks.constructs.preprocessing import PreprocessingCode
@@ -65,16 +66,7 @@ class PipelineStack(Stack):
             # SageMaker's guardrail docs ask that the execution role may describe the rollback alarms too.
             rollout_alarms.grant_describe(sagemaker.role)
 
-        preprocessing = (
-            PreprocessingCode(self, "Preprocessing", config=config, data=data, sagemaker=sagemaker)
-            if config.preprocessing is not None
-            else None
-        )
-        script = (
-            TrainingScript(self, "TrainingScript", config=config, sagemaker=sagemaker)
-            if config.algorithm.kind == "framework"
-            else None
-        )
+        preprocessing, script, evaluation_script = self._user_code(config, data, sagemaker)
         assets = LambdaAssets(self, "LambdaAssets")
         registry = ModelRegistry(self, "Registry", config=config, assets=assets, data=data)
         # Before the steps: AwaitStatusChange is built under it (stacks/constructs/steps/await_status_change.py).
@@ -93,6 +85,7 @@ class PipelineStack(Stack):
                 rollout_alarms=rollout_alarms,
                 preprocessing=preprocessing,
                 script=script,
+                evaluation_script=evaluation_script,
             ),
         )
         workflow = RetrainingStateMachine(self, "Workflow", config=config, steps=steps.functions)
@@ -123,6 +116,28 @@ class PipelineStack(Stack):
         CfnOutput(self, WATERMARK_PARAMETER_NAME, value=watermark.parameter_name)
         CfnOutput(self, ENDPOINT_NAME, value=config.endpoint.name)
         CfnOutput(self, "ModelPackageGroupName", value=registry.group_name)
+
+    def _user_code(
+        self, config: PipelineConfig, data: DataStore, sagemaker: SageMakerExecutionRole
+    ) -> tuple[PreprocessingCode | None, TrainingScript | None, EvaluationScriptCode | None]:
+        """The user's code the pipeline ships as assets: the preprocessing, a framework's training script and the
+        evaluation script, each None when the config has none."""
+        preprocessing = (
+            PreprocessingCode(self, "Preprocessing", config=config, data=data, sagemaker=sagemaker)
+            if config.preprocessing is not None
+            else None
+        )
+        script = (
+            TrainingScript(self, "TrainingScript", config=config, sagemaker=sagemaker)
+            if config.algorithm.kind == "framework"
+            else None
+        )
+        evaluation_script = (
+            EvaluationScriptCode(self, "EvaluationScript", config=config, sagemaker=sagemaker)
+            if config.evaluation_script is not None
+            else None
+        )
+        return preprocessing, script, evaluation_script
 
     def _monitoring(
         self,

@@ -36,7 +36,8 @@ AWAITED = {
     "endpoint": wakeups.DEPLOYMENT,
     "preprocessing": wakeups.PREPROCESSING,
     "transform": wakeups.TRANSFORM,
-    # The held-out evaluation's loop awaits one of its transform jobs at a time (its section's job_name).
+    # The held-out evaluation's loop awaits one of its transform jobs at a time (its section's job_name), or the
+    # evaluation script's processing job (awaited_name reads which).
     "evaluation": wakeups.TRANSFORM,
 }
 # How each awaited job or endpoint is described: the call, the parameter naming it, the status field.
@@ -81,6 +82,8 @@ def awaited_name(target: str, state: Mapping[str, Any]) -> tuple[str, str]:
     else:
         job = _JOB_SECTIONS[target].read_optional(state)
         field, name = f"{_JOB_SECTIONS[target].SECTION}.job_name", job.job_name if job else None
+        if isinstance(job, HoldoutEvaluationState) and job.by_script:
+            awaited = wakeups.PREPROCESSING  # the evaluation script's processing job: a processing job's events
     if not name:
         raise InvalidStepEventError(f"state field '{field}' is missing: the step that sets it has not run")
     return awaited, name

@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from lambdas.common import env as names
+from lambdas.common.evaluation import EvaluationSettings
 from lambdas.common.events import Execution
 from lambdas.common.models import CleanUpState
-from lambdas.common.names import JOB_ROLES, execution_tag_value, run_job_name, run_resource_name
+from lambdas.common.names import JOB_ROLES, SCRIPT_JOB_ROLE, execution_tag_value, run_job_name, run_resource_name
 from lambdas.common.sagemaker import describe_or_none, started_by
 
 if TYPE_CHECKING:
@@ -25,14 +26,17 @@ class CleanUpSettings:
     endpoint_name: str
     preprocess: bool = False  # the pipeline's runs start a processing job before training
     evaluate: bool = False  # the pipeline's runs score the models on the holdout in transform jobs
+    evaluate_by_script: bool = False  # ... or in the evaluation script's processing job
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CleanUpSettings:
+        evaluation = EvaluationSettings.from_env(env)
         return cls(
             pipeline=names.require_str(env, names.PIPELINE_NAME),
             endpoint_name=names.require_str(env, names.ENDPOINT_NAME),
             preprocess=names.optional_str(env, names.PREPROCESSING) is not None,
-            evaluate=names.optional_str(env, names.EVALUATION) is not None,
+            evaluate=evaluation is not None and not evaluation.uses_script,
+            evaluate_by_script=evaluation is not None and evaluation.uses_script,
         )
 
 
@@ -63,6 +67,10 @@ def clean_up(execution: Execution, *, sagemaker: SageMakerClient, settings: Clea
             )
         ]
         report = replace(report, stopped_transform_jobs=stopped)
+    if settings.evaluate_by_script:
+        job_name = run_job_name(settings.pipeline, execution, SCRIPT_JOB_ROLE)
+        stopped_script = _stop_processing_job(sagemaker, job_name, execution, kept)
+        report = replace(report, stopped_evaluation_job=stopped_script)
 
     endpoint = describe_or_none(lambda: sagemaker.describe_endpoint(EndpointName=settings.endpoint_name))
     in_use = _configs_in_use(endpoint)

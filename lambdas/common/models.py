@@ -339,6 +339,7 @@ class CleanUpState(StateSection):
     stopped_processing_job: str | None = None
     stopped_training_job: str | None = None
     stopped_transform_jobs: list[str] = field(default_factory=list)  # the held-out evaluation's
+    stopped_evaluation_job: str | None = None  # the evaluation script's processing job
     deleted_model: str | None = None
     deleted_endpoint_config: str | None = None
     deleted_endpoint: str | None = None
@@ -363,10 +364,19 @@ class BatchTransformState(StateSection):
     poll_seconds: int
 
 
+# HoldoutEvaluationState.kind: the built-in evaluators' transform jobs, or the user's script's processing job.
+TRANSFORM_EVALUATION, PROCESSING_EVALUATION = "transform", "processing"
+
+
 @dataclass(frozen=True)
 class HoldoutEvaluationState(StateSection):
-    """The transform jobs scoring the new model (candidate) and the one the endpoint serves (production) on the
-    run's holdout; `job_name` is the job the wait loop awaits now, the first of them still running."""
+    """The jobs scoring the new model (candidate) and the one the endpoint serves (production) on the run's holdout;
+    `job_name` is the job the wait loop awaits now, the first of them still running.
+
+    `kind` "transform": the built-in evaluators' transform job per model, each writing its answers to its output.
+    `kind` "processing": the user's `script` scores both models in one processing job, `candidate_job`, which
+    writes evaluation.json to `candidate_output_uri` (the production fields then name no job or output).
+    """
 
     SECTION: ClassVar[str] = "holdout_evaluation"
 
@@ -384,9 +394,15 @@ class HoldoutEvaluationState(StateSection):
     waited_seconds: int
     wait_exceeded: bool
     poll_seconds: int
+    kind: str = TRANSFORM_EVALUATION
+    script: str | None = None  # the evaluation script's file name, with kind "processing"
 
     def jobs(self) -> list[str]:
         return [self.candidate_job, *([self.production_job] if self.production_job else [])]
+
+    @property
+    def by_script(self) -> bool:
+        return self.kind == PROCESSING_EVALUATION
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ def run_resource_name(pipeline: str, execution: Execution) -> str:
 
 # The held-out evaluation's transform jobs: the run's name with the scored model's role.
 JOB_ROLES = {CANDIDATE: "new", PRODUCTION: "prod"}
+# The evaluation script's processing job, which scores both.
+SCRIPT_JOB_ROLE = "eval"
 
 
 def run_job_name(pipeline: str, execution: Execution, role: str) -> str:

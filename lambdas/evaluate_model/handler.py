@@ -17,6 +17,7 @@ from lambdas.common.events import StepEvent
 from lambdas.common.models import HoldoutEvaluationState, PreprocessingState, RunState, TrainingJobState
 from lambdas.evaluate_model.core import REJECTED, EvaluateSettings, evaluate_model
 from lambdas.evaluate_model.holdout import score_holdout
+from lambdas.evaluate_model.script_report import read_script_scores
 
 logger = Logger(service="evaluate_model")
 tracer = Tracer()
@@ -31,11 +32,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = EvaluateSettings.from_env(os.environ)
     holdout = HoldoutEvaluationState.read_optional(step.state)
     with transient_aws_errors():
-        scores = (
-            score_holdout(clients().s3, holdout, settings.evaluation, now=datetime.now(UTC))
-            if holdout is not None and settings.evaluation is not None
-            else None
-        )
+        scores = None
+        if holdout is not None and settings.evaluation is not None:
+            read = read_script_scores if holdout.by_script else score_holdout
+            scores = read(clients().s3, holdout, settings.evaluation, now=datetime.now(UTC))
         evaluation = evaluate_model(
             RunState.read(step.state),
             TrainingJobState.read(step.state),

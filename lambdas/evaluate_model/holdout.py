@@ -38,8 +38,8 @@ class EvaluationOutputError(RetrainingError):
 class HoldoutScores:
     """Both models' metrics on the same held-out records, and where the reports are."""
 
-    task: str
-    records: int
+    task: str | None
+    records: int | None  # None: an evaluation script that did not say
     files: list[str]
     candidate: dict[str, float]
     production: dict[str, float] | None
@@ -52,7 +52,7 @@ def score_holdout(
 ) -> HoldoutScores:
     """Score both models' answers against the holdout's labels; write the reports. Raises EvaluationOutputError
     naming the file when an answer file is missing or holds another number of answers than records."""
-    bucket, prefix, keys = _read_manifest(s3, evaluation.holdout_uri)
+    bucket, prefix, keys = read_manifest(s3, evaluation.holdout_uri)
     labels_of = {key: list(_labels(s3, bucket, f"{prefix}{key}")) for key in keys}
     labels = [label for key in keys for label in labels_of[key]]
     outputs = {CANDIDATE: evaluation.candidate_output_uri, PRODUCTION: evaluation.production_output_uri}
@@ -81,7 +81,7 @@ def score_holdout(
         )
         scored = scoring.evaluate(cast("scoring.Task", settings.task), labels, predictions, evaluation_time=stamp)
         metrics[role] = scored.metrics
-        statistics_uris[role] = _put_json(s3, f"{base}/{role}-statistics.json", scored.statistics)
+        statistics_uris[role] = put_json(s3, f"{base}/{role}-statistics.json", scored.statistics)
     report = {
         "task": settings.task,
         "holdout": evaluation.holdout_uri,
@@ -98,12 +98,12 @@ def score_holdout(
         files=[f"s3://{bucket}/{prefix}{key}" for key in keys[:MAX_LISTED_FILES]],
         candidate=metrics[CANDIDATE],
         production=metrics.get(PRODUCTION),
-        report_uri=_put_json(s3, f"{base}/evaluation.json", report),
+        report_uri=put_json(s3, f"{base}/evaluation.json", report),
         candidate_statistics_uri=statistics_uris[CANDIDATE],
     )
 
 
-def _read_manifest(s3: S3Client, uri: str) -> tuple[str, str, list[str]]:
+def read_manifest(s3: S3Client, uri: str) -> tuple[str, str, list[str]]:
     """The holdout manifest as CheckData wrote it: (bucket, key prefix, relative keys)."""
     bucket, key = split_s3_uri(uri)
     entries = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -165,7 +165,7 @@ def _lines(s3: S3Client, bucket: str, key: str) -> Iterator[str]:
             yield line
 
 
-def _put_json(s3: S3Client, uri: str, document: Mapping[str, Any]) -> str:
+def put_json(s3: S3Client, uri: str, document: Mapping[str, Any]) -> str:
     bucket, key = split_s3_uri(uri)
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document, indent=2).encode(), ContentType="application/json")
     return uri

@@ -28,6 +28,8 @@ from contract.evaluation import (
 
 __all__ = [
     "DIRECTIONS",
+    "STATISTICS_SECTIONS",
+    "STATISTICS_VERSION",
     "Evaluation",
     "LabelError",
     "NotEvaluableError",
@@ -57,12 +59,12 @@ _DEVIATION_MIN_ITEMS, _DEVIATION_SAMPLES, _DEVIATION_FRACTION = 200, 5, 0.8
 _NO_DEVIATION = "NaN"
 # The statistics document's sections and version: the page above (sections, metric names, confusion matrix) and
 # https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-interpreting-statistics.html (version, dataset).
-_SECTIONS: Final[Mapping[str, str]] = {
+STATISTICS_SECTIONS: Final[Mapping[str, str]] = {
     REGRESSION: "regression_metrics",
     BINARY: "binary_classification_metrics",
     MULTICLASS: "multiclass_classification_metrics",
 }
-_STATISTICS_VERSION = 0.0
+STATISTICS_VERSION = 0.0
 _ERROR_TEXT_LIMIT = 200
 
 
@@ -243,9 +245,9 @@ def quality_statistics(
     for name, value in metrics.items():
         section[name] = {"value": value, "standard_deviation": deviations.get(name, _NO_DEVIATION)}
     return {
-        "version": _STATISTICS_VERSION,
+        "version": STATISTICS_VERSION,
         "dataset": {"item_count": item_count, "evaluation_time": evaluation_time},
-        _SECTIONS[task]: section,
+        STATISTICS_SECTIONS[task]: section,
     }
 
 

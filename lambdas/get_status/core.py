@@ -174,7 +174,10 @@ def evaluation_status(
     current: HoldoutEvaluationState, *, sagemaker: SageMakerClient, settings: PollSettings, now: datetime
 ) -> HoldoutEvaluationState:
     """Describe the evaluation's transform jobs: InProgress while one runs (the loop then awaits the first still
-    running), Completed when all did, Failed when one failed or was stopped, naming it and SageMaker's reason."""
+    running), Completed when all did, Failed when one failed or was stopped, naming it and SageMaker's reason.
+    An evaluation script's processing job likewise, its failure told by the script's own message (ExitMessage)."""
+    if current.by_script:
+        return _script_status(current, sagemaker=sagemaker, settings=settings, now=now)
     statuses = {}
     for job_name in current.jobs():
         job = sagemaker.describe_transform_job(TransformJobName=job_name)
@@ -197,6 +200,31 @@ def evaluation_status(
         status=status,
         failure_reason=failure_reason,
         job_name=awaited,
+        **_wait_progress(current.started_at, now, settings, settings.max_evaluation_wait_seconds),
+    )
+
+
+def _script_status(
+    current: HoldoutEvaluationState, *, sagemaker: SageMakerClient, settings: PollSettings, now: datetime
+) -> HoldoutEvaluationState:
+    job = sagemaker.describe_processing_job(ProcessingJobName=current.candidate_job)
+    status, failure_reason = str(job["ProcessingJobStatus"]), None
+    if status in ("Failed", "Stopped"):
+        # The script's stderr's end is in ExitMessage (lambdas/start_evaluation/script.py); SageMaker's reason is
+        # the fallback (the job could not start, or ran past its maximum).
+        said = job.get("ExitMessage") or job.get("FailureReason") or "SageMaker gave no reason"
+        failure_reason = (
+            f"evaluation script {current.script or '?'} (processing job {current.candidate_job}) over the holdout "
+            f"{current.holdout_uri} {status.lower()}: {said.strip()}"
+        )
+        status = "Failed"
+    elif status == "Stopping":
+        status = "InProgress"
+    return replace(
+        current,
+        status=status,
+        failure_reason=failure_reason,
+        job_name=current.candidate_job,
         **_wait_progress(current.started_at, now, settings, settings.max_evaluation_wait_seconds),
     )
 

@@ -341,6 +341,8 @@ def _verdict_text(event: NotificationEvent, state: Mapping[str, Any]) -> str | N
         )
         records = mrkdwn.whole(evaluation.get("holdout_records"))
         judged_on = f", both on the same {records} held-out records" if records else ""
+        if not judged_on and evaluation.get("holdout_manifest"):
+            judged_on = ", both on the same held-out data"  # an evaluation script that did not count the records
         lines.append(
             f"*Quality gate* on {mrkdwn.code(metric)} "
             f"({mrkdwn.escape(mrkdwn.text(evaluation.get('direction')) or '')}): "

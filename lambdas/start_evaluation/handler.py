@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.common.models import RunState, TrainingJobState
+from lambdas.common.models import PreprocessingState, RunState, TrainingJobState
 from lambdas.start_evaluation.core import StartEvaluationSettings, start_evaluation
 
 logger = Logger(service="start_evaluation")
@@ -31,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             sagemaker=clients().sagemaker,
             settings=StartEvaluationSettings.from_env(os.environ),
             now=datetime.now(UTC),
+            preprocessing=PreprocessingState.read_optional(step.state),
         )
     logger.info("evaluation jobs started", extra={"holdout_evaluation": evaluation.to_state()})
     return {**step.state, "holdout_evaluation": evaluation.to_state()}

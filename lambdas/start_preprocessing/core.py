@@ -23,6 +23,7 @@ from lambdas.common.errors import ConfigurationError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import PreprocessingState, RunState
 from lambdas.common.names import run_tags
+from lambdas.common.processing import s3_input
 from lambdas.common.sagemaker import check_started_by, describe_or_none
 
 if TYPE_CHECKING:
@@ -149,18 +150,6 @@ def processing_job_request(
 ) -> dict[str, Any]:
     """Build CreateProcessingJob's request: the manifest's raw files and the source in, train/ and model/ out."""
     output = run_output_uri(settings.bucket, settings.output_prefix, job_name)
-
-    def s3_input(name: str, uri: str, data_type: str, local_path: str) -> dict[str, Any]:
-        return {
-            "InputName": name,
-            "S3Input": {
-                "S3Uri": uri,
-                "S3DataType": data_type,
-                "LocalPath": local_path,
-                "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated",
-            },
-        }
 
     def s3_output(name: str, local_path: str) -> dict[str, Any]:
         return {

@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
+from pydantic import AfterValidator, Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 from contract.evaluation import ANSWER_FORMATS
 from stacks.config.errors import FieldError
-from stacks.config.fields import InstanceType, Rule, Section
+from stacks.config.fields import EcrImageUri, InstanceType, Rule, Section
+from stacks.config.preprocessing import ScriptName, inside_the_project
 
 # CheckData's longest window (lambdas/check_data/core.py MAX_WINDOW_DAYS) less the one day left to train on.
 MAX_HOLDOUT_DAYS = 365
@@ -49,15 +50,29 @@ class HoldoutConfig(Section):
         return json.dumps({"fraction": self.fraction, "seed": self.seed or 0})
 
 
+class EvaluationScriptConfig(Section):
+    """The user's own evaluation: `entry_point` in `source_dir` (relative to the project root) runs in a SageMaker
+    Processing job with the holdout and both models' artifacts, and writes `evaluation.json` with each model's
+    metrics (the README's "Your own evaluate.py" says where everything is). `image` defaults to SageMaker's
+    scikit-learn image."""
+
+    source_dir: Annotated[str, Field(min_length=1), AfterValidator(inside_the_project)]
+    entry_point: ScriptName = "evaluate.py"
+    image: EcrImageUri | None = Field(default=None, alias="image_uri")
+    volume_size_gb: StrictInt = Field(default=30, ge=1, le=16_384)
+
+
 class EvaluationConfig(Section):
     """How each run judges its model: `holdout` is split off the window before training, or "none" to train on the
     whole window and judge the training job's own metrics. With a built-in algorithm on CSV data (no preprocessing),
     the candidate and the production model are scored on the holdout by transform jobs on `instance_type` (unless
-    `score_models` is false); the run waits for them at most `max_wait_seconds`."""
+    `score_models` is false); with `script`, the user's evaluate.py scores both in one processing job on
+    `instance_type` instead. The run waits for the evaluation at most `max_wait_seconds`."""
 
     holdout: HoldoutConfig | Literal["none"] = Field(default_factory=lambda: HoldoutConfig(days=1))
-    # false: no transform jobs (the training job's validation:* metrics only, nothing compared with production)
+    # false: no evaluation jobs (the training job's validation:* metrics only, nothing compared with production)
     score_models: StrictBool = True
+    script: EvaluationScriptConfig | None = None  # None: the built-in evaluators (built-in algorithms only)
     instance_type: InstanceType = "ml.m5.large"
     max_wait_seconds: StrictInt = Field(default=3_600, ge=60, le=86_400)
 
@@ -84,6 +99,7 @@ class BuiltinEvaluation:
         """The EVALUATION variable of the steps that start, wait for and read the evaluation."""
         return json.dumps(
             {
+                "kind": "builtin",
                 "task": self.task,
                 "algorithm": self.algorithm,
                 "hyperparameters": dict(self.answer_hyperparameters),

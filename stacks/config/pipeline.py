@@ -16,7 +16,7 @@ from stacks.config.batch_transform import BatchTransformConfig
 from stacks.config.data_bucket import DataBucketConfig
 from stacks.config.endpoint import EndpointConfig
 from stacks.config.errors import FieldError
-from stacks.config.evaluation import NO_HOLDOUT, BuiltinEvaluation, EvaluationConfig
+from stacks.config.evaluation import NO_HOLDOUT, BuiltinEvaluation, EvaluationConfig, EvaluationScriptConfig
 from stacks.config.fields import Prefix, Rule, Section
 from stacks.config.governance import QualityGateConfig, RegistryConfig
 from stacks.config.housekeeping import HousekeepingConfig
@@ -144,11 +144,13 @@ class PipelineConfig(Section):
     @model_validator(mode="before")
     @classmethod
     def _nothing_held_out_behind_preprocessing(cls, data: Any) -> Any:
-        """With preprocessing nothing reads a holdout yet (the processing job's output is the training job's only
-        channel, and the built-in evaluators read label-first CSV): by default every day trains."""
+        """With preprocessing only an evaluation script reads a holdout (the processing job's output is the training
+        job's only channel, and the built-in evaluators read label-first CSV): without one, every day trains."""
         if not isinstance(data, Mapping) or data.get("preprocessing") is None:
             return data
         evaluation = data.get("evaluation")
+        if isinstance(evaluation, Mapping) and evaluation.get("script") is not None:
+            return data
         if evaluation is None or (isinstance(evaluation, Mapping) and "holdout" not in evaluation):
             return {**data, "evaluation": {**(evaluation or {}), "holdout": NO_HOLDOUT}}
         return data
@@ -162,6 +164,7 @@ class PipelineConfig(Section):
         if self.rollout is not None:
             _check_rollout_fits(self.rollout, self.polling)
         _check_holdout_fits(self)
+        _check_evaluation_script(self)
         _check_gate_metric_defined(self)
         return self
 
@@ -170,9 +173,25 @@ class PipelineConfig(Section):
         """The held-out evaluation the built-in evaluators run for this pipeline; None when they cannot."""
         return None if _no_builtin_evaluation(self) else self._evaluation_of_builtin()
 
-    def _evaluation_of_builtin(self) -> BuiltinEvaluation | None:
+    @property
+    def evaluation_script(self) -> EvaluationScriptConfig | None:
+        """The user's evaluate.py that scores this pipeline's models on the holdout; None when there is none."""
+        evaluation = self.evaluation
+        return evaluation.script if evaluation.split is not None and evaluation.score_models else None
+
+    @property
+    def evaluates_models(self) -> bool:
+        """Whether each run scores the new and the production model on its holdout (built-in or user's script)."""
+        return self.evaluation_script is not None or self.builtin_evaluation is not None
+
+    @property
+    def model_task(self) -> str | None:
+        """The task of a built-in algorithm's model (regression, binary, multiclass); None when unknown."""
         builtin = self.algorithm.builtin
-        task = task_of(builtin, self.hyperparameters) if builtin else None
+        return task_of(builtin, self.hyperparameters) if builtin else None
+
+    def _evaluation_of_builtin(self) -> BuiltinEvaluation | None:
+        builtin, task = self.algorithm.builtin, self.model_task
         if not task or not builtin:
             return None
         answering = tuple(
@@ -219,6 +238,8 @@ def _overlaps(first: str, second: str) -> bool:
 
 def _no_builtin_evaluation(config: PipelineConfig) -> str | None:
     """Why the built-in evaluators do not score this pipeline's models on the holdout; None when they do."""
+    if config.evaluation.script is not None:
+        return "evaluation.script scores the models instead"
     if config.preprocessing is not None:
         return "the built-in evaluators score a built-in algorithm on CSV data, and this pipeline has preprocessing"
     if config.evaluation.split is None:
@@ -237,6 +258,30 @@ def _is_evaluation_metric(config: PipelineConfig, metric: str) -> bool:
     """An evaluation metric's name (`rmse`, ...) for a built-in algorithm: a script's gate names its own metrics."""
     defined = {definition.name for definition in config.algorithm.metric_definitions}
     return metric in EVALUATION_METRICS and metric not in defined and config.algorithm.kind == "builtin"
+
+
+def _check_evaluation_script(config: PipelineConfig) -> None:
+    """An evaluation script needs held-out data and evaluation jobs to run in."""
+    if config.evaluation.script is None:
+        return
+    if config.evaluation.split is None:
+        raise FieldError(
+            "evaluation.script",
+            'needs held-out data to score the models on, and evaluation.holdout is "none": hold out '
+            '{"days": 1} or {"fraction": 0.1}',
+        )
+    if not config.evaluation.score_models:
+        raise FieldError(
+            "evaluation.script",
+            "would never run: evaluation.score_models is false (no evaluation job); remove one of the two",
+        )
+
+
+def _check_script_gate(config: PipelineConfig, metric: str, direction: str) -> None:
+    """A gate on the evaluation script's metric: any name the script reports, the known ones in their direction."""
+    if metric in EVALUATION_METRICS and direction != EVALUATION_METRICS[metric][0]:
+        wanted = EVALUATION_METRICS[metric][0]
+        raise FieldError("quality_gate.direction", f"must be {wanted} for {metric!r}, got {direction!r}")
 
 
 def _check_evaluation_gate(config: PipelineConfig, metric: str, direction: str) -> None:
@@ -266,6 +311,11 @@ def _check_gate_metric_defined(config: PipelineConfig) -> None:
     gate, algorithm = config.quality_gate, config.algorithm
     if gate is None:
         return
+    if config.evaluation_script is not None and ":" not in gate.metric:
+        # The script may report any metric (EvaluateModel's MetricMissingError lists those it did); a name with
+        # a ":" is a training job's (`validation:rmse`), checked below.
+        _check_script_gate(config, gate.metric, gate.direction)
+        return
     if _is_evaluation_metric(config, gate.metric):
         _check_evaluation_gate(config, gate.metric, gate.direction)
         return
@@ -276,6 +326,13 @@ def _check_gate_metric_defined(config: PipelineConfig) -> None:
             f"compares {gate.metric!r} of two training jobs, each on its own data: gate on a held-out evaluation "
             f"metric instead ({', '.join(metrics_for(evaluation.task))}), which scores the new and the production "
             "model on this run's holdout",
+        )
+    if gate.max_regression_percent is not None and config.evaluation_script is not None:
+        raise FieldError(
+            "quality_gate.max_regression_percent",
+            f"compares {gate.metric!r} of two training jobs, each on its own data: gate on a metric your "
+            f"evaluation script ({config.evaluation_script.entry_point}) reports, which scores the new and the "
+            "production model on this run's holdout",
         )
     if algorithm.kind == "image":
         return
@@ -313,12 +370,13 @@ def _no_validation_channel(config: PipelineConfig) -> str | None:
 def _check_holdout_fits(config: PipelineConfig) -> None:
     """A time split must leave at least one day of the window to train on; a holdout nothing reads is refused."""
     split = config.evaluation.split
-    if split is not None and config.preprocessing is not None:
+    if split is not None and config.preprocessing is not None and config.evaluation.script is None:
         raise FieldError(
             "evaluation.holdout",
             "would hold data out that nothing reads: with preprocessing the processing job's output is the training "
-            "job's only channel, and the held-out evaluation scores built-in algorithms on label-first CSV; leave "
-            'it out (or "none") so that every day of the window trains',
+            "job's only channel, and the built-in evaluators score built-in algorithms on label-first CSV; give "
+            'evaluation.script to score the models on it yourself, or leave it out (or "none") so that every day '
+            "of the window trains",
         )
     if split is not None and split.days is not None and split.days >= config.window_days:
         raise FieldError(

@@ -18,7 +18,7 @@ ScriptName = Annotated[
 ]
 
 
-def _inside_the_project(source_dir: str) -> str:
+def inside_the_project(source_dir: str) -> str:
     if source_dir.startswith("/") or ".." in source_dir.split("/"):
         raise ValueError(f"must be a directory inside the project, got {show(source_dir)}")
     return source_dir.rstrip("/")
@@ -35,7 +35,7 @@ class PreprocessingConfig(Section):
 
     model_config = derived_in_schema(output_prefix="preprocessed/<pipeline name>")
 
-    source_dir: Annotated[str, Field(min_length=1), AfterValidator(_inside_the_project)]
+    source_dir: Annotated[str, Field(min_length=1), AfterValidator(inside_the_project)]
     entry_point: ScriptName = "preprocess.py"
     postprocess_entry_point: ScriptName | None = None
     image: EcrImageUri | None = Field(default=None, alias="image_uri")

@@ -40,14 +40,20 @@ class SageMakerExecutionRole(Construct):
             config.batch_transform.predictions_prefix if config.batch_transform is not None else PREDICTIONS_PREFIX
         )
         data.grant_put(self.role, f"{predictions}/{config.data_prefix}")
-        if config.builtin_evaluation is not None:
-            # The held-out evaluation's transform jobs write each model's answers under the run's evaluation folder.
+        if config.evaluates_models:
+            # The held-out evaluation's transform jobs write each model's answers under the run's evaluation folder,
+            # an evaluation script's processing job its evaluation.json.
             data.grant_put(self.role, config.evaluation_prefix)
+        if config.evaluation_script is not None:
+            # The script's processing job reads the models' artifacts as S3Prefix inputs, listed before downloaded.
+            data.grant_list(self.role, config.model_prefix)
 
         self._grant_logs_and_metrics(stack)
         images = config.algorithm.ecr_images
         if config.preprocessing is not None and config.preprocessing.image is not None:
             images = (*images, config.preprocessing.image)
+        if config.evaluation_script is not None and config.evaluation_script.image is not None:
+            images = (*images, config.evaluation_script.image)
         if images:
             self._grant_images(stack, images)
 

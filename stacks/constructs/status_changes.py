@@ -74,8 +74,8 @@ class StatusChangeWake(Construct):
             ENDPOINT_STATE_CHANGE,
             {"EndpointName": [config.endpoint.name], "EndpointStatus": endpoint_statuses},
         )
-        if config.preprocessing is not None:
-            # Processing jobs end in the training jobs' states (Completed, Failed, Stopped).
+        if config.preprocessing is not None or config.evaluation_script is not None:
+            # The preprocessing's and the evaluation script's; they end in the training jobs' states.
             self.processing_rule = self._rule(
                 "ProcessingJobRule",
                 f"A processing job of pipeline {config.name} ended: wake the run waiting for it",

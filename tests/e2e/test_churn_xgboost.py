@@ -2,8 +2,9 @@
 
 The same raw churn data and the same preprocessing as examples/churn, with SageMaker's built-in XGBoost
 (binary:logistic, eval_metric auc) in place of Linear Learner: the run fits the preprocessing, trains XGBoost on
-its output, gates on the AUC the job reports, deploys preprocess -> XGBoost -> postprocess, and transforms the
-newest day; a new day retrains while the endpoint keeps answering.
+its output, scores the new and the production model on the held-out newest day with the example's own evaluate.py
+(raw records through each model's preprocessing and XGBoost), gates on that AUC, deploys preprocess -> XGBoost ->
+postprocess, and transforms the newest day; a new day retrains while the endpoint keeps answering.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.e2e
 CONFIG_FILE = "examples/churn-xgboost/pipelines.json"
 NAME = "churn-xgboost"
 STACK = f"SageMakerRetraining-{NAME}"
-GATE_METRIC = "train:auc"
+GATE_METRIC = "auc"  # the example evaluate.py's, on the held-out day
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +64,20 @@ def test_the_run_trains_built_in_xgboost_on_the_preprocessed_data_and_gates_on_i
     source = channel["DataSource"]["S3DataSource"]
     assert (channel["ChannelName"], channel["ContentType"]) == ("train", "text/csv")
     assert source["S3Uri"] == first_run["preprocessing"]["training_data_uri"]
-    # ... it reported the AUC under SageMaker's name, and the gate judged the model on it
+    # ... it reported the training AUC under SageMaker's name (no validation channel: the preprocessing's output is
+    # the job's one input)
     final = {metric["MetricName"]: metric["Value"] for metric in training["FinalMetricDataList"]}
-    assert final[GATE_METRIC] > 0.7
-    assert not any(name.startswith("validation:") for name in final)  # the workflow gives no validation channel
+    assert final["train:auc"] > 0.7
+    assert not any(name.startswith("validation:") for name in final)
+    # ... and the gate judged the model on the AUC the example's evaluate.py found on the held-out newest day, raw
+    # records through the model's own preprocessing (the first run: no production model to compare with)
     evaluation = first_run["evaluation"]
     assert (evaluation["metric"], evaluation["passed"]) == (GATE_METRIC, True)
-    assert evaluation["value"] == pytest.approx(final[GATE_METRIC])
+    assert evaluation["value"] == evaluation["candidate_metrics"][GATE_METRIC] > 0.7
+    assert evaluation["holdout"] == [f"s3://{churn.bucket}/{churn.prefix}/{FIRST_END.isoformat()}.csv"]
+    assert evaluation["production_model"] is None
+    assert first_run["holdout_evaluation"]["script"] == "evaluate.py"
+    assert first_run["run"]["file_count"] == 6  # the seven days less the held-out one
     # ... and the artifact is the algorithm's: xgboost-model in model.tar.gz
     bucket, key = first_run["training"]["model_artifact"].removeprefix("s3://").split("/", 1)
     body = churn.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -169,10 +177,12 @@ def test_a_new_day_retrains_xgboost_and_the_endpoint_switches_with_zero_downtime
     assert second["deployment"]["model_name"] != old_model
     endpoint = churn.client("sagemaker").describe_endpoint(EndpointName=churn.endpoint)
     assert endpoint["EndpointConfigName"] == second["deployment"]["endpoint_config_name"]
-    # ... the gate compared the new model's AUC with production's
+    # ... the gate compared the new model's AUC with production's, both on the new held-out day
     evaluation = second["evaluation"]
     assert evaluation["passed"] is True
-    assert evaluation["production_value"] == pytest.approx(first_run["evaluation"]["value"])
+    assert evaluation["production_model"] == old_model
+    assert evaluation["production_value"] == evaluation["production_metrics"][GATE_METRIC]
+    assert evaluation["holdout"] == [f"s3://{churn.bucket}/{churn.prefix}/{NEW_DAY.isoformat()}.csv"]
     # ... and the new endpoint answers labels
     assert {json.loads(line)["label"] for line in churn.invoke("pro,west,web,120.00,48\n").splitlines()} <= {
         "churns",

@@ -11,7 +11,6 @@ from contract.steps import CHECK_DATA
 from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import StepResources, step_function
-from stacks.constructs.steps.start_evaluation import evaluation_env
 
 
 def build(scope: Construct, resources: StepResources) -> StepFunction:
@@ -52,7 +51,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     holdout = config.evaluation.split
     if holdout is not None:
         step.add_environment(env.HOLDOUT, holdout.to_env())
-    for name, value in evaluation_env(config).items():
+    for name, value in resources.evaluation_env().items():
         step.add_environment(name, value)
     if config.slack is not None:
         # CheckData refuses to start a run whose alerts could not be sent; it reads the secret's metadata only.

@@ -12,7 +12,6 @@ from contract import env
 from contract.steps import CLEAN_UP
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
-from stacks.constructs.steps.start_evaluation import evaluation_env
 
 
 def build(scope: Construct, resources: StepResources) -> StepFunction:
@@ -25,7 +24,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.PIPELINE_NAME: config.name,
             env.ENDPOINT_NAME: config.endpoint.name,
             **resources.preprocessing_env(),
-            **evaluation_env(config),
+            **resources.evaluation_env(),
         },
     )
     arns = RunArns.of(scope, config)
@@ -40,7 +39,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
         ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags"],
         [arns.training_jobs],
     )
-    if resources.preprocessing is not None:
+    if resources.preprocessing is not None or config.evaluation_script is not None:
         allow_run_resources(
             step,
             ["sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:ListTags"],

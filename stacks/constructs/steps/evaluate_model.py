@@ -11,7 +11,6 @@ from contract.steps import EVALUATE_MODEL
 from stacks.config import PipelineConfig
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
-from stacks.constructs.steps.start_evaluation import evaluation_env
 
 
 def build(scope: Construct, resources: StepResources) -> StepFunction:
@@ -30,16 +29,18 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.APPROVAL_TIMEOUT_SECONDS: str(config.registry.approval_timeout_hours * 3600),
             **({env.QUALITY_GATE: quality_gate_json(config)} if config.quality_gate else {}),
             **resources.preprocessing_env(),
-            **evaluation_env(config),
+            **resources.evaluation_env(),
         },
         memory_size=1024,  # reads the holdout and both models' answers to score them
     )
     registry.grant_register(step)
-    if config.builtin_evaluation is not None:
-        # The holdout's manifest and files (the labels), both models' answers; it writes the reports beside them.
+    if config.evaluates_models:
+        # The holdout's manifest and files (the labels), both models' answers or the script's evaluation.json; it
+        # writes the reports beside them.
         data = resources.data
         data.grant_get(step.role, config.manifest_prefix)
-        data.grant_get(step.role, config.data_prefix)
+        if config.builtin_evaluation is not None:
+            data.grant_get(step.role, config.data_prefix)
         data.grant_get(step.role, config.evaluation_prefix)
         data.grant_list(step.role, config.evaluation_prefix)  # a missing answer file reads as 404, not 403
         data.grant_put(step.role, config.evaluation_prefix)

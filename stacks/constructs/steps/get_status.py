@@ -13,7 +13,6 @@ from contract.steps import GET_STATUS
 from stacks.arns import optional_run_jobs, run_resources_arn
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
-from stacks.constructs.steps.start_evaluation import evaluation_env
 
 
 def build(scope: Construct, resources: StepResources) -> StepFunction:
@@ -36,7 +35,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
                 if config.batch_transform is not None
                 else {}
             ),
-            **evaluation_env(config),
+            **resources.evaluation_env(),
         },
     )
     arns = RunArns.of(scope, config)

@@ -18,6 +18,7 @@ from stacks.arns import RUN_RESOURCE_REASON, run_resources_arn, sagemaker_arn
 from stacks.compliance import acknowledge, resource_finding
 from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
+from stacks.constructs.evaluation_script import EvaluationScriptCode
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.model_registry import ModelRegistry
 from stacks.constructs.preprocessing import PreprocessingCode
@@ -42,6 +43,17 @@ class StepResources:
     rollout_alarms: RolloutAlarms | None = None
     preprocessing: PreprocessingCode | None = None
     script: TrainingScript | None = None  # a framework's script (Script Mode)
+    evaluation_script: EvaluationScriptCode | None = None  # the user's evaluate.py
+
+    def evaluation_env(self) -> dict[str, str]:
+        """The EVALUATION variable of the steps that start, wait for, read and clean up the held-out evaluation:
+        the built-in evaluators' transform jobs or the user's script's processing job; none without either."""
+        if self.evaluation_script is not None:
+            return {env.EVALUATION: self.evaluation_script.env_json()}
+        evaluation = self.config.builtin_evaluation
+        if evaluation is None:
+            return {}
+        return {env.EVALUATION: evaluation.to_env(self.config.evaluation, self.config.evaluation_prefix)}
 
     def preprocessing_env(self) -> dict[str, str]:
         """The steps that start, wait for, train on or serve the preprocessing know it by this one variable."""
@@ -156,6 +168,17 @@ def allow_transform_jobs(step: StepFunction, arns: RunArns) -> None:
     allow_run_resources(step, actions, [arns.transform_jobs])
     # IAM authorizes CreateTransformJob on the model it runs as well.
     allow_run_resources(step, ["sagemaker:CreateTransformJob"], [arns.models])
+
+
+def allow_evaluation_processing_jobs(step: StepFunction, arns: RunArns) -> None:
+    """Start, describe and tag the runs' evaluation script's processing jobs."""
+    actions = [
+        "sagemaker:CreateProcessingJob",
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:AddTags",
+        "sagemaker:ListTags",
+    ]
+    allow_run_resources(step, actions, [arns.processing_jobs])
 
 
 def batch_transform_json(config: PipelineConfig) -> str:

@@ -1,6 +1,7 @@
-"""StartEvaluation: scores the new model and the production model on the run's holdout, in transform jobs.
+"""StartEvaluation: scores the new model and the production model on the run's holdout, in transform jobs (the
+built-in evaluators) or in one processing job running the user's evaluation script.
 
-Always deployed; reached only when the built-in evaluators score the pipeline's models (CheckData's run.evaluate).
+Always deployed; reached only when the pipeline's models are scored on the holdout (CheckData's run.evaluate).
 """
 
 from __future__ import annotations
@@ -9,24 +10,16 @@ from constructs import Construct
 
 from contract import env
 from contract.steps import START_EVALUATION
-from stacks.config import PipelineConfig
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import (
     RunArns,
     StepResources,
     allow,
+    allow_evaluation_processing_jobs,
     allow_run_resources,
     allow_transform_jobs,
     step_function,
 )
-
-
-def evaluation_env(config: PipelineConfig) -> dict[str, str]:
-    """The EVALUATION variable of the steps that start, wait for, read and clean up the evaluation."""
-    evaluation = config.builtin_evaluation
-    if evaluation is None:
-        return {}
-    return {env.EVALUATION: evaluation.to_env(config.evaluation, config.evaluation_prefix)}
 
 
 def build(scope: Construct, resources: StepResources) -> StepFunction:
@@ -43,10 +36,11 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             **resources.model_env(),
             env.SAGEMAKER_ROLE_ARN: resources.sagemaker.role_arn,
             env.POLL_INTERVAL_SECONDS: str(config.polling.interval_seconds),
-            **evaluation_env(config),
+            **resources.preprocessing_env(),
+            **resources.evaluation_env(),
         },
     )
-    if config.builtin_evaluation is not None:
+    if config.evaluates_models:
         arns = RunArns.of(scope, config)
         # The new model, created as DeployModel creates it (which then adopts it).
         allow_run_resources(
@@ -56,5 +50,8 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
         # The production model: the one the endpoint's config names.
         allow(step, ["sagemaker:DescribeEndpoint"], [arns.endpoint])
         allow_run_resources(step, ["sagemaker:DescribeEndpointConfig"], [arns.endpoint_configs])
-        allow_transform_jobs(step, arns)
+        if config.evaluation_script is not None:
+            allow_evaluation_processing_jobs(step, arns)
+        else:
+            allow_transform_jobs(step, arns)
     return step

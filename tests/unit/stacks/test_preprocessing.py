@@ -31,7 +31,16 @@ from tests.unit.stacks.test_pipeline_stack import sagemaker_role_id
 SOURCE_DIR = "examples/churn/preprocessing"
 PROCESSING_JOBS = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/churn-*"
 # The steps that start, train on, serve, register or clean up after the preprocessing.
-KNOWING_STEPS = {"CheckData", "StartPreprocessing", "StartTrainingJob", "EvaluateModel", "DeployModel", "CleanUp"}
+# StartEvaluation creates the new model with its pipeline containers, as DeployModel does (which adopts it).
+KNOWING_STEPS = {
+    "CheckData",
+    "StartPreprocessing",
+    "StartTrainingJob",
+    "StartEvaluation",
+    "EvaluateModel",
+    "DeployModel",
+    "CleanUp",
+}
 PROCESSING_ACTIONS = (
     "sagemaker:CreateProcessingJob",
     "sagemaker:DescribeProcessingJob",

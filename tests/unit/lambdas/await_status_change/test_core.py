@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from lambdas.await_status_change.core import WakeSettings, await_status_change
+from lambdas.await_status_change.core import WakeSettings, await_status_change, awaited_name
 from lambdas.common import wakeups
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution
@@ -215,3 +216,81 @@ def test_a_malformed_event_is_refused_naming_the_field(
             now=NOW,
         )
     assert s3.list_objects_v2(Bucket="data").get("KeyCount") == 0
+
+
+# The held-out evaluation by the user's script: one processing job, the section's job_name.
+SCRIPT_EVALUATION = replace(
+    HoldoutEvaluationState.from_state(STATE["holdout_evaluation"]),
+    candidate_job="churn-20261122-0600-eval",
+    candidate_output_uri="s3://data/evaluation/churn/churn-20261122-0600/script",
+    production_job=None,
+    production_output_uri=None,
+    job_name="churn-20261122-0600-eval",
+    kind="processing",
+    script="evaluate.py",
+).to_state()
+
+
+@pytest.mark.parametrize(
+    ("section", "awaited"),
+    [
+        (SCRIPT_EVALUATION, (wakeups.PREPROCESSING, "churn-20261122-0600-eval")),
+        (STATE["holdout_evaluation"], (wakeups.TRANSFORM, "churn-20261122-0600-prod")),
+    ],
+    ids=["script-processing-job", "builtin-transform-jobs"],
+)
+def test_the_evaluation_awaits_the_kind_of_job_its_section_names(
+    section: dict[str, Any], awaited: tuple[str, str]
+) -> None:
+    assert awaited_name("evaluation", {"holdout_evaluation": section}) == awaited
+
+
+def test_the_evaluation_scripts_running_job_keeps_the_token_under_the_processing_jobs_name(
+    s3: Any, execution: Execution
+) -> None:
+    # GIVEN the script's processing job running
+    described, tokens = DescribedSageMaker(processing="InProgress", transform="Completed"), TaskTokens("token-1")
+    sagemaker: Any = described
+    stepfunctions: Any = tokens
+
+    waiting = await_status_change(
+        "evaluation",
+        {"holdout_evaluation": SCRIPT_EVALUATION},
+        execution,
+        "token-1",
+        s3=s3,
+        sagemaker=sagemaker,
+        stepfunctions=stepfunctions,
+        settings=SETTINGS,
+        now=NOW,
+    )
+
+    # THEN the token waits where a processing job's status change finds it, and the job described is that one
+    assert waiting is True
+    assert s3.head_object(Bucket="data", Key="waits/churn/preprocessing/churn-20261122-0600-eval.json")
+    assert described.described == ["churn-20261122-0600-eval"]
+    assert tokens.resumed == []
+
+
+@pytest.mark.parametrize("status", ["Completed", "Failed", "Stopped"])
+def test_the_evaluation_scripts_job_that_already_ended_wakes_the_loop_at_once(
+    s3: Any, execution: Execution, status: str
+) -> None:
+    tokens = TaskTokens("token-1")
+    sagemaker: Any = DescribedSageMaker(processing=status)
+    stepfunctions: Any = tokens
+
+    waiting = await_status_change(
+        "evaluation",
+        {"holdout_evaluation": SCRIPT_EVALUATION},
+        execution,
+        "token-1",
+        s3=s3,
+        sagemaker=sagemaker,
+        stepfunctions=stepfunctions,
+        settings=SETTINGS,
+        now=NOW,
+    )
+
+    assert waiting is False
+    assert tokens.resumed == [("token-1", {"status": status})]

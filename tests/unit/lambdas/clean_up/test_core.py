@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -363,6 +364,15 @@ def test_without_the_evaluation_no_transform_job_is_looked_at(
 
 
 def test_the_settings_know_the_evaluation_from_its_variable() -> None:
-    environment = {"PIPELINE_NAME": "churn", "ENDPOINT_NAME": "churn", "EVALUATION": '{"task": "binary"}'}
+    builtin = {
+        "kind": "builtin",
+        "task": "binary",
+        "algorithm": "linear-learner",
+        "accept": "application/jsonlines",
+        "instance_type": "ml.m5.large",
+        "output_prefix": "evaluation/churn",
+        "max_wait_seconds": 3600,
+    }
+    environment = {"PIPELINE_NAME": "churn", "ENDPOINT_NAME": "churn", "EVALUATION": json.dumps(builtin)}
 
     assert CleanUpSettings.from_env(environment) == EVALUATION_SETTINGS
