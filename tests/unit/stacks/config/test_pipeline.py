@@ -203,13 +203,6 @@ def test_ecr_image_uris_are_accepted(uri: str) -> None:
         ({"data_bucket": {"create": False}}, "pipeline 'churn': data_bucket.create must be true"),
         ({"data_bucket": {"create": True, "name": "abc"}}, "pipeline 'churn': data_bucket.name and create"),
         ({"data_bucket": "abc"}, "pipeline 'churn': data_bucket must be an object"),
-        ({"schedule": "rate(1 days)"}, "pipeline 'churn': schedule must use 'day' for 1 and 'days' otherwise"),
-        ({"schedule": "rate(2 hour)"}, "pipeline 'churn': schedule must use 'hour' for 1 and 'hours'"),
-        ({"schedule": "rate(0 minutes)"}, "pipeline 'churn': schedule must be a rate of at least 1"),
-        ({"schedule": "rate(1 week)"}, "pipeline 'churn': schedule must be 'rate(N minute"),
-        ({"schedule": "every day"}, "pipeline 'churn': schedule must be 'rate(N minute"),
-        ({"schedule": "cron(0 6 * * ?)"}, "pipeline 'churn': schedule must be cron(minutes hours"),
-        ({"schedule": "cron(0 6 * * * *)"}, "pipeline 'churn': schedule must use '?' in day-of-month"),
         ({"algorithm": {"builtin": "kmeans"}}, "pipeline 'churn': algorithm.builtin must be one of linear"),
         ({"algorithm": {"image_uri": "trainer:latest"}}, "pipeline 'churn': algorithm.image_uri must be an ECR"),
         (
