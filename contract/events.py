@@ -11,6 +11,9 @@ PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
 TRANSFORM_JOB_STATE_CHANGE = "SageMaker Transform Job State Change"
 # The model registry's: a decided approval resumes the run waiting for it (ApprovalListener).
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+# Step Functions' own, on every status change of a Standard execution (source aws.states): RUNNING, then one of
+# SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 
 # What each loop waits for to end: the states GetStatus's Choices leave the loop on (PreprocessingStatus,
 # TrainingStatus and EndpointStatus in statemachine/retraining.asl.json). An endpoint InService on the previous

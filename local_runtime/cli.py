@@ -93,7 +93,11 @@ def _parser() -> Parser:
         "--config-file",
         help='a JSON file {"pipelines": [...]} (default: the pipelines in cdk.json), e.g. demo/pipelines.json',
     )
-    serve.add_argument("--lambda-logs", action="store_true", help="show the functions' JSON logs and metrics")
+    serve.add_argument(
+        "--lambda-logs",
+        action="store_true",
+        help="show the functions' JSON logs (their EMF metrics go to the local CloudWatch, as on AWS)",
+    )
     _common_flags(serve)
     serve.set_defaults(handler=_serve)
 
@@ -180,7 +184,9 @@ def _serve(args: argparse.Namespace) -> int:
             ).start()
             cleanup.callback(slack_server.stop)
         slack = SlackTarget(
-            api_url=slack_server.base_url if slack_server else None, token=real_token or LOCAL_SLACK_TOKEN
+            api_url=slack_server.base_url if slack_server else None,
+            token=real_token or LOCAL_SLACK_TOKEN,
+            local_server=slack_server,
         )
         try:
             runtime = cleanup.enter_context(
@@ -288,6 +294,12 @@ def _print_serving(
         f"  curl -X POST {url}/_local/faults "
         """-d '{"fault": "throttle_lambda", "function": "StartTrainingJob", "times": 2}'"""
     )
+    slack_alarm = next(
+        (a["AlarmName"] for a in first.stack.alarms.values() if a["AlarmName"].endswith("-slack-delivery-failed")), None
+    )
+    if slack_url and slack_alarm:
+        console.line(f"""  curl -X POST {url}/_local/faults -d '{{"fault": "reject_token", "times": null}}'""")
+        console.line(f"  {aws} cloudwatch describe-alarms --alarm-names {slack_alarm}  (ALARM after a refused message)")
 
 
 @contextmanager

@@ -15,7 +15,8 @@ EventBridge itself, which the function's resource-based policy (AWS::Lambda::Per
 credentials, so no identity policy to judge.
 
 Events come from PutEvents against the local server (boto3 `events.put_events`) and from the runtime's own
-emitters through `put_events` here (the SageMaker emulator's "SageMaker Model Package State Change").
+emitters through `put_events` here (the SageMaker emulator's "SageMaker Model Package State Change", the local
+Step Functions' "Step Functions Execution Status Change": local_runtime.step_functions).
 Differences from EventBridge kept on purpose: DISABLED rules and rules with only a schedule match nothing
 (moto matches a schedule rule's empty pattern against every event), and `time` is the ISO-8601 text AWS sends.
 """

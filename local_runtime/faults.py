@@ -22,14 +22,17 @@ Tests script them, and so can a user of `serve` through `LocalRuntime.faults` (o
   the health check but answer every invocation with an HTTP 5xx: a bad model that a guarded rollout's 5xx
   alarm must catch.
 
-Slack's faults (rate limits, a revoked token, slow answers) are scripted on `LocalSlackApi` itself and return
-the same `Fault` objects. Every fault fires for the next `times` matching calls (`None`: until cleared) and
-counts its firings in `fired`, so a test can assert that it really happened.
+Slack's faults (`rate_limit`, `reject_token`, `delay`: rate limits, a revoked token, slow answers) are the local
+Slack server's (`LocalSlackApi`); once a deployment names that server (SlackTarget.local_server), they are scripted,
+listed and cleared here with the others. Every fault fires for the next `times` matching calls (`None`: until
+cleared) and counts its firings in `fired`, so a test can assert that it really happened.
 
-From outside the process (a terminal next to `make serve`), the local AWS takes the same calls over HTTP:
+From outside the process (a terminal next to `make serve`), the local AWS takes the same calls over HTTP
+(local_runtime.faults_api, which also refuses a function, endpoint, model or pipeline that does not exist):
 
     curl -X POST http://127.0.0.1:4566/_local/faults \
          -d '{"fault": "throttle_lambda", "function": "StartTrainingJob", "times": 2}'
+    curl -X POST http://127.0.0.1:4566/_local/faults -d '{"fault": "reject_token", "times": null}'
     curl http://127.0.0.1:4566/_local/faults            # every fault scripted since the last clear, with `fired`
     curl -X DELETE http://127.0.0.1:4566/_local/faults  # clear
 """
@@ -40,10 +43,12 @@ import json
 import threading
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 import botocore.session
 from botocore.exceptions import UnknownServiceError
+
+from contract.names import PIPELINE_TAG
 
 DEFAULT_TRAINING_FAILURE_REASON = "AlgorithmError: the algorithm exited with an error (injected by the local runtime)"
 
@@ -81,6 +86,27 @@ class Fault:
             return True
 
 
+class NoLocalSlackError(ValueError):
+    """A Slack fault asked of a runtime whose deployments post to no local Slack server (real Slack, or none)."""
+
+
+class SlackFaults(Protocol):
+    """The faults of a Slack server (LocalSlackApi) that `Faults` scripts on its behalf."""
+
+    def rate_limit(self, times: int | None = 1, *, retry_after: int = 1) -> Fault: ...
+
+    def reject_token(self, times: int | None = None, *, error: str = "invalid_auth") -> Fault: ...
+
+    def delay(self, seconds: float, *, times: int | None = 1) -> Fault: ...
+
+    def clear_faults(self) -> None: ...
+
+
+def function_matches(wanted: str, name: str, arn: str) -> bool:
+    """A function named by its name, its ARN, or a part of its name, whatever the case (a step: `StartTrainingJob`)."""
+    return wanted in (name, arn) or wanted.lower() in name.lower()
+
+
 @dataclass(frozen=True)
 class LambdaFault:
     """A fault of Lambda's Invoke: `throttle`, or `crash` (with the handler run first when after_side_effects)."""
@@ -92,8 +118,7 @@ class LambdaFault:
 
     def matches(self, name: str, arn: str) -> bool:
         """The function given as its name, its ARN, or a part of its name (e.g. a step: `StartTrainingJob`)."""
-        wanted = self.function.lower()
-        return self.function in (name, arn) or wanted in name.lower()
+        return function_matches(self.function, name, arn)
 
 
 @dataclass(frozen=True)
@@ -123,15 +148,20 @@ class DeploymentDelay:
 
     seconds: float
     fault: Fault
+    endpoint: str | None = None  # only deployments of this endpoint; any when None
 
 
 @dataclass(frozen=True)
 class InvocationFault:
-    """The workers of the next deployments (of `model`, or any) answer every invocation with `status`."""
+    """The workers of the next deployments (of `model` and `endpoint`, or any) answer every invocation with `status`."""
 
     status: int
     model: str | None
     fault: Fault
+    endpoint: str | None = None
+
+    def matches(self, model: str, endpoint: str | None) -> bool:
+        return self.model in (None, model) and self.endpoint in (None, endpoint)
 
 
 @dataclass(frozen=True)
@@ -141,10 +171,16 @@ class TrainingFault:
     kind: str
     fault: Fault
     reason: str = DEFAULT_TRAINING_FAILURE_REASON
+    pipeline: str | None = None  # only jobs of this pipeline (their `pipeline` tag); any when None
+
+
+# The local Slack server's faults, scripted through `Faults` once a deployment names the server.
+SLACK_FAULTS = ("rate_limit", "reject_token", "delay")
 
 
 class Faults:
-    """The faults armed in one local runtime; the server, Lambda and the SageMaker emulator consult it."""
+    """The faults armed in one local runtime: the server, Lambda and the SageMaker emulator consult it, and it
+    scripts Slack's on the attached local Slack server."""
 
     # What `script` (and the HTTP API) may call.
     SCRIPTABLE = (
@@ -155,6 +191,7 @@ class Faults:
         "stall_training_job",
         "slow_endpoint_deployment",
         "fail_invocations",
+        *SLACK_FAULTS,
     )
 
     def __init__(self) -> None:
@@ -165,6 +202,12 @@ class Faults:
         self._training: list[TrainingFault] = []
         self._deployments: list[DeploymentDelay] = []
         self._invocations: list[InvocationFault] = []
+        self._slack: SlackFaults | None = None
+
+    def attach_slack(self, slack: SlackFaults) -> None:
+        """Script `rate_limit`, `reject_token` and `delay` on this Slack server (the one deployments post to)."""
+        with self._lock:
+            self._slack = slack
 
     def throttle_lambda(self, function: str, times: int | None = 1) -> Fault:
         """Answer the next `times` invocations of `function` with Lambda's throttling error (HTTP 429).
@@ -229,41 +272,46 @@ class Faults:
             self._api.append(error)
         return fault
 
-    def fail_training_job(self, times: int | None = 1, *, reason: str = DEFAULT_TRAINING_FAILURE_REASON) -> Fault:
-        """End the next `times` training jobs Failed with `reason` once their data is downloaded.
+    def fail_training_job(
+        self, times: int | None = 1, *, reason: str = DEFAULT_TRAINING_FAILURE_REASON, pipeline: str | None = None
+    ) -> Fault:
+        """End the next `times` training jobs (of `pipeline`, or any) Failed with `reason` once their data is in.
 
         Only with the SageMaker emulator (moto alone completes every job at once).
         """
-        fault = Fault("fail training jobs", times)
+        fault = Fault(f"fail training jobs{_of('pipeline', pipeline)}", times)
         with self._lock:
             self._scripted.append(fault)
-            self._training.append(TrainingFault("fail", fault, reason))
+            self._training.append(TrainingFault("fail", fault, reason, pipeline))
         return fault
 
-    def stall_training_job(self, times: int | None = 1) -> Fault:
-        """Keep the next `times` training jobs InProgress (Training) until stopped, as a hung algorithm would.
+    def stall_training_job(self, times: int | None = 1, *, pipeline: str | None = None) -> Fault:
+        """Keep the next `times` training jobs (of `pipeline`, or any) InProgress until stopped, as a hung algorithm.
 
         StopTrainingJob, the job's MaxRuntimeInSeconds or the runtime's shutdown ends them Stopped.
         """
-        fault = Fault("stall training jobs", times)
+        fault = Fault(f"stall training jobs{_of('pipeline', pipeline)}", times)
         with self._lock:
             self._scripted.append(fault)
-            self._training.append(TrainingFault("stall", fault))
+            self._training.append(TrainingFault("stall", fault, pipeline=pipeline))
         return fault
 
-    def slow_endpoint_deployment(self, seconds: float, times: int | None = 1) -> Fault:
-        """Keep the next `times` endpoint creations or updates Creating / Updating `seconds` longer.
+    def slow_endpoint_deployment(self, seconds: float, times: int | None = 1, *, endpoint: str | None = None) -> Fault:
+        """Keep the next `times` creations or updates (of `endpoint`, or any) Creating / Updating `seconds` longer.
 
         Only with the SageMaker emulator; the endpoint keeps serving its current model meanwhile.
         """
-        fault = Fault(f"endpoint deployments take {seconds} s longer", times)
+        seconds = _seconds("slow_endpoint_deployment", "seconds", seconds)
+        fault = Fault(f"endpoint deployments{_of('endpoint', endpoint)} take {seconds:g} s longer", times)
         with self._lock:
             self._scripted.append(fault)
-            self._deployments.append(DeploymentDelay(seconds, fault))
+            self._deployments.append(DeploymentDelay(seconds, fault, endpoint))
         return fault
 
-    def fail_invocations(self, times: int | None = 1, *, model: str | None = None, status: int = 500) -> Fault:
-        """Let the next `times` endpoint deployments of `model` (any model when None) answer `status` to every call.
+    def fail_invocations(
+        self, times: int | None = 1, *, model: str | None = None, endpoint: str | None = None, status: int = 500
+    ) -> Fault:
+        """Let the next `times` deployments of `model` to `endpoint` (any when None) answer `status` to every call.
 
         The workers load and pass /ping, so the deployment succeeds; InvokeEndpoint then answers ModelError with
         the status, and the hosting service counts it in Invocation5XXErrors. Only with the SageMaker emulator.
@@ -271,10 +319,44 @@ class Faults:
         """
         if isinstance(status, bool) or not isinstance(status, int) or not 500 <= status <= 599:
             raise ValueError(f"fail_invocations: status must be an HTTP 5xx, got {status!r}")
-        fault = Fault(f"invocations of {f'model {model}' if model else 'the next deployments'} answer {status}", times)
+        target = f"model {model}" if model else "the next deployments"
+        fault = Fault(f"invocations of {target}{_of('endpoint', endpoint)} answer {status}", times)
         with self._lock:
             self._scripted.append(fault)
-            self._invocations.append(InvocationFault(status, model, fault))
+            self._invocations.append(InvocationFault(status, model, fault, endpoint))
+        return fault
+
+    def rate_limit(self, times: int | None = 1, *, retry_after: int = 1) -> Fault:
+        """Slack answers the next `times` requests with HTTP 429 and `Retry-After` (LocalSlackApi.rate_limit)."""
+        if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
+            raise ValueError(f"rate_limit: retry_after must be a whole number of seconds, got {retry_after!r}")
+        return self._scripted_on_slack(self._attached_slack("rate_limit").rate_limit(times, retry_after=retry_after))
+
+    def reject_token(self, times: int | None = None, *, error: str = "invalid_auth") -> Fault:
+        """Slack refuses the token of the next `times` requests, as for a revoked one (LocalSlackApi.reject_token)."""
+        if not isinstance(error, str) or not error:
+            raise ValueError(f"reject_token: error must be a Slack error code such as invalid_auth, got {error!r}")
+        return self._scripted_on_slack(self._attached_slack("reject_token").reject_token(times, error=error))
+
+    def delay(self, seconds: float, *, times: int | None = 1) -> Fault:
+        """Slack holds the answers to the next `times` requests for `seconds` (LocalSlackApi.delay)."""
+        seconds = _seconds("delay", "seconds", seconds)
+        return self._scripted_on_slack(self._attached_slack("delay").delay(seconds, times=times))
+
+    def _attached_slack(self, fault: str) -> SlackFaults:
+        with self._lock:
+            slack = self._slack
+        if slack is None:
+            raise NoLocalSlackError(
+                f"{fault} is a fault of the local Slack server, and no deployment of this runtime posts to one "
+                "(`serve` starts one unless SLACK_BOT_TOKEN sends to real Slack; in Python, deploy with "
+                "SlackTarget(local_server=...))"
+            )
+        return slack
+
+    def _scripted_on_slack(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._scripted.append(fault)
         return fault
 
     def script(self, fault: str, **arguments: Any) -> Fault:
@@ -297,7 +379,7 @@ class Faults:
             return list(self._scripted)
 
     def clear(self) -> None:
-        """Disarm every fault; the Fault objects keep their counts."""
+        """Disarm every fault, Slack's included; the Fault objects keep their counts."""
         with self._lock:
             self._scripted.clear()
             self._lambda.clear()
@@ -305,6 +387,9 @@ class Faults:
             self._training.clear()
             self._deployments.clear()
             self._invocations.clear()
+            slack = self._slack
+        if slack is not None:
+            slack.clear_faults()
 
     @property
     def armed(self) -> list[Fault]:
@@ -325,23 +410,42 @@ class Faults:
             candidates = [error for error in self._api if error.target == target]
         return next((error for error in candidates if error.fault.take()), None)
 
-    def deployment_delay(self) -> float:
-        """How much longer the endpoint deployment starting now takes (0 without a fault)."""
+    def deployment_delay(self, endpoint: str | None = None) -> float:
+        """How much longer the deployment of `endpoint` starting now takes (0 without a fault)."""
         with self._lock:
-            candidates = list(self._deployments)
+            candidates = [delay for delay in self._deployments if delay.endpoint in (None, endpoint)]
         return next((delay.seconds for delay in candidates if delay.fault.take()), 0.0)
 
-    def invocation_fault(self, model: str) -> int | None:
-        """The HTTP status the workers of a deployment of `model` starting now must answer, if a fault fires."""
+    def invocation_fault(self, model: str, endpoint: str | None = None) -> int | None:
+        """The HTTP status the workers of a deployment of `model` to `endpoint` starting now must answer, if any."""
         with self._lock:
-            candidates = [f for f in self._invocations if f.model in (None, model)]
+            candidates = [f for f in self._invocations if f.matches(model, endpoint)]
         return next((f.status for f in candidates if f.fault.take()), None)
 
-    def training_fault(self) -> TrainingFault | None:
-        """The fault of the training job starting now, if any."""
+    def training_fault(self, pipeline: str | None = None) -> TrainingFault | None:
+        """The fault of the training job (of `pipeline`, from its tags) starting now, if any."""
         with self._lock:
-            candidates = list(self._training)
+            candidates = [f for f in self._training if f.pipeline in (None, pipeline)]
         return next((f for f in candidates if f.fault.take()), None)
+
+
+def pipeline_of(tags: Any) -> str | None:
+    """The pipeline of a SageMaker resource, from the tag every run puts on what it creates (None without it)."""
+    if not isinstance(tags, list):
+        return None
+    return next(
+        (str(tag.get("Value")) for tag in tags if isinstance(tag, dict) and tag.get("Key") == PIPELINE_TAG), None
+    )
+
+
+def _seconds(fault: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+        raise ValueError(f"{fault}: {name} must be a number of seconds, at least 0, got {value!r}")
+    return float(value)
+
+
+def _of(kind: str, name: str | None) -> str:
+    return f" of {kind} {name}" if name else ""
 
 
 @cache

@@ -9,18 +9,23 @@ import re
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Metrics
 
+from local_runtime.emf import ExtractedMetric
 from local_runtime.faults import Faults
+from local_runtime.function_output import metrics_from_stdout
 from local_runtime.iam.principals import Principals
 
 Handler = Callable[[Any, Any], Any]
+# Where the metrics of a function's EMF lines go: (account, region, metrics), see local_runtime.cloudwatch.
+MetricsPublisher = Callable[[str, str, list[ExtractedMetric]], None]
 
+DEFAULT_ACCOUNT, DEFAULT_REGION = "123456789012", "us-east-1"  # of a function registered with a bare name as ARN
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
 
 
@@ -76,20 +81,37 @@ class LocalLambda:
     """Registry of functions and the Invoke call Step Functions (and boto3) make against it."""
 
     def __init__(
-        self, endpoint_url: str = "", *, faults: Faults | None = None, principals: Principals | None = None
+        self,
+        endpoint_url: str = "",
+        *,
+        faults: Faults | None = None,
+        principals: Principals | None = None,
+        metrics: MetricsPublisher | None = None,
     ) -> None:
+        """With `metrics`, the EMF lines a handler prints become metrics there instead of terminal lines, as
+        CloudWatch Logs extracts them on AWS (local_runtime.function_output); without, its output is left alone."""
         self.endpoint_url = endpoint_url
         self.faults = faults or Faults()
         self.principals = principals or Principals()
+        self.metrics = metrics
         self._functions: dict[str, LocalFunction] = {}
         # One invocation at a time: handlers share module-level state (cached clients, Powertools' metric set).
         self._lock = threading.Lock()
+        # The access keys of the invocations under way: the one holding the lock, and those it waits for. A function
+        # that invokes another synchronously (RunEnded invokes CleanUp and NotifySlack) holds the lock while it
+        # waits: the invocation it asked for runs in its stead, or both would wait for ever.
+        self._under_way: list[str] = []
+        self._under_way_lock = threading.Lock()
         self._count = 0
         self.invocations: list[tuple[str, Any]] = []
 
     def register(self, function: LocalFunction) -> None:
         self._functions[function.name] = function
         self._functions[function.arn] = function
+
+    def registered(self) -> list[LocalFunction]:
+        """Every registered function, once."""
+        return list({function.arn: function for function in self._functions.values()}.values())
 
     def find(self, name_or_arn: str) -> LocalFunction | None:
         key = unquote(name_or_arn)
@@ -105,7 +127,7 @@ class LocalLambda:
         A function with an execution role gets credentials of a session of it named after the function, as Lambda
         gives them; one without (registered by hand) the account's own, unrestricted.
         """
-        region = function.arn.split(":")[3] if function.arn.count(":") >= 6 else "us-east-1"
+        region = function.arn.split(":")[3] if function.arn.count(":") >= 6 else DEFAULT_REGION
         credentials = (
             self.principals.issue(function.role_arn, function.name).environment()
             if function.role_arn
@@ -124,16 +146,20 @@ class LocalLambda:
             environment["AWS_ENDPOINT_URL"] = self.endpoint_url
         return environment
 
-    def invoke(self, function: LocalFunction, payload: bytes) -> InvocationResult:
+    def invoke(self, function: LocalFunction, payload: bytes, *, caller: str | None = None) -> InvocationResult:
         """Run the handler; an exception comes back as Lambda returns it, with FunctionError set.
 
+        `caller` is the access key the Invoke request was signed with: a function under way that invokes another
+        (credentials of its own role's session) is waiting for it, so that one runs without waiting its turn.
         An armed fault (see local_runtime.faults) throttles the invocation or crashes it as Lambda reports both.
         """
         event = json.loads(payload) if payload else {}
         fault = self.faults.lambda_fault(function.name, function.arn)
         if fault is not None and fault.kind == "throttle":
             return _throttled()
-        with self._lock:
+        with self._under_way_lock:
+            nested = caller is not None and caller in self._under_way
+        with nullcontext() if nested else self._lock, self._running(function):
             self._count += 1
             context = LambdaContext(
                 function_name=function.name,
@@ -146,7 +172,11 @@ class LocalLambda:
             self.invocations.append((function.name, event))
             if fault is not None and not fault.after_side_effects:
                 return _crashed(context.aws_request_id)
-            with _environment({**self._lambda_environment(function), **function.environment}), _fresh_metrics():
+            with (
+                _environment({**self._lambda_environment(function), **function.environment}),
+                _fresh_metrics(),
+                self._metrics_of(function),
+            ):
                 try:
                     result = function.load()(event, context)
                 except Exception as error:  # Lambda reports every exception the same way
@@ -162,6 +192,30 @@ class LocalLambda:
             if fault is not None:
                 return _crashed(context.aws_request_id)
         return InvocationResult(200, json.dumps(result).encode(), None)
+
+    @contextmanager
+    def _running(self, function: LocalFunction) -> Iterator[None]:
+        """Count the function's session among the invocations under way (one without a role signs as the account,
+        as the tests' own clients do: never taken for a caller under way)."""
+        key = self._lambda_environment(function)["AWS_ACCESS_KEY_ID"] if function.role_arn else None
+        if key is not None:
+            with self._under_way_lock:
+                self._under_way.append(key)
+        try:
+            yield
+        finally:
+            if key is not None:
+                with self._under_way_lock:
+                    self._under_way.remove(key)
+
+    def _metrics_of(self, function: LocalFunction) -> AbstractContextManager[None]:
+        """Route the EMF lines of this invocation to `metrics`, in the function's account and region."""
+        if self.metrics is None:
+            return nullcontext()
+        publish = self.metrics
+        parts = function.arn.split(":")
+        account, region = (parts[4], parts[3]) if len(parts) >= 7 else (DEFAULT_ACCOUNT, DEFAULT_REGION)
+        return metrics_from_stdout(lambda metrics: publish(account, region, metrics), source=function.name)
 
 
 def _throttled() -> InvocationResult:
@@ -258,8 +312,8 @@ def per_thread_environ() -> PerThreadEnviron:
 @contextmanager
 def _fresh_metrics() -> Iterator[None]:
     """Forget the Powertools metrics an invocation leaves behind. Its Metrics instances share one set per process,
-    and with POWERTOOLS_METRICS_DISABLED (the local runtime's quiet mode) a flush neither prints nor clears it: the
-    set would grow with every invocation and end up in the next flush that does print."""
+    and with POWERTOOLS_METRICS_DISABLED (a function's environment may set it) a flush neither prints nor clears
+    it: the set would grow with every invocation and end up in the next flush that does print."""
     try:
         yield
     finally:

@@ -87,6 +87,7 @@ from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from local_runtime import s3_conditional_writes, step_functions
 from local_runtime.iam import s3_objects, simulate
 from local_runtime.iam.principals import Credentials, Principals, opaque_session_name
 
@@ -145,6 +146,8 @@ def install() -> None:
     _keep_unchanged_model_package_fields()
     s3_objects.leave_bucket_policies_to_iam()
     simulate.install()
+    step_functions.install()  # executions stopped and timed out as on AWS, their status-change events
+    s3_conditional_writes.install()  # a conditional write's check and write are one step, as in S3
     StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(_service_error_name)  # type: ignore[method-assign,assignment]
     StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_exception_name)  # type: ignore[method-assign,assignment]
     global _lambda_error_and_cause

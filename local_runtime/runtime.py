@@ -26,6 +26,8 @@ from local_runtime.template import FILE_ASSETS_METADATA, read_stack
 if TYPE_CHECKING:
     from types_boto3_secretsmanager import SecretsManagerClient
 
+    from local_runtime.faults import SlackFaults
+
 
 DEFAULT_REGION = "us-east-1"
 LOCAL_POLL_INTERVAL_SECONDS = "1"
@@ -39,8 +41,9 @@ LOCAL_TIME_SCALE = 1 / 60
 LOCAL_SLACK_TOKEN = "xoxb-local-runtime"  # what the local Slack server accepts; never a real token
 SLACK_TOKEN_VARIABLE = "SLACK_BOT_TOKEN"  # set it (and optionally SLACK_CHANNEL) to post to real Slack
 SLACK_CHANNEL_VARIABLE = "SLACK_CHANNEL"
-# The Lambdas log JSON to stdout (Powertools) and print metrics as EMF: fine in CloudWatch, noise here.
-QUIET_FUNCTIONS = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+# The Lambdas log JSON to stdout (Powertools): fine in CloudWatch, noise here. Their metrics (EMF lines) stay on:
+# the local runtime puts them into its CloudWatch, never on the terminal (local_runtime.function_output).
+QUIET_FUNCTIONS = {"POWERTOOLS_LOG_LEVEL": "ERROR"}
 
 
 IAM_VARIABLE = "LOCAL_RUNTIME_IAM"  # "off": the local runtime lets every call through unless told otherwise
@@ -54,10 +57,15 @@ def iam_enforced_by_default() -> bool:
 
 @dataclass
 class SlackTarget:
-    """Where NotifySlack posts: a local Slack-compatible server, or real Slack when a token is given."""
+    """Where NotifySlack posts: a local Slack-compatible server, or real Slack when a token is given.
+
+    `local_server` (a LocalSlackApi at `api_url`) makes its faults scriptable through the runtime's faults, in
+    Python and over HTTP (`rate_limit`, `reject_token`, `delay`).
+    """
 
     api_url: str | None
     token: str
+    local_server: SlackFaults | None = None
 
 
 @dataclass
@@ -82,7 +90,13 @@ class LocalRuntime:
         sagemaker = (
             LocalSageMaker(self.workdir, faults=faults, time_scale=LOCAL_TIME_SCALE) if self.emulate_sagemaker else None
         )
-        self.aws = LocalAws(port=self.port, sagemaker=sagemaker, faults=faults, enforce_iam=self.enforce_iam)
+        self.aws = LocalAws(
+            port=self.port,
+            sagemaker=sagemaker,
+            faults=faults,
+            enforce_iam=self.enforce_iam,
+            time_scale=LOCAL_TIME_SCALE,
+        )
         self.aws.iam.usage = GRANT_USAGE  # the report of grants in use counts every deployment of the process
 
     def __enter__(self) -> LocalRuntime:
@@ -98,7 +112,7 @@ class LocalRuntime:
 
     @property
     def faults(self) -> Faults:
-        """Throttling, crashes, AWS errors and failing training jobs on request (see local_runtime.faults)."""
+        """Throttling, crashes, AWS errors, failing jobs and Slack's faults on request (see local_runtime.faults)."""
         return self.aws.faults
 
     @property
@@ -121,8 +135,9 @@ class LocalRuntime:
         """Create what the synthesized template describes; only local values replace the template's.
 
         The poll interval becomes a second, the retries' waits a second or two, and NotifySlack talks to
-        `slack` (the secret the template names is created holding its token). With `enforce_iam`, the template's
-        roles and their policies are what the functions' calls are authorized against.
+        `slack` (the secret the template names is created holding its token; its local server, if given, is where
+        the Slack faults act). With `enforce_iam`, the template's roles and their policies are what the functions'
+        calls are authorized against.
         """
         stack = read_stack(template, stack_name=stack_name, region=self.region)
         roles = read_roles(template, stack_name=stack_name, region=self.region)
@@ -131,6 +146,8 @@ class LocalRuntime:
             self.aws.iam.add_roles(roles.values())
         overrides: dict[str, str] = {"POLL_INTERVAL_SECONDS": LOCAL_POLL_INTERVAL_SECONDS}
         if slack is not None:
+            if slack.local_server is not None:
+                self.faults.attach_slack(slack.local_server)
             if slack.api_url:
                 overrides["SLACK_API_URL"] = slack.api_url
             secrets = self.client("secretsmanager")

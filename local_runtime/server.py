@@ -23,9 +23,12 @@ from typing import Any
 from moto.core import config as moto_config
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.sagemaker.models import sagemaker_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_runtime import moto_extensions
+from contract.outputs import ENDPOINT_NAME, stack_name
+from local_runtime import faults_api, moto_extensions
+from local_runtime.cloudwatch import AlarmClock, publish_metrics
 from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
 from local_runtime.iam.enforce import IamEnforcement
@@ -39,6 +42,7 @@ from operator_cli.target import STACKS_PATH  # the deployed stacks' outputs (mot
 FAULTS_PATH = "/_local/faults"  # the runtime's faults over HTTP: see local_runtime.faults
 INVOKE_ENDPOINT_PATH = re.compile(r"^/endpoints/(?P<endpoint>[^/]+)/invocations/?$")
 _REGION_IN_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/")
+_ACCESS_KEY_IN_CREDENTIAL = re.compile(r"Credential=(?P<key>[^/]+)/")
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -56,6 +60,7 @@ class LocalAws:
         faults: Faults | None = None,
         events: EventBus | None = None,
         enforce_iam: bool = False,
+        time_scale: float = 1.0,
     ) -> None:
         """Without `sagemaker`, moto answers SageMaker calls (everything completes at once).
 
@@ -65,6 +70,9 @@ class LocalAws:
         `faults` (see local_runtime.faults) is where tests arm throttling, crashes and AWS errors; give the
         SageMaker emulator the same object for its training faults. `events` delivers what EventBridge rules
         match to the functions registered here and to state machines (see local_runtime.event_bus).
+
+        The functions' EMF lines become metrics in the local CloudWatch, and the alarms on them are evaluated once a
+        minute of local time, `time_scale` seconds per second of AWS time (see local_runtime.cloudwatch).
         """
         self.host = host
         self.port = port or _free_port()
@@ -78,8 +86,12 @@ class LocalAws:
         self.enforce_iam = enforce_iam
         self.iam = IamEnforcement(self.principals)
         self.functions = LocalLambda(
-            endpoint_url=f"http://{host}:{self.port}", faults=self.faults, principals=self.principals
+            endpoint_url=f"http://{host}:{self.port}",
+            faults=self.faults,
+            principals=self.principals,
+            metrics=publish_metrics,
         )
+        self.alarm_clock = AlarmClock(time_scale=time_scale)
         self.sagemaker = sagemaker
         self.events = events or EventBus()
         self.events.bind(self.functions, self.endpoint_url, principals=self.principals)
@@ -122,9 +134,11 @@ class LocalAws:
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws", daemon=True)
         self._thread.start()
         self.scheduler.start()
+        self.alarm_clock.start()
         return self
 
     def stop(self) -> None:
+        self.alarm_clock.stop()
         self.scheduler.stop()
         self.events.detach()
         if self.sagemaker is not None:
@@ -173,7 +187,10 @@ class LocalAws:
                 function = self.functions.find(match["function"])
                 if function is not None:
                     length = int(environ.get("CONTENT_LENGTH") or 0)
-                    result = self.functions.invoke(function, environ["wsgi.input"].read(length))
+                    signed = _ACCESS_KEY_IN_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+                    result = self.functions.invoke(
+                        function, environ["wsgi.input"].read(length), caller=signed["key"] if signed else None
+                    )
                     headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", _request_id())]
                     if result.error_type:
                         headers.append(("x-amzn-ErrorType", result.error_type))
@@ -196,26 +213,26 @@ class LocalAws:
 
     def _faults_api(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """GET lists the scripted faults, POST {"fault": <method>, ...arguments} scripts one, DELETE clears."""
-        method = environ.get("REQUEST_METHOD")
-        status, answer = 200, dict[str, Any]()
-        if method == "POST":
-            try:
-                request = json.loads(_read_body(environ) or b"{}")
-                if not isinstance(request, dict):
-                    raise ValueError("the body must be a JSON object")
-                fault = self.faults.script(str(request.pop("fault", "")), **request)
-            except ValueError as error:  # json.JSONDecodeError included
-                status, answer = 400, {"message": str(error)}
-            else:
-                status, answer = 201, fault.to_json()
-        elif method == "DELETE":
-            self.faults.clear()
-        elif method != "GET":
-            status, answer = 405, {"message": f"{method} is not supported: GET, POST or DELETE"}
-        if status == 200:
-            answer = {"faults": [fault.to_json() for fault in self.faults.scripted]}
+        body = _read_body(environ) if environ.get("REQUEST_METHOD") == "POST" else b""
+        status, answer = faults_api.answer(self.faults, str(environ.get("REQUEST_METHOD")), body, self.fault_targets)
         start_response(_status_line(status), [("Content-Type", "application/json")])
         return [json.dumps(answer).encode()]
+
+    def fault_targets(self) -> faults_api.KnownTargets:
+        """The functions registered here, and the endpoints, models and pipelines that exist, for the faults API."""
+        endpoints = {outputs[ENDPOINT_NAME] for outputs in self.stacks.values() if ENDPOINT_NAME in outputs}
+        models: set[str] = set()
+        for regions in list(sagemaker_backends.values()):
+            for backend in list(regions.values()):
+                endpoints.update(backend.endpoints)
+                models.update(backend._models)
+        prefix = stack_name("")
+        return faults_api.KnownTargets(
+            functions=[(function.name, function.arn) for function in self.functions.registered()],
+            endpoints=sorted(endpoints),
+            models=sorted(models),
+            pipelines=sorted(name.removeprefix(prefix) for name in self.stacks if name.startswith(prefix)),
+        )
 
     def _lineage(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes]:
         try:

@@ -107,7 +107,7 @@ class LocalSlackApi:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/api/"
 
-    def rate_limit(self, times: int | None, *, retry_after: int = 1) -> Fault:
+    def rate_limit(self, times: int | None = 1, *, retry_after: int = 1) -> Fault:
         """Answer the next `times` requests (None: all, until cleared) with HTTP 429 and `Retry-After`."""
         fault = Fault(f"Slack rate limit (Retry-After {retry_after})", times)
         with self._lock:

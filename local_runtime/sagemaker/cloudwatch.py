@@ -19,6 +19,8 @@ from typing import Any
 
 NAMESPACE = "AWS/SageMaker"
 _GREATER = {"GreaterThanThreshold", "GreaterThanOrEqualToThreshold"}
+STATISTICS = frozenset({"Sum", "Average", "Minimum", "Maximum", "SampleCount"})
+COMPARISONS = frozenset({*_GREATER, "LessThanThreshold", "LessThanOrEqualToThreshold"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ class AlarmSpec:
             datapoints_to_alarm=int(alarm.datapoints_to_alarm or alarm.evaluation_periods),
             treat_missing_data=alarm.treat_missing_data or "missing",
         )
+
+
+def can_evaluate(alarm: Any) -> bool:
+    """Whether `evaluate_alarm` computes this moto alarm: one metric (no metric math), a plain statistic (no
+    percentile) and a static threshold (no anomaly detection band)."""
+    return bool(alarm.metric_name) and alarm.statistic in STATISTICS and alarm.comparison_operator in COMPARISONS
 
 
 @dataclass(frozen=True)

@@ -382,7 +382,7 @@ class HostingService:
 
     def _provisioning_delay(self, endpoint: Endpoint) -> None:
         """A scripted slow deployment: wait before starting the workers, unless the endpoint goes away."""
-        deadline = time.monotonic() + self._faults.deployment_delay()
+        deadline = time.monotonic() + self._faults.deployment_delay(endpoint.name)
         while time.monotonic() < deadline:
             if self._abandoned(endpoint):
                 raise DeploymentError("the endpoint was deleted")
@@ -413,7 +413,7 @@ class HostingService:
             directory,
             subject=f"production variant {variant_name}",
             deadline=time.monotonic() + timeout,
-            failing_status=self._faults.invocation_fault(str(variant.get("ModelName"))),
+            failing_status=self._faults.invocation_fault(str(variant.get("ModelName")), endpoint.name),
         )
 
     def _discard(self, endpoint: Endpoint) -> None:

@@ -17,6 +17,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from contract.names import PIPELINE_TAG
 from local_runtime.deploy import DeployedPipeline, compress_retries, run_execution
 from local_runtime.faults import Fault, Faults
 from local_runtime.lambda_invoke import LocalFunction
@@ -165,39 +166,6 @@ def test_aws_error_refuses_what_it_cannot_answer(service: str, action: str, mess
 def test_script_refuses_unknown_faults_and_arguments(fault: str, arguments: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         Faults().script(fault, **arguments)
-
-
-def test_faults_are_scripted_listed_and_cleared_over_http(local_aws: LocalAws, faults: Faults) -> None:
-    # GIVEN a terminal next to `serve`: a fault scripted over HTTP
-    url = f"{local_aws.endpoint_url}/_local/faults"
-    created = requests.post(url, json={"fault": "throttle_lambda", "function": FUNCTION, "times": 1}, timeout=5)
-
-    # WHEN the function is invoked twice, and the faults are listed, then cleared
-    lambda_client = client(local_aws, "lambda", NO_RETRIES)
-    with pytest.raises(ClientError):
-        lambda_client.invoke(FunctionName=FUNCTION, Payload=b'{"value": 1}')
-    lambda_client.invoke(FunctionName=FUNCTION, Payload=b'{"value": 1}')
-    listed = requests.get(url, timeout=5).json()
-    cleared = requests.delete(url, timeout=5).json()
-
-    # THEN the fault fired once, the listing says so, and nothing is armed after the clear
-    assert created.status_code == 201
-    assert created.json() == {"description": f"throttle Lambda {FUNCTION}", "times": 1, "fired": 0}
-    assert listed == {"faults": [{"description": f"throttle Lambda {FUNCTION}", "times": 1, "fired": 1}]}
-    assert cleared == {"faults": []}
-    assert faults.armed == []
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [(b"not json", "Expecting value"), (b"[]", "the body must be a JSON object"), (b'{"fault": "x"}', "unknown")],
-)
-def test_a_bad_fault_request_is_answered_400(local_aws: LocalAws, faults: Faults, body: bytes, message: str) -> None:
-    response = requests.post(f"{local_aws.endpoint_url}/_local/faults", data=body, timeout=5)
-
-    assert response.status_code == 400
-    assert message in response.json()["message"]
-    assert faults.scripted == []
 
 
 # --- Lambda ---
@@ -368,7 +336,7 @@ def test_an_aws_error_reaches_an_sdk_task_under_step_functions_name(
 # --- training ---
 
 
-def create_training_job(local_aws: LocalAws) -> str:
+def create_training_job(local_aws: LocalAws, pipeline: str = "faults") -> str:
     s3, name = client(local_aws, "s3"), f"job-{uuid.uuid4().hex[:8]}"
     s3.put_object(Bucket=BUCKET, Key=f"{name}/train.csv", Body=b"1,1\n2,2\n3,3\n4,4\n")
     client(local_aws, "sagemaker").create_training_job(
@@ -386,6 +354,7 @@ def create_training_job(local_aws: LocalAws) -> str:
         OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/models/"},
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
         StoppingCondition={"MaxRuntimeInSeconds": 600},
+        Tags=[{"Key": PIPELINE_TAG, "Value": pipeline}],  # as every run tags what it creates
     )
     return name
 
@@ -414,6 +383,16 @@ def test_an_injected_training_failure_ends_the_next_job_failed_with_its_reason(
     assert (failed["TrainingJobStatus"], failed["FailureReason"]) == ("Failed", "AlgorithmError: out of memory")
     assert [t["Status"] for t in failed["SecondaryStatusTransitions"]][-2:] == ["Training", "Failed"]
     assert completed["TrainingJobStatus"] == "Completed"
+    assert fault.fired == 1
+
+
+def test_a_training_failure_aimed_at_a_pipeline_spares_the_others_jobs(local_aws: LocalAws, faults: Faults) -> None:
+    fault = faults.fail_training_job(pipeline="churn")
+
+    other = wait_for(local_aws, create_training_job(local_aws, "demo"), ("Completed", "Failed", "Stopped"))
+    churn = wait_for(local_aws, create_training_job(local_aws, "churn"), ("Completed", "Failed", "Stopped"))
+
+    assert (other["TrainingJobStatus"], churn["TrainingJobStatus"]) == ("Completed", "Failed")
     assert fault.fired == 1
 
 

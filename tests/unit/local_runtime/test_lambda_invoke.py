@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
 
 import pytest
 
-from local_runtime.lambda_invoke import _environment, per_thread_environ
+from local_runtime.emf import ExtractedMetric
+from local_runtime.lambda_invoke import LocalFunction, LocalLambda, _environment, per_thread_environ
 
 VARIABLE = "LOCAL_LAMBDA_TEST_VARIABLE"
 
@@ -108,3 +110,25 @@ def test_an_invocation_leaves_no_metrics_behind_when_metrics_are_disabled(monkey
 
     # THEN nothing is left for the next flush that prints
     assert not metrics.provider.metric_set
+
+
+def test_the_metrics_a_handler_prints_are_published_in_its_account_and_region(
+    aws_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a function whose handler counts itself with Powertools, in account 111122223333 and eu-west-1
+    published: list[tuple[str, str, list[ExtractedMetric]]] = []
+    functions = LocalLambda(metrics=lambda account, region, metrics: published.append((account, region, metrics)))
+    arn = "arn:aws:lambda:eu-west-1:111122223333:function:counted"
+    function = LocalFunction("counted", arn, "tests.unit.local_runtime.metrics_handler.handler")
+
+    # WHEN it is invoked
+    result = functions.invoke(function, json.dumps({"pipeline": "ops"}).encode())
+
+    # THEN its metric was published there, with Powertools' dimensions and the handler's, and only its plain line shown
+    assert result.function_error is None
+    [(account, region, metrics)] = published
+    assert (account, region) == ("111122223333", "eu-west-1")
+    assert [(m.namespace, m.name, dict(m.dimensions), m.values) for m in metrics] == [
+        ("LocalRuntimeTests", "Handled", {"service": "metrics_handler", "pipeline": "ops"}, (1.0,))
+    ]
+    assert capsys.readouterr().out == "handled\n"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
-from local_runtime.sagemaker.cloudwatch import AlarmSpec, evaluate_alarm
+from local_runtime.sagemaker.cloudwatch import AlarmSpec, can_evaluate, evaluate_alarm
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 ERRORS = AlarmSpec(
@@ -66,3 +67,20 @@ def test_datapoints_to_alarm_needs_that_many_breaching_periods() -> None:
 
     assert evaluate_alarm(latency, one_slow, now=NOW, time_scale=1.0).value == "OK"
     assert evaluate_alarm(latency, two_slow, now=NOW, time_scale=1.0).value == "ALARM"
+
+
+@pytest.mark.parametrize(
+    ("changes", "evaluable"),
+    [
+        ({}, True),
+        ({"metric_name": None}, False),  # metric math
+        ({"statistic": None}, False),  # a percentile (ExtendedStatistic)
+        ({"comparison_operator": "LessThanLowerOrGreaterThanUpperThreshold"}, False),  # anomaly detection
+    ],
+)
+def test_only_alarms_the_evaluation_computes_are_evaluable(changes: dict[str, object], evaluable: bool) -> None:
+    alarm = SimpleNamespace(
+        **{"metric_name": "Errors", "statistic": "Sum", "comparison_operator": "GreaterThanThreshold", **changes}
+    )
+
+    assert can_evaluate(alarm) is evaluable
