@@ -10,8 +10,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from contract.events import APPROVED, PENDING, REJECTED
 from contract.outputs import model_package_group
+from operator_cli.not_found import is_not_found
 
 if TYPE_CHECKING:
     from types_boto3_sagemaker import SageMakerClient
@@ -19,10 +22,26 @@ if TYPE_CHECKING:
 
 # How many versions `models` shows by default: the registry keeps every one ever trained.
 DEFAULT_LISTED = 20
+MAX_LISTED = 100  # ListModelPackages' MaxResults
 
 
 class ApprovalError(Exception):
     """The version cannot be decided (unknown, already decided, or ambiguous); the message says which."""
+
+
+class VersionNotFoundError(ApprovalError):
+    """The registry has no version of that number; the message names it, its group and where."""
+
+
+def group_exists(sagemaker: SageMakerClient, pipeline: str) -> bool:
+    """Whether the pipeline's model package group exists (EvaluateModel creates it with the first version)."""
+    try:
+        sagemaker.describe_model_package_group(ModelPackageGroupName=model_package_group(pipeline))
+    except ClientError as error:
+        if is_not_found(error):
+            return False
+        raise
+    return True
 
 
 @dataclass(frozen=True)
@@ -55,16 +74,23 @@ def list_versions(sagemaker: SageMakerClient, pipeline: str, *, limit: int = DEF
 
 
 def decide(
-    sagemaker: SageMakerClient, pipeline: str, *, approve: bool, version: int | None = None, reason: str | None = None
+    sagemaker: SageMakerClient,
+    pipeline: str,
+    *,
+    approve: bool,
+    version: int | None = None,
+    reason: str | None = None,
+    where: str = "SageMaker",
 ) -> ModelVersion:
     """Approve or reject a version waiting for approval (the only one waiting, when `version` is None).
 
-    Raises ApprovalError when the version does not exist, was already decided, or several wait and none was named.
+    Raises VersionNotFoundError when `where` has no such version, ApprovalError when it was already decided, or
+    several wait and none was named.
     """
     if version is None:
         waiting = [v for v in list_versions(sagemaker, pipeline, limit=100) if v.status == PENDING]
         if not waiting:
-            raise ApprovalError(f"no version of {model_package_group(pipeline)} waits for approval")
+            raise ApprovalError(f"no version of {model_package_group(pipeline)} in {where} waits for approval")
         if len(waiting) > 1:
             numbers = ", ".join(str(v.version) for v in waiting)
             raise ApprovalError(
@@ -72,7 +98,16 @@ def decide(
             )
         version = waiting[0].version
     arn = _arn(sagemaker, pipeline, version)
-    current = _version(sagemaker.describe_model_package(ModelPackageName=arn))
+    try:
+        current = _version(sagemaker.describe_model_package(ModelPackageName=arn))
+    except ClientError as error:
+        if not is_not_found(error):
+            raise
+        newest = list_versions(sagemaker, pipeline, limit=1)
+        raise VersionNotFoundError(
+            f"version {version} of {model_package_group(pipeline)} not found in {where}"
+            + (f" (the newest is {newest[0].version})" if newest else " (it holds no version)")
+        ) from None
     if current.status != PENDING:
         raise ApprovalError(
             f"version {version} of {model_package_group(pipeline)} is {current.status}, not {PENDING}: "

@@ -20,6 +20,7 @@ from contract.outputs import DATA_PREFIX
 from lambdas.common import transform
 from lambdas.common.names import run_resource_prefix
 from lambdas.common.transform import split_s3_uri
+from operator_cli.not_found import is_not_found
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -88,6 +89,29 @@ def serving_model(sagemaker: SageMakerClient, endpoint: str, where: str) -> str:
         raise
     config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
     return str(config["ProductionVariants"][0]["ModelName"])
+
+
+def require_model(sagemaker: SageMakerClient, model: str, where: str) -> None:
+    """Raise TransformError when `where` has no model of that name (CreateTransformJob would refuse it)."""
+    try:
+        sagemaker.describe_model(ModelName=model)
+    except ClientError as error:
+        if is_not_found(error):
+            raise TransformError(f"model {model} not found in {where}") from None
+        raise
+
+
+def require_input(s3: S3Client, input_uri: str, where: str) -> None:
+    """Raise TransformError when no object has the input's key as prefix: the job would fail finding no input."""
+    bucket, key = split_s3_uri(input_uri)
+    try:
+        found = len(s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", []))
+    except ClientError as error:
+        if not is_not_found(error):  # NoSuchBucket
+            raise
+        found = 0
+    if not found:
+        raise TransformError(f"no object at or under {input_uri} in {where}")
 
 
 def transform_job_name(pipeline: str, now: datetime) -> str:

@@ -1,14 +1,14 @@
-"""`sagemaker-retraining runs | models | approve | reject | lineage | predict | transform`: a deployed pipeline
-from the command line, on AWS (`--profile/--region`) or in the local runtime (`--endpoint-url`)."""
+"""`sagemaker-retraining runs | models | approve | reject | rollback | lineage | predict | transform`: a deployed
+pipeline from the command line, on AWS (`--profile/--region`) or in the local runtime (`--endpoint-url`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from operator_cli.commands import lineage, predict, registry, runs, transform
+from operator_cli.commands import lineage, predict, registry, rollback, runs, transform
 from operator_cli.commands.common import PROGRAM, Parser, run
 
-COMMANDS = ("runs", "models", "approve", "reject", "lineage", "predict", "transform")
+COMMANDS = ("runs", "models", "approve", "reject", "rollback", "lineage", "predict", "transform")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,6 +28,7 @@ def parser() -> Parser:
     )
     runs.add_parsers(commands)
     registry.add_parsers(commands)
+    rollback.add_parsers(commands)
     lineage.add_parsers(commands)
     predict.add_parsers(commands)
     transform.add_parsers(commands)

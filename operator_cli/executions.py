@@ -7,8 +7,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 if TYPE_CHECKING:
     from types_boto3_stepfunctions import SFNClient
+
+
+class ExecutionNotFoundError(Exception):
+    """Step Functions has no execution with that ARN; the message names it, its state machine and where."""
+
+
+def describe_execution(sfn: SFNClient, arn: str, *, where: str) -> dict[str, Any]:
+    """DescribeExecution; raise ExecutionNotFoundError when there is no such execution in `where`."""
+    try:
+        return dict(sfn.describe_execution(executionArn=arn))
+    except ClientError as error:
+        if error.response["Error"].get("Code") != "ExecutionDoesNotExist":
+            raise
+    # arn:aws:states:<region>:<account>:execution:<state machine>:<name>
+    parts = arn.split(":")
+    state_machine, name = (parts[6], parts[7]) if len(parts) >= 8 else ("?", arn)
+    raise ExecutionNotFoundError(
+        f"execution {name} not found: state machine {state_machine} in {where} has no execution of that name"
+    )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from contract.outputs import DATA_BUCKET_NAME, ENDPOINT_NAME, RUNS_PREFIX
 from lambdas.record_lineage.core import run_record_key
+from operator_cli.not_found import is_not_found
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -28,6 +29,11 @@ _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 class LineageError(Exception):
     """The question has no answer from what is recorded; the message says what is missing."""
+
+
+class LineageNotFoundError(LineageError):
+    """The endpoint or file asked about does not exist, and no record names it. The message ends with "does not
+    exist", for the command to add where it looked (" in AWS (eu-west-1)")."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,7 @@ def files_behind_endpoint(sagemaker: SageMakerClient, records: RunRecords, endpo
     """
     config_name = current_endpoint_config(sagemaker, endpoint_name)
     if config_name is None:
-        raise LineageError(f"endpoint {endpoint_name} does not exist")
+        raise LineageNotFoundError(f"endpoint {endpoint_name} does not exist")
     record = records.for_endpoint_config(config_name)
     if record is None:
         raise LineageError(
@@ -168,7 +174,8 @@ def files_behind_endpoint(sagemaker: SageMakerClient, records: RunRecords, endpo
 def endpoints_trained_on(sagemaker: SageMakerClient, records: RunRecords, data_file: str) -> list[TrainedOn]:
     """Every deployment of a model trained on the file, newest first, saying which still serve.
 
-    A record whose window cannot hold the file's date (when its name has one) is skipped unread.
+    A record whose window cannot hold the file's date (when its name has one) is skipped unread. Raises
+    LineageNotFoundError when none was, and the file does not exist either (a mistyped name, not an unused file).
     """
     uri = data_file if data_file.startswith("s3://") else f"s3://{records.location.bucket}/{data_file.lstrip('/')}"
     # Both layouts date a file in its last two path segments: <prefix>/YYYY-MM-DD.csv, <prefix>/dt=YYYY-MM-DD/x.csv
@@ -185,12 +192,26 @@ def endpoints_trained_on(sagemaker: SageMakerClient, records: RunRecords, data_f
         if endpoint not in serving:
             serving[endpoint] = current_endpoint_config(sagemaker, endpoint)
         found.append(TrainedOn(record, serving[endpoint] == record["deployment"]["endpoint_config_name"]))
+    if not found and not _object_exists(records.s3, uri):
+        raise LineageNotFoundError(f"data file {uri}: no deployed model was trained on it, and it does not exist")
     return found
 
 
 def deployment_history(records: RunRecords, endpoint_name: str) -> list[dict[str, Any]]:
     """The runs deployed to the endpoint, newest first."""
     return [r for r in deployed(records.all()) if r["deployment"]["endpoint_name"] == endpoint_name]
+
+
+def endpoint_history(sagemaker: SageMakerClient, records: RunRecords, endpoint_name: str) -> list[dict[str, Any]]:
+    """The endpoint's deployments, newest first (a deleted endpoint's too); LineageNotFoundError when the endpoint
+    does not exist and no record names it."""
+    history = deployment_history(records, endpoint_name)
+    if not history and current_endpoint_config(sagemaker, endpoint_name) is None:
+        raise LineageNotFoundError(
+            f"endpoint {endpoint_name}: no run record of pipeline {records.location.pipeline} names it, and it "
+            "does not exist"
+        )
+    return history
 
 
 def deployed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -207,6 +228,17 @@ def current_endpoint_config(sagemaker: SageMakerClient, endpoint_name: str) -> s
         if error.response["Error"]["Code"] == "ValidationException" and "not find" in str(error).lower():
             return None
         raise
+
+
+def _object_exists(s3: S3Client, uri: str) -> bool:
+    bucket, key = split_s3_uri(uri)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if is_not_found(error):
+            return False
+        raise
+    return True
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

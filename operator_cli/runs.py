@@ -7,7 +7,8 @@ from a list kept here: a new or renamed state shows up as it is. API calls are b
   call for the newest `TAIL_EVENTS` events (newest first): the last state entered carries the run's state
   document (window, training job, evaluation, failure), so the whole history is never read;
 - `show`: one DescribeExecution and the whole history (one call per 1,000 events, 25 at most);
-- `follow`: the whole history once per poll, polling with backoff, and one DescribeExecution at the end.
+- `follow`: one DescribeExecution first (a wrong name fails before anything is printed), the whole history once
+  per poll, polling with backoff, and one DescribeExecution at the end.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from lambdas.check_data.core import RunInput
 from lambdas.notify_slack.messages import failure_report, readable_cause
-from operator_cli.executions import execution_history
+from lambdas.notify_slack.no_new_data import NoNewDataHint, no_new_data_hint
+from operator_cli.executions import describe_execution, execution_history
 from operator_cli.state_facts import state_facts
 from operator_cli.states import StateRun, state_runs
 
@@ -74,6 +76,8 @@ class RunSummary:
     metric_value: float | None = None
     failure: Failure | None = None
     input: Mapping[str, Any] | None = field(default=None, compare=False)
+    # A run that ended "no new data": why, and how to retrain on the same days (as its Slack message says).
+    hint: NoNewDataHint | None = None
 
     @property
     def outcome(self) -> str:
@@ -109,10 +113,13 @@ class RunSummary:
             "metric": self.metric,
             "metric_value": self.metric_value,
             "failure": self.failure.to_json() if self.failure else None,
+            "hint": self.hint.line() if self.hint else None,
         }
 
 
-def run_input(*, force: bool = False, window_days: int | None = None, end_date: str | None = None) -> dict[str, Any]:
+def run_input(
+    *, force: bool = False, window_days: int | None = None, end_date: str | None = None, deploy: bool = False
+) -> dict[str, Any]:
     """The execution input a person would type in the console, checked as CheckData checks it.
 
     Only the fields given are set, plus `trigger: cli`. Raises InvalidRunInputError naming the bad field.
@@ -124,6 +131,8 @@ def run_input(*, force: bool = False, window_days: int | None = None, end_date: 
         raw["window_days"] = window_days
     if end_date is not None:
         raw["end_date"] = end_date
+    if deploy:
+        raw["deploy"] = True  # a backfill's model is deployed only when asked; a run on new data deploys anyway
     RunInput.from_state(raw)
     return raw
 
@@ -194,6 +203,7 @@ def summarize(execution: Mapping[str, Any], events: Iterable[Mapping[str, Any]])
         metric_value=float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None,
         failure=_failure(status, document, newest_first, last_state, execution),
         input=_json_object(execution.get("input")) if execution.get("input") else _started_input(newest_first),
+        hint=no_new_data_hint(run) if status == "SUCCEEDED" else None,
     )
 
 
@@ -292,9 +302,9 @@ def follow_run(
     return summarize(described, history), runs
 
 
-def describe_run(sfn: SFNClient, arn: str) -> tuple[RunSummary, list[StateRun]]:
-    """One run with each state it went through, in order."""
-    described = sfn.describe_execution(executionArn=arn)
+def describe_run(sfn: SFNClient, arn: str, *, where: str) -> tuple[RunSummary, list[StateRun]]:
+    """One run with each state it went through, in order; ExecutionNotFoundError when `where` has no such run."""
+    described = describe_execution(sfn, arn, where=where)
     history = execution_history(sfn, arn)
     runs, _ = state_runs(history)
     return summarize(described, history), runs
@@ -336,7 +346,13 @@ def render_list(summaries: Sequence[RunSummary], now: datetime) -> str:
         for summary in summaries
     ]
     headers = ["NAME", "STATUS", "START (UTC)", "DURATION", "DATA WINDOW", "TRAINING JOB", "METRIC", "OUTCOME"]
-    return "\n".join(table(headers, rows))
+    lines = table(headers, rows)
+    # The newest run that trained nothing, named: what to do about it (`runs show` gives each run's).
+    hinted = next(((s.name, s.hint) for s in summaries if s.hint is not None), None)
+    if hinted is not None:
+        name, hint = hinted
+        lines += ["", f"{name}: {hint.line()}"]
+    return "\n".join(lines)
 
 
 def render_show(summary: RunSummary, runs: Sequence[StateRun], now: datetime) -> str:
@@ -369,6 +385,8 @@ def render_show(summary: RunSummary, runs: Sequence[StateRun], now: datetime) ->
     if summary.status == RUNNING and summary.last_state and (not runs or runs[-1].name != summary.last_state):
         rows.append(["…", summary.last_state, "", "", "in progress"])
     lines += table(["", "STATE", "START", "DURATION", "RESULT"], rows)
+    if summary.hint:
+        lines += ["", *_hint_lines(summary.hint)]
     if summary.failure:
         lines += [
             "",
@@ -384,6 +402,8 @@ def render_end(summary: RunSummary, runs: Sequence[StateRun], now: datetime) -> 
     lines = [f"■ {summary.status}: {summary.outcome}, {len(runs)} states in {human_duration(summary.seconds(now))}"]
     if summary.failure:
         lines += [f"  error  {summary.failure.error}", *_indented("  cause  ", summary.failure.cause)]
+    if summary.hint:
+        lines += [f"  {line}" for line in _hint_lines(summary.hint)]
     return lines
 
 
@@ -408,6 +428,12 @@ def _metric_text(summary: RunSummary) -> str:
         return MISSING
     value = MISSING if summary.metric_value is None else f"{summary.metric_value:.4g}"
     return f"{summary.metric} {value}"
+
+
+def _hint_lines(hint: NoNewDataHint) -> list[str]:
+    """The hint as a sentence, its command on a line of its own to copy."""
+    sentence = hint.text[:1].upper() + hint.text[1:]
+    return [f"{sentence}:", f"  {hint.command}"] if hint.command else [f"{sentence}."]
 
 
 def _symbol(run: StateRun) -> str:

@@ -10,6 +10,8 @@ from contract import steps
 from operator_cli.states import StateRun, json_object
 
 FACTS_MAX = 110
+# CheckData's fact runs longer: after the decision it names the keys it did not read (20 of each kind at most).
+CHECK_DATA_FACTS_MAX = 3000
 METRICS_SHOWN = 2
 # Metrics about the job rather than the model: left out of the one-line view.
 _BOOKKEEPING_METRIC = re.compile(r"(progress|throughput|:final)$")
@@ -25,7 +27,7 @@ def state_facts(run: StateRun) -> str:
     text = facts(run)
     if run.attempts > 1:
         text = f"{text} (after {run.attempts - 1} retr{'y' if run.attempts == 2 else 'ies'})".strip()
-    return _clip(text)
+    return _clip(text, CHECK_DATA_FACTS_MAX if run.name == steps.CHECK_DATA.state else FACTS_MAX)
 
 
 def _check_data(run: StateRun) -> str:
@@ -40,7 +42,18 @@ def _check_data(run: StateRun) -> str:
         text += f" (+{held} held out)"
     if newest and str(newest) not in reason:
         text += f", newest {newest}"
-    return f"{text}: {reason}" if reason else text
+    text = _clip(f"{text}: {reason}" if reason else text)
+    skipped = [entry.get("key") for entry in data.get("skipped_keys") or [] if isinstance(entry, Mapping)]
+    for count, names, what in (
+        (data.get("skipped_count"), skipped, "skipped"),
+        (data.get("unrecognised_count"), data.get("unrecognised_keys"), "in no layout"),
+    ):
+        if isinstance(count, int) and count:
+            # The first 20, as the run's output lists them.
+            shown = [str(name) for name in names] if isinstance(names, list) else []
+            more = f" and {count - len(shown)} more" if count > len(shown) else ""
+            text += f"; {count} {what}" + (f": {', '.join(shown)}{more}" if shown else "")
+    return text
 
 
 def _start_training(run: StateRun) -> str:
@@ -159,8 +172,12 @@ def _watermark(run: StateRun) -> str:
     watermark = _section(run.output, "watermark")
     if not watermark:
         return ""
-    moved = f"watermark {watermark.get('previous_date') or 'none'} → {watermark.get('newest_data_date')}"
-    return moved + (" (model rejected)" if watermark.get("outcome") == "rejected" else "")
+    if watermark.get("moved") is False:
+        moved = f"watermark stays at {watermark.get('newest_data_date')} (a backfill never moves it back)"
+    else:
+        moved = f"watermark {watermark.get('previous_date') or 'none'} → {watermark.get('newest_data_date')}"
+    outcome = watermark.get("outcome")
+    return moved + (f" (model {outcome})" if outcome in ("rejected", "registered") else "")
 
 
 def _clean_up(run: StateRun) -> str:
@@ -252,6 +269,6 @@ def _number(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
 
 
-def _clip(text: str) -> str:
+def _clip(text: str, limit: int = FACTS_MAX) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= FACTS_MAX else text[: FACTS_MAX - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -36,6 +36,10 @@ class TargetError(Exception):
     """The target cannot be reached or holds no such pipeline; the message says which and why."""
 
 
+class PipelineNotFoundError(TargetError):
+    """The target answered, and holds no stack of that pipeline; the message names the stack and where."""
+
+
 @dataclass
 class Target:
     """Clients for one account and region, or for the local runtime at `endpoint_url`."""
@@ -67,6 +71,13 @@ class Target:
     def cloudformation(self) -> CloudFormationClient:
         return cast("CloudFormationClient", self._client("cloudformation"))
 
+    # No type stubs are installed for these two: callers type what they use (operator_cli/rollback.py).
+    def sts(self) -> Any:
+        return self._client("sts")
+
+    def cloudwatch(self) -> Any:
+        return self._client("cloudwatch")
+
     def _client(self, service: str) -> Any:
         """One client per service, built on first use (building one costs more than most calls)."""
         if service not in self._clients:
@@ -93,7 +104,10 @@ def add_target_flags(parser: argparse.ArgumentParser, *, pipeline_required: bool
         help="the local runtime started by `make serve` (e.g. http://127.0.0.1:4566); without it, AWS",
     )
     parser.add_argument("--profile", help="AWS: the named profile to use (as the AWS CLI takes it)")
-    parser.add_argument("--region", help="AWS: the region (default: the profile's or AWS_DEFAULT_REGION)")
+    parser.add_argument(
+        "--region",
+        help=f"the region (AWS default: AWS_DEFAULT_REGION or the profile's; local runtime default: {LOCAL_REGION})",
+    )
 
 
 def resolve_target(*, endpoint_url: str | None, profile: str | None, region: str | None) -> Target:
@@ -115,26 +129,37 @@ def resolve_target(*, endpoint_url: str | None, profile: str | None, region: str
 
 
 def stack_outputs(target: Target, pipeline: str) -> dict[str, str]:
-    """The outputs of the pipeline's stack; raise TargetError when it is not deployed there."""
+    """The outputs of the pipeline's stack; raise PipelineNotFoundError when it is not deployed there, TargetError
+    when the target cannot answer."""
     name = stack_name(pipeline)
     if target.endpoint_url is not None:
-        return _local_outputs(target.endpoint_url, name)
+        return _local_outputs(target.endpoint_url, name, pipeline)
     try:
         stacks = target.cloudformation().describe_stacks(StackName=name)["Stacks"]
     except ClientError as error:
-        raise TargetError(f"stack {name} in {target.describe()}: {error.response['Error'].get('Message')}") from None
+        message = str(error.response["Error"].get("Message") or error.response["Error"].get("Code"))
+        # CloudFormation: ValidationError "Stack with id <name> does not exist".
+        if "does not exist" in message:
+            raise PipelineNotFoundError(
+                f"pipeline {pipeline} not found in {target.describe()}: no stack {name}"
+            ) from None
+        raise TargetError(f"stack {name} in {target.describe()}: {message}") from None
     except BotoCoreError as error:
         raise TargetError(f"{target.describe()}: {error}") from None
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
-def _local_outputs(endpoint_url: str, name: str) -> dict[str, str]:
+def _local_outputs(endpoint_url: str, name: str, pipeline: str) -> dict[str, str]:
     url = f"{endpoint_url}{STACKS_PATH}/{name}"
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             answer = json.loads(response.read())
     except urllib.error.HTTPError as error:
         message = json.loads(error.read() or b"{}").get("message", error.reason)
+        if error.code == 404:  # the server names the stacks it holds
+            raise PipelineNotFoundError(
+                f"pipeline {pipeline} not found in the local runtime at {endpoint_url}: {message}"
+            ) from None
         raise TargetError(f"{endpoint_url}: {message}") from None
     except (urllib.error.URLError, OSError) as error:
         raise TargetError(f"no local runtime answers at {endpoint_url} ({error}): start it with `make serve`") from None

@@ -59,9 +59,11 @@ def _lineage(args: argparse.Namespace) -> int:
             answer = {"file": args.file, "deployments": [t.to_json() for t in trained_on]}
             text = lineage.render_trained_on(args.file, trained_on)
         else:
-            deployments = lineage.deployment_history(records, endpoint)
+            deployments = lineage.endpoint_history(sagemaker, records, endpoint)
             answer = {"endpoint": endpoint, "deployments": lineage.history_to_json(deployments)}
             text = lineage.render_history(endpoint, deployments)
+    except lineage.LineageNotFoundError as error:
+        return failed("lineage", f"{error} in {target.describe()}")
     except (TargetError, lineage.LineageError) as error:
         return failed("lineage", str(error))
     except (ClientError, BotoCoreError) as error:

@@ -11,9 +11,11 @@ from uuid import uuid4
 from botocore.exceptions import BotoCoreError, ClientError
 
 from contract.outputs import STATE_MACHINE_ARN, stack_name
+from lambdas.check_data.core import MAX_WINDOW_DAYS
 from lambdas.common.errors import InvalidRunInputError
 from operator_cli import runs
 from operator_cli.commands.common import EXIT_FAILED, Parser, UsageError, failed, now, print_json, target_of
+from operator_cli.executions import ExecutionNotFoundError, describe_execution
 from operator_cli.progress import Console, format_state
 from operator_cli.states import StateRun
 from operator_cli.target import Target, TargetError, add_target_flags, stack_outputs
@@ -37,11 +39,20 @@ def add_parsers(commands: Any) -> None:
         "start",
         help="start a run with the input the console takes, checked as the workflow checks it",
         description="Start an execution with the input a person would type in the console; the input is checked "
-        "by CheckData's own validation before anything starts. Prints the execution ARN.",
+        "by CheckData's own validation before anything starts. Prints the execution ARN (with --json, its name and "
+        "input too).",
     )
     start.add_argument("--force", action="store_true", help="train even if no data is newer than the watermark")
-    start.add_argument("--window-days", type=int, help="days of data to train on (default: the pipeline's)")
-    start.add_argument("--end-date", help="YYYY-MM-DD: the window's last day (default: the newest data)")
+    start.add_argument(
+        "--window-days", type=int, help=f"days of data to train on, 1..{MAX_WINDOW_DAYS} (default: the pipeline's)"
+    )
+    start.add_argument("--end-date", help="YYYY-MM-DD: the window's last day (default: the day the run starts, UTC)")
+    start.add_argument(
+        "--deploy",
+        action="store_true",
+        help="deploy the model of a backfill (a window older than the watermark's day) when it passes; without it a "
+        "backfill only registers its model (a run on new data deploys either way)",
+    )
     start.add_argument("--name", help="the execution's name (default: cli-<UTC time>-<random>)")
     start.add_argument("--follow", action="store_true", help="then follow the run until it ends")
     listing = actions.add_parser(
@@ -77,16 +88,16 @@ def _runs(args: argparse.Namespace) -> int:
         state_machine = _state_machine_arn(target, args.pipeline) if args.pipeline else None
         sfn = target.stepfunctions()
         if args.action == "start":
-            return _start(args, sfn, str(state_machine))
+            return _start(args, sfn, str(state_machine), where=target.describe())
         if args.action == "list":
             return _list(args, sfn, str(state_machine))
         arn = runs.execution_arn(args.execution, state_machine)
         if args.action == "show":
-            return _show(args, sfn, arn)
-        return _follow(args, sfn, arn)
+            return _show(args, sfn, arn, where=target.describe())
+        return _follow(args, sfn, arn, where=target.describe())
     except runs.RunsError as error:
         raise UsageError(str(error)) from None
-    except TargetError as error:
+    except (TargetError, ExecutionNotFoundError) as error:
         return failed("runs", str(error))
     except ClientError as error:
         message = error.response["Error"].get("Message") or error.response["Error"].get("Code")
@@ -102,9 +113,11 @@ def _state_machine_arn(target: Target, pipeline: str) -> str:
     return outputs[STATE_MACHINE_ARN]
 
 
-def _start(args: argparse.Namespace, sfn: SFNClient, state_machine: str) -> int:
+def _start(args: argparse.Namespace, sfn: SFNClient, state_machine: str, *, where: str) -> int:
     try:
-        execution_input = runs.run_input(force=args.force, window_days=args.window_days, end_date=args.end_date)
+        execution_input = runs.run_input(
+            force=args.force, window_days=args.window_days, end_date=args.end_date, deploy=args.deploy
+        )
     except InvalidRunInputError as error:
         raise UsageError(f"invalid run input: {error}") from None
     name = runs.check_execution_name(args.name) if args.name else runs.default_execution_name(now(), uuid4().hex[:6])
@@ -115,7 +128,7 @@ def _start(args: argparse.Namespace, sfn: SFNClient, state_machine: str) -> int:
     else:
         sys.stdout.write(arn + "\n")
     sys.stdout.flush()
-    return _follow(args, sfn, arn) if args.follow else 0
+    return _follow(args, sfn, arn, where=where) if args.follow else 0
 
 
 def _list(args: argparse.Namespace, sfn: SFNClient, state_machine: str) -> int:
@@ -129,8 +142,8 @@ def _list(args: argparse.Namespace, sfn: SFNClient, state_machine: str) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace, sfn: SFNClient, arn: str) -> int:
-    summary, steps = runs.describe_run(sfn, arn)
+def _show(args: argparse.Namespace, sfn: SFNClient, arn: str, *, where: str) -> int:
+    summary, steps = runs.describe_run(sfn, arn, where=where)
     if args.json:
         print_json({**summary.to_json(now()), "input": summary.input, "steps": [runs.step_to_json(s) for s in steps]})
     else:
@@ -138,7 +151,8 @@ def _show(args: argparse.Namespace, sfn: SFNClient, arn: str) -> int:
     return 0
 
 
-def _follow(args: argparse.Namespace, sfn: SFNClient, arn: str) -> int:
+def _follow(args: argparse.Namespace, sfn: SFNClient, arn: str, *, where: str) -> int:
+    describe_execution(sfn, arn, where=where)  # before any output: a wrong name fails with nothing printed
     console = Console(sys.stdout)
 
     def on_state(step: StateRun) -> None:

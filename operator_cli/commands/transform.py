@@ -122,9 +122,12 @@ def _job_request(
         input_key = bt.find_day_input(target.s3(), bucket, data_prefix, day)
     else:
         bucket, input_key = split_s3_uri(args.input)
+        bt.require_input(target.s3(), args.input, target.describe())
     input_uri = f"s3://{bucket}/{input_key}"
     output_uri = args.output or predictions_uri(bucket, args.predictions_prefix, input_key, data_prefix=data_prefix)
     input_filter = args.input_filter if args.input_filter is not None else (DROP_LABEL_FILTER if day else None)
+    if args.model:
+        bt.require_model(target.sagemaker(), args.model, target.describe())
     model = args.model or bt.serving_model(target.sagemaker(), outputs.get(ENDPOINT_NAME, ""), target.describe())
     name = bt.transform_job_name(args.pipeline, now())
     request = transform_job_request(

@@ -304,5 +304,5 @@ def test_a_person_approves_rejects_or_lets_the_approval_time_out(reviewed: Gover
     assert "approval timeout" in version_3["ApprovalDescription"]
     assert reviewed.watermark()["newest_data_date"] == watermark_before
     assert (reviewed.serving_config(), reviewed.predict()) == (serving, prediction)
-    # A decision after the timeout resumes nothing and changes nothing.
-    assert cli(reviewed, "approve", "--version", "3") == 2
+    # A decision after the timeout resumes nothing and changes nothing: the registry says no (exit 1).
+    assert cli(reviewed, "approve", "--version", "3") == 1

@@ -143,7 +143,7 @@ def test_follow_prints_each_state_of_a_running_run_as_it_ends_and_exits_0_when_i
     assert out[0].startswith(f"Following {arn.split(':')[-1]}")
     steps, _ = state_runs(pipeline.wait(arn).history)
     assert [line.split()[1] for line in out[1:-1]] == [step.name for step in steps]
-    assert out[1].startswith("✓ CheckData")
+    assert out[1].startswith("✓ ReadRunInput")
     assert out[-2].startswith("✓ Deployed")
     assert out[-1].startswith(f"■ SUCCEEDED: deployed, {len(steps)} states in ")
 
@@ -172,7 +172,7 @@ def test_a_failed_run_is_shown_step_by_step_with_the_failing_state_error_and_cau
     rows = [line.split()[1] for line in lines[header + 1 :] if line.startswith(("✓", "✗", "◆"))]
     steps, _ = state_runs(record.history)
     assert rows == [step.name for step in steps]
-    assert rows[:2] == ["CheckData", "HasNewData"]
+    assert rows[:3] == ["ReadRunInput", "CheckData", "HasNewData"]
     assert rows[-1] == "RunFailed"
     assert "Failed at GetTrainingStatus\n  error  TrainingJobFailed\n  cause  " in out
     assert TRAINING_FAILURE in out.split("Failed at GetTrainingStatus")[1]
@@ -225,6 +225,14 @@ def test_list_shows_recent_runs_with_window_job_metric_and_outcome(
     )
     assert nothing["training_job"] is None
     assert nothing["window_end"] == deployed.output["run"]["window_end"]
+    # the same days again (as a corrected file would be): the hint gives the command that retrains them
+    window_days = deployed.output["run"]["window_days"]
+    assert nothing["hint"].startswith(
+        f"no data newer than the watermark day {deployed.output['run']['newest_data_date']}"
+    )
+    assert nothing["hint"].endswith(
+        f"--pipeline {PIPELINE} --force --end-date {nothing['window_end']} --window-days {window_days}"
+    )
     assert failure["failure"]["error"] == "NoDataInWindowError"
     assert all(run["duration_seconds"] > 0 for run in listed)
 
@@ -234,7 +242,8 @@ def test_list_shows_recent_runs_with_window_job_metric_and_outcome(
     headers = "NAME STATUS START (UTC) DURATION DATA WINDOW TRAINING JOB METRIC OUTCOME"
     assert table[0].split() == headers.split()
     outcome_column = table[0].index("OUTCOME")
-    assert [line[outcome_column:] for line in table[1:]] == [run["outcome"] for run in listed]
+    assert [line[outcome_column:] for line in table[1:5]] == [run["outcome"] for run in listed]
+    assert table[5:] == ["", f"{nothing['name']}: {nothing['hint']}"]
     assert f"{METRIC} {newest['metric_value']:.4g}" in table[1]
 
     # WHEN only failed runs are asked for, THEN only they are listed

@@ -94,5 +94,9 @@ def test_the_cli_approves_against_the_local_runtime_and_prints_json(
     assert json.loads(capsys.readouterr().out)["status"] == "Approved"
     assert main(["models", *flags]) == 0
     assert "Approved" in capsys.readouterr().out
-    assert main(["reject", *flags]) == 2
-    assert "no version of churn-models waits for approval" in capsys.readouterr().err
+    # the registry said no: exit 1, as for every answer from AWS (2 is for a command line that cannot work)
+    assert main(["reject", *flags]) == 1
+    assert capsys.readouterr().err == (
+        f"sagemaker-retraining: reject: no version of churn-models in the local runtime at {local_aws.endpoint_url} "
+        "waits for approval\n"
+    )

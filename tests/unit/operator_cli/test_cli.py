@@ -29,16 +29,18 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
 def test_help_exits_0_and_lists_the_operator_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
 
-    assert "{runs,models,approve,reject,lineage,predict,transform}" in capsys.readouterr().out
+    assert "{runs,models,approve,reject,rollback,lineage,predict,transform}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([], "the following arguments are required: {runs,models,approve,reject,lineage,predict,transform}"),
+        ([], "the following arguments are required: {runs,models,approve,reject,rollback,lineage,predict,transform}"),
         (["demo"], "invalid choice: 'demo'"),
         (["models"], "the following arguments are required: --pipeline"),
         (["approve", "--pipeline", "p", "--version", "x"], "argument --version: invalid int value: 'x'"),
+        (["approve", "--pipeline", "p", "--version", "0"], "--version must be 1 or more, got 0"),
+        (["models", "--pipeline", "p", "--limit", "101"], "--limit must be from 1 to 100, got 101"),
     ],
 )
 def test_wrong_arguments_exit_2_with_one_line_naming_the_problem(
@@ -76,6 +78,31 @@ def test_runs_arguments_that_cannot_work_exit_2_before_any_call(
     assert main(argv) == 2
 
     assert message in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "says"),
+    [
+        # CheckData: the window ends on the execution's start day unless end_date says otherwise
+        (["runs", "start"], "--end-date", "YYYY-MM-DD: the window's last day (default: the day the run starts, UTC)"),
+        (["runs", "start"], "--force", "train even if no data is newer than the watermark"),
+        (["models"], "--limit", "how many versions (1..100, default 20)"),
+        (
+            ["models"],
+            "--region",
+            "the region (AWS default: AWS_DEFAULT_REGION or the profile's; local runtime default:",
+        ),
+    ],
+)
+def test_help_says_what_the_command_does(
+    command: list[str], flag: str, says: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # one help line per option
+
+    assert main([*command, "--help"]) == 0
+
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith(flag))
+    assert says in " ".join(line.split())
 
 
 def test_runs_against_no_local_runtime_says_where_it_looked(free_port: int, capsys: pytest.CaptureFixture[str]) -> None:

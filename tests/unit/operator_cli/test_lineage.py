@@ -125,9 +125,10 @@ def test_a_missing_endpoint_is_an_error(pipeline: Pipeline) -> None:
 
 
 def test_the_endpoints_trained_on_a_file_say_which_serves_now(pipeline: Pipeline) -> None:
-    # GIVEN a file in both windows, and one only in the first
+    # GIVEN a file in both windows, one only in the first, and one no run trained on
     first = pipeline.run(20, ["2026-11-18", "2026-11-19"])
     second = pipeline.run(22, ["2026-11-19", "2026-11-20"])
+    pipeline.s3.put_object(Bucket=pipeline.bucket, Key=f"data/{pipeline.name}/2026-11-25.csv", Body=b"1,2\n")
 
     shared = lineage.endpoints_trained_on(pipeline.sagemaker, pipeline.records(), pipeline.uri("2026-11-19"))
     older = lineage.endpoints_trained_on(pipeline.sagemaker, pipeline.records(), f"data/{pipeline.name}/2026-11-18.csv")
@@ -136,6 +137,13 @@ def test_the_endpoints_trained_on_a_file_say_which_serves_now(pipeline: Pipeline
     assert [(t.record["run_id"], t.serving_now) for t in shared] == [(second["run_id"], True), (first["run_id"], False)]
     assert [(t.record["run_id"], t.serving_now) for t in older] == [(first["run_id"], False)]
     assert never == []
+
+
+def test_a_file_that_does_not_exist_and_trained_nothing_is_not_found(pipeline: Pipeline) -> None:
+    pipeline.run(20, ["2026-11-18"])
+
+    with pytest.raises(lineage.LineageNotFoundError, match=r"2026-11-81\.csv: no deployed model .*does not exist$"):
+        lineage.endpoints_trained_on(pipeline.sagemaker, pipeline.records(), pipeline.uri("2026-11-81"))
 
 
 def test_history_lists_deployed_runs_only_newest_first(pipeline: Pipeline) -> None:

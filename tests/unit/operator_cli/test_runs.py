@@ -79,6 +79,9 @@ def test_the_run_input_holds_only_the_fields_given(flags: dict[str, Any], expect
         ({"window_days": 367}, "'window_days'"),
         ({"end_date": "2026-11-31"}, "'end_date'"),
         ({"end_date": "yesterday"}, "'end_date'"),
+        # date.fromisoformat reads both as a day since Python 3.11; the console's input is YYYY-MM-DD only
+        ({"end_date": "20261208"}, "'end_date'"),
+        ({"end_date": "2026-W49-2"}, "'end_date'"),
     ],
 )
 def test_a_bad_run_input_is_refused_by_check_datas_own_check_naming_the_field(
@@ -332,3 +335,73 @@ def test_show_of_a_running_run_names_the_state_in_progress() -> None:
 
     assert "duration     5.0 s so far" in text
     assert text.splitlines()[-1].split() == ["…", "WaitForTraining", "in", "progress"]
+
+
+NO_NEW_DATA_RUN = {
+    "pipeline": "churn",
+    "window_start": "2026-11-16",
+    "window_end": "2026-11-22",
+    "window_days": 7,
+    "newest_data_date": "2026-11-21",
+    "watermark_date": "2026-11-21",
+    "has_new_data": False,
+    "reason": "newest data 2026-11-21 is not newer than the watermark 2026-11-21",
+    "file_count": 6,
+}
+RETRAIN = "sagemaker-retraining runs start --pipeline churn --force --end-date 2026-11-22 --window-days 7"
+
+
+def ended_without_new_data(run: dict[str, Any]) -> History:
+    history = History().add("ExecutionStarted", "executionStartedEventDetails", input="{}")
+    history.task("CheckData", {"run": run})
+    ended_in(history, "Succeed", "NoNewData", {"run": run})
+    return history.add("ExecutionSucceeded", "executionSucceededEventDetails", output=json.dumps({"run": run}))
+
+
+def test_a_run_with_nothing_newer_than_the_watermark_says_force_retrains_the_same_days() -> None:
+    # GIVEN a run that found the window's data already trained (a corrected file looks just like this)
+    run = summarize(execution("SUCCEEDED"), ended_without_new_data(NO_NEW_DATA_RUN).events)
+
+    # WHEN it is shown, followed to its end, listed and given as JSON
+    shown = render_show(run, [], START).splitlines()
+    ended = render_end(run, [], START)
+    listed = render_list([run], START).splitlines()
+
+    # THEN each says why and gives the command that trains on the same days again
+    assert run.outcome == "no new data"
+    expected = "No data newer than the watermark day 2026-11-21 (the window's newest is 2026-11-21); to retrain"
+    assert shown[-2].startswith(expected)
+    assert shown[-2].endswith("(a corrected file), start a run with --force:")
+    assert shown[-1] == f"  {RETRAIN}"
+    assert ended[1:] == [f"  {shown[-2]}", f"    {RETRAIN}"]
+    assert listed[-1].startswith("run-1: no data newer than the watermark day 2026-11-21")
+    assert listed[-1].endswith(f"start a run with --force: {RETRAIN}")
+    assert run.to_json(START)["hint"] == listed[-1].removeprefix("run-1: ")
+
+
+def test_a_run_with_no_data_file_in_its_window_says_force_would_not_help() -> None:
+    empty = NO_NEW_DATA_RUN | {"newest_data_date": None, "file_count": 0}
+
+    run = summarize(execution("SUCCEEDED"), ended_without_new_data(empty).events)
+
+    assert run.hint is not None
+    assert run.hint.command is None
+    assert run.hint.text.startswith("no data file dated 2026-11-16 to 2026-11-22 under the pipeline's data prefix")
+    assert render_show(run, [], START).splitlines()[-1].endswith("or choose other days with --end-date.")
+
+
+@pytest.mark.parametrize(
+    ("status", "run"),
+    [
+        ("SUCCEEDED", {**NO_NEW_DATA_RUN, "has_new_data": True}),
+        ("SUCCEEDED", {**NO_NEW_DATA_RUN, "blocked_by": f"{ARN}-0"}),
+        ("RUNNING", NO_NEW_DATA_RUN),
+    ],
+    ids=["trained", "another-run-in-progress", "not-ended"],
+)
+def test_only_a_run_that_ended_without_new_data_gets_the_hint(status: str, run: dict[str, Any]) -> None:
+    summary = summarize(execution(status), ended_without_new_data(run).events)
+
+    assert summary.hint is None
+    assert "--force" not in render_show(summary, [], START)
+    assert len(render_list([summary], START).splitlines()) == 2
