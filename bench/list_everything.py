@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from lambdas.check_data.core import _FLAT_KEY, _HIVE_KEY, Listing, _classify
+from lambdas.common.data_files import Listing, classify
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -28,10 +28,7 @@ def list_everything(s3: S3Client, bucket: str, prefix: str, start: date, end: da
         listing.requests += 1
         for obj in page.get("Contents", []):
             key, size = obj["Key"], int(obj.get("Size", 0))
-            relative = key[len(base) :]
-            match = _FLAT_KEY.match(relative) or _HIVE_KEY.match(relative)
-            if match is not None:  # keys of no layout are not data; the bench's histories have none
-                _classify(listing, key, size, match, start, end)
+            classify(listing, key, size, key[len(base) :], start, end)
         if not page.get("IsTruncated"):
             return listing
         token = page["NextContinuationToken"]

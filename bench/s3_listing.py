@@ -47,9 +47,11 @@ def cached_timestamp_parsing() -> Iterator[None]:
 
 @contextmanager
 def indexed_listing() -> Iterator[None]:
-    """Serve ListObjectsV2 (without a delimiter) from a sorted index while the context is open.
+    """Serve ListObjectsV2 from a sorted index while the context is open.
 
-    PutObject adds its key to the bucket's index, so a run's manifest does not cost a rebuild of it.
+    A delimited listing folds each common prefix into one entry and jumps past its keys in the index, as S3 does:
+    CheckData lists the data prefix's top level so (one entry per day of history). PutObject adds its key to the
+    bucket's index, so a run's manifest does not cost a rebuild of it.
     """
     original_list, original_put = S3Backend.list_objects_v2, S3Backend.put_object
 
@@ -63,7 +65,7 @@ def indexed_listing() -> Iterator[None]:
         max_keys: int,
     ) -> Any:
         known_token = continuation_token is None or continuation_token in self._pagination_tokens
-        if delimiter or isinstance(bucket, FakeTableStorageBucket) or not known_token:
+        if isinstance(bucket, FakeTableStorageBucket) or not known_token:
             return original_list(self, bucket, prefix, delimiter, continuation_token, start_after, max_keys)
         names = sorted_key_names(bucket)
         position = bisect.bisect_left(names, prefix or "")
@@ -74,9 +76,18 @@ def indexed_listing() -> Iterator[None]:
         # One key more than the page: that is how moto's own truncation knows there is a next page.
         while position < len(names) and len(page) <= max_keys:
             name = names[position]
-            position += 1
             if prefix and not name.startswith(prefix):
                 break
+            cut = name.find(delimiter, len(prefix or "")) if delimiter else -1
+            if cut >= 0:
+                # moto's answer for every key under the common prefix (delete markers included): the prefix once,
+                # when it sorts after the token or StartAfter.
+                folder = name[: cut + len(delimiter or "")]
+                if not after or folder > after:
+                    page.append(folder)
+                position = bisect.bisect_left(names, folder[:-1] + chr(ord(folder[-1]) + 1))
+                continue
+            position += 1
             key = bucket.keys.get(name)
             if key is not None and not isinstance(key, FakeDeleteMarker):
                 page.append(key)

@@ -44,15 +44,17 @@ def transform_job_request(
     kms_key_id: str | None = None,
     tags: Sequence[TagTypeDef] = (),
     data_type: str = "S3Prefix",
+    compression: str = "None",
 ) -> dict[str, Any]:
     """CreateTransformJob's parameters: every S3 object under `input_uri`, one CSV record a line, batched.
 
     Each line is a record (SplitType Line) sent in MultiRecord batches of at most `max_payload_mb`, and the answers
     are assembled a line each (AssembleWith Line) into `<output_uri>/<input key relative to the prefix>.out`: one
     prediction line per input line, as the CSV models of this project answer. `input_filter` (DataProcessing's
-    InputFilter) picks the columns the model sees: `$[1:]` drops the label of a label-first data file. Raises
-    TransformRequestError for an invalid job or model name, a URI that is not s3://bucket/..., or counts out of
-    SageMaker's ranges.
+    InputFilter) picks the columns the model sees: `$[1:]` drops the label of a label-first data file. `compression`
+    "Gzip": the objects are gzip and SageMaker decompresses them (TransformInput.CompressionType, in any input mode).
+    Raises TransformRequestError for an invalid job or model name, a URI that is not s3://bucket/..., counts out of
+    SageMaker's ranges, or a compression other than None and Gzip.
     """
     for label, name in (("job_name", job_name), ("model_name", model_name)):
         if not SAGEMAKER_NAME_PATTERN.match(name):
@@ -66,6 +68,8 @@ def transform_job_request(
         raise TransformRequestError(f"instance_count must be at least 1, got {instance_count}")
     if not 1 <= max_payload_mb <= MAX_PAYLOAD_MB_LIMIT:
         raise TransformRequestError(f"max_payload_mb must be 1..{MAX_PAYLOAD_MB_LIMIT}, got {max_payload_mb}")
+    if compression not in ("None", "Gzip"):
+        raise TransformRequestError(f"compression must be None or Gzip, got {compression!r}")
     output: dict[str, Any] = {"S3OutputPath": output_uri, "AssembleWith": "Line"}
     if accept:
         output["Accept"] = accept
@@ -81,7 +85,7 @@ def transform_job_request(
             "DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": input_uri}},
             "ContentType": content_type,
             "SplitType": "Line",
-            "CompressionType": "None",
+            "CompressionType": compression,
         },
         "TransformOutput": output,
         "TransformResources": {"InstanceType": instance_type, "InstanceCount": instance_count},

@@ -9,15 +9,18 @@ model-quality statistics format, and `evaluation.json` with both.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from contract.evaluation import CANDIDATE, PRODUCTION
+from lambdas.common.data_files import GZIP_SUFFIX
 from lambdas.common.errors import RetrainingError
 from lambdas.common.evaluation import EvaluationSettings
 from lambdas.common.events import format_timestamp
+from lambdas.common.gzip_stream import gunzip_lines
 from lambdas.common.models import HoldoutEvaluationState
 from lambdas.common.transform import split_s3_uri
 from lambdas.evaluate_model import scoring
@@ -112,8 +115,12 @@ def read_manifest(s3: S3Client, uri: str) -> tuple[str, str, list[str]]:
 
 
 def _labels(s3: S3Client, bucket: str, key: str) -> Iterator[float]:
-    """The first column of each record (a non-empty line) of a held-out file: what the data check accepted."""
-    for number, line in enumerate(_lines(s3, bucket, key), start=1):
+    """The first column of each record (a non-empty line) of a held-out file: what the data check accepted.
+
+    A `.csv.gz` file is read as it decompresses, as the transform jobs read it (CompressionType Gzip).
+    """
+    lines = _gzip_lines(s3, bucket, key) if key.endswith(GZIP_SUFFIX) else _lines(s3, bucket, key)
+    for number, line in enumerate(lines, start=1):
         try:
             yield float(line.split(",", 1)[0])
         except ValueError:
@@ -163,6 +170,17 @@ def _lines(s3: S3Client, bucket: str, key: str) -> Iterator[str]:
         line = raw.decode("utf-8").strip()
         if line:
             yield line
+
+
+def _gzip_lines(s3: S3Client, bucket: str, key: str) -> Iterator[str]:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    try:
+        for raw in gunzip_lines(body.iter_chunks()):
+            line = raw.decode("utf-8").strip()
+            if line:
+                yield line
+    except (zlib.error, EOFError) as error:
+        raise EvaluationOutputError(f"s3://{bucket}/{key} cannot be decompressed: {error}") from None
 
 
 def put_json(s3: S3Client, uri: str, document: Mapping[str, Any]) -> str:

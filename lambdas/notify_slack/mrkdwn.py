@@ -55,3 +55,12 @@ def escape(text: str) -> str:
 
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def listed(names: Any, total: int) -> str:
+    """`: `a`, `b` and 3 more` for the names a state lists (the first ones of `total`); empty when it lists none."""
+    shown = [code(name) for name in names if isinstance(name, str) and name] if isinstance(names, list) else []
+    if not shown:
+        return ""
+    more = total - len(shown)
+    return ": " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")

@@ -1,9 +1,10 @@
 """StartBatchTransform: after a deployment, run the newest day of the window through the model that now serves.
 
 The transform job uses the very model the endpoint was just given (a serial inference pipeline when the pipeline
-has preprocessing), so the day's raw records are answered as live requests would be. Predictions go under the
-predictions prefix, mirroring the data's layout, never among the data (the new-data trigger and the training
-window would read them).
+has preprocessing), so the day's raw records are answered as live requests would be. Its input is a manifest of
+exactly the day's data files CheckData trains on (`.csv` or `.csv.gz`), written next to the run's manifests: never
+the `_SUCCESS`, `README.txt` or other siblings a `dt=` folder may hold. Predictions go under the predictions prefix,
+mirroring the data's layout, never among the data (the new-data trigger and the training window would read them).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
+from lambdas.common.data_files import DataFile, compression_of, list_day_files, write_manifest
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import BatchTransformState, DeploymentState, RunState
 from lambdas.common.names import run_tags
 from lambdas.common.sagemaker import check_started_by, describe_or_none
-from lambdas.common.transform import find_day_input, predictions_uri, transform_job_request
+from lambdas.common.transform import TransformRequestError, predictions_uri, transform_job_request
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -33,6 +35,7 @@ class BatchTransformSettings:
     pipeline: str
     bucket: str
     data_prefix: str
+    manifest_prefix: str
     predictions_prefix: str
     instance_type: str
     instance_count: int
@@ -56,6 +59,7 @@ class BatchTransformSettings:
                 pipeline=names.require_str(env, names.PIPELINE_NAME),
                 bucket=names.require_str(env, names.DATA_BUCKET),
                 data_prefix=names.require_str(env, names.DATA_PREFIX).strip("/"),
+                manifest_prefix=names.require_str(env, names.MANIFEST_PREFIX).strip("/"),
                 predictions_prefix=str(spec["predictions_prefix"]),
                 instance_type=str(spec["instance_type"]),
                 instance_count=int(spec["instance_count"]),
@@ -85,7 +89,8 @@ def start_batch_transform(
     """Start the transform job named after the run over its newest day, or adopt it on a retried attempt.
 
     Raises InvalidStepEventError when the state lacks the run's newest day or the deployed model,
-    TransformRequestError when the day's data cannot be found (or is in both layouts), and
+    TransformRequestError when the day has no data file (or has them in both layouts), MixedCompressionError when
+    its files mix .csv.gz and .csv, ManifestConflictError when the day's manifest exists with other files, and
     ResourceConflictError when a job of this name was started by another execution.
     """
     day = run.newest_data_date
@@ -101,10 +106,14 @@ def start_batch_transform(
         input_uri = str(existing["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
         output_uri = str(existing["TransformOutput"]["S3OutputPath"])
     else:
-        key = find_day_input(s3, settings.bucket, settings.data_prefix, date.fromisoformat(day))
-        input_uri = f"s3://{settings.bucket}/{key}"
+        files = day_files(s3, settings, date.fromisoformat(day))
+        compression = compression_of(files, bucket=settings.bucket, what=f"day {day}")
+        # The run's own name: a retried attempt writes the same list (or finds another's and stops).
+        manifest_key = f"{settings.manifest_prefix}/{run.run_id}.transform.manifest"
+        input_uri = write_manifest(s3, settings.bucket, manifest_key, settings.data_prefix, files)
+        # Each file's predictions at its key below the data prefix, under the predictions prefix.
         output_uri = predictions_uri(
-            settings.bucket, settings.predictions_prefix, key, data_prefix=settings.data_prefix
+            settings.bucket, settings.predictions_prefix, f"{settings.data_prefix}/", data_prefix=settings.data_prefix
         )
         sagemaker.create_transform_job(
             **transform_job_request(
@@ -119,6 +128,8 @@ def start_batch_transform(
                 max_payload_mb=settings.max_payload_mb,
                 input_filter=settings.input_filter,
                 tags=run_tags(settings.pipeline, execution),
+                data_type="ManifestFile",
+                compression=compression,
             )
         )
     return BatchTransformState(
@@ -133,3 +144,22 @@ def start_batch_transform(
         wait_exceeded=False,
         poll_seconds=next_poll_seconds(0, interval_seconds=settings.poll_interval_seconds),
     )
+
+
+def day_files(s3: S3Client, settings: BatchTransformSettings, day: date) -> list[DataFile]:
+    """The day's data files, as CheckData lists them; TransformRequestError when there is none, or when they sit in
+    both layouts (`<day>.csv` and `dt=<day>/`: one is likely a copy of the other, and which to trust a guess)."""
+    files = list_day_files(s3, settings.bucket, settings.data_prefix, day).files
+    base = f"s3://{settings.bucket}/{settings.data_prefix}"
+    hive = [f for f in files if f.key.startswith(f"{settings.data_prefix}/dt=")]
+    flat = [f for f in files if f not in hive]
+    if flat and hive:
+        raise TransformRequestError(
+            f"day {day} has data in both layouts (s3://{settings.bucket}/{flat[0].key} and {base}/dt={day}/): "
+            "which one to transform would be a guess"
+        )
+    if not files:
+        raise TransformRequestError(
+            f"no data for {day}: neither {base}/{day}.csv (or .csv.gz) nor .csv or .csv.gz files under {base}/dt={day}/"
+        )
+    return files

@@ -109,7 +109,10 @@ def start_evaluation(
         )
         return _in_progress(started, now, settings)
     candidate_job = run_job_name(settings.pipeline, execution, JOB_ROLES[CANDIDATE])
-    _start_transform(sagemaker, execution, candidate_job, candidate, holdout, f"{base}/{CANDIDATE}/", settings, tags)
+    compression = run.compression  # the holdout's files are the window's: all .csv.gz or all plain
+    _start_transform(
+        sagemaker, execution, candidate_job, candidate, holdout, f"{base}/{CANDIDATE}/", settings, tags, compression
+    )
     # A retried attempt reads the production job it adopts: the endpoint may serve another model by now.
     production_job = run_job_name(settings.pipeline, execution, JOB_ROLES[PRODUCTION])
     adopted = describe_or_none(lambda: sagemaker.describe_transform_job(TransformJobName=production_job))
@@ -120,7 +123,9 @@ def start_evaluation(
         serving = production_model(sagemaker, settings.endpoint_name)
         production = serving if serving and serving != candidate else None
         if production is not None:
-            _create_transform(sagemaker, production_job, production, holdout, f"{base}/{PRODUCTION}/", settings, tags)
+            _create_transform(
+                sagemaker, production_job, production, holdout, f"{base}/{PRODUCTION}/", settings, tags, compression
+            )
     started = _Started(
         holdout_uri=holdout,
         candidate_model=candidate,
@@ -232,12 +237,13 @@ def _start_transform(
     output_uri: str,
     settings: StartEvaluationSettings,
     tags: Sequence[TagTypeDef],
+    compression: str,
 ) -> None:
     existing = describe_or_none(lambda: sagemaker.describe_transform_job(TransformJobName=job_name))
     if existing is not None:
         check_started_by(sagemaker, f"transform job {job_name}", existing["TransformJobArn"], execution)
         return
-    _create_transform(sagemaker, job_name, model, holdout_uri, output_uri, settings, tags)
+    _create_transform(sagemaker, job_name, model, holdout_uri, output_uri, settings, tags, compression)
 
 
 def _create_transform(
@@ -248,6 +254,7 @@ def _create_transform(
     output_uri: str,
     settings: StartEvaluationSettings,
     tags: Sequence[TagTypeDef],
+    compression: str,
 ) -> None:
     sagemaker.create_transform_job(
         **transform_job_request(
@@ -260,6 +267,7 @@ def _create_transform(
             # The holdout's files are label first, as training reads them: the models see the other columns.
             input_filter=DROP_LABEL_FILTER,
             data_type="ManifestFile",
+            compression=compression,
             tags=tags,
         )
     )

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
+from lambdas.common.data_files import GZIP, NO_COMPRESSION
 from lambdas.common.errors import ConfigurationError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import RunState, TrainingJobState
@@ -120,6 +121,8 @@ def start_training_job(
         settings,
         data_type="S3Prefix" if preprocessed_data_uri else "ManifestFile",
         validation_uri=holdout_uri,
+        # The preprocessing writes plain CSV whatever it read.
+        compression=NO_COMPRESSION if preprocessed_data_uri else run.compression,
     )
     # Look first, so a retried attempt adopts the job its first attempt started; the create still treats
     # "already exists" as adoption for the race in which the first attempt's create lands late.
@@ -166,9 +169,14 @@ def training_job_request(
     *,
     data_type: S3DataTypeType = "ManifestFile",
     validation_uri: str | None = None,
+    compression: str = NO_COMPRESSION,
 ) -> CreateTrainingJobRequestTypeDef:
     """Build CreateTrainingJob's request: a `train` channel read from the run's manifest (or a prefix), and a
-    `validation` channel from the holdout's manifest when there is one (built-ins then report validation:*)."""
+    `validation` channel from the holdout's manifest when there is one (built-ins then report validation:*).
+
+    `compression` is the data's ("Gzip": every file is .csv.gz): such channels are streamed in Pipe mode, the one
+    mode in which SageMaker decompresses them (see _channel).
+    """
     specification: AlgorithmSpecificationTypeDef = {"TrainingImage": settings.image, "TrainingInputMode": "File"}
     if settings.metric_definitions:
         specification["MetricDefinitions"] = list(settings.metric_definitions)
@@ -181,8 +189,8 @@ def training_job_request(
         "RoleArn": settings.role_arn,
         "HyperParameters": hyperparameters,
         "InputDataConfig": [
-            _channel("train", data_uri, data_type),
-            *([_channel("validation", validation_uri, "ManifestFile")] if validation_uri else []),
+            _channel("train", data_uri, data_type, compression),
+            *([_channel("validation", validation_uri, "ManifestFile", compression)] if validation_uri else []),
         ],
         "OutputDataConfig": {"S3OutputPath": f"s3://{settings.bucket}/{settings.model_prefix}/"},
         "ResourceConfig": {
@@ -196,14 +204,26 @@ def training_job_request(
     }
 
 
-def _channel(name: str, uri: str, data_type: S3DataTypeType) -> ChannelTypeDef:
-    return {
+def _channel(name: str, uri: str, data_type: S3DataTypeType, compression: str) -> ChannelTypeDef:
+    channel: ChannelTypeDef = {
         "ChannelName": name,
         "DataSource": {
             "S3DataSource": {"S3DataType": data_type, "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
         },
         "ContentType": "text/csv",
     }
+    if compression == GZIP:
+        # Channel.CompressionType "is used only in Pipe input mode. In File mode, leave this field unset or set it to
+        # None" (SageMaker API reference, Channel); CreateTrainingJob refuses File with Gzip: "Invalid compression
+        # type for channel training: File mode only supports NONE, got Gzip instead" (aws/sagemaker-python-sdk
+        # issue 716). So a gzip channel is a Pipe channel, which SageMaker decompresses as it streams the objects,
+        # one after another, into the named pipe /opt/ml/input/data/<channel>_<epoch>. Linear Learner reads CSV
+        # from a pipe (AWS ML blog, 2018-10, "Now use Pipe mode with CSV datasets ... built-in algorithms"); an
+        # algorithm that reads only files does not (built-in XGBoost's images since aws/sagemaker-xgboost-container
+        # #478: "Pipe mode for CSV is no longer supported"; framework scripts).
+        channel["InputMode"] = "Pipe"
+        channel["CompressionType"] = "Gzip"
+    return channel
 
 
 def _already_exists(error: ClientError) -> bool:

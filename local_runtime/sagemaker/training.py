@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 import local_runtime
-from local_runtime.faults import Faults, TrainingFault
+from local_runtime.faults import Faults, TrainingFault, pipeline_of
 from local_runtime.sagemaker import containers, frameworks, jobs
 from local_runtime.sagemaker.api import S3ClientFactory, SageMakerApiError
 from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageError
@@ -107,7 +107,7 @@ class TrainingService:
             request=request or {},
             s3_client_factory=self._s3_client_factory,
             directory=self._workdir / "training" / job_name,
-            fault=self._faults.training_fault(),
+            fault=self._faults.training_fault(pipeline_of((request or {}).get("Tags"))),
             on_ended=self._on_ended,
             environments=self._environments,
         )

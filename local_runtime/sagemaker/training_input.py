@@ -1,13 +1,18 @@
 """What a training job's process finds on disk: SageMaker's /opt/ml layout, its channels and its submit directory.
 
-Channels come from S3 (an S3Prefix, or the objects a ManifestFile lists) in File mode, each object at its path below
-the prefix's last `/`, as SageMaker lays them out; a script-mode job's submit directory is unpacked into code/.
+Channels come from S3 (an S3Prefix, or the objects a ManifestFile lists). In File mode each object lands at its path
+below the prefix's last `/`, as SageMaker lays them out. In Pipe mode SageMaker streams the objects, one after another,
+into the named pipe `<channel>_<epoch>` beside the channels' folders, decompressing each when the channel's
+CompressionType is Gzip (the only mode that takes Gzip); here that stream is written, before the algorithm starts, to
+a regular file `<channel>_0`: the algorithm reads it as it would read the pipe's first epoch (the local algorithms read
+their data once), without a pipe's blocking or later epochs. A script-mode job's submit directory goes into code/.
 """
 
 from __future__ import annotations
 
 import shutil
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambdas.common.gzip_stream import Gunzip
 from local_runtime.sagemaker import jobs
 from local_runtime.sagemaker.containers import TrainingContainer
 from local_runtime.sagemaker.jobs import split_s3_uri
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
+
+_PIPE_CHUNK_BYTES = 1 << 20  # read and decompressed a megabyte at a time
 
 
 @dataclass(frozen=True)
@@ -87,8 +95,14 @@ def download_channel(
     """
     name = channel["ChannelName"]
     mode = channel.get("InputMode") or default_mode
-    if mode == "Pipe":
-        raise jobs.JobFailedError(f"ClientError: channel {name}: Pipe input mode is not supported locally; use File")
+    gzip = (channel.get("CompressionType") or "None") == "Gzip"
+    if gzip and mode != "Pipe":
+        # SageMaker refuses this at CreateTrainingJob (ValidationException, aws/sagemaker-python-sdk issue 716); the
+        # local runtime sees the request after moto stored it, so the job fails with SageMaker's words instead.
+        raise jobs.JobFailedError(
+            f"ClientError: Invalid compression type for channel {name}: {mode} mode only supports NONE, "
+            "got Gzip instead"
+        )
     source = channel.get("DataSource", {}).get("S3DataSource")
     if source is None:
         raise jobs.JobFailedError(f"ClientError: channel {name}: only S3DataSource channels are supported locally")
@@ -97,8 +111,6 @@ def download_channel(
         split_s3_uri(uri)
     except ValueError as error:
         raise jobs.JobFailedError(f"ClientError: channel {name}: {error}") from error
-    target = layout.channel(name)
-    target.mkdir(parents=True, exist_ok=True)
     if data_type == "S3Prefix":
         objects = list(_prefix_objects(s3, uri))
         if not objects:
@@ -112,6 +124,12 @@ def download_channel(
     else:
         raise jobs.JobFailedError(f"ClientError: channel {name}: S3DataType {data_type} is not supported locally")
     listed = f" (listed in the manifest {uri})" if data_type == "ManifestFile" else ""
+    if mode == "Pipe":
+        _stream_to_pipe(s3, name, objects, layout.data / f"{name}_0", gzip=gzip, listed=listed, checkpoint=checkpoint)
+        note(f"channel {name}: {len(objects)} files from {uri} ({data_type}), streamed into {name}_0 (Pipe mode)")
+        return
+    target = layout.channel(name)
+    target.mkdir(parents=True, exist_ok=True)
     for bucket, key, relative in objects:
         checkpoint()
         destination = (target / relative).resolve()
@@ -125,6 +143,40 @@ def download_channel(
                 or f"ClientError: channel {name}: cannot download s3://{bucket}/{key}{listed}: {error}"
             ) from error
     note(f"channel {name}: {len(objects)} files from {uri} ({data_type})")
+
+
+def _stream_to_pipe(
+    s3: S3Client,
+    name: str,
+    objects: list[tuple[str, str, str]],
+    destination: Path,
+    *,
+    gzip: bool,
+    listed: str,
+    checkpoint: Callable[[], None],
+) -> None:
+    """Write the channel's objects one after another, each decompressed when `gzip`, as SageMaker streams a pipe."""
+    with destination.open("wb") as pipe:
+        for bucket, key, _ in objects:
+            checkpoint()
+            uri = f"s3://{bucket}/{key}{listed}"
+            try:
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+                gunzip = Gunzip(_PIPE_CHUNK_BYTES) if gzip else None
+                for chunk in body.iter_chunks(_PIPE_CHUNK_BYTES):
+                    pipe.writelines(gunzip.feed(chunk) if gunzip else [chunk])
+                if gunzip is not None and not gunzip.complete:
+                    raise jobs.JobFailedError(f"ClientError: channel {name}: {uri} ends inside its gzip data")
+            except zlib.error as error:
+                raise jobs.JobFailedError(
+                    f"ClientError: channel {name}: {uri} is not gzip data, yet the channel's CompressionType is Gzip: "
+                    f"{error}"
+                ) from error
+            except (ClientError, BotoCoreError) as error:
+                raise jobs.JobFailedError(
+                    jobs.denied_download(error, f"object s3://{bucket}/{key}")
+                    or f"ClientError: channel {name}: cannot download {uri}: {error}"
+                ) from error
 
 
 def _prefix_objects(s3: S3Client, uri: str) -> Iterator[tuple[str, str, str]]:

@@ -142,7 +142,9 @@ def test_after_deploying_the_run_transforms_the_newest_days_raw_file_with_the_pi
     # THEN it ran the deployed pipeline model over that day's raw file, as exported (header, label first)
     assert job["TransformJobStatus"] == "Completed"
     assert job["ModelName"] == first_run["deployment"]["model_name"]
-    assert transform["input_uri"] == f"s3://{churn.bucket}/{day_key}"
+    manifest_key = transform["input_uri"].removeprefix(f"s3://{churn.bucket}/")
+    listed = json.loads(churn.client("s3").get_object(Bucket=churn.bucket, Key=manifest_key)["Body"].read())
+    assert listed == [{"prefix": f"s3://{churn.bucket}/{PREFIX}/"}, day_key.removeprefix(f"{PREFIX}/")]
     # ... wrote the predictions beside it under the predictions prefix, never among the data
     assert transform["output_uri"] == f"s3://{churn.bucket}/predictions/{PREFIX}/"
     out = churn.client("s3").get_object(Bucket=churn.bucket, Key=f"predictions/{day_key}.out")["Body"].read()

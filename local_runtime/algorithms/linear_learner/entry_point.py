@@ -15,6 +15,7 @@ from local_runtime.algorithms.linear_learner.fit import evaluate, fit
 from local_runtime.algorithms.linear_learner.inputs import (
     ClientError,
     Hyperparameters,
+    channel_source,
     check_content_types,
     read_channel,
     read_json_object,
@@ -22,6 +23,7 @@ from local_runtime.algorithms.linear_learner.inputs import (
 from local_runtime.algorithms.linear_learner.model import BINARY_CLASSIFIER, MODEL_FILE, REGRESSOR, LinearLearnerModel
 
 HOST = "algo-1"
+CHANNELS = ("train", "validation", "test")  # Linear Learner's
 # The metric definitions SageMaker attaches to Linear Learner jobs (the regexes it applies to the algorithm's log),
 # as DescribeTrainingJob shows them for the linear-learner:1 image; this module prints lines they match.
 _QUALITY = r"#quality_metric: host=\S+, "
@@ -56,16 +58,18 @@ def train(environ: Mapping[str, str], out: TextIO) -> LinearLearnerModel:
     """Run a training job in the SageMaker layout the environment describes; raise ClientError on bad input."""
     paths = ContainerPaths.from_environ(environ)
     hyperparameters = Hyperparameters.from_dict(read_json_object(paths.config / "hyperparameters.json"))
-    check_content_types(read_json_object(paths.config / "inputdataconfig.json", missing_ok=True))
+    channels = read_json_object(paths.config / "inputdataconfig.json", missing_ok=True)
+    check_content_types(channels)
     log = _Log(out)
     binary = hyperparameters.predictor_type == BINARY_CLASSIFIER
     started = time.monotonic()
-    train_data = read_channel(paths.channel("train"), "train", feature_dim=hyperparameters.feature_dim, binary=binary)
+    sources = {name: channel_source(paths.data, paths.channel(name), channels, name) for name in CHANNELS}
+    train_data = read_channel(sources["train"], "train", feature_dim=hyperparameters.feature_dim, binary=binary)
     columns = train_data.features.shape[1] + 1
     extra = {
-        channel: read_channel(paths.channel(channel), channel, columns=columns, binary=binary)
+        channel: read_channel(sources[channel], channel, columns=columns, binary=binary)
         for channel in ("validation", "test")
-        if paths.channel(channel).is_dir()
+        if sources[channel].exists()
     }
     log.info(
         f"{hyperparameters.predictor_type}: {train_data.features.shape[0]} records of "

@@ -108,17 +108,21 @@ def read_channel(
 ) -> Dataset:
     """Read every file of a channel as CSV without header, label first; raise ClientError naming file and line.
 
-    `columns` is the number every row must have (the train channel's); `feature_dim` the configured one.
+    `directory` is the channel's folder (File mode) or its pipe's stream (Pipe mode, see channel_source). `columns` is
+    the number every row must have (the train channel's); `feature_dim` the configured one.
     """
-    if not directory.is_dir():
+    if directory.is_file():
+        files = [directory]
+    elif not directory.is_dir():
         raise ClientError(f"channel {channel} is missing: no directory {directory}")
-    files = sorted(path for path in directory.rglob("*") if path.is_file())
+    else:
+        files = sorted(path for path in directory.rglob("*") if path.is_file())
     if not files:
         raise ClientError(f"channel {channel} is empty: no files")
     where = "" if channel == "train" else f"channel {channel}, "
     rows: list[list[float]] = []
     for path in files:
-        name = f"{where}{path.relative_to(directory).as_posix()}"
+        name = f"{where}{path.name if path == directory else path.relative_to(directory).as_posix()}"
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -147,6 +151,15 @@ def read_channel(
         raise ClientError(f"channel {channel} has no records: {names} hold no CSV rows")
     matrix = np.asarray(rows, dtype=np.float64)
     return Dataset(features=matrix[:, 1:], labels=matrix[:, 0])
+
+
+def channel_source(data: Path, folder: Path, config: Mapping[str, Any], channel: str) -> Path:
+    """Where a channel's records are: its `folder` in File mode, its pipe `<data>/<channel>_0` in Pipe mode (the
+    first epoch's, which SageMaker decompresses when the channel is Gzip), as inputdataconfig.json says."""
+    settings = config.get(channel)
+    if isinstance(settings, Mapping) and settings.get("TrainingInputMode") == "Pipe":
+        return data / f"{channel}_0"
+    return folder
 
 
 def check_content_types(config: Mapping[str, Any]) -> None:

@@ -49,7 +49,7 @@ class Matrix:
 def validate_channels(config: Mapping[str, Any]) -> str:
     """Check inputdataconfig.json's channels as the container does; return the data format (csv or libsvm).
 
-    Raises UserError for a missing `train`, an unknown channel or an unsupported content type.
+    Raises UserError for a missing `train`, an unknown channel, an unsupported content type or a Pipe channel.
     """
     for name, required in CHANNELS.items():
         if required and name not in config:
@@ -62,6 +62,20 @@ def validate_channels(config: Mapping[str, Any]) -> str:
             shown = {**settings, "ContentType": content_type} if isinstance(settings, dict) else settings
             raise UserError(f"Channel configuration for '{name}' channel is not supported: {shown}")
     content_type = config["train"].get("ContentType", DEFAULT_CONTENT_TYPE)
+    piped = sorted(
+        name
+        for name, settings in config.items()
+        if isinstance(settings, dict) and settings.get("TrainingInputMode") == "Pipe"
+    )
+    if piped:
+        # The container's data_utils.py since it dropped MLIO (aws/sagemaker-xgboost-container #478); older images
+        # read CSV from a pipe through MLIO, which the local runtime does not emulate.
+        if content_type in _CSV_TYPES:
+            raise UserError(
+                "Pipe mode for CSV is no longer supported. Please use Fast File mode (default) instead. "
+                f"Set input_mode='File' in your SageMaker Estimator or TrainingInput. (channels {', '.join(piped)})"
+            )
+        raise UserError(f"Pipe mode is not supported by the local runtime's XGBoost (channels {', '.join(piped)})")
     if content_type in _NOT_LOCAL:
         raise UserError(
             f"content type {content_type} is not supported by the local runtime's XGBoost (text/csv or text/libsvm)"

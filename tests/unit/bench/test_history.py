@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from bench.history import HISTORY_DAYS, OBJECTS_PER_WINDOW_DAY, WINDOW_DAYS, make_history, windows
-from lambdas.check_data.core import _FLAT_KEY, _HIVE_KEY
+from lambdas.common.data_files import FLAT_KEY as _FLAT_KEY
+from lambdas.common.data_files import HIVE_KEY as _HIVE_KEY
 
 LAST_DAY = date(2026, 11, 22)
 

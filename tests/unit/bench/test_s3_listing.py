@@ -95,11 +95,40 @@ def test_index_follows_keys_added_and_removed_between_listings(s3: Any) -> None:
     assert len(keys) == sum(len(page) for page, _ in before) - 1
 
 
-def test_delimited_listings_are_left_to_moto(s3: Any) -> None:
-    expected = s3.list_objects_v2(Bucket=BUCKET, Prefix="data/", Delimiter="/")["CommonPrefixes"]
+def delimited_pages(s3: Any, **kwargs: Any) -> list[tuple[list[str], list[str], bool]]:
+    """Every page of a delimited listing: its keys, its common prefixes and whether more follow."""
+    pages = []
+    token = None
+    while True:
+        page = s3.list_objects_v2(Bucket=BUCKET, **kwargs, **({"ContinuationToken": token} if token else {}))
+        keys = [item["Key"] for item in page.get("Contents", [])]
+        pages.append((keys, [item["Prefix"] for item in page.get("CommonPrefixes", [])], page["IsTruncated"]))
+        if not page["IsTruncated"]:
+            return pages
+        token = page["NextContinuationToken"]
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"Prefix": "data/a/", "Delimiter": "/"},
+        {"Prefix": "data/a/", "Delimiter": "/", "MaxKeys": 9},
+        {"Prefix": "data/", "Delimiter": "/"},
+        {"Delimiter": "/", "MaxKeys": 2},
+        {"Prefix": "data/a/", "Delimiter": "/", "StartAfter": "data/a/dt=2026-06-01", "MaxKeys": 5},
+        {"Prefix": "data/a/dt=", "Delimiter": "-", "MaxKeys": 3},
+    ],
+)
+def test_indexed_delimited_pages_equal_moto_pages(s3: Any, request_: dict[str, Any]) -> None:
+    # GIVEN a console folder placeholder besides the keys
+    s3.put_object(Bucket=BUCKET, Key="data/a/dt=2026-03-03/", Body=b"")
+    expected = delimited_pages(s3, **request_)
 
     with indexed_listing():
-        assert s3.list_objects_v2(Bucket=BUCKET, Prefix="data/", Delimiter="/")["CommonPrefixes"] == expected
+        indexed = delimited_pages(s3, **request_)
+
+    assert indexed == expected
+    assert any(prefixes for _, prefixes, _ in expected)
 
 
 def test_patches_are_undone_on_exit(s3: Any) -> None:

@@ -100,12 +100,17 @@ def test_start_batch_transform_may_start_only_the_pipelines_jobs_on_the_pipeline
     assert resources_for(statements, "iam:PassRole") == []
 
 
-def test_start_batch_transform_lists_the_data_prefix_only(template: Template) -> None:
+def test_start_batch_transform_lists_the_data_and_writes_and_reads_only_the_manifests(template: Template) -> None:
     statements = function_statements(template, "StartBatchTransform")
 
     (listing,) = [statement for statement in statements if "s3:ListBucket" in statement["Action"]]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["daily/churn", "daily/churn/*"]}}
-    assert resources_for(statements, "s3:PutObject") == []
+    # the day's manifest, beside the run's (a retried attempt reads back the one it wrote)
+    assert environment(template, "StartBatchTransform")[env.MANIFEST_PREFIX] == "manifests/churn"
+    for action in ("s3:PutObject", "s3:GetObject"):
+        assert [flatten(arn) for arn in resources_for(statements, action)] == [
+            "<DataBucketE6B0FAA8.Arn>/manifests/churn/*"
+        ], action
 
 
 @pytest.mark.parametrize("step", ["GetStatus", "AwaitStatusChange"])

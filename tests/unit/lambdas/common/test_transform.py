@@ -49,6 +49,12 @@ def test_the_request_reads_lines_in_batches_and_assembles_lines() -> None:
     assert request["Tags"] == [{"Key": "pipeline", "Value": "churn"}]
 
 
+def test_gzip_objects_are_decompressed_by_the_job() -> None:
+    request = transform_job_request("job", "model", "s3://b/x.manifest", "s3://b/out/", compression="Gzip")
+
+    assert request["TransformInput"]["CompressionType"] == "Gzip"
+
+
 def test_the_request_is_valid_for_botocore() -> None:
     # GIVEN a SageMaker client whose calls are checked against the service model
     client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
@@ -72,6 +78,7 @@ def test_the_request_is_valid_for_botocore() -> None:
         ({"output_uri": "s3:///out"}, "s3:///out"),
         ({"instance_count": 0}, "instance_count"),
         ({"max_payload_mb": 101}, "max_payload_mb"),
+        ({"compression": "gzip"}, "compression must be None or Gzip"),
     ],
 )
 def test_invalid_arguments_are_refused_naming_them(arguments: dict[str, object], named: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from dataclasses import replace
@@ -90,6 +91,30 @@ def answer_binary(s3: Any) -> None:
     answer(s3, "candidate", HIVE, *linear_learner((0.1, 0), (0.6, 1)))
     answer(s3, "production", FLAT, *linear_learner((0.7, 1), (0.7, 1), (0.7, 1)))
     answer(s3, "production", HIVE, *linear_learner((0.7, 1), (0.7, 1)))
+
+
+def test_gzip_held_out_files_are_read_decompressed_as_the_transform_jobs_read_them(s3: Any) -> None:
+    # GIVEN the same holdout as .csv.gz files, and both models' answers named after them
+    manifest = holdout(s3, {f"{key}.gz": gzip.compress(body) for key, body in HELD_OUT.items()})
+    for role, answers in (("candidate", [(0.9, 1), (0.2, 0), (0.8, 1)]), ("production", [(0.7, 1)] * 3)):
+        answer(s3, role, f"{FLAT}.gz", *linear_learner(*answers))
+    for role, answers in (("candidate", [(0.1, 0), (0.6, 1)]), ("production", [(0.7, 1)] * 2)):
+        answer(s3, role, f"{HIVE}.gz", *linear_learner(*answers))
+
+    scores = score_holdout(s3, evaluation(manifest), BINARY, now=NOW)
+
+    # THEN the labels are the decompressed files' first column: the scores are the plain holdout's
+    assert scores.records == 5
+    assert scores.candidate["accuracy"] == 1.0
+    assert scores.production is not None
+    assert scores.production["accuracy"] == pytest.approx(3 / 5)
+
+
+def test_a_held_out_gzip_file_that_does_not_decompress_is_named(s3: Any) -> None:
+    manifest = holdout(s3, {f"{FLAT}.gz": HELD_OUT[FLAT]})
+
+    with pytest.raises(EvaluationOutputError, match=rf"daily/churn/{FLAT}\.gz cannot be decompressed"):
+        score_holdout(s3, evaluation(manifest, production=False), BINARY, now=NOW)
 
 
 def test_both_models_are_scored_on_the_same_held_out_records(s3: Any) -> None:

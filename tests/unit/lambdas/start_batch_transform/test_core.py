@@ -1,8 +1,9 @@
-"""StartBatchTransform: the newest day's data found in either layout, the job's request, its adoption on retry, and
-its settings from the environment."""
+"""StartBatchTransform: the newest day's data files found in either layout and listed in the job's manifest, the
+job's request, its adoption on retry, and its settings from the environment."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from contract.names import EXECUTION_TAG
+from lambdas.common.data_files import MixedCompressionError
 from lambdas.common.errors import ConfigurationError, InvalidStepEventError, ResourceConflictError
 from lambdas.common.events import Execution
 from lambdas.common.models import DeploymentState, RunState
@@ -25,6 +27,7 @@ SETTINGS = BatchTransformSettings(
     pipeline="churn",
     bucket=BUCKET,
     data_prefix="daily/churn",
+    manifest_prefix="manifests/churn",
     predictions_prefix="predictions",
     instance_type="ml.m5.large",
     instance_count=1,
@@ -52,11 +55,14 @@ ENVIRONMENT = {
     "PIPELINE_NAME": "churn",
     "DATA_BUCKET": BUCKET,
     "DATA_PREFIX": "/daily/churn/",
+    "MANIFEST_PREFIX": "manifests/churn/",
     "POLL_INTERVAL_SECONDS": "60",
     "BATCH_TRANSFORM": json.dumps(SPEC),
 }
 FLAT_KEY = "daily/churn/2026-11-21.csv"
 HIVE_KEY = "daily/churn/dt=2026-11-21/part-0.csv"
+MANIFEST_URI = f"s3://{BUCKET}/manifests/churn/{RUN_ID}.transform.manifest"
+OUTPUT_URI = f"s3://{BUCKET}/predictions/daily/churn/"
 
 
 @pytest.fixture
@@ -73,7 +79,13 @@ def sagemaker(aws: None) -> Any:
 
 def _put(s3: Any, *keys: str) -> None:
     for key in keys:
-        s3.put_object(Bucket=BUCKET, Key=key, Body=b"0,basic,12\n1,premium,3\n")
+        body = b"0,basic,12\n1,premium,3\n"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=gzip.compress(body) if key.endswith(".gz") else body)
+
+
+def _manifest(s3: Any) -> list[Any]:
+    body = s3.get_object(Bucket=BUCKET, Key=MANIFEST_URI.removeprefix(f"s3://{BUCKET}/"))["Body"].read()
+    return list(json.loads(body))
 
 
 def _start(state: dict[str, Any], execution: Execution, s3: Any, sagemaker: Any) -> Any:
@@ -111,11 +123,15 @@ def test_a_day_file_is_transformed_into_its_folder_under_the_predictions_prefix(
     # WHEN the step runs
     state = _start(STATE, execution, s3, sagemaker)
 
-    # THEN the job named after the run reads that file with the deployed model, writing beside it under predictions/
+    # THEN the job named after the run reads that file, listed in a manifest beside the run's, with the deployed
+    # model, writing beside it under predictions/
     job = sagemaker.describe_transform_job(TransformJobName=RUN_ID)
     assert job["ModelName"] == "churn-model-20261122"
-    assert job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{BUCKET}/{FLAT_KEY}"
-    assert job["TransformOutput"]["S3OutputPath"] == f"s3://{BUCKET}/predictions/daily/churn/"
+    source = job["TransformInput"]["DataSource"]["S3DataSource"]
+    assert (source["S3DataType"], source["S3Uri"]) == ("ManifestFile", MANIFEST_URI)
+    assert job["TransformInput"]["CompressionType"] == "None"
+    assert _manifest(s3) == [{"prefix": f"s3://{BUCKET}/daily/churn/"}, "2026-11-21.csv"]
+    assert job["TransformOutput"]["S3OutputPath"] == OUTPUT_URI
     assert (job["TransformResources"]["InstanceType"], job["TransformResources"]["InstanceCount"]) == (
         "ml.m5.large",
         1,
@@ -129,10 +145,7 @@ def test_a_day_file_is_transformed_into_its_folder_under_the_predictions_prefix(
         "InProgress",
         None,
     )
-    assert (state.input_uri, state.output_uri) == (
-        f"s3://{BUCKET}/{FLAT_KEY}",
-        f"s3://{BUCKET}/predictions/daily/churn/",
-    )
+    assert (state.input_uri, state.output_uri) == (MANIFEST_URI, OUTPUT_URI)
     assert (state.started_at, state.waited_seconds, state.wait_exceeded, state.poll_seconds) == (
         "2026-11-22T07:00:05.000Z",
         0,
@@ -141,20 +154,42 @@ def test_a_day_file_is_transformed_into_its_folder_under_the_predictions_prefix(
     )
 
 
-def test_a_dt_folder_is_transformed_whole_into_the_same_folder_under_the_predictions_prefix(
+def test_a_dt_folders_data_files_are_transformed_never_its_siblings(
     s3: Any, sagemaker: Any, execution: Execution
 ) -> None:
-    # GIVEN the newest day as a dt= folder of files
-    _put(s3, HIVE_KEY, "daily/churn/dt=2026-11-21/part-1.csv")
+    # GIVEN the newest day as a dt= folder of files, as Spark writes it, with a README beside them
+    _put(s3, HIVE_KEY, "daily/churn/dt=2026-11-21/part-1.csv", "daily/churn/dt=2026-11-21/sub/part-2.csv")
+    _put(s3, "daily/churn/dt=2026-11-21/_SUCCESS", "daily/churn/dt=2026-11-21/README.txt")
 
     # WHEN the step runs
     state = _start(STATE, execution, s3, sagemaker)
 
-    # THEN the whole folder is the input, and its predictions go to the same folder under predictions/
-    assert state.input_uri == f"s3://{BUCKET}/daily/churn/dt=2026-11-21/"
-    assert state.output_uri == f"s3://{BUCKET}/predictions/daily/churn/dt=2026-11-21/"
+    # THEN the manifest lists exactly the data files CheckData trains on; their predictions land at their keys below
+    # the data prefix, under predictions/ (the dt= folder mirrored)
+    assert _manifest(s3)[1:] == [
+        "dt=2026-11-21/part-0.csv",
+        "dt=2026-11-21/part-1.csv",
+        "dt=2026-11-21/sub/part-2.csv",
+    ]
+    assert (state.input_uri, state.output_uri) == (MANIFEST_URI, OUTPUT_URI)
+
+
+def test_a_gzip_day_is_decompressed_by_the_transform_job(s3: Any, sagemaker: Any, execution: Execution) -> None:
+    _put(s3, "daily/churn/dt=2026-11-21/part-0.csv.gz", "daily/churn/dt=2026-11-21/part-1.csv.gz")
+
+    _start(STATE, execution, s3, sagemaker)
+
     job = sagemaker.describe_transform_job(TransformJobName=RUN_ID)
-    assert job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == state.input_uri
+    assert job["TransformInput"]["CompressionType"] == "Gzip"
+    assert _manifest(s3)[1:] == ["dt=2026-11-21/part-0.csv.gz", "dt=2026-11-21/part-1.csv.gz"]
+
+
+def test_a_day_mixing_gzip_and_plain_files_starts_nothing(s3: Any, sagemaker: Any, execution: Execution) -> None:
+    _put(s3, "daily/churn/dt=2026-11-21/part-0.csv.gz", HIVE_KEY)
+
+    with pytest.raises(MixedCompressionError, match="day 2026-11-21 mixes gzip-compressed and plain files"):
+        _start(STATE, execution, s3, sagemaker)
+    assert sagemaker.list_transform_jobs()["TransformJobSummaries"] == []
 
 
 def test_a_retried_attempt_adopts_the_job_and_reads_its_input_and_output_back(

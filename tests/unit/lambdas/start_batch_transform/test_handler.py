@@ -9,7 +9,14 @@ import pytest
 
 from lambdas.common.errors import ConfigurationError
 from lambdas.start_batch_transform.handler import lambda_handler
-from tests.unit.lambdas.start_batch_transform.test_core import BUCKET, ENVIRONMENT, FLAT_KEY, RUN_ID, STATE
+from tests.unit.lambdas.start_batch_transform.test_core import (
+    BUCKET,
+    ENVIRONMENT,
+    FLAT_KEY,
+    MANIFEST_URI,
+    RUN_ID,
+    STATE,
+)
 
 EVENT = {
     "state": {**STATE, "run": {**STATE["run"], "batch_transform": True}, "has_new_data": True},
@@ -37,7 +44,7 @@ def test_returns_the_state_with_the_batch_transform_section(environment: None, l
     # THEN the state it was given goes on, with the job's section added
     assert {k: v for k, v in state.items() if k != "batch_transform"} == EVENT["state"]
     assert state["batch_transform"]["job_name"] == RUN_ID
-    assert state["batch_transform"]["input_uri"] == f"s3://{BUCKET}/{FLAT_KEY}"
+    assert state["batch_transform"]["input_uri"] == MANIFEST_URI
     assert state["batch_transform"]["output_uri"] == f"s3://{BUCKET}/predictions/daily/churn/"
     jobs = boto3.client("sagemaker").list_transform_jobs()["TransformJobSummaries"]
     assert [j["TransformJobName"] for j in jobs] == [RUN_ID]

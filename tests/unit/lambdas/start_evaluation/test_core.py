@@ -239,6 +239,20 @@ def test_the_model_an_endpoint_serves_is_scored_on_the_same_holdout(sagemaker: A
     assert state.jobs() == [candidate, production]
 
 
+@pytest.mark.parametrize("compression", ["Gzip", "None"])
+def test_both_models_read_the_holdout_with_the_windows_compression(
+    sagemaker: Any, execution: Execution, compression: str
+) -> None:
+    # GIVEN an endpoint serving an earlier run's model, and a window of .csv.gz files (or plain ones)
+    serve(sagemaker, PRODUCTION)
+
+    start(sagemaker, execution, compression=compression)
+
+    # THEN both transform jobs decompress the held-out files as SageMaker reads them (or read them as they are)
+    jobs = [sagemaker.describe_transform_job(TransformJobName=name) for name in transform_jobs(sagemaker)]
+    assert [job["TransformInput"]["CompressionType"] for job in jobs] == [compression, compression]
+
+
 def test_an_endpoint_already_serving_the_new_model_is_not_scored_twice(sagemaker: Any, execution: Execution) -> None:
     # GIVEN an endpoint serving the run's own model (created under its name, as DeployModel does)
     serve(sagemaker, run_resource_name("churn", execution))

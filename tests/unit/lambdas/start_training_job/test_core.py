@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 
 from contract.names import EXECUTION_TAG
 from lambdas.common.errors import ResourceConflictError
@@ -250,3 +251,45 @@ def test_with_preprocessing_the_holdout_is_not_a_channel(sagemaker: Any, executi
     )
 
     assert list(channels(sagemaker)) == ["train"]
+
+
+def input_modes(sagemaker: Any) -> dict[str, tuple[str | None, str | None]]:
+    """Each channel's InputMode and CompressionType as the job was created (None: not given)."""
+    job = sagemaker.describe_training_job(TrainingJobName=RUN.run_id)
+    return {c["ChannelName"]: (c.get("InputMode"), c.get("CompressionType")) for c in job["InputDataConfig"]}
+
+
+@pytest.mark.parametrize(
+    ("compression", "expected"), [("Gzip", ("Pipe", "Gzip")), ("None", (None, None))], ids=["gzip", "plain"]
+)
+def test_a_gzip_windows_channels_are_streamed_and_decompressed(
+    sagemaker: Any, execution: Execution, compression: str, expected: tuple[str | None, str | None]
+) -> None:
+    # GIVEN a window of .csv.gz files (or plain ones), with a holdout
+    run = replace(RUN, holdout_manifest_uri=HOLDOUT_URI, holdout_file_count=1, compression=compression)
+
+    start_training_job(run, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    # THEN both channels take the one mode in which SageMaker decompresses, Pipe (File mode refuses Gzip)
+    assert input_modes(sagemaker) == {"train": expected, "validation": expected}
+
+
+def test_the_preprocessed_data_of_a_gzip_window_is_plain(sagemaker: Any, execution: Execution) -> None:
+    run = replace(RUN, compression="Gzip")
+
+    start_training_job(
+        run, execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW, preprocessed_data_uri="s3://b/pre/train/"
+    )
+
+    assert input_modes(sagemaker) == {"train": (None, None)}
+
+
+def test_a_gzip_channel_is_valid_for_botocore(execution: Execution) -> None:
+    client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    run = replace(RUN, compression="Gzip")
+
+    with Stubber(client) as stubber:
+        stubber.add_client_error("describe_training_job", "ValidationException", "Requested resource not found")
+        stubber.add_response("create_training_job", {"TrainingJobArn": "arn"})
+        start_training_job(run, execution, sagemaker=client, settings=SETTINGS, now=NOW)
+        stubber.assert_no_pending_responses()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local_runtime.algorithms.linear_learner.inputs import ClientError, Hyperparameters, read_channel
+from local_runtime.algorithms.linear_learner.inputs import ClientError, Hyperparameters, channel_source, read_channel
 
 # --- hyperparameters ---
 
@@ -106,3 +106,24 @@ def test_a_validation_file_is_named_with_its_channel(tmp_path: Path) -> None:
 def test_an_empty_channel_is_a_client_error(tmp_path: Path) -> None:
     with pytest.raises(ClientError, match="channel train is empty: no files"):
         read_channel(tmp_path, "train")
+
+
+def test_a_pipe_channel_is_read_from_its_first_epochs_stream(tmp_path: Path) -> None:
+    # GIVEN inputdataconfig.json saying the train channel is a pipe, and the stream SageMaker writes into train_0
+    (tmp_path / "train_0").write_text("1,2,3\n4,5,6\n7,8,9\n")
+    config = {"train": {"TrainingInputMode": "Pipe"}, "validation": {"TrainingInputMode": "File"}}
+
+    source = channel_source(tmp_path, tmp_path / "train", config, "train")
+    dataset = read_channel(source, "train")
+
+    # THEN the rows are the stream's, the validation channel still its folder
+    assert source == tmp_path / "train_0"
+    assert dataset.labels.tolist() == [1.0, 4.0, 7.0]
+    assert channel_source(tmp_path, tmp_path / "validation", config, "validation") == tmp_path / "validation"
+
+
+def test_a_bad_row_in_a_pipes_stream_names_the_pipe(tmp_path: Path) -> None:
+    (tmp_path / "train_0").write_text("1,2,3\n4,5\n")
+
+    with pytest.raises(ClientError, match=r"^train_0 line 2: expected 3 columns, got 2"):
+        read_channel(tmp_path / "train_0", "train")

@@ -41,6 +41,17 @@ def test_a_bad_channel_is_a_user_error_naming_it(config: dict[str, dict[str, str
         validate_channels(config)
 
 
+@pytest.mark.parametrize(
+    ("content_type", "message"),
+    [("text/csv", "Pipe mode for CSV is no longer supported. Please use Fast File mode"), ("text/libsvm", "Pipe mode")],
+)
+def test_a_pipe_channel_is_refused_as_the_container_refuses_csv_from_a_pipe(content_type: str, message: str) -> None:
+    config = {"train": {"ContentType": content_type, "TrainingInputMode": "Pipe"}}
+
+    with pytest.raises(UserError, match=message):
+        validate_channels(config)
+
+
 def test_csv_reads_the_label_first_and_empty_cells_as_missing(tmp_path: Path) -> None:
     # GIVEN two files, one nested, and a file the container skips
     (tmp_path / "day=1").mkdir()
