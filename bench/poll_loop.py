@@ -38,9 +38,10 @@ EVENTS_PER_STATE = {"Task": 5, "CallbackTask": 6, "Choice": 2, "Wait": 2, "Succe
 EXECUTION_EVENTS = 2  # ExecutionStarted and ExecutionSucceeded
 # A run that trains, passes the quality gate and deploys: every state it enters outside the two loops.
 DEPLOYED_PATH = (
-    "CheckData", "HasNewData", "StartTrainingJob", "NotifyTrainingStarted", "NotifyTrainingCompleted",
-    "EvaluateOnHoldout", "EvaluateModel", "ModelDecision", "DeployModel", "NotifyDeploymentStarted", "UpdateParameters",
-    "RecordLineage", "WatermarkOutcome", "PruneModels", "NotifyDeployed", "TransformAfterDeploy", "Deployed",
+    "ReadRunInput", "CheckData", "HasNewData", "StartTrainingJob", "NotifyTrainingStarted", "NotifyTrainingCompleted",
+    "EvaluateOnHoldout", "EvaluateModel", "ModelDecision", "DeployOrRegister", "DeployModel",
+    "NotifyDeploymentStarted", "SmokeTest", "UpdateParameters", "RecordLineage", "WatermarkOutcome", "PruneModels",
+    "NotifyDeployed", "TransformAfterDeploy", "Deployed",
 )  # fmt: skip
 LOOP_STATES = {"training": ("WaitForTraining", "GetTrainingStatus", "TrainingStatus"),
                "deployment": ("WaitForDeployment", "GetEndpointStatus", "EndpointStatus")}  # fmt: skip

@@ -68,3 +68,8 @@ SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"  # the role EventBridge Scheduler star
 SCHEDULE_KMS_KEY_ARN = "SCHEDULE_KMS_KEY_ARN"  # optional; unset: Scheduler's AWS owned key
 QUIET_SECONDS = "QUIET_SECONDS"
 MAX_DELAY_SECONDS = "MAX_DELAY_SECONDS"
+# RunEnded (the reaper of runs that end outside the workflow): the functions it invokes to clean up and alert.
+CLEAN_UP_FUNCTION = "CLEAN_UP_FUNCTION"
+NOTIFY_SLACK_FUNCTION = "NOTIFY_SLACK_FUNCTION"
+# SmokeTest: JSON {records, input_filter, content_type, accept, header}; unset: the smoke test is off.
+SMOKE_TEST = "SMOKE_TEST"

@@ -21,3 +21,12 @@ SCHEDULE_NAME = "{pipeline}-new-data"
 def endpoint_context_name(endpoint_name: str) -> str:
     """The name of the Lineage context this workflow creates for an endpoint it has none for."""
     return f"{endpoint_name}-endpoint"
+
+
+# The pipeline's run lease (lambdas/common/lease.py): one object under the wake prefix, beside the wait loops' tokens.
+LEASE_FILE = "run.lease"
+
+
+def lease_key(wake_prefix: str) -> str:
+    """The run lease's key in the data bucket."""
+    return f"{wake_prefix.strip('/')}/{LEASE_FILE}"

@@ -74,6 +74,8 @@ DEPLOY_MODEL = Step("DeployModel", "deploy_model", ("DeployModel",))
 START_BATCH_TRANSFORM = Step(
     "StartBatchTransform", "start_batch_transform", ("StartBatchTransform",), reached_with="batch_transform"
 )
+# Sends a few of the run's records to the endpoint serving the new model; rolls it back on a bad answer.
+SMOKE_TEST = Step("SmokeTest", "smoke_test", ("SmokeTest",))
 UPDATE_PARAMETERS = Step("UpdateParameters", "update_parameters", ("UpdateParameters",))
 RECORD_LINEAGE = Step("RecordLineage", "record_lineage", ("RecordLineage",))
 PRUNE_MODELS = Step("PruneModels", "prune_models", ("PruneModels",))
@@ -95,6 +97,7 @@ NOTIFY_SLACK = Step(
         "NotifyBatchTransformed",
         "NotifyBatchTransformFailed",
         "NotifyModelRejected",
+        "NotifyBackfillRegistered",
         "NotifyFailure",
     ),
 )
@@ -110,6 +113,7 @@ WORKFLOW_STEPS = (
     REQUEST_APPROVAL,
     DEPLOY_MODEL,
     START_BATCH_TRANSFORM,
+    SMOKE_TEST,
     UPDATE_PARAMETERS,
     RECORD_LINEAGE,
     PRUNE_MODELS,

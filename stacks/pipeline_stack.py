@@ -22,6 +22,7 @@ from contract.outputs import (
     STATE_MACHINE_ARN,
     WATERMARK_PARAMETER_NAME,
 )
+from contract.steps import CLEAN_UP, NOTIFY_SLACK
 from stacks.algorithms import algorithm_images
 from stacks.config import PipelineConfig
 from stacks.constructs.alarms import AlertTopic, PipelineAlarms
@@ -33,6 +34,7 @@ from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.model_registry import ModelRegistry
 from stacks.constructs.preprocessing import PreprocessingCode
 from stacks.constructs.rollout_alarms import RolloutAlarms
+from stacks.constructs.run_ended import RunEndedReaper
 from stacks.constructs.sagemaker_role import SageMakerExecutionRole
 from stacks.constructs.schedule import RetrainingSchedule
 from stacks.constructs.state_machine import RetrainingStateMachine
@@ -100,7 +102,18 @@ class PipelineStack(Stack):
             key=encryption.key,
         )
 
+        reaper = RunEndedReaper(
+            self,
+            "RunEnded",
+            config=config,
+            assets=assets,
+            data=data,
+            state_machine=workflow.state_machine,
+            clean_up=steps.functions[CLEAN_UP],
+            notify=steps.functions[NOTIFY_SLACK],
+        )
         functions = {step.name: function.function for step, function in steps.functions.items()}
+        functions["RunEnded"] = reaper.function.function
         if registry.listener is not None:
             functions["ApprovalListener"] = registry.listener.function
         functions["StatusChangeListener"] = wake.listener.function

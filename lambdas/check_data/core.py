@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from contract.names import lease_key
 from lambdas.check_data.holdout import HoldoutSplit
-from lambdas.check_data.overlap import earlier_running_execution
 from lambdas.common import env as names
+from lambdas.common.data_files import MAX_LISTED_KEYS, NO_COMPRESSION, Listing, compression_of
+
+# Re-exported: the listing and the manifests are CheckData's, wherever their code lives.
+from lambdas.common.data_files import DataFile as DataFile
+from lambdas.common.data_files import ManifestConflictError as ManifestConflictError
+from lambdas.common.data_files import list_window_files as list_window_files
+from lambdas.common.data_files import write_manifest as write_manifest
 from lambdas.common.errors import InvalidRunInputError, RetrainingError
 from lambdas.common.events import Execution
+from lambdas.common.lease import take_lease
 from lambdas.common.models import InputState, RunState
 from lambdas.common.names import run_resource_name
 from lambdas.common.polling import positive_seconds
@@ -28,9 +36,7 @@ if TYPE_CHECKING:
 
 MAX_WINDOW_DAYS = 366
 # How many skipped keys the run's state lists; the count is always exact. Keeps the state far below 256 KiB.
-MAX_REPORTED_SKIPPED_KEYS = 20
-_FLAT_KEY = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})\.csv$")
-_HIVE_KEY = re.compile(r"^dt=(?P<day>\d{4}-\d{2}-\d{2})/(?P<file>[^/].*\.csv)$")
+MAX_REPORTED_SKIPPED_KEYS = MAX_LISTED_KEYS
 # A training volume of N GB is counted as N * 10^9 bytes: SageMaker sizes it in GiB, and the difference
 # (about 7 %) leaves room for the file system and the model the job writes.
 BYTES_PER_VOLUME_GB = 10**9
@@ -38,10 +44,6 @@ BYTES_PER_VOLUME_GB = 10**9
 
 class NoDataInWindowError(RetrainingError):
     """A forced run found no data file in its window: there is nothing to train on."""
-
-
-class ManifestConflictError(RetrainingError):
-    """The run's manifest key holds another file list; manifests are never overwritten."""
 
 
 class InvalidWatermarkError(RetrainingError):
@@ -73,6 +75,8 @@ class CheckDataSettings:
     holdout: HoldoutSplit | None = None
     # The built-in evaluators score the new and the production model on the holdout after training.
     evaluate: bool = False
+    # The run lease's key (lambdas/common/lease.py): a run that trains takes it first. None: no guard (tests).
+    lease_key: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CheckDataSettings:
@@ -90,7 +94,32 @@ class CheckDataSettings:
             batch_transform=names.optional_str(env, names.BATCH_TRANSFORM) is not None,
             holdout=HoldoutSplit.from_env(env),
             evaluate=names.optional_str(env, names.EVALUATION) is not None,
+            lease_key=lease_key(names.require_str(env, names.WAKE_PREFIX)),
         )
+
+
+# The workflow's first state (ReadRunInput) puts the execution's input, whatever its JSON type, under this key.
+RUN_INPUT_FIELD = "run_input"
+
+
+def raw_run_input(state: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The execution's input as ReadRunInput passed it on; InvalidRunInputError when it is not a JSON object.
+
+    A state without `run_input` is the input itself (a step invoked directly, as the CLI's check does).
+    """
+    if set(state) != {RUN_INPUT_FIELD}:
+        return state
+    raw = state[RUN_INPUT_FIELD]
+    if not isinstance(raw, Mapping):
+        kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+            type(raw), "null"
+        )
+        shown = json.dumps(raw)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise InvalidRunInputError(
+            f'the execution input must be a JSON object like {{"force": true}} or {{}}, got {kind}: {shown}'
+        )
+    return raw
 
 
 @dataclass(frozen=True)
@@ -101,6 +130,7 @@ class RunInput:
     window_days: int | None = None
     end_date: date | None = None
     trigger: str = "manual"
+    deploy: bool | None = None  # a backfill deploys only when asked (True); None: the run's kind decides
 
     # The console pre-fills new executions with {"Comment": "Insert your JSON here"}: accept and ignore it.
     _IGNORED_FIELDS = frozenset({"Comment"})
@@ -108,7 +138,7 @@ class RunInput:
     @classmethod
     def from_state(cls, raw: Mapping[str, Any]) -> RunInput:
         """Validate the execution input; raise InvalidRunInputError naming the offending field."""
-        known = {"force", "window_days", "end_date", "trigger"}
+        known = {"force", "window_days", "end_date", "trigger", "deploy"}
         unknown = sorted(set(raw) - known - cls._IGNORED_FIELDS)
         if unknown:
             raise InvalidRunInputError(
@@ -117,6 +147,9 @@ class RunInput:
         force = raw.get("force", False)
         if not isinstance(force, bool):
             raise InvalidRunInputError(f"field 'force' must be true or false, got {force!r}")
+        deploy = raw.get("deploy")
+        if deploy is not None and not isinstance(deploy, bool):
+            raise InvalidRunInputError(f"field 'deploy' must be true or false, got {deploy!r}")
         window_days = raw.get("window_days")
         if window_days is not None and (
             isinstance(window_days, bool) or not isinstance(window_days, int) or not 1 <= window_days <= MAX_WINDOW_DAYS
@@ -130,13 +163,16 @@ class RunInput:
             if not isinstance(end_date, str):
                 raise InvalidRunInputError(f"field 'end_date' must be a YYYY-MM-DD string, got {end_date!r}")
             try:
+                # Since Python 3.11 fromisoformat also reads 20261208 and 2026-W49-2: the field is YYYY-MM-DD only.
+                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", end_date):
+                    raise ValueError(end_date)
                 parsed_end = date.fromisoformat(end_date)
             except ValueError:
                 raise InvalidRunInputError(f"field 'end_date' must be a date as YYYY-MM-DD, got {end_date!r}") from None
         trigger = raw.get("trigger", "manual")
         if not isinstance(trigger, str) or not trigger.strip() or len(trigger) > 64:
             raise InvalidRunInputError(f"field 'trigger' must be a short non-empty string, got {trigger!r}")
-        return cls(force=force, window_days=window_days, end_date=parsed_end, trigger=trigger)
+        return cls(force=force, window_days=window_days, end_date=parsed_end, trigger=trigger, deploy=deploy)
 
     def to_section(self) -> InputState:
         """The state's `input`: what the run was asked for, as validated."""
@@ -145,30 +181,11 @@ class RunInput:
             window_days=self.window_days,
             end_date=self.end_date.isoformat() if self.end_date else None,
             trigger=self.trigger,
+            deploy=self.deploy,
         )
 
     def to_state(self) -> dict[str, Any]:
         return self.to_section().to_state()
-
-
-@dataclass(frozen=True)
-class DataFile:
-    key: str
-    day: date
-    size: int
-
-
-@dataclass(frozen=True)
-class SkippedKey:
-    key: str
-    reason: str
-
-
-@dataclass
-class Listing:
-    files: list[DataFile] = field(default_factory=list)
-    skipped: list[SkippedKey] = field(default_factory=list)
-    requests: int = 0
 
 
 def check_data(
@@ -185,29 +202,36 @@ def check_data(
     A run that finds an earlier run of the pipeline still going stops here, before it writes anything.
     Raises NoDataInWindowError when a forced run finds nothing to train on, InvalidWatermarkError when the
     watermark is unreadable, ManifestTooLargeError (and writes no manifest) when the window's files exceed
-    the training volume or the number of files a run may list.
+    the training volume or the number of files a run may list, MixedCompressionError (and writes no manifest) when
+    they mix .csv.gz and .csv.
     """
     window_days = run_input.window_days or settings.window_days
     window_end = run_input.end_date or execution.start_time.date()
     window_start = window_end - timedelta(days=window_days - 1)
     window = (window_start, window_end)
     run_id = run_resource_name(settings.pipeline, execution)
-    blocked_by = earlier_running_execution(sfn, execution)
-    if blocked_by is not None:
-        return _blocked(run_input, settings, run_id=run_id, window=window, blocked_by=blocked_by)
     listing = list_window_files(s3, settings.bucket, settings.data_prefix, window_start, window_end)
     recorded = read_watermark(ssm, settings.watermark_parameter)
     watermark = recorded.newest
     newest = max((f.day for f in listing.files), default=None)
 
     has_new_data, reason = _decide(newest, watermark, force=run_input.force, settings=settings, window=window)
+    backfill, reason = _judge_backfill(run_input, newest, watermark, has_new_data=has_new_data, reason=reason)
+    if has_new_data and settings.lease_key is not None:
+        # Only a run that trains takes the lease: one run of the pipeline trains at a time.
+        blocked_by = take_lease(s3, sfn, settings.bucket, settings.lease_key, execution)
+        if blocked_by is not None:
+            return _blocked(run_input, settings, run_id=run_id, window=window, blocked_by=blocked_by)
     manifest_uri = holdout_uri = None
+    compression = NO_COMPRESSION
     training: list[DataFile] = listing.files
     holdout: list[DataFile] = []
     if has_new_data:
         window_text = f"{window_start}…{window_end}"
         # Both channels are copied to the training volume: the limits apply to the whole window.
         check_manifest_limits(listing.files, settings, window=window_text)
+        # Both channels are read with the window's one compression (StartTrainingJob sets it on each).
+        compression = compression_of(listing.files, bucket=settings.bucket, what=f"the window {window_text}")
         if settings.holdout is not None:
             training, holdout = settings.holdout.split(
                 listing.files, data_prefix=settings.data_prefix, window=window_text
@@ -232,15 +256,44 @@ def check_data(
         holdout_bytes=sum(f.size for f in holdout),
         holdout_split=settings.holdout.describe() if holdout and settings.holdout else None,
         evaluate=settings.evaluate and bool(holdout),
-        skipped_count=len(listing.skipped),
-        skipped_keys=[asdict(s) for s in listing.skipped[:MAX_REPORTED_SKIPPED_KEYS]],
-        list_requests=listing.requests,
+        **_listing_facts(listing),
+        compression=compression,
         watermark_missing=not recorded.exists,
         expected_training_seconds=recorded.training_seconds,
         expected_deployment_seconds=recorded.deployment_seconds,
         preprocess=settings.preprocess,
         batch_transform=settings.batch_transform,
+        backfill=backfill,
+        deploy=run_input.deploy is True if backfill else True,
     )
+
+
+def _judge_backfill(
+    run_input: RunInput, newest: date | None, watermark: date | None, *, has_new_data: bool, reason: str
+) -> tuple[bool, str]:
+    """Whether the run is a backfill (it trains on data older than the watermark's day), and the reason it trains
+    with that said; InvalidRunInputError when "deploy": false asks a run on new data not to deploy."""
+    backfill = has_new_data and newest is not None and watermark is not None and newest < watermark
+    if run_input.deploy is False and not backfill:
+        raise InvalidRunInputError(
+            f"field 'deploy' is false, but this run is no backfill (its newest data {newest} is not older than the "
+            f"watermark {watermark}): a run on new data deploys its model when the gate passes"
+        )
+    if backfill:
+        kept = "deployed when it passes" if run_input.deploy else 'registered, not deployed ("deploy": true deploys it)'
+        reason += f"; a backfill (data older than the watermark {watermark}): the watermark stays, the model is {kept}"
+    return backfill, reason
+
+
+def _listing_facts(listing: Listing) -> dict[str, Any]:
+    """What the run's section says of the listing: the keys of the window not read, those of no layout, the cost."""
+    return {
+        "skipped_count": len(listing.skipped),
+        "skipped_keys": [asdict(s) for s in listing.skipped[:MAX_REPORTED_SKIPPED_KEYS]],
+        "list_requests": listing.requests,
+        "unrecognised_count": listing.unrecognised_count,
+        "unrecognised_keys": listing.unrecognised,
+    }
 
 
 def _run_identity(
@@ -322,63 +375,6 @@ def check_manifest_limits(files: list[DataFile], settings: CheckDataSettings, *,
         )
 
 
-def list_window_files(s3: S3Client, bucket: str, prefix: str, start: date, end: date) -> Listing:
-    """List the data files dated within [start, end] in both layouts.
-
-    Keys sort by date in both layouts, so each listing starts right before the window (StartAfter) and
-    stops at the first key past it: the requests follow the window's size, not the history's.
-    """
-    listing = Listing()
-    base = f"{prefix}/"
-    # <prefix>/YYYY-MM-DD.csv; keys of the dt= layout sort after every digit, so this stops before them.
-    for key, size in _keys_from(s3, bucket, base, f"{base}{start.isoformat()}", listing):
-        relative = key[len(base) :]
-        if relative[:10] > end.isoformat():
-            break
-        _classify(listing, key, size, _FLAT_KEY.match(relative), start, end)
-    # <prefix>/dt=YYYY-MM-DD/<any>.csv
-    hive = f"{base}dt="
-    for key, size in _keys_from(s3, bucket, hive, f"{hive}{start.isoformat()}", listing):
-        relative = key[len(base) :]
-        if relative[3:13] > end.isoformat():
-            break
-        _classify(listing, key, size, _HIVE_KEY.match(relative), start, end)
-    return listing
-
-
-def _keys_from(s3: S3Client, bucket: str, prefix: str, start_after: str, listing: Listing) -> Iterator[tuple[str, int]]:
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        kwargs.update({"ContinuationToken": token} if token else {"StartAfter": start_after})
-        page = s3.list_objects_v2(**kwargs)
-        listing.requests += 1
-        for obj in page.get("Contents", []):
-            yield obj["Key"], int(obj.get("Size", 0))
-        if not page.get("IsTruncated"):
-            return
-        token = page["NextContinuationToken"]
-
-
-def _classify(listing: Listing, key: str, size: int, match: re.Match[str] | None, start: date, end: date) -> None:
-    if key.endswith("/"):
-        return  # a "folder" placeholder made by the console, not data
-    if match is None:
-        listing.skipped.append(SkippedKey(key, "name has no YYYY-MM-DD date in a known layout or is not .csv"))
-        return
-    try:
-        day = date.fromisoformat(match["day"])
-    except ValueError:
-        listing.skipped.append(SkippedKey(key, f"{match['day']} is not a valid date"))
-        return
-    if not start <= day <= end:
-        return
-    if size == 0:
-        listing.skipped.append(SkippedKey(key, "file is empty"))
-        return
-    listing.files.append(DataFile(key=key, day=day, size=size))
-
-
 @dataclass(frozen=True)
 class RecordedWatermark:
     """The newest data date trained and deployed (None: never trained), and whether the parameter exists."""
@@ -410,24 +406,3 @@ def read_watermark(ssm: SSMClient, parameter: str) -> RecordedWatermark:
         raise InvalidWatermarkError(
             f"parameter {parameter} does not hold a watermark written by this workflow: {value[:200]!r}"
         ) from None
-
-
-def write_manifest(s3: S3Client, bucket: str, key: str, data_prefix: str, files: list[DataFile]) -> str:
-    """Write a SageMaker manifest listing the files; return its S3 URI.
-
-    The key is unique to the run, so earlier manifests stay as the record of what each run trained on.
-    """
-    base = f"{data_prefix}/"
-    entries: list[Any] = [{"prefix": f"s3://{bucket}/{base}"}]
-    entries.extend(f.key[len(base) :] for f in sorted(files, key=lambda f: f.key))
-    body = json.dumps(entries).encode()
-    try:
-        # IfNoneMatch: S3 itself refuses to overwrite a manifest, whatever names a future change produces.
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*")
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "PreconditionFailed":
-            raise
-        existing = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        if existing != body:  # a retried attempt writes the same list; anything else is another run's
-            raise ManifestConflictError(f"s3://{bucket}/{key} exists with other content; it is kept") from None
-    return f"s3://{bucket}/{key}"

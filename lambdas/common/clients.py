@@ -13,6 +13,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
     from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from types_boto3_scheduler import EventBridgeSchedulerClient
     from types_boto3_secretsmanager import SecretsManagerClient
     from types_boto3_ssm import SSMClient
@@ -47,12 +48,21 @@ class Clients:
         return cast("SFNClient", _client("stepfunctions"))
 
     @property
+    def sagemaker_runtime(self) -> SageMakerRuntimeClient:
+        return cast("SageMakerRuntimeClient", _client("sagemaker-runtime"))
+
+    @property
     def secretsmanager(self) -> SecretsManagerClient:
         return cast("SecretsManagerClient", _client("secretsmanager"))
 
     @property
     def scheduler(self) -> EventBridgeSchedulerClient:
         return cast("EventBridgeSchedulerClient", _client("scheduler"))
+
+    @property
+    def lambda_(self) -> Any:
+        """Lambda's client (untyped: no stubs of it are installed), for a function that invokes another."""
+        return _client("lambda")
 
 
 def _client(service: str) -> Any:

@@ -141,6 +141,7 @@ class InputState(StateSection):
     window_days: int | None
     end_date: str | None
     trigger: str
+    deploy: bool | None = None  # a backfill's request to deploy its model (None: as the run's kind decides)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,11 @@ class RunState(StateSection):
     skipped_count: int
     skipped_keys: list[dict[str, str]]
     list_requests: int
+    # Keys under the data prefix in no layout (never read): the first 20, and how many there are.
+    unrecognised_count: int = 0
+    unrecognised_keys: list[str] = field(default_factory=list)
+    # The window's files are all .csv.gz ("Gzip") or all plain ("None"): SageMaker's CompressionType for them.
+    compression: str = "None"
     blocked_by: str | None = None  # the earlier run still going, when this one must not start
     watermark_missing: bool = False  # the parameter was deleted: treated as never trained
     # The previous run's durations, from the watermark: the poll loops wait less while the job cannot be done.
@@ -181,6 +187,10 @@ class RunState(StateSection):
     holdout_split: str | None = None  # how they were chosen, as evaluation.holdout says it
     # After training, the new and the production model are scored on the holdout (HoldoutEvaluationState).
     evaluate: bool = False
+    # A backfill trains on data older than the watermark's day (a window that ends before it): its model is
+    # registered, and deployed only when the input said "deploy": true; the watermark never moves back.
+    backfill: bool = False
+    deploy: bool = True  # false: an approved model is registered, not deployed (a backfill without "deploy")
 
     def manifest(self) -> str:
         """The manifest's URI; raise InvalidStepEventError when the run wrote none (it found no new data)."""
@@ -298,7 +308,8 @@ class WatermarkState(StateSection):
     newest_data_date: str
     previous_date: str | None
     version: int
-    outcome: str  # "deployed" or "rejected"
+    outcome: str  # "deployed", "rejected", or "registered" (a backfill's approved model, not deployed)
+    moved: bool = True  # false: the watermark kept its day (a backfill never moves it back)
 
 
 @dataclass(frozen=True)

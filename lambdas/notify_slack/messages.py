@@ -10,6 +10,7 @@ from typing import Any
 
 from lambdas.common.events import Execution
 from lambdas.notify_slack import mrkdwn
+from lambdas.notify_slack.no_new_data import no_new_data_hint
 
 # Slack rejects a whole message (invalid_blocks) when one block breaks a limit, so every text is cut to fit.
 HEADER_TEXT_MAX = 150
@@ -41,6 +42,7 @@ class NotificationEvent(StrEnum):
     BATCH_TRANSFORM_COMPLETED = "batch_transform_completed"
     BATCH_TRANSFORM_FAILED = "batch_transform_failed"
     MODEL_REJECTED = "model_rejected"
+    BACKFILL_REGISTERED = "backfill_registered"
     APPROVAL_REQUESTED = "approval_requested"
     APPROVAL_TIMED_OUT = "approval_timed_out"
     FAILED = "failed"
@@ -57,6 +59,7 @@ _STAGES = {
     NotificationEvent.BATCH_TRANSFORM_COMPLETED: "GetBatchTransformStatus",
     NotificationEvent.BATCH_TRANSFORM_FAILED: "GetBatchTransformStatus",
     NotificationEvent.MODEL_REJECTED: "EvaluateModel",
+    NotificationEvent.BACKFILL_REGISTERED: "UpdateParameters",
     NotificationEvent.APPROVAL_REQUESTED: "EvaluateModel",
     NotificationEvent.APPROVAL_TIMED_OUT: "WaitForApproval",
 }
@@ -71,6 +74,10 @@ _HEADLINES = {
     NotificationEvent.BATCH_TRANSFORM_COMPLETED: (":card_file_box:", "predictions for the newest day written"),
     NotificationEvent.BATCH_TRANSFORM_FAILED: (":warning:", "batch transform failed, the new model serves regardless"),
     NotificationEvent.MODEL_REJECTED: (":no_entry:", "new model rejected, the current one keeps serving"),
+    NotificationEvent.BACKFILL_REGISTERED: (
+        ":card_index_dividers:",
+        "backfill registered, not deployed: the current model keeps serving",
+    ),
     NotificationEvent.APPROVAL_REQUESTED: (":raised_hand:", "new model waits for approval"),
     NotificationEvent.APPROVAL_TIMED_OUT: (":hourglass:", "nobody approved the new model in time"),
     NotificationEvent.FAILED: (":rotating_light:", "run failed"),
@@ -87,6 +94,7 @@ _DEFAULT_STATUS = {
     NotificationEvent.BATCH_TRANSFORM_COMPLETED: "Completed",
     NotificationEvent.BATCH_TRANSFORM_FAILED: "Failed",
     NotificationEvent.MODEL_REJECTED: "Rejected",
+    NotificationEvent.BACKFILL_REGISTERED: "Registered",
     NotificationEvent.APPROVAL_REQUESTED: "PendingManualApproval",
     NotificationEvent.APPROVAL_TIMED_OUT: "Rejected: approval timed out",
     NotificationEvent.FAILED: "Failed",
@@ -192,6 +200,9 @@ def build_message(
             ],
         }
     )
+    if event is NotificationEvent.NO_NEW_DATA and (hint := no_new_data_hint(mrkdwn.section(state, "run"))):
+        command = f"\n{mrkdwn.code(hint.command)}" if hint.command else ""
+        blocks.append(_mrkdwn_section(f":bulb: {mrkdwn.escape(hint.text)}{command}"))
     if (verdict := _verdict_text(event, state)) is not None:
         blocks.append(_mrkdwn_section(verdict))
     if event is NotificationEvent.APPROVAL_REQUESTED:
@@ -208,16 +219,21 @@ def build_message(
         blocks.append(_mrkdwn_section(_predictions_text(mrkdwn.section(state, "batch_transform"))))
     if event is NotificationEvent.BATCH_TRANSFORM_FAILED:
         blocks.append(_mrkdwn_section(_transform_error_text(state)))
+    blocks.extend(_execution_blocks(execution))
+    return SlackMessage(text=_fallback_text(event, pipeline, stage, facts, failure, url), blocks=blocks)
+
+
+def _execution_blocks(execution: Execution) -> list[dict[str, Any]]:
+    """The closing lines: which execution, when it started, and a button that opens it in the console."""
+    url = execution.console_url
     started = execution.start_time.strftime("%Y-%m-%d %H:%M UTC")
-    blocks.append(
+    return [
         {
             "type": "context",
             "elements": [
                 {"type": "mrkdwn", "text": f"Execution <{url}|{mrkdwn.escape(execution.name)}> started {started}"}
             ],
-        }
-    )
-    blocks.append(
+        },
         {
             "type": "actions",
             "elements": [
@@ -228,9 +244,8 @@ def build_message(
                     "action_id": "open_execution",
                 }
             ],
-        }
-    )
-    return SlackMessage(text=_fallback_text(event, pipeline, stage, facts, failure, url), blocks=blocks)
+        },
+    ]
 
 
 def _facts(event: NotificationEvent, *, state: Mapping[str, Any], pipeline: str, stage: str) -> list[tuple[str, str]]:
@@ -259,6 +274,10 @@ def _facts(event: NotificationEvent, *, state: Mapping[str, Any], pipeline: str,
             facts.append(("Newest data", mrkdwn.escape(newest)))
         if recorded := mrkdwn.text(run.get("watermark_date")):
             facts.append(("Watermark", mrkdwn.escape(recorded)))
+    if run.get("backfill") is True:
+        deployed = "deploys when it passes" if run.get("deploy") is True else "registered only (deploy with --deploy)"
+        day = mrkdwn.escape(mrkdwn.text(run.get("watermark_date")) or "")  # text only: a state value may be anything
+        facts.append(("Backfill", f"data older than the watermark {day}: {deployed}"))
     if event is NotificationEvent.RUN_IN_PROGRESS and (blocking := mrkdwn.text(run.get("blocked_by"))):
         facts.append(("Running", mrkdwn.code(blocking.rsplit(":", 1)[-1])))
     if advanced := _watermark_change(mrkdwn.section(state, "watermark")):
@@ -303,7 +322,10 @@ def _files(run: Mapping[str, Any]) -> str | None:
         if split := mrkdwn.text(run.get("holdout_split")):
             text += f", {mrkdwn.escape(split)}"
     if skipped := mrkdwn.whole(run.get("skipped_count")):
-        text += f"; {skipped} skipped"
+        named = [entry.get("key") for entry in run.get("skipped_keys") or [] if isinstance(entry, Mapping)]
+        text += f"; {skipped} skipped{mrkdwn.listed(named, skipped)}"
+    if stray := mrkdwn.whole(run.get("unrecognised_count")):
+        text += f"; {stray} in no layout, never read{mrkdwn.listed(run.get('unrecognised_keys'), stray)}"
     return text
 
 
@@ -311,6 +333,8 @@ def _watermark_change(watermark: Mapping[str, Any]) -> str | None:
     newest = mrkdwn.text(watermark.get("newest_data_date"))
     if newest is None:
         return None
+    if watermark.get("moved") is False:
+        return f"stays at {mrkdwn.escape(newest)} (a backfill never moves it back)"
     previous = mrkdwn.text(watermark.get("previous_date")) or "none"
     return f"{mrkdwn.escape(previous)} to {mrkdwn.escape(newest)}"
 

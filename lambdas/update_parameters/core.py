@@ -46,7 +46,7 @@ class WatermarkSettings:
         )
 
 
-DEPLOYED, REJECTED = "deployed", "rejected"
+DEPLOYED, REJECTED, REGISTERED = "deployed", "rejected", "registered"
 # The fields naming what the endpoint serves: a rejected run carries them over from the previous value.
 _SERVING_FIELDS = ("model_name", "endpoint_name", "endpoint_config_name")
 
@@ -96,42 +96,38 @@ def update_parameters(
     """
     if run.newest_data_date is None:
         raise InvalidStepEventError("state field 'run.newest_data_date' is null: the run found no data")
-    outcome = REJECTED if rejected(evaluation, approval) else DEPLOYED
+    outcome = REJECTED if rejected(evaluation, approval) else DEPLOYED if run.deploy else REGISTERED
     previous_value = _recorded_value(ssm, settings.parameter)
+    previous = previous_value.get("newest_data_date")
+    if previous and str(previous) > run.newest_data_date:
+        # A backfill: the watermark never moves back to an earlier day (the next run would retrain days already
+        # judged). A deployed backfill updates what serves; otherwise nothing is written.
+        return _backfill_update(
+            run,
+            training,
+            execution,
+            deployment=deployment,
+            evaluation=evaluation,
+            outcome=outcome,
+            previous_value=previous_value,
+            sagemaker=sagemaker,
+            ssm=ssm,
+            settings=settings,
+            now=now,
+        )
+    if outcome == REGISTERED:
+        raise InvalidStepEventError(
+            "state field 'run.deploy' is false on a run that is no backfill: only a backfill's model is registered "
+            "without deploying"
+        )
     if outcome == DEPLOYED:
-        if deployment is None:
-            raise InvalidStepEventError("state field 'deployment' is missing: the step that sets it has not run")
-        config_name = deployment.endpoint_config_name
-        endpoint = sagemaker.describe_endpoint(EndpointName=settings.endpoint_name)
-        if endpoint["EndpointStatus"] != "InService" or endpoint.get("EndpointConfigName") != config_name:
-            raise DeploymentNotConfirmedError(
-                f"endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']} on config "
-                f"{endpoint.get('EndpointConfigName')}, not InService on {config_name}: the watermark stays"
-            )
-        serving = {
-            "model_name": deployment.model_name,
-            "endpoint_name": settings.endpoint_name,
-            "endpoint_config_name": config_name,
-        }
-        deployment_seconds = _waited(deployment, previous_value.get("deployment_seconds"))
+        serving = _confirmed_serving(deployment, sagemaker, settings)
+        deployment_seconds = _waited(_deployed(deployment), previous_value.get("deployment_seconds"))
     else:
         serving = {key: previous_value[key] for key in _SERVING_FIELDS if key in previous_value}
         deployment_seconds = previous_value.get("deployment_seconds")  # nothing deployed: keep the last one
-    previous = previous_value.get("newest_data_date")
     value = {
-        "newest_data_date": run.newest_data_date,
-        "window_start": run.window_start,
-        "window_end": run.window_end,
-        "file_count": run.file_count,
-        "manifest_uri": run.manifest_uri,
-        # The newest files of the window judged the model instead of training it (evaluation.holdout).
-        "holdout_file_count": run.holdout_file_count,
-        "holdout_manifest_uri": run.holdout_manifest_uri,
-        "training_job_name": training.job_name,
-        "model_artifact": training.model_artifact,
-        "metrics": training.metrics,
-        "outcome": outcome,
-        "model_package_arn": evaluation.model_package_arn if evaluation is not None else None,
+        **_data_of(run, training, evaluation, outcome=outcome),
         **serving,
         # The next run's poll loops expect its job to take about as long (contract/polling.py).
         "training_seconds": _waited(training, previous_value.get("training_seconds")),
@@ -148,6 +144,100 @@ def update_parameters(
         previous_date=str(previous) if previous else None,
         version=int(response["Version"]),
         outcome=outcome,
+    )
+    figures = run_figures(run, training, outcome=outcome, deployment=deployment, evaluation=evaluation)
+    return WatermarkUpdate(watermark=watermark, figures=figures)
+
+
+def _data_of(
+    run: RunState, training: TrainingJobState, evaluation: EvaluationState | None, *, outcome: str
+) -> dict[str, Any]:
+    """What the watermark records of the run's data and model."""
+    return {
+        "newest_data_date": run.newest_data_date,
+        "window_start": run.window_start,
+        "window_end": run.window_end,
+        "file_count": run.file_count,
+        "manifest_uri": run.manifest_uri,
+        # The newest files of the window judged the model instead of training it (evaluation.holdout).
+        "holdout_file_count": run.holdout_file_count,
+        "holdout_manifest_uri": run.holdout_manifest_uri,
+        "training_job_name": training.job_name,
+        "model_artifact": training.model_artifact,
+        "metrics": training.metrics,
+        "outcome": outcome,
+        "model_package_arn": evaluation.model_package_arn if evaluation is not None else None,
+    }
+
+
+def _deployed(deployment: DeploymentState | None) -> DeploymentState:
+    if deployment is None:
+        raise InvalidStepEventError("state field 'deployment' is missing: the step that sets it has not run")
+    return deployment
+
+
+def _confirmed_serving(
+    deployment: DeploymentState | None, sagemaker: SageMakerClient, settings: WatermarkSettings
+) -> dict[str, str]:
+    """What serves now, once the endpoint is confirmed InService on this run's config; DeploymentNotConfirmedError
+    otherwise, so a failed rollout never moves the watermark."""
+    config_name = _deployed(deployment).endpoint_config_name
+    endpoint = sagemaker.describe_endpoint(EndpointName=settings.endpoint_name)
+    if endpoint["EndpointStatus"] != "InService" or endpoint.get("EndpointConfigName") != config_name:
+        raise DeploymentNotConfirmedError(
+            f"endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']} on config "
+            f"{endpoint.get('EndpointConfigName')}, not InService on {config_name}: the watermark stays"
+        )
+    return {
+        "model_name": _deployed(deployment).model_name,
+        "endpoint_name": settings.endpoint_name,
+        "endpoint_config_name": config_name,
+    }
+
+
+def _backfill_update(
+    run: RunState,
+    training: TrainingJobState,
+    execution: Execution,
+    *,
+    deployment: DeploymentState | None,
+    evaluation: EvaluationState | None,
+    outcome: str,
+    previous_value: dict[str, Any],
+    sagemaker: SageMakerClient,
+    ssm: SSMClient,
+    settings: WatermarkSettings,
+    now: datetime,
+) -> WatermarkUpdate:
+    """A backfill's end: the watermark keeps its day. Deployed, it records what serves now and which backfill
+    put it there; registered or rejected, nothing is written."""
+    version = int(ssm.get_parameter(Name=settings.parameter)["Parameter"]["Version"])
+    if outcome == DEPLOYED:
+        value = {
+            **previous_value,
+            **_confirmed_serving(deployment, sagemaker, settings),
+            "served_backfill": {
+                "execution_id": execution.id,
+                "window_start": run.window_start,
+                "window_end": run.window_end,
+                "newest_data_date": run.newest_data_date,
+                "training_job_name": training.job_name,
+                "model_package_arn": evaluation.model_package_arn if evaluation is not None else None,
+            },
+            "updated_at": format_timestamp(now),
+        }
+        response = ssm.put_parameter(
+            Name=settings.parameter, Value=json.dumps(value, separators=(",", ":")), Type="String", Overwrite=True
+        )
+        version = int(response["Version"])
+    kept = str(previous_value["newest_data_date"])
+    watermark = WatermarkState(
+        parameter=settings.parameter,
+        newest_data_date=kept,
+        previous_date=kept,
+        version=version,
+        outcome=outcome,
+        moved=False,
     )
     figures = run_figures(run, training, outcome=outcome, deployment=deployment, evaluation=evaluation)
     return WatermarkUpdate(watermark=watermark, figures=figures)

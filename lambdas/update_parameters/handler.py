@@ -53,9 +53,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             settings=settings,
             now=datetime.now(UTC),
         )
-    metrics.add_metric(name="WatermarkAdvanced", unit=MetricUnit.Count, value=1)
+    if update.watermark.moved:
+        metrics.add_metric(name="WatermarkAdvanced", unit=MetricUnit.Count, value=1)
     _record(update.figures, pipeline)
-    logger.info("watermark advanced", extra={"watermark": update.watermark.to_state()})
+    said = "watermark advanced" if update.watermark.moved else "watermark kept its day (a backfill)"
+    logger.info(said, extra={"watermark": update.watermark.to_state()})
     return {**step.state, "watermark": update.watermark.to_state()}
 
 

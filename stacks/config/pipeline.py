@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictInt, ValidationInfo, field_validator, model_validator
 
@@ -25,6 +25,7 @@ from stacks.config.preprocessing import PreprocessingConfig
 from stacks.config.rollout import RolloutConfig
 from stacks.config.schedule import Schedule
 from stacks.config.slack import SlackConfig
+from stacks.config.smoke_test import SmokeTestConfig
 from stacks.config.training import TrainingConfig
 from stacks.config.triggers import TriggersConfig
 from stacks.history_budget import history_budget_problem, other_waits
@@ -105,6 +106,8 @@ class PipelineConfig(Section):
     housekeeping: HousekeepingConfig = Field(default_factory=HousekeepingConfig)
     alerts: AlertsConfig | None = None  # None: the alarms exist but notify nobody beyond the console
     triggers: TriggersConfig = Field(default_factory=TriggersConfig)
+    # false: no requests to the endpoint after a deployment; the default sends five of the run's records
+    smoke_test: SmokeTestConfig | Literal[False] = Field(default_factory=SmokeTestConfig)
     preprocessing: PreprocessingConfig | None = None  # None: the algorithm trains on the raw data as it is
     batch_transform: BatchTransformConfig | None = None  # None: no transform job after deploying
 

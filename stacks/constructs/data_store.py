@@ -124,6 +124,17 @@ class DataStore(Construct):
         """Allow deleting objects under `prefix/` (versioning keeps the deleted version until it expires)."""
         return self._grant_objects(grantee, "s3:DeleteObject", prefix)
 
+    def grant_object(self, grantee: iam.IGrantable, key: str, *actions: str) -> iam.Grant:
+        """Allow `actions` (s3:GetObject, s3:PutObject, s3:DeleteObject) on the one object `key`, and the listing
+        of its key, so a missing object reads as 404, not 403."""
+        self._grant_key(grantee, "kms:Decrypt")
+        if "s3:PutObject" in actions:
+            self._grant_key(grantee, "kms:GenerateDataKey")
+        self.grant_list(grantee, key)
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=[self.bucket.arn_for_objects(key)]
+        )
+
     def _grant_key(self, grantee: iam.IGrantable, action: str) -> None:
         if self.key is None:
             return

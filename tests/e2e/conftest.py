@@ -41,6 +41,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "window_days": 3,
                 # moto's SageMaker completes transform jobs without running them: no scores to compare
                 "evaluation": {"score_models": False},
+                # ... and answers every invocation with a fixed body: nothing a smoke test could read
+                "smoke_test": False,
                 "polling": {
                     "interval_seconds": 1,
                     "max_training_wait_seconds": 600,

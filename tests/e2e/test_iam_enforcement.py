@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -266,7 +267,7 @@ def test_notify_slack_without_the_token_sends_nothing_and_the_run_goes_on_as_if_
     assert watermark(runtime, pipeline) != before
 
 
-def test_a_state_machine_role_without_lambda_invoke_fails_the_run_without_an_alert(
+def test_a_state_machine_role_without_lambda_invoke_fails_the_run_and_only_run_ended_alerts(
     runtime: LocalRuntime, demo_template: dict[str, Any], slack: FakeSlackApi
 ) -> None:
     # GIVEN the state machine's role without lambda:InvokeFunction
@@ -281,14 +282,21 @@ def test_a_state_machine_role_without_lambda_invoke_fails_the_run_without_an_ale
     # Functions fails them on AWS, Lambda.AWSLambdaException with Lambda's 403 AccessDeniedException in the cause
     # (an error the template's Retry lists: each is tried 6 more times), and the run ends RunFailedWithoutAlert
     assert (record.status, record.error) == ("FAILED", "RunFailed")
-    assert record.states_entered() == ["CheckData", "CleanUp", "NotifyFailure", "RunFailedWithoutAlert"]
+    assert record.states_entered() == ["ReadRunInput", "CheckData", "CleanUp", "NotifyFailure", "RunFailedWithoutAlert"]
     failed = failed_tasks(record)
     assert [task["state"] for task in failed] == ["CheckData"] * 7 + ["CleanUp"] * 7 + ["NotifyFailure"] * 7
     for task in failed:
         assert task["error"] == "Lambda.AWSLambdaException"
         assert "is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:" in task["cause"]
         assert "Status Code: 403; Error Code: AccessDeniedException" in task["cause"]
-    assert slack.messages == []
+    # ... so the workflow's own alert never went out: RunEnded, on Step Functions' status-change event and with a
+    # role of its own, sends the one alert, naming the state the run ended in
+    deadline = time.monotonic() + 30
+    while not slack.messages and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [alert] = slack.messages
+    assert "RunFailedWithoutAlert" in alert.text
+    assert "failed outside the workflow's failure path" in alert.text
     assert watermark(runtime, pipeline) == before
 
 

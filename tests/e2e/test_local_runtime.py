@@ -146,9 +146,10 @@ def test_scheduled_run_trains_a_real_model_and_serves_it(
 
 @pytest.mark.reliability(
     "input",
-    "Keys with no parseable date or layout, and an empty file, next to good files",
-    "They are skipped, counted in the Slack message and listed with their reason in the run's state; the "
-    "manifest holds only the good files and the run completes",
+    "Keys with no parseable date or layout, a non-CSV file in a day's folder, and an empty file, next to good files",
+    "The day's non-CSV file and the empty file are skipped with their reason, the keys of no layout listed by name; "
+    "both are counted and named in the run's state and the Slack message; the manifest holds only the good files "
+    "and the run completes",
 )
 def test_undated_keys_and_empty_files_are_skipped_and_reported(
     runtime: LocalRuntime, template: dict[str, Any], slack: FakeSlackApi
@@ -160,11 +161,11 @@ def test_undated_keys_and_empty_files_are_skipped_and_reported(
     upload(runtime, pipeline, [3, 1])
     s3.put_object(Bucket=bucket, Key=f"data/local/dt={day(2)}/part-0.csv", Body=rows(2))
     odd = {
-        f"data/local/{day(1)}.csv.bak": (rows(9), "name has no YYYY-MM-DD date"),
-        f"data/local/dt={day(2)}/notes.txt": (b"not data\n", "name has no YYYY-MM-DD date"),
+        f"data/local/dt={day(2)}/notes.txt": (b"not data\n", "not a .csv or .csv.gz file"),
         f"data/local/{day(2)}.csv": (b"", "file is empty"),
     }
-    for key, (body, _) in odd.items():
+    stray = f"data/local/{day(1)}.csv.bak"  # in no layout
+    for key, (body, _) in {**odd, stray: (rows(9), "")}.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
 
     # WHEN the run starts
@@ -174,15 +175,16 @@ def test_undated_keys_and_empty_files_are_skipped_and_reported(
     assert record.status == "SUCCEEDED", record.cause
     run = record.output["run"]
     assert (run["file_count"], run["holdout_file_count"]) == (2, 1)
-    assert run["skipped_count"] == 3
+    assert run["skipped_count"] == 2
     reasons = {entry["key"]: entry["reason"] for entry in run["skipped_keys"]}
-    assert set(reasons) == set(odd)
-    assert all(reasons[key].startswith(reason) for key, (_, reason) in odd.items())
+    assert reasons == {key: reason for key, (_, reason) in odd.items()}
+    assert (run["unrecognised_count"], run["unrecognised_keys"]) == (1, [stray])
     manifest = json.loads(
         s3.get_object(Bucket=bucket, Key=run["manifest_uri"].split(f"{bucket}/", 1)[1])["Body"].read()
     )
     assert sorted(manifest[1:]) == sorted([f"{day(3)}.csv", f"dt={day(2)}/part-0.csv"])
-    assert "3 skipped" in slack.messages[0].block_text
+    assert "2 skipped: " in slack.messages[0].block_text
+    assert f"1 in no layout, never read: `{stray}`" in slack.messages[0].block_text
 
 
 @pytest.mark.reliability(
@@ -362,11 +364,11 @@ def test_a_file_deleted_after_checkdata_fails_the_run_and_restoring_it_trains(
     functions = runtime.aws.functions
     invoke, deleted = functions.invoke, []
 
-    def delete_then_invoke(function: LocalFunction, payload: bytes) -> InvocationResult:
+    def delete_then_invoke(function: LocalFunction, payload: bytes, **options: Any) -> InvocationResult:
         if function.handler.startswith("lambdas.start_training_job.") and not deleted:
             s3.delete_object(Bucket=bucket, Key=key)
             deleted.append(key)
-        return invoke(function, payload)
+        return invoke(function, payload, **options)
 
     monkeypatch.setattr(functions, "invoke", delete_then_invoke)
     before = watermark(runtime, pipeline)
@@ -546,7 +548,13 @@ def test_a_run_started_while_another_is_going_stops_before_training(
 
     # THEN the later run ends early, says why, and starts no training job; the earlier one completes
     assert overlapping.status == "SUCCEEDED"
-    assert overlapping.states_entered() == ["CheckData", "HasNewData", "NotifyRunInProgress", "AnotherRunInProgress"]
+    assert overlapping.states_entered() == [
+        "ReadRunInput",
+        "CheckData",
+        "HasNewData",
+        "NotifyRunInProgress",
+        "AnotherRunInProgress",
+    ]
     assert overlapping.output["run"]["blocked_by"] == manual["executionArn"]
     assert first.status == "SUCCEEDED", first.cause
     assert len(runtime.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]) == 1

@@ -50,7 +50,7 @@ def test_new_data_is_trained_deployed_recorded_and_announced(
     # and tells Slack at every milestone
     assert record.status == "SUCCEEDED", record.cause
     entered = record.states_entered()
-    assert entered[:3] == ["CheckData", "HasNewData", "StartTrainingJob"]
+    assert entered[:4] == ["ReadRunInput", "CheckData", "HasNewData", "StartTrainingJob"]
     assert entered[-7:] == [
         "UpdateParameters",
         "RecordLineage",
@@ -96,7 +96,7 @@ def test_a_second_run_without_new_data_ends_as_no_new_data(
     record = run(local_aws, pipeline)
 
     assert record.status == "SUCCEEDED"
-    assert record.states_entered() == ["CheckData", "HasNewData", "NotifyNoNewData", "NoNewData"]
+    assert record.states_entered() == ["ReadRunInput", "CheckData", "HasNewData", "NotifyNoNewData", "NoNewData"]
     assert len(boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]) == 1
     assert watermark(pipeline) == before
 
@@ -131,7 +131,7 @@ def test_invalid_manual_input_fails_at_once_with_an_alert_naming_the_field(
     assert (record.status, record.error) == ("FAILED", "InvalidRunInputError")
     assert record.cause is not None
     assert "'force'" in record.cause
-    assert record.states_entered() == ["CheckData", "CleanUp", "NotifyFailure", "RunFailed"]
+    assert record.states_entered() == ["ReadRunInput", "CheckData", "CleanUp", "NotifyFailure", "RunFailed"]
     assert boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
     assert watermark(pipeline) == before
     (alert,) = slack.messages

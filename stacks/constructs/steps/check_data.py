@@ -7,7 +7,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from contract import env
+from contract.names import lease_key
 from contract.steps import CHECK_DATA
+from stacks.compliance import acknowledge, resource_finding
 from stacks.constructs.state_machine import STATE_MACHINE_NAME
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import StepResources, step_function
@@ -24,6 +26,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.DATA_BUCKET: data.bucket.bucket_name,
             env.DATA_PREFIX: config.data_prefix,
             env.MANIFEST_PREFIX: config.manifest_prefix,
+            env.WAKE_PREFIX: config.wake_prefix,
             env.WATERMARK_PARAMETER: watermark.parameter_name,
             env.WINDOW_DAYS: str(config.window_days),
             # The limits the run's manifest must fit, checked from the listing.
@@ -41,12 +44,18 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     data.grant_get(step.role, config.manifest_prefix)
     watermark.grant_get(step.role)
     stack = Stack.of(scope)
-    # The overlapping-run guard lists this pipeline's running executions. The ARN is built from the
-    # machine's fixed name: a reference to the state machine would be circular, it references the steps.
-    iam.Grant.add_to_principal(
-        grantee=step.role,
-        actions=["states:ListExecutions"],
-        resource_arns=[colon_arn(stack, "states", "stateMachine", STATE_MACHINE_NAME.format(pipeline=config.name))],
+    # The run lease (lambdas/common/lease.py): taken and taken over with conditional writes of its one object; a
+    # holder is asked whether it still runs. The ARN is built from the machine's fixed name: a reference to the
+    # state machine would be circular, it references the steps.
+    data.grant_object(step.role, lease_key(config.wake_prefix), "s3:GetObject", "s3:PutObject")
+    executions = executions_arn(stack, config.name)
+    iam.Grant.add_to_principal(grantee=step.role, actions=["states:DescribeExecution"], resource_arns=[executions])
+    acknowledge(
+        step.role,
+        "AwsSolutions-IAM5",
+        "The lease names the execution that holds it, any of the pipeline's own state machine's executions: their "
+        "names are only known at run time, and the machine's executions are the narrowest scope that holds them.",
+        applies_to=resource_finding(step, executions),
     )
     holdout = config.evaluation.split
     if holdout is not None:
@@ -63,6 +72,11 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             resource_arns=[colon_arn(stack, "secretsmanager", "secret", f"{config.slack.token_secret_name}-??????")],
         )
     return step
+
+
+def executions_arn(stack: Stack, pipeline: str) -> str:
+    """Every execution of the pipeline's state machine: `arn:...:execution:<machine>:*`."""
+    return colon_arn(stack, "states", "execution", f"{STATE_MACHINE_NAME.format(pipeline=pipeline)}:*")
 
 
 def colon_arn(stack: Stack, service: str, resource: str, name: str) -> str:

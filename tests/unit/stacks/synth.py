@@ -21,6 +21,7 @@ STEP_HANDLERS = {step.name: step.handler for step in WORKFLOW_STEPS}
 # Functions outside the state machine's definition: targets of EventBridge rules.
 LISTENER_HANDLERS = {
     "StatusChangeListener": "lambdas.status_change_listener.handler.lambda_handler",
+    "RunEnded": "lambdas.run_ended.handler.lambda_handler",
 }
 FUNCTION_HANDLERS = {**STEP_HANDLERS, **LISTENER_HANDLERS}
 

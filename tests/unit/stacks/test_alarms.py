@@ -76,7 +76,8 @@ def test_every_function_of_the_pipeline_has_one_errors_alarm_named_after_its_ste
     errors = {n: p for n, p in alarms_by_name(alerted).items() if p["MetricName"] == "Errors"}
 
     assert set(errors) == {
-        f"churn-{step}-errors" for step in [*STEP_HANDLERS, "StatusChangeListener", "ApprovalListener", "TriggerRun"]
+        f"churn-{step}-errors"
+        for step in [*STEP_HANDLERS, "StatusChangeListener", "RunEnded", "ApprovalListener", "TriggerRun"]
     }
     watched = [p["Dimensions"] for p in errors.values()]
     assert sorted(d[0]["Value"]["Ref"] for d in watched) == sorted(function_ids(alerted))
@@ -137,7 +138,7 @@ def test_every_alarm_of_the_pipeline_notifies_the_topic_when_it_fires_and_when_i
     [topic_id] = alerted.find_resources("AWS::SNS::Topic")
 
     alarms = alarms_by_name(alerted)
-    assert len(alarms) == 3 + 1 + len(STEP_HANDLERS) + 3  # executions, Slack, every function
+    assert len(alarms) == 3 + 1 + len(STEP_HANDLERS) + 4  # executions, Slack, every function
     for name, properties in alarms.items():
         assert properties["AlarmActions"] == [{"Ref": topic_id}], name
         assert properties["OKActions"] == [{"Ref": topic_id}], name

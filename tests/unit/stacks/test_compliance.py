@@ -191,9 +191,9 @@ def test_checkov_skips_sit_in_each_resources_metadata_with_their_reason(synthesi
         if resource["Type"] == "AWS::Lambda::Function"
     ]
 
-    # Fifteen steps and the StatusChangeListener per stack, churn's ApprovalListener (it waits for a person's
+    # Sixteen steps, the StatusChangeListener and RunEnded per stack, churn's ApprovalListener (it waits for a person's
     # approval) and demo's TriggerRun.
-    assert len(functions) == 3 * 16 + 2
+    assert len(functions) == 3 * 18 + 2
     for function in functions:
         skips = function["Metadata"][CHECKOV_METADATA_KEY]["skip"]
         # A function with reserved concurrency (TriggerRun) meets CKV_AWS_115 instead of skipping it.

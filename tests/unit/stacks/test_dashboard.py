@@ -78,7 +78,7 @@ def test_every_steps_lambda_duration_is_charted(gated: Template) -> None:
     lines = metrics(widget(gated, "Step durations (Lambda, average ms)"))
 
     assert {options["label"]: dimensions["FunctionName"] for _, _, dimensions, options in lines} == {
-        step: f"<{function_id(gated, step)}>" for step in [*STEP_HANDLERS, "StatusChangeListener"]
+        step: f"<{function_id(gated, step)}>" for step in [*STEP_HANDLERS, "StatusChangeListener", "RunEnded"]
     }
     assert {(ns, name) for ns, name, _, _ in lines} == {("AWS/Lambda", "Duration")}
 

@@ -55,6 +55,18 @@ class AllowedWildcard:
 
 ALLOWED_WILDCARDS = (
     AllowedWildcard(
+        frozenset({"states:GetExecutionHistory"}),
+        r"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:sagemaker-retraining-[a-z0-9-]+:\*",
+        "RunEnded reads the history of whichever execution of the pipeline's own state machine ended, known only "
+        "from the event, to tell how and where it ended.",
+    ),
+    AllowedWildcard(
+        frozenset({"states:DescribeExecution"}),
+        r"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:sagemaker-retraining-[a-z0-9-]+:\*",
+        "The run lease names whichever execution of the pipeline's own state machine holds it, known only at run "
+        "time: CheckData asks whether that execution still runs.",
+    ),
+    AllowedWildcard(
         TRACING_ACTIONS,
         r"\*",
         "X-Ray's trace and sampling APIs have no resource types: active tracing of the functions and the state "
@@ -238,10 +250,10 @@ def test_the_audit_reads_the_policies_of_every_role(synthesized: Synthesized) ->
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
     ]
-    # One policy per role: the fifteen steps, the StatusChangeListener, SageMaker's, the state machine's and the
-    # schedule's, per stack; churn's ApprovalListener; the upstream events' role in demo's and churn's stacks;
-    # demo's TriggerRun and Scheduler roles.
-    assert len(roles) == 3 * 19 + 1 + 2 + 2
+    # One policy per role: the sixteen steps, the StatusChangeListener, RunEnded, SageMaker's, the state machine's
+    # and the schedule's, per stack; churn's ApprovalListener; the upstream events' role in demo's and churn's
+    # stacks; demo's TriggerRun and Scheduler roles.
+    assert len(roles) == 3 * 21 + 1 + 2 + 2
     assert len(policies) == len(roles)
     assert len(statements) > 50
 

@@ -396,6 +396,7 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
                 env.DATA_BUCKET,
                 env.DATA_PREFIX,
                 env.MANIFEST_PREFIX,
+                env.WAKE_PREFIX,  # where the run lease is
                 env.WATERMARK_PARAMETER,
                 env.WINDOW_DAYS,
                 env.HOLDOUT,  # the newest day, held out by default
@@ -519,22 +520,28 @@ def test_check_data_reads_data_writes_manifests_and_reads_the_watermark(template
     statements = function_statements(template, "CheckData")
     data_bucket = bucket_arn_ids(template)["data"]
 
-    # CheckData lists the data; it reads back only its own manifest (a retried attempt compares it)
-    assert [flatten(arn) for arn in resources_for(statements, "s3:GetObject")] == [
+    # CheckData lists the data; it reads back only its own manifest (a retried attempt compares it) and the lease
+    lease = f"<{data_bucket}.Arn>/waits/demo/run.lease"
+    assert sorted(flatten(arn) for arn in resources_for(statements, "s3:GetObject")) == [
         f"<{data_bucket}.Arn>/manifests/demo/*",
+        lease,
     ]
-    # CheckData cannot write anywhere but the manifest prefix
-    assert [flatten(arn) for arn in resources_for(statements, "s3:PutObject")] == [
-        f"<{data_bucket}.Arn>/manifests/demo/*"
+    # CheckData cannot write anywhere but the manifest prefix and the one lease object
+    assert sorted(flatten(arn) for arn in resources_for(statements, "s3:PutObject")) == [
+        f"<{data_bucket}.Arn>/manifests/demo/*",
+        lease,
     ]
-    (listing,) = [statement for statement in statements if "s3:ListBucket" in statement["Action"]]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["data/demo", "data/demo/*"]}}
+    listings = [statement["Condition"] for statement in statements if "s3:ListBucket" in statement["Action"]]
+    assert {"StringLike": {"s3:prefix": ["data/demo", "data/demo/*"]}} in listings
+    assert {"StringLike": {"s3:prefix": ["waits/demo/run.lease", "waits/demo/run.lease/*"]}} in listings
+    assert len(listings) == 2
     assert [flatten(arn) for arn in resources_for(statements, "ssm:GetParameter")] == [watermark_arn(template)]
     assert resources_for(statements, "ssm:PutParameter") == []
-    # The overlapping-run guard: this pipeline's executions only.
-    assert [flatten(arn) for arn in resources_for(statements, "states:ListExecutions")] == [
-        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:sagemaker-retraining-demo"
+    # The run lease asks whether its holder still runs: this pipeline's executions only; nothing lists them.
+    assert [flatten(arn) for arn in resources_for(statements, "states:DescribeExecution")] == [
+        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:sagemaker-retraining-demo:*"
     ]
+    assert resources_for(statements, "states:ListExecutions") == []
 
 
 def test_start_training_job_may_train_under_the_pipeline_prefix_and_pass_the_sagemaker_role(

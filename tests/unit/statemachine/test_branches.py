@@ -129,6 +129,7 @@ class ScriptedRun:
             EvaluateModel=self.evaluate_model,
             RequestApproval=self.request_approval,
             UpdateParameters=self.update_parameters,
+            SmokeTest=lambda e: {**e["state"], "smoke_test": {"skipped": False, "records": 5, "answers": 5}},
             PruneModels=lambda e: {**e["state"], "pruned": {"keep_last": 5, "deleted_models": []}},
             RecordLineage=lambda e: {**e["state"], "lineage": {"run_record": "s3://b/runs/churn/churn-1.json"}},
             CleanUp=lambda e: {**e["state"], "clean_up": {"run_id": self.job_name}},
@@ -275,7 +276,7 @@ def test_no_new_data_ends_successfully_without_training(local_aws: LocalAws, pip
     record = run(local_aws, pipeline, ScriptedRun(has_new_data=False))
 
     assert record.status == "SUCCEEDED"
-    assert record.states_entered() == ["CheckData", "HasNewData", "NotifyNoNewData", "NoNewData"]
+    assert record.states_entered() == ["ReadRunInput", "CheckData", "HasNewData", "NotifyNoNewData", "NoNewData"]
 
 
 def test_happy_path_polls_until_completed_then_in_service(local_aws: LocalAws, pipeline: DeployedPipeline) -> None:
@@ -318,7 +319,7 @@ def test_with_preprocessing_the_run_trains_once_its_processing_job_completed(
     # THEN the job is awaited like training, and training starts only after it completed
     assert record.status == "SUCCEEDED", record.cause
     entered = record.states_entered()
-    assert entered[:3] == ["CheckData", "HasNewData", "StartPreprocessing"]
+    assert entered[:4] == ["ReadRunInput", "CheckData", "HasNewData", "StartPreprocessing"]
     assert entered.count("GetPreprocessingStatus") == entered.count("WaitForPreprocessing") == 2
     last_check = len(entered) - 1 - entered[::-1].index("PreprocessingStatus")
     assert entered[last_check + 1] == "StartTrainingJob"
@@ -330,7 +331,7 @@ def test_without_preprocessing_the_run_trains_on_the_raw_data(local_aws: LocalAw
     record = run(local_aws, pipeline, ScriptedRun(training=(COMPLETED,), endpoint=(IN_SERVICE_NEW,)))
 
     assert record.status == "SUCCEEDED", record.cause
-    assert record.states_entered()[:3] == ["CheckData", "HasNewData", "StartTrainingJob"]
+    assert record.states_entered()[:4] == ["ReadRunInput", "CheckData", "HasNewData", "StartTrainingJob"]
     assert not [state for state in record.states_entered() if "Preprocessing" in state]
 
 
@@ -338,7 +339,7 @@ def test_with_preprocessing_and_no_new_data_nothing_starts(local_aws: LocalAws, 
     record = run(local_aws, pipeline, ScriptedRun(has_new_data=False, preprocessing=()))
 
     assert record.status == "SUCCEEDED"
-    assert record.states_entered() == ["CheckData", "HasNewData", "NotifyNoNewData", "NoNewData"]
+    assert record.states_entered() == ["ReadRunInput", "CheckData", "HasNewData", "NotifyNoNewData", "NoNewData"]
 
 
 @pytest.mark.parametrize(

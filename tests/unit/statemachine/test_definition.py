@@ -39,6 +39,7 @@ def test_placeholders_are_only_function_arns() -> None:
             "RequestApproval",
             "DeployModel",
             "StartBatchTransform",
+            "SmokeTest",
             "UpdateParameters",
             "PruneModels",
             "RecordLineage",
@@ -50,7 +51,7 @@ def test_placeholders_are_only_function_arns() -> None:
 
 
 def test_every_transition_names_an_existing_state_and_every_state_is_reachable() -> None:
-    reachable, frontier = set(), ["CheckData"]
+    reachable, frontier = set(), [json.loads(ASL_TEXT)["StartAt"]]
     while frontier:
         name = frontier.pop()
         if name in reachable:
@@ -132,3 +133,12 @@ def test_the_run_fails_with_the_error_and_cause_the_alert_reported() -> None:
         "ErrorPath": "$.failure_report.error",
         "CausePath": "$.failure_report.cause",
     }
+
+
+def test_the_first_state_makes_any_input_an_object_for_check_data_to_judge() -> None:
+    # Whatever JSON the execution gets, the state after ReadRunInput is an object every Catch can write into.
+    definition = json.loads(ASL_TEXT)
+    first = definition["States"][definition["StartAt"]]
+    assert first["Type"] == "Pass"
+    assert first["Parameters"] == {"run_input.$": "$"}
+    assert first["Next"] == "CheckData"

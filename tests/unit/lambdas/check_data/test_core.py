@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import replace
 from datetime import date
@@ -21,6 +22,7 @@ from lambdas.check_data.core import (
     check_manifest_limits,
     list_window_files,
 )
+from lambdas.common.data_files import MixedCompressionError
 from lambdas.common.errors import InvalidRunInputError
 from lambdas.common.events import Execution
 
@@ -158,26 +160,61 @@ def test_window_and_end_date_overrides(s3: Any, ssm: Any, sfn: Any, execution: E
     assert result.newest_data_date == "2026-11-10"
 
 
-def test_keys_without_a_date_and_empty_files_are_skipped_and_reported(
+def test_empty_files_are_skipped_and_keys_of_no_layout_listed_in_the_runs_output(
     s3: Any, ssm: Any, sfn: Any, execution: Execution
 ) -> None:
-    # GIVEN a window across the end of February 2026 (not a leap year)
+    # GIVEN a window across the end of February 2026 (not a leap year), and keys no layout names
     put(s3, "data/churn/2026-02-28.csv")
     put(s3, "data/churn/2026-02-27.csv", body=b"")
+    put(s3, "data/churn/dt=2026-02-28/_SUCCESS")
     put(s3, "data/churn/2026-02-30.csv")
     put(s3, "data/churn/2026-02-28-notes.txt")
+    put(s3, "data/churn/latest.csv")
+    put(s3, "data/churn/2026/12/13.csv")
     put(s3, "data/churn/dt=2026-02-28/")  # console "folder": silently ignored
 
     result = check_data(RunInput(end_date=date(2026, 3, 1)), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
 
+    # THEN the window's files not read are skipped with the reason, and every key of no layout is named
     assert result.file_count == 1
     reasons = {s["key"]: s["reason"] for s in result.skipped_keys}
     assert reasons == {
         "data/churn/2026-02-27.csv": "file is empty",
-        "data/churn/2026-02-30.csv": "2026-02-30 is not a valid date",
-        "data/churn/2026-02-28-notes.txt": "name has no YYYY-MM-DD date in a known layout or is not .csv",
+        "data/churn/dt=2026-02-28/_SUCCESS": "not a .csv or .csv.gz file",
     }
-    assert result.skipped_count == 3
+    assert result.skipped_count == 2
+    assert result.unrecognised_keys == [
+        "data/churn/2026-02-28-notes.txt",
+        "data/churn/2026-02-30.csv",
+        "data/churn/2026/12/13.csv",
+        "data/churn/latest.csv",
+    ]
+    assert result.unrecognised_count == 4
+    assert result.compression == "None"
+
+
+def test_a_gzip_window_trains_with_gzip_compression(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
+    put(s3, "data/churn/2026-11-21.csv.gz", body=gzip.compress(b"1.0,2.0\n"))
+    put(s3, "data/churn/dt=2026-11-22/part-0.csv.gz", body=gzip.compress(b"1.0,2.0\n"))
+
+    result = check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
+
+    assert (result.file_count, result.newest_data_date, result.compression) == (2, "2026-11-22", "Gzip")
+    assert result.manifest_uri is not None
+    assert manifest(s3, result.manifest_uri)[1:] == ["2026-11-21.csv.gz", "dt=2026-11-22/part-0.csv.gz"]
+
+
+def test_a_window_mixing_gzip_and_plain_files_fails_before_any_manifest(
+    s3: Any, ssm: Any, sfn: Any, execution: Execution
+) -> None:
+    put(s3, "data/churn/2026-11-21.csv.gz", body=gzip.compress(b"1.0,2.0\n"))
+    put(s3, "data/churn/2026-11-22.csv")
+
+    with pytest.raises(
+        MixedCompressionError, match=r"2026-11-21\.csv\.gz and s3://churn-data/data/churn/2026-11-22\.csv"
+    ):
+        check_data(RunInput(), execution, s3=s3, ssm=ssm, sfn=sfn, settings=SETTINGS)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/")
 
 
 def test_deleted_watermark_parameter_means_never_trained(s3: Any, ssm: Any, sfn: Any, execution: Execution) -> None:
@@ -332,6 +369,17 @@ def test_listing_starts_at_the_window_instead_of_reading_the_history(s3: Any) ->
 def test_invalid_run_input_names_the_field(raw: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidRunInputError, match=field):
         RunInput.from_state(raw)
+
+
+@pytest.mark.parametrize("end_date", ["20261122", "2026-W47-7", "2026-11-2", "2026-11-22T00:00", "2026-11-22\n"])
+def test_end_date_is_refused_in_any_iso_form_but_yyyy_mm_dd(end_date: str) -> None:
+    # Python 3.11's date.fromisoformat reads 20261122 and 2026-W47-7 (both 2026-11-22): the field takes one form.
+    with pytest.raises(InvalidRunInputError, match=r"field 'end_date' must be a date as YYYY-MM-DD, got '2026"):
+        RunInput.from_state({"end_date": end_date})
+
+
+def test_end_date_as_yyyy_mm_dd_is_read_as_that_day() -> None:
+    assert RunInput.from_state({"end_date": "2026-11-22"}).end_date == date(2026, 11, 22)
 
 
 def test_run_input_accepts_the_consoles_default_comment() -> None:

@@ -18,6 +18,7 @@ ENVIRONMENT = {
     "DATA_BUCKET": "churn-data",
     "DATA_PREFIX": "data/churn",
     "MANIFEST_PREFIX": "manifests/churn",
+    "WAKE_PREFIX": "waits/churn",
     "WATERMARK_PARAMETER": "/sagemaker-retraining/churn/watermark",
     "WINDOW_DAYS": "7",
     "TRAINING_VOLUME_SIZE_GB": "30",
@@ -46,7 +47,13 @@ def environment(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_returns_the_validated_input_and_the_run(environment: None, lambda_context: Any) -> None:
     state = lambda_handler({"state": {"trigger": "schedule"}, "execution": EXECUTION}, lambda_context)
 
-    assert state["input"] == {"force": False, "window_days": None, "end_date": None, "trigger": "schedule"}
+    assert state["input"] == {
+        "force": False,
+        "window_days": None,
+        "end_date": None,
+        "trigger": "schedule",
+        "deploy": None,
+    }
     assert state["run"]["has_new_data"] is True
     assert state["run"]["run_id"].startswith("churn-20261122060000-")
     json.dumps(state)  # the state machine needs plain JSON

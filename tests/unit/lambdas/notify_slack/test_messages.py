@@ -380,3 +380,36 @@ def test_a_transform_failure_before_the_job_existed_names_no_job() -> None:
 
     [text] = [text for text in block_texts(message.blocks) if "Batch transform failed" in text]
     assert text.startswith(":warning: *Batch transform failed* (ResourceConflictError): started by another execution")
+
+
+def _files_field(run: dict[str, Any]) -> str:
+    message = build_message(
+        NotificationEvent.TRAINING_STARTED, state={"run": run}, execution=EXECUTION, pipeline="churn"
+    )
+    [fields] = [block["fields"] for block in message.blocks if "fields" in block]
+    [files] = [field["text"] for field in fields if field["text"].startswith("*Files*")]
+    return str(files.split("\n", 1)[1])
+
+
+def test_the_files_fact_names_the_keys_skipped_and_those_in_no_layout() -> None:
+    # GIVEN a run that skipped a day folder's _SUCCESS and found 23 keys in no layout, naming the first 20
+    stray = [f"data/churn/exports/file-{n:02d}.json" for n in range(20)]
+    run = {
+        "file_count": 7,
+        "total_bytes": 2048,
+        "skipped_count": 1,
+        "skipped_keys": [{"key": "data/churn/dt=2026-11-21/_SUCCESS", "reason": "not a .csv or .csv.gz file"}],
+        "unrecognised_count": 23,
+        "unrecognised_keys": stray,
+    }
+
+    text = _files_field(run)
+
+    # THEN both counts come with the names the run's output holds, and how many more there are
+    assert text.startswith("7 files, 2.0 KiB; 1 skipped: `data/churn/dt=2026-11-21/_SUCCESS`; 23 in no layout, never")
+    assert "`data/churn/exports/file-00.json`, `data/churn/exports/file-01.json`" in text
+    assert text.endswith("`data/churn/exports/file-19.json` and 3 more")
+
+
+def test_a_run_written_before_keys_were_named_still_shows_its_counts() -> None:
+    assert _files_field({"file_count": 2, "skipped_count": 3}) == "2 files; 3 skipped"
