@@ -8,6 +8,7 @@ STATE_MACHINE_ARN = "StateMachineArn"
 DATA_BUCKET_NAME = "DataBucketName"
 DATA_PREFIX = "DataPrefix"
 RUNS_PREFIX = "RunsPrefix"
+WAKE_PREFIX = "WakePrefix"  # where the run lease is (contract.names.lease_key)
 WATERMARK_PARAMETER_NAME = "WatermarkParameterName"
 ENDPOINT_NAME = "EndpointName"
 

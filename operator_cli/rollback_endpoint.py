@@ -19,6 +19,7 @@ from contract.outputs import (
     ENDPOINT_NAME,
     RUNS_PREFIX,
     STATE_MACHINE_ARN,
+    WAKE_PREFIX,
     WATERMARK_PARAMETER_NAME,
     model_package_group,
 )
@@ -30,9 +31,9 @@ if TYPE_CHECKING:
     from types_boto3_sagemaker import SageMakerClient
     from types_boto3_stepfunctions import SFNClient
 
-# The stack output naming the wake prefix (where the run lease is), once the stacks publish it; until then the
-# config's default, `waits/<pipeline>`.
-WAKE_PREFIX_OUTPUT = "WakePrefix"
+# The stack output naming the wake prefix (where the run lease is); a stack deployed before it existed has the
+# default prefix.
+WAKE_PREFIX_OUTPUT = WAKE_PREFIX
 # UpdateEndpoint is accepted on an InService endpoint only; these states end on their own.
 CHANGING = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 DEFAULT_POLL_SECONDS = 15.0

@@ -20,6 +20,7 @@ from contract.outputs import (
     RUNS_PREFIX,
     STACK_NAME,
     STATE_MACHINE_ARN,
+    WAKE_PREFIX,
     WATERMARK_PARAMETER_NAME,
 )
 from contract.steps import CLEAN_UP, NOTIFY_SLACK
@@ -126,6 +127,7 @@ class PipelineStack(Stack):
         CfnOutput(self, DATA_BUCKET_NAME, value=data.bucket.bucket_name)
         CfnOutput(self, DATA_PREFIX, value=config.data_prefix)
         CfnOutput(self, RUNS_PREFIX, value=config.runs_prefix)
+        CfnOutput(self, WAKE_PREFIX, value=config.wake_prefix)
         CfnOutput(self, WATERMARK_PARAMETER_NAME, value=watermark.parameter_name)
         CfnOutput(self, ENDPOINT_NAME, value=config.endpoint.name)
         CfnOutput(self, "ModelPackageGroupName", value=registry.group_name)

@@ -72,7 +72,7 @@ def _record(figures: RunFigures, pipeline: str) -> None:
             metrics.add_metric(name=name, unit=unit, value=value)
     if figures.model_metric is not None and figures.model_metric_value is not None:
         # Its own EMF document: the metric's name is a dimension the other figures do not have. Not single_metric,
-        # which prints even with POWERTOOLS_METRICS_DISABLED (the local runtime's quiet mode).
+        # which prints even with POWERTOOLS_METRICS_DISABLED set.
         model_metric = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
         model_metric.add_dimension(name=PIPELINE_DIMENSION, value=pipeline)
         model_metric.add_dimension(name=MODEL_METRIC_DIMENSION, value=figures.model_metric)

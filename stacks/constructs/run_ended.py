@@ -59,8 +59,9 @@ class RunEndedReaper(Construct):
             },
             # Waits for CleanUp (up to its own minute) and NotifySlack, each retried by the caller's SDK.
             timeout=Duration.minutes(5),
-            dlq_reason="Invoked by EventBridge, which retries it (retry_attempts) and keeps no dead letters here: a "
-            "lost end-of-run event leaves a lease the next run takes over and jobs their own limits stop.",
+            dlq_reason="Invoked asynchronously by EventBridge (which retries the delivery); Lambda's async queue "
+            "retries a failed invocation twice. An end-of-run event lost after that leaves a lease the next run "
+            "takes over and jobs their own maximum runtimes stop; its errors alarm says it happened.",
         )
         role = self.function.role
         data.grant_object(role, lease_key(config.wake_prefix), "s3:GetObject", "s3:DeleteObject")
