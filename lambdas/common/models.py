@@ -296,6 +296,9 @@ class DeploymentState(StateSection):
     waited_seconds: int
     wait_exceeded: bool
     poll_seconds: int
+    # The config the endpoint served when DeployModel updated it (None: a new endpoint, or a retried attempt that
+    # found the update under way): what a failed smoke test rolls back to.
+    previous_endpoint_config: str | None = None
 
 
 @dataclass(frozen=True)

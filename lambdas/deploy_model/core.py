@@ -184,8 +184,11 @@ def deploy_model(
         lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name),
         lambda: sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags),
     )
+    before = _describe_endpoint(sagemaker, settings.endpoint_name)
+    previous = str(before["EndpointConfigName"]) if before and before.get("EndpointConfigName") != name else None
     action = _roll_out(sagemaker, settings.endpoint_name, name, tags, settings.rollout)
     return DeploymentState(
+        previous_endpoint_config=previous,
         endpoint_name=settings.endpoint_name,
         endpoint_config_name=name,
         model_name=name,

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from lambdas.common import env as names
 from lambdas.common.errors import ConfigurationError, RetrainingError
 from lambdas.common.models import DeploymentState, RunState
+from lambdas.common.sagemaker import describe_or_none
 from lambdas.common.transform import split_s3_uri
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def smoke_test(
     sagemaker: SageMakerClient,
     ssm: SSMClient,
     settings: SmokeTestSettings | None,
+    model_package_arn: str | None = None,
 ) -> SmokeTestResult:
     """Send the records; on a bad answer roll the endpoint back and raise SmokeTestFailedError."""
     if settings is None:
@@ -124,10 +126,19 @@ def smoke_test(
     if problem is None:
         return SmokeTestResult(skipped=False, records=len(lines), source=source, answers=len(lines))
     rolled_back = roll_back(sagemaker, ssm, deployment, settings.watermark_parameter)
-    raise SmokeTestFailedError(
+    problem_text = (
         f"endpoint {endpoint} on config {deployment.endpoint_config_name} answered {len(lines)} record(s) of "
-        f"{source} with {problem}; {rolled_back}"
+        f"{source} with {problem}"
     )
+    if model_package_arn:
+        # Registered Approved before it was deployed: no rollback (and no reviewer) should pick it again.
+        sagemaker.update_model_package(
+            ModelPackageArn=model_package_arn,
+            ModelApprovalStatus="Rejected",
+            ApprovalDescription=f"failed the smoke test after deployment: {problem_text}"[:1024],
+        )
+        rolled_back += f"; version {model_package_arn.rsplit('/', 1)[-1]} is now Rejected"
+    raise SmokeTestFailedError(f"{problem_text}; {rolled_back}")
 
 
 def sample_records(s3: S3Client, run: RunState, settings: SmokeTestSettings) -> tuple[str, list[str]]:
@@ -138,7 +149,7 @@ def sample_records(s3: S3Client, run: RunState, settings: SmokeTestSettings) -> 
     data_bucket, prefix = split_s3_uri(str(entries[0]["prefix"]))
     first = f"{prefix}{entries[1]}"
     source = f"s3://{data_bucket}/{first}"
-    raw = s3.get_object(Bucket=data_bucket, Key=first, Range=f"bytes=0-{READ_BYTES - 1}")["Body"].read()
+    raw = _first_bytes(s3, data_bucket, first)
     text = _text(raw)
     rows = [line for line in text.splitlines() if line.strip()]
     if len(raw) >= READ_BYTES:
@@ -188,13 +199,14 @@ def count_answers(body: bytes, content_type: str) -> int | None:
 
 
 def roll_back(sagemaker: SageMakerClient, ssm: SSMClient, deployment: DeploymentState, parameter: str) -> str:
-    """Update the endpoint back to the config the watermark names (the last one a run deployed); say what was done."""
-    previous = _previous_config(ssm, parameter)
+    """Update the endpoint back to the config it served before this run's deployment (DeployModel recorded it; an
+    operator's rollback may have put another there than the last run deployed), else the one the watermark names;
+    say what was done."""
+    previous = deployment.previous_endpoint_config or _previous_config(ssm, parameter)
     if previous is None or previous == deployment.endpoint_config_name:
         return "no earlier endpoint config to roll back to (the first deployment): the endpoint keeps the new model"
-    try:
-        sagemaker.describe_endpoint_config(EndpointConfigName=previous)
-    except ClientError:
+    # Only "not found" means gone: a throttled look is raised, and retried, rather than leave the bad model serving.
+    if describe_or_none(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=previous)) is None:
         return f"the earlier endpoint config {previous} no longer exists: the endpoint keeps the new model"
     sagemaker.update_endpoint(EndpointName=deployment.endpoint_name, EndpointConfigName=previous)
     return f"the endpoint is rolled back to {previous}, which serves the earlier model again once the update ends"
@@ -209,6 +221,17 @@ def _previous_config(ssm: SSMClient, parameter: str) -> str | None:
         raise
     config = value.get("endpoint_config_name") if isinstance(value, Mapping) else None
     return str(config) if config else None
+
+
+def _first_bytes(s3: S3Client, bucket: str, key: str) -> bytes:
+    try:
+        body: bytes = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{READ_BYTES - 1}")["Body"].read()
+    except ClientError as error:
+        # S3 answers a ranged read of an empty object 416 InvalidRange (RFC 9110: no range of it is satisfiable).
+        if error.response["Error"]["Code"] == "InvalidRange":
+            return b""
+        raise
+    return body
 
 
 def _text(raw: bytes) -> str:

@@ -13,7 +13,7 @@ from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
-from lambdas.common.models import DeploymentState, RunState
+from lambdas.common.models import DeploymentState, EvaluationState, RunState
 from lambdas.smoke_test.core import SmokeTestFailedError, SmokeTestSettings, smoke_test
 
 logger = Logger(service="smoke_test")
@@ -27,6 +27,7 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service="smoke_test")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = StepEvent.parse(event)
     settings = SmokeTestSettings.from_env(os.environ)
+    evaluation = EvaluationState.read_optional(step.state)
     try:
         with transient_aws_errors():
             result = smoke_test(
@@ -37,6 +38,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 sagemaker=clients().sagemaker,
                 ssm=clients().ssm,
                 settings=settings,
+                model_package_arn=evaluation.model_package_arn if evaluation else None,
             )
     except SmokeTestFailedError:
         metrics.add_metric(name="SmokeTestFailed", unit=MetricUnit.Count, value=1)

@@ -68,6 +68,15 @@ class ModelRegistry(Construct):
             step.role, "AwsSolutions-IAM5", VERSIONS_REASON, applies_to=resource_finding(self, self.versions_arn)
         )
 
+    def grant_reject(self, step: StepFunction) -> None:
+        """Mark a version Rejected (SmokeTest: the deployed model answered errors)."""
+        step.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:UpdateModelPackage"], resources=[self.versions_arn])
+        )
+        acknowledge(
+            step.role, "AwsSolutions-IAM5", VERSIONS_REASON, applies_to=resource_finding(self, self.versions_arn)
+        )
+
     def _approval_listener(self, config: PipelineConfig, assets: LambdaAssets, data: DataStore) -> StepFunction:
         listener = StepFunction(
             self,

@@ -7,6 +7,7 @@ variable, returns at once, and may do nothing else.
 
 from __future__ import annotations
 
+from aws_cdk import Duration
 from constructs import Construct
 
 from contract import env
@@ -26,6 +27,8 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.WATERMARK_PARAMETER: watermark.parameter_name,
             **({env.SMOKE_TEST: smoke.to_env()} if smoke is not False else {}),
         },
+        # One request to a model that may take SageMaker's 60 s to answer, and the roll-back.
+        timeout=Duration.minutes(3),
     )
     if smoke is False:
         return step
@@ -38,4 +41,6 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     watermark.grant_get(step.role)
     allow(step, ["sagemaker:UpdateEndpoint"], [arns.endpoint])
     allow_run_resources(step, ["sagemaker:DescribeEndpointConfig", "sagemaker:UpdateEndpoint"], [arns.endpoint_configs])
+    # The failed model's version is marked Rejected, so that no rollback picks it.
+    resources.registry.grant_reject(step)
     return step

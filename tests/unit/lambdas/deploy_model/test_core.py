@@ -290,3 +290,17 @@ def test_the_settings_read_preprocessing_from_the_environment() -> None:
     assert with_it.preprocessing == ServingPreprocessing(
         image="img", entry_point="preprocess.py", postprocess_entry_point=None
     )
+
+
+def test_an_update_records_the_config_it_replaces_for_the_smoke_tests_roll_back(
+    sagemaker: Any, execution: Execution
+) -> None:
+    # GIVEN an endpoint serving an earlier run's config
+    first = deploy_model(training("churn-1"), execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+    assert first.previous_endpoint_config is None  # a new endpoint replaced nothing
+
+    # WHEN the next run's model is deployed over it
+    second = deploy_model(training("churn-2"), execution, sagemaker=sagemaker, settings=SETTINGS, now=NOW)
+
+    # THEN its state names the config it replaced: what a failed smoke test puts back
+    assert second.previous_endpoint_config == "churn-1"
