@@ -27,6 +27,7 @@ class CleanUpSettings:
     preprocess: bool = False  # the pipeline's runs start a processing job before training
     evaluate: bool = False  # the pipeline's runs score the models on the holdout in transform jobs
     evaluate_by_script: bool = False  # ... or in the evaluation script's processing job
+    batch_transform: bool = False  # after deploying, the run transforms the newest day in a job named after it
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CleanUpSettings:
@@ -37,6 +38,7 @@ class CleanUpSettings:
             preprocess=names.optional_str(env, names.PREPROCESSING) is not None,
             evaluate=evaluation is not None and not evaluation.uses_script,
             evaluate_by_script=evaluation is not None and evaluation.uses_script,
+            batch_transform=names.optional_str(env, names.BATCH_TRANSFORM) is not None,
         )
 
 
@@ -67,6 +69,11 @@ def clean_up(execution: Execution, *, sagemaker: SageMakerClient, settings: Clea
             )
         ]
         report = replace(report, stopped_transform_jobs=stopped)
+    if settings.batch_transform:
+        # A run stopped (or failed) while its batch transform ran: the model serves, but the job must not go on.
+        transformed = _stop_transform_job(sagemaker, run_id, execution, kept)
+        if transformed:
+            report = replace(report, stopped_transform_jobs=[*report.stopped_transform_jobs, transformed])
     if settings.evaluate_by_script:
         job_name = run_job_name(settings.pipeline, execution, SCRIPT_JOB_ROLE)
         stopped_script = _stop_processing_job(sagemaker, job_name, execution, kept)
@@ -116,7 +123,8 @@ def _stop_processing_job(
 
 
 def _stop_transform_job(sagemaker: SageMakerClient, job_name: str, execution: Execution, kept: list[str]) -> str | None:
-    """Stop one of the run's evaluation transform jobs if it still runs; return its name when stopped."""
+    """Stop one of the run's transform jobs (the evaluation's, the batch transform) if it still runs; return its
+    name when stopped."""
     job = describe_or_none(lambda: sagemaker.describe_transform_job(TransformJobName=job_name))
     if not _stoppable(sagemaker, job, "transform job", job_name, "TransformJob", execution, kept):
         return None

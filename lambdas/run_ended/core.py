@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from contract.names import lease_key
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
@@ -24,6 +26,7 @@ from lambdas.common.lease import release_lease
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
+    from types_boto3_ssm import SSMClient
     from types_boto3_stepfunctions import SFNClient
 
 # Step Functions' event (https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html): source aws.states.
@@ -45,6 +48,7 @@ class RunEndedSettings:
     wake_prefix: str
     clean_up_function: str
     notify_function: str
+    watermark_parameter: str | None = None  # tells whether the run had already deployed and recorded its model
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RunEndedSettings:
@@ -54,6 +58,7 @@ class RunEndedSettings:
             wake_prefix=names.require_str(env, names.WAKE_PREFIX),
             clean_up_function=names.require_str(env, names.CLEAN_UP_FUNCTION),
             notify_function=names.require_str(env, names.NOTIFY_SLACK_FUNCTION),
+            watermark_parameter=names.optional_str(env, names.WATERMARK_PARAMETER),
         )
 
 
@@ -119,7 +124,13 @@ Invoke = Callable[[str, Mapping[str, Any]], Mapping[str, Any]]
 
 
 def run_ended(
-    run: EndedRun, *, s3: S3Client, sfn: SFNClient, invoke: Invoke, settings: RunEndedSettings
+    run: EndedRun,
+    *,
+    s3: S3Client,
+    sfn: SFNClient,
+    invoke: Invoke,
+    settings: RunEndedSettings,
+    ssm: SSMClient | None = None,
 ) -> RunEndedReport:
     """Release the run's lease; reap a run that ended outside the workflow's failure path.
 
@@ -154,7 +165,13 @@ def run_ended(
     error, how = _HOW.get(run.status, ("ExecutionFailed", "ended"))
     stage = last_state or "an unknown state"
     said = "; ".join(part for part in (run.error, run.cause) if part)
-    cause = f"The run {how} while in {stage}" + (f" ({said})" if said else "") + ". " + _aftermath(report.clean_up)
+    recorded = ssm is not None and _watermark_names(ssm, settings.watermark_parameter, run.execution.id)
+    cause = (
+        f"The run {how} while in {stage}"
+        + (f" ({said})" if said else "")
+        + ". "
+        + _aftermath(report.clean_up, recorded=recorded)
+    )
     state["failure"] = {stage: {"Error": run.error if run.status == "FAILED" and run.error else error, "Cause": cause}}
     if report.clean_up is not None:
         state["clean_up"] = dict(report.clean_up)
@@ -163,13 +180,30 @@ def run_ended(
     return report
 
 
-def _aftermath(clean_up: Mapping[str, Any] | None) -> str:
+def _watermark_names(ssm: SSMClient, parameter: str | None, execution_id: str) -> bool:
+    """Whether the watermark records this execution: it deployed (or was judged) before it ended."""
+    if parameter is None:
+        return False
+    try:
+        value = json.loads(ssm.get_parameter(Name=parameter)["Parameter"]["Value"])
+    except (ClientError, ValueError):
+        return False
+    return isinstance(value, Mapping) and value.get("execution_id") == execution_id
+
+
+def _aftermath(clean_up: Mapping[str, Any] | None, *, recorded: bool = False) -> str:
     """What the clean-up did, honestly: a run stopped while its deployment went on leaves the endpoint serving its
-    model (an endpoint update cannot be cancelled), which CleanUp keeps."""
+    model (an endpoint update cannot be cancelled), which CleanUp keeps; one stopped after UpdateParameters had
+    deployed and recorded its model (during its batch transform, say), which stays."""
     if clean_up is None:
         return "Its jobs may still run and what it created may remain: the clean-up did not finish."
     kept = [str(item) for item in clean_up.get("kept") or []]
     serving = [item for item in kept if "endpoint" in item and ("uses" in item or "serves" in item)]
+    if recorded:
+        return (
+            "It had already deployed its model and the watermark records it: the endpoint keeps serving it; its "
+            "unfinished jobs were stopped."
+        )
     text = "Its jobs were stopped and what it created that nobody serves was removed; the watermark did not move."
     if serving:
         text += (

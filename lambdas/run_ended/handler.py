@@ -40,6 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             sfn=clients().stepfunctions,
             invoke=_invoke,
             settings=RunEndedSettings.from_env(os.environ),
+            ssm=clients().ssm,
         )
     if report.reaped:
         metrics.add_metric(name="RunsReaped", unit=MetricUnit.Count, value=1)

@@ -23,6 +23,7 @@ from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.check_data import executions_arn
+from stacks.constructs.watermark import Watermark
 
 EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 ENDED_STATUSES = ["ABORTED", "FAILED", "SUCCEEDED", "TIMED_OUT"]
@@ -42,6 +43,7 @@ class RunEndedReaper(Construct):
         state_machine: sfn.IStateMachine,
         clean_up: StepFunction,
         notify: StepFunction,
+        watermark: Watermark,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = StepFunction(
@@ -56,6 +58,7 @@ class RunEndedReaper(Construct):
                 env.WAKE_PREFIX: config.wake_prefix,
                 env.CLEAN_UP_FUNCTION: clean_up.function.function_arn,
                 env.NOTIFY_SLACK_FUNCTION: notify.function.function_arn,
+                env.WATERMARK_PARAMETER: watermark.parameter_name,
             },
             # Waits for CleanUp (up to its own minute) and NotifySlack, each retried by the caller's SDK.
             timeout=Duration.minutes(5),
@@ -64,6 +67,7 @@ class RunEndedReaper(Construct):
             "takes over and jobs their own maximum runtimes stop; its errors alarm says it happened.",
         )
         role = self.function.role
+        watermark.grant_get(role)  # whether the run had deployed and recorded its model before it ended
         data.grant_object(role, lease_key(config.wake_prefix), "s3:GetObject", "s3:DeleteObject")
         # The two functions themselves, not their versions (grant_invoke adds `<arn>:*`): the reaper calls $LATEST.
         iam.Grant.add_to_principal(

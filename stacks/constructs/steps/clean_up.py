@@ -25,10 +25,11 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.ENDPOINT_NAME: config.endpoint.name,
             **resources.preprocessing_env(),
             **resources.evaluation_env(),
+            **resources.transform_env(),
         },
     )
     arns = RunArns.of(scope, config)
-    if config.builtin_evaluation is not None:
+    if config.builtin_evaluation is not None or config.batch_transform is not None:
         allow_run_resources(
             step,
             ["sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob", "sagemaker:ListTags"],

@@ -53,10 +53,14 @@ def normalized(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**s, "Action": s["Action"] if isinstance(s["Action"], list) else [s["Action"]]} for s in statements]
 
 
-def test_the_transform_settings_reach_check_data_and_start_batch_transform_only(template: Template) -> None:
+def test_the_transform_settings_reach_check_data_start_batch_transform_and_clean_up_only(template: Template) -> None:
     knowing = {step for step in STEP_HANDLERS if env.BATCH_TRANSFORM in environment(template, step)}
 
-    assert knowing == {"CheckData", "StartBatchTransform"}
+    # CleanUp stops the batch transform job of a run that ends (or is stopped) while it runs
+    assert knowing == {"CheckData", "StartBatchTransform", "CleanUp"}
+    assert "sagemaker:StopTransformJob" in {
+        action for statement in function_statements(template, "CleanUp") for action in _actions(statement)
+    }
     settings = json.loads(environment(template, "StartBatchTransform")[env.BATCH_TRANSFORM])
     # what StartBatchTransform reads; null input_filter sends whole records
     assert settings == {
@@ -177,3 +181,8 @@ def test_a_pipeline_without_a_batch_transform_has_no_transform_permission_rule_o
     sagemaker = role_statements(plain, sagemaker_role_id(plain))
     predictions = [flatten(arn) for arn in resources_for(sagemaker, "s3:PutObject") if "predictions" in flatten(arn)]
     assert [arn.split(".Arn>", 1)[-1] for arn in predictions] == ["/predictions/daily/churn/*"]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)

@@ -110,6 +110,7 @@ def test_the_function_may_do_only_what_it_needs(template: Template) -> None:
         "s3:ListBucket",
         "lambda:InvokeFunction",
         "states:GetExecutionHistory",
+        "ssm:GetParameter",  # the watermark: had the run deployed and recorded its model?
     }
     assert all(statement["Effect"] == "Allow" for statement in statements)
 

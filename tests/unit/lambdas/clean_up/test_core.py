@@ -376,3 +376,21 @@ def test_the_settings_know_the_evaluation_from_its_variable() -> None:
     environment = {"PIPELINE_NAME": "churn", "ENDPOINT_NAME": "churn", "EVALUATION": json.dumps(builtin)}
 
     assert CleanUpSettings.from_env(environment) == EVALUATION_SETTINGS
+
+
+def test_the_runs_batch_transform_still_running_is_stopped(sagemaker: Any, stopping: Any, execution: Execution) -> None:
+    # GIVEN a run stopped while its batch transform (a job named after the run) transformed the newest day
+    run_id = run_resource_name("churn", execution)
+    request = transform_job_request(
+        run_id, run_id, "s3://data/manifests/churn/t.transform.manifest", "s3://data/predictions/churn/",
+        data_type="ManifestFile", tags=run_tags("churn", execution),
+    )  # fmt: skip
+    sagemaker.create_transform_job(**request)
+    sagemaker_backends[ACCOUNT][REGION].transform_jobs[run_id].transform_job_status = "InProgress"
+
+    # WHEN it is cleaned up with the pipeline's batch transform configured
+    report = clean_up(execution, sagemaker=stopping, settings=replace(SETTINGS, batch_transform=True))
+
+    # THEN the job is stopped and named in the report
+    assert transform_statuses(sagemaker, [run_id]) == ["Stopped"]
+    assert report.stopped_transform_jobs == [run_id]
