@@ -16,6 +16,8 @@ Tests script them, and so can a user of `serve` through `LocalRuntime.faults` (o
   aws-sdk integrations, a test).
 - `fail_training_job` and `stall_training_job`: the next training jobs the SageMaker emulator runs end Failed
   with a given reason, or stay InProgress until something stops them (StopTrainingJob, MaxRuntimeInSeconds).
+- `stall_transform_job`: the next transform jobs (a held-out evaluation's, a batch transform's) stay InProgress
+  until StopTransformJob, as one whose model never answers.
 - `slow_endpoint_deployment`: the next endpoint creations or updates stay Creating / Updating a while longer,
   as SageMaker's do while it provisions instances (minutes on AWS).
 - `fail_invocations`: the next endpoint deployments (of one model, if named) start serving workers that pass
@@ -143,6 +145,14 @@ class ApiError:
 
 
 @dataclass(frozen=True)
+class JobStall:
+    """The next jobs of one kind (of `pipeline`, or any) stay InProgress until stopped."""
+
+    fault: Fault
+    pipeline: str | None = None
+
+
+@dataclass(frozen=True)
 class DeploymentDelay:
     """Extra time the next endpoint deployments take before their instances start."""
 
@@ -189,6 +199,7 @@ class Faults:
         "aws_error",
         "fail_training_job",
         "stall_training_job",
+        "stall_transform_job",
         "slow_endpoint_deployment",
         "fail_invocations",
         *SLACK_FAULTS,
@@ -200,6 +211,7 @@ class Faults:
         self._lambda: list[LambdaFault] = []
         self._api: list[ApiError] = []
         self._training: list[TrainingFault] = []
+        self._transform_stalls: list[JobStall] = []
         self._deployments: list[DeploymentDelay] = []
         self._invocations: list[InvocationFault] = []
         self._slack: SlackFaults | None = None
@@ -296,6 +308,17 @@ class Faults:
             self._training.append(TrainingFault("stall", fault, pipeline=pipeline))
         return fault
 
+    def stall_transform_job(self, times: int | None = 1, *, pipeline: str | None = None) -> Fault:
+        """Keep the next `times` transform jobs (of `pipeline`, or any) InProgress until StopTransformJob stops them.
+
+        Only with the SageMaker emulator (moto alone completes every job at once).
+        """
+        fault = Fault(f"stall transform jobs{_of('pipeline', pipeline)}", times)
+        with self._lock:
+            self._scripted.append(fault)
+            self._transform_stalls.append(JobStall(fault, pipeline))
+        return fault
+
     def slow_endpoint_deployment(self, seconds: float, times: int | None = 1, *, endpoint: str | None = None) -> Fault:
         """Keep the next `times` creations or updates (of `endpoint`, or any) Creating / Updating `seconds` longer.
 
@@ -385,6 +408,7 @@ class Faults:
             self._lambda.clear()
             self._api.clear()
             self._training.clear()
+            self._transform_stalls.clear()
             self._deployments.clear()
             self._invocations.clear()
             slack = self._slack
@@ -427,6 +451,12 @@ class Faults:
         with self._lock:
             candidates = [f for f in self._training if f.pipeline in (None, pipeline)]
         return next((f for f in candidates if f.fault.take()), None)
+
+    def transform_stalled(self, pipeline: str | None = None) -> bool:
+        """Whether the transform job (of `pipeline`, from its tags) starting now must stall."""
+        with self._lock:
+            candidates = [stall for stall in self._transform_stalls if stall.pipeline in (None, pipeline)]
+        return any(stall.fault.take() for stall in candidates)
 
 
 def pipeline_of(tags: Any) -> str | None:

@@ -106,6 +106,7 @@ class PipelineStack(Stack):
         reaper = RunEndedReaper(
             self, "RunEnded", config=config, assets=assets, data=data, state_machine=workflow.state_machine,
             clean_up=steps.functions[CLEAN_UP], notify=steps.functions[NOTIFY_SLACK], watermark=watermark,
+            registry=registry,
         )  # fmt: skip
         functions = {step.name: function.function for step, function in steps.functions.items()}
         functions["RunEnded"] = reaper.function.function

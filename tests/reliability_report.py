@@ -54,6 +54,11 @@ def render(rows: list[Row]) -> str:
         "watermark did not move (or moved only with a deployed model), that no model, endpoint config or running",
         "training job of a failed run is left behind, that the old model still answers as before, that the alert",
         "reached Slack with the cause, and that the next run, fault cleared, completes.",
+        "",
+        "A run that ends outside the workflow (stopped by hand or timed out, in `tests/e2e/test_abort.py` and",
+        "`tests/e2e/test_aborts.py`) is checked the same way once RunEnded has reaped it: no job of any run left",
+        "running, no model or endpoint config that nothing serves, the run lease released, the watermark where it",
+        "was, and RunEnded's alert naming how the run ended and the state it was in.",
     ]
     for kind, (title, column) in KINDS.items():
         selected = [row for row in rows if row.kind == kind]

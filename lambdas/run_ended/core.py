@@ -23,9 +23,11 @@ from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp, parse_timestamp
 from lambdas.common.lease import release_lease
+from lambdas.run_ended.approvals import PendingApprovals, reject_pending
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
+    from types_boto3_sagemaker import SageMakerClient
     from types_boto3_ssm import SSMClient
     from types_boto3_stepfunctions import SFNClient
 
@@ -49,6 +51,7 @@ class RunEndedSettings:
     clean_up_function: str
     notify_function: str
     watermark_parameter: str | None = None  # tells whether the run had already deployed and recorded its model
+    approvals: PendingApprovals | None = None  # a manually approved pipeline's versions and approval records
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RunEndedSettings:
@@ -59,6 +62,7 @@ class RunEndedSettings:
             clean_up_function=names.require_str(env, names.CLEAN_UP_FUNCTION),
             notify_function=names.require_str(env, names.NOTIFY_SLACK_FUNCTION),
             watermark_parameter=names.optional_str(env, names.WATERMARK_PARAMETER),
+            approvals=PendingApprovals.from_env(env),
         )
 
 
@@ -131,6 +135,7 @@ def run_ended(
     invoke: Invoke,
     settings: RunEndedSettings,
     ssm: SSMClient | None = None,
+    sagemaker: SageMakerClient | None = None,
 ) -> RunEndedReport:
     """Release the run's lease; reap a run that ended outside the workflow's failure path.
 
@@ -163,6 +168,9 @@ def run_ended(
         state["clean_up_error"] = {"Error": "CleanUpFailed", "Cause": str(failed)}
         report.notes.append(str(failed))
     error, how = _HOW.get(run.status, ("ExecutionFailed", "ended"))
+    if settings.approvals is not None and sagemaker is not None:
+        rejected = reject_pending(sagemaker, s3, settings.approvals, run.execution, how)
+        report.notes += [f"version {version} waited for approval: now Rejected" for version in rejected]
     stage = last_state or "an unknown state"
     said = "; ".join(part for part in (run.error, run.cause) if part)
     recorded = ssm is not None and _watermark_names(ssm, settings.watermark_parameter, run.execution.id)

@@ -41,6 +41,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             invoke=_invoke,
             settings=RunEndedSettings.from_env(os.environ),
             ssm=clients().ssm,
+            sagemaker=clients().sagemaker,
         )
     if report.reaped:
         metrics.add_metric(name="RunsReaped", unit=MetricUnit.Count, value=1)

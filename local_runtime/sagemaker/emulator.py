@@ -18,7 +18,7 @@ import boto3
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.sagemaker.models import sagemaker_backends
 
-from local_runtime.faults import Faults
+from local_runtime.faults import Faults, pipeline_of
 from local_runtime.iam.principals import Principals
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
@@ -137,7 +137,8 @@ class LocalSageMaker:
             # moto keeps neither Environment nor ProcessingResources: the worker reads the request.
             self.processing.on_created(region, params["ProcessingJobName"], params)
         elif action == "CreateTransformJob":
-            self.transform.on_created(region, params["TransformJobName"])
+            stalled = self.faults.transform_stalled(pipeline_of(params.get("Tags")))
+            self.transform.on_created(region, params["TransformJobName"], stalled=stalled)
         elif action == "CreateEndpoint":
             self.hosting.on_endpoint_created(region, params["EndpointName"])
         elif action == "DeleteEndpoint":

@@ -179,14 +179,17 @@ class TransformService:
         self._runs: dict[tuple[str, str], _Run] = {}
         self._lock = threading.Lock()
 
-    def on_created(self, region: str, job_name: str) -> None:
-        """CreateTransformJob was stored: the job is InProgress from now on, and runs in the background."""
+    def on_created(self, region: str, job_name: str, *, stalled: bool = False) -> None:
+        """CreateTransformJob was stored: the job is InProgress from now on, and runs in the background.
+
+        A `stalled` job (an injected fault) stays InProgress, sending nothing, until StopTransformJob.
+        """
         job = self._backend(region).transform_jobs[job_name]
         now = _now()
         job.transform_job_status = "InProgress"
         job.failure_reason = None
         job.transform_start_time, job.transform_end_time, job.last_modified_time = now, None, now
-        run = _Run(self, region, job)
+        run = _Run(self, region, job, stalled=stalled)
         with self._lock:
             self._runs[(region, job_name)] = run
         run.thread.start()
@@ -228,13 +231,15 @@ class TransformService:
 class _Run:
     """One transform job: start the model's chain, send every object through it, write the outputs."""
 
-    def __init__(self, service: TransformService, region: str, job: Any) -> None:
+    def __init__(self, service: TransformService, region: str, job: Any, *, stalled: bool = False) -> None:
         self.service, self.region, self.job = service, region, job
+        self.stalled = stalled
         self.name: str = job.transform_job_name
         self.chain = WorkerChain(self.name)
         self.thread = threading.Thread(target=self._work, name=f"transform-{self.name}", daemon=True)
         self._lock = threading.Lock()
         self._stop_requested = False
+        self._stopped = threading.Event()  # set with _stop_requested: what a stalled job waits for
         self._ended = False
         self._input_filter: Callable[[bytes], bytes] = lambda record: record
 
@@ -243,6 +248,7 @@ class _Run:
             if self._ended or self._stop_requested:
                 return
             self._stop_requested = True
+            self._stopped.set()
             self.job.transform_job_status = "Stopping"
             self.job.last_modified_time = _now()
         self.chain.stop()  # an invocation in flight fails at once; the run then ends Stopped
@@ -262,6 +268,9 @@ class _Run:
             self.chain.stop()
 
     def _execute(self) -> None:
+        if self.stalled:
+            self._stopped.wait()
+            raise _StoppedError
         job = self.job
         source = (job.transform_input or {}).get("DataSource", {}).get("S3DataSource", {})
         split_type = (job.transform_input or {}).get("SplitType") or "None"

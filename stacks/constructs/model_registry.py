@@ -68,6 +68,17 @@ class ModelRegistry(Construct):
             step.role, "AwsSolutions-IAM5", VERSIONS_REASON, applies_to=resource_finding(self, self.versions_arn)
         )
 
+    def grant_list_versions(self, step: StepFunction) -> None:
+        """Find versions by status and read them (ListModelPackages has no resource-level permission)."""
+        self.grant_describe(step)
+        step.role.add_to_principal_policy(iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]))
+        acknowledge(
+            step.role,
+            "AwsSolutions-IAM5",
+            "sagemaker:ListModelPackages supports no resource-level permission; the function lists its own group.",
+            applies_to="Resource::*",
+        )
+
     def grant_reject(self, step: StepFunction) -> None:
         """Mark a version Rejected (SmokeTest: the deployed model answered errors)."""
         step.role.add_to_principal_policy(

@@ -21,6 +21,7 @@ from stacks.compliance import acknowledge, resource_finding
 from stacks.config import PipelineConfig
 from stacks.constructs.data_store import DataStore
 from stacks.constructs.lambda_assets import LambdaAssets
+from stacks.constructs.model_registry import ModelRegistry
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.check_data import executions_arn
 from stacks.constructs.watermark import Watermark
@@ -44,6 +45,7 @@ class RunEndedReaper(Construct):
         clean_up: StepFunction,
         notify: StepFunction,
         watermark: Watermark,
+        registry: ModelRegistry | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = StepFunction(
@@ -67,6 +69,15 @@ class RunEndedReaper(Construct):
             "takes over and jobs their own maximum runtimes stop; its errors alarm says it happened.",
         )
         role = self.function.role
+        if registry is not None and config.registry.manual:
+            # A run stopped while it waited for approval: its record goes and its version is Rejected.
+            self.function.add_environment(env.MODEL_PACKAGE_GROUP, registry.group_name)
+            self.function.add_environment(env.APPROVAL_PREFIX, config.approval_prefix)
+            data.grant_get(role, config.approval_prefix)
+            data.grant_list(role, config.approval_prefix)
+            data.grant_delete(role, config.approval_prefix)
+            registry.grant_list_versions(self.function)
+            registry.grant_reject(self.function)
         watermark.grant_get(role)  # whether the run had deployed and recorded its model before it ended
         data.grant_object(role, lease_key(config.wake_prefix), "s3:GetObject", "s3:DeleteObject")
         # The two functions themselves, not their versions (grant_invoke adds `<arn>:*`): the reaper calls $LATEST.

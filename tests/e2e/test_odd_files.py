@@ -92,6 +92,12 @@ def run() -> Iterator[Run]:
         yield Run(runtime, bucket, record)
 
 
+@pytest.mark.reliability(
+    "input",
+    "A window of .csv.gz files (a window mixing .csv.gz and plain files, gzip bytes named .csv: unit tests)",
+    "Validated streamed through gzip, trained with Gzip channels in Pipe mode, scored on the holdout and "
+    "deployed; a mixed window fails before any manifest naming a file of each kind",
+)
 def test_a_gzip_window_trains_streamed_through_gzip_is_judged_and_deploys(run: Run) -> None:
     # THEN the run succeeded and deployed, the watermark at the newest day
     assert run.record.status == "SUCCEEDED", run.record.cause
@@ -115,6 +121,12 @@ def test_a_gzip_window_trains_streamed_through_gzip_is_judged_and_deploys(run: R
     assert output["evaluation"]["holdout_records"] == 30
 
 
+@pytest.mark.reliability(
+    "input",
+    "A dt= day folder holding _SUCCESS and README.txt beside its data file",
+    "The batch transform reads a manifest of the day's data file alone: predictions for its records, none for "
+    "the siblings",
+)
 def test_the_newest_dt_day_is_transformed_without_the_files_beside_its_data(run: Run) -> None:
     transform = run.output["batch_transform"]
     sagemaker = run.runtime.client("sagemaker")
@@ -132,6 +144,11 @@ def test_the_newest_dt_day_is_transformed_without_the_files_beside_its_data(run:
     assert len(run.read(f"s3://{run.bucket}/{listed[0]['Key']}").splitlines()) == 30
 
 
+@pytest.mark.reliability(
+    "input",
+    "Keys under the data prefix in no layout (latest.csv, notes.txt, 2026/12/13.csv) and non-CSV siblings",
+    "Each is named in the run's output and in `runs show` (with why for the skipped), never ignored without a trace",
+)
 def test_the_keys_not_read_are_named_in_the_runs_output_and_in_runs_show(
     run: Run, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -109,6 +109,14 @@ class Callers(threading.Thread):
                 self.errors.append(str(error))
 
 
+@pytest.mark.reliability(
+    "fault",
+    "The model in production must come off the endpoint: `sagemaker-retraining rollback`, first while a run "
+    "holds the lease",
+    "Refused while the run holds the lease, naming it; then the previously served version serves again "
+    "through the guarded rollout with no failed request, recorded under runs/ with who and why; the watermark "
+    "is untouched",
+)
 def test_a_rollback_is_refused_during_a_run_then_serves_the_first_model_again_without_a_failed_request(
     runtime: LocalRuntime, template: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:

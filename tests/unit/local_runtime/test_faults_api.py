@@ -97,6 +97,7 @@ def post_to_slack(slack: LocalSlackApi) -> dict[str, Any]:
         ("slow_endpoint_deployment", {"seconds": 2, "endpoint": "ops"}),
         ("fail_training_job", {"pipeline": "ops"}),
         ("stall_training_job", {}),  # no target: every pipeline's next job
+        ("stall_transform_job", {"pipeline": "ops"}),
         ("aws_error", {"service": "sagemaker", "action": "CreateTrainingJob", "code": "X"}),
     ],
 )
@@ -119,6 +120,7 @@ def test_a_fault_aimed_at_what_exists_is_let_through(fault: str, arguments: dict
         ("slow_endpoint_deployment", {"seconds": 1, "endpoint": "x"}, "there is no endpoint 'x'"),
         ("fail_training_job", {"pipeline": "churn"}, "there is no pipeline 'churn'; the pipelines: ops"),
         ("stall_training_job", {"pipeline": "churn"}, "there is no pipeline 'churn'"),
+        ("stall_transform_job", {"pipeline": "churn"}, "there is no pipeline 'churn'"),
     ],
 )
 def test_a_fault_aimed_at_what_does_not_exist_is_refused_naming_it(
@@ -170,6 +172,11 @@ def test_a_bad_fault_request_is_answered_400(local_aws: LocalAws, faults: Faults
     assert faults.scripted == []
 
 
+@pytest.mark.reliability(
+    "input",
+    "A fault posted to the local runtime's /_local/faults aimed at a function, endpoint or pipeline it does not have",
+    "Answered 404 naming it and listing what exists; nothing is armed",
+)
 @pytest.mark.parametrize(
     ("request_body", "named"),
     [

@@ -55,6 +55,11 @@ def the_error(capsys: pytest.CaptureFixture[str], command: str) -> str:
     return lines[0]
 
 
+@pytest.mark.reliability(
+    "input",
+    "A pipeline that is not deployed, given to every command of the CLI (models --pipeline nosuch among them)",
+    "Exits 1 with one line naming the pipeline and where it was looked for, before any other output",
+)
 @pytest.mark.parametrize(
     "argv",
     [

@@ -371,6 +371,11 @@ def test_invalid_run_input_names_the_field(raw: dict[str, Any], field: str) -> N
         RunInput.from_state(raw)
 
 
+@pytest.mark.reliability(
+    "input",
+    "An end_date Python would read but the run input does not take: 20261122, 2026-W47-7, 2026-11-2, a time",
+    "Refused with InvalidRunInputError naming end_date and the one form it takes, YYYY-MM-DD",
+)
 @pytest.mark.parametrize("end_date", ["20261122", "2026-W47-7", "2026-11-2", "2026-11-22T00:00", "2026-11-22\n"])
 def test_end_date_is_refused_in_any_iso_form_but_yyyy_mm_dd(end_date: str) -> None:
     # Python 3.11's date.fromisoformat reads 20261122 and 2026-W47-7 (both 2026-11-22): the field takes one form.

@@ -279,6 +279,12 @@ SETTINGS = CheckDataSettings(
 )
 
 
+@pytest.mark.reliability(
+    "fault",
+    "Two runs started within a second while ListExecutions (eventually consistent) lists neither",
+    "The run lease (an S3 conditional write), not the listing, decides: the first run trains, the second "
+    "stops naming it",
+)
 def test_a_run_started_close_behind_another_is_blocked_though_list_executions_shows_neither(s3: Any) -> None:
     # GIVEN new data, and two runs started within a second: ListExecutions (eventually consistent) lists neither,
     # which let both go on under the old guard
@@ -366,6 +372,11 @@ def holder_of(server: LocalAws, bucket: str) -> str | None:
     return lease.holder if lease is not None else None
 
 
+@pytest.mark.reliability(
+    "fault",
+    "Runs racing for a free run lease at the same instant, S3's writes slowed",
+    "S3's compare-and-set leaves exactly one holder; every other run is told which run holds it",
+)
 def test_runs_racing_for_a_free_lease_leave_exactly_one_holder(
     served_bucket: tuple[LocalAws, str], slow_writes: None
 ) -> None:
@@ -378,6 +389,11 @@ def test_runs_racing_for_a_free_lease_leave_exactly_one_holder(
     assert_one_holder(server, bucket, results)
 
 
+@pytest.mark.reliability(
+    "fault",
+    "Runs racing to take over the lease of a run that has ended, S3's writes slowed",
+    "The takeover is a compare-and-set on the lease's ETag: exactly one run holds it, the others are told which",
+)
 def test_runs_racing_to_take_over_a_dead_runs_lease_leave_exactly_one_holder(
     served_bucket: tuple[LocalAws, str], slow_writes: None
 ) -> None:

@@ -46,6 +46,12 @@ def test_a_gzip_file_decompressing_in_many_pieces_is_checked_whole(s3: Any, monk
     assert "line 501: expected 3 columns (like line 1), found 2" in str(raised.value)
 
 
+@pytest.mark.reliability(
+    "input",
+    "Gzip bytes under a .csv name, plain bytes under .csv.gz, a truncated .csv.gz, one without its final newline",
+    "The data check names the file and says what is wrong with it (gzip under .csv, not gzip, cut short, no last "
+    "line break), never a column-count error",
+)
 @pytest.mark.parametrize(
     ("name", "body", "problem"),
     [

@@ -17,6 +17,7 @@ import pytest
 from botocore.config import Config
 
 from contract.events import TRANSFORM_JOB_STATE_CHANGE
+from contract.names import PIPELINE_TAG
 from lambdas.common.transform import transform_job_request
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.sagemaker.transform import assemble, csv_filter, plan_requests, split_records
@@ -291,6 +292,27 @@ def test_stop_ends_a_running_job_stopped(aws: Aws) -> None:
     assert time.monotonic() - started < 15
     assert aws.keys(output) == []
     assert [event["TransformJobStatus"] for event in aws.events(name)] == ["Stopped"]
+
+
+def test_a_stalled_job_stays_in_progress_until_stopped_and_spares_other_pipelines_jobs(aws: Aws) -> None:
+    # GIVEN the next transform job of pipeline churn stalls (an injected fault)
+    fault = aws.emulator.faults.stall_transform_job(pipeline="churn")
+    model, source = aws.model(), aws.put({"a.csv": "1,2\n"})
+
+    # WHEN a job of another pipeline starts, then one of churn
+    other, _ = aws.start(model, source, Tags=[{"Key": PIPELINE_TAG, "Value": "demo"}])
+    stalled, output = aws.start(model, source, Tags=[{"Key": PIPELINE_TAG, "Value": "churn"}])
+
+    # THEN the other job completes while churn's stays InProgress and writes nothing
+    assert aws.finish(other)["TransformJobStatus"] == "Completed"
+    assert not aws.emulator.transform.wait(REGION, stalled, timeout=0.5)
+    assert aws.sagemaker.describe_transform_job(TransformJobName=stalled)["TransformJobStatus"] == "InProgress"
+    # ... until it is stopped: then it ends Stopped, announced, with no output
+    aws.sagemaker.stop_transform_job(TransformJobName=stalled)
+    assert aws.finish(stalled, timeout=10)["TransformJobStatus"] == "Stopped"
+    assert [event["TransformJobStatus"] for event in aws.events(stalled)] == ["Stopped"]
+    assert aws.keys(output) == []
+    assert fault.fired == 1
 
 
 def test_an_unknown_model_or_empty_prefix_fails_the_job_saying_so(aws: Aws) -> None:

@@ -39,6 +39,11 @@ def test_an_input_of_exactly_256_kib_is_accepted(sfn: Any) -> None:
     sfn.stop_execution(executionArn=execution)
 
 
+@pytest.mark.reliability(
+    "input",
+    "An execution input over 256 KiB (counted in UTF-8 bytes), started in the local runtime",
+    "StartExecution refuses it with Step Functions' ValidationException and starts nothing, as on AWS",
+)
 @pytest.mark.parametrize(
     "execution_input",
     [

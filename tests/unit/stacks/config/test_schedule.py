@@ -189,6 +189,11 @@ def test_invalid_expressions_say_which_part_is_wrong_and_why(expression: str, pr
     assert schedule_problem(expression) == problem
 
 
+@pytest.mark.reliability(
+    "input",
+    "A schedule EventBridge would refuse at deploy: cron(99 * * * ? *), ? in both day fields, rate(1 days)",
+    "Refused at synth naming the pipeline, the field, the expression and the bad part",
+)
 @pytest.mark.parametrize(
     ("schedule", "expected"),
     [
