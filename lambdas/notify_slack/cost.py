@@ -44,8 +44,8 @@ def cost_text(state: Mapping[str, Any], limit: int) -> str | None:
 def _job_line(job: JobUsage) -> str:
     """`training job `x`: 1 ml.m5.large, 35 s billable, $0.0011`."""
     instances = f"{job.instance_count} {job.instance_type or 'instance(s) of unknown type'}"
-    billable = human_seconds(job.billable_seconds or 0)
+    billable = f"{human_seconds(job.billable_seconds or 0)} billable"
     if job.spot and job.seconds:
         billable += f" of {human_seconds(job.seconds)} on spot"
     price = usd_text(job.estimated_usd) if job.estimated_usd is not None else "no price in the table"
-    return f"{job.kind} job {mrkdwn.code(job.job_name)}: {mrkdwn.escape(instances)}, {billable} billable, {price}"
+    return f"{job.kind} job {mrkdwn.code(job.job_name)}: {mrkdwn.escape(instances)}, {billable}, {price}"
