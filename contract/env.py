@@ -41,6 +41,9 @@ ENDPOINT_NAME = "ENDPOINT_NAME"
 ENDPOINT_INSTANCE_TYPE = "ENDPOINT_INSTANCE_TYPE"
 ENDPOINT_INSTANCE_COUNT = "ENDPOINT_INSTANCE_COUNT"
 POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
+# GetStatus: JSON {"training": {"ml.m5.large": 0.115}, "processing": {...}, "transform": {...}, "hosting": {...}}, USD
+# per instance-hour of the instance types the pipeline uses, from its price table; unset: every cost is unknown.
+PRICES = "PRICES"
 MAX_TRAINING_WAIT_SECONDS = "MAX_TRAINING_WAIT_SECONDS"
 MAX_DEPLOYMENT_WAIT_SECONDS = "MAX_DEPLOYMENT_WAIT_SECONDS"
 MODEL_PACKAGE_GROUP = "MODEL_PACKAGE_GROUP"

@@ -19,6 +19,8 @@ SLACK_NOTIFICATION_FAILED = "SlackNotificationFailed"  # NotifySlack: a message 
 RUN_DATA_FILES = "RunDataFiles"
 RUN_TRAINING_SECONDS = "RunTrainingSeconds"
 RUN_DEPLOYMENT_SECONDS = "RunDeploymentSeconds"
+# SageMaker instance-seconds billed for the run's jobs up to then (preprocessing, training, evaluation).
+RUN_BILLABLE_SECONDS = "RunBillableSeconds"
 # The quality gate's metric of a model that went into service, with the metric's name as a dimension.
 DEPLOYED_MODEL_METRIC = "DeployedModelMetric"
 MODEL_METRIC_DIMENSION = "metric"

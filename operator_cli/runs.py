@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lambdas.check_data.core import RunInput
+from lambdas.common.cost import RunCost, run_cost
 from lambdas.notify_slack.messages import failure_report, readable_cause
 from lambdas.notify_slack.no_new_data import NoNewDataHint, no_new_data_hint
 from operator_cli.executions import describe_execution, execution_history
@@ -78,6 +79,7 @@ class RunSummary:
     input: Mapping[str, Any] | None = field(default=None, compare=False)
     # A run that ended "no new data": why, and how to retrain on the same days (as its Slack message says).
     hint: NoNewDataHint | None = None
+    cost: RunCost | None = field(default=None, compare=False)  # the usages its jobs recorded (GetStatus)
 
     @property
     def outcome(self) -> str:
@@ -114,6 +116,7 @@ class RunSummary:
             "metric_value": self.metric_value,
             "failure": self.failure.to_json() if self.failure else None,
             "hint": self.hint.line() if self.hint else None,
+            "cost": self.cost.to_json() if self.cost is not None and self.cost.jobs else None,
         }
 
 
@@ -204,6 +207,7 @@ def summarize(execution: Mapping[str, Any], events: Iterable[Mapping[str, Any]])
         failure=_failure(status, document, newest_first, last_state, execution),
         input=_json_object(execution.get("input")) if execution.get("input") else _started_input(newest_first),
         hint=no_new_data_hint(run) if status == "SUCCEEDED" else None,
+        cost=run_cost(document),
     )
 
 
@@ -370,6 +374,8 @@ def render_show(summary: RunSummary, runs: Sequence[StateRun], now: datetime) ->
         facts.append(("training job", summary.training_job))
     if summary.metric:
         facts.append(("metric", _metric_text(summary)))
+    if summary.cost is not None and (cost := summary.cost.summary()):
+        facts.append(("cost", cost))
     lines = [f"{label:<13}{value}" for label, value in facts]
     lines.append("")
     rows = [

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from contract import steps
+from lambdas.common.cost import JobUsage, human_seconds, usd_text
 from operator_cli.states import StateRun, json_object
 
 FACTS_MAX = 110
@@ -69,7 +70,16 @@ def _training_status(run: StateRun) -> str:
     if status == "Completed" and isinstance(metrics, Mapping):
         shown = list(model_metrics(metrics).items())[:METRICS_SHOWN]
         text += "".join(f", {name} {_number(value)}" for name, value in shown)
-    return text
+    return text + _billed(training)
+
+
+def _billed(job: Mapping[str, Any]) -> str:
+    """`, 35 s billable ($0.0011)` once the job's usage has its time (GetStatus records it); empty otherwise."""
+    usage = JobUsage.from_json(job.get("usage"))
+    if usage is None or usage.instance_seconds is None:
+        return ""
+    usd = usage.estimated_usd
+    return f", {human_seconds(usage.instance_seconds)} billable" + (f" ({usd_text(usd)})" if usd is not None else "")
 
 
 def model_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,7 +168,7 @@ def _job_status(section: str, completed: str, output_field: str) -> Callable[[St
         status = str(job.get("status") or "")
         if job.get("failure_reason"):
             return f"{status}: {job['failure_reason']}"
-        return f"{status}, {completed} {job.get(output_field)}" if status == "Completed" else status
+        return f"{status}, {completed} {job.get(output_field)}{_billed(job)}" if status == "Completed" else status
 
     return facts
 

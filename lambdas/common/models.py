@@ -218,6 +218,7 @@ class PreprocessingState(StateSection):
     waited_seconds: int
     wait_exceeded: bool
     poll_seconds: int
+    usage: dict[str, Any] | None = None  # the job's instances and time (lambdas/common/cost.py), from GetStatus
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,7 @@ class TrainingJobState(StateSection):
     waited_seconds: int
     wait_exceeded: bool
     poll_seconds: int
+    usage: dict[str, Any] | None = None  # the job's instances and time (lambdas/common/cost.py), from GetStatus
 
 
 @dataclass(frozen=True)
@@ -376,6 +378,7 @@ class BatchTransformState(StateSection):
     waited_seconds: int
     wait_exceeded: bool
     poll_seconds: int
+    usage: dict[str, Any] | None = None  # the job's instances and time (lambdas/common/cost.py), from GetStatus
 
 
 # HoldoutEvaluationState.kind: the built-in evaluators' transform jobs, or the user's script's processing job.
@@ -410,6 +413,7 @@ class HoldoutEvaluationState(StateSection):
     poll_seconds: int
     kind: str = TRANSFORM_EVALUATION
     script: str | None = None  # the evaluation script's file name, with kind "processing"
+    usage: list[dict[str, Any]] = field(default_factory=list)  # each job's, from GetStatus
 
     def jobs(self) -> list[str]:
         return [self.candidate_job, *([self.production_job] if self.production_job else [])]

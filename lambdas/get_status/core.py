@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
+from lambdas.common.cost import Prices, processing_usage, training_usage, transform_usage
 from lambdas.common.evaluation import EvaluationSettings
 from lambdas.common.events import parse_timestamp
 from lambdas.common.models import (
@@ -31,6 +32,7 @@ class PollSettings:
     max_preprocessing_wait_seconds: int | None = None  # None: the pipeline has no preprocessing
     max_batch_transform_wait_seconds: int | None = None  # None: the pipeline runs no batch transform
     max_evaluation_wait_seconds: int | None = None  # None: no held-out evaluation
+    prices: Prices = field(default_factory=Prices)  # the pipeline's price table, which prices each job's usage
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PollSettings:
@@ -48,6 +50,7 @@ class PollSettings:
             if transform is None
             else names.require_int(env, names.MAX_BATCH_TRANSFORM_WAIT_SECONDS),
             max_evaluation_wait_seconds=evaluation.max_wait_seconds if evaluation else None,
+            prices=Prices.from_env(env),
         )
 
 
@@ -74,6 +77,7 @@ def preprocessing_status(
         current,
         status=status,
         failure_reason=failure_reason if status in ("Failed", "Stopped") else None,
+        usage=processing_usage(job, settings.prices).to_json(),
         **_wait_progress(current.started_at, now, settings, settings.max_preprocessing_wait_seconds),
     )
 
@@ -92,6 +96,7 @@ def batch_transform_status(
         current,
         status=status,
         failure_reason=failure_reason,
+        usage=transform_usage(job, settings.prices).to_json(),
         **_wait_progress(current.started_at, now, settings, settings.max_batch_transform_wait_seconds),
     )
 
@@ -127,6 +132,7 @@ def training_status(
         failure_reason=failure_reason,
         model_artifact=job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
         metrics={m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])},
+        usage=training_usage(job, settings.prices).to_json(),
         **_wait_progress(current.started_at, now, settings, settings.max_training_wait_seconds, expected_seconds),
     )
 
@@ -178,10 +184,11 @@ def evaluation_status(
     An evaluation script's processing job likewise, its failure told by the script's own message (ExitMessage)."""
     if current.by_script:
         return _script_status(current, sagemaker=sagemaker, settings=settings, now=now)
-    statuses = {}
+    statuses, usage = {}, []
     for job_name in current.jobs():
         job = sagemaker.describe_transform_job(TransformJobName=job_name)
         statuses[job_name] = (str(job["TransformJobStatus"]), job.get("FailureReason"))
+        usage.append(transform_usage(job, settings.prices).to_json())
     failed = [(name, status, reason) for name, (status, reason) in statuses.items() if status in ("Failed", "Stopped")]
     running = [name for name, (status, _) in statuses.items() if status in ("InProgress", "Stopping")]
     status, failure_reason, awaited = "Completed", None, current.job_name
@@ -200,6 +207,7 @@ def evaluation_status(
         status=status,
         failure_reason=failure_reason,
         job_name=awaited,
+        usage=usage,
         **_wait_progress(current.started_at, now, settings, settings.max_evaluation_wait_seconds),
     )
 
@@ -225,6 +233,7 @@ def _script_status(
         status=status,
         failure_reason=failure_reason,
         job_name=current.candidate_job,
+        usage=[processing_usage(job, settings.prices).to_json()],
         **_wait_progress(current.started_at, now, settings, settings.max_evaluation_wait_seconds),
     )
 

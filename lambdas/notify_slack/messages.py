@@ -10,6 +10,7 @@ from typing import Any
 
 from lambdas.common.events import Execution
 from lambdas.notify_slack import mrkdwn
+from lambdas.notify_slack.cost import COST_EVENTS, cost_text
 from lambdas.notify_slack.no_new_data import no_new_data_hint
 
 # Slack rejects a whole message (invalid_blocks) when one block breaks a limit, so every text is cut to fit.
@@ -219,6 +220,8 @@ def build_message(
         blocks.append(_mrkdwn_section(_predictions_text(mrkdwn.section(state, "batch_transform"))))
     if event is NotificationEvent.BATCH_TRANSFORM_FAILED:
         blocks.append(_mrkdwn_section(_transform_error_text(state)))
+    if event in COST_EVENTS and (cost := cost_text(state, SECTION_TEXT_MAX)) is not None:
+        blocks.append(_mrkdwn_section(cost))
     blocks.extend(_execution_blocks(execution))
     return SlackMessage(text=_fallback_text(event, pipeline, stage, facts, failure, url), blocks=blocks)
 

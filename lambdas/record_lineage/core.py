@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from contract.names import endpoint_context_name
 from lambdas.common import env as names
+from lambdas.common.cost import RunCost
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import (
@@ -70,10 +71,13 @@ def build_run_record(
     watermark: WatermarkState | None,
     settings: LineageSettings,
     now: datetime,
+    cost: RunCost | None = None,
 ) -> dict[str, Any]:
     """The portable record of one run: what it trained on, what it produced and where that serves.
 
-    The file list stays in the manifest (never copied: a window holds thousands of files). Raises
+    `cost` is what the run's jobs so far cost (the batch transform runs after the record is written: its cost is
+    in its own Slack message and `runs show`). The file list stays in the manifest (never copied: a window holds
+    thousands of files). Raises
     InvalidStepEventError when the run wrote no manifest, or a deployed run's state has no deployment.
     """
     manifest_uri = run.manifest()
@@ -106,6 +110,7 @@ def build_run_record(
         "deployment": _deployment(deployment, execution, settings.endpoint_name, now)
         if outcome == "deployed"
         else None,
+        "cost": cost.to_json() if cost is not None else None,
     }
 
 

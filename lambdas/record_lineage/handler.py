@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract.metrics import METRICS_NAMESPACE
 from lambdas.common.clients import clients
+from lambdas.common.cost import run_cost
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.common.models import DeploymentState, EvaluationState, RunState, TrainingJobState, WatermarkState
@@ -43,6 +44,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         watermark=WatermarkState.read_optional(step.state),
         settings=settings,
         now=datetime.now(UTC),
+        cost=run_cost(step.state),
     )
     with transient_aws_errors():
         # The portable record first: the CLI answers from it even where SageMaker Lineage is unavailable.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from lambdas.common import env as names
+from lambdas.common.cost import RunCost
 from lambdas.common.errors import DeploymentNotConfirmedError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.models import (
@@ -64,6 +65,8 @@ class RunFigures:
     deployment_seconds: int | None  # None when the model was rejected: nothing was deployed
     model_metric: str | None  # the quality gate's metric, None without a gate or without a deployment
     model_metric_value: float | None
+    # SageMaker instance-seconds billed for the run's jobs so far (lambdas/common/cost.py); None: none ended yet
+    billable_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def update_parameters(
     ssm: SSMClient,
     settings: WatermarkSettings,
     now: datetime,
+    cost: RunCost | None = None,
 ) -> WatermarkUpdate:
     """Record the run's data in the watermark parameter after confirming the endpoint serves its model.
 
@@ -114,6 +118,7 @@ def update_parameters(
             ssm=ssm,
             settings=settings,
             now=now,
+            cost=cost,
         )
     if outcome == REGISTERED:
         raise InvalidStepEventError(
@@ -145,7 +150,7 @@ def update_parameters(
         version=int(response["Version"]),
         outcome=outcome,
     )
-    figures = run_figures(run, training, outcome=outcome, deployment=deployment, evaluation=evaluation)
+    figures = run_figures(run, training, outcome=outcome, deployment=deployment, evaluation=evaluation, cost=cost)
     return WatermarkUpdate(watermark=watermark, figures=figures)
 
 
@@ -208,6 +213,7 @@ def _backfill_update(
     ssm: SSMClient,
     settings: WatermarkSettings,
     now: datetime,
+    cost: RunCost | None = None,
 ) -> WatermarkUpdate:
     """A backfill's end: the watermark keeps its day. Deployed, it records what serves now and which backfill
     put it there; registered or rejected, nothing is written."""
@@ -239,7 +245,7 @@ def _backfill_update(
         outcome=outcome,
         moved=False,
     )
-    figures = run_figures(run, training, outcome=outcome, deployment=deployment, evaluation=evaluation)
+    figures = run_figures(run, training, outcome=outcome, deployment=deployment, evaluation=evaluation, cost=cost)
     return WatermarkUpdate(watermark=watermark, figures=figures)
 
 
@@ -250,8 +256,10 @@ def run_figures(
     outcome: str,
     deployment: DeploymentState | None,
     evaluation: EvaluationState | None,
+    cost: RunCost | None = None,
 ) -> RunFigures:
-    """The run's data files, its training and deployment waits and its deployed model's gate metric."""
+    """The run's data files, its training and deployment waits, its deployed model's gate metric and the
+    instance-seconds its jobs were billed."""
     deployed = outcome == DEPLOYED
     metric, value = None, None
     if (
@@ -268,6 +276,7 @@ def run_figures(
         deployment_seconds=positive_seconds(deployment.waited_seconds) if deployed and deployment else None,
         model_metric=metric,
         model_metric_value=value,
+        billable_seconds=cost.billable_seconds if cost is not None else None,
     )
 
 

@@ -15,12 +15,14 @@ from contract.metrics import (
     METRICS_NAMESPACE,
     MODEL_METRIC_DIMENSION,
     PIPELINE_DIMENSION,
+    RUN_BILLABLE_SECONDS,
     RUN_DATA_FILES,
     RUN_DEPLOYMENT_SECONDS,
     RUN_TRAINING_SECONDS,
 )
 from lambdas.common import env as names
 from lambdas.common.clients import clients
+from lambdas.common.cost import run_cost
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
 from lambdas.common.models import ApprovalState, DeploymentState, EvaluationState, RunState, TrainingJobState
@@ -52,6 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             ssm=clients().ssm,
             settings=settings,
             now=datetime.now(UTC),
+            cost=run_cost(step.state),
         )
     if update.watermark.moved:
         metrics.add_metric(name="WatermarkAdvanced", unit=MetricUnit.Count, value=1)
@@ -67,6 +70,7 @@ def _record(figures: RunFigures, pipeline: str) -> None:
         (RUN_DATA_FILES, MetricUnit.Count, figures.file_count),
         (RUN_TRAINING_SECONDS, MetricUnit.Seconds, figures.training_seconds),
         (RUN_DEPLOYMENT_SECONDS, MetricUnit.Seconds, figures.deployment_seconds),
+        (RUN_BILLABLE_SECONDS, MetricUnit.Seconds, figures.billable_seconds),
     ):
         if value is not None:
             metrics.add_metric(name=name, unit=unit, value=value)

@@ -108,6 +108,26 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def clear_training_time(job: Any) -> None:
+    """A training job's times before it starts: none (every attribute exists before DescribeTrainingJob reads it)."""
+    job.training_start_time = job.training_end_time = None
+    job.training_time_in_seconds = job.billable_time_in_seconds = None
+
+
+def end_training(job: Any) -> None:
+    """Stamp a training job's end and its time on the instances, as DescribeTrainingJob reports them.
+
+    `TrainingTimeInSeconds` is TrainingStartTime to TrainingEndTime; `BillableTimeInSeconds` is the same for an
+    on-demand job, per instance (DescribeTrainingJob: multiply by InstanceCount for the cluster). SageMaker bills
+    by the second: a job that ran at all reports at least one.
+    """
+    job.training_end_time = now()
+    started = job.training_start_time
+    seconds = max(1, round((job.training_end_time - started).total_seconds())) if started is not None else None
+    job.training_time_in_seconds = seconds
+    job.billable_time_in_seconds = seconds
+
+
 class JobWorker:
     """The worker thread of one job, its running subprocess and its log; subclasses keep moto's object up to date.
 

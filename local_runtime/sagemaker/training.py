@@ -213,8 +213,7 @@ class _Run(jobs.JobWorker):
             job.failure_reason = None
             job.model_artifacts = None
             job.final_metric_data_list = None
-            job.training_start_time = None
-            job.training_end_time = None
+            jobs.clear_training_time(job)
             job.last_modified_time = now
         self._start_worker((job.stopping_condition or {}).get("MaxRuntimeInSeconds"), MAX_RUNTIME_EXCEEDED)
 
@@ -434,7 +433,7 @@ class _Run(jobs.JobWorker):
             self._set_final_metrics()
             self.job.failure_reason = failure_reason
             self.job.training_job_status = status
-            self.job.training_end_time = jobs.now()
+            jobs.end_training(self.job)
             self._transition(secondary, final=True)
             self._announce()
 
@@ -444,7 +443,7 @@ class _Run(jobs.JobWorker):
             self._note(f"stopped: {reason}")
             self._set_final_metrics()
             self.job.training_job_status = "Stopped"
-            self.job.training_end_time = jobs.now()
+            jobs.end_training(self.job)
             self._transition(reason, final=True)
             self._announce()
 

@@ -13,6 +13,7 @@ from contract.outputs import model_package_group
 from stacks.config.alerts import AlertsConfig
 from stacks.config.algorithm import AlgorithmConfig, Hyperparameters, json_encoded_for_script, with_algorithm_defaults
 from stacks.config.batch_transform import BatchTransformConfig
+from stacks.config.cost import CostConfig
 from stacks.config.data_bucket import DataBucketConfig
 from stacks.config.endpoint import EndpointConfig
 from stacks.config.errors import FieldError
@@ -110,6 +111,7 @@ class PipelineConfig(Section):
     smoke_test: SmokeTestConfig | Literal[False] = Field(default_factory=SmokeTestConfig)
     preprocessing: PreprocessingConfig | None = None  # None: the algorithm trains on the raw data as it is
     batch_transform: BatchTransformConfig | None = None  # None: no transform job after deploying
+    cost: CostConfig = Field(default_factory=CostConfig)  # the price table a run's cost is estimated from
 
     @field_validator("hyperparameters", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from contract.metrics import (
     DEPLOYED_MODEL_METRIC,
     METRICS_NAMESPACE,
     MODEL_METRIC_DIMENSION,
+    RUN_BILLABLE_SECONDS,
     RUN_DATA_FILES,
     RUN_DEPLOYMENT_SECONDS,
     RUN_TRAINING_SECONDS,
@@ -38,8 +39,9 @@ FULL, HALF, HEIGHT = 24, 12, 6
 
 
 class PipelineDashboard(Construct):
-    """Runs by outcome and run time; each function's duration; training and deployment time, the deployed
-    model's quality gate metric and the data files of each run (UpdateParameters' metrics); the alarms' states.
+    """Runs by outcome and run time; each function's duration; training and deployment time and the instance
+    time SageMaker billed, the deployed model's quality gate metric and the data files of each run (UpdateParameters'
+    metrics); the alarms' states.
     """
 
     def __init__(
@@ -97,10 +99,12 @@ class PipelineDashboard(Construct):
             ],
         )
         waits = _graph(
-            "Training and deployment per run (seconds)",
+            "Training, deployment and billed instance time per run (seconds)",
             [
                 self._run_metric(RUN_TRAINING_SECONDS, "training"),
                 self._run_metric(RUN_DEPLOYMENT_SECONDS, "deployment"),
+                # SageMaker's billed instance-seconds of the run's jobs (a spot job's are fewer than its run time)
+                self._run_metric(RUN_BILLABLE_SECONDS, "billable (all jobs)"),
             ],
         )
         data_files = _graph("Data files per run", [self._run_metric(RUN_DATA_FILES, "data files")])

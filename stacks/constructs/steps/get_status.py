@@ -1,7 +1,8 @@
 """GetStatus: one function for every wait loop's status check (preprocessing, training, endpoint, batch transform).
 
 Each loop's ASL state (GetPreprocessingStatus, GetTrainingStatus, GetEndpointStatus, GetBatchTransformStatus)
-invokes it; it describes the job or endpoint, decides whether the loop ends, and computes the next wait.
+invokes it; it describes the job or endpoint, decides whether the loop ends, and computes the next wait. It records
+each job's instances and time, priced from the pipeline's price table (stacks/pricing.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from contract.steps import GET_STATUS
 from stacks.arns import optional_run_jobs, run_resources_arn
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
+from stacks.pricing import prices_env
 
 
 def build(scope: Construct, resources: StepResources) -> StepFunction:
@@ -25,6 +27,8 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.POLL_INTERVAL_SECONDS: str(polling.interval_seconds),
             env.MAX_TRAINING_WAIT_SECONDS: str(polling.max_training_wait_seconds),
             env.MAX_DEPLOYMENT_WAIT_SECONDS: str(polling.max_deployment_wait_seconds),
+            # each job's usage is priced where it is described (cost.price_table, checked here at synth)
+            env.PRICES: prices_env(config),
             **(
                 {env.MAX_PREPROCESSING_WAIT_SECONDS: str(config.preprocessing.max_wait_seconds)}
                 if config.preprocessing is not None

@@ -83,13 +83,14 @@ def test_every_steps_lambda_duration_is_charted(gated: Template) -> None:
     assert {(ns, name) for ns, name, _, _ in lines} == {("AWS/Lambda", "Duration")}
 
 
-def test_training_and_deployment_time_and_data_files_come_from_update_parameters(gated: Template) -> None:
-    waits = metrics(widget(gated, "Training and deployment per run (seconds)"))
+def test_training_deployment_billed_time_and_data_files_come_from_update_parameters(gated: Template) -> None:
+    waits = metrics(widget(gated, "Training, deployment and billed instance time per run (seconds)"))
     files = metrics(widget(gated, "Data files per run"))
 
     assert [(ns, name, dims) for ns, name, dims, _ in waits + files] == [
         (METRICS_NAMESPACE, "RunTrainingSeconds", RUN_DIMENSIONS),
         (METRICS_NAMESPACE, "RunDeploymentSeconds", RUN_DIMENSIONS),
+        (METRICS_NAMESPACE, "RunBillableSeconds", RUN_DIMENSIONS),
         (METRICS_NAMESPACE, "RunDataFiles", RUN_DIMENSIONS),
     ]
 

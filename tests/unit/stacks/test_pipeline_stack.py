@@ -424,7 +424,13 @@ def test_function_timeout_and_memory(template: Template, step: str, timeout: int
         ),
         (
             "GetStatus",
-            {env.POLL_INTERVAL_SECONDS, env.MAX_TRAINING_WAIT_SECONDS, env.MAX_DEPLOYMENT_WAIT_SECONDS, env.EVALUATION},
+            {
+                env.POLL_INTERVAL_SECONDS,
+                env.MAX_TRAINING_WAIT_SECONDS,
+                env.MAX_DEPLOYMENT_WAIT_SECONDS,
+                env.EVALUATION,
+                env.PRICES,
+            },
         ),
         (
             "DeployModel",

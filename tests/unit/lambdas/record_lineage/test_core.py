@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from lambdas.common.cost import run_cost
 from lambdas.common.errors import InvalidStepEventError
 from lambdas.common.events import Execution
 from lambdas.common.models import DeploymentState, EvaluationState, RunState, TrainingJobState, WatermarkState
@@ -220,3 +221,38 @@ def test_a_rejected_run_has_lineage_up_to_its_model_package(execution: Execution
     assert entities.endpoint is None
     assert ("Model", "ModelPackage", "ContributedTo") in associations(client)
     assert client.list_contexts()["ContextSummaries"] == []
+
+
+def test_the_record_says_what_the_runs_jobs_cost(execution: Execution) -> None:
+    # GIVEN a deployed run whose training job GetStatus described: 10 minutes on one priced ml.m5.large
+    state = deployed_state()
+    state["training"]["usage"] = {
+        "kind": "training",
+        "job_name": RUN,
+        "instance_type": "ml.m5.large",
+        "instance_count": 1,
+        "seconds": 600,
+        "billable_seconds": 600,
+        "spot": False,
+        "usd_per_hour": 0.115,
+    }
+
+    # WHEN its record is built as the handler builds it
+    record = build_run_record(
+        RunState.read(state),
+        TrainingJobState.read(state),
+        execution,
+        deployment=DeploymentState.read_optional(state),
+        evaluation=None,
+        watermark=WatermarkState.read_optional(state),
+        settings=SETTINGS,
+        now=NOW,
+        cost=run_cost(state),
+    )
+
+    # THEN it carries the billed time and the estimate, job by job
+    assert record["cost"]["billable_instance_seconds"] == 600
+    assert record["cost"]["estimated_usd"] == pytest.approx(0.019167, abs=1e-6)
+    assert record["cost"]["unpriced"] == []
+    assert [job["job_name"] for job in record["cost"]["jobs"]] == [RUN]
+    assert json.loads(json.dumps(record)) == record

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from lambdas.common.cost import run_cost
 from lambdas.common.errors import DeploymentNotConfirmedError
 from lambdas.common.events import Execution
 from lambdas.common.models import ApprovalState, DeploymentState, EvaluationState, RunState, TrainingJobState
@@ -245,6 +246,32 @@ def test_a_deployed_run_reports_its_files_durations_and_gate_metric(
         model_metric_value=0.83,
     )
     assert "figures" not in result.watermark.to_state()
+
+
+def test_a_run_reports_the_instance_seconds_its_jobs_were_billed() -> None:
+    # GIVEN a run whose two-instance training job was billed 300 s each and whose processing job ran 60 s
+    state = run_state("churn-1")
+    state["training"]["usage"] = {
+        "kind": "training",
+        "job_name": "churn-1",
+        "instance_count": 2,
+        "billable_seconds": 300,
+    }
+    state["preprocessing"] = {"usage": {"kind": "processing", "job_name": "churn-1-pre", "billable_seconds": 60}}
+
+    # WHEN its figures are taken
+    figures = run_figures(
+        RunState.read(state),
+        TrainingJobState.read(state),
+        outcome="deployed",
+        deployment=DeploymentState.read_optional(state),
+        evaluation=None,
+        cost=run_cost(state),
+    )
+
+    # THEN the dashboard gets every instance's billed seconds; without usages (an older state) none
+    assert figures.billable_seconds == 660
+    assert figures_of(run_state("churn-1"), "deployed").billable_seconds is None
 
 
 def test_a_rejected_run_reports_no_deployment_and_no_deployed_metric() -> None:

@@ -63,6 +63,8 @@ def test_a_deployed_run_emits_its_figures_with_the_pipeline_dimension(
     state["training"]["waited_seconds"] = 7260
     state["deployment"]["waited_seconds"] = 610
     state["evaluation"] = evaluation(metric="validation:auc", value=0.83, approval_status="Approved")
+    # AND a training job SageMaker billed 7,200 s (GetStatus recorded it)
+    state["training"]["usage"] = {"kind": "training", "job_name": "churn-1", "billable_seconds": 7200}
 
     # WHEN the Lambda is invoked
     result = lambda_handler({"state": state, "execution": EXECUTION}, lambda_context)
@@ -76,6 +78,7 @@ def test_a_deployed_run_emits_its_figures_with_the_pipeline_dimension(
             ("RunDataFiles", 7.0, METRICS_NAMESPACE, run),
             ("RunTrainingSeconds", 7260.0, METRICS_NAMESPACE, run),
             ("RunDeploymentSeconds", 610.0, METRICS_NAMESPACE, run),
+            ("RunBillableSeconds", 7200.0, METRICS_NAMESPACE, run),
             ("DeployedModelMetric", 0.83, METRICS_NAMESPACE, {**run, "metric": "validation:auc"}),
         ]
     )

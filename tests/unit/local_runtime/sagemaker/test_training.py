@@ -231,6 +231,10 @@ def test_linear_learner_regressor_trains_on_a_manifest_channel(
     assert all(entry["StartTime"] <= entry["EndTime"] for entry in transitions)
     assert job["CreationTime"] <= job["TrainingStartTime"] <= job["TrainingEndTime"]
     assert "FailureReason" not in job
+    # AND its time on the instances, as SageMaker reports it: billed by the second, all of it (on-demand)
+    assert "TrainingTimeInSeconds" not in first
+    ran = (job["TrainingEndTime"] - job["TrainingStartTime"]).total_seconds()
+    assert job["TrainingTimeInSeconds"] == job["BillableTimeInSeconds"] == max(1, round(ran))
     # AND the model is at <S3OutputPath>/<job>/output/model.tar.gz and predicts the true function
     artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
     assert artifact == f"s3://{BUCKET}/models/{name}/output/model.tar.gz"
@@ -576,6 +580,7 @@ def test_stop_training_job_kills_the_process_and_ends_stopped(sagemaker: Any, s3
     assert statuses[-2:] == ["Stopping", "Stopped"]
     assert "FailureReason" not in job
     assert "TrainingEndTime" in job
+    assert job["BillableTimeInSeconds"] >= 1  # a stopped job is billed for the time it ran
     assert not Path(f"/proc/{pid}").exists()
 
 
