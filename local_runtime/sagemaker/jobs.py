@@ -142,10 +142,19 @@ class JobWorker:
     def _start_worker(self, max_runtime: Any, reason: str) -> None:
         """Start the worker; with a MaxRuntimeInSeconds, a timer asks for a stop with `reason` when it passes."""
         if max_runtime:
-            self._timer = threading.Timer(float(max_runtime), self.request_stop, args=(reason,))
+            self._set_timer(float(max_runtime), reason)
+        self._thread.start()
+
+    def _set_timer(self, seconds: float | None, reason: str) -> None:
+        """Replace the runtime timer: a stop with `reason` `seconds` from now; None pauses it (a spot job waiting
+        for capacity is not running)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if seconds is not None:
+            self._timer = threading.Timer(max(seconds, 0.0), self.request_stop, args=(reason,))
             self._timer.daemon = True
             self._timer.start()
-        self._thread.start()
 
     def _kill_running(self) -> None:
         """Kill the job's process, if one runs; call after marking the job Stopping under `_lock`."""

@@ -141,6 +141,11 @@ class BillableClock:
             self._billed += time.monotonic() - self._attempt_started
             self._attempt_started = None
 
+    @property
+    def billed(self) -> float:
+        """The seconds the finished attempts ran."""
+        return self._billed
+
     def seconds(self) -> tuple[int, int] | None:
         """(training, billable) whole seconds, at least 1 each, once the job has started; None before."""
         if self._started is None:

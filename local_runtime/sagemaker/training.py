@@ -323,9 +323,12 @@ class _Run(jobs.JobWorker):
         """After an interruption: the checkpoints kept in S3, Interrupted while spot capacity is found, Starting."""
         assert self._spot is not None
         self._clock.attempt_ended()
+        self._set_timer(None, MAX_RUNTIME_EXCEEDED)  # MaxRuntimeInSeconds counts the time the job runs
         self._spot.sync(s3)
         self._transition_if_running(spot.INTERRUPTED)
         self._spot.wait_for_capacity(self._checkpoint)
+        if runtime := (self.job.stopping_condition or {}).get("MaxRuntimeInSeconds"):
+            self._set_timer(float(runtime) - self._clock.billed, MAX_RUNTIME_EXCEEDED)
         with self._lock:
             self._interrupted = False
         self._transition_if_running("Starting")

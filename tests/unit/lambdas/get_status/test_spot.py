@@ -10,7 +10,9 @@ from tests.unit.lambdas.get_status.test_core import NOW, SETTINGS, TRAINING, Rec
 def test_a_spot_job_stopped_at_its_max_wait_says_so() -> None:
     # GIVEN a spot job SageMaker ended as its lifecycle documents it: Stopping, then Stopped with secondary status
     # MaxWaitTimeExceeded and no FailureReason (Developer Guide, Managed Spot Training Lifecycle)
-    sagemaker = RecordedSageMaker(training_job={"TrainingJobStatus": "Stopped", "SecondaryStatus": "MaxWaitTimeExceeded"})
+    sagemaker = RecordedSageMaker(
+        training_job={"TrainingJobStatus": "Stopped", "SecondaryStatus": "MaxWaitTimeExceeded"}
+    )
 
     # WHEN the loop checks it
     state = training_status(TrainingJobState.from_state(TRAINING), sagemaker=sagemaker, settings=SETTINGS, now=NOW)
