@@ -96,8 +96,10 @@ def check_spot_fits(training: TrainingConfig, *, max_training_wait_seconds: int,
             "and the run would give up on it first; leave it out to wait training.spot.max_wait_seconds plus "
             f"{SPOT_STOPPING_MARGIN_SECONDS} s",
         )
-    if builtin is not None and builtin not in CHECKPOINTING_BUILTINS and (
-        spot.max_wait_seconds > NON_CHECKPOINTING_MAX_WAIT_SECONDS
+    if (
+        builtin is not None
+        and builtin not in CHECKPOINTING_BUILTINS
+        and (spot.max_wait_seconds > NON_CHECKPOINTING_MAX_WAIT_SECONDS)
     ):
         raise FieldError(
             "training.spot.max_wait_seconds",
