@@ -30,3 +30,16 @@ LEASE_FILE = "run.lease"
 def lease_key(wake_prefix: str) -> str:
     """The run lease's key in the data bucket."""
     return f"{wake_prefix.strip('/')}/{LEASE_FILE}"
+
+
+# Where a spot training job's checkpoints live: beside its model artifacts under the model prefix, in a folder of the
+# run's own job, so a run never resumes from another run's checkpoint (trained on another window). SageMaker copies
+# CHECKPOINT_LOCAL_PATH there while the job runs and back into the container when it restarts.
+CHECKPOINT_FOLDER = "checkpoints"
+# CheckpointConfig.LocalPath: SageMaker's default, "/opt/ml/checkpoints/" (API reference, CheckpointConfig).
+CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+
+
+def checkpoint_prefix(model_prefix: str, job_name: str) -> str:
+    """The key prefix of a training job's checkpoints (`job_name` "*" gives the pattern of every job's)."""
+    return f"{model_prefix.strip('/')}/{job_name}/{CHECKPOINT_FOLDER}"

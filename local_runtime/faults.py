@@ -18,6 +18,8 @@ Tests script them, and so can a user of `serve` through `LocalRuntime.faults` (o
   with a given reason, or stay InProgress until something stops them (StopTrainingJob, MaxRuntimeInSeconds).
 - `stall_transform_job`: the next transform jobs (a held-out evaluation's, a batch transform's) stay InProgress
   until StopTransformJob, as one whose model never answers.
+- `interrupt_spot`: the next `times` attempts of running Managed Spot training jobs are interrupted, as when
+  EC2 reclaims the spot instances: secondary status `Interrupted`, checkpoints kept in S3, then a restart.
 - `slow_endpoint_deployment`: the next endpoint creations or updates stay Creating / Updating a while longer,
   as SageMaker's do while it provisions instances (minutes on AWS).
 - `fail_invocations`: the next endpoint deployments (of one model, if named) start serving workers that pass
@@ -184,6 +186,18 @@ class TrainingFault:
     pipeline: str | None = None  # only jobs of this pipeline (their `pipeline` tag); any when None
 
 
+@dataclass(frozen=True)
+class SpotInterruption:
+    """An interruption of a spot job's attempt, once it wrote its first checkpoint or `after_seconds` into training:
+    secondary status Interrupted, checkpoints kept in S3, a restart `restart_after_seconds` later with them restored.
+    On-demand jobs are never interrupted."""
+
+    fault: Fault
+    pipeline: str | None = None
+    after_seconds: float | None = None
+    restart_after_seconds: float = 1.0
+
+
 # The local Slack server's faults, scripted through `Faults` once a deployment names the server.
 SLACK_FAULTS = ("rate_limit", "reject_token", "delay")
 
@@ -200,6 +214,7 @@ class Faults:
         "fail_training_job",
         "stall_training_job",
         "stall_transform_job",
+        "interrupt_spot",
         "slow_endpoint_deployment",
         "fail_invocations",
         *SLACK_FAULTS,
@@ -212,6 +227,7 @@ class Faults:
         self._api: list[ApiError] = []
         self._training: list[TrainingFault] = []
         self._transform_stalls: list[JobStall] = []
+        self._spot: list[SpotInterruption] = []
         self._deployments: list[DeploymentDelay] = []
         self._invocations: list[InvocationFault] = []
         self._slack: SlackFaults | None = None
@@ -319,6 +335,24 @@ class Faults:
             self._transform_stalls.append(JobStall(fault, pipeline))
         return fault
 
+    def interrupt_spot(
+        self,
+        times: int | None = 1,
+        *,
+        pipeline: str | None = None,
+        after_seconds: float | None = None,
+        restart_after_seconds: float = 1.0,
+    ) -> Fault:
+        """Interrupt the next `times` attempts of spot training jobs (of `pipeline`, or any) once they wrote their
+        first checkpoint, or `after_seconds` into training: see SpotInterruption. Only with the SageMaker emulator."""
+        after = None if after_seconds is None else _seconds("interrupt_spot", "after_seconds", after_seconds)
+        restart = _seconds("interrupt_spot", "restart_after_seconds", restart_after_seconds)
+        fault = Fault(f"interrupt spot training{_of('pipeline', pipeline)}", times)
+        with self._lock:
+            self._scripted.append(fault)
+            self._spot.append(SpotInterruption(fault, pipeline, after, restart))
+        return fault
+
     def slow_endpoint_deployment(self, seconds: float, times: int | None = 1, *, endpoint: str | None = None) -> Fault:
         """Keep the next `times` creations or updates (of `endpoint`, or any) Creating / Updating `seconds` longer.
 
@@ -409,6 +443,7 @@ class Faults:
             self._api.clear()
             self._training.clear()
             self._transform_stalls.clear()
+            self._spot.clear()
             self._deployments.clear()
             self._invocations.clear()
             slack = self._slack
@@ -457,6 +492,13 @@ class Faults:
         with self._lock:
             candidates = [stall for stall in self._transform_stalls if stall.pipeline in (None, pipeline)]
         return any(stall.fault.take() for stall in candidates)
+
+    def spot_interruption(self, pipeline: str | None = None) -> SpotInterruption | None:
+        """The interruption armed for an attempt of a spot job (of `pipeline`) starting now, if any; it counts as
+        fired only once the attempt is interrupted (SpotInterruption.fault.take)."""
+        with self._lock:
+            candidates = [f for f in self._spot if f.pipeline in (None, pipeline)]
+        return next((f for f in candidates if not f.fault.exhausted), None)
 
 
 def pipeline_of(tags: Any) -> str | None:

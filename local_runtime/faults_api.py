@@ -27,6 +27,7 @@ TARGETS: dict[str, dict[str, str]] = {
     "fail_training_job": {"pipeline": "pipeline"},
     "stall_training_job": {"pipeline": "pipeline"},
     "stall_transform_job": {"pipeline": "pipeline"},
+    "interrupt_spot": {"pipeline": "pipeline"},
     "slow_endpoint_deployment": {"endpoint": "endpoint"},
     "fail_invocations": {"model": "model", "endpoint": "endpoint"},
 }

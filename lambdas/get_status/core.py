@@ -117,7 +117,15 @@ def training_status(
     job = sagemaker.describe_training_job(TrainingJobName=job_name)
     status = job["TrainingJobStatus"]
     failure_reason = job.get("FailureReason")
-    if status == "Stopped" and not failure_reason:
+    if status == "Stopped" and not failure_reason and job.get("SecondaryStatus") == "MaxWaitTimeExceeded":
+        # A spot job that does not complete within MaxWaitTimeInSeconds ends Stopped, secondary status
+        # MaxWaitTimeExceeded (Developer Guide, Managed Spot Training Lifecycle).
+        failure_reason = (
+            f"training job {job_name} was stopped (secondary status MaxWaitTimeExceeded): it did not complete within "
+            "its MaxWaitTimeInSeconds (training.spot.max_wait_seconds), the time spent waiting for spot capacity "
+            "plus the time it ran"
+        )
+    elif status == "Stopped" and not failure_reason:
         # A job that reaches MaxRuntimeInSeconds ends Stopped with no FailureReason.
         failure_reason = (
             f"training job {job_name} was stopped (secondary status {job.get('SecondaryStatus')}); "

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
+from contract.names import CHECKPOINT_LOCAL_PATH, checkpoint_prefix
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
 from lambdas.common.data_files import GZIP, NO_COMPRESSION
@@ -50,6 +51,7 @@ class TrainingSettings:
     validate_data: bool = True
     script_mode: bool = False  # a framework's script: the job's name is one of its hyperparameters
     metric_definitions: tuple[MetricDefinitionTypeDef, ...] = field(default=())
+    spot_max_wait_seconds: int | None = None  # Managed Spot training's MaxWaitTimeInSeconds; None: on-demand
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TrainingSettings:
@@ -68,6 +70,11 @@ class TrainingSettings:
             validate_data=names.require_bool(env, names.VALIDATE_DATA),
             script_mode=names.optional_str(env, names.SCRIPT_MODE) == "true",
             metric_definitions=_metric_definitions(env),
+            spot_max_wait_seconds=(
+                names.require_int(env, names.TRAINING_SPOT_MAX_WAIT_SECONDS)
+                if names.optional_str(env, names.TRAINING_SPOT_MAX_WAIT_SECONDS) is not None
+                else None
+            ),
         )
 
 
@@ -183,7 +190,7 @@ def training_job_request(
     hyperparameters = dict(settings.hyperparameters)
     if settings.script_mode:
         hyperparameters[JOB_NAME_HYPERPARAMETER] = json.dumps(job_name)
-    return {
+    request: CreateTrainingJobRequestTypeDef = {
         "TrainingJobName": job_name,
         "AlgorithmSpecification": specification,
         "RoleArn": settings.role_arn,
@@ -201,6 +208,23 @@ def training_job_request(
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
         "Tags": run_tags(settings.pipeline, execution),
+    }
+    if settings.spot_max_wait_seconds is not None:
+        _use_spot(request, settings)
+    return request
+
+
+def _use_spot(request: CreateTrainingJobRequestTypeDef, settings: TrainingSettings) -> None:
+    """Managed Spot training: spot capacity, the max wait (capacity plus run time, at least MaxRuntimeInSeconds:
+    the config checks), and checkpoints synced with the job's own S3 folder, restored when an interrupted job
+    restarts. Built-in XGBoost resumes from them; a script finds the local path in checkpointconfig.json."""
+    assert settings.spot_max_wait_seconds is not None
+    job_name = request["TrainingJobName"]
+    request["EnableManagedSpotTraining"] = True
+    request["StoppingCondition"]["MaxWaitTimeInSeconds"] = settings.spot_max_wait_seconds
+    request["CheckpointConfig"] = {
+        "S3Uri": f"s3://{settings.bucket}/{checkpoint_prefix(settings.model_prefix, job_name)}/",
+        "LocalPath": CHECKPOINT_LOCAL_PATH,
     }
 
 

@@ -108,26 +108,6 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def clear_training_time(job: Any) -> None:
-    """A training job's times before it starts: none (every attribute exists before DescribeTrainingJob reads it)."""
-    job.training_start_time = job.training_end_time = None
-    job.training_time_in_seconds = job.billable_time_in_seconds = None
-
-
-def end_training(job: Any) -> None:
-    """Stamp a training job's end and its time on the instances, as DescribeTrainingJob reports them.
-
-    `TrainingTimeInSeconds` is TrainingStartTime to TrainingEndTime; `BillableTimeInSeconds` is the same for an
-    on-demand job, per instance (DescribeTrainingJob: multiply by InstanceCount for the cluster). SageMaker bills
-    by the second: a job that ran at all reports at least one.
-    """
-    job.training_end_time = now()
-    started = job.training_start_time
-    seconds = max(1, round((job.training_end_time - started).total_seconds())) if started is not None else None
-    job.training_time_in_seconds = seconds
-    job.billable_time_in_seconds = seconds
-
-
 class JobWorker:
     """The worker thread of one job, its running subprocess and its log; subclasses keep moto's object up to date.
 
@@ -162,10 +142,19 @@ class JobWorker:
     def _start_worker(self, max_runtime: Any, reason: str) -> None:
         """Start the worker; with a MaxRuntimeInSeconds, a timer asks for a stop with `reason` when it passes."""
         if max_runtime:
-            self._timer = threading.Timer(float(max_runtime), self.request_stop, args=(reason,))
+            self._set_timer(float(max_runtime), reason)
+        self._thread.start()
+
+    def _set_timer(self, seconds: float | None, reason: str) -> None:
+        """Replace the runtime timer: a stop with `reason` `seconds` from now; None pauses it (a spot job waiting
+        for capacity is not running)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if seconds is not None:
+            self._timer = threading.Timer(max(seconds, 0.0), self.request_stop, args=(reason,))
             self._timer.daemon = True
             self._timer.start()
-        self._thread.start()
 
     def _kill_running(self) -> None:
         """Kill the job's process, if one runs; call after marking the job Stopping under `_lock`."""

@@ -13,23 +13,19 @@ import logging
 import os
 import re
 import sys
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 import local_runtime
 from local_runtime.faults import Faults, TrainingFault, pipeline_of
-from local_runtime.sagemaker import containers, frameworks, jobs
+from local_runtime.sagemaker import containers, frameworks, jobs, spot
 from local_runtime.sagemaker.api import S3ClientFactory, SageMakerApiError
 from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageError
-from local_runtime.sagemaker.jobs import split_s3_uri
 from local_runtime.sagemaker.script_mode import (
     REQUIREMENTS_FILE,
     ErrorWatch,
@@ -39,6 +35,8 @@ from local_runtime.sagemaker.script_mode import (
 )
 from local_runtime.sagemaker.training_environment import training_environment, write_config
 from local_runtime.sagemaker.training_input import JobLayout, download_channel, download_code
+from local_runtime.sagemaker.training_metrics import applied_definitions, final_metrics
+from local_runtime.sagemaker.training_output import upload_artifacts
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -49,8 +47,6 @@ logger = logging.getLogger(__name__)
 LOG_FILE = "training.log"  # in the job's output/ directory
 FAILURE_FILE = "failure"  # SageMaker's convention: the algorithm writes its failure reason to /opt/ml/output/failure
 _STALL_POLL_SECONDS = 0.05  # how soon a stalled job notices it was stopped
-# The first metric definition moto fills in on every job, overwriting the caller's.
-_MOTO_CANNED_METRIC = "test:dcg"
 _PROJECT_ROOT = Path(local_runtime.__file__).resolve().parent.parent
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x09\x0b-\x1f]")
 
@@ -64,6 +60,7 @@ _STATUS_MESSAGES = {
     "Stopping": "Stopping the training job",
     "Stopped": "Training job stopped",
     "MaxRuntimeExceeded": "Training job stopped: it ran longer than MaxRuntimeInSeconds",
+    **spot.STATUS_MESSAGES,
 }
 STOPPED, MAX_RUNTIME_EXCEEDED = "Stopped", "MaxRuntimeExceeded"
 
@@ -108,6 +105,7 @@ class TrainingService:
             s3_client_factory=self._s3_client_factory,
             directory=self._workdir / "training" / job_name,
             fault=self._faults.training_fault(pipeline_of((request or {}).get("Tags"))),
+            faults=self._faults,
             on_ended=self._on_ended,
             environments=self._environments,
         )
@@ -154,13 +152,6 @@ class TrainingService:
         return str(getattr(self._backend(region), "account_id", "123456789012"))
 
 
-def artifact_location(output_path: str, job_name: str, file_name: str) -> tuple[str, str]:
-    """(bucket, key) of `<S3OutputPath>/<job>/output/<file_name>`; raise ValueError for a non-S3 path."""
-    bucket, prefix = split_s3_uri(output_path)
-    key = "/".join(part for part in (prefix.strip("/"), job_name, "output", file_name) if part)
-    return bucket, key
-
-
 class _Run(jobs.JobWorker):
     """One training job: the worker thread, its subprocess and the moto object it keeps up to date."""
 
@@ -173,6 +164,7 @@ class _Run(jobs.JobWorker):
         s3_client_factory: S3ClientFactory,
         directory: Path,
         fault: TrainingFault | None = None,
+        faults: Faults | None = None,
         on_ended: Callable[[str, Any], None] | None = None,
         environments: PythonEnvironments | None = None,
     ) -> None:
@@ -191,6 +183,10 @@ class _Run(jobs.JobWorker):
         self._container: TrainingContainer | None = None
         self._image_error: UnknownImageError | None = None
         self._definitions: list[tuple[str, re.Pattern[str]]] = []
+        self._spot = spot.SpotJob.of(job, request, layout=self.layout, faults=faults or Faults(), note=self._note)
+        self._clock = spot.BillableClock()
+        self._interrupted = False  # the running attempt was interrupted (spot), not stopped
+        self._prepared = False  # a script's requirements installed and its interpreter chosen
 
     def start(self) -> None:
         """Take the moto object back to InProgress/Starting at once, then run the job in the worker."""
@@ -213,8 +209,13 @@ class _Run(jobs.JobWorker):
             job.failure_reason = None
             job.model_artifacts = None
             job.final_metric_data_list = None
-            jobs.clear_training_time(job)
+            job.training_start_time = None
+            job.training_end_time = None
+            job.training_time_in_seconds = None
+            job.billable_time_in_seconds = None
             job.last_modified_time = now
+        if self._spot is not None:
+            self._spot.start_timer(self.request_stop)
         self._start_worker((job.stopping_condition or {}).get("MaxRuntimeInSeconds"), MAX_RUNTIME_EXCEEDED)
 
     def request_stop(self, reason: str) -> bool:
@@ -241,6 +242,8 @@ class _Run(jobs.JobWorker):
             logger.exception("training job %s: the local runtime failed", self.job.training_job_name)
             self._finish("Failed", "Failed", failure_reason=jobs.truncate(f"InternalServerError: {error}"))
         finally:
+            if self._spot is not None:
+                self._spot.cancel_timer()
             self._close()
 
     def _execute(self) -> None:
@@ -252,12 +255,39 @@ class _Run(jobs.JobWorker):
         container = self._container
         assert container is not None
         write_config(layout, self.job)
-        with self._lock:
-            self._checkpoint()
-            self.job.training_start_time = jobs.now()
-            self._transition("Downloading")
         # SageMaker reads the data and code and writes the artifacts as a session of the job's RoleArn.
         s3 = self._s3_client_factory(self.region, self.job.role_arn)
+        if self._spot is not None:
+            self._spot.write_config()
+        while True:
+            container, returncode = self._attempt(s3, container)
+            if not self._interrupted:
+                break
+            self._restart(s3)
+        self._checkpoint()
+        if returncode != 0:
+            raise jobs.JobFailedError(self._failure_reason(returncode, container))
+        self._transition_if_running("Uploading")
+        if self._spot is not None:
+            self._spot.sync(s3)
+        artifacts = upload_artifacts(s3, self.job, self.layout, note=self._note)
+        with self._lock:
+            self.job.model_artifacts = artifacts
+        self._checkpoint()
+        self._finish("Completed", "Completed")
+
+    def _attempt(self, s3: S3Client, container: TrainingContainer) -> tuple[TrainingContainer, int]:
+        """One run of the job on its instances: checkpoints restored, data downloaded, the algorithm run; return
+        the container (a script's, prepared) and its exit code. A spot job's attempt may be interrupted."""
+        layout = self.layout
+        with self._lock:
+            self._checkpoint()
+            if self.job.training_start_time is None:
+                self.job.training_start_time = jobs.now()
+            self._transition("Downloading")
+        self._clock.attempt_started()
+        if self._spot is not None:
+            self._spot.restore(s3)
         default_mode = (self.job.algorithm_specification or {}).get("TrainingInputMode", "File")
         for channel in self.job.input_data_config or []:
             download_channel(
@@ -269,23 +299,39 @@ class _Run(jobs.JobWorker):
                 checkpoint=self._checkpoint,
                 note=self._note,
             )
-        if container.kind == containers.SCRIPT:
+        if container.kind == containers.SCRIPT and not (layout.code / (container.program or "")).is_file():
             download_code(s3, container, layout=layout, note=self._note)
         self._checkpoint()
         self._transition_if_running("Training")
         self._injected_fault()
-        if container.kind == containers.SCRIPT:
-            container = self._prepare_script(container)
-        returncode = self._run_process(container)
-        self._checkpoint()
-        if returncode != 0:
-            raise jobs.JobFailedError(self._failure_reason(returncode, container))
-        self._transition_if_running("Uploading")
-        artifacts = self._upload(s3)
+        if container.kind == containers.SCRIPT and not self._prepared:
+            container, self._prepared = self._prepare_script(container), True
+        with self._spot.watch(self._interrupt_attempt) if self._spot is not None else nullcontext():
+            returncode = self._run_process(container)
+        return container, returncode
+
+    def _interrupt_attempt(self) -> None:
+        """The spot instances are reclaimed: the running attempt's process dies; the job stays InProgress."""
         with self._lock:
-            self.job.model_artifacts = artifacts
-        self._checkpoint()
-        self._finish("Completed", "Completed")
+            if self.job.training_job_status != "InProgress":
+                return
+            self._interrupted = True
+        self._note("spot instances interrupted (injected by the local runtime)")
+        self._kill_running()
+
+    def _restart(self, s3: S3Client) -> None:
+        """After an interruption: the checkpoints kept in S3, Interrupted while spot capacity is found, Starting."""
+        assert self._spot is not None
+        self._clock.attempt_ended()
+        self._set_timer(None, MAX_RUNTIME_EXCEEDED)  # MaxRuntimeInSeconds counts the time the job runs
+        self._spot.sync(s3)
+        self._transition_if_running(spot.INTERRUPTED)
+        self._spot.wait_for_capacity(self._checkpoint)
+        if runtime := (self.job.stopping_condition or {}).get("MaxRuntimeInSeconds"):
+            self._set_timer(float(runtime) - self._clock.billed, MAX_RUNTIME_EXCEEDED)
+        with self._lock:
+            self._interrupted = False
+        self._transition_if_running("Starting")
 
     def _injected_fault(self) -> None:
         """A scripted fault: fail as the algorithm would, or hang until something stops the job."""
@@ -379,29 +425,6 @@ class _Run(jobs.JobWorker):
             return jobs.truncate(toolkit_failure("ExecuteUserScriptError", returncode, message, container.command))
         return jobs.truncate(f"AlgorithmError: {exit_status}: {tail}" if tail else f"AlgorithmError: {exit_status}")
 
-    def _upload(self, s3: S3Client) -> dict[str, str]:
-        """model/ as model.tar.gz and, when the algorithm wrote any, output/data/ as output.tar.gz."""
-        output_path = (self.job.output_data_config or {}).get("S3OutputPath", "")
-        name = self.job.training_job_name
-        try:
-            bucket, key = artifact_location(output_path, name, "model.tar.gz")
-        except ValueError as error:
-            raise jobs.JobFailedError(f"ClientError: OutputDataConfig.S3OutputPath: {error}") from error
-        archive = _tar_gz(self.layout.model, self.layout.root / "model.tar.gz")
-        try:
-            s3.upload_file(str(archive), bucket, key)
-            if any(self.layout.output_data.iterdir()):
-                data_bucket, data_key = artifact_location(output_path, name, "output.tar.gz")
-                s3.upload_file(
-                    str(_tar_gz(self.layout.output_data, self.layout.root / "output.tar.gz")), data_bucket, data_key
-                )
-        except (ClientError, BotoCoreError) as error:
-            raise jobs.JobFailedError(
-                f"ClientError: cannot upload the model to s3://{bucket}/{key}: {error}"
-            ) from error
-        self._note(f"model uploaded to s3://{bucket}/{key}")
-        return {"S3ModelArtifacts": f"s3://{bucket}/{key}"}
-
     # --- status bookkeeping (moto's object is read by request threads: reassign, never mutate in place) ---
 
     def _transition(self, status: str, message: str | None = None, *, final: bool = False) -> None:
@@ -433,7 +456,8 @@ class _Run(jobs.JobWorker):
             self._set_final_metrics()
             self.job.failure_reason = failure_reason
             self.job.training_job_status = status
-            jobs.end_training(self.job)
+            self.job.training_end_time = jobs.now()
+            self._set_times()
             self._transition(secondary, final=True)
             self._announce()
 
@@ -443,9 +467,16 @@ class _Run(jobs.JobWorker):
             self._note(f"stopped: {reason}")
             self._set_final_metrics()
             self.job.training_job_status = "Stopped"
-            jobs.end_training(self.job)
+            self.job.training_end_time = jobs.now()
+            self._set_times()
             self._transition(reason, final=True)
             self._announce()
+
+    def _set_times(self) -> None:
+        """TrainingTimeInSeconds and BillableTimeInSeconds, once the job has started training (see spot.py)."""
+        seconds = self._clock.seconds()
+        if seconds is not None:
+            self.job.training_time_in_seconds, self.job.billable_time_in_seconds = seconds
 
     def _announce(self) -> None:
         """SageMaker's state-change event for the job's end (never fails the job: EventBridge is best effort)."""
@@ -457,42 +488,13 @@ class _Run(jobs.JobWorker):
             logger.warning("training job %s: state-change event not sent: %s", self.job.training_job_name, error)
 
     def _set_metric_definitions(self) -> None:
-        """Show the definitions that apply (a built-in's own, else the caller's) and compile them."""
-        specification = dict(self.job.algorithm_specification or {})
-        requested = (self.request.get("AlgorithmSpecification") or {}).get("MetricDefinitions")
-        if self._container is not None and self._container.metric_definitions:
-            definitions = [dict(item) for item in self._container.metric_definitions]
-        elif requested is not None:
-            definitions = list(requested)
-        else:
-            stored = specification.get("MetricDefinitions") or []
-            definitions = [item for item in stored if item.get("Name") != _MOTO_CANNED_METRIC]
-        if definitions:
-            specification["MetricDefinitions"] = definitions
-        else:
-            specification.pop("MetricDefinitions", None)
+        builtin = self._container.metric_definitions if self._container is not None else None
+        specification, self._definitions = applied_definitions(
+            self.job.training_job_name, self.job.algorithm_specification or {}, self.request, builtin
+        )
         self.job.algorithm_specification = specification
-        for item in definitions:
-            try:
-                self._definitions.append((str(item["Name"]), re.compile(str(item["Regex"]))))
-            except (KeyError, re.error) as error:
-                logger.warning(
-                    "training job %s: metric definition %r ignored: %s", self.job.training_job_name, item, error
-                )
 
     def _set_final_metrics(self) -> None:
         with self._log_lock:
             metrics = dict(self._metrics)
-        order = [name for name, _ in self._definitions]
-        self.job.final_metric_data_list = [
-            {"MetricName": name, "Value": metrics[name][0], "Timestamp": metrics[name][1]}
-            for name in dict.fromkeys(order)
-            if name in metrics
-        ] or None
-
-
-def _tar_gz(directory: Path, archive: Path) -> Path:
-    with tarfile.open(archive, "w:gz") as tar:
-        for path in sorted(directory.rglob("*")):
-            tar.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
-    return archive
+        self.job.final_metric_data_list = final_metrics(metrics, self._definitions)

@@ -27,7 +27,7 @@ from stacks.config.rollout import RolloutConfig
 from stacks.config.schedule import Schedule
 from stacks.config.slack import SlackConfig
 from stacks.config.smoke_test import SmokeTestConfig
-from stacks.config.training import TrainingConfig
+from stacks.config.training import TrainingConfig, check_spot_fits, with_spot_training_wait
 from stacks.config.triggers import TriggersConfig
 from stacks.history_budget import history_budget_problem, other_waits
 
@@ -160,9 +160,19 @@ class PipelineConfig(Section):
             return {**data, "evaluation": {**(evaluation or {}), "holdout": NO_HOLDOUT}}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _training_wait_covers_spot(cls, data: Any) -> Any:
+        return with_spot_training_wait(data)
+
     @model_validator(mode="after")
     def _fits_together(self) -> PipelineConfig:
         _check_prefixes(self)
+        check_spot_fits(
+            self.training,
+            max_training_wait_seconds=self.polling.max_training_wait_seconds,
+            builtin=self.algorithm.builtin if self.algorithm.kind == "builtin" else None,
+        )
         problem = history_budget_problem(self.polling, waits=other_waits(self))
         if problem:
             raise ValueError(problem)

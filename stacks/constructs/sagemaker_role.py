@@ -8,7 +8,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from contract.names import PREDICTIONS_PREFIX
+from contract.names import PREDICTIONS_PREFIX, checkpoint_prefix
 from stacks.compliance import INLINE_POLICY_REASON, acknowledge, resource_finding
 from stacks.config import EcrImage, PipelineConfig
 from stacks.constructs.data_store import DataStore
@@ -40,6 +40,14 @@ class SageMakerExecutionRole(Construct):
             config.batch_transform.predictions_prefix if config.batch_transform is not None else PREDICTIONS_PREFIX
         )
         data.grant_put(self.role, f"{predictions}/{config.data_prefix}")
+        if config.training.spot is not None:
+            # A spot job's checkpoints (under the model prefix, read and written by the grants above): SageMaker
+            # lists the job's folder to restore it into a restarted job, and deletes there what the algorithm
+            # deleted locally ("If a checkpoint is deleted in the SageMaker AI container, it will also be deleted in
+            # the S3 folder": Developer Guide, Checkpoints in Amazon SageMaker AI).
+            checkpoints = checkpoint_prefix(config.model_prefix, "*")
+            data.grant_list(self.role, checkpoints)
+            data.grant_delete(self.role, checkpoints)
         if config.evaluates_models:
             # The held-out evaluation's transform jobs write each model's answers under the run's evaluation folder,
             # an evaluation script's processing job its evaluation.json.

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from local_runtime.algorithms.container import ContainerPaths, fail
-from local_runtime.algorithms.xgboost import data, metrics
+from local_runtime.algorithms.xgboost import checkpoints, data, metrics
 from local_runtime.algorithms.xgboost.hyperparameters import UserError, validate
 from local_runtime.algorithms.xgboost.metrics import MAXIMIZE_METRICS
 
@@ -78,7 +78,12 @@ def train(environ: Mapping[str, str], out: TextIO, *, image_version: str | None 
     log.info(f"Train matrix has {train_data.rows} rows and {evals[0][0].num_col()} columns")
     if len(evals) > 1:
         log.info(f"Validation matrix has {evals[1][0].num_row()} rows")
-    booster = _fit(hyperparameters, evals, out)
+    folder = checkpoints.checkpoint_folder(paths.config)
+    resume = checkpoints.latest(folder)
+    if resume.model is not None:
+        log.info(f"Checkpoint loaded from {resume.model}")
+        log.info(f"Resuming from iteration {resume.rounds_done}")
+    booster = _fit(hyperparameters, evals, out, folder=folder, resume=resume)
     paths.model.mkdir(parents=True, exist_ok=True)
     # save_raw("ubj") is what save_model writes to a path without extension, without its format warning.
     (paths.model / MODEL_FILE).write_bytes(bytes(booster.save_raw("ubj")))
@@ -86,7 +91,14 @@ def train(environ: Mapping[str, str], out: TextIO, *, image_version: str | None 
     return booster
 
 
-def _fit(hyperparameters: Mapping[str, Any], evals: list[tuple[Any, str]], out: TextIO) -> Any:
+def _fit(
+    hyperparameters: Mapping[str, Any],
+    evals: list[tuple[Any, str]],
+    out: TextIO,
+    *,
+    folder: Path | None = None,
+    resume: checkpoints.Resume = checkpoints.FROM_SCRATCH,
+) -> Any:
     import xgboost
 
     native, custom = metrics.split_metrics(
@@ -99,6 +111,8 @@ def _fit(hyperparameters: Mapping[str, Any], evals: list[tuple[Any, str]], out: 
         out.flush()
 
     callbacks: list[Any] = [xgboost.callback.EvaluationMonitor(logger=print_line)]
+    if folder is not None:
+        callbacks.append(checkpoints.saving_callback(folder))
     rounds = hyperparameters.get("early_stopping_rounds")
     tuning = hyperparameters.get("_tuning_objective_metric")
     stopping_metric = tuning.split(":", 1)[1] if tuning else (hyperparameters.get("eval_metric") or [None])[-1]
@@ -116,7 +130,8 @@ def _fit(hyperparameters: Mapping[str, Any], evals: list[tuple[Any, str]], out: 
         return xgboost.train(
             params,
             evals[0][0],
-            num_boost_round=hyperparameters["num_round"],
+            num_boost_round=max(hyperparameters["num_round"] - resume.rounds_done, 0),
+            xgb_model=str(resume.model) if resume.model is not None else None,
             evals=evals,
             custom_metric=metrics.custom_feval(custom, str(params.get("objective", "reg:squarederror")))
             if custom

@@ -30,6 +30,11 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
             env.TRAINING_INSTANCE_COUNT: str(training.instance_count),
             env.TRAINING_VOLUME_SIZE_GB: str(training.volume_size_gb),
             env.TRAINING_MAX_RUNTIME_SECONDS: str(training.max_runtime_seconds),
+            **(
+                {env.TRAINING_SPOT_MAX_WAIT_SECONDS: str(training.spot.max_wait_seconds)}
+                if training.spot is not None
+                else {}
+            ),
             **resources.training_env(),
             env.POLL_INTERVAL_SECONDS: str(config.polling.interval_seconds),
             env.VALIDATE_DATA: "true" if training.validate_data else "false",

@@ -49,9 +49,11 @@ PIPELINES = [
             ]
         },
     ),
-    # A framework's script: its sourcedir.tar.gz asset, the SageMaker role's read of it, metric definitions.
+    # A framework's script: its sourcedir.tar.gz asset, the SageMaker role's read of it, metric definitions; spot
+    # training, whose checkpoint folders the SageMaker role lists and deletes in.
     pipeline(
         name="fraud",
+        training={"max_runtime_seconds": 3_600, "spot": {"max_wait_seconds": 7_200}},
         data_bucket={"name": "existing-data-bucket"},
         data_prefix="raw/fraud",
         algorithm={

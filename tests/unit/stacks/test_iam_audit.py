@@ -167,6 +167,12 @@ ALLOWED_WILDCARDS = (
         "and the files' names (dates) are known only at run time.",
     ),
     AllowedWildcard(
+        frozenset({"s3:DeleteObject"}),
+        rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/models/{PIPELINE_NAMES}/\*/checkpoints/\*",
+        "A spot training job's checkpoint folder is named after its run's job, known only at run time; SageMaker "
+        "deletes there what the algorithm deleted from /opt/ml/checkpoints.",
+    ),
+    AllowedWildcard(
         frozenset({"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}),
         rf"(<DataBucket\w+\.Arn>|{ARN}:s3:::existing-data-bucket)/(approvals|waits)/{PIPELINE_NAMES}/\*",
         "A run waiting for approval keeps its task token under the version's number, which SageMaker assigns at "
