@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from local_runtime.faults import Faults, NoLocalSlackError, function_matches
+from local_runtime.fault_records import NoLocalSlackError, function_matches
+from local_runtime.faults import Faults
 
 # The argument of each fault that names what it acts on, and the kind of thing it names.
 TARGETS: dict[str, dict[str, str]] = {

@@ -26,7 +26,7 @@ from local_runtime.template import FILE_ASSETS_METADATA, read_stack
 if TYPE_CHECKING:
     from types_boto3_secretsmanager import SecretsManagerClient
 
-    from local_runtime.faults import SlackFaults
+    from local_runtime.fault_records import SlackFaults
 
 
 DEFAULT_REGION = "us-east-1"

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
-from local_runtime.faults import Fault
+from local_runtime.fault_records import Fault
 
 # Block Kit limits Slack enforces with `invalid_blocks`: a message Slack would refuse fails here too.
 _MAX_BLOCKS = 50

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local_runtime.faults import Faults, SpotInterruption, pipeline_of
+from local_runtime.fault_records import SpotInterruption
+from local_runtime.faults import Faults, pipeline_of
 from local_runtime.sagemaker.jobs import split_s3_uri
 from local_runtime.sagemaker.training_input import JobLayout
 

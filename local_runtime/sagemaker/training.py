@@ -1,9 +1,8 @@
 """Training jobs run for real: channels downloaded into SageMaker's layout, the algorithm run as a subprocess.
 
-moto stores CreateTrainingJob and marks it Completed at once; the service takes the stored job back to InProgress
-and drives its status, secondary statuses, artifacts and metrics from a worker thread, as SageMaker would. What the
-process finds on disk is laid out by local_runtime.sagemaker.training_input, what it is told (config files, SM_*
-environment) by local_runtime.sagemaker.training_environment.
+moto stores CreateTrainingJob and marks it Completed at once; the service takes it back to InProgress and drives its
+statuses, artifacts and metrics from a worker thread, as SageMaker would. What the process finds on disk is laid out
+by local_runtime.sagemaker.training_input, what it is told (config files, SM_*) by ...training_environment.
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import local_runtime
-from local_runtime.faults import Faults, TrainingFault, pipeline_of
+from local_runtime.fault_records import TrainingFault
+from local_runtime.faults import Faults, pipeline_of
 from local_runtime.sagemaker import containers, frameworks, jobs, spot
 from local_runtime.sagemaker.api import S3ClientFactory, SageMakerApiError
 from local_runtime.sagemaker.containers import TrainingContainer, UnknownImageError

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from local_runtime.deploy import ExecutionRecord
-from local_runtime.faults import Fault
+from local_runtime.fault_records import Fault
 from local_runtime.runtime import LocalRuntime
 from local_runtime.slack_api import LocalSlackApi
 

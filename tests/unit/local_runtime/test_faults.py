@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 
 from contract.names import PIPELINE_TAG
 from local_runtime.deploy import DeployedPipeline, compress_retries, run_execution
-from local_runtime.faults import Fault, Faults
+from local_runtime.fault_records import Fault
+from local_runtime.faults import Faults
 from local_runtime.lambda_invoke import LocalFunction
 from local_runtime.sagemaker.emulator import LocalSageMaker
 from local_runtime.server import LocalAws

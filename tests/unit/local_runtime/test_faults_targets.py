@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from contract.names import PIPELINE_TAG
-from local_runtime.faults import Faults, NoLocalSlackError, pipeline_of
+from local_runtime.fault_records import NoLocalSlackError
+from local_runtime.faults import Faults, pipeline_of
 from local_runtime.slack_api import LocalSlackApi
 
 
