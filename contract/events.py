@@ -14,6 +14,7 @@ MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 # Step Functions' own, on every status change of a Standard execution (source aws.states): RUNNING, then one of
 # SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
 EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+EXECUTION_ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 # What each loop waits for to end: the states GetStatus's Choices leave the loop on (PreprocessingStatus,
 # TrainingStatus and EndpointStatus in statemachine/retraining.asl.json). An endpoint InService on the previous

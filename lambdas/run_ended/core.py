@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from contract.events import EXECUTION_ENDED, EXECUTION_STATUS_CHANGE
 from contract.names import lease_key
 from lambdas.common import env as names
 from lambdas.common.errors import InvalidStepEventError
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
     from types_boto3_ssm import SSMClient
     from types_boto3_stepfunctions import SFNClient
 
-# Step Functions' event (https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html): source aws.states.
-EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
-ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 # The workflow's own failure end: NotifyFailure posted the alert before it (statemachine/retraining.asl.json).
 ALERTED_FAILURE_STATE = "RunFailed"
 _HOW = {
@@ -143,7 +141,7 @@ def run_ended(
     NotifySlack functions of the stack). Safe to repeat: EventBridge may deliver an event twice, and CleanUp and
     the lease release check before they act (a second alert is the cost of a duplicate delivery).
     """
-    if run.status not in ENDED:  # a running execution keeps its lease, whatever sent its event here
+    if run.status not in EXECUTION_ENDED:  # a running execution keeps its lease, whatever sent its event here
         return RunEndedReport(execution=run.execution.id, status=run.status, lease_released=False)
     released = release_lease(s3, settings.bucket, lease_key(settings.wake_prefix), run.execution.id)
     report = RunEndedReport(execution=run.execution.id, status=run.status, lease_released=released)

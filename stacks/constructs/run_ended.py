@@ -16,6 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from contract import env
+from contract.events import EXECUTION_ENDED, EXECUTION_STATUS_CHANGE
 from contract.names import lease_key
 from stacks.compliance import acknowledge, resource_finding
 from stacks.config import PipelineConfig
@@ -25,9 +26,6 @@ from stacks.constructs.model_registry import ModelRegistry
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.check_data import executions_arn
 from stacks.constructs.watermark import Watermark
-
-EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
-ENDED_STATUSES = ["ABORTED", "FAILED", "SUCCEEDED", "TIMED_OUT"]
 
 
 class RunEndedReaper(Construct):
@@ -103,7 +101,7 @@ class RunEndedReaper(Construct):
             event_pattern=events.EventPattern(
                 source=["aws.states"],
                 detail_type=[EXECUTION_STATUS_CHANGE],
-                detail={"stateMachineArn": [state_machine.state_machine_arn], "status": ENDED_STATUSES},
+                detail={"stateMachineArn": [state_machine.state_machine_arn], "status": sorted(EXECUTION_ENDED)},
             ),
             targets=[targets.LambdaFunction(self.function.function, retry_attempts=4)],
         )
