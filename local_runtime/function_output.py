@@ -77,9 +77,12 @@ _install_lock = threading.Lock()
 
 
 @contextmanager
-def metrics_from_stdout(publish: MetricsSink, *, source: str) -> Iterator[None]:
+def metrics_from_stdout(
+    publish: MetricsSink, *, source: str, count_bytes: Callable[[int], None] | None = None
+) -> Iterator[None]:
     """While inside, this thread's EMF lines on sys.stdout go to `publish` (not to the terminal), as CloudWatch
-    Logs extracts them; its other lines go to the terminal as before.
+    Logs extracts them; its other lines go to the terminal as before. `count_bytes` is told the size of every
+    line, EMF or not: what the function's log stream would ingest.
 
     A line that claims to be EMF but breaks the specification is logged as a warning naming `source` (the
     function) and the rule, and shown as a plain line: CloudWatch keeps it as a log event and extracts nothing.
@@ -87,6 +90,8 @@ def metrics_from_stdout(publish: MetricsSink, *, source: str) -> Iterator[None]:
     proxy = _install()
 
     def on_line(line: str, end: str) -> None:
+        if count_bytes is not None:
+            count_bytes(len((line + end).encode()))
         try:
             metrics = extract_metrics(line)
         except EmfError as error:

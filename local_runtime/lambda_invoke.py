@@ -7,6 +7,7 @@ import json
 import os
 import re
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -45,6 +46,22 @@ class LocalFunction:
         module_name, _, function_name = self.handler.rpartition(".")
         handler: Handler = getattr(importlib.import_module(module_name), function_name)
         return handler
+
+
+@dataclass(frozen=True)
+class InvocationReport:
+    """What Lambda's REPORT log line says of an invocation that ran its handler: how long it took, at what memory
+    size, and how many bytes it wrote to its log stream (what CloudWatch Logs ingests, EMF documents included)."""
+
+    function: str
+    duration_seconds: float
+    memory_mb: int
+    log_bytes: int
+
+    @property
+    def billed_gb_seconds(self) -> float:
+        """Lambda bills duration rounded up to the millisecond, times the configured memory."""
+        return -(-self.duration_seconds * 1000 // 1) / 1000 * self.memory_mb / 1024
 
 
 @dataclass
@@ -104,6 +121,7 @@ class LocalLambda:
         self._under_way_lock = threading.Lock()
         self._count = 0
         self.invocations: list[tuple[str, Any]] = []
+        self.reports: list[InvocationReport] = []  # one per invocation whose handler ran, oldest first
 
     def register(self, function: LocalFunction) -> None:
         self._functions[function.name] = function
@@ -172,10 +190,13 @@ class LocalLambda:
             self.invocations.append((function.name, event))
             if fault is not None and not fault.after_side_effects:
                 return _crashed(context.aws_request_id)
+            written = [0]
+            started = time.perf_counter()
             with (
                 _environment({**self._lambda_environment(function), **function.environment}),
                 _fresh_metrics(),
-                self._metrics_of(function),
+                self._metrics_of(function, written),
+                self._reported(function, started, written),
             ):
                 try:
                     result = function.load()(event, context)
@@ -208,14 +229,29 @@ class LocalLambda:
                 with self._under_way_lock:
                     self._under_way.remove(key)
 
-    def _metrics_of(self, function: LocalFunction) -> AbstractContextManager[None]:
-        """Route the EMF lines of this invocation to `metrics`, in the function's account and region."""
+    def _metrics_of(self, function: LocalFunction, written: list[int]) -> AbstractContextManager[None]:
+        """Route the EMF lines of this invocation to `metrics`, in the function's account and region, counting
+        the bytes it writes in `written`."""
         if self.metrics is None:
             return nullcontext()
         publish = self.metrics
         parts = function.arn.split(":")
         account, region = (parts[4], parts[3]) if len(parts) >= 7 else (DEFAULT_ACCOUNT, DEFAULT_REGION)
-        return metrics_from_stdout(lambda metrics: publish(account, region, metrics), source=function.name)
+
+        def count(size: int) -> None:
+            written[0] += size
+
+        return metrics_from_stdout(
+            lambda metrics: publish(account, region, metrics), source=function.name, count_bytes=count
+        )
+
+    @contextmanager
+    def _reported(self, function: LocalFunction, started: float, written: list[int]) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            duration = time.perf_counter() - started
+            self.reports.append(InvocationReport(function.name, duration, function.memory_mb, written[0]))
 
 
 def _throttled() -> InvocationResult:

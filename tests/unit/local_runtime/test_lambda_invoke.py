@@ -132,3 +132,27 @@ def test_the_metrics_a_handler_prints_are_published_in_its_account_and_region(
         ("LocalRuntimeTests", "Handled", {"service": "metrics_handler", "pipeline": "ops"}, (1.0,))
     ]
     assert capsys.readouterr().out == "handled\n"
+
+
+def test_each_invocation_reports_its_duration_memory_and_log_bytes_as_lambda_s_report_line_does(
+    aws_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a 512 MB function whose handler prints one plain line and one EMF document
+    functions = LocalLambda(metrics=lambda account, region, metrics: None)
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:counted"
+    function = LocalFunction("counted", arn, "tests.unit.local_runtime.metrics_handler.handler", memory_mb=512)
+
+    # WHEN it is invoked twice
+    for _ in range(2):
+        functions.invoke(function, json.dumps({"pipeline": "ops"}).encode())
+
+    # THEN each invocation has its report: every byte it wrote (the EMF document too: CloudWatch Logs ingests it)
+    shown = capsys.readouterr().out
+    assert shown == "handled\nhandled\n"
+    first, second = functions.reports
+    assert (first.function, first.memory_mb) == ("counted", 512)
+    assert first.log_bytes == second.log_bytes > len(b"handled\n") + len(b'{"_aws":')
+    assert 0 < first.duration_seconds < 5
+    # billed: the duration rounded up to the millisecond, at half a GB
+    assert first.billed_gb_seconds >= first.duration_seconds / 2
+    assert first.billed_gb_seconds - first.duration_seconds / 2 <= 0.0005 + 1e-12
