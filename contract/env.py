@@ -42,6 +42,9 @@ MAX_BATCH_TRANSFORM_WAIT_SECONDS = "MAX_BATCH_TRANSFORM_WAIT_SECONDS"
 ENDPOINT_NAME = "ENDPOINT_NAME"
 ENDPOINT_INSTANCE_TYPE = "ENDPOINT_INSTANCE_TYPE"
 ENDPOINT_INSTANCE_COUNT = "ENDPOINT_INSTANCE_COUNT"
+# DeployModel: JSON of the variant's ServerlessConfig ({"MemorySizeInMB", "MaxConcurrency", "ProvisionedConcurrency"});
+# set for a serverless endpoint, in place of ENDPOINT_INSTANCE_TYPE and ENDPOINT_INSTANCE_COUNT.
+ENDPOINT_SERVERLESS_CONFIG = "ENDPOINT_SERVERLESS_CONFIG"
 POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
 # GetStatus: JSON {"training": {"ml.m5.large": 0.115}, "processing": {...}, "transform": {...}, "hosting": {...}}, USD
 # per instance-hour of the instance types the pipeline uses, from its price table; unset: every cost is unknown.

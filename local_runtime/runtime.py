@@ -20,6 +20,7 @@ from local_runtime.faults import Faults
 from local_runtime.iam.roles import TemplateRole, read_roles
 from local_runtime.iam.usage import GRANT_USAGE
 from local_runtime.sagemaker.emulator import LocalSageMaker
+from local_runtime.sagemaker.serverless import DEFAULT_SERVERLESS_IDLE_SECONDS
 from local_runtime.server import LocalAws
 from local_runtime.template import FILE_ASSETS_METADATA, read_stack
 
@@ -79,6 +80,8 @@ class LocalRuntime:
     # The deployed roles' calls authorized against their policies, as IAM does (local_runtime.iam); on by default, as
     # on AWS: a grant missing from the template must fail here first. LOCAL_RUNTIME_IAM=off changes the default.
     enforce_iam: bool = field(default_factory=lambda: iam_enforced_by_default())
+    # AWS seconds a serverless endpoint idles before its worker stops (5 local seconds on the runtime's time scale)
+    serverless_idle_seconds: float = DEFAULT_SERVERLESS_IDLE_SECONDS
     aws: LocalAws = field(init=False)
 
     def __post_init__(self) -> None:
@@ -88,7 +91,14 @@ class LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         faults = Faults()
         sagemaker = (
-            LocalSageMaker(self.workdir, faults=faults, time_scale=LOCAL_TIME_SCALE) if self.emulate_sagemaker else None
+            LocalSageMaker(
+                self.workdir,
+                faults=faults,
+                time_scale=LOCAL_TIME_SCALE,
+                serverless_idle_seconds=self.serverless_idle_seconds,
+            )
+            if self.emulate_sagemaker
+            else None
         )
         self.aws = LocalAws(
             port=self.port,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         BlueGreenUpdatePolicyTypeDef,
         CapacitySizeTypeDef,
         DeploymentConfigTypeDef,
+        ProductionVariantServerlessConfigTypeDef,
         ProductionVariantTypeDef,
         TagTypeDef,
         TrafficRoutingConfigTypeDef,
@@ -113,26 +115,54 @@ class RolloutSettings:
         }
 
 
+_SERVERLESS_KEYS = frozenset({"MemorySizeInMB", "MaxConcurrency", "ProvisionedConcurrency"})
+
+
+def _serverless_config(env: Mapping[str, str]) -> dict[str, int] | None:
+    """The variant's ServerlessConfig the stack configured, None for instances; raise ConfigurationError if
+    malformed."""
+    raw = names.optional_str(env, names.ENDPOINT_SERVERLESS_CONFIG)
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if (
+        not isinstance(value, dict)
+        or not {"MemorySizeInMB", "MaxConcurrency"} <= set(value) <= _SERVERLESS_KEYS
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value.values())
+    ):
+        raise ConfigurationError(
+            f"environment variable {names.ENDPOINT_SERVERLESS_CONFIG} must be a JSON object of MemorySizeInMB, "
+            "MaxConcurrency and optionally ProvisionedConcurrency, each an integer"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class DeploySettings:
     pipeline: str
     endpoint_name: str
-    instance_type: str
-    instance_count: int
+    instance_type: str | None  # None for a serverless endpoint
+    instance_count: int | None
     image: str
     role_arn: str
     poll_interval_seconds: int
     rollout: RolloutSettings | None = None
     preprocessing: ServingPreprocessing | None = None  # None: a single-container model
     environment: Mapping[str, str] = field(default_factory=dict)  # the algorithm's container's
+    serverless: Mapping[str, int] | None = None  # the variant's ServerlessConfig; None: instances
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeploySettings:
+        serverless = _serverless_config(env)
         return cls(
             pipeline=names.require_str(env, names.PIPELINE_NAME),
             endpoint_name=names.require_str(env, names.ENDPOINT_NAME),
-            instance_type=names.require_str(env, names.ENDPOINT_INSTANCE_TYPE),
-            instance_count=names.require_int(env, names.ENDPOINT_INSTANCE_COUNT),
+            instance_type=None if serverless else names.require_str(env, names.ENDPOINT_INSTANCE_TYPE),
+            instance_count=None if serverless else names.require_int(env, names.ENDPOINT_INSTANCE_COUNT),
+            serverless=serverless,
             image=names.require_str(env, names.INFERENCE_IMAGE),
             role_arn=names.require_str(env, names.SAGEMAKER_ROLE_ARN),
             poll_interval_seconds=names.require_int(env, names.POLL_INTERVAL_SECONDS),
@@ -160,8 +190,10 @@ def deploy_model(
     UpdateEndpoint keeps the old model serving until the new one is healthy, so the endpoint never stops
     answering. With a rollout configured the update shifts traffic in steps, bakes after each, and SageMaker
     rolls it back when one of the rollout's alarms fires (CreateEndpoint takes no DeploymentConfig). Safe to
-    retry: every name derives from the run, and an endpoint already on this run's config is left alone. Raises
-    EndpointNotUpdatableError when the endpoint is Failed or busy with another change.
+    retry: every name derives from the run, and an endpoint already on this run's config is left alone. A serverless
+    endpoint's variant has a ServerlessConfig instead of instances and updates the same way. Raises
+    EndpointNotUpdatableError when the endpoint is Failed or busy with another change, or runs on instances and the
+    settings ask for serverless.
     """
     artifact = training.model_artifact
     if not artifact:
@@ -172,19 +204,14 @@ def deploy_model(
         preprocessing, artifact, settings.image, settings.preprocessing, settings.environment
     )
     create_run_model(sagemaker, name, containers, role_arn=settings.role_arn, tags=tags)
-    variant: ProductionVariantTypeDef = {
-        "VariantName": VARIANT_NAME,
-        "ModelName": name,
-        "InitialInstanceCount": settings.instance_count,
-        # The stack's config names a SageMaker instance type; SageMaker itself refuses any other.
-        "InstanceType": cast("ProductionVariantInstanceTypeType", settings.instance_type),
-        "InitialVariantWeight": 1.0,
-    }
+    before = _describe_endpoint(sagemaker, settings.endpoint_name)
+    if settings.serverless is not None and before is not None:
+        _refuse_instances_to_serverless(before, settings.endpoint_name)
+    variant = _production_variant(name, settings)
     create_if_absent(
         lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name),
         lambda: sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags),
     )
-    before = _describe_endpoint(sagemaker, settings.endpoint_name)
     previous = str(before["EndpointConfigName"]) if before and before.get("EndpointConfigName") != name else None
     action = _roll_out(sagemaker, settings.endpoint_name, name, tags, settings.rollout)
     return DeploymentState(
@@ -204,6 +231,36 @@ def deploy_model(
             0, interval_seconds=settings.poll_interval_seconds, expected_seconds=expected_seconds
         ),
     )
+
+
+def _production_variant(model_name: str, settings: DeploySettings) -> ProductionVariantTypeDef:
+    """The endpoint config's one variant: a ServerlessConfig, or the instances (CreateEndpointConfig takes one or the
+    other)."""
+    variant: ProductionVariantTypeDef = {
+        "VariantName": VARIANT_NAME,
+        "ModelName": model_name,
+        "InitialVariantWeight": 1.0,
+    }
+    if settings.serverless is not None:
+        variant["ServerlessConfig"] = cast("ProductionVariantServerlessConfigTypeDef", dict(settings.serverless))
+    else:
+        variant["InitialInstanceCount"] = settings.instance_count or 1
+        # The stack's config names a SageMaker instance type; SageMaker itself refuses any other.
+        variant["InstanceType"] = cast("ProductionVariantInstanceTypeType", settings.instance_type)
+    return variant
+
+
+def _refuse_instances_to_serverless(endpoint: Mapping[str, Any], endpoint_name: str) -> None:
+    """SageMaker refuses to turn an instance endpoint serverless (Developer Guide, Serverless Inference, "Feature
+    exclusions": "If you try to update your real-time endpoint to serverless, you receive a ValidationError"); say
+    so with the way out rather than fail on UpdateEndpoint's message. Raises EndpointNotUpdatableError."""
+    variants = endpoint.get("ProductionVariants") or []
+    if variants and not any(variant.get("CurrentServerlessConfig") for variant in variants):
+        raise EndpointNotUpdatableError(
+            f"endpoint {endpoint_name} runs on instances and this pipeline's endpoint is now serverless: SageMaker "
+            "cannot update an instance endpoint to serverless; delete the endpoint and the next run creates it "
+            "serverless, or remove endpoint.serverless"
+        )
 
 
 def _roll_out(

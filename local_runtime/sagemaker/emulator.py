@@ -25,6 +25,7 @@ from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.hosting import HostingService
 from local_runtime.sagemaker.processing import ProcessingService
 from local_runtime.sagemaker.registry_events import ModelPackageEvents
+from local_runtime.sagemaker.serverless import DEFAULT_SERVERLESS_IDLE_SECONDS
 from local_runtime.sagemaker.status_events import StatusChangeEvents
 from local_runtime.sagemaker.training import TrainingService
 from local_runtime.sagemaker.transform import TransformService
@@ -51,11 +52,13 @@ class LocalSageMaker:
         health_check_timeout_seconds: float = 30.0,
         faults: Faults | None = None,
         time_scale: float = 1.0,
+        serverless_idle_seconds: float = DEFAULT_SERVERLESS_IDLE_SECONDS,
     ) -> None:
         """`faults` makes training jobs fail or stall and deployments slow on request; give it LocalAws.faults.
 
         `time_scale` is how many local seconds a second of a guarded rollout's baking periods and alarm periods
-        takes (1/60: a minute of AWS time in a second).
+        takes (1/60: a minute of AWS time in a second), and of a serverless endpoint's `serverless_idle_seconds`
+        before its worker stops.
         """
         self._temporary = None if workdir else tempfile.TemporaryDirectory(prefix="local-sagemaker-")
         self.workdir = workdir or Path(self._temporary.name)  # type: ignore[union-attr]
@@ -87,6 +90,7 @@ class LocalSageMaker:
             cloudwatch=LocalCloudWatch(_cloudwatch_backend),
             time_scale=time_scale,
             on_status=self.status_events.endpoint_changed,
+            serverless_idle_seconds=serverless_idle_seconds,
         )
         self.transform = TransformService(
             s3_client_factory=self._s3,

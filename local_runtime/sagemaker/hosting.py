@@ -31,6 +31,7 @@ from local_runtime.sagemaker.api import InvocationResponse, S3ClientFactory, Sag
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.jobs import truncate
 from local_runtime.sagemaker.script_mode import PythonEnvironments
+from local_runtime.sagemaker.serverless import DEFAULT_SERVERLESS_IDLE_SECONDS, ServerlessVariant, ThrottledError
 from local_runtime.sagemaker.traffic import (
     Deployment,
     Endpoint,
@@ -67,13 +68,16 @@ class HostingService:
         cloudwatch: LocalCloudWatch | None = None,
         time_scale: float = 1.0,
         on_status: Callable[[str, Any], None] | None = None,
+        serverless_idle_seconds: float = DEFAULT_SERVERLESS_IDLE_SECONDS,
     ) -> None:
         """`faults` can make the next deployments slower or their models fail (see local_runtime.faults).
 
         `cloudwatch` receives every invocation's metrics and evaluates a guarded rollout's alarms; without it an
         UpdateEndpoint with AutoRollbackConfiguration is refused. `time_scale` shortens baking periods and alarm
-        periods: local seconds per AWS second.
+        periods: local seconds per AWS second. A serverless variant's worker stops after `serverless_idle_seconds`
+        (of AWS time, on the time scale too) without invocations (local_runtime.sagemaker.serverless).
         """
+        self._serverless_idle_seconds = serverless_idle_seconds * time_scale
         self._faults = faults or Faults()
         self._on_status = on_status  # (region, moto's endpoint): SageMaker's state-change event
         self._cloudwatch = cloudwatch
@@ -136,6 +140,7 @@ class HostingService:
                     "ValidationException",
                     f"Could not find endpoint configuration '{_arn(backend, 'endpoint-config', config_name)}'.",
                 )
+            _refuse_instances_to_serverless(backend, record, config)
             endpoint = self._endpoints.get((region, endpoint_name))
             stale = None
             if endpoint is None or endpoint.record is not record:
@@ -179,6 +184,11 @@ class HostingService:
         started = time.perf_counter()
         try:
             answer = chain.post(body, content_type, accept)
+        except ThrottledError as throttled:
+            raise SageMakerApiError("ThrottlingException", str(throttled), 400) from None
+        except DeploymentError as error:  # a serverless variant's cold start failed
+            self._publish(region, endpoint_name, chain.variant, 500, None)
+            raise SageMakerApiError("ModelError", f"The container did not start: {error}", 424) from None
         except HopError as failed:
             self._publish(region, endpoint_name, chain.variant, 500, None)
             raise SageMakerApiError(
@@ -222,7 +232,8 @@ class HostingService:
             endpoint = self._endpoints.get((region, endpoint_name))
             if endpoint is None or endpoint.serving is None or not endpoint.serving.workers:
                 return None
-            return endpoint.serving.workers[0][0].url
+            chain = endpoint.serving.workers[0][0]
+            return chain.url if chain.workers else None  # a serverless variant scaled to zero has none
 
     def shutdown(self) -> None:
         """Stop every worker; deployments in progress end without touching their endpoints."""
@@ -403,18 +414,30 @@ class HostingService:
         weight = float(variant.get("InitialVariantWeight") or 0.0)
         timeout = float(variant.get("ContainerStartupHealthCheckTimeoutInSeconds") or self._health_check_timeout)
         directory = self._workdir / "hosting" / endpoint.name / config_name / variant_name
+        start = functools.partial(
+            self._launcher.start,
+            endpoint.region,
+            model,
+            subject=f"production variant {variant_name}",
+            failing_status=self._faults.invocation_fault(str(variant.get("ModelName")), endpoint.name),
+        )
+        if variant.get("ServerlessConfig"):
+            serverless = ServerlessVariant(
+                variant_name,
+                dict(variant["ServerlessConfig"]),
+                directory=directory,
+                # each cold start has the health check's time again
+                start=lambda chain, where: start(chain, where, deadline=time.monotonic() + timeout, clean=False),
+                idle_seconds=self._serverless_idle_seconds,
+            )
+            if not deployment.add(serverless, weight):
+                raise DeploymentError("the endpoint was deleted")
+            serverless.deploy()
+            return
         chain = WorkerChain(variant_name)
         if not deployment.add(chain, weight):
             raise DeploymentError("the endpoint was deleted")
-        self._launcher.start(
-            endpoint.region,
-            model,
-            chain,
-            directory,
-            subject=f"production variant {variant_name}",
-            deadline=time.monotonic() + timeout,
-            failing_status=self._faults.invocation_fault(str(variant.get("ModelName")), endpoint.name),
-        )
+        start(chain, directory, deadline=time.monotonic() + timeout)
 
     def _discard(self, endpoint: Endpoint) -> None:
         with self._lock:
@@ -423,6 +446,22 @@ class HostingService:
             endpoint.serving = endpoint.shifting = None
         for deployment in deployments:
             deployment.stop()
+
+
+def _refuse_instances_to_serverless(backend: Any, record: Any, config: Any) -> None:
+    """SageMaker cannot update an instance endpoint to serverless (Developer Guide, Serverless Inference, "Feature
+    exclusions": "If you try to update your real-time endpoint to serverless, you receive a ValidationError
+    message"); serverless to instances it can. The message is ours: the documentation does not quote SageMaker's."""
+    serving = backend.endpoint_configs.get(record.endpoint_config_name)
+    serving_variants = serving.production_variants if serving is not None else []
+    if any(v.get("ServerlessConfig") for v in config.production_variants) and not any(
+        v.get("ServerlessConfig") for v in serving_variants
+    ):
+        raise SageMakerApiError(
+            "ValidationException",
+            f"Cannot update endpoint '{record.arn}' from instance-based production variants to serverless: an "
+            "instance-based endpoint cannot be converted to a serverless endpoint.",
+        )
 
 
 def _set_status(record: Any, status: str, **changes: Any) -> None:

@@ -18,7 +18,11 @@ from typing import Any
 
 from local_runtime.sagemaker.api import SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
+from local_runtime.sagemaker.serverless import ServerlessVariant
 from local_runtime.sagemaker.workers import WorkerChain
+
+# What serves a production variant: its chain of workers, or a serverless variant that starts one on demand.
+VariantServer = WorkerChain | ServerlessVariant
 
 _BAKE_TICK_SECONDS = 0.1  # how often a baking period evaluates its alarms
 _ROUTING_TYPES = frozenset({"ALL_AT_ONCE", "CANARY", "LINEAR"})
@@ -34,7 +38,7 @@ class Deployment:
 
     config_name: str
     variants: list[dict[str, Any]]  # DescribeEndpoint's ProductionVariants for this config
-    workers: list[tuple[WorkerChain, float]] = field(default_factory=list)  # a chain per variant, with its weight
+    workers: list[tuple[VariantServer, float]] = field(default_factory=list)  # a chain per variant, with its weight
     in_flight: int = 0
     retired: bool = False
     condition: threading.Condition = field(default_factory=threading.Condition)
@@ -51,7 +55,7 @@ class Deployment:
             self.in_flight -= 1
             self.condition.notify_all()
 
-    def pick(self) -> WorkerChain:
+    def pick(self) -> VariantServer:
         """A worker chosen by variant weight, as SageMaker splits traffic between production variants."""
         if len(self.workers) == 1:
             return self.workers[0][0]
@@ -60,7 +64,7 @@ class Deployment:
             weights = [1.0] * len(self.workers)
         return random.choices([worker for worker, _ in self.workers], weights=weights)[0]
 
-    def add(self, worker: WorkerChain, weight: float) -> bool:
+    def add(self, worker: VariantServer, weight: float) -> bool:
         """Track a starting chain; False when the deployment was stopped meanwhile."""
         with self.condition:
             if self.retired:
@@ -68,7 +72,7 @@ class Deployment:
             self.workers.append((worker, weight))
             return True
 
-    def remove(self, worker: WorkerChain) -> None:
+    def remove(self, worker: VariantServer) -> None:
         with self.condition:
             self.workers = [(w, weight) for w, weight in self.workers if w is not worker]
         worker.stop()

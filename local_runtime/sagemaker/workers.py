@@ -195,17 +195,19 @@ class ChainLauncher:
         subject: str,
         deadline: float,
         failing_status: int | None = None,
+        clean: bool = True,
     ) -> None:
         """Start a worker per container of moto's `model` into `chain`, each health-checked in turn.
 
         `subject` is what errors say the containers serve ("production variant AllTraffic"). Raises DeploymentError
         (the FailureReason) when a model cannot be served, fetched or pass /ping before `deadline`, or the chain was
-        stopped meanwhile; the workers already started stay in the chain, for its owner to stop.
+        stopped meanwhile; the workers already started stay in the chain, for its owner to stop. `clean` empties
+        `directory` first; without it the caller has (a serverless variant keeps its log across cold starts).
         """
         containers = model_containers(model)
         # SageMaker fetches the model's artifacts as a session of the model's ExecutionRoleArn.
         role_arn = getattr(model, "execution_role_arn", None)
-        if directory.exists():
+        if clean and directory.exists():
             shutil.rmtree(directory)
         for index, container in enumerate(containers):
             name = "primary" if len(containers) == 1 else _hostname(container, index)

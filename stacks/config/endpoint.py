@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictInt, model_validator
 
 from stacks.config.fields import InstanceType, Rule, Section, derived_in_schema
+from stacks.config.serverless import ServerlessConfig, refuse_instance_fields
 
 _SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 SageMakerName = Annotated[
@@ -25,3 +26,9 @@ class EndpointConfig(Section):
     name: SageMakerName
     instance_type: InstanceType = "ml.m5.large"
     instance_count: StrictInt = Field(default=1, ge=1, le=100)
+    serverless: ServerlessConfig | None = None  # None: the endpoint runs on instance_count instances
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_instances_when_serverless(cls, data: Any) -> Any:
+        return refuse_instance_fields(data)

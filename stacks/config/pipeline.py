@@ -179,6 +179,7 @@ class PipelineConfig(Section):
         if self.rollout is not None:
             _check_rollout_fits(self.rollout, self.polling)
         _check_holdout_fits(self)
+        _check_serverless_fits(self)
         _check_evaluation_script(self)
         _check_gate_metric_defined(self)
         return self
@@ -399,6 +400,19 @@ def _check_holdout_fits(config: PipelineConfig) -> None:
             f"({split.days}) must be smaller than window_days ({config.window_days}): the newest "
             f"{split.days} day(s) of the window are held out and the rest trains the model; widen window_days, "
             'hold out fewer days, or set evaluation.holdout to "none" to train on the whole window',
+        )
+
+
+def _check_serverless_fits(config: PipelineConfig) -> None:
+    """A serverless variant serves one container: SageMaker excludes inference pipelines from Serverless Inference
+    (see stacks/config/serverless.py), and preprocessing makes the model one."""
+    if config.endpoint.serverless is not None and config.preprocessing is not None:
+        raise FieldError(
+            "endpoint.serverless",
+            "cannot serve this pipeline's model: with preprocessing it is a serial inference pipeline (the "
+            "preprocessing, the algorithm and any postprocessing as containers of one model), and SageMaker "
+            "Serverless Inference does not support inference pipelines; run the endpoint on instances (remove "
+            "endpoint.serverless) or fold the preprocessing into the model",
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from constructs import Construct
 
 from contract import env
@@ -21,8 +23,7 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
         {
             env.PIPELINE_NAME: config.name,
             env.ENDPOINT_NAME: config.endpoint.name,
-            env.ENDPOINT_INSTANCE_TYPE: config.endpoint.instance_type,
-            env.ENDPOINT_INSTANCE_COUNT: str(config.endpoint.instance_count),
+            **endpoint_capacity_env(config),
             env.INFERENCE_IMAGE: resources.images.inference,
             **resources.model_env(),
             env.SAGEMAKER_ROLE_ARN: resources.sagemaker.role_arn,
@@ -48,6 +49,17 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     if resources.rollout_alarms is not None:
         guard_rollout(step, config, resources.rollout_alarms)
     return step
+
+
+def endpoint_capacity_env(config: PipelineConfig) -> dict[str, str]:
+    """What the endpoint's variant runs on: its ServerlessConfig, or its instance type and count."""
+    endpoint = config.endpoint
+    if endpoint.serverless is not None:
+        return {env.ENDPOINT_SERVERLESS_CONFIG: json.dumps(endpoint.serverless.variant_config(), sort_keys=True)}
+    return {
+        env.ENDPOINT_INSTANCE_TYPE: endpoint.instance_type,
+        env.ENDPOINT_INSTANCE_COUNT: str(endpoint.instance_count),
+    }
 
 
 def guard_rollout(step: StepFunction, config: PipelineConfig, alarms: RolloutAlarms) -> None:

@@ -41,7 +41,9 @@ _pipelines = count(1)
 class Deployed:
     """A deployed pipeline as its runs leave it: registry versions, models, endpoint configs, run records."""
 
-    def __init__(self, client: Callable[[str], Any]) -> None:
+    def __init__(self, client: Callable[[str], Any], *, serverless: dict[str, int] | None = None) -> None:
+        """`serverless`: the runs deploy serverless variants with this ServerlessConfig instead of instances."""
+        self.serverless = serverless
         self.name = f"churn{next(_pipelines)}"
         self.group, self.endpoint, self.bucket = f"{self.name}-models", self.name, f"{self.name}-data"
         self.sagemaker, self.s3, self.sfn = client("sagemaker"), client("s3"), client("stepfunctions")
@@ -102,8 +104,11 @@ class Deployed:
         return job
 
     def deploy(self, job: str, started: datetime, manifest: str, days: list[str]) -> None:
-        variant = {"VariantName": VARIANT_NAME, "ModelName": job, "InitialInstanceCount": 2}
-        variant |= {"InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}
+        variant: dict[str, Any] = {"VariantName": VARIANT_NAME, "ModelName": job, "InitialVariantWeight": 1.0}
+        if self.serverless is not None:
+            variant["ServerlessConfig"] = self.serverless
+        else:
+            variant |= {"InitialInstanceCount": 2, "InstanceType": "ml.m5.large"}
         self.sagemaker.create_endpoint_config(EndpointConfigName=job, ProductionVariants=[variant])
         if not self.endpoint_exists():
             self.sagemaker.create_endpoint(EndpointName=self.endpoint, EndpointConfigName=job)
