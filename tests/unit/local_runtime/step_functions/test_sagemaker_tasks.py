@@ -23,6 +23,7 @@ from tests.unit.local_runtime.step_functions.machines import create, history, st
 BUCKET = "sync-tasks"
 SAGEMAKER_ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 LINEAR_LEARNER = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 ROWS = "".join(f"{2 * x + 1},{x}\n" for x in range(40)).encode()  # label = 2x + 1
 
 
@@ -177,6 +178,74 @@ def test_stopping_the_execution_stops_the_job_it_waits_for(sfn: Any, sagemaker: 
     assert job["SecondaryStatus"] == "Stopped"
     # AND nothing was recorded after the abort
     assert history(sfn, execution)[-1]["type"] == "ExecutionAborted"
+
+
+def processing_job(name: str, command: str) -> dict[str, Any]:
+    """A processing job running `command` in the scikit-learn image's shell."""
+    return {
+        "ProcessingJobName": name,
+        "RoleArn": SAGEMAKER_ROLE,
+        "AppSpecification": {
+            "ImageUri": SKLEARN,
+            "ContainerEntrypoint": ["/bin/sh", "-c"],
+            "ContainerArguments": [command],
+        },
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 10}
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+
+
+def test_a_sync_processing_task_returns_the_jobs_description(sfn: Any) -> None:
+    name = unique("process")
+
+    described = run(
+        sfn, task_machine("arn:aws:states:::sagemaker:createProcessingJob.sync", processing_job(name, "true"))
+    )
+
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    output = json.loads(described["output"])
+    assert (output["ProcessingJobName"], output["ProcessingJobStatus"]) == (name, "Completed")
+
+
+def test_a_task_that_times_out_stops_its_job(sfn: Any, sagemaker: Any) -> None:
+    # GIVEN a processing job that runs for a minute, in a task that gives up after 2 s
+    name = unique("slow")
+    definition = task_machine(
+        "arn:aws:states:::sagemaker:createProcessingJob.sync", processing_job(name, "sleep 60"), TimeoutSeconds=2
+    )
+
+    # WHEN it runs
+    described = run(sfn, definition)
+
+    # THEN the task times out, and the job it abandoned is stopped
+    assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
+    job = wait_for(
+        lambda: (
+            (j := sagemaker.describe_processing_job(ProcessingJobName=name))["ProcessingJobStatus"] == "Stopped" and j
+        ),
+        what="the job's stop",
+    )
+    assert job["ProcessingJobStatus"] == "Stopped"
+
+
+def test_a_task_wakes_up_even_when_sagemakers_events_are_lost(sfn: Any, sagemaker_aws: LocalAws) -> None:
+    # GIVEN SageMaker's state-change events are dropped
+    emulator = sagemaker_aws.sagemaker
+    assert isinstance(emulator, LocalSageMaker)
+    emulator.status_events.suppressed = True
+    try:
+        # WHEN a .sync task's job ends
+        described = run(
+            sfn, task_machine("arn:aws:states:::sagemaker:createTrainingJob.sync", training_job(unique("quiet")))
+        )
+    finally:
+        emulator.status_events.suppressed = False
+
+    # THEN the task went on all the same (the emulator tells the waiting task directly)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert emulator.status_events.dropped
 
 
 def test_request_response_create_model_returns_the_create_answer(sfn: Any, sagemaker: Any) -> None:
