@@ -13,7 +13,8 @@ SDK3_VENV := .venv-sdk3
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup sdk lock test lint synth deploy diff destroy clean demo serve reliability-report \
-	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop bench-iam bench-cost picture schema
+	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop bench-iam bench-cost bench-sync-lag \
+	picture schema
 
 help:
 	@echo "make setup    create .venv from requirements.lock, install the project into it (editable, with the"
@@ -34,7 +35,7 @@ help:
 	@echo "              then, from another terminal: .venv/bin/sagemaker-retraining runs list --pipeline demo --endpoint-url http://127.0.0.1:4566"
 	@echo "make bench    run every benchmark of the README's Performance section (about 25 minutes);"
 	@echo "              one at a time: bench-check-data, bench-cold-start, bench-build, bench-demo, bench-poll-loop,"
-	@echo "              bench-iam, bench-cost (the monthly bill of one pipeline)"
+	@echo "              bench-iam, bench-cost (the monthly bill of one pipeline), bench-sync-lag"
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -112,7 +113,8 @@ serve: $(VENV)/.installed
 	$(BIN)/python -m local_runtime serve --port $(PORT) $(if $(CONFIG),--config-file $(CONFIG))
 
 # Each benchmark prints its figures and whether they meet their targets; `bench` runs them all, even past a miss.
-BENCHMARKS := check_data_cost cold_start build_time demo_time poll_loop iam_overhead evaluation_cost monthly_cost
+BENCHMARKS := check_data_cost cold_start build_time demo_time poll_loop iam_overhead evaluation_cost monthly_cost \
+	sync_lag
 
 bench: setup
 	@status=0; for benchmark in $(BENCHMARKS); do \
@@ -139,6 +141,9 @@ bench-iam: setup
 
 bench-cost: $(VENV)/.installed
 	$(BIN)/python -m bench.monthly_cost
+
+bench-sync-lag: $(VENV)/.installed
+	$(BIN)/python -m bench.sync_lag
 
 synth: setup
 	npx cdk synth --quiet

@@ -90,6 +90,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from local_runtime import s3_conditional_writes, step_functions
 from local_runtime.iam import s3_objects, simulate
 from local_runtime.iam.principals import Credentials, Principals, opaque_session_name
+from local_runtime.step_functions import sagemaker_tasks
 
 # Definitions parsed once per process: a test session deploys a handful of distinct ones.
 _PARSED_DEFINITIONS = 32
@@ -157,7 +158,7 @@ def install() -> None:
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign,assignment]
     VariableReferencesStaticAnalyser.process_and_get = staticmethod(_variable_references)  # type: ignore[method-assign,assignment]
     # Every client the interpreter builds: Lambda invocations, aws-sdk integrations, the optimized integrations it
-    # runs or forwards (SageMaker's among the latter), Map's S3 reader and writer. Each module imported the function.
+    # runs or forwards and ours for SageMaker, Map's S3 reader and writer. Each module imported the function.
     for module in (
         lambda_eval_utils,
         state_task_service_aws_sdk,
@@ -168,6 +169,7 @@ def install() -> None:
         state_task_service_sqs,
         item_reader_s3,
         result_writer_s3,
+        sagemaker_tasks,
     ):
         module.__dict__["boto_client_for"] = _interpreter_client
     _installed = True

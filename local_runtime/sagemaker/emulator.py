@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from local_runtime.iam.principals import Principals
 from local_runtime.sagemaker.api import InvocationResponse, SageMakerApiError
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.hosting import HostingService
+from local_runtime.sagemaker.job_ends import JOB_ENDS, PROCESSING_JOB, TRAINING_JOB, TRANSFORM_JOB
 from local_runtime.sagemaker.processing import ProcessingService
 from local_runtime.sagemaker.registry_events import ModelPackageEvents
 from local_runtime.sagemaker.serverless import DEFAULT_SERVERLESS_IDLE_SECONDS
@@ -73,13 +75,13 @@ class LocalSageMaker:
             workdir=self.workdir,
             backend=_backend,
             faults=self.faults,
-            on_ended=self.status_events.training_job_ended,
+            on_ended=_told(TRAINING_JOB, "training_job_name", self.status_events.training_job_ended),
         )
         self.processing = ProcessingService(
             s3_client_factory=self._s3,
             workdir=self.workdir,
             backend=_backend,
-            on_ended=self.status_events.processing_job_ended,
+            on_ended=_told(PROCESSING_JOB, "processing_job_name", self.status_events.processing_job_ended),
         )
         self.hosting = HostingService(
             s3_client_factory=self._s3,
@@ -97,7 +99,7 @@ class LocalSageMaker:
             workdir=self.workdir,
             backend=_backend,
             health_check_timeout_seconds=health_check_timeout_seconds,
-            on_ended=self.status_events.transform_job_ended,
+            on_ended=_told(TRANSFORM_JOB, "transform_job_name", self.status_events.transform_job_ended),
         )
         self.model_package_events = ModelPackageEvents()
 
@@ -190,6 +192,17 @@ class LocalSageMaker:
                     aws_session_token=credentials.session_token if credentials else None,
                 )
             return self._s3_clients[key]
+
+
+def _told(kind: str, name_attribute: str, announce: Callable[[str, Any], None]) -> Callable[[str, Any], None]:
+    """A job's end: first to the tasks waiting for it in this process (local_runtime.sagemaker.job_ends), then as
+    SageMaker's state-change event, which may fail or be suppressed without keeping a waiter asleep."""
+
+    def ended(region: str, job: Any) -> None:
+        JOB_ENDS.ended(region, kind, getattr(job, name_attribute))
+        announce(region, job)
+
+    return ended
 
 
 def _backend(region: str) -> Any:

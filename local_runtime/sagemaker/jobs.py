@@ -35,12 +35,23 @@ class JobInterruptedError(Exception):
     """A stop was asked for (StopXJob, MaxRuntimeInSeconds): the job ends Stopped."""
 
 
+# SageMaker's S3Uri pattern is `(https|s3)://([^/]+)/?(.*)` (botocore's service model): an HTTPS URL of an object
+# is taken too, as CDK's `S3Location.fromBucket` writes it (`bucket.urlForObject`: path style,
+# https://s3.<region>.amazonaws.com/<bucket>/<key>), or virtual-hosted (https://<bucket>.s3.<region>.amazonaws.com/<key>).
+_S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)/?(?P<key>.*)")
+_PATH_STYLE_URL = re.compile(r"https://s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?/(?P<bucket>[^/]+)/?(?P<key>.*)")
+_VIRTUAL_HOSTED_URL = re.compile(
+    r"https://(?P<bucket>[^/]+)\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?/?(?P<key>.*)"
+)
+
+
 def split_s3_uri(uri: str) -> tuple[str, str]:
-    """(bucket, key) of `s3://bucket/key`; raise ValueError for anything else."""
-    match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)
-    if match is None:
-        raise ValueError(f"not an S3 URI: {uri!r}")
-    return match[1], match[2]
+    """(bucket, key) of `s3://bucket/key` or of an S3 HTTPS URL; raise ValueError for anything else."""
+    for form in (_S3_URI, _PATH_STYLE_URL, _VIRTUAL_HOSTED_URL):
+        match = form.fullmatch(uri)
+        if match is not None:
+            return match["bucket"], match["key"]
+    raise ValueError(f"not an S3 URI: {uri!r}")
 
 
 def manifest_objects(body: bytes, uri: str) -> list[tuple[str, str, str]]:
