@@ -42,6 +42,8 @@ MAX_BATCH_TRANSFORM_WAIT_SECONDS = "MAX_BATCH_TRANSFORM_WAIT_SECONDS"
 ENDPOINT_NAME = "ENDPOINT_NAME"
 ENDPOINT_INSTANCE_TYPE = "ENDPOINT_INSTANCE_TYPE"
 ENDPOINT_INSTANCE_COUNT = "ENDPOINT_INSTANCE_COUNT"
+# endpoint.autoscaling as JSON (min, max, target_invocations_per_instance, cooldowns); unset: not scaled
+ENDPOINT_AUTOSCALING = "ENDPOINT_AUTOSCALING"
 POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
 # GetStatus: JSON {"training": {"ml.m5.large": 0.115}, "processing": {...}, "transform": {...}, "hosting": {...}}, USD
 # per instance-hour of the instance types the pipeline uses, from its price table; unset: every cost is unknown.
