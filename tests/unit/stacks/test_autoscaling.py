@@ -91,3 +91,35 @@ def test_cloudformation_registers_no_scalable_target(template: Template) -> None
     # The workflow registers the variant once the endpoint exists (stacks/constructs/steps/autoscaling.py).
     template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
     template.resource_count_is("AWS::ApplicationAutoScaling::ScalingPolicy", 0)
+
+
+def test_the_dashboard_charts_the_instances_between_the_minimum_and_the_maximum(template: Template) -> None:
+    [dashboard] = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = flatten(dashboard["Properties"]["DashboardBody"])
+
+    assert "Endpoint churn: instances (autoscaling 2 to 6)" in body
+    assert '"expression":"invocations / per_instance"' in body
+    assert '{"value":6,"label":"autoscaling.max"' in body
+    assert '"EndpointInstances","pipeline","churn","service","get_status"' in body
+
+
+def test_an_alarm_fires_when_the_endpoint_serves_at_its_maximum(template: Template) -> None:
+    alarms = template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": "churn-endpoint-at-max-instances"}}
+    )
+
+    [alarm] = alarms.values()
+    expressions = [m.get("Expression") for m in alarm["Properties"]["Metrics"]]
+    assert "IF(instances >= 6, 1, 0)" in expressions
+    assert "invocations / per_instance" in expressions
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Properties"]["Metrics"] if "MetricStat" in m}
+    assert names == {"Invocations", "InvocationsPerInstance"}
+
+
+def test_a_fixed_endpoint_has_neither_the_chart_nor_the_alarm(fixed: Template) -> None:
+    [dashboard] = fixed.find_resources("AWS::CloudWatch::Dashboard").values()
+
+    assert "invocations / per_instance" not in flatten(dashboard["Properties"]["DashboardBody"])
+    assert not fixed.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": "churn-endpoint-at-max-instances"}}
+    )
