@@ -160,19 +160,7 @@ class PipelineAlarms(Construct):
                     "run itself went on.",
                 )
             )
-        scaling = config.endpoint.autoscaling
-        if scaling is not None:
-            watches.append(
-                _Watch(
-                    "endpoint-at-max-instances",
-                    at_max_instances(config),
-                    f"Endpoint {config.endpoint.name} of pipeline {config.name} served a five-minute period on its "
-                    f"autoscaling maximum of {scaling.max} instances (endpoint.autoscaling.max): it cannot scale "
-                    "further, so invocations per instance may stay above the target and latency rise. Check the "
-                    "endpoint's invocations and latency on the dashboard; raise the maximum (or the instance type) "
-                    "if the load is lasting.",
-                )
-            )
+        watches.extend(_scaling_watches(config))
         for step, function in functions.items():
             watches.append(
                 _Watch(
@@ -216,3 +204,21 @@ class PipelineAlarms(Construct):
             datapoints_to_alarm=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+
+
+def _scaling_watches(config: PipelineConfig) -> list[_Watch]:
+    """An autoscaled endpoint serving at its maximum (stacks/constructs/endpoint_instances.py); none otherwise."""
+    scaling = config.endpoint.autoscaling
+    if scaling is None:
+        return []
+    return [
+        _Watch(
+            "endpoint-at-max-instances",
+            at_max_instances(config),
+            f"Endpoint {config.endpoint.name} of pipeline {config.name} served a five-minute period on its "
+            f"autoscaling maximum of {scaling.max} instances (endpoint.autoscaling.max): it cannot scale "
+            "further, so invocations per instance may stay above the target and latency rise. Check the "
+            "endpoint's invocations and latency on the dashboard; raise the maximum (or the instance type) "
+            "if the load is lasting.",
+        )
+    ]

@@ -114,9 +114,8 @@ class PipelineDashboard(Construct):
             [runs, run_time],
             [steps, waits],
             [self._model_widget(), data_files],
+            *([[self._instances_widget()]] if config.endpoint.autoscaling is not None else []),
         ]
-        if config.endpoint.autoscaling is not None:
-            rows.append([self._instances_widget()])
         if alarms:
             rows.append([cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=FULL)])
         self.dashboard = cloudwatch.Dashboard(
