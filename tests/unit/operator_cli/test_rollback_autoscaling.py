@@ -8,12 +8,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
 from lambdas.common.autoscaling import ScalingSettings, register_variant, registration
 from operator_cli.rollback import DEPLOYED, render, roll_back
 from operator_cli.rollback_endpoint import wait_for_endpoint
+from tests.conftest import ACCOUNT
 from tests.unit.operator_cli.rollback_pipeline import CALLER, NOW, REGION, Deployed
 
 SCALING = ScalingSettings(
@@ -33,7 +33,7 @@ def autoscaling(aws: None) -> Any:
 
 def scaled_to(pipeline: Deployed, count: int) -> None:
     """What target tracking does (moto lacks UpdateEndpointWeightsAndCapacities): the variant's counts change."""
-    stored = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints[pipeline.endpoint].production_variants[0]
+    stored = sagemaker_backends[ACCOUNT][REGION].endpoints[pipeline.endpoint].production_variants[0]
     stored["CurrentInstanceCount"] = stored["DesiredInstanceCount"] = count
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
 from lambdas.common import env
@@ -22,6 +21,7 @@ from lambdas.common.autoscaling import (
     update_endpoint,
 )
 from lambdas.common.errors import ConfigurationError
+from tests.conftest import ACCOUNT
 from tests.local_aws import REGION
 
 SCALING = ScalingSettings(
@@ -57,7 +57,7 @@ def variant(sagemaker: Any) -> dict[str, Any]:
 def scaled_to(count: int) -> None:
     """What Application Auto Scaling does when it scales the variant (UpdateEndpointWeightsAndCapacities, which moto
     lacks): the stored counts change."""
-    stored = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints["churn"].production_variants[0]
+    stored = sagemaker_backends[ACCOUNT][REGION].endpoints["churn"].production_variants[0]
     stored["CurrentInstanceCount"] = stored["DesiredInstanceCount"] = count
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
 from lambdas.common.autoscaling import ScalingSettings, registration
@@ -18,6 +17,7 @@ from lambdas.common.events import Execution
 from lambdas.common.models import DeploymentState
 from lambdas.deploy_model.core import DeploySettings, deploy_model
 from lambdas.get_status.core import PollSettings, endpoint_status
+from tests.conftest import ACCOUNT
 from tests.local_aws import REGION
 from tests.unit.lambdas.states import training_section
 
@@ -64,7 +64,7 @@ def desired_count(sagemaker: Any) -> int:
 
 def scale_to(count: int) -> None:
     """What Application Auto Scaling does when the policy scales (moto lacks UpdateEndpointWeightsAndCapacities)."""
-    stored = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints["churn"].production_variants[0]
+    stored = sagemaker_backends[ACCOUNT][REGION].endpoints["churn"].production_variants[0]
     stored["CurrentInstanceCount"] = stored["DesiredInstanceCount"] = count
 
 
