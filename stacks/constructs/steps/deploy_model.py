@@ -7,9 +7,9 @@ from constructs import Construct
 from contract import env
 from contract.steps import DEPLOY_MODEL
 from stacks.config import PipelineConfig
+from stacks.constructs.endpoint_scaling import allow_scaling
 from stacks.constructs.rollout_alarms import RolloutAlarms
 from stacks.constructs.step_function import StepFunction
-from stacks.constructs.steps.autoscaling import allow_scaling
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
 
 

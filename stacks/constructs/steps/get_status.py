@@ -12,8 +12,8 @@ from constructs import Construct
 from contract import env
 from contract.steps import GET_STATUS
 from stacks.arns import optional_run_jobs, run_resources_arn
+from stacks.constructs.endpoint_scaling import allow_scaling
 from stacks.constructs.step_function import StepFunction
-from stacks.constructs.steps.autoscaling import allow_scaling
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
 from stacks.pricing import prices_env
 

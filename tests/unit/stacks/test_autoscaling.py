@@ -88,7 +88,7 @@ def test_target_tracking_alarms_are_allowed_for_the_endpoints_variant_only(templ
 
 
 def test_cloudformation_registers_no_scalable_target(template: Template) -> None:
-    # The workflow registers the variant once the endpoint exists (stacks/constructs/steps/autoscaling.py).
+    # The workflow registers the variant once the endpoint exists (stacks/constructs/endpoint_scaling.py).
     template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
     template.resource_count_is("AWS::ApplicationAutoScaling::ScalingPolicy", 0)
 
