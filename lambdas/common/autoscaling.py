@@ -17,8 +17,9 @@ DeployModel, the smoke test's roll-back and the operator's rollback all update t
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -146,7 +147,8 @@ def deregister_variant(autoscaling: ScalingClient, endpoint_name: str, held: Reg
     target = resource_id(endpoint_name)
     for policy in held.policies:
         _unless_gone(
-            lambda policy=policy: autoscaling.delete_scaling_policy(
+            functools.partial(
+                autoscaling.delete_scaling_policy,
                 PolicyName=policy["PolicyName"],
                 ServiceNamespace=SERVICE_NAMESPACE,
                 ResourceId=target,
@@ -245,7 +247,7 @@ def _without_alarms(configuration: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _unless_gone(call: Any) -> None:
+def _unless_gone(call: Callable[[], object]) -> None:
     try:
         call()
     except ClientError as error:

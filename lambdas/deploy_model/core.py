@@ -170,7 +170,7 @@ def deploy_model(
     With `autoscaling` (Application Auto Scaling's client, given when the endpoint is scaled) an update obeys
     SageMaker's rules for a scaled variant (lambdas/common/autoscaling.py): it keeps the instance count the variant
     scaled to, and deregisters the variant first when the instance type changes; GetStatus registers it (again)
-    once the endpoint serves this run's config.
+    once the endpoint is InService.
     """
     artifact = training.model_artifact
     if not artifact:

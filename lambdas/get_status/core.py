@@ -162,9 +162,10 @@ def endpoint_status(
 
     `expected_seconds` (the previous run's deployment time) sets the next wait: see contract/polling.py.
 
-    With autoscaling configured (`settings.autoscaling` and its client), an endpoint serving this run's config has
-    its variant registered with Application Auto Scaling: the first run's new endpoint, the variant an instance-type
-    change deregistered, or a changed range. Registering updates what is registered, so each check may repeat it.
+    With autoscaling configured (`settings.autoscaling` and its client), an endpoint InService has its variant
+    registered with Application Auto Scaling: the first run's new endpoint, the variant an instance-type change
+    deregistered (also when that update failed and the endpoint went back to its old config), or a changed range.
+    Registering updates what is registered, so a repeated check changes nothing.
 
     A failed UpdateEndpoint leaves the endpoint InService on the previous config with FailureReason set:
     `serving_new_model` is false then, and the failure reason says so.
@@ -184,7 +185,7 @@ def endpoint_status(
         failure_reason = f"endpoint {current.endpoint_name} is {status}" + (
             f": {failure_reason}" if failure_reason else ""
         )
-    if serving_new_model and settings.autoscaling is not None and autoscaling is not None:
+    if status == "InService" and settings.autoscaling is not None and autoscaling is not None:
         register_variant(autoscaling, current.endpoint_name, settings.autoscaling)
     return replace(
         current,

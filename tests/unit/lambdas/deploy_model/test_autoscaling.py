@@ -110,7 +110,7 @@ def test_an_instance_type_change_deregisters_updates_and_registers_again(
     assert registration(autoscaling, "churn") is not None
 
 
-def test_no_registration_before_the_endpoint_serves_the_runs_config(
+def test_an_endpoint_back_on_its_old_config_after_a_failed_update_is_registered_again(
     sagemaker: Any, autoscaling: Any, execution: Execution
 ) -> None:
     deploy("churn-1", execution, sagemaker, autoscaling)
@@ -118,8 +118,8 @@ def test_no_registration_before_the_endpoint_serves_the_runs_config(
     xlarge = replace(SETTINGS, instance_type="ml.m5.xlarge")
     state = deploy_model(training, execution, sagemaker=sagemaker, settings=xlarge, now=NOW, autoscaling=autoscaling)
 
-    # GetStatus reads a state whose config is not the one the endpoint serves (an update that rolled back)
-    endpoint_status(
+    # GetStatus finds the endpoint InService on another config than the run's (as after an update that failed)
+    failed = endpoint_status(
         replace(state, endpoint_config_name="churn-3"),
         sagemaker=sagemaker,
         settings=POLL,
@@ -127,7 +127,8 @@ def test_no_registration_before_the_endpoint_serves_the_runs_config(
         autoscaling=autoscaling,
     )
 
-    assert registration(autoscaling, "churn") is None
+    assert not failed.serving_new_model
+    assert registration(autoscaling, "churn") is not None
 
 
 def test_without_autoscaling_nothing_is_registered(sagemaker: Any, autoscaling: Any, execution: Execution) -> None:
