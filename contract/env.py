@@ -45,6 +45,8 @@ ENDPOINT_INSTANCE_COUNT = "ENDPOINT_INSTANCE_COUNT"
 # DeployModel: JSON of the variant's ServerlessConfig ({"MemorySizeInMB", "MaxConcurrency", "ProvisionedConcurrency"});
 # set for a serverless endpoint, in place of ENDPOINT_INSTANCE_TYPE and ENDPOINT_INSTANCE_COUNT.
 ENDPOINT_SERVERLESS_CONFIG = "ENDPOINT_SERVERLESS_CONFIG"
+# endpoint.autoscaling as JSON (min, max, target_invocations_per_instance, cooldowns); unset: not scaled
+ENDPOINT_AUTOSCALING = "ENDPOINT_AUTOSCALING"
 POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
 # GetStatus: JSON {"training": {"ml.m5.large": 0.115}, "processing": {...}, "transform": {...}, "hosting": {...}}, USD
 # per instance-hour of the instance types the pipeline uses, from its price table; unset: every cost is unknown.

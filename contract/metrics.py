@@ -23,6 +23,8 @@ RUN_DEPLOYMENT_SECONDS = "RunDeploymentSeconds"
 RUN_BILLABLE_SECONDS = "RunBillableSeconds"
 # The quality gate's metric of a model that went into service, with the metric's name as a dimension.
 DEPLOYED_MODEL_METRIC = "DeployedModelMetric"
+# An autoscaled endpoint's instances (its variant's CurrentInstanceCount) when GetStatus sees it serve a run's model.
+ENDPOINT_INSTANCES = "EndpointInstances"
 MODEL_METRIC_DIMENSION = "metric"
 
 

@@ -1,5 +1,8 @@
 """What the workflow needs from moto and moto lacks: UpdateEndpoint, StopTrainingJob, and AWS's error names.
 
+UpdateEndpoint obeys Application Auto Scaling's registrations as SageMaker does (see
+local_runtime/sagemaker/autoscaling.py).
+
 CreateModel keeps InferenceExecutionConfig (moto drops it), so a serial inference pipeline model is described
 as created, and refuses more containers than SageMaker allows.
 
@@ -90,6 +93,8 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from local_runtime import s3_conditional_writes, step_functions
 from local_runtime.iam import s3_objects, simulate
 from local_runtime.iam.principals import Credentials, Principals, opaque_session_name
+from local_runtime.sagemaker import autoscaling
+from local_runtime.sagemaker.autoscaling import instance_type_refusal, retain_variant_properties
 from local_runtime.step_functions import sagemaker_tasks
 
 # Definitions parsed once per process: a test session deploys a handful of distinct ones.
@@ -149,6 +154,7 @@ def install() -> None:
     simulate.install()
     step_functions.install()  # executions stopped and timed out as on AWS, their status-change events
     s3_conditional_writes.install()  # a conditional write's check and write are one step, as in S3
+    autoscaling.install()  # RegisterScalableTarget moves a SageMaker variant's instance count into its range
     StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(_service_error_name)  # type: ignore[method-assign,assignment]
     StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_exception_name)  # type: ignore[method-assign,assignment]
     global _lambda_error_and_cause
@@ -298,7 +304,11 @@ def _lambda_invoke_errors() -> frozenset[str]:
 
 
 def _backend_update_endpoint(
-    self: Any, endpoint_name: str, endpoint_config_name: str, deployment_config: dict[str, Any] | None = None
+    self: Any,
+    endpoint_name: str,
+    endpoint_config_name: str,
+    deployment_config: dict[str, Any] | None = None,
+    retain: tuple[dict[str, Any], ...] | None = None,
 ) -> FakeEndpoint:
     endpoint = self.endpoints.get(endpoint_name)
     if endpoint is None:
@@ -311,8 +321,14 @@ def _backend_update_endpoint(
             else f"Cannot update endpoint '{endpoint.arn}' in status {endpoint.endpoint_status}."
         )
     config = self.describe_endpoint_config(endpoint_config_name)  # raises ValidationError when absent
+    refusal = instance_type_refusal(self, endpoint, self.endpoint_configs[endpoint_config_name])
+    if refusal is not None:
+        raise ValidationError(message=refusal)
+    variants = endpoint._process_production_variants(config["ProductionVariants"])
+    if retain is not None:
+        variants = retain_variant_properties(endpoint.production_variants, variants, retain)
     endpoint.endpoint_config_name = endpoint_config_name
-    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+    endpoint.production_variants = variants
     endpoint.failure_reason = None
     if deployment_config:
         # DescribeEndpoint's LastDeploymentConfig: the guardrails the latest update asked for.
@@ -338,6 +354,9 @@ def _response_update_endpoint(self: Any) -> ActionResult:
         endpoint_name=self._get_param("EndpointName"),
         endpoint_config_name=self._get_param("EndpointConfigName"),
         deployment_config=self._get_param("DeploymentConfig"),
+        retain=tuple(self._get_param("ExcludeRetainedVariantProperties") or ())
+        if self._get_param("RetainAllVariantProperties")
+        else None,
     )
     return ActionResult({"EndpointArn": endpoint.arn})
 

@@ -19,13 +19,14 @@ watermark is left alone: it says which data was judged, and the next run trains 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from contract.names import PIPELINE_TAG
+from lambdas.common.autoscaling import ScalingClient, restore, update_endpoint
 from lambdas.common.events import format_timestamp
 from lambdas.common.inference import MODEL_HOSTNAME, create_run_model
 from lambdas.common.names import SAGEMAKER_NAME_PATTERN, run_resource_prefix
@@ -167,6 +168,7 @@ class RollbackResult:
     endpoint: EndpointOutcome | None  # None: not waited for
     record_uri: str
     record: Mapping[str, Any]
+    scaling: str | None = None  # what the rollback did to the variant's autoscaling (None: nothing)
 
 
 def roll_back(
@@ -178,11 +180,16 @@ def roll_back(
     reason: str | None,
     clock: Callable[[], datetime],
     wait: Callable[[], EndpointOutcome] | None,
+    autoscaling: ScalingClient | None = None,
 ) -> RollbackResult:
     """Create the model and config, record the rollback, update the endpoint and (unless `wait` is None) wait.
 
     The record is written before UpdateEndpoint, so no switch happens that nobody can account for, and again with
     how it ended. Raises RollbackError when UpdateEndpoint refuses the update.
+
+    With `autoscaling` the update obeys SageMaker's rules for a scaled variant (lambdas/common/autoscaling.py): the
+    variant keeps its scaled count, or, when the instance type changes, is deregistered first and registered again
+    as it was once the endpoint serves the rollback's config (when waited for; else the next deployment does).
     """
     config_arn = _create_model_and_config(sagemaker, plan)
     key = run_record_key(plan.resources.runs_prefix, plan.run_id)
@@ -198,17 +205,30 @@ def roll_back(
 
     result = record(REQUESTED, None)
     try:
-        _start_update(sagemaker, plan)
+        update = update_endpoint(
+            sagemaker,
+            autoscaling,
+            endpoint_name=plan.serving.endpoint_name,
+            config_name=plan.config_name,
+            deployment_config=plan.deployment_config,
+        )
     except ClientError as error:
         message = str(error.response["Error"].get("Message") or error.response["Error"].get("Code"))
         record(FAILED, None, f"UpdateEndpoint: {message}")
         raise RollbackError(f"SageMaker refused to update endpoint {plan.serving.endpoint_name}: {message}") from None
+    held = update.deregistered
+    scaling = None
+    if held is not None:
+        scaling = "deregistered from autoscaling (another instance type); the next deployment registers it again"
     if wait is None:
-        return result
+        return replace(result, scaling=scaling)
     ended = wait()
     if ended.serves(plan.config_name):
-        return record(DEPLOYED, ended)
-    return record(FAILED if ended.settled else REQUESTED, ended, ended.failure_reason)
+        if held is not None and autoscaling is not None:
+            restore(autoscaling, plan.serving.endpoint_name, held)
+            scaling = "deregistered from autoscaling for the update (another instance type), then registered again"
+        return replace(record(DEPLOYED, ended), scaling=scaling)
+    return replace(record(FAILED if ended.settled else REQUESTED, ended, ended.failure_reason), scaling=scaling)
 
 
 def rollback_record(
@@ -323,6 +343,8 @@ def render(result: RollbackResult) -> str:
     ]
     if result.endpoint and result.endpoint.failure_reason and result.outcome != DEPLOYED:
         lines.append(f"  reason   {result.endpoint.failure_reason}")
+    if result.scaling:
+        lines.append(f"  scaling  the variant was {result.scaling}")
     if result.outcome != FAILED:
         lines.append(
             "The watermark is unchanged: the next run trains and is judged as usual, and its model replaces this one "
@@ -347,17 +369,6 @@ def _create_model_and_config(sagemaker: SageMakerClient, plan: RollbackPlan) -> 
         EndpointConfigName=plan.config_name, ProductionVariants=[variant], Tags=plan.tags(), **extra
     )
     return str(created["EndpointConfigArn"])
-
-
-def _start_update(sagemaker: SageMakerClient, plan: RollbackPlan) -> None:
-    if plan.deployment_config:
-        sagemaker.update_endpoint(
-            EndpointName=plan.serving.endpoint_name,
-            EndpointConfigName=plan.config_name,
-            DeploymentConfig=cast("Any", plan.deployment_config),
-        )
-    else:
-        sagemaker.update_endpoint(EndpointName=plan.serving.endpoint_name, EndpointConfigName=plan.config_name)
 
 
 def _model_artifact(version: RegistryVersion) -> str | None:

@@ -71,12 +71,16 @@ class Target:
     def cloudformation(self) -> CloudFormationClient:
         return cast("CloudFormationClient", self._client("cloudformation"))
 
-    # No type stubs are installed for these two: callers type what they use (operator_cli/rollback.py).
+    # No type stubs are installed for these three: callers type what they use (operator_cli/rollback.py).
     def sts(self) -> Any:
         return self._client("sts")
 
     def cloudwatch(self) -> Any:
         return self._client("cloudwatch")
+
+    def application_autoscaling(self) -> Any:
+        """Typed by its user (lambdas/common/autoscaling.py's ScalingClient)."""
+        return self._client("application-autoscaling")
 
     def _client(self, service: str) -> Any:
         """One client per service, built on first use (building one costs more than most calls)."""

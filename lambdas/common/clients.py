@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from types_boto3_ssm import SSMClient
     from types_boto3_stepfunctions import SFNClient
 
+    from lambdas.common.autoscaling import ScalingClient
+
 # Standard mode retries throttling and 5xx with backoff before a step gives up.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 # What boto3 reads from the environment to decide where a client's calls go.
@@ -58,6 +60,10 @@ class Clients:
     @property
     def scheduler(self) -> EventBridgeSchedulerClient:
         return cast("EventBridgeSchedulerClient", _client("scheduler"))
+
+    @property
+    def application_autoscaling(self) -> ScalingClient:
+        return cast("ScalingClient", _client("application-autoscaling"))
 
     @property
     def lambda_(self) -> Any:

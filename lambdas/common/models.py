@@ -301,6 +301,8 @@ class DeploymentState(StateSection):
     # The config the endpoint served when DeployModel updated it (None: a new endpoint, or a retried attempt that
     # found the update under way): what a failed smoke test rolls back to.
     previous_endpoint_config: str | None = None
+    # The variant's CurrentInstanceCount at the last status check (GetStatus; None before one, or not reported).
+    instance_count: int | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from contract.names import VARIANT_NAME
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
+from lambdas.common.autoscaling import ScalingClient, ScalingSettings, update_endpoint
 from lambdas.common.errors import ConfigurationError, EndpointNotUpdatableError, InvalidStepEventError
 from lambdas.common.events import Execution, format_timestamp
 from lambdas.common.inference import (
@@ -153,6 +154,7 @@ class DeploySettings:
     preprocessing: ServingPreprocessing | None = None  # None: a single-container model
     environment: Mapping[str, str] = field(default_factory=dict)  # the algorithm's container's
     serverless: Mapping[str, int] | None = None  # the variant's ServerlessConfig; None: instances
+    autoscaling: ScalingSettings | None = None  # None: the endpoint keeps the configured instance count
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeploySettings:
@@ -169,6 +171,7 @@ class DeploySettings:
             rollout=RolloutSettings.from_env(env),
             preprocessing=ServingPreprocessing.from_env(env),
             environment=model_environment(env),
+            autoscaling=ScalingSettings.from_env(env),
         )
 
 
@@ -181,6 +184,7 @@ def deploy_model(
     now: datetime,
     expected_seconds: int | None = None,
     preprocessing: PreprocessingState | None = None,
+    autoscaling: ScalingClient | None = None,
 ) -> DeploymentState:
     """Create the model and endpoint config, then create the endpoint or update it in place.
 
@@ -194,6 +198,11 @@ def deploy_model(
     endpoint's variant has a ServerlessConfig instead of instances and updates the same way. Raises
     EndpointNotUpdatableError when the endpoint is Failed or busy with another change, or runs on instances and the
     settings ask for serverless.
+
+    With `autoscaling` (Application Auto Scaling's client, given when the endpoint is scaled) an update obeys
+    SageMaker's rules for a scaled variant (lambdas/common/autoscaling.py): it keeps the instance count the variant
+    scaled to, and deregisters the variant first when the instance type changes; GetStatus registers it (again)
+    once the endpoint is InService.
     """
     artifact = training.model_artifact
     if not artifact:
@@ -213,7 +222,7 @@ def deploy_model(
         lambda: sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags),
     )
     previous = str(before["EndpointConfigName"]) if before and before.get("EndpointConfigName") != name else None
-    action = _roll_out(sagemaker, settings.endpoint_name, name, tags, settings.rollout)
+    action = _roll_out(sagemaker, autoscaling, settings.endpoint_name, name, tags, settings.rollout)
     return DeploymentState(
         previous_endpoint_config=previous,
         endpoint_name=settings.endpoint_name,
@@ -265,6 +274,7 @@ def _refuse_instances_to_serverless(endpoint: Mapping[str, Any], endpoint_name: 
 
 def _roll_out(
     sagemaker: SageMakerClient,
+    autoscaling: ScalingClient | None,
     endpoint_name: str,
     config_name: str,
     tags: list[TagTypeDef],
@@ -291,12 +301,13 @@ def _roll_out(
             + (f" ({endpoint['FailureReason']})" if endpoint.get("FailureReason") else "")
             + "; delete it and the next run creates it again"
         )
-    if rollout is None:
-        sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
-    else:
-        sagemaker.update_endpoint(
-            EndpointName=endpoint_name, EndpointConfigName=config_name, DeploymentConfig=rollout.deployment_config()
-        )
+    update_endpoint(
+        sagemaker,
+        autoscaling,
+        endpoint_name=endpoint_name,
+        config_name=config_name,
+        deployment_config=None if rollout is None else rollout.deployment_config(),
+    )
     return "update"
 
 

@@ -38,6 +38,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             now=datetime.now(UTC),
             expected_seconds=run.expected_deployment_seconds if run else None,
             preprocessing=PreprocessingState.read_optional(step.state),
+            autoscaling=clients().application_autoscaling if settings.autoscaling else None,
         )
     metrics.add_metric(name="DeploymentsStarted", unit=MetricUnit.Count, value=1)
     logger.info("deployment started", extra={"deployment": deployment.to_state()})

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from contract.names import VARIANT_NAME
 from contract.polling import next_poll_seconds
 from lambdas.common import env as names
+from lambdas.common.autoscaling import ScalingClient, ScalingSettings, register_variant
 from lambdas.common.cost import Prices, processing_usage, training_usage, transform_usage
 from lambdas.common.evaluation import EvaluationSettings
 from lambdas.common.events import parse_timestamp
@@ -33,6 +35,7 @@ class PollSettings:
     max_batch_transform_wait_seconds: int | None = None  # None: the pipeline runs no batch transform
     max_evaluation_wait_seconds: int | None = None  # None: no held-out evaluation
     prices: Prices = field(default_factory=Prices)  # the pipeline's price table, which prices each job's usage
+    autoscaling: ScalingSettings | None = None  # None: the endpoint is not scaled
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PollSettings:
@@ -51,6 +54,7 @@ class PollSettings:
             else names.require_int(env, names.MAX_BATCH_TRANSFORM_WAIT_SECONDS),
             max_evaluation_wait_seconds=evaluation.max_wait_seconds if evaluation else None,
             prices=Prices.from_env(env),
+            autoscaling=ScalingSettings.from_env(env),
         )
 
 
@@ -152,10 +156,16 @@ def endpoint_status(
     settings: PollSettings,
     now: datetime,
     expected_seconds: int | None = None,
+    autoscaling: ScalingClient | None = None,
 ) -> DeploymentState:
     """Describe the endpoint and tell whether it serves this run's endpoint config.
 
     `expected_seconds` (the previous run's deployment time) sets the next wait: see contract/polling.py.
+
+    With autoscaling configured (`settings.autoscaling` and its client), an endpoint InService has its variant
+    registered with Application Auto Scaling: the first run's new endpoint, the variant an instance-type change
+    deregistered (also when that update failed and the endpoint went back to its old config), or a changed range.
+    Registering updates what is registered, so a repeated check changes nothing.
 
     A failed UpdateEndpoint leaves the endpoint InService on the previous config with FailureReason set:
     `serving_new_model` is false then, and the failure reason says so.
@@ -175,13 +185,24 @@ def endpoint_status(
         failure_reason = f"endpoint {current.endpoint_name} is {status}" + (
             f": {failure_reason}" if failure_reason else ""
         )
+    if status == "InService" and settings.autoscaling is not None and autoscaling is not None:
+        register_variant(autoscaling, current.endpoint_name, settings.autoscaling)
     return replace(
         current,
         status=status,
         failure_reason=failure_reason,
         serving_new_model=serving_new_model,
+        instance_count=_instance_count(endpoint),
         **_wait_progress(current.started_at, now, settings, settings.max_deployment_wait_seconds, expected_seconds),
     )
+
+
+def _instance_count(endpoint: Mapping[str, Any]) -> int | None:
+    """The serving variant's CurrentInstanceCount (None: not reported, as for a serverless variant)."""
+    for variant in endpoint.get("ProductionVariants") or []:
+        if variant.get("VariantName") == VARIANT_NAME and variant.get("CurrentInstanceCount") is not None:
+            return int(variant["CurrentInstanceCount"])
+    return None
 
 
 def evaluation_status(

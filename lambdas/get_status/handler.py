@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract.metrics import ENDPOINT_INSTANCES, METRICS_NAMESPACE, PIPELINE_DIMENSION
+from lambdas.common import env as names
 from lambdas.common.clients import clients
 from lambdas.common.errors import InvalidStepEventError, transient_aws_errors
 from lambdas.common.events import StepEvent
@@ -30,7 +33,8 @@ from lambdas.get_status.core import (
     training_status,
 )
 
-logger = Logger(service="get_status")
+SERVICE = "get_status"
+logger = Logger(service=SERVICE)
 tracer = Tracer()
 
 
@@ -77,13 +81,24 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 settings=settings,
                 now=now,
                 expected_seconds=_expected(step.state, "deployment"),
+                autoscaling=clients().application_autoscaling if settings.autoscaling else None,
             )
+            if settings.autoscaling and deployment.serving_new_model and deployment.instance_count is not None:
+                _record_instances(deployment.instance_count)
             logger.info("endpoint status", extra={"deployment": deployment.to_state()})
             return {**step.state, "deployment": deployment.to_state()}
     raise InvalidStepEventError(
         "event field 'target' must be 'preprocessing', 'training', 'endpoint', 'transform' or 'evaluation', "
         f"got {target!r}"
     )
+
+
+def _record_instances(count: int) -> None:
+    """The scaled endpoint's instances for the dashboard; its own EMF document, as only this loop has the figure."""
+    metric = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+    metric.add_dimension(name=PIPELINE_DIMENSION, value=names.require_str(os.environ, names.PIPELINE_NAME))
+    metric.add_metric(name=ENDPOINT_INSTANCES, unit=MetricUnit.Count, value=count)
+    metric.flush_metrics()
 
 
 def _expected(state: dict[str, Any], loop: str) -> int | None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from lambdas.common import env as names
+from lambdas.common.autoscaling import ScalingClient, update_endpoint
 from lambdas.common.errors import ConfigurationError, RetrainingError
 from lambdas.common.models import DeploymentState, RunState
 from lambdas.common.sagemaker import describe_or_none
@@ -106,8 +107,11 @@ def smoke_test(
     ssm: SSMClient,
     settings: SmokeTestSettings | None,
     model_package_arn: str | None = None,
+    autoscaling: ScalingClient | None = None,
 ) -> SmokeTestResult:
-    """Send the records; on a bad answer roll the endpoint back and raise SmokeTestFailedError."""
+    """Send the records; on a bad answer roll the endpoint back and raise SmokeTestFailedError.
+
+    `autoscaling` (given when the endpoint scales): the roll-back obeys SageMaker's rules for a scaled variant."""
     if settings is None:
         return SmokeTestResult(skipped=True)
     source, lines = sample_records(s3, run, settings)
@@ -125,7 +129,7 @@ def smoke_test(
         problem = f"{error.response['Error']['Code']}: {error.response['Error'].get('Message', '')}"[:1000]
     if problem is None:
         return SmokeTestResult(skipped=False, records=len(lines), source=source, answers=len(lines))
-    rolled_back = roll_back(sagemaker, ssm, deployment, settings.watermark_parameter)
+    rolled_back = roll_back(sagemaker, ssm, deployment, settings.watermark_parameter, autoscaling=autoscaling)
     problem_text = (
         f"endpoint {endpoint} on config {deployment.endpoint_config_name} answered {len(lines)} record(s) of "
         f"{source} with {problem}"
@@ -198,18 +202,35 @@ def count_answers(body: bytes, content_type: str) -> int | None:
     return None
 
 
-def roll_back(sagemaker: SageMakerClient, ssm: SSMClient, deployment: DeploymentState, parameter: str) -> str:
+def roll_back(
+    sagemaker: SageMakerClient,
+    ssm: SSMClient,
+    deployment: DeploymentState,
+    parameter: str,
+    *,
+    autoscaling: ScalingClient | None = None,
+) -> str:
     """Update the endpoint back to the config it served before this run's deployment (DeployModel recorded it; an
     operator's rollback may have put another there than the last run deployed), else the one the watermark names;
-    say what was done."""
+    say what was done.
+
+    A scaled variant keeps its instance count; when the earlier config has another instance type the variant is
+    deregistered first (SageMaker refuses the update otherwise) and stays so until the next deployment registers
+    it: this step does not wait for the roll-back to end."""
     previous = deployment.previous_endpoint_config or _previous_config(ssm, parameter)
     if previous is None or previous == deployment.endpoint_config_name:
         return "no earlier endpoint config to roll back to (the first deployment): the endpoint keeps the new model"
     # Only "not found" means gone: a throttled look is raised, and retried, rather than leave the bad model serving.
     if describe_or_none(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=previous)) is None:
         return f"the earlier endpoint config {previous} no longer exists: the endpoint keeps the new model"
-    sagemaker.update_endpoint(EndpointName=deployment.endpoint_name, EndpointConfigName=previous)
-    return f"the endpoint is rolled back to {previous}, which serves the earlier model again once the update ends"
+    update = update_endpoint(sagemaker, autoscaling, endpoint_name=deployment.endpoint_name, config_name=previous)
+    said = f"the endpoint is rolled back to {previous}, which serves the earlier model again once the update ends"
+    if update.deregistered is not None:
+        said += (
+            "; its instance type differs, so the variant was deregistered from autoscaling first, until the next "
+            "deployment registers it again"
+        )
+    return said
 
 
 def _previous_config(ssm: SSMClient, parameter: str) -> str | None:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract.metrics import METRICS_NAMESPACE
+from lambdas.common.autoscaling import ScalingSettings
 from lambdas.common.clients import clients
 from lambdas.common.errors import transient_aws_errors
 from lambdas.common.events import StepEvent
@@ -39,6 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 ssm=clients().ssm,
                 settings=settings,
                 model_package_arn=evaluation.model_package_arn if evaluation else None,
+                autoscaling=clients().application_autoscaling if ScalingSettings.from_env(os.environ) else None,
             )
     except SmokeTestFailedError:
         metrics.add_metric(name="SmokeTestFailed", unit=MetricUnit.Count, value=1)

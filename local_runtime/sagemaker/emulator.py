@@ -132,6 +132,9 @@ class LocalSageMaker:
                 _required(params, "EndpointName"),
                 _required(params, "EndpointConfigName"),
                 params.get("DeploymentConfig"),
+                retain=tuple(params.get("ExcludeRetainedVariantProperties") or ())
+                if params.get("RetainAllVariantProperties")
+                else None,
             )
         raise SageMakerApiError("UnknownOperationException", f"{action} is not emulated")
 

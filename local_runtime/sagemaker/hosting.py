@@ -28,6 +28,7 @@ from typing import Any
 
 from local_runtime.faults import Faults
 from local_runtime.sagemaker.api import InvocationResponse, S3ClientFactory, SageMakerApiError
+from local_runtime.sagemaker.autoscaling import instance_type_refusal, retain_variant_properties
 from local_runtime.sagemaker.cloudwatch import LocalCloudWatch
 from local_runtime.sagemaker.jobs import truncate
 from local_runtime.sagemaker.script_mode import PythonEnvironments
@@ -110,13 +111,21 @@ class HostingService:
         self._start(f"create-{endpoint_name}", self._create, endpoint, record.endpoint_config_name)
 
     def update_endpoint(
-        self, region: str, endpoint_name: str, config_name: str, deployment_config: dict[str, Any] | None = None
+        self,
+        region: str,
+        endpoint_name: str,
+        config_name: str,
+        deployment_config: dict[str, Any] | None = None,
+        *,
+        retain: tuple[dict[str, Any], ...] | None = None,
     ) -> dict[str, Any]:
         """UpdateEndpoint: answer at once with the ARN, then roll out in the background.
 
-        With `deployment_config` the rollout shifts traffic in steps and rolls back when an alarm fires. Raises
-        SageMakerApiError(ValidationException) for an unknown endpoint, config or alarm, a malformed
-        DeploymentConfig, or an endpoint that is not InService, as SageMaker does.
+        With `deployment_config` the rollout shifts traffic in steps and rolls back when an alarm fires. `retain`
+        (RetainAllVariantProperties; the tuple holds ExcludeRetainedVariantProperties): same-named variants keep
+        their instance count and weight. Raises SageMakerApiError(ValidationException) for an unknown endpoint,
+        config or alarm, a malformed DeploymentConfig, an endpoint that is not InService, or an instance type change
+        of a variant registered with Application Auto Scaling, as SageMaker does.
         """
         if deployment_config:
             check_deployment_config(region, deployment_config, self._cloudwatch)
@@ -141,6 +150,9 @@ class HostingService:
                     f"Could not find endpoint configuration '{_arn(backend, 'endpoint-config', config_name)}'.",
                 )
             _refuse_instances_to_serverless(backend, record, config)
+            refusal = instance_type_refusal(backend, record, config)
+            if refusal is not None:
+                raise SageMakerApiError("ValidationException", refusal)
             endpoint = self._endpoints.get((region, endpoint_name))
             stale = None
             if endpoint is None or endpoint.record is not record:
@@ -160,7 +172,7 @@ class HostingService:
             }
         if stale is not None:
             self._discard(stale)
-        update = functools.partial(self._update, deployment_config=deployment_config or None)
+        update = functools.partial(self._update, deployment_config=deployment_config or None, retain=retain)
         self._start(f"update-{endpoint_name}", update, endpoint, config_name)
         return {"EndpointArn": record.arn}
 
@@ -287,7 +299,13 @@ class HostingService:
         if stale:
             deployment.stop()
 
-    def _update(self, endpoint: Endpoint, config_name: str, deployment_config: dict[str, Any] | None = None) -> None:
+    def _update(
+        self,
+        endpoint: Endpoint,
+        config_name: str,
+        deployment_config: dict[str, Any] | None = None,
+        retain: tuple[dict[str, Any], ...] | None = None,
+    ) -> None:
         try:
             deployment = self._deploy(endpoint, config_name)
         except DeploymentError as error:
@@ -313,7 +331,11 @@ class HostingService:
                 endpoint.shifting, endpoint.shifted = None, 0.0
                 record = endpoint.record
                 record.endpoint_config_name = config_name
-                record.production_variants = deployment.variants
+                record.production_variants = (
+                    deployment.variants
+                    if retain is None
+                    else retain_variant_properties(record.production_variants, deployment.variants, retain)
+                )
                 record.pending_deployment_summary = None
                 self._set_status(endpoint.region, record, "InService", failure_reason=None)
         if stale:

@@ -95,6 +95,7 @@ def _rollback(args: argparse.Namespace) -> int:
             reason=args.reason,
             clock=now,
             wait=None if args.no_wait else wait,
+            autoscaling=target.application_autoscaling(),
         )
     except (RollbackError, TargetError) as error:
         return failed("rollback", str(error))

@@ -19,6 +19,7 @@ from constructs import Construct
 from contract.metrics import METRICS_NAMESPACE, SLACK_NOTIFICATION_FAILED, metric_dimensions
 from stacks.compliance import acknowledge
 from stacks.config import AlertsConfig, PipelineConfig
+from stacks.constructs.endpoint_instances import at_max_instances
 
 STATES_NAMESPACE = "AWS/States"
 # Runs are rare (daily by default) and every failure matters: one event in five minutes raises the alarm, and a
@@ -38,7 +39,7 @@ class _Watch:
     """One alarm: what it counts, and what it tells the operator to do."""
 
     kind: str
-    metric: cloudwatch.Metric
+    metric: cloudwatch.IMetric
     description: str
 
 
@@ -159,6 +160,7 @@ class PipelineAlarms(Construct):
                     "run itself went on.",
                 )
             )
+        watches.extend(_scaling_watches(config))
         for step, function in functions.items():
             watches.append(
                 _Watch(
@@ -202,3 +204,21 @@ class PipelineAlarms(Construct):
             datapoints_to_alarm=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+
+
+def _scaling_watches(config: PipelineConfig) -> list[_Watch]:
+    """An autoscaled endpoint serving at its maximum (stacks/constructs/endpoint_instances.py); none otherwise."""
+    scaling = config.endpoint.autoscaling
+    if scaling is None:
+        return []
+    return [
+        _Watch(
+            "endpoint-at-max-instances",
+            at_max_instances(config),
+            f"Endpoint {config.endpoint.name} of pipeline {config.name} served a five-minute period on its "
+            f"autoscaling maximum of {scaling.max} instances (endpoint.autoscaling.max): it cannot scale "
+            "further, so invocations per instance may stay above the target and latency rise. Check the "
+            "endpoint's invocations and latency on the dashboard; raise the maximum (or the instance type) "
+            "if the load is lasting.",
+        )
+    ]

@@ -22,6 +22,7 @@ from contract.metrics import (
 )
 from stacks.config import PipelineConfig
 from stacks.constructs.alarms import STATES_NAMESPACE
+from stacks.constructs.endpoint_instances import deployed_instances, serving_instances
 
 DASHBOARD_NAME = "sagemaker-retraining-{pipeline}"
 # Run counts per day; per-run figures on an hour's grid, where at most one run ends (runs never overlap).
@@ -113,6 +114,7 @@ class PipelineDashboard(Construct):
             [runs, run_time],
             [steps, waits],
             [self._model_widget(), data_files],
+            *([[self._instances_widget()]] if config.endpoint.autoscaling is not None else []),
         ]
         if alarms:
             rows.append([cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=FULL)])
@@ -156,6 +158,23 @@ class PipelineDashboard(Construct):
             left_annotations=annotations,
             left_y_axis=cloudwatch.YAxisProps(show_units=False),
             width=HALF,
+            height=HEIGHT,
+        )
+
+    def _instances_widget(self) -> cloudwatch.IWidget:
+        """An autoscaled endpoint's instances between its minimum and maximum (see endpoint_instances.py)."""
+        config = self._config
+        scaling = config.endpoint.autoscaling
+        assert scaling is not None
+        return cloudwatch.GraphWidget(
+            title=f"Endpoint {config.endpoint.name}: instances (autoscaling {scaling.min} to {scaling.max})",
+            left=[serving_instances(config), deployed_instances(config, period=FIGURES_PERIOD)],
+            left_annotations=[
+                cloudwatch.HorizontalAnnotation(value=scaling.min, label="autoscaling.min"),
+                cloudwatch.HorizontalAnnotation(value=scaling.max, label="autoscaling.max"),
+            ],
+            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+            width=FULL,
             height=HEIGHT,
         )
 

@@ -9,6 +9,7 @@ from constructs import Construct
 from contract import env
 from contract.steps import DEPLOY_MODEL
 from stacks.config import PipelineConfig
+from stacks.constructs.endpoint_scaling import allow_scaling
 from stacks.constructs.rollout_alarms import RolloutAlarms
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
@@ -46,6 +47,8 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     # IAM authorizes CreateEndpoint and UpdateEndpoint on the endpoint config they name as well.
     allow_run_resources(step, ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"], [arns.endpoint_configs])
     resources.sagemaker.grant_pass_role(step.role)
+    # An update of a scaled variant keeps its count, or deregisters it first when the instance type changes.
+    allow_scaling(scope, step, config)
     if resources.rollout_alarms is not None:
         guard_rollout(step, config, resources.rollout_alarms)
     return step

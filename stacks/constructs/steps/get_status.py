@@ -12,6 +12,7 @@ from constructs import Construct
 from contract import env
 from contract.steps import GET_STATUS
 from stacks.arns import optional_run_jobs, run_resources_arn
+from stacks.constructs.endpoint_scaling import allow_scaling
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
 from stacks.pricing import prices_env
@@ -47,4 +48,6 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     for resource, noun in optional_run_jobs(config):
         allow_run_resources(step, [f"sagemaker:Describe{noun}"], [run_resources_arn(scope, resource, config.name)])
     allow(step, ["sagemaker:DescribeEndpoint"], [arns.endpoint])
+    # Once the endpoint serves the run's config, the endpoint loop registers its variant for autoscaling.
+    allow_scaling(scope, step, config)
     return step

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from contract import env
 from contract.steps import SMOKE_TEST
+from stacks.constructs.endpoint_scaling import allow_scaling
 from stacks.constructs.step_function import StepFunction
 from stacks.constructs.steps.shared import RunArns, StepResources, allow, allow_run_resources, step_function
 
@@ -41,6 +42,8 @@ def build(scope: Construct, resources: StepResources) -> StepFunction:
     watermark.grant_get(step.role)
     allow(step, ["sagemaker:UpdateEndpoint"], [arns.endpoint])
     allow_run_resources(step, ["sagemaker:DescribeEndpointConfig", "sagemaker:UpdateEndpoint"], [arns.endpoint_configs])
+    # The roll-back obeys SageMaker's rules for a scaled variant, as DeployModel's update does.
+    allow_scaling(scope, step, config)
     # The failed model's version is marked Rejected, so that no rollback picks it.
     resources.registry.grant_reject(step)
     return step

@@ -35,6 +35,8 @@ PIPELINES = [
         quality_gate={"metric": "validation:auc", "direction": "maximize", "threshold": 0.7},
         registry={"approval": "manual", "approval_timeout_hours": 48},
         rollout={"strategy": "canary", "canary_percent": 25, "wait_seconds": 300},
+        # autoscaling: Application Auto Scaling permissions on DeployModel, GetStatus and SmokeTest
+        endpoint={"autoscaling": {"min": 1, "max": 4, "target_invocations_per_instance": 200}},
         alerts={"email": ["ml-ops@example.com"]},
         preprocessing={
             "source_dir": "examples/churn/preprocessing",

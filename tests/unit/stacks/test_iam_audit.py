@@ -202,6 +202,34 @@ ALLOWED_WILDCARDS = (
         "The versions and aliases of one function (grant_invoke's standard pair next to the unqualified ARN).",
     ),
     AllowedWildcard(
+        frozenset(
+            {"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"}
+        ),
+        r"\*",
+        "Application Auto Scaling's Describe APIs have no resource types; an autoscaled endpoint's steps describe "
+        "only its own variant (by ResourceIds/ResourceId).",
+    ),
+    AllowedWildcard(
+        frozenset(
+            {
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
+            }
+        ),
+        rf"{ARN}:application-autoscaling:{REGION_ACCOUNT}:scalable-target/\*",
+        "A scalable target's ARN ends in a random id Application Auto Scaling assigns when it is registered; the "
+        "service-namespace and scalable-dimension conditions keep the statement to SageMaker variants' counts.",
+        condition_key="application-autoscaling:scalable-dimension",
+    ),
+    AllowedWildcard(
+        frozenset({"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"}),
+        rf"{ARN}:cloudwatch:{REGION_ACCOUNT}:alarm:TargetTracking-endpoint/{PIPELINE_NAMES}/variant/AllTraffic-\*",
+        "A target tracking policy's alarms are named 'TargetTracking-<resource id>-AlarmHigh|AlarmLow-<uuid>' by "
+        "Application Auto Scaling; the endpoint variant's resource id is the narrowest prefix.",
+    ),
+    AllowedWildcard(
         frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
         rf"{ARN}:secretsmanager:{REGION_ACCOUNT}:secret:slack/ml-bot-\?\?\?\?\?\?",
         "Secrets Manager appends six random characters to a secret's name in its ARN; the secret is created by "

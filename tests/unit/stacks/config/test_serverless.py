@@ -107,3 +107,17 @@ def test_a_serverless_endpoint_takes_every_blue_green_rollout(strategy: str) -> 
 
     assert config.rollout is not None
     assert config.rollout.strategy == strategy
+
+
+def test_a_serverless_endpoint_takes_no_autoscaling_it_scales_itself() -> None:
+    # Application Auto Scaling's target tracking scales an instance variant's DesiredInstanceCount; a serverless
+    # variant has none.
+    autoscaling = {"min": 1, "max": 3, "target_invocations_per_instance": 100}
+
+    with pytest.raises(ConfigError) as raised:
+        parse_one(endpoint={"serverless": SERVERLESS, "autoscaling": autoscaling})
+
+    assert str(raised.value) == (
+        "pipeline 'churn': endpoint.autoscaling is for instance endpoints: a serverless endpoint scales itself, "
+        "up to endpoint.serverless.max_concurrency"
+    )
