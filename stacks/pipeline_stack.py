@@ -93,9 +93,8 @@ class PipelineStack(Stack):
             ),
         )
         workflow = RetrainingStateMachine(self, "Workflow", config=config, steps=steps.functions)
-        schedule = RetrainingSchedule(
-            self, "Schedule", config=config, state_machine=workflow.state_machine, key=encryption.key
-        )
+        machine = workflow.state_machine
+        schedule = RetrainingSchedule(self, "Schedule", config=config, state_machine=machine, key=encryption.key)
         triggers = RunTriggers(
             self,
             "Triggers",
@@ -120,13 +119,9 @@ class PipelineStack(Stack):
             functions["TriggerRun"] = triggers.trigger_run.function
         rollout = list(rollout_alarms.alarms) if rollout_alarms is not None else []
         self._monitoring(
-            config,
-            workflow.state_machine,
-            functions,
-            key=encryption.key,
-            rollout_alarms=rollout,
+            config, workflow.state_machine, functions, key=encryption.key, rollout_alarms=rollout,
             dead_letter_queue=schedule.dead_letter_queue,
-        )
+        )  # fmt: skip
 
         CfnOutput(self, STATE_MACHINE_ARN, value=workflow.state_machine_arn)
         CfnOutput(self, DATA_BUCKET_NAME, value=data.bucket.bucket_name)
