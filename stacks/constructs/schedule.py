@@ -17,14 +17,11 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from contract.names import SCHEDULED_TIME_FIELD
 from stacks.compliance import INLINE_POLICY_REASON, acknowledge
 from stacks.config import PipelineConfig
 
 SCHEDULE_TRIGGER = "schedule"
-# The time the tick was due, in UTC (ISO 8601, e.g. 2026-12-05T04:00:00Z), whenever Scheduler actually delivers it:
-# CheckData ends the run's window on its day, so a retried or late delivery trains on the window the on-time one
-# would have.
-SCHEDULED_TIME_FIELD = "scheduled_time"
 # A dead letter is kept as long as SQS allows, so an operator back from two weeks away can still read why.
 DEAD_LETTER_RETENTION = Duration.days(14)
 DEAD_LETTER_REASON = (
@@ -34,7 +31,9 @@ DEAD_LETTER_REASON = (
 
 
 def scheduled_input() -> dict[str, str]:
-    """The run input each tick starts an execution with: Scheduler substitutes the context attribute."""
+    """The run input each tick starts an execution with. Scheduler substitutes the context attribute with the time
+    the tick was due, in UTC (ISO 8601: 2026-12-05T04:00:00Z), however late it delivers it: CheckData ends the run's
+    window on its day, so a retried or late delivery trains on the window the on-time one would have."""
     return {"trigger": SCHEDULE_TRIGGER, SCHEDULED_TIME_FIELD: scheduler.ContextAttribute.scheduled_time}
 
 
