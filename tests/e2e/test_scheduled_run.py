@@ -77,7 +77,8 @@ def check_data_output(record: ExecutionRecord) -> dict[str, Any]:
         details = event.get("taskSucceededEventDetails") or event.get("lambdaFunctionSucceededEventDetails")
         if details and '"has_new_data"' in details.get("output", ""):
             output: dict[str, Any] = json.loads(details["output"])
-            return output.get("Payload", output)
+            payload: dict[str, Any] = output.get("Payload", output)
+            return payload
     raise AssertionError("CheckData's output is not in the history")
 
 
