@@ -14,6 +14,10 @@ VARIANT_NAME = "AllTraffic"
 # operator's `transform`): `<prefix>/<data key>.out`; the SageMaker role may write there.
 PREDICTIONS_PREFIX = "predictions"
 
+# The run input's field holding when the pipeline schedule's tick was due: the stack's schedule puts EventBridge
+# Scheduler's <aws.scheduler.scheduled-time> there, and CheckData ends the run's window on its day.
+SCHEDULED_TIME_FIELD = "scheduled_time"
+
 # TriggerRun's one-time schedule in the pipeline's schedule group (the stack grants on its ARN).
 SCHEDULE_NAME = "{pipeline}-new-data"
 

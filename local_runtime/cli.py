@@ -17,11 +17,13 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from contract.outputs import stack_name
+from local_runtime.clock import LocalClock
 from local_runtime.runtime import (
     LOCAL_SLACK_TOKEN,
     QUIET_FUNCTIONS,
@@ -97,6 +99,20 @@ def _parser() -> Parser:
         "--lambda-logs",
         action="store_true",
         help="show the functions' JSON logs (their EMF metrics go to the local CloudWatch, as on AWS)",
+    )
+    serve.add_argument(
+        "--clock",
+        type=_clock_start,
+        metavar="TIME",
+        help="start the scheduler's clock at this ISO 8601 time with its offset (e.g. 2026-12-05T04:59:50+01:00) "
+        "to see a schedule fire; default: now",
+    )
+    serve.add_argument(
+        "--clock-speed",
+        type=_clock_speed,
+        default=1.0,
+        metavar="FACTOR",
+        help="seconds of the scheduler's clock per real second (e.g. 60: a minute a second); default 1",
     )
     _common_flags(serve)
     serve.set_defaults(handler=_serve)
@@ -198,6 +214,9 @@ def _serve(args: argparse.Namespace) -> int:
             )
         except OSError as error:  # the port was taken while the app synthesized
             raise UsageError(f"cannot listen on port {args.port}: {error.strerror}") from None
+        # Under serve, the pipelines' rate and cron schedules fire, on the clock given or the real one.
+        clock = LocalClock(args.clock or datetime.now(UTC), args.clock_speed)
+        runtime.aws.scheduler.clock, runtime.aws.scheduler.recurring = clock, True
         environment = {} if args.lambda_logs else dict(QUIET_FUNCTIONS)
         if real_token and os.environ.get(SLACK_CHANNEL_VARIABLE):
             environment["SLACK_CHANNEL"] = os.environ[SLACK_CHANNEL_VARIABLE]
@@ -216,6 +235,8 @@ def _serve(args: argparse.Namespace) -> int:
             slack_server.base_url if slack_server else None,
             enforce_iam=runtime.aws.enforce_iam,
         )
+        if args.clock is not None or args.clock_speed != 1:
+            console.line(f"Scheduler clock: {clock().isoformat(timespec='seconds')}, x{args.clock_speed:g}")
         console.line(f"Ready: local AWS on {runtime.endpoint_url}. Ctrl-C to stop.")
         while not stop.wait(0.5):
             pass
@@ -325,6 +346,26 @@ def _config_file(value: str) -> str:
     if not (PROJECT_ROOT / path).exists():
         raise UsageError(f"--config-file {value}: no such file")
     return str(path)
+
+
+def _clock_start(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value!r} needs its UTC offset, e.g. 2026-12-05T04:59:50+01:00")
+    return moment
+
+
+def _clock_speed(value: str) -> float:
+    try:
+        speed = float(value)
+    except ValueError:
+        speed = 0.0
+    if not 0 < speed <= 86_400:
+        raise argparse.ArgumentTypeError(f"must be a number above 0 and at most 86400, got {value!r}")
+    return speed
 
 
 def _port(value: str) -> int:

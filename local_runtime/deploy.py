@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 
 from local_runtime.iam.kms import put_key
+from local_runtime.scheduler_delivery import substitute_context
 from local_runtime.server import LocalAws
 from local_runtime.template import LocalStack
 from operator_cli.executions import ExecutionRecord as ExecutionRecord
@@ -107,6 +110,8 @@ def deploy(
         aws.register_function(replace(function, environment={**function.environment, **extra}))
     arn = _put_state_machine(aws, stack, retry_max_delay_seconds=retry_max_delay_seconds)
     put_rules(aws, stack)
+    _create_queues(aws, stack)
+    put_schedules(aws, stack)
     aws.stacks[stack.name] = dict(stack.outputs)  # what DescribeStacks answers on AWS, for the CLI
     return DeployedPipeline(stack=stack, state_machine_arn=arn)
 
@@ -148,6 +153,34 @@ def _create_schedule_groups(aws: LocalAws, stack: LocalStack) -> None:
             scheduler.create_schedule_group(Name=group)  # moto would replace an existing group and its schedules
 
 
+def _create_queues(aws: LocalAws, stack: LocalStack) -> None:
+    if stack.queues:
+        sqs = client(aws, "sqs", stack.region)
+        for name in stack.queues:
+            sqs.create_queue(QueueName=name)  # idempotent for a queue of the same attributes, as on AWS
+
+
+# The AWS::Scheduler::Schedule properties CreateSchedule takes under the same names.
+_SCHEDULE_KEYS = (
+    "Name", "GroupName", "ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target", "State",
+    "Description", "KmsKeyArn", "StartDate", "EndDate",
+)  # fmt: skip
+
+
+def put_schedules(aws: LocalAws, stack: LocalStack) -> None:
+    """Create or update the stack's EventBridge Scheduler schedules (local_runtime.scheduler fires them)."""
+    if not stack.schedules:
+        return
+    scheduler = client(aws, "scheduler", stack.region)
+    for properties in stack.schedules.values():
+        arguments = {key: properties[key] for key in _SCHEDULE_KEYS if key in properties}
+        try:
+            scheduler.get_schedule(Name=arguments["Name"], GroupName=arguments.get("GroupName", "default"))
+            scheduler.update_schedule(**arguments)
+        except scheduler.exceptions.ResourceNotFoundException:
+            scheduler.create_schedule(**arguments)
+
+
 def _put_state_machine(aws: LocalAws, stack: LocalStack, *, retry_max_delay_seconds: int | None) -> str:
     """Create the stack's one state machine, or update its definition; its ARN."""
     if len(stack.state_machines) != 1:
@@ -168,10 +201,7 @@ def _put_state_machine(aws: LocalAws, stack: LocalStack, *, retry_max_delay_seco
 
 
 def put_rules(aws: LocalAws, stack: LocalStack) -> None:
-    """Create or update the stack's EventBridge rules and their targets (local_runtime.event_bus delivers them).
-
-    Schedules are stored too, as on AWS, but never fire: fire_schedule plays them.
-    """
+    """Create or update the stack's EventBridge rules and their targets (local_runtime.event_bus delivers them)."""
     events = client(aws, "events", stack.region)
     buses = {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}
     for rule in stack.rules.values():
@@ -220,17 +250,31 @@ def wait_for_execution(aws: LocalAws, arn: str, *, region: str, timeout_seconds:
     return ExecutionRecord.from_description(described, execution_history(sfn, arn))
 
 
-def fire_schedule(aws: LocalAws, pipeline: DeployedPipeline, *, name: str) -> str:
-    """Start an execution the way the pipeline's EventBridge rule does: its target's constant input.
+def fire_schedule(aws: LocalAws, pipeline: DeployedPipeline, *, name: str, at: datetime | None = None) -> str:
+    """Start an execution the way the pipeline's schedule does, now: its target's input, with Scheduler's context
+    attributes filled in for a tick at `at` (default: now, to the minute).
 
-    moto stores rules but never fires them, so the runtime plays EventBridge here.
+    For demos and tests that want a run at once; local_runtime.scheduler fires the schedule on its own clock.
     """
-    rules = [rule for rule in pipeline.stack.schedules.values() if rule.get("State", "ENABLED") == "ENABLED"]
-    if not rules:
+    schedules = [s for s in pipeline.stack.schedules.values() if s.get("State", "ENABLED") == "ENABLED"]
+    if not schedules:
         raise ValueError(f"stack {pipeline.stack.name} has no enabled schedule")
-    (target,) = [t for t in rules[0]["Targets"] if str(t["Arn"]).endswith(pipeline.state_machine_arn.split(":")[-1])]
-    sfn = client(aws, "stepfunctions", pipeline.stack.region)
-    arn: str = sfn.start_execution(
-        stateMachineArn=pipeline.state_machine_arn, name=name, input=target.get("Input", "{}")
-    )["executionArn"]
+    schedule = schedules[0]
+    target = schedule["Target"]
+    if target["Arn"] != pipeline.state_machine_arn:
+        raise ValueError(f"the schedule of stack {pipeline.stack.name} does not start its state machine")
+    tick = at or datetime.now(UTC).replace(second=0, microsecond=0)
+    region, account = pipeline.stack.region, pipeline.stack.account
+    group = schedule.get("GroupName", "default")
+    execution_input = substitute_context(
+        str(target.get("Input", "{}")),
+        schedule_arn=f"arn:aws:scheduler:{region}:{account}:schedule/{group}/{schedule['Name']}",
+        scheduled_time=tick,
+        execution_id=uuid.uuid4().hex[:16],
+        attempt=1,
+    )
+    sfn = client(aws, "stepfunctions", region)
+    arn: str = sfn.start_execution(stateMachineArn=pipeline.state_machine_arn, name=name, input=execution_input)[
+        "executionArn"
+    ]
     return arn

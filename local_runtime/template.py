@@ -3,9 +3,10 @@
 moto's CloudFormation is not a faithful deploy (it drops DefinitionSubstitutions and skips resources), so
 this reads the template itself: it resolves the intrinsic functions the stack uses and creates the KMS keys, the
 buckets (with their EventBridge notifications, default encryption and bucket policies), the watermark parameter,
-the functions, the state machine, the EventBridge rules, the Scheduler groups and the rollout's alarms, each under
-the name the template gives it. Rules with an EventPattern are delivered by local_runtime.event_bus once deploy.py
-has put them (and the schedules) into the local EventBridge.
+the functions, the state machine, the EventBridge rules, the Scheduler groups and schedules, the SQS queues and the
+alarms, each under the name the template gives it. Rules with an EventPattern are delivered by
+local_runtime.event_bus once deploy.py has put them into the local EventBridge; schedules are fired by
+local_runtime.scheduler once deploy.py has created them in the local EventBridge Scheduler.
 """
 
 from __future__ import annotations
@@ -72,8 +73,10 @@ class LocalStack:
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
     state_machines: dict[str, tuple[str, str]] = field(default_factory=dict)  # logical id -> (name, definition)
     state_machine_roles: dict[str, str] = field(default_factory=dict)  # logical id -> the RoleArn it runs as
-    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> rule properties
-    rules: dict[str, EventRule] = field(default_factory=dict)  # logical id -> every rule, schedules included
+    # logical id -> an AWS::Scheduler::Schedule's properties, resolved, as CreateSchedule takes them (Name included)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rules: dict[str, EventRule] = field(default_factory=dict)  # logical id -> every EventBridge rule
+    queues: list[str] = field(default_factory=list)  # SQS queue names (the schedule's dead-letter queue)
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> alarm properties
     outputs: dict[str, str] = field(default_factory=dict)
     file_assets: list[tuple[str, str, bytes]] = field(default_factory=list)  # (bucket, key, content) to publish
@@ -118,10 +121,12 @@ def read_stack(template: Mapping[str, Any], *, stack_name: str, region: str, acc
         elif kind == "AWS::StepFunctions::StateMachine":
             _read_state_machine(stack, resolver, logical_id, props)
         elif kind == "AWS::Events::Rule":
-            resolved = resolver.resolve(props)
-            if "ScheduleExpression" in resolved:
-                stack.schedules[logical_id] = resolved
-            stack.rules[logical_id] = _event_rule(resolver.physical_id(logical_id), resolved)
+            stack.rules[logical_id] = _event_rule(resolver.physical_id(logical_id), resolver.resolve(props))
+        elif kind == "AWS::Scheduler::Schedule":
+            resolved = without_no_value(resolver.resolve(props))
+            stack.schedules[logical_id] = {**resolved, "Name": resolver.physical_id(logical_id)}
+        elif kind == "AWS::SQS::Queue":
+            stack.queues.append(resolver.physical_id(logical_id))
         elif kind == "AWS::CloudWatch::Alarm":
             stack.alarms[logical_id] = {**resolver.resolve(props), "AlarmName": resolver.physical_id(logical_id)}
     for output_name, output in template.get("Outputs", {}).items():
@@ -245,6 +250,8 @@ class _Resolver:
             "AWS::Events::EventBus": "Name",
             "AWS::CloudWatch::Alarm": "AlarmName",
             "AWS::Scheduler::ScheduleGroup": "Name",
+            "AWS::Scheduler::Schedule": "Name",
+            "AWS::SQS::Queue": "QueueName",
         }.get(kind)
         if explicit and explicit in props:
             return str(self.resolve(props[explicit]))
@@ -275,6 +282,8 @@ class _Resolver:
             "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
             "AWS::Scheduler::ScheduleGroup": f"arn:aws:scheduler:{region}:{account}:schedule-group/{name}",
             "AWS::KMS::Key": f"arn:aws:kms:{region}:{account}:key/{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{region}:{account}:{name}",
+            "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}",
         }
         return arns.get(kind, f"arn:aws:local:{region}:{account}:{name}")
 
@@ -316,14 +325,17 @@ class _Resolver:
             return self._pseudo[name]
         if name in self._parameters:
             return self._parameters[name].get("Default")
-        if self._resources.get(name, {}).get("Type") in _REF_IS_ARN:
+        kind = self._resources.get(name, {}).get("Type")
+        if kind in _REF_IS_ARN:
             return self.arn(name)
+        if kind == "AWS::SQS::Queue":  # a queue's Ref is its URL
+            return f"https://sqs.{self._region}.amazonaws.com/{self._account}/{self.physical_id(name)}"
         return self.physical_id(name)
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:
         if attribute == "Arn":
             return self.arn(logical_id)
-        if attribute in ("Name", "BucketName", "RoleId", "KeyId"):
+        if attribute in ("Name", "BucketName", "RoleId", "KeyId", "QueueName"):
             return self.physical_id(logical_id)
         if attribute == "DomainName":
             return f"{self.physical_id(logical_id)}.s3.amazonaws.com"

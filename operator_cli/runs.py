@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from contract.names import SCHEDULED_TIME_FIELD
 from lambdas.check_data.core import RunInput
 from lambdas.common.cost import RunCost, run_cost
 from lambdas.notify_slack.messages import failure_report, readable_cause
@@ -368,6 +369,8 @@ def render_show(summary: RunSummary, runs: Sequence[StateRun], now: datetime) ->
         ("duration", human_duration(summary.seconds(now)) + (" so far" if summary.status == RUNNING else "")),
         ("input", json.dumps(summary.input) if summary.input is not None else MISSING),
     ]
+    if isinstance(scheduled := (summary.input or {}).get(SCHEDULED_TIME_FIELD), str):
+        facts.insert(3, ("scheduled", f"{scheduled} (the tick the schedule started it for)"))
     if summary.window_start:
         facts.append(("data window", f"{summary.window_start}…{summary.window_end}"))
     if summary.training_job:

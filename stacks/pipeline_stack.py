@@ -10,6 +10,7 @@ from aws_cdk import Aspects, CfnOutput, Stack, Tags
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -92,7 +93,8 @@ class PipelineStack(Stack):
             ),
         )
         workflow = RetrainingStateMachine(self, "Workflow", config=config, steps=steps.functions)
-        RetrainingSchedule(self, "Schedule", expression=config.schedule, state_machine=workflow.state_machine)
+        machine = workflow.state_machine
+        schedule = RetrainingSchedule(self, "Schedule", config=config, state_machine=machine, key=encryption.key)
         triggers = RunTriggers(
             self,
             "Triggers",
@@ -116,7 +118,10 @@ class PipelineStack(Stack):
         if triggers.trigger_run is not None:
             functions["TriggerRun"] = triggers.trigger_run.function
         rollout = list(rollout_alarms.alarms) if rollout_alarms is not None else []
-        self._monitoring(config, workflow.state_machine, functions, key=encryption.key, rollout_alarms=rollout)
+        self._monitoring(
+            config, workflow.state_machine, functions, key=encryption.key, rollout_alarms=rollout,
+            dead_letter_queue=schedule.dead_letter_queue,
+        )  # fmt: skip
 
         CfnOutput(self, STATE_MACHINE_ARN, value=workflow.state_machine_arn)
         CfnOutput(self, DATA_BUCKET_NAME, value=data.bucket.bucket_name)
@@ -157,13 +162,20 @@ class PipelineStack(Stack):
         *,
         key: kms.IKey,
         rollout_alarms: Sequence[cloudwatch.IAlarm],
+        dead_letter_queue: sqs.IQueue,
     ) -> None:
         """The alarms (to the alert topic, when emails are configured) and the dashboard that shows them."""
         topic = None
         if config.alerts is not None:
             topic = AlertTopic(self, "Alerts", pipeline=config.name, alerts=config.alerts, key=key).topic
         alarms = PipelineAlarms(
-            self, "Alarms", config=config, state_machine=state_machine, functions=functions, topic=topic
+            self,
+            "Alarms",
+            config=config,
+            state_machine=state_machine,
+            functions=functions,
+            topic=topic,
+            schedule_dead_letters=dead_letter_queue,
         )
         PipelineDashboard(
             self,

@@ -6,13 +6,14 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from contract.names import lease_key
+from contract.names import SCHEDULED_TIME_FIELD, lease_key
 from lambdas.check_data.holdout import HoldoutSplit
+from lambdas.check_data.scheduled_time import format_utc, parse_scheduled_time
 from lambdas.common import env as names
 from lambdas.common.data_files import MAX_LISTED_KEYS, NO_COMPRESSION, Listing, compression_of
 
@@ -131,6 +132,9 @@ class RunInput:
     end_date: date | None = None
     trigger: str = "manual"
     deploy: bool | None = None  # a backfill deploys only when asked (True); None: the run's kind decides
+    # When the schedule's tick was due (EventBridge Scheduler's <aws.scheduler.scheduled-time>), in UTC: the window
+    # ends on its day, however late or often Scheduler delivers the tick.
+    scheduled_time: datetime | None = None
 
     # The console pre-fills new executions with {"Comment": "Insert your JSON here"}: accept and ignore it.
     _IGNORED_FIELDS = frozenset({"Comment"})
@@ -138,7 +142,7 @@ class RunInput:
     @classmethod
     def from_state(cls, raw: Mapping[str, Any]) -> RunInput:
         """Validate the execution input; raise InvalidRunInputError naming the offending field."""
-        known = {"force", "window_days", "end_date", "trigger", "deploy"}
+        known = {"force", "window_days", "end_date", "trigger", "deploy", SCHEDULED_TIME_FIELD}
         unknown = sorted(set(raw) - known - cls._IGNORED_FIELDS)
         if unknown:
             raise InvalidRunInputError(
@@ -172,7 +176,28 @@ class RunInput:
         trigger = raw.get("trigger", "manual")
         if not isinstance(trigger, str) or not trigger.strip() or len(trigger) > 64:
             raise InvalidRunInputError(f"field 'trigger' must be a short non-empty string, got {trigger!r}")
-        return cls(force=force, window_days=window_days, end_date=parsed_end, trigger=trigger, deploy=deploy)
+        scheduled_time = parse_scheduled_time(raw.get(SCHEDULED_TIME_FIELD))
+        if scheduled_time is not None and parsed_end is not None:
+            # Two answers to one question (the day the window ends): neither silently wins.
+            raise InvalidRunInputError(
+                f"fields 'end_date' and '{SCHEDULED_TIME_FIELD}' both set the window's end: give one of them (to "
+                f"rerun a scheduled run's window, keep {SCHEDULED_TIME_FIELD}; to choose the day, give end_date)"
+            )
+        return cls(
+            force=force,
+            window_days=window_days,
+            end_date=parsed_end,
+            trigger=trigger,
+            deploy=deploy,
+            scheduled_time=scheduled_time,
+        )
+
+    @property
+    def window_end(self) -> date | None:
+        """The day the window ends on, if the input says: end_date, or the scheduled time's day in UTC."""
+        if self.end_date is not None:
+            return self.end_date
+        return self.scheduled_time.date() if self.scheduled_time is not None else None
 
     def to_section(self) -> InputState:
         """The state's `input`: what the run was asked for, as validated."""
@@ -182,6 +207,7 @@ class RunInput:
             end_date=self.end_date.isoformat() if self.end_date else None,
             trigger=self.trigger,
             deploy=self.deploy,
+            scheduled_time=format_utc(self.scheduled_time) if self.scheduled_time else None,
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -206,7 +232,9 @@ def check_data(
     they mix .csv.gz and .csv.
     """
     window_days = run_input.window_days or settings.window_days
-    window_end = run_input.end_date or execution.start_time.date()
+    # An execution's start date in UTC unless the input names the day: a scheduled tick's day stays its window's end
+    # however late Scheduler delivers it.
+    window_end = run_input.window_end or execution.start_time.date()
     window_start = window_end - timedelta(days=window_days - 1)
     window = (window_start, window_end)
     run_id = run_resource_name(settings.pipeline, execution)

@@ -142,6 +142,7 @@ class InputState(StateSection):
     end_date: str | None
     trigger: str
     deploy: bool | None = None  # a backfill's request to deploy its model (None: as the run's kind decides)
+    scheduled_time: str | None = None  # the schedule's tick this run was started for (UTC, ISO 8601), if any
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from stacks.config.polling import PollingConfig
 from stacks.config.preprocessing import PreprocessingConfig
 from stacks.config.rollout import RolloutConfig
 from stacks.config.schedule import Schedule
+from stacks.config.schedule_delivery import ScheduleRetryConfig, TimeZoneName
 from stacks.config.slack import SlackConfig
 from stacks.config.smoke_test import SmokeTestConfig
 from stacks.config.training import TrainingConfig, check_spot_fits, with_spot_training_wait
@@ -89,6 +90,9 @@ class PipelineConfig(Section):
     # the held-out evaluation's transform outputs and model-quality reports: <prefix>/<run>/
     evaluation_prefix: Prefix = _named_after("evaluations")
     schedule: Schedule = "rate(1 day)"
+    schedule_timezone: TimeZoneName = "UTC"  # the zone a cron schedule's hours are read in, daylight saving included
+    # EventBridge Scheduler's retries of a tick whose StartExecution failed, then its dead-letter queue
+    schedule_retry: ScheduleRetryConfig = Field(default_factory=ScheduleRetryConfig)
     window_days: StrictInt = Field(default=7, ge=1, le=366)
     algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig)
     hyperparameters: Hyperparameters = Field(default_factory=dict, validate_default=True)

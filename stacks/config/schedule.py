@@ -18,9 +18,13 @@ the field, a year range that runs backwards, a range from a name to a number. It
 takes but AWS does not document, such as lower-case names and `L-3`: a schedule refused at synth is fixed in a
 minute, one refused at deploy fails the deployment.
 
-Issue 21 moves the schedule to EventBridge Scheduler, which takes the same rate and cron expressions, plus
-`at(yyyy-mm-ddThh:mm:ss)` and a time zone given apart: a check for `at` joins `RULE_EXPRESSIONS` in a mapping of its
-own, passed to `schedule_problem` as `kinds`.
+The schedule is an EventBridge Scheduler schedule (stacks/constructs/schedule.py). Scheduler documents the same
+rate and cron grammar (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html: six cron
+fields with the same values and wildcards, `rate(value unit)` in minutes, hours or days), and LocalStack's Scheduler
+validates its expressions with the rules' patterns: the checks here serve both. What differs is beside the
+expression: the time zone, given apart (stacks/config/schedule_delivery.py), and `at(yyyy-mm-ddThh:mm:ss)`, which a
+recurring pipeline schedule has no use for (a check for it would join `RULE_EXPRESSIONS` in a mapping of its own,
+passed to `schedule_problem` as `kinds`).
 """
 
 from __future__ import annotations

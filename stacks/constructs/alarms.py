@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -114,6 +115,7 @@ class PipelineAlarms(Construct):
         state_machine: sfn.StateMachine,
         functions: Mapping[str, lambda_.IFunction],
         topic: sns.ITopic | None = None,
+        schedule_dead_letters: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._pipeline = config.name
@@ -161,6 +163,8 @@ class PipelineAlarms(Construct):
                 )
             )
         watches.extend(_scaling_watches(config))
+        if schedule_dead_letters is not None:
+            watches.append(_schedule_dead_letters_watch(config, schedule_dead_letters))
         for step, function in functions.items():
             watches.append(
                 _Watch(
@@ -222,3 +226,16 @@ def _scaling_watches(config: PipelineConfig) -> list[_Watch]:
             "if the load is lasting.",
         )
     ]
+
+
+def _schedule_dead_letters_watch(config: PipelineConfig, queue: sqs.IQueue) -> _Watch:
+    """A tick of the schedule that EventBridge Scheduler could not deliver, its retries spent: no run started."""
+    return _Watch(
+        "schedule-dead-letters",
+        queue.metric_approximate_number_of_messages_visible(statistic=cloudwatch.Stats.MAXIMUM, period=ALARM_PERIOD),
+        f"EventBridge Scheduler could not start a scheduled run of pipeline {config.name} (schedule "
+        f"{config.schedule}, {config.schedule_timezone}) and gave up after its retries: the tick is in queue "
+        f"{queue.queue_name}. Its message attributes say why (ERROR_CODE, ERROR_MESSAGE); its body is the run "
+        "input, scheduled_time included. Fix the cause (the role, a deleted state machine, a quota), start a run "
+        "with that input by hand so it trains on the same window, then delete the message.",
+    )

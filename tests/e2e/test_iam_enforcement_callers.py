@@ -1,8 +1,9 @@
 """Callers outside a run's steps with IAM enforced: a grant missing from a listener's or a trigger's role.
 
 They are not steps: EventBridge invokes them or they start runs, and a failure of theirs fails no run. It shows where
-AWS shows it: the rule's failed delivery (EventBridge tries twice, then drops the event), and in what the run does
-without them (a wait that ends at its poll timeout, an approval lost to the timeout, a run that never starts).
+AWS shows it: the rule's failed delivery (EventBridge tries twice, then drops the event), the schedule's dead-letter
+queue, and in what the run does without them (a wait that ends at its poll timeout, an approval lost to the timeout, a
+run that never starts).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -86,36 +86,34 @@ def test_an_approval_listener_without_send_task_success_loses_the_approval_to_th
     assert described["ModelApprovalStatus"] == "Rejected"
 
 
-def test_a_schedule_role_without_start_execution_starts_no_run_and_eventbridge_records_the_failure(
+def test_a_schedule_role_without_start_execution_starts_no_run_and_the_tick_goes_to_the_dead_letter_queue(
     runtime: LocalRuntime, slack: FakeSlackApi
 ) -> None:
     # GIVEN the schedule's role without states:StartExecution
     pipeline = deploy(runtime, without_action(template_of("demo"), "ScheduleRole", "states:StartExecution"), slack)
-    ((logical_id, rule),) = pipeline.stack.schedules.items()
-    (target,) = rule["Targets"]
+    ((schedule_id, schedule),) = pipeline.stack.schedules.items()
+    (queue,) = pipeline.stack.queues
 
-    # WHEN the schedule fires: EventBridge sends its Scheduled Event to the rule's target, as the target's role
-    event = {
-        "version": "0",
-        "id": "scheduled-1",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": pipeline.state_machine_arn.split(":")[4],
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": runtime.region,
-        "resources": [],
-        "detail": {},
-    }
-    runtime.events.deliver(pipeline.stack.rules[logical_id].name, target, event)
-    assert runtime.events.wait_until_idle(10)
+    # WHEN EventBridge Scheduler fires the schedule (a rate schedule without a StartDate fires at once), as the role
+    runtime.aws.scheduler.recurring = True
+    deadline = time.monotonic() + 10
+    while not any(firing.dead_lettered for firing in runtime.aws.scheduler.firings):
+        assert time.monotonic() < deadline, runtime.aws.scheduler.firings
+        time.sleep(0.1)
 
-    # THEN StartExecution is denied on both attempts, the delivery is recorded failed, and no run started
-    (delivery,) = runtime.events.deliveries
-    assert delivery.attempts == 2
-    assert "AccessDeniedException" in str(delivery.error)
+    # THEN StartExecution is denied, which no retry mends: the tick goes to the dead-letter queue at once, and no
+    # run started
+    (firing,) = runtime.aws.scheduler.firings
+    assert firing.attempt == 1
     assert f"is not authorized to perform: states:StartExecution on resource: {pipeline.state_machine_arn}" in str(
-        delivery.error
+        firing.error
     )
+    sqs = runtime.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    (message,) = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "AccessDeniedException"
+    assert json.loads(message["Body"])["trigger"] == "schedule"
+    assert schedule["Target"]["DeadLetterConfig"]["Arn"].endswith(f":{queue}"), schedule_id
     assert (
         runtime.client("stepfunctions").list_executions(stateMachineArn=pipeline.state_machine_arn)["executions"] == []
     )

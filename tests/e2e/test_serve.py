@@ -78,6 +78,16 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.2)
 
 
+def scheduled_run_ended(served: Served) -> bool:
+    sfn = served.client("stepfunctions")
+    runs = [
+        execution
+        for machine in sfn.list_state_machines()["stateMachines"]
+        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+    ]
+    return bool(runs) and all(run["status"] != "RUNNING" for run in runs)
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     yield from serve(tmp_path, "demo/pipelines.json")
@@ -103,6 +113,9 @@ def serve(tmp_path: Path, config_file: str) -> Iterator[Served]:
             lambda: "Ready:" in server.output() or process.poll() is not None, READY_SECONDS, "serve was not ready"
         )
         assert process.poll() is None, server.output()
+        # serve fires the pipeline's rate(1 day) schedule, and a rate schedule without a StartDate fires at once (as a
+        # newly deployed one does on AWS): its run, on no data yet, ends before a test uploads any.
+        wait_for(lambda: scheduled_run_ended(server), RUN_SECONDS, "the schedule's first run did not end")
         yield server
     finally:
         if process.poll() is None:

@@ -95,8 +95,9 @@ class Triggered:
         return run_input
 
     def pending_schedules(self) -> list[dict[str, Any]]:
+        """TriggerRun's one-time schedules, in the pipeline's group (the pipeline's own schedule is in the default)."""
         schedules: list[dict[str, Any]] = self.runtime.client("scheduler").list_schedules()["Schedules"]
-        return schedules
+        return [schedule for schedule in schedules if schedule["GroupName"] != "default"]
 
     def settle(self, seconds: float) -> None:
         """Let event deliveries, TriggerRun and any due schedule play out."""

@@ -47,6 +47,9 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["serve", "--port", "http"], "argument --port: must be a number, got 'http'"),
         (["serve", "--port", "70000"], "argument --port: must be between 1 and 65535, got 70000"),
         (["serve", "--port"], "argument --port: expected one argument"),
+        (["serve", "--clock", "tomorrow"], "argument --clock: not an ISO 8601 time: 'tomorrow'"),
+        (["serve", "--clock", "2026-12-05T04:59:50"], "argument --clock: '2026-12-05T04:59:50' needs its UTC offset"),
+        (["serve", "--clock-speed", "0"], "argument --clock-speed: must be a number above 0 and at most 86400"),
     ],
 )
 def test_wrong_arguments_exit_2_with_one_line_naming_the_problem(

@@ -84,17 +84,59 @@ def test_a_rule_on_a_custom_bus_names_the_bus(bus: dict[str, Any]) -> None:
     )
 
 
-def test_a_schedule_stays_a_schedule_and_is_a_rule_too() -> None:
+def test_a_scheduled_rule_is_a_rule_like_any_other() -> None:
     # GIVEN a scheduled rule
     rule = {"ScheduleExpression": "cron(0 6 * * ? *)", "Targets": [{"Id": "m", "Arn": {"Ref": "Machine"}}]}
 
     # WHEN the template is read
     stack = read_stack(template(Nightly=rule), stack_name="s", region=REGION)
 
-    # THEN fire_schedule still finds it, and deploy puts it like any rule
-    assert stack.schedules["Nightly"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
+    # THEN deploy puts it like any rule; the pipeline's schedule is a Scheduler schedule, not this
     assert stack.rules["Nightly"].schedule_expression == "cron(0 6 * * ? *)"
-    assert stack.rules["Nightly"].event_pattern is None
+    assert stack.schedules == {}
+
+
+def test_a_scheduler_schedule_is_read_as_create_schedule_takes_it_with_its_queue() -> None:
+    # GIVEN a Scheduler schedule as the pipeline stack declares it, and its dead-letter queue
+    resources = template()["Resources"]
+    resources["DeadLetters"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    resources["Role"] = {"Type": "AWS::IAM::Role", "Properties": {}}
+    resources["Schedule"] = {
+        "Type": "AWS::Scheduler::Schedule",
+        "Properties": {
+            "ScheduleExpression": "cron(0 5 * * ? *)",
+            "ScheduleExpressionTimezone": "Europe/Berlin",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "State": "ENABLED",
+            "Target": {
+                "Arn": {"Ref": "Machine"},
+                "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                "Input": '{"scheduled_time":"<aws.scheduler.scheduled-time>"}',
+                "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600},
+                "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["DeadLetters", "Arn"]}},
+            },
+        },
+    }
+
+    # WHEN the template is read
+    stack = read_stack({"Resources": resources}, stack_name="s", region=REGION)
+
+    # THEN the schedule has its name, its time zone and its target with every reference resolved
+    assert stack.queues == ["s-DeadLetters"]
+    assert stack.schedules["Schedule"] == {
+        "Name": "s-Schedule",
+        "ScheduleExpression": "cron(0 5 * * ? *)",
+        "ScheduleExpressionTimezone": "Europe/Berlin",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED",
+        "Target": {
+            "Arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:s-Machine",
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/s-Role",
+            "Input": '{"scheduled_time":"<aws.scheduler.scheduled-time>"}',
+            "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600},
+            "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:s-DeadLetters"},
+        },
+    }
 
 
 def test_buckets_sending_events_to_eventbridge_and_schedule_groups_are_read() -> None:

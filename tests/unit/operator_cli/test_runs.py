@@ -328,6 +328,15 @@ def test_show_closes_a_failed_run_with_its_state_error_and_every_line_of_its_cau
     assert render_end(failed, [step], START)[0] == "■ FAILED: failed at DeployModel, 1 states in 1 min 15 s"
 
 
+def test_show_of_a_scheduled_run_names_the_tick_it_was_started_for() -> None:
+    scheduled = summary(input={"trigger": "schedule", "scheduled_time": "2026-11-22T04:00:00Z"})
+
+    lines = render_show(scheduled, [], START).splitlines()
+
+    assert lines[3] == "scheduled    2026-11-22T04:00:00Z (the tick the schedule started it for)"
+    assert not any(line.startswith("scheduled") for line in render_show(summary(input={}), [], START).splitlines())
+
+
 def test_show_of_a_running_run_names_the_state_in_progress() -> None:
     running = summary("RUNNING", stop=None, last_state="WaitForTraining")
 

@@ -138,7 +138,7 @@ def test_every_alarm_of_the_pipeline_notifies_the_topic_when_it_fires_and_when_i
     [topic_id] = alerted.find_resources("AWS::SNS::Topic")
 
     alarms = alarms_by_name(alerted)
-    assert len(alarms) == 3 + 1 + len(STEP_HANDLERS) + 4  # executions, Slack, every function
+    assert len(alarms) == 3 + 1 + 1 + len(STEP_HANDLERS) + 4  # executions, Slack, schedule, every function
     for name, properties in alarms.items():
         assert properties["AlarmActions"] == [{"Ref": topic_id}], name
         assert properties["OKActions"] == [{"Ref": topic_id}], name

@@ -415,7 +415,11 @@ def test_pass_role_is_limited_to_each_service_role_passed_to_its_service(synthes
         ], stack
         for where, statement in pass_role:
             service = next(service for passer, service in ROLE_PASSERS.items() if where.startswith(passer))
-            (role,) = service_role_ids(template, service)
+            # The pipeline schedule's own role is passed at deploy by CloudFormation, not by a function: TriggerRun
+            # passes only the role of the schedules it creates, which sits under its construct.
+            (role,) = [
+                r for r in service_role_ids(template, service) if service != "scheduler" or r.startswith("Triggers")
+            ]
             assert actions(statement) == ["iam:PassRole"], (stack, where)
             assert statement["Resource"] == {"Fn::GetAtt": [role, "Arn"]}, (stack, where)
             assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": f"{service}.amazonaws.com"}}

@@ -851,20 +851,6 @@ def test_without_slack_the_notifier_gets_no_secret(template: Template) -> None:
 # Schedule, logs, outputs, tags
 
 
-def test_schedule_starts_the_state_machine_with_the_scheduled_input(template: Template, custom: Template) -> None:
-    state_machine = next(iter(template.find_resources("AWS::StepFunctions::StateMachine")))
-
-    template.has_resource_properties(
-        "AWS::Events::Rule",
-        {
-            "ScheduleExpression": "rate(1 day)",
-            "State": "ENABLED",
-            "Targets": [Match.object_like({"Arn": {"Ref": state_machine}, "Input": '{"trigger":"schedule"}'})],
-        },
-    )
-    custom.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "cron(0 6 ? * MON-FRI *)"})
-
-
 def test_every_log_group_keeps_logs_for_the_configured_retention(custom: Template) -> None:
     groups = custom.find_resources("AWS::Logs::LogGroup")
 

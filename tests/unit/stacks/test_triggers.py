@@ -67,8 +67,10 @@ def test_a_pipeline_without_triggers_has_none_of_their_resources(demo_template: 
     ]
     assert "NotificationConfiguration" not in bucket
     # only the schedule starts runs, and no rule reacts to S3 or to upstream events
+    schedules = resources(demo_template, "AWS::Scheduler::Schedule").values()
+    assert [schedule["Properties"]["ScheduleExpression"] for schedule in schedules] == ["rate(1 day)"]
     rules = [rule["Properties"] for rule in resources(demo_template, "AWS::Events::Rule").values()]
-    assert [rule["ScheduleExpression"] for rule in rules if "ScheduleExpression" in rule] == ["rate(1 day)"]
+    assert [rule for rule in rules if "ScheduleExpression" in rule] == []
     # (SageMaker's job and endpoint events wake the loops; Step Functions' tells RunEnded that a run ended)
     sources = {source for rule in rules for source in rule.get("EventPattern", {}).get("source", [])}
     assert sources == {"aws.sagemaker", "aws.states"}

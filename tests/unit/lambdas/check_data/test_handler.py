@@ -53,6 +53,7 @@ def test_returns_the_validated_input_and_the_run(environment: None, lambda_conte
         "end_date": None,
         "trigger": "schedule",
         "deploy": None,
+        "scheduled_time": None,
     }
     assert state["run"]["has_new_data"] is True
     assert state["run"]["run_id"].startswith("churn-20261122060000-")

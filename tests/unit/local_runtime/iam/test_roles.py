@@ -165,17 +165,18 @@ def test_the_sagemaker_execution_role_is_the_one_the_steps_pass_to_sagemaker(syn
     assert synthesized.assignments.sagemaker == (environment[env.SAGEMAKER_ROLE_ARN],)
 
 
-def test_the_schedule_rule_starts_runs_as_its_target_role(synthesized: Synthesized) -> None:
-    # GIVEN the schedule's rule and the state machine it starts
-    (rule_id,) = synthesized.stack.schedules
+def test_the_schedule_starts_runs_as_its_target_role(synthesized: Synthesized) -> None:
+    # GIVEN the pipeline's EventBridge Scheduler schedule and the state machine it starts
+    (schedule_id,) = synthesized.stack.schedules
     (state_machine,) = synthesized.stack.state_machines.values()
 
-    # WHEN the rule's target role is read
-    role = synthesized.role(synthesized.assignments.rule_targets[rule_id, "Target0"])
+    # WHEN the schedule's target role is read
+    role = synthesized.role(synthesized.assignments.schedules[schedule_id])
 
-    # THEN EventBridge may assume it, and it starts executions of that state machine
-    assert role.trusts("events.amazonaws.com")
+    # THEN EventBridge Scheduler may assume it, and it starts executions of that state machine
+    assert role.trusts("scheduler.amazonaws.com")
     assert allowed(role, "states:StartExecution") == [synthesized.stack.state_machine_arn(state_machine[0])]
+    assert role.arn in synthesized.assignments.scheduler
 
 
 def test_a_policy_that_names_the_role_in_roles_is_one_of_its_policies(synthesized: Synthesized) -> None:
@@ -196,8 +197,9 @@ def test_the_scheduler_role_is_the_one_trigger_run_passes_to_its_schedules(trigg
     # GIVEN the role TriggerRun names in the schedules it creates at run time
     environment = triggered.environment(TRIGGER_RUN_HANDLER)
 
-    # WHEN the roles EventBridge Scheduler may assume are read, THEN that role is the one
-    assert triggered.assignments.scheduler == (environment[env.SCHEDULER_ROLE_ARN],)
+    # WHEN the roles EventBridge Scheduler may assume are read, THEN they are that role and the pipeline schedule's
+    (schedule_role,) = triggered.assignments.schedules.values()
+    assert sorted(triggered.assignments.scheduler) == sorted([environment[env.SCHEDULER_ROLE_ARN], schedule_role])
 
 
 def test_an_upstream_event_rule_starts_runs_as_its_target_role(triggered: Synthesized) -> None:
