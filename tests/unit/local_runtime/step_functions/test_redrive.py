@@ -15,9 +15,11 @@ from local_runtime.step_functions import redrive_eligibility
 from local_runtime.step_functions.redrive import restart_point
 from local_runtime.step_functions.status_events import epoch_millis
 from tests.local_aws import local_client
+from tests.unit.local_runtime.step_functions import handlers
 from tests.unit.local_runtime.step_functions.machines import (
     ECHO_ARN,
     FAIL,
+    HOLD,
     PASS,
     TWO_LAMBDAS,
     WAIT,
@@ -224,3 +226,28 @@ def test_the_redrive_point_is_the_last_top_level_state_not_exited() -> None:
 
     assert restart_point(events, {"A", "B"}, "A", {"x": 1}) == ("B", {"b": 1})
     assert restart_point([], {"A", "B"}, "A", {"x": 1}) == ("A", {"x": 1})
+
+
+# The stopped run's program ends when its Lambda answers: it must not end the redriven run (moto's end, taken from
+# the running environment, raises in the execution's thread).
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_the_lambda_of_a_stopped_run_answering_after_the_redrive_changes_nothing(sfn: Any, aws: LocalAws) -> None:
+    # GIVEN an execution stopped while its Lambda runs, then redriven: the Lambda is invoked again (the local Lambda
+    # runs one invocation at a time, so the second starts when the first has answered)
+    execution = start(sfn, create(sfn, "holder", HOLD))
+    assert handlers.HOLDING.wait(timeout=10)
+    sfn.stop_execution(executionArn=execution)
+    sfn.redrive_execution(executionArn=execution)
+    wait_for(lambda: entries(history(sfn, execution), "Hold") == 2, what="the Lambda's state entered again")
+
+    # WHEN the stopped run's Lambda answers, then the redriven run's
+    handlers.RELEASED.set()
+
+    # THEN only the redriven run goes on: it succeeds once, through the next state once, its history in one sequence
+    described = ended(sfn, execution)
+    assert (described["status"], described["redriveCount"]) == ("SUCCEEDED", 1)
+    events = history(sfn, execution)
+    assert (entries(events, "Hold"), entries(events, "After")) == (2, 1)
+    assert [e["type"] for e in events].count("ExecutionSucceeded") == 1
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    assert [name for name, _ in aws.functions.invocations].count("hold") == 2
