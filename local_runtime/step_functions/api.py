@@ -1,5 +1,5 @@
-"""Step Functions' API where moto's answers differ from AWS's: StopExecution, StartExecution's input limit, and the
-stop date of a timed-out execution.
+"""Step Functions' API where moto's answers differ from AWS's: StopExecution, StartExecution's input limit, the
+stop date of a timed-out execution, RedriveExecution and the redrive members, and the task callbacks' limits.
 
 - StopExecution takes `error` (at most 256 characters) and `cause` (at most 32,768) and aborts the execution with
   them (executions.py); moto read neither and did not stop a task waiting for its callback.
@@ -11,6 +11,13 @@ stop date of a timed-out execution.
   inferred from that, not measured). moto checks no length.
 - DescribeExecution and ListExecutions give a TIMED_OUT execution its stopDate (moto gives one only to SUCCEEDED,
   FAILED and ABORTED ones); AWS gives it to every execution that has ended.
+- RedriveExecution (redrive.py); DescribeExecution answers `redriveCount`, `redriveDate`, `redriveStatus` and
+  `redriveStatusReason`, ListExecutions' items `redriveCount` and `redriveDate`, and ListExecutions takes
+  `redriveFilter` (REDRIVEN: redriven at least once; NOT_REDRIVEN: never). The filter applies to the page moto
+  made, which may then hold fewer than maxResults items, as the API reference allows ("only an upper limit").
+- SendTaskSuccess refuses an `output` over 262,144 UTF-8 bytes and SendTaskFailure an `error` over 256 or a
+  `cause` over 32,768 characters (SensitiveData, SensitiveError and SensitiveCause in the service model), as
+  StartExecution's input; moto checks no length.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from local_runtime.step_functions import executions
+from local_runtime.step_functions import executions, redrive, redrive_eligibility
 
 MAX_INPUT_BYTES = 262_144
 MAX_ERROR_LENGTH = 256
@@ -44,9 +51,12 @@ def install() -> None:
         ("start_execution", _start_execution),
         ("describe_execution", _describe_execution),
         ("list_executions", _list_executions),
+        ("send_task_success", _send_task_success),
+        ("send_task_failure", _send_task_failure),
     ):
         _original[name] = getattr(StepFunctionResponse, name)
         setattr(StepFunctionResponse, name, replacement)
+    StepFunctionResponse.redrive_execution = _redrive_execution  # type: ignore[attr-defined]
     _installed = True
 
 
@@ -58,25 +68,55 @@ def too_long(member: str, maximum: int) -> str:
     )
 
 
-def _stop_execution(self: StepFunctionResponse) -> ActionResult:
+def _check_error_and_cause(self: StepFunctionResponse) -> tuple[str | None, str | None]:
     error, cause = self._get_param("error"), self._get_param("cause")
     for member, value, maximum in (("error", error, MAX_ERROR_LENGTH), ("cause", cause, MAX_CAUSE_LENGTH)):
         if value is not None and len(value) > maximum:
             raise ValidationException(too_long(member, maximum))
-    backend = self.stepfunction_backend
-    if not isinstance(backend, StepFunctionsParserBackend):
+    return error, cause
+
+
+def _check_data(member: str, value: Any) -> None:
+    if isinstance(value, str) and len(value.encode("utf-8")) > MAX_INPUT_BYTES:
+        raise ValidationException(too_long(member, MAX_INPUT_BYTES))
+
+
+def _stop_execution(self: StepFunctionResponse) -> ActionResult:
+    error, cause = _check_error_and_cause(self)
+    if not isinstance(self.stepfunction_backend, StepFunctionsParserBackend):
         result: ActionResult = _original["stop_execution"](self)  # moto without the interpreter: nothing runs
         return result
-    execution = backend.describe_execution(self._get_param("executionArn"))  # ExecutionDoesNotExist, InvalidArn
-    if not isinstance(execution, Execution):
-        raise TypeError(f"not an execution of moto's interpreter: {execution!r}")
+    execution = _execution(self, self._get_param("executionArn"))
     return ActionResult({"stopDate": executions.stop(execution, error=error, cause=cause)})
 
 
+def _redrive_execution(self: StepFunctionResponse) -> ActionResult:
+    execution = _execution(self, self._get_param("executionArn"))
+    return ActionResult({"redriveDate": redrive.redrive(execution, self._get_param("clientToken"))})
+
+
+def _send_task_success(self: StepFunctionResponse) -> ActionResult:
+    _check_data("output", self._get_param("output"))
+    result: ActionResult = _original["send_task_success"](self)
+    return result
+
+
+def _send_task_failure(self: StepFunctionResponse) -> ActionResult:
+    _check_error_and_cause(self)
+    result: ActionResult = _original["send_task_failure"](self)
+    return result
+
+
+def _execution(self: StepFunctionResponse, arn: str) -> Execution:
+    """The execution of moto's interpreter; ExecutionDoesNotExist or InvalidArn as moto answers them."""
+    execution = self.stepfunction_backend.describe_execution(arn)
+    if not isinstance(execution, Execution):
+        raise TypeError(f"not an execution of moto's interpreter: {execution!r}")
+    return execution
+
+
 def _start_execution(self: StepFunctionResponse) -> ActionResult:
-    execution_input = self._get_param("input")
-    if isinstance(execution_input, str) and len(execution_input.encode("utf-8")) > MAX_INPUT_BYTES:
-        raise ValidationException(too_long("input", MAX_INPUT_BYTES))
+    _check_data("input", self._get_param("input"))
     result: ActionResult = _original["start_execution"](self)
     return result
 
@@ -84,13 +124,27 @@ def _start_execution(self: StepFunctionResponse) -> ActionResult:
 def _describe_execution(self: StepFunctionResponse) -> ActionResult:
     result: ActionResult = _original["describe_execution"](self)
     _date_timed_out(self, [result.result])
+    if isinstance(result.result, dict) and isinstance(self.stepfunction_backend, StepFunctionsParserBackend):
+        execution = _execution(self, result.result["executionArn"])
+        length = redrive_eligibility.history_length(execution)
+        result.result.update(redrive_eligibility.redrive_fields(execution, length))
     return result
 
 
 def _list_executions(self: StepFunctionResponse) -> ActionResult:
     result: ActionResult = _original["list_executions"](self)
     answer = result.result
-    _date_timed_out(self, answer.get("executions", []) if isinstance(answer, dict) else [])
+    items = answer.get("executions", []) if isinstance(answer, dict) else []
+    _date_timed_out(self, items)
+    if isinstance(answer, dict) and isinstance(self.stepfunction_backend, StepFunctionsParserBackend):
+        for item in items:
+            redrives = redrive_eligibility.redrives_of(_execution(self, item["executionArn"]))
+            item["redriveCount"] = redrives.count
+            if redrives.date is not None:
+                item["redriveDate"] = redrives.date
+        wanted = self._get_param("redriveFilter")
+        if wanted is not None:
+            answer["executions"] = [item for item in items if (item["redriveCount"] > 0) == (wanted == "REDRIVEN")]
     return result
 
 

@@ -59,7 +59,7 @@ from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommu
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
-from local_runtime.step_functions import status_events
+from local_runtime.step_functions import redrive_eligibility, status_events
 
 TIMEOUT_ERROR = "States.Timeout"
 
@@ -122,7 +122,7 @@ def stop(execution: Execution, *, error: str | None, cause: str | None) -> datet
     if not _close(execution, end, interrupt):
         ended: datetime | None = execution.stop_date
         return ended or stop_date
-    _announce(execution)
+    announce(execution)
     return stop_date
 
 
@@ -138,10 +138,7 @@ def _start(self: ExecutionWorker) -> None:
     env.next_state_name = program.start_at.start_at_name
     execution = getattr(self._execution_communication, "execution", None)
     if isinstance(execution, Execution):
-        timeout = program.timeout_seconds
-        deadline = execution.start_date + timedelta(seconds=timeout.timeout_seconds) if timeout else None
-        with _lock:
-            _running[env] = _Running(weakref.ref(execution), deadline)
+        track(env, execution, program, started=execution.start_date)
     details = self._evaluation_details
     env.event_manager.add_event(
         context=env.event_history_context,
@@ -156,8 +153,21 @@ def _start(self: ExecutionWorker) -> None:
         update_source_event_id=False,
     )
     if isinstance(execution, Execution):
-        _announce(execution)
-    thread = threading.Thread(target=_evaluate, args=(self, program, env), name="execution", daemon=True)
+        announce(execution)
+    run(self, program, env)
+
+
+def track(env: Environment, execution: Execution, program: Program, *, started: datetime) -> None:
+    """Let a stop or the state machine's TimeoutSeconds (counted from `started`) end the execution run in `env`."""
+    timeout = program.timeout_seconds
+    deadline = started + timedelta(seconds=timeout.timeout_seconds) if timeout else None
+    with _lock:
+        _running[env] = _Running(weakref.ref(execution), deadline)
+
+
+def run(worker: ExecutionWorker, program: Program, env: Environment) -> None:
+    """Evaluate the program in `env` in a thread of its own, as moto does."""
+    thread = threading.Thread(target=_evaluate, args=(worker, program, env), name="execution", daemon=True)
     TMP_THREADS.append(thread)
     thread.start()
 
@@ -169,7 +179,11 @@ def _evaluate(worker: ExecutionWorker, program: Program, env: Environment) -> No
         # moto's Program names its first state again, which a program stopped before it began refuses
         if env.is_running():
             raise
-    worker._execution_communication.terminated()
+    with _lock:
+        # A program stopped or timed out ends late (a Lambda it waited for answers); if the execution has been
+        # redriven meanwhile, another environment runs it now, and this end is not the execution's.
+        if worker.env is env:
+            worker._execution_communication.terminated()
 
 
 def _set_timed_out(self: Environment) -> None:
@@ -180,10 +194,12 @@ def _set_timed_out(self: Environment) -> None:
     if running is None or running.deadline is None or execution is None:
         _original_set_timed_out(self)  # a branch's own program, or an execution started before install()
         return
+    if _environment(execution) is not self:
+        return  # a run that ended and was redriven: its late timeout is not the redriven run's
     details = EventDetails(executionTimedOutEventDetails=ExecutionTimedOutEventDetails(error=TIMEOUT_ERROR))  # type: ignore[typeddict-item]
     end = _End(ExecutionStatus.TIMED_OUT, running.deadline, None, None, HistoryEventType.ExecutionTimedOut, details)
     if _close(execution, end, _original_set_timed_out):
-        _announce(execution)
+        announce(execution)
     # otherwise it was stopped, or ended by itself at the deadline: that end stands
 
 
@@ -198,7 +214,7 @@ def _terminated(self: BaseExecutionWorkerCommunication) -> None:
         env = _environment(execution)
         if env is not None:
             _sealed.add(env.event_manager)
-    _announce(execution)
+    announce(execution)
 
 
 def _close(execution: Execution, end: _End, interrupt: Callable[[Environment], None]) -> bool:
@@ -250,7 +266,7 @@ def _environment(execution: Execution) -> Environment | None:
     return worker.env if worker is not None else None
 
 
-def _announce(execution: Execution) -> None:
+def announce(execution: Execution) -> None:
     if execution.sm_type == StateMachineType.EXPRESS:
         return  # "Express Workflows do not emit events to EventBridge"
     status_events.announce(described(execution), region=execution.region_name, account=execution.account_id)
@@ -269,6 +285,7 @@ def described(execution: Execution) -> dict[str, Any]:
         "input": execution.execution_input,
         "error": execution.error,
         "cause": execution.cause,
+        **redrive_eligibility.redrive_fields(execution, redrive_eligibility.history_length(execution)),
     }
     if execution.exec_status == ExecutionStatus.SUCCEEDED and execution.output is not None:
         output = execution.output

@@ -7,7 +7,9 @@ Events) for Step Functions execution status changes", cw-events.md in awsdocs/aw
 whose examples this follows): executionArn, stateMachineArn, name, status, startDate and stopDate as epoch
 milliseconds (stopDate null while running), input, inputDetails, output and outputDetails (null unless it
 succeeded), and error and cause when DescribeExecution has them (a failure's, or the ones StopExecution was
-given). The redrive fields DescribeExecution also carries on AWS are left out: the local runtime has no redrive.
+given). Being DescribeExecution's information, it holds its redrive members too: redriveCount, redriveDate (epoch
+milliseconds, null before a first redrive), redriveStatus, and redriveStatusReason when not redrivable. A redrive
+sends a RUNNING event again, with the new redriveCount (redrive.py).
 
 The same page: when the escaped input and output together exceed 248 KB, the input is left out; when the escaped
 output alone does, the output is; `inputDetails`/`outputDetails` say `"included": false`.
@@ -62,6 +64,11 @@ def status_change_detail(described: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("error", "cause"):
         if described.get(key) is not None:
             detail[key] = described[key]
+    detail["redriveCount"] = described.get("redriveCount", 0)
+    detail["redriveDate"] = epoch_millis(described.get("redriveDate"))
+    detail["redriveStatus"] = described.get("redriveStatus")
+    if described.get("redriveStatusReason") is not None:
+        detail["redriveStatusReason"] = described["redriveStatusReason"]
     return detail
 
 

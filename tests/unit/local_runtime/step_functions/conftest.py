@@ -14,7 +14,13 @@ from local_runtime.lambda_invoke import LocalFunction
 from local_runtime.server import LocalAws
 from tests.local_aws import local_client
 from tests.unit.local_runtime.step_functions import handlers
-from tests.unit.local_runtime.step_functions.machines import ECHO_ARN, HOLD_ARN
+from tests.unit.local_runtime.step_functions.machines import (
+    ECHO_ARN,
+    FIRST_ARN,
+    HOLD_ARN,
+    OVERSIZED_ARN,
+    SECOND_ARN,
+)
 
 HANDLERS = "tests.unit.local_runtime.step_functions.handlers"
 
@@ -26,6 +32,9 @@ def local_aws() -> Iterator[LocalAws]:
     with LocalAws(events=EventBus(retry_delay_seconds=0)) as aws:
         aws.register_function(LocalFunction("echo", ECHO_ARN, f"{HANDLERS}.echo"))
         aws.register_function(LocalFunction("hold", HOLD_ARN, f"{HANDLERS}.hold"))
+        aws.register_function(LocalFunction("first", FIRST_ARN, f"{HANDLERS}.echo"))
+        aws.register_function(LocalFunction("second", SECOND_ARN, f"{HANDLERS}.echo"))
+        aws.register_function(LocalFunction("oversized", OVERSIZED_ARN, f"{HANDLERS}.oversized"))
         yield aws
 
 
@@ -34,6 +43,7 @@ def aws(local_aws: LocalAws) -> Iterator[LocalAws]:
     """The module's local AWS with no machines, executions, rules or recorded invocations left by an earlier test."""
     requests.post(f"{local_aws.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
     local_aws.functions.invocations.clear()
+    local_aws.faults.clear()
     local_aws.events.deliveries.clear()
     handlers.HOLDING.clear()
     handlers.RELEASED.clear()

@@ -18,3 +18,8 @@ def hold(event: Any, context: Any) -> Any:
     HOLDING.set()
     RELEASED.wait(timeout=30)
     return event
+
+
+def oversized(event: Any, context: Any) -> Any:
+    """A result over Step Functions' 256 KiB payload limit (Lambda itself takes up to 6 MB)."""
+    return {"pad": "x" * 262_144}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -11,6 +12,9 @@ REGION, ACCOUNT = "us-east-1", "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sfn"
 ECHO_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo"
 HOLD_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:hold"
+FIRST_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:first"
+SECOND_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:second"
+OVERSIZED_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:oversized"
 
 PASS = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 WAIT = {
@@ -47,6 +51,26 @@ HOLD = {
             "Type": "Task",
             "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {"FunctionName": ECHO_ARN, "Payload": {"after": True}},
+            "End": True,
+        },
+    },
+}
+# Two Lambdas, each wrapping its input in its own key: {"second": {"first": input}}.
+TWO_LAMBDAS = {
+    "StartAt": "First",
+    "States": {
+        "First": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": FIRST_ARN, "Payload.$": "$"},
+            "ResultSelector": {"first.$": "$.Payload"},
+            "Next": "Second",
+        },
+        "Second": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": SECOND_ARN, "Payload.$": "$"},
+            "ResultSelector": {"second.$": "$.Payload"},
             "End": True,
         },
     },
@@ -97,3 +121,11 @@ def ended(sfn: Any, execution: str, timeout_seconds: float = 10.0) -> dict[str, 
 
 def entered(sfn: Any, execution: str, state: str) -> bool:
     return any(e.get("stateEnteredEventDetails", {}).get("name") == state for e in history(sfn, execution))
+
+
+def passes(count: int) -> dict[str, Any]:
+    """A chain of `count` Pass states: a history of 2 * count + 2 events."""
+    names = [f"Step{index}" for index in range(count)]
+    states: dict[str, Any] = {name: {"Type": "Pass", "Next": after} for name, after in itertools.pairwise(names)}
+    states[names[-1]] = {"Type": "Pass", "End": True}
+    return {"StartAt": names[0], "States": states}

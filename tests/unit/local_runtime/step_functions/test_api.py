@@ -1,4 +1,6 @@
-"""StartExecution refuses an input over 256 KiB as Step Functions does, counting its UTF-8 bytes."""
+"""Step Functions' payload limits in the local runtime: StartExecution refuses an input over 256 KiB (counting its
+UTF-8 bytes), the task callbacks refuse what is over their members' limits, and a task result over 256 KiB fails the
+execution with States.DataLimitExceeded."""
 
 from __future__ import annotations
 
@@ -9,7 +11,17 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_runtime.step_functions.api import MAX_INPUT_BYTES
-from tests.unit.local_runtime.step_functions.machines import PASS, WAIT, create, start
+from tests.unit.local_runtime.step_functions.machines import (
+    CALLBACK,
+    OVERSIZED_ARN,
+    PASS,
+    WAIT,
+    create,
+    ended,
+    history,
+    start,
+    wait_for,
+)
 
 TOO_LONG = (
     "1 validation error detected: Value at 'input' failed to satisfy constraint: "
@@ -63,3 +75,55 @@ def test_an_input_over_256_kib_is_refused_and_starts_nothing(sfn: Any, execution
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert refused.value.response["Error"]["Message"] == TOO_LONG
     assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
+
+
+def callback_token(sfn: Any, execution: str) -> str:
+    submitted = wait_for(lambda: [e for e in history(sfn, execution) if e["type"] == "TaskSubmitted"], what="submit")
+    token: str = json.loads(submitted[0]["taskSubmittedEventDetails"]["output"])["Payload"]["token"]
+    return token
+
+
+@pytest.mark.parametrize(
+    ("call", "arguments", "message"),
+    [
+        ("send_task_success", {"output": input_of(MAX_INPUT_BYTES + 1)}, TOO_LONG.replace("'input'", "'output'")),
+        (
+            "send_task_failure",
+            {"error": "E" * 257},
+            TOO_LONG.replace("'input'", "'error'").replace("262144", "256"),
+        ),
+    ],
+    ids=["success-output-over-256-kib", "failure-error-over-256-characters"],
+)
+def test_a_task_callback_over_its_limits_is_refused_and_the_task_keeps_waiting(
+    sfn: Any, call: str, arguments: dict[str, str], message: str
+) -> None:
+    execution = start(sfn, create(sfn, "awaiter", CALLBACK))
+    token = callback_token(sfn, execution)
+
+    with pytest.raises(ClientError) as refused:
+        getattr(sfn, call)(taskToken=token, **arguments)
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert refused.value.response["Error"]["Message"] == message
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    sfn.send_task_success(taskToken=token, output='{"done": true}')  # the token still answers
+    assert ended(sfn, execution)["status"] == "SUCCEEDED"
+
+
+def test_a_task_result_over_256_kib_fails_the_execution_with_states_data_limit_exceeded(sfn: Any) -> None:
+    definition = {
+        "StartAt": "Large",
+        "States": {
+            "Large": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": OVERSIZED_ARN, "Payload": {}},
+                "End": True,
+            }
+        },
+    }
+
+    described = ended(sfn, start(sfn, create(sfn, "large", definition)))
+
+    assert (described["status"], described["error"]) == ("FAILED", "States.DataLimitExceeded")

@@ -41,6 +41,8 @@ def described(status: str, **fields: Any) -> dict[str, Any]:
         "startDate": STARTED,
         "stopDate": None if status == "RUNNING" else STOPPED,
         "input": '{"trigger":"schedule"}',
+        "redriveCount": 0,
+        "redriveStatus": "NOT_REDRIVABLE" if status in {"RUNNING", "SUCCEEDED"} else "REDRIVABLE",
         **fields,
     }
 
@@ -57,6 +59,9 @@ def test_a_running_executions_detail_has_no_stop_date_output_error_or_cause() ->
         "inputDetails": {"included": True},
         "output": None,
         "outputDetails": None,
+        "redriveCount": 0,
+        "redriveDate": None,
+        "redriveStatus": "NOT_REDRIVABLE",
     }
 
 
@@ -131,8 +136,13 @@ def test_a_rule_on_status_changes_receives_the_start_and_the_end_of_an_execution
         "inputDetails": {"included": True},
         "output": final["output"],
         "outputDetails": {"included": True},
+        "redriveCount": 0,
+        "redriveDate": None,
+        "redriveStatus": "NOT_REDRIVABLE",
+        "redriveStatusReason": "Execution is SUCCEEDED and cannot be redriven",
     }
     assert by_status["RUNNING"]["detail"]["stopDate"] is None
+    assert by_status["RUNNING"]["detail"]["redriveStatusReason"] == "Execution is RUNNING and cannot be redriven"
 
 
 # Routes on its input: fail, or wait the seconds given (the machine may run 2 s).
