@@ -12,7 +12,7 @@ SDK_VENV := .venv-sdk
 SDK3_VENV := .venv-sdk3
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup sdk lock test lint synth deploy diff destroy clean demo serve reliability-report \
+.PHONY: help setup sdk lock test lint synth deploy diff destroy clean demo serve reliability-report compatibility-report \
 	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop bench-iam bench-cost bench-sync-lag \
 	picture schema
 
@@ -25,6 +25,7 @@ help:
 	@echo "              from pyproject.toml,"
 	@echo "              lambdas/dependencies/requirements.lock for the functions' runtime (keeps current pins)"
 	@echo "make reliability-report   rewrite docs/reliability.md from the tests marked reliability"
+	@echo "make compatibility-report rewrite docs/compatibility.md (the local runtime against AWS) from the tests"
 	@echo "make picture  redraw docs/workflow.svg and docs/workflow.png from the ASL (needs Graphviz: apt-get install graphviz)"
 	@echo "make schema   rewrite schema/pipelines.schema.json, the JSON Schema of a pipelines file, from stacks/config/"
 	@echo "make synth    synthesize the CloudFormation templates into cdk.out/"
@@ -96,6 +97,10 @@ test: lint $(SCAN_VENV)/.installed $(SDK_VENV)/.installed $(SDK3_VENV)/.installe
 # docs/reliability.md lists the tests marked `reliability`; a test fails when it is stale.
 reliability-report: $(VENV)/.installed
 	$(BIN)/pytest --collect-only -q --write-reliability-report > /dev/null
+
+# docs/compatibility.md: local_runtime/compatibility.py's entries with the tests marked `compatibility` that prove them.
+compatibility-report: $(VENV)/.installed
+	$(BIN)/pytest --collect-only -q --write-compatibility-report > /dev/null
 
 # docs/workflow.svg and .png carry the hash of the DOT drawn from the ASL; a test fails when they are stale.
 picture: $(VENV)/.installed

@@ -16,7 +16,7 @@ from moto.core import config as moto_config
 
 from lambdas.common.events import Execution
 from local_runtime import moto_extensions
-from tests import iam_usage_report, reliability_report
+from tests import compatibility_report, iam_usage_report, reliability_report
 from tests.local_aws import moto_aws  # noqa: F401 (a fixture: the local AWS for a module's tests)
 
 REGION = "us-east-1"
@@ -127,12 +127,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="write docs/reliability.md from the collected tests (use with --collect-only)",
     )
+    parser.addoption(
+        "--write-compatibility-report",
+        action="store_true",
+        help="write docs/compatibility.md from the collected tests (use with --collect-only)",
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.getoption("--write-reliability-report"):
         text = reliability_report.render(reliability_report.rows_of(session.items))
         reliability_report.REPORT_PATH.write_text(text)
+    if session.config.getoption("--write-compatibility-report"):
+        text = compatibility_report.render(compatibility_report.proofs_of(session.items))
+        compatibility_report.REPORT_PATH.write_text(text)
 
 
 # The slowest files, slowest first (per-file time in a full run). With `--dist loadfile --no-loadscope-reorder` each

@@ -49,6 +49,7 @@ def test_the_synthesized_definition_uses_the_optimized_integrations(template: di
         assert f":states:::{resource}" in text, resource
 
 
+@pytest.mark.compatibility("states:sagemaker.sync", "states:sagemaker")
 def test_train_deploy_and_transform_run_locally_unchanged(deployed: tuple[LocalRuntime, DeployedPipeline]) -> None:
     runtime, pipeline = deployed
     name = f"sync-{uuid.uuid4().hex[:8]}"

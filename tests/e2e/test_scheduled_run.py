@@ -82,6 +82,7 @@ def check_data_output(record: ExecutionRecord) -> dict[str, Any]:
     raise AssertionError("CheckData's output is not in the history")
 
 
+@pytest.mark.compatibility("scheduler:schedules")
 def test_the_local_scheduler_fires_the_cron_tick_in_its_time_zone_with_the_scheduled_time(
     fired: tuple[LocalRuntime, ExecutionRecord],
 ) -> None:

@@ -73,6 +73,7 @@ def test_published_metrics_are_what_get_metric_statistics_reads(cloudwatch: Any)
     assert [point["Sum"] for point in statistics["Datapoints"]] == [2.0]
 
 
+@pytest.mark.compatibility("cloudwatch:alarms")
 def test_a_failure_puts_the_alarm_in_alarm_until_its_period_has_passed(cloudwatch: Any) -> None:
     # GIVEN the Slack delivery alarm, OK, and a failed delivery
     put_alarm(cloudwatch)

@@ -37,6 +37,7 @@ def document(**changes: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.compatibility("cloudwatch:emf")
 def test_a_powertools_metric_is_read_with_its_namespace_dimensions_unit_and_value(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

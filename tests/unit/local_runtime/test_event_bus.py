@@ -67,6 +67,7 @@ def received(aws: LocalAws, function: str) -> list[Any]:
     return [event for name, event in aws.functions.invocations if name == function]
 
 
+@pytest.mark.compatibility("events:delivery")
 def test_put_events_delivers_a_matching_event_to_the_lambda_target_once(aws: LocalAws) -> None:
     # GIVEN a rule for paid orders targeting a registered function
     put_rule(aws, ORDER_PATTERN, {"Arn": LISTENER_ARN})
@@ -162,6 +163,7 @@ def test_the_target_receives_its_input_instead_of_the_event(
     assert received(aws, "listener") == [expected]
 
 
+@pytest.mark.compatibility("events:delivery")
 def test_a_state_machine_target_starts_one_execution_per_event_with_the_event_as_input(aws: LocalAws) -> None:
     # GIVEN a rule targeting a state machine
     sfn = client(aws, "stepfunctions")

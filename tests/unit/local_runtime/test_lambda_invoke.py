@@ -20,6 +20,7 @@ def _absent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(VARIABLE, raising=False)
 
 
+@pytest.mark.compatibility("lambda:Invoke")
 def test_an_invocation_sees_its_variables_and_the_process_never_gets_them() -> None:
     # GIVEN an invocation's environment, entered in this thread
     seen_elsewhere: list[str | None] = []
@@ -112,6 +113,7 @@ def test_an_invocation_leaves_no_metrics_behind_when_metrics_are_disabled(monkey
     assert not metrics.provider.metric_set
 
 
+@pytest.mark.compatibility("cloudwatch:emf")
 def test_the_metrics_a_handler_prints_are_published_in_its_account_and_region(
     aws_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -134,6 +136,7 @@ def test_the_metrics_a_handler_prints_are_published_in_its_account_and_region(
     assert capsys.readouterr().out == "handled\n"
 
 
+@pytest.mark.compatibility("lambda:Invoke")
 def test_each_invocation_reports_its_duration_memory_and_log_bytes_as_lambda_s_report_line_does(
     aws_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

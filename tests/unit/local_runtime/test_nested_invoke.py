@@ -41,6 +41,7 @@ def invoke(aws: LocalAws, name: str, event: dict[str, Any]) -> tuple[dict[str, A
     return response, json.loads(response["Payload"].read())
 
 
+@pytest.mark.compatibility("lambda:Invoke")
 def test_a_function_that_invokes_another_gets_its_answer(aws: LocalAws) -> None:
     # WHEN a function invokes another synchronously while it runs
     response, answer = invoke(aws, "caller", {"callee": "callee"})

@@ -52,6 +52,7 @@ def race(aws: LocalAws, write: Callable[[Any, int], None]) -> list[str]:
     return outcomes
 
 
+@pytest.mark.compatibility("s3:conditional-writes")
 def test_of_racing_creates_exactly_one_succeeds(moto_aws: LocalAws) -> None:
     local_client(moto_aws, "s3").create_bucket(Bucket="race-create")
 
@@ -64,6 +65,7 @@ def test_of_racing_creates_exactly_one_succeeds(moto_aws: LocalAws) -> None:
     assert body == str(outcomes.index("ok")).encode()  # the one that succeeded is the one stored
 
 
+@pytest.mark.compatibility("s3:conditional-writes")
 def test_of_racing_replacements_of_one_version_exactly_one_succeeds(moto_aws: LocalAws) -> None:
     s3 = local_client(moto_aws, "s3")
     s3.create_bucket(Bucket="race-replace")

@@ -77,6 +77,7 @@ def inputs(aws: LocalAws, state_machine: str) -> list[Any]:
     return [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in executions]
 
 
+@pytest.mark.compatibility("scheduler:schedules")
 def test_a_due_one_time_schedule_starts_its_state_machine_with_its_input_then_deletes_itself(aws: LocalAws) -> None:
     target = machine(aws)
     schedule(aws, "new-data", target, ActionAfterCompletion="DELETE")

@@ -78,6 +78,7 @@ def fire_until(scheduler: LocalScheduler, clock: Clock, end: datetime, step: tim
         scheduler.fire_due()
 
 
+@pytest.mark.compatibility("scheduler:schedules")
 def test_a_cron_schedule_in_berlin_fires_at_5_local_before_and_after_the_spring_change(aws: LocalAws) -> None:
     # GIVEN a 05:00 Europe/Berlin schedule, and a clock from Friday 26 March 2027 (summer time starts on the 28th)
     target = machine(aws)
@@ -93,6 +94,7 @@ def test_a_cron_schedule_in_berlin_fires_at_5_local_before_and_after_the_spring_
     assert times == ["2027-03-26T04:00:00Z", "2027-03-27T04:00:00Z", "2027-03-28T03:00:00Z", "2027-03-29T03:00:00Z"]
 
 
+@pytest.mark.compatibility("scheduler:schedules")
 def test_the_context_attributes_are_substituted_in_the_input(aws: LocalAws) -> None:
     target = machine(aws)
     arn = create(aws, "hourly", target, "cron(0 * * * ? *)")
@@ -166,6 +168,7 @@ def test_a_throttled_start_is_retried_with_the_same_scheduled_time_and_the_next_
     "EventBridge Scheduler cannot start the scheduled run: throttled past the retry policy, or the state machine gone",
     "The tick goes to the schedule's dead-letter queue with its input (scheduled_time included) and why",
 )
+@pytest.mark.compatibility("scheduler:schedules")
 def test_a_start_that_keeps_failing_goes_to_the_dead_letter_queue_after_the_retry_policy(
     aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:

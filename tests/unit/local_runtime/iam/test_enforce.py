@@ -75,6 +75,7 @@ def _denied(call: Any, **kwargs: Any) -> ClientError:
     return raised.value
 
 
+@pytest.mark.compatibility("iam:enforcement")
 def test_listing_without_a_grant_answers_as_s3_does(local_aws: LocalAws, aws_env: None) -> None:
     s3 = _client(local_aws, "s3", as_role=True)
 
@@ -141,6 +142,7 @@ def test_each_s3_call_is_authorized_as_its_action_on_its_resource(
     assert f'perform: {action} on resource: "{resource}" because' in error.response["Error"]["Message"]
 
 
+@pytest.mark.compatibility("iam:enforcement")
 def test_an_explicit_deny_wins_and_says_so(local_aws: LocalAws, aws_env: None) -> None:
     error = _denied(_client(local_aws, "s3", as_role=True).put_object, Bucket=BUCKET, Key="data/locked/x", Body=b"")
 

@@ -41,6 +41,7 @@ def decisions(iam: Any, arn: str, actions: list[str], resources: list[str] | Non
     return {f"{r['EvalActionName']} {r['EvalResourceName']}": r["EvalDecision"] for r in results}
 
 
+@pytest.mark.compatibility("iam:enforcement")
 @mock_aws
 def test_a_roles_inline_and_managed_policies_decide_each_action_on_any_resource(aws_env: None) -> None:
     # GIVEN moto with the local runtime's extensions and a role with an inline and an attached managed policy

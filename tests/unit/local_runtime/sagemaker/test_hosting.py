@@ -308,6 +308,7 @@ def test_invoke_endpoint_answers_json_lines_when_asked(aws: Aws, regressor: tupl
     assert [json.loads(line) for line in lines] == [{"score": OLD_SCORE}, {"score": OLD_SCORE}]
 
 
+@pytest.mark.compatibility("sagemaker:endpoints")
 def test_update_switches_to_the_new_model_without_downtime(aws: Aws) -> None:
     # GIVEN an endpoint serving the old model, and a client invoking it without pause
     endpoint, old_config = aws.serve(OLD_MODEL)
@@ -806,6 +807,7 @@ def test_a_canary_serves_part_of_the_traffic_while_it_bakes_then_all_of_it(aws: 
     assert client.errors == []
 
 
+@pytest.mark.compatibility("sagemaker:endpoints")
 def test_a_canary_whose_alarm_fires_is_rolled_back_to_the_old_fleet(aws: Aws, emulator: LocalSageMaker) -> None:
     # GIVEN an endpoint serving the old model, a 5xx alarm on it, and a new model that answers 500
     endpoint, old_config = aws.serve(OLD_MODEL)

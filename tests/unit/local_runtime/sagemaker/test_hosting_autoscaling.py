@@ -54,6 +54,7 @@ def counts(aws: Aws, endpoint: str) -> tuple[int, int]:  # noqa: F811
     return variant["DesiredInstanceCount"], variant["CurrentInstanceCount"]
 
 
+@pytest.mark.compatibility("sagemaker:endpoints")
 def test_an_instance_type_change_of_a_registered_variant_is_refused(aws: Aws, autoscaling: Any) -> None:  # noqa: F811
     endpoint, config = aws.serve(OLD_MODEL)
     register(autoscaling, endpoint)
@@ -83,6 +84,7 @@ def test_once_deregistered_the_instance_type_change_goes_through(aws: Aws, autos
     assert aws.settle(endpoint)["EndpointConfigName"] == bigger
 
 
+@pytest.mark.compatibility("application-autoscaling:RegisterScalableTarget")
 def test_a_new_model_on_the_same_instance_type_is_allowed_and_can_keep_the_scaled_count(
     aws: Aws,  # noqa: F811
     autoscaling: Any,

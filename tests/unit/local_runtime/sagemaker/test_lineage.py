@@ -24,6 +24,7 @@ def name(stem: str) -> str:
     return f"{stem}-{next(_unique)}"
 
 
+@pytest.mark.compatibility("sagemaker:lineage")
 def test_an_artifact_is_created_described_and_listed_by_source_uri(sagemaker: Any) -> None:
     uri = f"s3://data/manifests/{name('run')}.manifest"
 
@@ -89,6 +90,7 @@ def test_an_invalid_name_is_a_validation_error(sagemaker: Any) -> None:
     assert invalid.value.response["Error"]["Code"] == "ValidationException"
 
 
+@pytest.mark.compatibility("sagemaker:lineage")
 def test_associations_are_listed_by_source_and_destination(sagemaker: Any) -> None:
     data = sagemaker.create_artifact(Source={"SourceUri": name("s3://d/m")}, ArtifactType="DataSet")["ArtifactArn"]
     job = sagemaker.create_action(ActionName=name("job"), Source={"SourceUri": "j"}, ActionType="ModelTraining")[

@@ -211,6 +211,7 @@ RAW = {"2026/11/20.csv": b"1,red\n0,blue\n", "2026/11/21.csv": b"1,green\n1,red\
 # --- tests ---
 
 
+@pytest.mark.compatibility("sagemaker:CreateProcessingJob")
 def test_a_preprocessing_job_fits_on_the_manifests_rows_and_uploads_its_outputs(
     sagemaker: Any, s3: Any, workdir: Path, tmp_path: Path
 ) -> None:
@@ -285,6 +286,7 @@ def test_a_failing_script_fails_the_job_with_its_stderr_tail_and_uploads_nothing
     assert keys_under(s3, prefix) == []
 
 
+@pytest.mark.compatibility("sagemaker:CreateProcessingJob")
 def test_the_message_file_becomes_the_exit_message(sagemaker: Any, s3: Any) -> None:
     # GIVEN a container command that explains its failure in /opt/ml/output/message, as SageMaker documents
     command = (

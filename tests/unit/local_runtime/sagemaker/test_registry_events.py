@@ -74,6 +74,7 @@ def received(local: LocalRuntime, function: str) -> list[dict[str, Any]]:
     return [event for name, event in local.aws.functions.invocations if name == function]
 
 
+@pytest.mark.compatibility("sagemaker:events")
 def test_approving_a_pending_package_sends_the_listener_exactly_one_event(local: LocalRuntime) -> None:
     # GIVEN a package waiting for approval in group g
     arn = register(local, "g")

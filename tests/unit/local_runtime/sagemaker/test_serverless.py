@@ -105,6 +105,7 @@ def test_a_serverless_endpoint_is_in_service_without_a_worker_and_described_as_s
     assert "passed the health check; no capacity until the first invocation" in log
 
 
+@pytest.mark.compatibility("sagemaker:endpoints")
 def test_the_first_invocation_cold_starts_the_worker_and_succeeds(aws: Aws, emulator: LocalSageMaker) -> None:
     config = serverless_config(aws, aws.upload_model(OLD_MODEL), SERVERLESS)
     endpoint = aws.create_endpoint(config)
@@ -118,6 +119,7 @@ def test_the_first_invocation_cold_starts_the_worker_and_succeeds(aws: Aws, emul
     )
 
 
+@pytest.mark.compatibility("sagemaker:endpoints")
 def test_the_worker_stops_after_the_idle_period_and_the_next_invocation_starts_it_again(
     aws: Aws, emulator: LocalSageMaker
 ) -> None:

@@ -124,6 +124,7 @@ def model_text(s3: Any, job: dict[str, Any]) -> str:
         return member.read().decode()
 
 
+@pytest.mark.compatibility("sagemaker:CreateTrainingJob")
 def test_an_interrupted_spot_job_restarts_from_its_checkpoints_and_bills_less_than_it_took(
     faults: Faults, s3: Any, sagemaker: Any
 ) -> None:

@@ -51,6 +51,7 @@ def test_endpoint_statuses_are_spelled_as_sagemakers_events_spell_them(status: s
     assert event_status(status) == sent
 
 
+@pytest.mark.compatibility("sagemaker:events")
 def test_a_training_job_event_has_the_documented_shape() -> None:
     recorder = Recorder()
 
@@ -69,6 +70,7 @@ def test_a_training_job_event_has_the_documented_shape() -> None:
     assert detail["TrainingEndTime"] == str(int(ENDED.timestamp() * 1000))
 
 
+@pytest.mark.compatibility("sagemaker:events")
 def test_an_endpoint_event_has_the_documented_shape() -> None:
     recorder = Recorder()
     endpoint = SimpleNamespace(

@@ -199,6 +199,7 @@ def sleeper_pid(workdir: Path, name: str, timeout: float = 10.0) -> int:
 # --- Linear Learner ---
 
 
+@pytest.mark.compatibility("sagemaker:CreateTrainingJob")
 def test_linear_learner_regressor_trains_on_a_manifest_channel(
     sagemaker: Any, s3: Any, workdir: Path, tmp_path: Path
 ) -> None:

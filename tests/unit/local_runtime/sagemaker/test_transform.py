@@ -179,6 +179,7 @@ def aws(emulator: LocalSageMaker, aws_env: None) -> Aws:
     return Aws(client("sagemaker"), client("s3"), emulator)
 
 
+@pytest.mark.compatibility("sagemaker:CreateTransformJob")
 def test_a_job_transforms_every_object_under_the_prefix_a_line_per_record(aws: Aws) -> None:
     # GIVEN two CSV objects under a prefix, one in a sub-folder, and a model that doubles each record
     source = aws.put({"a.csv": "1,2\n3,4\n", "day/b.csv": "5,6\n"})
@@ -229,6 +230,7 @@ def test_both_batch_strategies_give_the_same_lines(aws: Aws, strategy: str, max_
     assert aws.read(output, "rows.csv.out").splitlines() == [f"{2.0 * i},{2.0 * (i + 1)}" for i in range(50)]
 
 
+@pytest.mark.compatibility("sagemaker:CreateTransformJob")
 def test_a_serial_pipeline_model_transforms_through_each_container(aws: Aws) -> None:
     # GIVEN raw category records and a two-container pipeline: encode the category, then double it
     source = aws.put({"raw.csv": "red\nblue\nred\n"})

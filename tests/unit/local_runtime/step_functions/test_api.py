@@ -65,6 +65,7 @@ def test_an_input_of_exactly_256_kib_is_accepted(sfn: Any) -> None:
     ],
     ids=["one-byte-over", "multibyte-over"],
 )
+@pytest.mark.compatibility("states:payload-limits")
 def test_an_input_over_256_kib_is_refused_and_starts_nothing(sfn: Any, execution_input: str) -> None:
     machine = create(sfn, "quick", PASS)
     assert len(execution_input) <= MAX_INPUT_BYTES + 1
@@ -95,6 +96,7 @@ def callback_token(sfn: Any, execution: str) -> str:
     ],
     ids=["success-output-over-256-kib", "failure-error-over-256-characters"],
 )
+@pytest.mark.compatibility("states:payload-limits")
 def test_a_task_callback_over_its_limits_is_refused_and_the_task_keeps_waiting(
     sfn: Any, call: str, arguments: dict[str, str], message: str
 ) -> None:

@@ -27,6 +27,7 @@ from tests.unit.local_runtime.step_functions.machines import (
 )
 
 
+@pytest.mark.compatibility("states:StopExecution")
 def test_a_stopped_wait_is_aborted_with_the_error_and_cause_given(sfn: Any) -> None:
     # GIVEN an execution waiting in a 30 s Wait
     execution = start(sfn, create(sfn, "sleeper", WAIT))
@@ -66,6 +67,7 @@ def test_a_stop_without_error_or_cause_leaves_both_out(sfn: Any) -> None:
     assert history(sfn, execution)[-1]["executionAbortedEventDetails"] == {}
 
 
+@pytest.mark.compatibility("states:StopExecution")
 def test_a_stopped_callback_wait_is_aborted_at_once_and_its_token_is_closed(sfn: Any) -> None:
     # GIVEN an execution whose task waits up to 60 s for its callback token
     execution = start(sfn, create(sfn, "awaiter", CALLBACK))
@@ -154,6 +156,7 @@ def test_an_error_or_cause_over_its_maximum_length_is_refused_and_stops_nothing(
     assert sfn.describe_execution(executionArn=execution)[member] == "x" * maximum
 
 
+@pytest.mark.compatibility("states:TimeoutSeconds")
 @pytest.mark.parametrize("definition", [WAIT, CALLBACK], ids=["wait", "callback"])
 def test_an_execution_past_the_machines_timeout_ends_timed_out(sfn: Any, definition: dict[str, Any]) -> None:
     # GIVEN a machine whose executions may run 1 s, waiting far longer in its first state

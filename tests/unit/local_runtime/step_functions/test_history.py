@@ -40,6 +40,7 @@ def test_pages_hold_100_events_by_default_and_chain_through_the_whole_history(sf
     assert [e["id"] for page in pages for e in page] == list(range(1, 2 * STEPS + 3))
 
 
+@pytest.mark.compatibility("states:GetExecutionHistory")
 def test_max_results_sizes_the_pages_and_reverse_order_serves_the_newest_first(sfn: Any, long_run: str) -> None:
     forward = every_page(sfn, long_run, maxResults=50)
     backward = every_page(sfn, long_run, maxResults=50, reverseOrder=True)
@@ -51,6 +52,7 @@ def test_max_results_sizes_the_pages_and_reverse_order_serves_the_newest_first(s
     assert sfn.get_execution_history(executionArn=long_run, maxResults=1000)["events"][-1]["id"] == 2 * STEPS + 2
 
 
+@pytest.mark.compatibility("states:GetExecutionHistory")
 def test_without_execution_data_no_event_carries_an_input_or_output(sfn: Any, long_run: str) -> None:
     events = sfn.get_execution_history(executionArn=long_run, maxResults=1000, includeExecutionData=False)["events"]
     with_data = sfn.get_execution_history(executionArn=long_run, maxResults=1000)["events"]
@@ -64,6 +66,7 @@ def test_without_execution_data_no_event_carries_an_input_or_output(sfn: Any, lo
     assert with_data[0]["executionStartedEventDetails"]["input"] == '{"n": 1}'
 
 
+@pytest.mark.compatibility("states:GetExecutionHistory")
 @pytest.mark.parametrize("token", ["not-a-token", "eyJhZnRlciI6ICJ4In0="], ids=["garbage", "not-ours"])
 def test_an_invalid_token_is_refused(sfn: Any, long_run: str, token: str) -> None:
     with pytest.raises(ClientError) as refused:

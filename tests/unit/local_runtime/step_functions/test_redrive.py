@@ -53,6 +53,7 @@ def entries(events: list[dict[str, Any]], state: str) -> int:
     "It continues from the failed step under the same ARN: the first Lambda is not run again, the execution "
     "SUCCEEDS with redriveCount 1, as RedriveExecution does on AWS",
 )
+@pytest.mark.compatibility("states:RedriveExecution")
 def test_a_failed_lambda_workflow_redriven_succeeds_without_running_the_succeeded_step_again(
     sfn: Any, aws: LocalAws
 ) -> None:
@@ -140,6 +141,7 @@ def test_an_unknown_execution_cannot_be_redriven(sfn: Any) -> None:
     [(timedelta(days=13, hours=23), True), (timedelta(days=14, seconds=1), False)],
     ids=["within-14-days", "past-14-days"],
 )
+@pytest.mark.compatibility("states:RedriveExecution")
 def test_an_execution_is_redrivable_for_14_days_after_its_end(
     sfn: Any, monkeypatch: pytest.MonkeyPatch, after_its_end: timedelta, redrivable: bool
 ) -> None:
@@ -164,6 +166,7 @@ def test_an_execution_is_redrivable_for_14_days_after_its_end(
         assert sfn.describe_execution(executionArn=execution)["redriveCount"] == 0
 
 
+@pytest.mark.compatibility("states:RedriveExecution")
 def test_a_client_token_already_used_answers_the_same_redrive(sfn: Any) -> None:
     execution = start(sfn, create(sfn, "broken", FAIL))
     ended(sfn, execution)

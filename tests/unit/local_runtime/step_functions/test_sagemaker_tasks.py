@@ -99,6 +99,7 @@ def run(sfn: Any, definition: dict[str, Any], timeout_seconds: float = 60.0) -> 
     )
 
 
+@pytest.mark.compatibility("states:sagemaker.sync")
 def test_a_sync_training_task_waits_for_the_job_and_returns_its_description(sfn: Any, sagemaker: Any) -> None:
     # GIVEN a task createTrainingJob.sync with the Linear Learner on a tiny CSV
     name = unique("train")
@@ -125,6 +126,7 @@ def test_a_sync_training_task_waits_for_the_job_and_returns_its_description(sfn:
     assert submitted["resource"] == "createTrainingJob.sync"
 
 
+@pytest.mark.compatibility("states:sagemaker.sync")
 def test_a_failed_job_fails_the_task_with_states_task_failed_and_its_description(
     sfn: Any, sagemaker_aws: LocalAws
 ) -> None:
@@ -156,6 +158,7 @@ def test_a_failed_job_fails_the_task_with_states_task_failed_and_its_description
     assert failed["taskFailedEventDetails"]["resource"] == "createTrainingJob.sync"
 
 
+@pytest.mark.compatibility("states:sagemaker.sync")
 def test_stopping_the_execution_stops_the_job_it_waits_for(sfn: Any, sagemaker: Any, sagemaker_aws: LocalAws) -> None:
     # GIVEN an execution waiting for a training job that hangs
     sagemaker_aws.faults.stall_training_job()
@@ -197,6 +200,7 @@ def processing_job(name: str, command: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.compatibility("states:sagemaker.sync")
 def test_a_sync_processing_task_returns_the_jobs_description(sfn: Any) -> None:
     name = unique("process")
 
@@ -248,6 +252,7 @@ def test_a_task_wakes_up_even_when_sagemakers_events_are_lost(sfn: Any, sagemake
     assert emulator.status_events.dropped
 
 
+@pytest.mark.compatibility("states:sagemaker")
 def test_request_response_create_model_returns_the_create_answer(sfn: Any, sagemaker: Any) -> None:
     name = unique("model")
     parameters = {
@@ -262,6 +267,7 @@ def test_request_response_create_model_returns_the_create_answer(sfn: Any, sagem
     assert json.loads(described["output"]) == {"ModelArn": sagemaker.describe_model(ModelName=name)["ModelArn"]}
 
 
+@pytest.mark.compatibility("states:sagemaker")
 def test_an_api_error_is_named_as_step_functions_names_sagemakers_errors(sfn: Any, sagemaker: Any) -> None:
     # GIVEN a model that exists already
     name = unique("model")

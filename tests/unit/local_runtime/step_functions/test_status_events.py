@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from local_runtime.deploy import deploy
 from local_runtime.server import LocalAws
 from local_runtime.step_functions.status_events import MAX_ESCAPED_PAYLOAD_BYTES, epoch_millis, status_change_detail
@@ -106,6 +108,7 @@ def test_an_input_that_fits_only_without_the_output_is_left_out_and_the_output_k
     assert status_change_detail(described("SUCCEEDED", input=execution_input, output="x"))["input"] == execution_input
 
 
+@pytest.mark.compatibility("states:status-change-events")
 def test_a_rule_on_status_changes_receives_the_start_and_the_end_of_an_execution(sfn: Any, aws: LocalAws) -> None:
     # GIVEN a rule on every Step Functions status change, targeting a function
     events = local_client(aws, "events")
