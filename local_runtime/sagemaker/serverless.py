@@ -171,8 +171,9 @@ class ServerlessVariant:
         with self._lock:
             if self._chain is chain:
                 self._chain = None
-        chain.stop()
+        # Logged as the variant stops taking invocations, before its processes are gone (that may take a while).
         self._log(f"scaled to zero: {why}")
+        chain.stop()
 
     def _log(self, line: str) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -130,7 +130,7 @@ def test_the_worker_stops_after_the_idle_period_and_the_next_invocation_starts_i
 
     # WHEN nothing invokes it for the idle period THEN its worker stops
     assert wait_for(lambda: not serving(aws, endpoint), timeout=IDLE_SECONDS + 5)
-    assert "scaled to zero: no invocation for" in worker_log(emulator, endpoint, config)
+    assert wait_for(lambda: "scaled to zero: no invocation for" in worker_log(emulator, endpoint, config), timeout=5)
 
     # AND the next invocation starts it again
     assert aws.score(endpoint) == pytest.approx(OLD_SCORE)
