@@ -15,13 +15,14 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from contract.outputs import stack_name
+from local_runtime.deploy import DeployedPipeline
 from local_runtime.runtime import (
     LOCAL_SLACK_TOKEN,
     QUIET_FUNCTIONS,
@@ -30,6 +31,7 @@ from local_runtime.runtime import (
     iam_enforced_by_default,
     silence_jsii,
 )
+from local_runtime.serve_state import ServedState, add_serve_state_flags
 from local_runtime.terminal import show_message, slack_channels
 from operator_cli import cli as operator
 from operator_cli.commands.common import EXIT_FAILED, Parser, UsageError, run
@@ -98,6 +100,7 @@ def _parser() -> Parser:
         action="store_true",
         help="show the functions' JSON logs (their EMF metrics go to the local CloudWatch, as on AWS)",
     )
+    add_serve_state_flags(serve)
     _common_flags(serve)
     serve.set_defaults(handler=_serve)
 
@@ -198,13 +201,20 @@ def _serve(args: argparse.Namespace) -> int:
             )
         except OSError as error:  # the port was taken while the app synthesized
             raise UsageError(f"cannot listen on port {args.port}: {error.strerror}") from None
+        kept = ServedState.restored(runtime, args, console)  # before deploying: a deploy then keeps what was there
+        cleanup.callback(kept.stop)
         environment = {} if args.lambda_logs else dict(QUIET_FUNCTIONS)
         if real_token and os.environ.get(SLACK_CHANNEL_VARIABLE):
             environment["SLACK_CHANNEL"] = os.environ[SLACK_CHANNEL_VARIABLE]
-        pipelines = [
-            runtime.deploy_template(template, stack_name=name, slack=slack, function_environment=environment)
-            for name, template in templates.items()
-        ]
+
+        def deploy_all(templates: Mapping[str, Any]) -> list[DeployedPipeline]:
+            return [
+                runtime.deploy_template(template, stack_name=name, slack=slack, function_environment=environment)
+                for name, template in templates.items()
+            ]
+
+        pipelines = deploy_all(templates)
+        kept.deployed(deploy_all, pipelines)
         watcher = ExecutionWatcher(
             runtime.client("stepfunctions"), [p.state_machine_arn for p in pipelines], console=console
         ).start()
@@ -218,7 +228,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         console.line(f"Ready: local AWS on {runtime.endpoint_url}. Ctrl-C to stop.")
         while not stop.wait(0.5):
-            pass
+            kept.tick(lambda: _synthesize_in_child(args.config_file))
         if runtime.aws.enforce_iam:
             console.line(f"IAM: {runtime.aws.iam.describe()}")
         console.line("Stopping: workers, endpoints and the server...")
