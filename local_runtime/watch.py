@@ -37,7 +37,9 @@ _IGNORED_PARTS = frozenset({"__pycache__", "cdk.out", ".mypy_cache", ".pytest_ca
 def watched_paths(root: Path, config_file: str | None) -> list[Path]:
     paths = [root / name for name in (*WATCHED_FILES, *WATCHED_DIRECTORIES)]
     if config_file:
-        paths.append(root / config_file)  # absolute stays absolute
+        # As the app reads it: relative to the project root, else to where serve runs.
+        given = Path(config_file)
+        paths.append(root / given if given.is_absolute() or (root / given).exists() else given.resolve())
     return paths
 
 
@@ -121,16 +123,17 @@ def describe_changes(before: DeployedPipeline, after: DeployedPipeline) -> str:
     old, new = before.stack, after.stack
     changes = []
     environments = sorted(
-        name
-        for name, f in new.functions.items()
-        if name in old.functions and old.functions[name].environment != f.environment
+        f.name
+        for key, f in new.functions.items()
+        if key in old.functions and old.functions[key].environment != f.environment
     )
+
     if environments:
         changes.append(f"new environment for {', '.join(environments)}")
-    created = sorted(set(new.functions) - set(old.functions))
+    created = sorted(new.functions[key].name for key in set(new.functions) - set(old.functions))
     if created:
         changes.append(f"functions created: {', '.join(created)}")
-    removed = sorted(set(old.functions) - set(new.functions))
+    removed = sorted(old.functions[key].name for key in set(old.functions) - set(new.functions))
     if removed:
         changes.append(f"functions left in place: {', '.join(removed)}")
     if old.state_machines != new.state_machines:
