@@ -63,6 +63,7 @@ class ServedState:
             else None
         )
         self._redeployer: Redeployer | None = None
+        self._restored: state_dir.RestoreReport | None = None
 
     @classmethod
     def restored(cls, runtime: LocalRuntime, args: argparse.Namespace, console: Console) -> ServedState:
@@ -70,14 +71,20 @@ class ServedState:
         directory = Path(args.state_dir).resolve() if args.state_dir else None
         if directory is not None:
             try:
-                report = state_dir.restore(runtime.aws, directory)
+                report = state_dir.restore(runtime.aws, directory, start_endpoints=False)
             except state_dir.StateFormatError as error:
                 raise UsageError(f"--state-dir: {error}") from None
             console.line(f"Restored the {report.summary()}" if report else f"State: none yet in {directory}")
+            served = cls(runtime, console, directory, args)
+            served._restored = report
+            return served
         return cls(runtime, console, directory, args)
 
     def deployed(self, deploy: Deploy, pipelines: list[DeployedPipeline]) -> None:
-        """The first deployment is done: save it, then save periodically; watch the sources."""
+        """The first deployment is done: the restored endpoints serve again, the state is saved, then periodically;
+        the sources are watched."""
+        if self._restored is not None:
+            state_dir.start_serving(self._runtime.aws, self._restored)
         if self._autosave is not None:
             self._autosave.save()
             self._autosave.start()

@@ -36,7 +36,7 @@ from local_runtime.state_dir.store import BlobReader, BlobWriter, read_manifest,
 if TYPE_CHECKING:
     from local_runtime.server import LocalAws
 
-__all__ = ["RestoreReport", "SaveReport", "StateFormatError", "restore", "save"]
+__all__ = ["RestoreReport", "SaveReport", "StateFormatError", "restore", "save", "start_serving"]
 
 _SAVE_ATTEMPTS = 3
 _saving = threading.Lock()  # one save at a time: the periodic one and the one at stop may meet
@@ -56,7 +56,7 @@ class RestoreReport:
     objects: int
     parameters: int
     secrets: int
-    endpoints: int
+    endpoints: tuple[tuple[str, str], ...]  # (region, name) of each endpoint to serve again
     executions: int
     lineage_entities: int
     seconds: float
@@ -64,7 +64,7 @@ class RestoreReport:
     def summary(self) -> str:
         return (
             f"state of {self.saved_at}: {self.objects} S3 object versions, {self.parameters} parameters, "
-            f"{self.secrets} secrets, {self.endpoints} endpoints starting, {self.executions} executions, "
+            f"{self.secrets} secrets, {len(self.endpoints)} endpoints to serve again, {self.executions} executions, "
             f"{self.lineage_entities} lineage entities ({self.seconds:.1f} s)"
         )
 
@@ -86,10 +86,12 @@ def save(aws: LocalAws, directory: Path) -> SaveReport:
     return SaveReport(objects, blobs.written, removed, time.perf_counter() - started)
 
 
-def restore(aws: LocalAws, directory: Path) -> RestoreReport | None:
+def restore(aws: LocalAws, directory: Path, *, start_endpoints: bool = True) -> RestoreReport | None:
     """Put the state saved in `directory` back into a started, empty LocalAws; None when nothing was saved there.
 
-    Endpoints start serving again in the background (Creating, then InService), as after CreateEndpoint.
+    Endpoints start serving again in the background (Creating, then InService), as after CreateEndpoint; with
+    `start_endpoints` False, only once start_serving is called: after the stacks are deployed again, when their
+    models' execution roles and the KMS keys of their artifacts' buckets exist again (neither is kept).
     """
     manifest = read_manifest(directory)
     if manifest is None:
@@ -108,19 +110,26 @@ def restore(aws: LocalAws, directory: Path) -> RestoreReport | None:
             f"{directory}: the saved state (moto {manifest.get('moto')}, this is moto {version('moto')}) "
             f"cannot be restored: {type(error).__name__}: {error}"
         ) from error
-    if isinstance(aws.sagemaker, LocalSageMaker):  # without it, moto's endpoints are InService as they were
-        for region, endpoint_name in to_serve:
-            aws.sagemaker.hosting.on_endpoint_created(region, endpoint_name)
-    return RestoreReport(
+    report = RestoreReport(
         saved_at=str(manifest.get("saved_at")),
         objects=objects,
         parameters=parameter_count,
         secrets=secret_count,
-        endpoints=len(to_serve),
+        endpoints=tuple(to_serve),
         executions=execution_count,
         lineage_entities=lineage,
         seconds=time.perf_counter() - started,
     )
+    if start_endpoints:
+        start_serving(aws, report)
+    return report
+
+
+def start_serving(aws: LocalAws, report: RestoreReport) -> None:
+    """Start the workers of the endpoints that were serving at the save: Creating, then InService (or Failed)."""
+    if isinstance(aws.sagemaker, LocalSageMaker):  # without it, moto's endpoints are InService as they were
+        for region, endpoint_name in report.endpoints:
+            aws.sagemaker.hosting.on_endpoint_created(region, endpoint_name)
 
 
 def _collect(aws: LocalAws, blobs: BlobWriter) -> dict[str, Any]:

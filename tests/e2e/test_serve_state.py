@@ -92,7 +92,8 @@ def test_a_restart_with_a_state_dir_keeps_data_watermark_registry_endpoint_and_r
         while sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"] == "Creating":
             assert time.monotonic() < deadline, "the endpoint did not come back"
             time.sleep(0.2)
-        assert sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"] == "InService"
+        described = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+        assert described["EndpointStatus"] == "InService", described.get("FailureReason")
         row = days[-1].body.decode().splitlines()[0].split(",", 1)[1]  # a row without its label (the first column)
         answer = second.client("sagemaker-runtime").invoke_endpoint(
             EndpointName=ENDPOINT, Body=row.encode(), ContentType="text/csv"

@@ -81,7 +81,7 @@ def test_an_endpoint_serving_at_the_save_serves_again_after_the_restart(tmp_path
     with LocalAws(sagemaker=LocalSageMaker(tmp_path / "work2")) as second:
         report = state_dir.restore(second, tmp_path / "state")
         assert report is not None
-        assert report.endpoints == 1
+        assert report.endpoints == (("us-east-1", "churn"),)
         sagemaker = local_client(second, "sagemaker")
         assert _settled(sagemaker, "churn") == "InService"
         described = sagemaker.describe_endpoint(EndpointName="churn")
