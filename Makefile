@@ -14,6 +14,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup sdk lock test lint synth deploy diff destroy clean demo serve reliability-report compatibility-report \
 	bench bench-check-data bench-cold-start bench-build bench-demo bench-poll-loop bench-iam bench-cost bench-sync-lag \
+	bench-state-dir \
 	picture schema
 
 help:
@@ -32,11 +33,12 @@ help:
 	@echo "make deploy   deploy every pipeline's stack (needs AWS credentials)"
 	@echo "make demo     run the workflow on this machine: train and deploy, no new data, retrain with zero downtime"
 	@echo "make serve    deploy the pipelines locally and serve the AWS APIs on 127.0.0.1:\$$PORT (4566) until Ctrl-C"
-	@echo "              (CONFIG=demo/pipelines.json serves the demo pipeline instead of cdk.json's)"
+	@echo "              (CONFIG=demo/pipelines.json serves the demo pipeline instead of cdk.json's;"
+	@echo "              STATE_DIR=.local-aws keeps its state across restarts, WATCH=1 redeploys on change)"
 	@echo "              then, from another terminal: .venv/bin/sagemaker-retraining runs list --pipeline demo --endpoint-url http://127.0.0.1:4566"
 	@echo "make bench    run every benchmark of the README's Performance section (about 25 minutes);"
 	@echo "              one at a time: bench-check-data, bench-cold-start, bench-build, bench-demo, bench-poll-loop,"
-	@echo "              bench-iam, bench-cost (the monthly bill of one pipeline), bench-sync-lag"
+	@echo "              bench-iam, bench-cost (the monthly bill of one pipeline), bench-sync-lag, bench-state-dir"
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -115,11 +117,12 @@ demo: $(VENV)/.installed
 	$(BIN)/python -m local_runtime demo
 
 serve: $(VENV)/.installed
-	$(BIN)/python -m local_runtime serve --port $(PORT) $(if $(CONFIG),--config-file $(CONFIG))
+	$(BIN)/python -m local_runtime serve --port $(PORT) $(if $(CONFIG),--config-file $(CONFIG)) \
+		$(if $(STATE_DIR),--state-dir $(STATE_DIR)) $(if $(WATCH),--watch)
 
 # Each benchmark prints its figures and whether they meet their targets; `bench` runs them all, even past a miss.
 BENCHMARKS := check_data_cost cold_start build_time demo_time poll_loop iam_overhead evaluation_cost monthly_cost \
-	sync_lag
+	sync_lag state_dir
 
 bench: setup
 	@status=0; for benchmark in $(BENCHMARKS); do \
@@ -149,6 +152,9 @@ bench-cost: $(VENV)/.installed
 
 bench-sync-lag: $(VENV)/.installed
 	$(BIN)/python -m bench.sync_lag
+
+bench-state-dir: $(VENV)/.installed
+	$(BIN)/python -m bench.state_dir
 
 synth: setup
 	npx cdk synth --quiet

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any
 
 from contract.outputs import stack_name
 from local_runtime.clock import LocalClock
+from local_runtime.deploy import DeployedPipeline
 from local_runtime.runtime import (
     LOCAL_SLACK_TOKEN,
     QUIET_FUNCTIONS,
@@ -32,6 +33,7 @@ from local_runtime.runtime import (
     iam_enforced_by_default,
     silence_jsii,
 )
+from local_runtime.serve_state import ServedState, add_serve_state_flags
 from local_runtime.terminal import show_message, slack_channels
 from operator_cli import cli as operator
 from operator_cli.commands.common import EXIT_FAILED, Parser, UsageError, run
@@ -114,6 +116,7 @@ def _parser() -> Parser:
         metavar="FACTOR",
         help="seconds of the scheduler's clock per real second (e.g. 60: a minute a second); default 1",
     )
+    add_serve_state_flags(serve)
     _common_flags(serve)
     serve.set_defaults(handler=_serve)
 
@@ -217,13 +220,20 @@ def _serve(args: argparse.Namespace) -> int:
         # Under serve, the pipelines' rate and cron schedules fire, on the clock given or the real one.
         clock = LocalClock(args.clock or datetime.now(UTC), args.clock_speed)
         runtime.aws.scheduler.clock, runtime.aws.scheduler.recurring = clock, True
+        kept = ServedState.restored(runtime, args, console)  # before deploying: a deploy then keeps what was there
+        cleanup.callback(kept.stop)
         environment = {} if args.lambda_logs else dict(QUIET_FUNCTIONS)
         if real_token and os.environ.get(SLACK_CHANNEL_VARIABLE):
             environment["SLACK_CHANNEL"] = os.environ[SLACK_CHANNEL_VARIABLE]
-        pipelines = [
-            runtime.deploy_template(template, stack_name=name, slack=slack, function_environment=environment)
-            for name, template in templates.items()
-        ]
+
+        def deploy_all(templates: Mapping[str, Any]) -> list[DeployedPipeline]:
+            return [
+                runtime.deploy_template(template, stack_name=name, slack=slack, function_environment=environment)
+                for name, template in templates.items()
+            ]
+
+        pipelines = deploy_all(templates)
+        kept.deployed(deploy_all, pipelines)
         watcher = ExecutionWatcher(
             runtime.client("stepfunctions"), [p.state_machine_arn for p in pipelines], console=console
         ).start()
@@ -239,7 +249,7 @@ def _serve(args: argparse.Namespace) -> int:
             console.line(f"Scheduler clock: {clock().isoformat(timespec='seconds')}, x{args.clock_speed:g}")
         console.line(f"Ready: local AWS on {runtime.endpoint_url}. Ctrl-C to stop.")
         while not stop.wait(0.5):
-            pass
+            kept.tick(lambda: _synthesize_in_child(args.config_file))
         if runtime.aws.enforce_iam:
             console.line(f"IAM: {runtime.aws.iam.describe()}")
         console.line("Stopping: workers, endpoints and the server...")

@@ -220,3 +220,35 @@ class LineageStore:
 
 def _validation(message: str) -> SageMakerApiError:
     return SageMakerApiError("ValidationException", message)
+
+
+def lineage_snapshot(store: LineageStore) -> dict[str, Any]:
+    """Every region's entities and associations as JSON-ready data (the local runtime's state directory)."""
+    with store._lock:
+        return {
+            region: {
+                "entities": [
+                    {**vars(entity), "created": entity.created.isoformat()} for entity in list(entities.values())
+                ],
+                "associations": [
+                    {**vars(a), "created": a.created.isoformat()} for a in store._associations.get(region, [])
+                ],
+            }
+            for region, entities in store._entities.items()
+        }
+
+
+def load_lineage(store: LineageStore, snapshot: dict[str, Any]) -> int:
+    """Put back what lineage_snapshot saved, replacing the store's content; how many entities."""
+    with store._lock:
+        store._entities.clear()
+        store._associations.clear()
+        for region, saved in snapshot.items():
+            store._entities[region] = {
+                entity["arn"]: _Entity(**{**entity, "created": datetime.fromisoformat(entity["created"])})
+                for entity in saved["entities"]
+            }
+            store._associations[region] = [
+                _Association(**{**a, "created": datetime.fromisoformat(a["created"])}) for a in saved["associations"]
+            ]
+        return sum(len(entities) for entities in store._entities.values())
