@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sdk.conftest import ROLE_NAME, SDK_V2, SdkTarget
+from tests.sdk.conftest import CLIENTS, ROLE_NAME, SDK_V2, SdkTarget
 from tests.sdk.test_sdk_v2 import assert_served
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +25,19 @@ def test_the_callers_identity_a_named_default_bucket_and_a_role_session_are_answ
     assert result["account"] == ACCOUNT
     assert result["bucket"] == "sdk-account-bucket"
     assert str(result["role_identity"]).startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE_NAME}/")
+
+
+def test_a_bare_session_and_a_roleless_estimator_take_the_sdks_defaults_file(sdk_target: SdkTarget) -> None:
+    # GIVEN the SDK's defaults file naming a default bucket and the execution roles
+    config = str(CLIENTS / "sagemaker-defaults.yaml")
+
+    # WHEN a flow starts as the SDK's examples do: sagemaker.Session(), an Estimator without a role
+    flow = sdk_target.run(SDK_V2, "session_defaults.py", SAGEMAKER_USER_CONFIG_OVERRIDE=config)
+
+    # THEN default_bucket() created the configured bucket without asking STS, and the estimator took the role
+    result = assert_served(flow)
+    assert result["bucket"] == "sdk-defaults-bucket"
+    assert result["role"] == sdk_target.role_arn
 
 
 def test_jumpstart_says_in_one_line_that_it_is_not_available_locally(sdk_target: SdkTarget) -> None:
