@@ -1,5 +1,5 @@
 """What the SageMaker Python SDK asks of the account, answered locally, and what the local runtime cannot offer
-said in one line: JumpStart's models, which live in AWS's own buckets."""
+said in one line: JumpStart's models, which live in AWS's own buckets, and the SDK's Docker-based local mode."""
 
 from __future__ import annotations
 
@@ -52,3 +52,13 @@ def test_jumpstart_says_in_one_line_that_it_is_not_available_locally(sdk_target:
     assert "SageMaker JumpStart is not available in the local runtime" in error
     assert "jumpstart-cache-prod-us-east-1" in error
     assert "\n" not in error
+
+
+def test_local_mode_says_in_one_line_that_it_needs_docker(sdk_target: SdkTarget) -> None:
+    # GIVEN the local runtime, which runs no containers, on a machine without Docker
+    # WHEN an estimator asks for the SDK's own local mode
+    flow = sdk_target.run(SDK_V2, "local_mode.py")
+
+    # THEN the SDK refuses before any call, naming Docker Compose: give it an instance type to run here instead
+    result = assert_served(flow)
+    assert str(result["error"]).startswith("ImportError: Docker Compose is not installed.")
