@@ -93,7 +93,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from local_runtime import s3_conditional_writes, step_functions
 from local_runtime.iam import s3_objects, simulate
 from local_runtime.iam.principals import Credentials, Principals, opaque_session_name
-from local_runtime.sagemaker import autoscaling
+from local_runtime.sagemaker import autoscaling, search
 from local_runtime.sagemaker.autoscaling import instance_type_refusal, retain_variant_properties
 from local_runtime.step_functions import sagemaker_tasks
 
@@ -155,6 +155,7 @@ def install() -> None:
     step_functions.install()  # executions stopped and timed out as on AWS, their status-change events
     s3_conditional_writes.install()  # a conditional write's check and write are one step, as in S3
     autoscaling.install()  # RegisterScalableTarget moves a SageMaker variant's instance count into its range
+    search.install()  # Search filters on nested properties (ModelArtifacts.S3ModelArtifacts), as the SDK sends
     StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(_service_error_name)  # type: ignore[method-assign,assignment]
     StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_exception_name)  # type: ignore[method-assign,assignment]
     global _lambda_error_and_cause

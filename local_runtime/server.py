@@ -27,7 +27,7 @@ from moto.sagemaker.models import sagemaker_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from contract.outputs import ENDPOINT_NAME, stack_name
-from local_runtime import faults_api, moto_extensions
+from local_runtime import faults_api, jumpstart, moto_extensions
 from local_runtime.cloudwatch import AlarmClock, publish_metrics
 from local_runtime.event_bus import EventBus
 from local_runtime.faults import Faults
@@ -162,12 +162,11 @@ class LocalAws:
 
     def _wsgi(self, moto_app: Any) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
         def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-            if environ.get("PATH_INFO", "").rstrip("/") == FAULTS_PATH:
-                return self._faults_api(environ, start_response)
             if environ.get("PATH_INFO", "").rstrip("/") == "/moto-api/reset":
                 self.lineage.reset()  # and moto resets its own backends
-            if environ.get("PATH_INFO", "").startswith(STACKS_PATH):
-                return self._stacks_api(environ, start_response)
+            own = self._own_answer(environ, start_response)
+            if own is not None:
+                return own
             target = environ.get("HTTP_X_AMZ_TARGET")
             if target:
                 with self._calls_lock:
@@ -210,6 +209,19 @@ class LocalAws:
             return response
 
         return app
+
+    def _own_answer(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes] | None:
+        """The runtime's own APIs (faults, stacks) and its refusal of AWS's own content; None for the rest."""
+        if environ.get("PATH_INFO", "").rstrip("/") == FAULTS_PATH:
+            return self._faults_api(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(STACKS_PATH):
+            return self._stacks_api(environ, start_response)
+        unavailable = jumpstart.refusal(environ)  # JumpStart's buckets have no local copy: said in one line
+        if unavailable is not None:
+            status_line, headers, body = unavailable
+            start_response(status_line, [*headers, ("x-amzn-RequestId", _request_id())])
+            return [body]
+        return None
 
     def _faults_api(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """GET lists the scripted faults, POST {"fault": <method>, ...arguments} scripts one, DELETE clears."""

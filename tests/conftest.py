@@ -152,7 +152,11 @@ SLOWEST_FILES_FIRST = (
     "tests/e2e/test_iam_enforcement.py",
     "tests/e2e/test_iam_enforcement_callers.py",
     "tests/sdk/test_sdk_v3.py",
+    "tests/sdk/test_sdk_v2_registry.py",  # a fit, then a deploy the SDK v2 polls every 30 s
+    "tests/sdk/test_sdk_v2_jobs.py",
     "tests/e2e/test_serve.py",
+    "tests/sdk/test_sdk_account.py",
+    "tests/sdk/test_sagemaker_core.py",
     "tests/e2e/test_local_runtime.py",
     "tests/e2e/test_aborts.py",
     "tests/e2e/test_rollback.py",

@@ -86,7 +86,9 @@ class HostingService:
             cloudwatch=cloudwatch, time_scale=time_scale, route=self._route, abandoned=self._abandoned
         )
         self._launcher = ChainLauncher(
-            s3_client_factory=s3_client_factory, environments=PythonEnvironments(workdir / "python-environments")
+            s3_client_factory=s3_client_factory,
+            environments=PythonEnvironments(workdir / "python-environments"),
+            backend=backend,
         )
         self._workdir = workdir
         self._backend = backend

@@ -43,6 +43,11 @@ CONTAINER_ROOT = "/opt/ml/processing"  # every input's and output's LocalPath is
 # SageMaker's convention: the container writes a message to /opt/ml/output/message, ExitMessage keeps its first KB.
 MESSAGE_FILE = "/opt/ml/output/message"
 MESSAGE_LIMIT = 1024
+# Said first in a FailureReason whose error names a container path (a FileNotFoundError on /opt/ml/processing/...).
+UNMAPPED_PATH_HINT = (
+    "the script used a container path itself: the local runtime maps /opt/ml/processing and /opt/ml/output in the "
+    "job's command and Environment, not inside its files; pass the directories as arguments or Environment values"
+)
 # A container path: /opt/ml/processing or /opt/ml/output, alone or followed by a path, anywhere in a string.
 _CONTAINER_PATH = re.compile(r"/opt/ml/(processing|output)(?![\w.-])")
 
@@ -357,6 +362,9 @@ class _Run(jobs.JobWorker):
 
     def _failure_reason(self, returncode: int) -> str:
         tail, exit_status = self._stderr_tail_text(), self._exit_status(returncode)
+        if _CONTAINER_PATH.search(tail):
+            # Every container path in the command was mapped: one left in the error was written in the script.
+            exit_status += f" ({UNMAPPED_PATH_HINT})"
         return f"AlgorithmError: {exit_status}: {tail}" if tail else f"AlgorithmError: {exit_status}"
 
     def _upload(self, s3: S3Client, directories: Mapping[str, Path]) -> None:

@@ -170,7 +170,9 @@ class TransformService:
         """`on_ended(region, job)` is called once a job is Completed, Failed or Stopped (SageMaker's event)."""
         self._s3 = s3_client_factory
         self._launcher = ChainLauncher(
-            s3_client_factory=s3_client_factory, environments=PythonEnvironments(workdir / "python-environments")
+            s3_client_factory=s3_client_factory,
+            environments=PythonEnvironments(workdir / "python-environments"),
+            backend=backend,
         )
         self._workdir = workdir
         self._backend = backend

@@ -19,6 +19,7 @@ import sys
 import tarfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -178,9 +179,17 @@ class WorkerChain:
 class ChainLauncher:
     """Starts a model's containers as a chain of serving workers: endpoints' variants and transform jobs share it."""
 
-    def __init__(self, *, s3_client_factory: S3ClientFactory, environments: PythonEnvironments) -> None:
-        """`environments` caches the virtualenvs of serving code with a requirements.txt."""
+    def __init__(
+        self,
+        *,
+        s3_client_factory: S3ClientFactory,
+        environments: PythonEnvironments,
+        backend: Callable[[str], Any] | None = None,
+    ) -> None:
+        """`environments` caches the virtualenvs of serving code with a requirements.txt; `backend(region)` is
+        moto's SageMaker, where a container naming a model package finds the package's containers."""
         self._s3 = s3_client_factory
+        self._backend = backend
         self._environments = environments
         self._client_lock = threading.Lock()
         self._s3_clients: dict[tuple[str, str | None], Any] = {}
@@ -204,7 +213,7 @@ class ChainLauncher:
         stopped meanwhile; the workers already started stay in the chain, for its owner to stop. `clean` empties
         `directory` first; without it the caller has (a serverless variant keeps its log across cold starts).
         """
-        containers = model_containers(model)
+        containers = model_containers(model, self._package_describer(region))
         # SageMaker fetches the model's artifacts as a session of the model's ExecutionRoleArn.
         role_arn = getattr(model, "execution_role_arn", None)
         if clean and directory.exists():
@@ -224,6 +233,10 @@ class ChainLauncher:
                 # A scripted fault fails the model's last container: its answer is what the caller sees.
                 failing_status=failing_status if index == len(containers) - 1 else None,
             )
+
+    def _package_describer(self, region: str) -> Callable[[str], Any] | None:
+        backend = self._backend
+        return None if backend is None else lambda name: backend(region).describe_model_package(name)
 
     def _start_container(
         self,
@@ -372,13 +385,18 @@ class _WorkerExitedError(DeploymentError):
         self.code = code
 
 
-def model_containers(model: Any) -> list[dict[str, Any]]:
-    """The containers a model's worker chain runs, in order; raise DeploymentError for what cannot be served."""
-    if model.primary_container:
-        return [dict(model.primary_container)]
-    containers = [dict(container) for container in model.containers or []]
+def model_containers(model: Any, describe_package: Callable[[str], Any] | None = None) -> list[dict[str, Any]]:
+    """The containers a model's worker chain runs, in order; raise DeploymentError for what cannot be served.
+
+    A container naming a model package (ModelPackageName) stands for the containers of the package's
+    InferenceSpecification, which `describe_package(name or ARN)` (moto's DescribeModelPackage) finds.
+    """
+    given = [model.primary_container] if model.primary_container else list(model.containers or [])
+    containers = [resolved for container in given for resolved in package_containers(dict(container), describe_package)]
     if not containers:
         raise DeploymentError(f"The model {model.model_name} has neither a PrimaryContainer nor Containers.")
+    if model.primary_container:
+        return containers
     mode = (getattr(model, "inference_execution_config", None) or {}).get("Mode", "Serial")
     if mode != "Serial" and len(containers) > 1:
         raise DeploymentError(
@@ -386,6 +404,32 @@ def model_containers(model: Any) -> list[dict[str, Any]]:
             "inference pipelines only."
         )
     return containers
+
+
+def package_containers(
+    container: dict[str, Any], describe_package: Callable[[str], Any] | None
+) -> list[dict[str, Any]]:
+    """The containers `container` stands for: itself, or the containers of the model package it names.
+
+    The SageMaker Python SDK's `ModelPackage.deploy` creates `{ModelPackageName, Environment}`; the container's
+    Environment is taken to add to (and win over) each package container's own (not verified on AWS).
+    Raises DeploymentError when the package is missing or has no InferenceSpecification containers.
+    """
+    name = container.get("ModelPackageName")
+    if not name:
+        return [container]
+    try:
+        package = describe_package(str(name)) if describe_package is not None else None
+    except Exception as error:  # moto's ValidationError: no such package
+        raise DeploymentError(f"Could not find model package {name}: {error}") from None
+    specification = getattr(package, "inference_specification", None) or {}
+    if not specification.get("Containers"):
+        raise DeploymentError(f"The model package {name} has no InferenceSpecification containers to serve.")
+    environment = container.get("Environment") or {}
+    return [
+        {**dict(packaged), "Environment": {**(packaged.get("Environment") or {}), **environment}}
+        for packaged in specification["Containers"]
+    ]
 
 
 def _hostname(container: dict[str, Any], index: int) -> str:

@@ -18,6 +18,7 @@ import joblib
 import pytest
 
 from local_runtime.sagemaker.emulator import LocalSageMaker
+from local_runtime.sagemaker.processing import UNMAPPED_PATH_HINT
 from local_runtime.server import LocalAws
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -284,6 +285,22 @@ def test_a_failing_script_fails_the_job_with_its_stderr_tail_and_uploads_nothing
     )
     assert "ProcessingEndTime" in job
     assert keys_under(s3, prefix) == []
+
+
+def test_a_script_that_names_a_container_path_itself_fails_saying_the_local_runtime_maps_only_the_command(
+    sagemaker: Any, s3: Any
+) -> None:
+    # GIVEN a script that opens /opt/ml/processing/input/raw itself, as many examples' scripts do
+    code = put_code(s3, "open('/opt/ml/processing/input/raw/2026/11/20.csv').read()\n")
+
+    # WHEN it runs
+    name, _ = create_job(sagemaker, raw=put_manifest(s3, unique("raw"), RAW), code=code)
+    job = wait_for(sagemaker, name)
+
+    # THEN the job's FailureReason says first why the path is missing locally, then the script's error
+    assert job["ProcessingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith(f"AlgorithmError: exit code 1 ({UNMAPPED_PATH_HINT}): ")
+    assert "No such file or directory: '/opt/ml/processing/input/raw/2026/11/20.csv'" in job["FailureReason"]
 
 
 @pytest.mark.compatibility("sagemaker:CreateProcessingJob")
