@@ -207,6 +207,35 @@ _ENTRIES = (
         "Sent as SageMaker sends them when a model package is created or changes approval, and when a job or an "
         "endpoint changes status; moto's SageMaker sends none.",
     ),
+    Entry(
+        "sagemaker:Search",
+        "SageMaker",
+        "Search with nested property filters",
+        "Filters on dotted property paths (e.g. ModelArtifacts.S3ModelArtifacts, the SDK's `estimator.register`), "
+        "`Metrics.<name>` and all ten operators of the API reference's Filter. moto refuses every dotted name.",
+    ),
+    Entry(
+        "sagemaker:model-packages",
+        "SageMaker",
+        "CreateModel from a model package (Containers with ModelPackageName)",
+        "The model serves the package's InferenceSpecification containers (image and artifact), the container's "
+        "Environment over the package's, on endpoints and in transform jobs.",
+        "How the two environments merge is assumed, not documented; CreateModel from a package that is not "
+        "Approved, or does not exist, is not refused (a missing package fails at deployment).",
+    ),
+    Entry(
+        "sagemaker:python-sdk",
+        "SageMaker",
+        "SageMaker Python SDK v2 and v3, sagemaker-core (clients)",
+        "Their standard flows run unchanged against the local runtime: Estimator fit/deploy/predict (Linear "
+        "Learner, built-in XGBoost, scikit-learn Script Mode), Transformer, SKLearnProcessor.run, model "
+        "registration, approval and deployment of a ModelPackage, v3 ModelTrainer/ModelBuilder, sagemaker-core "
+        "resources; STS GetCallerIdentity and AssumeRole are answered. JumpStart is refused in one line (its models "
+        "live in AWS's bucket).",
+        "The SDK calls STS at sts.<region>.amazonaws.com itself, ignoring AWS_ENDPOINT_URL: get_execution_role() "
+        "and an unnamed default_bucket() fail offline; name the bucket and roles (or use the SDK's defaults file). "
+        "Local mode and ModelBuilder's container modes need Docker.",
+    ),
     # IAM and Application Auto Scaling
     Entry(
         "iam:enforcement",

@@ -10,6 +10,7 @@ from tests.sdk.conftest import SDK_V3, SdkTarget
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.compatibility("sagemaker:python-sdk")
 def test_resources_train_deploy_and_invoke_xgboost(sdk_target: SdkTarget) -> None:
     # GIVEN the local runtime
     # WHEN sagemaker-core creates and waits for a training job, then a model, a config and an endpoint from it

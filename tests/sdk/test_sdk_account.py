@@ -13,6 +13,7 @@ pytestmark = pytest.mark.e2e
 ACCOUNT = "123456789012"
 
 
+@pytest.mark.compatibility("sagemaker:python-sdk")
 def test_the_callers_identity_a_named_default_bucket_and_a_role_session_are_answered_locally(
     sdk_target: SdkTarget,
 ) -> None:
@@ -40,6 +41,7 @@ def test_a_bare_session_and_a_roleless_estimator_take_the_sdks_defaults_file(sdk
     assert result["role"] == sdk_target.role_arn
 
 
+@pytest.mark.compatibility("sagemaker:python-sdk")
 def test_jumpstart_says_in_one_line_that_it_is_not_available_locally(sdk_target: SdkTarget) -> None:
     # GIVEN the local runtime
     # WHEN the SDK looks up a JumpStart model, reading its specs from AWS's JumpStart bucket

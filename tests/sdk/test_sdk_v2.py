@@ -44,6 +44,7 @@ def test_builtin_xgboost_fits_deploys_and_predicts(sdk_target: SdkTarget) -> Non
     assert float(str(result["answer"]).strip()) == pytest.approx(EXPECTED, abs=1.0)
 
 
+@pytest.mark.compatibility("sagemaker:python-sdk")
 def test_sklearn_script_mode_fits_deploys_and_predicts(sdk_target: SdkTarget) -> None:
     # GIVEN the local runtime
     # WHEN the SDK fits SKLearn(entry_point="train.py", source_dir=...), deploys it and predicts x = 3

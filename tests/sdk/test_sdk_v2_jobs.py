@@ -11,6 +11,7 @@ from tests.sdk.test_sdk_v2 import assert_served
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.compatibility("sagemaker:python-sdk")
 def test_transformer_from_a_fitted_estimator_writes_one_prediction_a_line(sdk_target: SdkTarget) -> None:
     # GIVEN the local runtime
     # WHEN the SDK fits built-in XGBoost on y = 2x + 1, then transforms a CSV of x = 1, 3, 5 split by line
@@ -27,6 +28,7 @@ def test_transformer_from_a_fitted_estimator_writes_one_prediction_a_line(sdk_ta
     assert job["ModelName"] == result["model"]
 
 
+@pytest.mark.compatibility("sagemaker:python-sdk")
 def test_sklearn_processor_runs_its_script_and_uploads_the_outputs(sdk_target: SdkTarget) -> None:
     # GIVEN the local runtime
     # WHEN SKLearnProcessor.run uploads preprocess.py and runs it on a 100-row CSV, 20 rows kept for test

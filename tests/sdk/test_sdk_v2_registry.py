@@ -11,6 +11,7 @@ from tests.sdk.test_sdk_v2 import assert_served
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.compatibility("sagemaker:python-sdk")
 def test_registered_model_package_is_approved_deployed_and_predicts(sdk_target: SdkTarget) -> None:
     # GIVEN the local runtime
     # WHEN the SDK registers a fitted XGBoost estimator pending approval, approves it and deploys the package

@@ -11,6 +11,7 @@ from tests.sdk.conftest import SDK_V3, SdkTarget
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.compatibility("sagemaker:python-sdk")
 def test_model_trainer_and_model_builder_train_deploy_and_invoke_xgboost(sdk_target: SdkTarget) -> None:
     # GIVEN the local runtime
     # WHEN the v3 SDK trains the sagemaker-xgboost image with ModelTrainer, builds and deploys it with ModelBuilder

@@ -38,6 +38,7 @@ RECORD = {
         ("HyperParameters.num_round", "Equals", "10", False),
     ],
 )
+@pytest.mark.compatibility("sagemaker:Search")
 def test_a_nested_filter_compares_the_property_at_its_path(
     name: str, operator: str | None, value: str | None, expected: bool
 ) -> None:
@@ -58,6 +59,7 @@ def test_only_dotted_names_moto_lacks_are_nested(name: str, nested: bool) -> Non
     assert is_nested(name) is nested
 
 
+@pytest.mark.compatibility("sagemaker:Search")
 @mock_aws
 def test_search_finds_the_training_job_of_a_model_artifact() -> None:
     # GIVEN two training jobs, with moto extended as the local runtime extends it

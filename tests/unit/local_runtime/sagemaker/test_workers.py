@@ -19,6 +19,7 @@ def describe(name: str) -> Any:
     return SimpleNamespace(inference_specification={"Containers": [PACKAGED]})
 
 
+@pytest.mark.compatibility("sagemaker:model-packages")
 def test_a_container_naming_a_package_runs_the_packages_image_and_artifact() -> None:
     # GIVEN a model created by ModelPackage.deploy: its one container names the package, with an Environment
     model = SimpleNamespace(
