@@ -259,7 +259,8 @@ def history_tail(sfn: SFNClient, arn: str, events: int = TAIL_EVENTS) -> list[di
     """The newest `events` events of an execution, in one call."""
     answer = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=events)
     page: list[dict[str, Any]] = [dict(event) for event in answer["events"]]
-    # A server that ignores reverseOrder and maxResults (moto does) answers every event, oldest first.
+    # A server that ignores reverseOrder and maxResults (plain moto does; AWS and the local runtime honour them)
+    # answers every event, oldest first.
     return sorted(page, key=lambda event: int(event.get("id", 0)), reverse=True)[:events]
 
 
