@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -108,6 +109,17 @@ def start(
 def scheduled(runtime: LocalRuntime, pipeline: DeployedPipeline) -> ExecutionRecord:
     arn = fire_schedule(runtime.aws, pipeline, name=f"schedule-{next(_names)}")
     return wait_for_execution(runtime.aws, arn, region=runtime.region, timeout_seconds=120)
+
+
+def _entered(sfn: Any, arn: str, state: str, *, timeout_seconds: float) -> bool:
+    """Wait until the execution has entered `state`; False at the deadline."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        if any(event.get("stateEnteredEventDetails", {}).get("name") == state for event in events):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def watermark(runtime: LocalRuntime, pipeline: DeployedPipeline) -> dict[str, Any]:
@@ -541,6 +553,8 @@ def test_a_run_started_while_another_is_going_stops_before_training(
     upload(runtime, pipeline, [2, 1])
     sfn = runtime.client("stepfunctions")
     manual = sfn.start_execution(stateMachineArn=pipeline.state_machine_arn, name="manual-overlap", input="{}")
+    # Both runs' CheckData would otherwise race for the lease: the manual run holds it once it starts training.
+    assert _entered(sfn, manual["executionArn"], "StartTrainingJob", timeout_seconds=60)
 
     # WHEN the schedule fires meanwhile
     overlapping = scheduled(runtime, pipeline)

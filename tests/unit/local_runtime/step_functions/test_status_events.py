@@ -148,10 +148,11 @@ def test_a_rule_on_status_changes_receives_the_start_and_the_end_of_an_execution
     assert by_status["RUNNING"]["detail"]["redriveStatusReason"] == "Execution is RUNNING and cannot be redriven"
 
 
-# Routes on its input: fail, or wait the seconds given (the machine may run 2 s).
+# Routes on its input: fail, or wait the seconds given (the machine may run 5 s: long enough for a loaded machine to
+# stop a run in its Wait before the timeout would end it).
 ROUTED = {
     "StartAt": "Route",
-    "TimeoutSeconds": 2,
+    "TimeoutSeconds": 5,
     "States": {
         "Route": {
             "Type": "Choice",
