@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -34,6 +35,7 @@ from local_runtime.runtime import (
     silence_jsii,
 )
 from local_runtime.serve_state import ServedState, add_serve_state_flags
+from local_runtime.sts_proxy import StsProxy
 from local_runtime.terminal import show_message, slack_channels
 from operator_cli import cli as operator
 from operator_cli.commands.common import EXIT_FAILED, Parser, UsageError, run
@@ -217,6 +219,10 @@ def _serve(args: argparse.Namespace) -> int:
             )
         except OSError as error:  # the port was taken while the app synthesized
             raise UsageError(f"cannot listen on port {args.port}: {error.strerror}") from None
+        # The SageMaker SDK's own STS calls name AWS's endpoint: the proxy answers them here (see its module).
+        sts_directory = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="local-aws-sts-")))
+        sts_proxy = StsProxy(sts_directory, upstream_port=runtime.aws.port).start()
+        cleanup.callback(sts_proxy.stop)
         # Under serve, the pipelines' rate and cron schedules fire, on the clock given or the real one.
         clock = LocalClock(args.clock or datetime.now(UTC), args.clock_speed)
         runtime.aws.scheduler.clock, runtime.aws.scheduler.recurring = clock, True
@@ -244,6 +250,7 @@ def _serve(args: argparse.Namespace) -> int:
             pipelines,
             slack_server.base_url if slack_server else None,
             enforce_iam=runtime.aws.enforce_iam,
+            sdk_exports=sts_proxy.exports(),
         )
         if args.clock is not None or args.clock_speed != 1:
             console.line(f"Scheduler clock: {clock().isoformat(timespec='seconds')}, x{args.clock_speed:g}")
@@ -275,9 +282,17 @@ def _synthesize_in_child(config_file: str | None) -> dict[str, Any] | int:
 
 
 def _print_serving(
-    console: Console, url: str, pipelines: Sequence[Any], slack_url: str | None, *, enforce_iam: bool
+    console: Console,
+    url: str,
+    pipelines: Sequence[Any],
+    slack_url: str | None,
+    *,
+    enforce_iam: bool,
+    sdk_exports: Mapping[str, str],
 ) -> None:
     console.line(f"Local AWS: {url}  (region us-east-1, any credentials)")
+    exports = " ".join(f"{name}={value}" for name, value in sdk_exports.items())
+    console.line(f"SageMaker SDK (its own STS calls: get_execution_role, an unnamed default bucket): export {exports}")
     console.line(f"Slack: {'local server ' + slack_url if slack_url else 'slack.com'}")
     console.line(
         "IAM: the deployed roles' calls are checked against their policies; your own credentials are unrestricted"

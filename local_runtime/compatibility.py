@@ -230,11 +230,13 @@ _ENTRIES = (
         "Their standard flows run unchanged against the local runtime: Estimator fit/deploy/predict (Linear "
         "Learner, built-in XGBoost, scikit-learn Script Mode), Transformer, SKLearnProcessor.run, model "
         "registration, approval and deployment of a ModelPackage, v3 ModelTrainer/ModelBuilder, sagemaker-core "
-        "resources; STS GetCallerIdentity and AssumeRole are answered. JumpStart is refused in one line (its models "
-        "live in AWS's bucket).",
-        "The SDK calls STS at sts.<region>.amazonaws.com itself, ignoring AWS_ENDPOINT_URL: get_execution_role() "
-        "and an unnamed default_bucket() fail offline; name the bucket and roles (or use the SDK's defaults file). "
-        "Local mode and ModelBuilder's container modes need Docker.",
+        "resources; STS GetCallerIdentity and AssumeRole are answered, and the SDK's own STS calls "
+        "(get_execution_role(), an unnamed default_bucket()) through the HTTPS_PROXY and AWS_CA_BUNDLE serve "
+        "prints. JumpStart is refused in one line (its models live in AWS's bucket).",
+        "The SDK sends its own STS calls to sts.<region>.amazonaws.com past AWS_ENDPOINT_URL: without serve's two "
+        "exports they fail offline. The default credentials are a user (arn:aws:sts::123456789012:user/moto), so "
+        "get_execution_role() refuses them in the SDK's words, as AWS would a user. Local mode and ModelBuilder's "
+        "container modes need Docker.",
     ),
     # IAM and Application Auto Scaling
     Entry(

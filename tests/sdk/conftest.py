@@ -77,6 +77,7 @@ class Flow:
 class SdkTarget:
     served: Served
     role_arn: str
+    sdk_exports: dict[str, str]  # what serve prints for the SDK's own STS calls: HTTPS_PROXY and AWS_CA_BUNDLE
 
     def run(self, interpreter: Path, client: str, **environment: str) -> Flow:
         """Run clients/<client> with `interpreter`, on the local AWS only (plus `environment`)."""
@@ -112,7 +113,7 @@ class SdkTarget:
             "SDK_BUCKET": BUCKET,
             "SDK_ROLE_ARN": self.role_arn,
             "PYTHONUNBUFFERED": "1",
-        }
+        } | self.sdk_exports
 
 
 @pytest.fixture(scope="module")
@@ -122,4 +123,10 @@ def sdk_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SdkTarget]:
         iam = served.client("iam")
         role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]
         iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="sdk-bucket", PolicyDocument=json.dumps(ROLE_POLICY))
-        yield SdkTarget(served=served, role_arn=role["Arn"])
+        yield SdkTarget(served=served, role_arn=role["Arn"], sdk_exports=sdk_exports(served.output()))
+
+
+def sdk_exports(output: str) -> dict[str, str]:
+    """The variables of serve's `SageMaker SDK (...): export NAME=value ...` line."""
+    line = next(line for line in output.splitlines() if line.startswith("SageMaker SDK"))
+    return dict(pair.split("=", 1) for pair in line.split(": export ", 1)[1].split())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sdk.conftest import CLIENTS, ROLE_NAME, SDK_V2, SdkTarget
+from tests.sdk.conftest import CLIENTS, ROLE_NAME, SDK_V2, SDK_V3, SdkTarget
 from tests.sdk.test_sdk_v2 import assert_served
 
 pytestmark = pytest.mark.e2e
@@ -26,6 +26,35 @@ def test_the_callers_identity_a_named_default_bucket_and_a_role_session_are_answ
     assert result["account"] == ACCOUNT
     assert result["bucket"] == "sdk-account-bucket"
     assert str(result["role_identity"]).startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE_NAME}/")
+
+
+@pytest.mark.compatibility("sagemaker:python-sdk")
+def test_the_sdks_own_sts_calls_are_answered_through_the_exports_serve_prints(sdk_target: SdkTarget) -> None:
+    # GIVEN the local runtime and the two variables serve prints for the SDK (HTTPS_PROXY, AWS_CA_BUNDLE)
+    # WHEN a bare Session() takes its default bucket and get_execution_role() runs as the default user and as a
+    # session of the execution role: calls the SDK sends to https://sts.<region>.amazonaws.com itself
+    flow = sdk_target.run(SDK_V2, "execution_role.py")
+
+    # THEN the bucket is the SDK's own name for the local account, the user is refused in the SDK's own words (as
+    # on AWS), and the role's session gives the role
+    result = assert_served(flow)
+    assert result["bucket"] == f"sagemaker-us-east-1-{ACCOUNT}"
+    assert result["user_role"] == (
+        f"ValueError: The current AWS identity is not a role: arn:aws:sts::{ACCOUNT}:user/moto, "
+        "therefore it cannot be used as a SageMaker execution role"
+    )
+    assert result["execution_role"] == sdk_target.role_arn
+
+
+def test_the_v3_sdks_own_sts_calls_are_answered_too(sdk_target: SdkTarget) -> None:
+    # GIVEN the local runtime and serve's exports
+    # WHEN v3's session helper takes its default bucket and its execution role, as v2's does
+    flow = sdk_target.run(SDK_V3, "v3_execution_role.py")
+
+    # THEN the same answers
+    result = assert_served(flow)
+    assert result["bucket"] == f"sagemaker-us-east-1-{ACCOUNT}"
+    assert str(result["user_role"]).startswith("ValueError: The current AWS identity is not a role: ")
 
 
 def test_a_bare_session_and_a_roleless_estimator_take_the_sdks_defaults_file(sdk_target: SdkTarget) -> None:

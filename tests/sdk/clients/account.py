@@ -1,9 +1,8 @@
 """SDK v2: what the SDK asks of the account, answered by the local runtime.
 
 boto3's STS GetCallerIdentity (through AWS_ENDPOINT_URL), a session's default bucket when it is named (created on
-first use, as on AWS), and `get_execution_role` given a session whose caller is a role. The SDK's own STS lookups
-go to `https://sts.<region>.amazonaws.com` (sagemaker.utils.sts_regional_endpoint), past AWS_ENDPOINT_URL: an unnamed
-default bucket and `get_execution_role` need them, and the local runtime cannot answer them.
+first use, as on AWS), and a role's session from AssumeRole. The SDK's own STS lookups (an unnamed default bucket,
+`get_execution_role`) are execution_role.py's.
 """
 
 from __future__ import annotations
