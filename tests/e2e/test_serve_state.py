@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 
 from demo.data import demo_dataset, today_utc
-from tests.e2e.test_serve import PROJECT_ROOT, READY_SECONDS, RUN_SECONDS, STOP_SECONDS, Served, free_port, wait_for
+from tests.e2e.test_serve import (
+    PROJECT_ROOT,
+    READY_SECONDS,
+    RUN_SECONDS,
+    STOP_SECONDS,
+    Served,
+    free_port,
+    scheduled_run_ended,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 CONFIG = "demo/pipelines.json"
@@ -52,6 +61,9 @@ def test_a_restart_with_a_state_dir_keeps_data_watermark_registry_endpoint_and_r
         assert bucket, first.output()
         assert machine, first.output()
         s3, sfn = first.client("s3"), first.client("stepfunctions")
+        # serve fires the pipeline's rate schedule at once: its run, on no data yet, ends before the data arrives
+        # (running, it would hold the run lease and the run below would end AnotherRunInProgress).
+        wait_for(lambda: scheduled_run_ended(first), RUN_SECONDS, "the schedule's first run did not end")
         days = demo_dataset(days=7, end=today_utc(), prefix="data/demo").files
         for daily in days:
             s3.put_object(Bucket=bucket[1], Key=daily.key, Body=daily.body)
