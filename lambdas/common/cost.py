@@ -134,32 +134,30 @@ def training_usage(job: Mapping[str, Any], prices: Prices) -> JobUsage:
 def processing_usage(job: Mapping[str, Any], prices: Prices) -> JobUsage:
     """A DescribeProcessingJob answer's usage: its cluster and ProcessingStartTime to ProcessingEndTime."""
     cluster = (job.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-    instance_type = _text(cluster.get("InstanceType"))
-    seconds = _between(job.get("ProcessingStartTime"), job.get("ProcessingEndTime"))
-    return JobUsage(
-        kind=PROCESSING,
-        job_name=str(job["ProcessingJobName"]),
-        instance_type=instance_type,
-        instance_count=_whole(cluster.get("InstanceCount")) or 1,
-        seconds=seconds,
-        billable_seconds=seconds,
-        usd_per_hour=prices.of(PROCESSING, instance_type),
-    )
+    return _timed_usage(PROCESSING, str(job["ProcessingJobName"]), cluster, job, "Processing", prices)
 
 
 def transform_usage(job: Mapping[str, Any], prices: Prices) -> JobUsage:
     """A DescribeTransformJob answer's usage: its TransformResources and TransformStartTime to TransformEndTime."""
     resources = job.get("TransformResources") or {}
+    return _timed_usage(TRANSFORM, str(job["TransformJobName"]), resources, job, "Transform", prices)
+
+
+def _timed_usage(
+    kind: str, job_name: str, resources: Mapping[str, Any], job: Mapping[str, Any], prefix: str, prices: Prices
+) -> JobUsage:
+    """A job SageMaker bills from its `<prefix>StartTime` to its `<prefix>EndTime` on `resources`' instances (no
+    spot: the billable time is the whole time)."""
     instance_type = _text(resources.get("InstanceType"))
-    seconds = _between(job.get("TransformStartTime"), job.get("TransformEndTime"))
+    seconds = _between(job.get(f"{prefix}StartTime"), job.get(f"{prefix}EndTime"))
     return JobUsage(
-        kind=TRANSFORM,
-        job_name=str(job["TransformJobName"]),
+        kind=kind,
+        job_name=job_name,
         instance_type=instance_type,
         instance_count=_whole(resources.get("InstanceCount")) or 1,
         seconds=seconds,
         billable_seconds=seconds,
-        usd_per_hour=prices.of(TRANSFORM, instance_type),
+        usd_per_hour=prices.of(kind, instance_type),
     )
 
 
