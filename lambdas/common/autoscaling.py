@@ -100,14 +100,7 @@ def policy_name(endpoint_name: str) -> str:
 def register_variant(autoscaling: ScalingClient, endpoint_name: str, settings: ScalingSettings) -> None:
     """Register the variant as a scalable target between min and max, with target tracking on its invocations per
     instance. Both calls create or update, so a retried or repeated registration changes nothing."""
-    target = resource_id(endpoint_name)
-    autoscaling.register_scalable_target(
-        ServiceNamespace=SERVICE_NAMESPACE,
-        ResourceId=target,
-        ScalableDimension=SCALABLE_DIMENSION,
-        MinCapacity=settings.min,
-        MaxCapacity=settings.max,
-    )
+    target = _register_target(autoscaling, endpoint_name, settings.min, settings.max)
     autoscaling.put_scaling_policy(
         PolicyName=policy_name(endpoint_name),
         ServiceNamespace=SERVICE_NAMESPACE,
@@ -164,14 +157,7 @@ def deregister_variant(autoscaling: ScalingClient, endpoint_name: str, held: Reg
 
 def restore(autoscaling: ScalingClient, endpoint_name: str, held: Registration) -> None:
     """Register the variant again as it was before `deregister_variant`."""
-    target = resource_id(endpoint_name)
-    autoscaling.register_scalable_target(
-        ServiceNamespace=SERVICE_NAMESPACE,
-        ResourceId=target,
-        ScalableDimension=SCALABLE_DIMENSION,
-        MinCapacity=held.min_capacity,
-        MaxCapacity=held.max_capacity,
-    )
+    target = _register_target(autoscaling, endpoint_name, held.min_capacity, held.max_capacity)
     for policy in held.policies:
         configuration = {
             key: policy[key]
@@ -254,3 +240,16 @@ def _unless_gone(call: Callable[[], object]) -> None:
         if error.response["Error"]["Code"] in _NOT_FOUND:
             return
         raise
+
+
+def _register_target(autoscaling: ScalingClient, endpoint_name: str, low: int, high: int) -> str:
+    """Register (or update) the variant as a scalable target between `low` and `high`; its resource id."""
+    target = resource_id(endpoint_name)
+    autoscaling.register_scalable_target(
+        ServiceNamespace=SERVICE_NAMESPACE,
+        ResourceId=target,
+        ScalableDimension=SCALABLE_DIMENSION,
+        MinCapacity=low,
+        MaxCapacity=high,
+    )
+    return target
