@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 REPORT_PATH = Path(__file__).parents[1] / "docs" / "reliability.md"
+TESTS = Path(__file__).parent
 KINDS = {
     "fault": ("Faults injected", "Fault"),
     "input": ("Bad input tried", "Input"),
@@ -72,3 +73,12 @@ def render(rows: list[Row]) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def whole_suite_collected(request: pytest.FixtureRequest) -> bool:
+    """Whether this run collected every test file, unfiltered: only then does a generated report see all its rows.
+    Under pytest-xdist each worker collects the whole suite (and runs its share)."""
+    on_disk = {str(path.relative_to(TESTS.parent)) for path in TESTS.rglob("test_*.py")}
+    collected = {item.nodeid.split("::")[0] for item in request.session.items}
+    options = request.config.option
+    return on_disk <= collected and not options.keyword and not options.markexpr

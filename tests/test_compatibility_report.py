@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from local_runtime.compatibility import ENTRIES, Entry
 from tests.compatibility_report import REPORT_PATH, proofs_of, render, unproven
-
-TESTS = Path(__file__).parent
-
-
-def _whole_suite(request: pytest.FixtureRequest) -> bool:
-    on_disk = {str(path.relative_to(TESTS.parent)) for path in TESTS.rglob("test_*.py")}
-    collected = {item.nodeid.split("::")[0] for item in request.session.items}
-    options = request.config.option
-    return on_disk <= collected and not options.keyword and not options.markexpr
+from tests.reliability_report import whole_suite_collected
 
 
 def test_the_committed_table_matches_the_tests_and_every_entry_has_one(request: pytest.FixtureRequest) -> None:
-    # Under pytest-xdist each worker collects the whole suite (and runs its share): the items are all collected.
-    if not _whole_suite(request):
+    if not whole_suite_collected(request):
         pytest.skip("only a whole-suite run sees every test of the table")
     proofs = proofs_of(request.session.items)
 

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.reliability_report import REPORT_PATH, Row, render, rows_of
-
-TESTS = Path(__file__).parent
+from tests.reliability_report import REPORT_PATH, Row, render, rows_of, whole_suite_collected
 
 
 def test_the_committed_report_matches_the_tests(request: pytest.FixtureRequest) -> None:
-    # Under pytest-xdist each worker collects the whole suite (and runs its share): the items are all collected.
-    items = request.session.items
-    on_disk = {str(path.relative_to(TESTS.parent)) for path in TESTS.rglob("test_*.py")}
-    collected = {item.nodeid.split("::")[0] for item in items}
-    options = request.config.option
-    if not on_disk <= collected or options.keyword or options.markexpr:
+    if not whole_suite_collected(request):
         pytest.skip("only a whole-suite run sees every test of the report")
 
-    expected = render(rows_of(items))
+    expected = render(rows_of(request.session.items))
 
     assert REPORT_PATH.read_text() == expected, "docs/reliability.md is stale: run `make reliability-report`"
 
